@@ -1,0 +1,445 @@
+// SPDX-License-Identifier: Apache-2.0
+/* sealnet evidence show|verify|make: attestation evidence tools. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "sealnet/evidence.h"
+#include "sealnet/util.h"
+#include "commands.h"
+
+#define MAX_FILES 64
+
+static const char usage_main[] =
+	"usage: sealnet evidence <show|verify|make> [options]\n"
+	"\n"
+	"Inspect, verify and produce TEE attestation evidence.\n"
+	"\n"
+	"  show FILE [--json]      print the claims read from FILE (not verified)\n"
+	"  verify FILE [options]   check authenticity and, with --policy, appraise\n"
+	"  make --backend B ...    produce evidence from a backend (sim, snp, tdx)\n"
+	"\n"
+	"'sealnet evidence <subcommand> --help' describes each one.\n"
+	"Input formats are detected: raw SNP report (1184 bytes), the same as\n"
+	"hex text, configfs-tsm JSON (outblob/auxblob/provider, as written by\n"
+	"'evidence make'), TDX DCAP quote v4.  docs/attestation.md has details.\n";
+
+static const char usage_show[] =
+	"usage: sealnet evidence show FILE [--json]\n"
+	"\n"
+	"Print the claims in FILE: TEE type, launch measurement, TCB versions,\n"
+	"policy bits, report_data, chip id, and the certificates carried.\n"
+	"Nothing is verified: use 'sealnet evidence verify' for that.\n"
+	"\n"
+	"  --json   print the claims as one JSON object\n"
+	"\n"
+	"Exit status: 0 printed, 2 FILE unreadable or not evidence.\n";
+
+static const char usage_verify[] =
+	"usage: sealnet evidence verify FILE [--cert CERT]... [--at TIME]\n"
+	"                               [--policy POLICY.json] [--json]\n"
+	"\n"
+	"Verify FILE's authenticity: the report/quote signature, the chain of\n"
+	"certificates to a vendor root pinned in sealnet (AMD ARK Milan/Genoa/\n"
+	"Turin, Intel SGX Root CA), certificate validity at TIME, and that the\n"
+	"VCEK's TCB and hwID equal the report's reported_tcb and chip_id.\n"
+	"Every problem found is listed, not only the first.\n"
+	"\n"
+	"  --cert CERT    extra certificates (VCEK/VLEK, ASK/ASVK, ARK), DER or\n"
+	"                 PEM, one or more per file, any order; repeatable.\n"
+	"                 Certificates inside FILE (auxblob, TDX PCK chain) are\n"
+	"                 used too.\n"
+	"  --at TIME      check certificate validity at TIME instead of now;\n"
+	"                 RFC 3339 (2025-06-01T00:00:00Z) or a date (2025-06-01)\n"
+	"  --policy FILE  also appraise the claims against an appraisal policy\n"
+	"                 (JSON: measurements, min_tcb, allow_debug, backends,\n"
+	"                 report_data, sim_ark_spki_sha256); without it only\n"
+	"                 authenticity is checked.  Simulated (sim) evidence is\n"
+	"                 accepted only by a policy that lists its ARK.\n"
+	"  --json         print the claims as JSON after the verdict\n"
+	"\n"
+	"Exit status: 0 accepted, 1 rejected (every reason printed), 2 bad usage\n"
+	"or unreadable input.\n";
+
+static const char usage_make[] =
+	"usage: sealnet evidence make --backend sim --platform DIR\n"
+	"                             [--report-data HEX] [--measure FILE]...\n"
+	"                             [--mlog FILE] -o OUT\n"
+	"       sealnet evidence make --backend snp|tdx [--report-data HEX] -o OUT\n"
+	"\n"
+	"Produce evidence and write it to OUT as configfs-tsm-style JSON\n"
+	"(provider, base64url outblob = report, auxblob = certificate table).\n"
+	"\n"
+	"  --backend B      sim: simulated SEV-SNP (needs 'sealnet sim-tee init');\n"
+	"                   snp, tdx: a real confidential guest via configfs-tsm\n"
+	"                   (/sys/kernel/config/tsm/report, needs root)\n"
+	"  --platform DIR   the simulated platform directory (sim only)\n"
+	"  --report-data HEX  up to 64 bytes (128 hex digits) bound into the\n"
+	"                   report; shorter values are zero-padded\n"
+	"  --measure FILE   sim: launch measurement = SHA-384 chain over the\n"
+	"                   files in order: m0 = 48 zero bytes,\n"
+	"                   m(i+1) = SHA-384(m(i) || SHA-384(file i)); repeatable\n"
+	"  --mlog FILE      attach a serialised runtime measurement log\n"
+	"  --tsm-root DIR   configfs-tsm report directory (snp/tdx)\n"
+	"  -o, --output OUT where to write the evidence\n"
+	"\n"
+	"Exit status: 0 written, 1 the backend failed, 2 bad usage.\n";
+
+static int parse_time(const char *s, time_t *out)
+{
+	struct tm tm;
+	const char *end;
+
+	memset(&tm, 0, sizeof(tm));
+	end = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
+	if (!end) {
+		memset(&tm, 0, sizeof(tm));
+		end = strptime(s, "%Y-%m-%d", &tm);
+	}
+	if (!end)
+		return -EINVAL;
+	if (*end == '.')
+		for (end++; *end >= '0' && *end <= '9'; end++)
+			;
+	if (*end == 'Z' || *end == 'z')
+		end++;
+	if (*end)
+		return -EINVAL;
+	*out = timegm(&tm);
+	return 0;
+}
+
+static void print_reasons(const struct sn_appraisal *a)
+{
+	for (size_t i = 0; i < a->n_reasons; i++)
+		printf("  reason: %s: %s%s%s\n",
+		       sn_reason_name(a->reasons[i].code),
+		       sn_reason_str(a->reasons[i].code),
+		       a->reasons[i].detail[0] ? ": " : "",
+		       a->reasons[i].detail);
+}
+
+static void print_claims(const struct sn_claims *c, bool json)
+{
+	char hex[2 * SN_CHIP_ID_LEN + 1];
+	char *js;
+
+	if (json) {
+		if (!sn_claims_to_json(c, &js)) {
+			printf("%s\n", js);
+			free(js);
+		}
+		return;
+	}
+	printf("tee:          %s\n", sn_tee_name(c->tee));
+	printf("version:      %u\n", c->version);
+	sn_hex_encode(c->measurement, SN_MEASUREMENT_LEN, hex);
+	printf("measurement:  %s\n", hex);
+	sn_hex_encode(c->report_data, SN_REPORT_DATA_LEN, hex);
+	printf("report_data:  %s\n", hex);
+	printf("debug:        %s\n", c->debug ? "yes" : "no");
+	if (c->tee == SN_TEE_TDX) {
+		printf("td_attributes: 0x%016llx\n",
+		       (unsigned long long)c->td_attributes);
+		return;
+	}
+	printf("policy:       0x%llx (smt %s, migration agent %s)\n",
+	       (unsigned long long)c->policy, c->smt_allowed ? "yes" : "no",
+	       c->migration_agent ? "yes" : "no");
+	printf("vmpl:         %u\n", c->vmpl);
+	printf("signing key:  %s\n", c->signing_key == 0 ? "VCEK" :
+				    c->signing_key == 1 ? "VLEK" : "none");
+	printf("reported_tcb: bootloader %u tee %u snp %u microcode %u",
+	       c->reported_tcb.bootloader, c->reported_tcb.tee,
+	       c->reported_tcb.snp, c->reported_tcb.microcode);
+	if (c->reported_tcb.has_fmc)
+		printf(" fmc %u", c->reported_tcb.fmc);
+	printf("\n");
+	sn_hex_encode(c->chip_id, SN_CHIP_ID_LEN, hex);
+	printf("chip_id:      %s\n", hex);
+}
+
+static int load(const char *path, struct sn_evidence **ev)
+{
+	int err = sn_evidence_load(path, ev);
+
+	if (err)
+		fprintf(stderr,
+			"sealnet evidence: %s: not readable evidence (%s); expected a raw or hex SNP report, configfs-tsm JSON or a TDX quote v4\n",
+			path, strerror(-err));
+	return err;
+}
+
+static int do_show(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct sn_evidence *ev;
+	bool json = false;
+	int c;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		if (c == 'j') {
+			json = true;
+		} else if (c == 'h') {
+			fputs(usage_show, stdout);
+			return 0;
+		} else {
+			fputs(usage_show, stderr);
+			return 2;
+		}
+	}
+	if (optind != argc - 1) {
+		fputs(usage_show, stderr);
+		return 2;
+	}
+	if (load(argv[optind], &ev))
+		return 2;
+	print_claims(&ev->claims, json);
+	if (!json)
+		printf("certificates: %zu\n", ev->n_certs);
+	sn_evidence_free(ev);
+	return 0;
+}
+
+static int do_verify(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "cert", required_argument, NULL, 'c' },
+		{ "at", required_argument, NULL, 'a' },
+		{ "policy", required_argument, NULL, 'p' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *certs[MAX_FILES], *policy_path = NULL;
+	struct sn_policy_appraisal *policy = NULL;
+	struct sn_evidence *ev = NULL;
+	struct sn_appraisal *a = NULL;
+	size_t n_certs = 0;
+	bool json = false;
+	time_t at = 0;
+	int c, ret = 2;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			if (n_certs == MAX_FILES) {
+				fprintf(stderr, "sealnet evidence verify: at most %d --cert\n",
+					MAX_FILES);
+				return 2;
+			}
+			certs[n_certs++] = optarg;
+			break;
+		case 'a':
+			if (parse_time(optarg, &at)) {
+				fprintf(stderr,
+					"sealnet evidence verify: --at '%s' is not RFC 3339 (e.g. 2025-06-01T00:00:00Z)\n",
+					optarg);
+				return 2;
+			}
+			break;
+		case 'p':
+			policy_path = optarg;
+			break;
+		case 'j':
+			json = true;
+			break;
+		case 'h':
+			fputs(usage_verify, stdout);
+			return 0;
+		default:
+			fputs(usage_verify, stderr);
+			return 2;
+		}
+	}
+	if (optind != argc - 1) {
+		fputs(usage_verify, stderr);
+		return 2;
+	}
+	if (load(argv[optind], &ev))
+		return 2;
+	for (size_t i = 0; i < n_certs; i++)
+		if (sn_evidence_add_cert_file(ev, certs[i])) {
+			fprintf(stderr,
+				"sealnet evidence verify: --cert %s: no DER or PEM certificate could be read\n",
+				certs[i]);
+			goto out;
+		}
+	if (policy_path && sn_policy_appraisal_load(policy_path, &policy)) {
+		fprintf(stderr, "sealnet evidence verify: --policy %s: invalid policy (see docs/attestation.md)\n",
+			policy_path);
+		goto out;
+	}
+	a = malloc(sizeof(*a));
+	if (!a)
+		goto out;
+	if (policy) {
+		if (sn_appraise(ev, policy, at, a))
+			goto out;
+	} else {
+		struct sn_verify_opts vo = { .at = at };
+
+		if (sn_evidence_verify(ev, &vo, a))
+			goto out;
+	}
+	printf("%s: %s%s\n", argv[optind], a->accepted ? "ACCEPT" : "REJECT",
+	       policy ? "" : " (authenticity only, no policy)");
+	print_reasons(a);
+	print_claims(&a->claims, json);
+	ret = a->accepted ? 0 : 1;
+out:
+	free(a);
+	sn_policy_appraisal_free(policy);
+	sn_evidence_free(ev);
+	return ret;
+}
+
+static int write_out(const char *path, const struct sn_evidence *ev)
+{
+	uint8_t *buf;
+	size_t len;
+	FILE *f;
+	int ok;
+
+	if (sn_evidence_serialize(ev, &buf, &len))
+		return -ENOMEM;
+	f = !strcmp(path, "-") ? stdout : fopen(path, "w");
+	if (!f) {
+		fprintf(stderr, "sealnet evidence make: cannot write %s: %s\n",
+			path, strerror(errno));
+		free(buf);
+		return -EIO;
+	}
+	ok = fwrite(buf, 1, len, f) == len && fputc('\n', f) != EOF;
+	if (f != stdout)
+		ok = !fclose(f) && ok;
+	free(buf);
+	return ok ? 0 : -EIO;
+}
+
+static int do_make(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "backend", required_argument, NULL, 'b' },
+		{ "platform", required_argument, NULL, 'P' },
+		{ "report-data", required_argument, NULL, 'r' },
+		{ "measure", required_argument, NULL, 'm' },
+		{ "mlog", required_argument, NULL, 'l' },
+		{ "tsm-root", required_argument, NULL, 't' },
+		{ "output", required_argument, NULL, 'o' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *backend = NULL, *platform = NULL, *out = NULL;
+	const char *mlog = NULL, *tsm_root = NULL, *measure[MAX_FILES];
+	uint8_t rd[SN_REPORT_DATA_LEN] = { 0 }, meas[SN_MEASUREMENT_LEN] = { 0 };
+	struct sn_evidence *ev = NULL;
+	size_t n_measure = 0;
+	int c, err, ret = 2;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "ho:", opts, NULL)) != -1) {
+		switch (c) {
+		case 'b': backend = optarg; break;
+		case 'P': platform = optarg; break;
+		case 'l': mlog = optarg; break;
+		case 't': tsm_root = optarg; break;
+		case 'o': out = optarg; break;
+		case 'r':
+			if (sn_hex_decode(optarg, strlen(optarg), rd, sizeof(rd)) < 0) {
+				fprintf(stderr, "sealnet evidence make: --report-data must be at most 128 hex digits\n");
+				return 2;
+			}
+			break;
+		case 'm':
+			if (n_measure == MAX_FILES) {
+				fprintf(stderr, "sealnet evidence make: at most %d --measure\n", MAX_FILES);
+				return 2;
+			}
+			measure[n_measure++] = optarg;
+			break;
+		case 'h':
+			fputs(usage_make, stdout);
+			return 0;
+		default:
+			fputs(usage_make, stderr);
+			return 2;
+		}
+	}
+	if (!backend || !out || optind != argc) {
+		fputs(usage_make, stderr);
+		return 2;
+	}
+	if (!strcmp(backend, "sim")) {
+		if (!platform) {
+			fprintf(stderr, "sealnet evidence make: --backend sim needs --platform DIR (create one with 'sealnet sim-tee init DIR')\n");
+			return 2;
+		}
+		if (n_measure && sn_sim_measure_files(measure, n_measure, meas))
+			return 2;
+		err = sn_evidence_make_sim(platform, rd, meas, &ev);
+	} else if (!strcmp(backend, "snp") || !strcmp(backend, "tdx")) {
+		if (n_measure || platform) {
+			fprintf(stderr, "sealnet evidence make: --measure/--platform only apply to --backend sim (a real TEE measures at launch)\n");
+			return 2;
+		}
+		err = sn_evidence_make_tsm(!strcmp(backend, "snp") ? SN_TEE_SNP : SN_TEE_TDX,
+					   tsm_root, rd, &ev);
+	} else {
+		fprintf(stderr, "sealnet evidence make: unknown backend '%s' (sim, snp or tdx)\n", backend);
+		return 2;
+	}
+	if (err) {
+		fprintf(stderr, "sealnet evidence make: backend %s failed: %s\n",
+			backend, strerror(-err));
+		return 1;
+	}
+	if (mlog) {
+		uint8_t *buf;
+		size_t len;
+
+		if (sn_read_file(mlog, SN_EVIDENCE_MAX_INPUT, &buf, &len)) {
+			fprintf(stderr, "sealnet evidence make: cannot read --mlog %s\n", mlog);
+			goto done;
+		}
+		err = sn_evidence_set_mlog(ev, buf, len);
+		free(buf);
+		if (err)
+			goto done;
+	}
+	ret = write_out(out, ev) ? 1 : 0;
+done:
+	sn_evidence_free(ev);
+	return ret;
+}
+
+int cmd_evidence(int argc, char **argv)
+{
+	if (argc < 2) {
+		fputs(usage_main, stderr);
+		return 2;
+	}
+	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") ||
+	    !strcmp(argv[1], "help")) {
+		fputs(usage_main, stdout);
+		return 0;
+	}
+	if (!strcmp(argv[1], "show"))
+		return do_show(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "verify"))
+		return do_verify(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "make"))
+		return do_make(argc - 1, argv + 1);
+	fprintf(stderr, "sealnet evidence: unknown subcommand '%s' (show, verify, make)\n",
+		argv[1]);
+	return 2;
+}

@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * One subcommand per file (cli/cmd_NAME.c), each exporting
+ * int cmd_NAME(int argc, char **argv) with argv[0] = the subcommand name.
+ * Exit codes: 0 success, 1 the command ran and said no (reject, failure
+ * found), 2 bad usage or unreadable input.
+ */
+#ifndef SEALNET_CLI_COMMANDS_H
+#define SEALNET_CLI_COMMANDS_H
+
+struct sn_command {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+	const char *summary;
+};
+
+/* the table, in cli/sealnet.c */
+extern const struct sn_command sn_commands[];
+
+int cmd_version(int argc, char **argv);
+int cmd_status(int argc, char **argv);
+int cmd_selftest(int argc, char **argv);
+int cmd_evidence(int argc, char **argv);
+int cmd_sim_tee(int argc, char **argv);
+
+/* shared by subcommands: true when argv holds -h or --help */
+int sn_cli_wants_help(int argc, char **argv);
+
+#endif

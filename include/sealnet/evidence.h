@@ -1,0 +1,340 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Attestation evidence: the raw evidence a TEE produces (an AMD SEV-SNP
+ * report or an Intel TDX quote, the certificates that vouch for its
+ * signing key, a runtime measurement log), the normalised claims read
+ * from it, the verifiers (authenticity: signature, chain of trust to a
+ * pinned vendor root, certificate/report consistency) and the appraisal
+ * against a policy.  docs/attestation.md describes the formats and what is
+ * and is not checked.
+ *
+ * All functions return 0 or a negative errno; out-parameters are written
+ * only on success.  Nothing here prints: errors go through sn_log().
+ */
+#ifndef SEALNET_EVIDENCE_H
+#define SEALNET_EVIDENCE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#define SN_SNP_REPORT_SIZE 1184
+#define SN_SNP_SIGNED_LEN 0x2A0
+#define SN_REPORT_DATA_LEN 64
+#define SN_MEASUREMENT_LEN 48
+#define SN_CHIP_ID_LEN 64
+#define SN_SHA256_LEN 32
+#define SN_SHA384_LEN 48
+#define SN_SHA512_LEN 64
+
+/* Limits on what the parsers accept. */
+#define SN_EVIDENCE_MAX_INPUT (1u << 20)
+#define SN_EVIDENCE_MAX_CERTS 16
+
+enum sn_tee {
+	SN_TEE_UNKNOWN = 0,
+	SN_TEE_SIM, /* SNP report layout, chain to a simulated ARK */
+	SN_TEE_SNP,
+	SN_TEE_TDX,
+};
+
+/* Format the raw evidence was found in (sn_evidence_parse detects it). */
+enum sn_evidence_format {
+	SN_FMT_UNKNOWN = 0,
+	SN_FMT_SNP_RAW,	/* 1184-byte binary report */
+	SN_FMT_SNP_HEX,	/* the same, as hex text */
+	SN_FMT_TSM_JSON, /* configfs-tsm JSON: outblob/auxblob/provider */
+	SN_FMT_TDX_QUOTE, /* TDX DCAP quote v4 */
+};
+
+enum sn_amd_product {
+	SN_AMD_UNKNOWN = 0,
+	SN_AMD_MILAN,
+	SN_AMD_GENOA,
+	SN_AMD_TURIN,
+};
+
+/*
+ * SNP TCB_VERSION, decoded.  Milan/Genoa: byte 0 boot loader, 1 TEE,
+ * 6 SNP, 7 microcode.  Turin: 0 FMC, 1 boot loader, 2 TEE, 3 SNP,
+ * 7 microcode.
+ */
+struct sn_tcb {
+	uint8_t bootloader;
+	uint8_t tee;
+	uint8_t snp;
+	uint8_t microcode;
+	uint8_t fmc; /* Turin only */
+	bool has_fmc;
+	uint64_t raw;
+};
+
+/* SNP guest policy bits (report offset 0x08). */
+#define SN_SNP_POLICY_SMT (1ull << 16)
+#define SN_SNP_POLICY_MIGRATE_MA (1ull << 18)
+#define SN_SNP_POLICY_DEBUG (1ull << 19)
+#define SN_SNP_POLICY_SINGLE_SOCKET (1ull << 20)
+/* TDX TD attributes */
+#define SN_TDX_ATTR_DEBUG (1ull << 0)
+
+/* Normalised claims.  Fields that the TEE does not have are zero. */
+struct sn_claims {
+	enum sn_tee tee; /* SNP until verification tells sim from snp */
+	uint32_t version; /* report or quote version */
+	uint8_t measurement[SN_MEASUREMENT_LEN]; /* SNP MEASUREMENT / MRTD */
+	uint8_t report_data[SN_REPORT_DATA_LEN];
+	uint8_t chip_id[SN_CHIP_ID_LEN];
+	uint8_t host_data[32];
+	uint32_t guest_svn;
+	uint64_t policy; /* SNP guest policy */
+	bool debug;
+	bool migration_agent;
+	bool smt_allowed;
+	uint32_t vmpl;
+	uint32_t signing_key; /* SNP signer_info[4:2]: 0 VCEK, 1 VLEK, 7 none */
+	uint64_t platform_info;
+	uint8_t cpuid_fam, cpuid_mod, cpuid_step; /* report v3+ */
+	enum sn_amd_product product;
+	struct sn_tcb reported_tcb, current_tcb, committed_tcb, launch_tcb;
+	/* TDX */
+	uint64_t td_attributes;
+	uint64_t xfam;
+	uint8_t tee_tcb_svn[16];
+	uint8_t mrseam[48];
+	uint8_t rtmr[4][48];
+};
+
+/* A certificate as DER bytes (the header stays free of OpenSSL types). */
+struct sn_cert_der {
+	uint8_t *der;
+	size_t len;
+};
+
+/* Raw evidence plus its parsed claims.  Opaque fields are read-only. */
+struct sn_evidence {
+	enum sn_evidence_format format;
+	uint8_t *report; /* SNP report or TDX quote bytes */
+	size_t report_len;
+	struct sn_cert_der certs[SN_EVIDENCE_MAX_CERTS];
+	size_t n_certs;
+	uint8_t *mlog; /* serialised runtime measurement log (may be NULL) */
+	size_t mlog_len;
+	char provider[32]; /* configfs-tsm provider, if any */
+	struct sn_claims claims;
+};
+
+/* --- parsing ---------------------------------------------------------- */
+
+/* Detect the format (raw SNP, hex SNP, configfs-tsm JSON, TDX quote v4)
+ * and parse.  -EINVAL malformed, -ENOTSUP unsupported version, -E2BIG
+ * oversized. */
+int sn_evidence_parse(const uint8_t *buf, size_t len, struct sn_evidence **out);
+int sn_evidence_load(const char *path, struct sn_evidence **out);
+void sn_evidence_free(struct sn_evidence *ev);
+
+/* Individual parsers (used by sn_evidence_parse and the fuzzers).  They
+ * fill ev->claims / ev->certs; ev must be zeroed by the caller. */
+int sn_snp_report_parse(const uint8_t *buf, size_t len, struct sn_claims *out);
+int sn_tdx_quote_parse(const uint8_t *buf, size_t len, struct sn_claims *out);
+int sn_tsm_json_parse(const char *json, size_t len, struct sn_evidence *ev);
+/* GHCB certificate table (configfs-tsm auxblob): adds certs to ev. */
+int sn_ghcb_certs_parse(const uint8_t *buf, size_t len, struct sn_evidence *ev);
+
+/* Add certificates from a DER or PEM buffer (one or more). */
+int sn_evidence_add_certs(struct sn_evidence *ev, const uint8_t *buf,
+			  size_t len);
+int sn_evidence_add_cert_file(struct sn_evidence *ev, const char *path);
+
+/* Wire format: configfs-tsm-like JSON {provider,outblob,auxblob,mlog}.
+ * *out is malloc'd (NUL-terminated, not counted in *len). */
+int sn_evidence_serialize(const struct sn_evidence *ev, uint8_t **out,
+			  size_t *len);
+/* The inverse is sn_evidence_parse. */
+
+/* --- verification and appraisal --------------------------------------- */
+
+enum sn_reason {
+	SN_R_NONE = 0,
+	SN_R_MALFORMED,		/* evidence could not be parsed */
+	SN_R_UNSUPPORTED,	/* version / algorithm not supported */
+	SN_R_NO_SIGNER_CERT,	/* no VCEK/VLEK/PCK certificate */
+	SN_R_SIGNER_KIND,	/* cert kind differs from signer_info */
+	SN_R_BAD_SIGNATURE,	/* report / quote signature invalid */
+	SN_R_CHAIN_INCOMPLETE,	/* ASK/ARK or intermediate missing */
+	SN_R_CHAIN_SIGNATURE,	/* a certificate's signature is invalid */
+	SN_R_CERT_EXPIRED,
+	SN_R_CERT_NOT_YET_VALID,
+	SN_R_CERT_MALFORMED,
+	SN_R_ROOT_NOT_TRUSTED,	/* root key not pinned nor allowed */
+	SN_R_TCB_MISMATCH,	/* VCEK TCB != reported_tcb */
+	SN_R_CHIP_ID_MISMATCH,	/* VCEK hwID != report chip_id */
+	SN_R_QE_SIGNATURE,	/* TDX QE report not signed by the PCK */
+	SN_R_QE_BINDING,	/* QE report_data != H(att key||auth data) */
+	/* appraisal */
+	SN_R_BACKEND_NOT_ALLOWED,
+	SN_R_MEASUREMENT_NOT_ALLOWED,
+	SN_R_TCB_TOO_LOW,
+	SN_R_DEBUG,
+	SN_R_MIGRATION_AGENT,
+	SN_R_SMT,
+	SN_R_VMPL,
+	SN_R_REPORT_DATA,
+	SN_R_COUNT,
+};
+
+/* Short stable name ("bad-signature") and human description. */
+const char *sn_reason_name(enum sn_reason r);
+const char *sn_reason_str(enum sn_reason r);
+
+#define SN_MAX_REASONS 24
+#define SN_REASON_DETAIL 192
+
+struct sn_reason_entry {
+	enum sn_reason code;
+	char detail[SN_REASON_DETAIL];
+};
+
+struct sn_appraisal {
+	bool accepted; /* authentic and (if a policy was given) compliant */
+	bool authentic; /* signature + chain + consistency all passed */
+	size_t n_reasons;
+	struct sn_reason_entry reasons[SN_MAX_REASONS];
+	struct sn_claims claims; /* claims.tee is SIM or SNP once verified */
+	uint8_t root_spki_sha256[SN_SHA256_LEN]; /* the root that anchored it */
+};
+
+/* true when r is among the collected reasons */
+bool sn_appraisal_has(const struct sn_appraisal *a, enum sn_reason r);
+
+/* Trust options for the authenticity check. */
+struct sn_verify_opts {
+	time_t at; /* validity time for certificates; 0 = now */
+	/* simulated ARKs (SPKI SHA-256) allowed as roots, normally from the
+	 * appraisal policy; none by default */
+	const uint8_t (*sim_ark_spki)[SN_SHA256_LEN];
+	size_t n_sim_ark_spki;
+};
+
+/*
+ * Authenticity only: signature, chain to a pinned root, TCB / chip id
+ * consistency.  Every problem found is collected in out->reasons.
+ * Returns 0 when the check ran (see out->accepted), negative errno when
+ * it could not (e.g. -ENOMEM).
+ */
+int sn_evidence_verify(const struct sn_evidence *ev,
+		       const struct sn_verify_opts *opts,
+		       struct sn_appraisal *out);
+
+/* Appraisal policy (JSON).  See docs/attestation.md. */
+struct sn_policy_appraisal;
+
+int sn_policy_appraisal_parse(const char *json, size_t len,
+			      struct sn_policy_appraisal **out);
+int sn_policy_appraisal_load(const char *path,
+			     struct sn_policy_appraisal **out);
+/* The default policy: real SNP/TDX only, no debug, any measurement. */
+int sn_policy_appraisal_default(struct sn_policy_appraisal **out);
+void sn_policy_appraisal_free(struct sn_policy_appraisal *p);
+
+/* Verify (with the policy's simulated ARKs) then appraise.  at = 0: now.
+ * Returns 0 when the appraisal ran; the verdict is out->accepted. */
+int sn_appraise(const struct sn_evidence *ev,
+		const struct sn_policy_appraisal *policy, time_t at,
+		struct sn_appraisal *out);
+
+/* Claims as a JSON object (malloc'd string). */
+int sn_claims_to_json(const struct sn_claims *c, char **out);
+const char *sn_tee_name(enum sn_tee t);
+
+/* --- backends ------------------------------------------------------------ */
+
+/* sim: create DIR with an ARK -> ASK -> VCEK chain (keys mode 0600). */
+int sn_sim_platform_init(const char *dir);
+/*
+ * sim: produce SNP report v3 evidence signed by DIR's VCEK, carrying the
+ * chain in a GHCB cert table.  measurement may be NULL (zeros).
+ */
+int sn_evidence_make_sim(const char *platform_dir,
+			 const uint8_t report_data[SN_REPORT_DATA_LEN],
+			 const uint8_t measurement[SN_MEASUREMENT_LEN],
+			 struct sn_evidence **out);
+/* SPKI SHA-256 of the simulated ARK in DIR (what a policy must name). */
+int sn_sim_ark_spki(const char *platform_dir, uint8_t out[SN_SHA256_LEN]);
+/* sim measurement: SHA-384 chain over files (see docs/attestation.md). */
+int sn_sim_measure_files(const char *const *paths, size_t n,
+			 uint8_t out[SN_MEASUREMENT_LEN]);
+
+/*
+ * snp / tdx: real guests through configfs-tsm (root is normally
+ * /sys/kernel/config/tsm/report; NULL means that).  -ENODEV when the
+ * interface is missing.
+ */
+int sn_evidence_make_tsm(enum sn_tee tee, const char *tsm_root,
+			 const uint8_t report_data[SN_REPORT_DATA_LEN],
+			 struct sn_evidence **out);
+
+/* Read a configfs-tsm report entry directory (provider, outblob and
+ * optional auxblob files) after inblob was written.  Separate so tests can
+ * feed recorded outputs. */
+int sn_tsm_read_entry(const char *entry_dir, enum sn_tee tee,
+		      struct sn_evidence **out);
+
+/* Attach a serialised measurement log to evidence (copied). */
+int sn_evidence_set_mlog(struct sn_evidence *ev, const uint8_t *mlog,
+			 size_t len);
+
+/* --- runtime measurement log (measured data plane) ------------------- */
+
+/*
+ * Each event carries a SHA-384 digest; the log's running digest starts
+ * at 48 zero bytes and is extended as
+ *     running = SHA-384(running || event digest).
+ * Serialised form (little-endian): "SNML" | u32 version = 1 | u32 count |
+ * count x { u32 type | u16 desc_len | desc (no NUL) | digest[48] }.
+ */
+#define SN_MLOG_DESC_MAX 128
+#define SN_MLOG_MAX_EVENTS 4096
+
+enum sn_mlog_type {
+	SN_MLOG_BPF_OBJECT = 1, /* hash of the BPF object file */
+	SN_MLOG_BPF_PROG = 2, /* hash of a loaded program (kernel's tag/insns) */
+	SN_MLOG_CONFIG = 3,
+	SN_MLOG_OTHER = 0xffff,
+};
+
+struct sn_mlog_event {
+	uint32_t type;
+	char desc[SN_MLOG_DESC_MAX]; /* NUL-terminated */
+	uint8_t digest[SN_SHA384_LEN];
+};
+
+struct sn_mlog {
+	struct sn_mlog_event *ev;
+	size_t n, cap;
+	uint8_t digest[SN_SHA384_LEN]; /* running digest */
+};
+
+void sn_mlog_init(struct sn_mlog *m);
+void sn_mlog_free(struct sn_mlog *m);
+int sn_mlog_extend(struct sn_mlog *m, uint32_t type, const char *desc,
+		   const uint8_t digest[SN_SHA384_LEN]);
+/* extend with SHA-384(data) */
+int sn_mlog_extend_data(struct sn_mlog *m, uint32_t type, const char *desc,
+			const void *data, size_t len);
+int sn_mlog_serialize(const struct sn_mlog *m, uint8_t **out, size_t *len);
+/* Parse and replay (recomputes m->digest).  *out must not be initialised. */
+int sn_mlog_parse(const uint8_t *buf, size_t len, struct sn_mlog *out);
+
+/*
+ * report_data binding of a session to the TEE evidence:
+ *     report_data = SHA-512(channel_binding || mlog_digest)
+ * channel_binding: e.g. the TLS exporter / handshake hash of the channel
+ * the evidence is sent on; mlog_digest: the log's running digest (48
+ * zero bytes when no log).  Returns 0 or -EINVAL/-ENOMEM.
+ */
+int sn_report_data_binding(const uint8_t *channel_binding, size_t cb_len,
+			   const uint8_t mlog_digest[SN_SHA384_LEN],
+			   uint8_t out[SN_REPORT_DATA_LEN]);
+
+#endif

@@ -1,0 +1,356 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * Appraisal policy (JSON) and appraisal.  Members (all optional):
+ *   "backends": ["snp", "tdx", "sim"]   default ["snp", "tdx"]
+ *   "measurements": ["<96 hex>", ...]   allowed launch measurements
+ *   "min_tcb": {"bootloader": n, "tee": n, "snp": n, "microcode": n,
+ *               "fmc": n}
+ *   "allow_debug": false, "allow_migration_agent": true,
+ *   "allow_smt": true, "vmpl": [0, ...]
+ *   "report_data": "<128 hex>"
+ *   "sim_ark_spki_sha256": ["<64 hex>", ...]
+ * Unknown members are an error (a typo must not weaken a policy).
+ */
+#include <errno.h>
+#include <stdlib.h>
+
+#include <jansson.h>
+
+#include "internal.h"
+#include "sealnet/log.h"
+#include "sealnet/util.h"
+
+#define MAX_LIST 64
+
+struct sn_policy_appraisal {
+	bool backend[4]; /* indexed by enum sn_tee */
+	size_t n_meas;
+	uint8_t meas[MAX_LIST][SN_MEASUREMENT_LEN];
+	int min_tcb[5]; /* bootloader tee snp microcode fmc; -1 none */
+	bool allow_debug, allow_ma, allow_smt;
+	bool vmpl_set;
+	uint32_t vmpl_mask;
+	bool has_report_data;
+	uint8_t report_data[SN_REPORT_DATA_LEN];
+	size_t n_sim;
+	uint8_t sim[MAX_LIST][SN_SHA256_LEN];
+};
+
+static const char *const tcb_names[5] = { "bootloader", "tee", "snp",
+					  "microcode", "fmc" };
+
+static void defaults(struct sn_policy_appraisal *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->backend[SN_TEE_SNP] = p->backend[SN_TEE_TDX] = true;
+	for (int i = 0; i < 5; i++)
+		p->min_tcb[i] = -1;
+	p->allow_ma = p->allow_smt = true;
+}
+
+int sn_policy_appraisal_default(struct sn_policy_appraisal **out)
+{
+	struct sn_policy_appraisal *p = malloc(sizeof(*p));
+
+	if (!p)
+		return -ENOMEM;
+	defaults(p);
+	*out = p;
+	return 0;
+}
+
+void sn_policy_appraisal_free(struct sn_policy_appraisal *p)
+{
+	free(p);
+}
+
+static int hex_exact(json_t *v, uint8_t *out, size_t n, const char *what)
+{
+	if (!json_is_string(v) ||
+	    sn_hex_decode(json_string_value(v), json_string_length(v), out,
+			  n) != (int)n) {
+		sn_err("policy: %s must be a string of %zu hex digits", what,
+		       2 * n);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int hex_list(json_t *arr, uint8_t *out, size_t width, size_t *n,
+		    const char *what)
+{
+	size_t i;
+	json_t *v;
+
+	if (!json_is_array(arr) || json_array_size(arr) > MAX_LIST) {
+		sn_err("policy: \"%s\" must be an array of at most %d strings",
+		       what, MAX_LIST);
+		return -EINVAL;
+	}
+	json_array_foreach(arr, i, v) {
+		if (hex_exact(v, out + i * width, width, what))
+			return -EINVAL;
+	}
+	*n = json_array_size(arr);
+	return 0;
+}
+
+static int get_bool(json_t *v, bool *out, const char *k)
+{
+	if (!json_is_boolean(v)) {
+		sn_err("policy: \"%s\" must be true or false", k);
+		return -EINVAL;
+	}
+	*out = json_is_true(v);
+	return 0;
+}
+
+static int parse_backends(json_t *v, struct sn_policy_appraisal *p)
+{
+	size_t i;
+	json_t *b;
+
+	if (!json_is_array(v))
+		goto bad;
+	memset(p->backend, 0, sizeof(p->backend));
+	json_array_foreach(v, i, b) {
+		const char *s = json_string_value(b);
+
+		if (!s)
+			goto bad;
+		if (!strcmp(s, "sim"))
+			p->backend[SN_TEE_SIM] = true;
+		else if (!strcmp(s, "snp"))
+			p->backend[SN_TEE_SNP] = true;
+		else if (!strcmp(s, "tdx"))
+			p->backend[SN_TEE_TDX] = true;
+		else
+			goto bad;
+	}
+	return 0;
+bad:
+	sn_err("policy: \"backends\" must be an array of \"snp\", \"tdx\", \"sim\"");
+	return -EINVAL;
+}
+
+static int parse_tcb(json_t *v, struct sn_policy_appraisal *p)
+{
+	const char *k;
+	json_t *x;
+
+	if (!json_is_object(v))
+		goto bad;
+	json_object_foreach(v, k, x) {
+		int i;
+
+		for (i = 0; i < 5; i++)
+			if (!strcmp(k, tcb_names[i]))
+				break;
+		if (i == 5 || !json_is_integer(x) || json_integer_value(x) < 0 ||
+		    json_integer_value(x) > 255)
+			goto bad;
+		p->min_tcb[i] = (int)json_integer_value(x);
+	}
+	return 0;
+bad:
+	sn_err("policy: \"min_tcb\" must map bootloader/tee/snp/microcode/fmc to 0..255");
+	return -EINVAL;
+}
+
+static int parse_vmpl(json_t *v, struct sn_policy_appraisal *p)
+{
+	size_t i;
+	json_t *x;
+
+	if (!json_is_array(v))
+		goto bad;
+	p->vmpl_set = true;
+	json_array_foreach(v, i, x) {
+		if (!json_is_integer(x) || json_integer_value(x) < 0 ||
+		    json_integer_value(x) > 3)
+			goto bad;
+		p->vmpl_mask |= 1u << json_integer_value(x);
+	}
+	return 0;
+bad:
+	sn_err("policy: \"vmpl\" must be an array of integers 0..3");
+	return -EINVAL;
+}
+
+static int parse_member(const char *k, json_t *v, struct sn_policy_appraisal *p)
+{
+	if (!strcmp(k, "backends"))
+		return parse_backends(v, p);
+	if (!strcmp(k, "measurements"))
+		return hex_list(v, &p->meas[0][0], SN_MEASUREMENT_LEN,
+				&p->n_meas, k);
+	if (!strcmp(k, "min_tcb"))
+		return parse_tcb(v, p);
+	if (!strcmp(k, "allow_debug"))
+		return get_bool(v, &p->allow_debug, k);
+	if (!strcmp(k, "allow_migration_agent"))
+		return get_bool(v, &p->allow_ma, k);
+	if (!strcmp(k, "allow_smt"))
+		return get_bool(v, &p->allow_smt, k);
+	if (!strcmp(k, "vmpl"))
+		return parse_vmpl(v, p);
+	if (!strcmp(k, "report_data")) {
+		p->has_report_data = true;
+		return hex_exact(v, p->report_data, SN_REPORT_DATA_LEN, k);
+	}
+	if (!strcmp(k, "sim_ark_spki_sha256"))
+		return hex_list(v, &p->sim[0][0], SN_SHA256_LEN, &p->n_sim, k);
+	if (!strcmp(k, "comment"))
+		return 0;
+	sn_err("policy: unknown member \"%s\"", k);
+	return -EINVAL;
+}
+
+int sn_policy_appraisal_parse(const char *json, size_t len,
+			      struct sn_policy_appraisal **out)
+{
+	struct sn_policy_appraisal *p;
+	json_error_t jerr;
+	json_t *root, *v;
+	const char *k;
+	int err = 0;
+
+	root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (!root || !json_is_object(root)) {
+		sn_err("policy: line %d: %s", jerr.line,
+		       root ? "not a JSON object" : jerr.text);
+		json_decref(root);
+		return -EINVAL;
+	}
+	p = malloc(sizeof(*p));
+	if (!p) {
+		json_decref(root);
+		return -ENOMEM;
+	}
+	defaults(p);
+	json_object_foreach(root, k, v) {
+		err = parse_member(k, v, p);
+		if (err)
+			break;
+	}
+	json_decref(root);
+	if (err) {
+		free(p);
+		return err;
+	}
+	*out = p;
+	return 0;
+}
+
+int sn_policy_appraisal_load(const char *path, struct sn_policy_appraisal **out)
+{
+	uint8_t *buf;
+	size_t len;
+	int err;
+
+	err = sn_read_file(path, 1u << 20, &buf, &len);
+	if (err) {
+		sn_err("cannot read policy %s: %s", path, strerror(-err));
+		return err;
+	}
+	err = sn_policy_appraisal_parse((const char *)buf, len, out);
+	if (err)
+		sn_err("%s: invalid appraisal policy", path);
+	free(buf);
+	return err;
+}
+
+static void check_tcb(const struct sn_policy_appraisal *p,
+		      const struct sn_tcb *t, struct sn_appraisal *a)
+{
+	const int have[5] = { t->bootloader, t->tee, t->snp, t->microcode,
+			      t->has_fmc ? t->fmc : -1 };
+
+	for (int i = 0; i < 5; i++) {
+		if (p->min_tcb[i] < 0 || (i == 4 && have[i] < 0))
+			continue;
+		if (have[i] < p->min_tcb[i])
+			sn_appraisal_add(a, SN_R_TCB_TOO_LOW,
+					 "reported %s SPL %d < policy minimum %d",
+					 tcb_names[i], have[i], p->min_tcb[i]);
+	}
+}
+
+static void check_claims(const struct sn_policy_appraisal *p,
+			 struct sn_appraisal *a)
+{
+	const struct sn_claims *c = &a->claims;
+	bool found = false;
+
+	if ((unsigned)c->tee >= 4 || !p->backend[c->tee])
+		sn_appraisal_add(a, SN_R_BACKEND_NOT_ALLOWED,
+				 "backend \"%s\" is not in the policy's \"backends\"",
+				 sn_tee_name(c->tee));
+	for (size_t i = 0; i < p->n_meas && !found; i++)
+		found = !memcmp(p->meas[i], c->measurement, SN_MEASUREMENT_LEN);
+	if (p->n_meas && !found) {
+		char hex[2 * SN_MEASUREMENT_LEN + 1];
+
+		sn_hex_encode(c->measurement, SN_MEASUREMENT_LEN, hex);
+		sn_appraisal_add(a, SN_R_MEASUREMENT_NOT_ALLOWED,
+				 "measurement %s is not in the policy", hex);
+	}
+	if (c->debug && !p->allow_debug)
+		sn_appraisal_add(a, SN_R_DEBUG,
+				 "%s (set \"allow_debug\": true to accept)",
+				 c->tee == SN_TEE_TDX ? "TD attributes DEBUG bit set" :
+							"guest policy DEBUG bit (19) set");
+	if (c->tee != SN_TEE_TDX) {
+		check_tcb(p, &c->reported_tcb, a);
+		if (c->migration_agent && !p->allow_ma)
+			sn_appraisal_add(a, SN_R_MIGRATION_AGENT,
+					 "guest policy MIGRATE_MA bit (18) set");
+		if (c->smt_allowed && !p->allow_smt)
+			sn_appraisal_add(a, SN_R_SMT,
+					 "guest policy SMT bit (16) set");
+		if (p->vmpl_set && (c->vmpl > 3 || !(p->vmpl_mask >> c->vmpl & 1)))
+			sn_appraisal_add(a, SN_R_VMPL,
+					 "VMPL %u is not in the policy", c->vmpl);
+	}
+	if (p->has_report_data &&
+	    sn_memeq_ct(p->report_data, c->report_data, SN_REPORT_DATA_LEN))
+		sn_appraisal_add(a, SN_R_REPORT_DATA,
+				 "report_data differs from the expected value");
+}
+
+int sn_appraise(const struct sn_evidence *ev,
+		const struct sn_policy_appraisal *policy, time_t at,
+		struct sn_appraisal *out)
+{
+	struct sn_policy_appraisal *def = NULL;
+	struct sn_verify_opts opts = { .at = at };
+	struct sn_appraisal *a;
+	int err;
+
+	if (!ev || !out)
+		return -EINVAL;
+	if (!policy) {
+		err = sn_policy_appraisal_default(&def);
+		if (err)
+			return err;
+		policy = def;
+	}
+	a = malloc(sizeof(*a));
+	if (!a) {
+		err = -ENOMEM;
+		goto out;
+	}
+	opts.sim_ark_spki = (const uint8_t(*)[SN_SHA256_LEN])policy->sim;
+	opts.n_sim_ark_spki = policy->n_sim;
+	err = sn_evidence_verify(ev, &opts, a);
+	if (err)
+		goto out;
+	if (!sn_appraisal_has(a, SN_R_MALFORMED))
+		check_claims(policy, a);
+	a->accepted = a->authentic && a->n_reasons == 0;
+	*out = *a;
+out:
+	free(a);
+	free(def);
+	return err;
+}

@@ -1,0 +1,483 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * The kernel ChaCha20-Poly1305 (bpf/lib/aead.h), run through
+ * BPF_PROG_TEST_RUN: RFC 8439 vectors, interop with OpenSSL both ways on
+ * random sizes, every length around the block edges, every offset,
+ * tampering rejected with the output untouched, bad requests refused.
+ * Needs root (CAP_BPF); skipped otherwise.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <openssl/core_names.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+
+#include "sealnet/kaead.h"
+#include "sealnet/util.h"
+
+#define MAXLEN SN_KAEAD_MAX_LEN
+
+static int kernel_ok;
+
+static void need_kernel(void)
+{
+	if (!kernel_ok)
+		skip();
+}
+
+static void unhex(const char *hex, uint8_t *out, size_t want)
+{
+	int n = sn_hex_decode(hex, strlen(hex), out, want);
+
+	assert_int_equal(n, (int)want);
+}
+
+static void rnd(void *p, size_t n)
+{
+	if (n)
+		assert_int_equal(RAND_bytes(p, (int)n), 1);
+}
+
+static uint32_t rnd32(void)
+{
+	uint32_t v;
+
+	rnd(&v, sizeof(v));
+	return v;
+}
+
+/* ---- OpenSSL references (independent of libsealnet) -------------------- */
+
+static int ossl_aead(int enc, const uint8_t *key, const uint8_t *nonce,
+		     const uint8_t *aad, size_t aad_len, const uint8_t *in,
+		     size_t len, uint8_t *out, uint8_t *tag)
+{
+	EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+	uint8_t dummy[1];
+	int n, ok;
+
+	assert_non_null(ctx);
+	ok = EVP_CipherInit_ex(ctx, EVP_chacha20_poly1305(), NULL, key, nonce,
+			       enc) == 1;
+	if (ok && !enc)
+		ok = EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_TAG, 16, tag) == 1;
+	if (ok && aad_len)
+		ok = EVP_CipherUpdate(ctx, NULL, &n, aad, (int)aad_len) == 1;
+	if (ok && len)
+		ok = EVP_CipherUpdate(ctx, out, &n, in, (int)len) == 1;
+	if (ok)
+		ok = EVP_CipherFinal_ex(ctx, len ? out + len : dummy, &n) == 1;
+	if (ok && enc)
+		ok = EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_GET_TAG, 16, tag) == 1;
+	EVP_CIPHER_CTX_free(ctx);
+	return ok ? 0 : -1;
+}
+
+static void ossl_poly1305(const uint8_t *key, const uint8_t *msg, size_t len,
+			  uint8_t tag[16])
+{
+	EVP_MAC *mac = EVP_MAC_fetch(NULL, "POLY1305", NULL);
+	EVP_MAC_CTX *ctx;
+	size_t n = 0;
+
+	assert_non_null(mac);
+	ctx = EVP_MAC_CTX_new(mac);
+	assert_non_null(ctx);
+	assert_int_equal(EVP_MAC_init(ctx, key, 32, NULL), 1);
+	if (len)
+		assert_int_equal(EVP_MAC_update(ctx, msg, len), 1);
+	assert_int_equal(EVP_MAC_final(ctx, tag, &n, 16), 1);
+	assert_int_equal(n, 16);
+	EVP_MAC_CTX_free(ctx);
+	EVP_MAC_free(mac);
+}
+
+static void ossl_chacha20(const uint8_t *key, uint32_t ctr,
+			  const uint8_t *nonce, const uint8_t *in, size_t len,
+			  uint8_t *out)
+{
+	EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+	uint8_t iv[16];
+	int n;
+
+	memcpy(iv, &ctr, 4); /* little-endian host */
+	memcpy(iv + 4, nonce, 12);
+	assert_non_null(ctx);
+	assert_int_equal(EVP_EncryptInit_ex(ctx, EVP_chacha20(), NULL, key, iv),
+			 1);
+	if (len)
+		assert_int_equal(EVP_EncryptUpdate(ctx, out, &n, in, (int)len),
+				 1);
+	EVP_CIPHER_CTX_free(ctx);
+}
+
+/* ---- RFC 8439 ----------------------------------------------------------- */
+
+static const char sunscreen[] =
+	"Ladies and Gentlemen of the class of '99: If I could offer you only "
+	"one tip for the future, sunscreen would be it.";
+
+static void test_rfc_2_8_2(void **state)
+{
+	uint8_t key[32], nonce[12], aad[12], tag[16], etag[16];
+	uint8_t ct[114], exp[114], pt[114];
+
+	need_kernel();
+	unhex("808182838485868788898a8b8c8d8e8f"
+	      "909192939495969798999a9b9c9d9e9f", key, 32);
+	unhex("070000004041424344454647", nonce, 12);
+	unhex("50515253c0c1c2c3c4c5c6c7", aad, 12);
+	unhex("d31a8d34648e60db7b86afbc53ef7ec2a4aded51296e08fea9e2b5a736ee62d6"
+	      "3dbea45e8ca9671282fafb69da92728b1a71de0a9e060b2905d6a5b67ecd3b36"
+	      "92ddbd7f2d778b8c9803aee328091b58fab324e4fad675945585808b4831d7bc"
+	      "3ff4def08e4b7a9de576d26586cec64b6116", exp, 114);
+	unhex("1ae10b594f09e26a7e902ecbd0600691", etag, 16);
+	assert_int_equal(sizeof(sunscreen) - 1, 114);
+
+	assert_int_equal(sn_kaead_seal(key, nonce, aad, 12,
+				       (const uint8_t *)sunscreen, 114, ct,
+				       tag), 0);
+	assert_memory_equal(ct, exp, 114);
+	assert_memory_equal(tag, etag, 16);
+	assert_int_equal(sn_kaead_open(key, nonce, aad, 12, exp, 114, etag, pt),
+			 0);
+	assert_memory_equal(pt, sunscreen, 114);
+}
+
+static void test_rfc_a_5(void **state)
+{
+	static const char pt_exp[] =
+		"Internet-Drafts are draft documents valid for a maximum of six "
+		"months and may be updated, replaced, or obsoleted by other "
+		"documents at any time. It is inappropriate to use "
+		"Internet-Drafts as reference material or to cite them other "
+		"than as /\xe2\x80\x9cwork in progress./\xe2\x80\x9d";
+	uint8_t key[32], nonce[12], aad[12], tag[16], ct[265], pt[265];
+
+	need_kernel();
+	assert_int_equal(sizeof(pt_exp) - 1, 265);
+	unhex("1c9240a5eb55d38af333888604f6b5f0"
+	      "473917c1402b80099dca5cbc207075c0", key, 32);
+	unhex("000000000102030405060708", nonce, 12);
+	unhex("f33388860000000000004e91", aad, 12);
+	unhex("eead9d67890cbb22392336fea1851f38", tag, 16);
+	unhex("64a0861575861af460f062c79be643bd5e805cfd345cf389f108670ac76c8cb2"
+	      "4c6cfc18755d43eea09ee94e382d26b0bdb7b73c321b0100d4f03b7f355894cf"
+	      "332f830e710b97ce98c8a84abd0b948114ad176e008d33bd60f982b1ff37c855"
+	      "9797a06ef4f0ef61c186324e2b3506383606907b6a7c02b0f9f6157b53c867e4"
+	      "b9166c767b804d46a59b5216cde7a4e99040c5a40433225ee282a1b0a06c523e"
+	      "af4534d7f83fa1155b0047718cbc546a0d072b04b3564eea1b422273f548271a"
+	      "0bb2316053fa76991955ebd63159434ecebb4e466dae5a1073a6727627097a10"
+	      "49e617d91d361094fa68f0ff77987130305beaba2eda04df997b714d6c6f2c29"
+	      "a6ad5cb4022b02709b", ct, 265);
+	assert_int_equal(sn_kaead_open(key, nonce, aad, 12, ct, 265, tag, pt),
+			 0);
+	assert_memory_equal(pt, pt_exp, 265);
+}
+
+static void test_rfc_chacha20(void **state)
+{
+	uint8_t key[32], nonce[12], zero[64] = { 0 }, out[114], exp[114];
+
+	need_kernel();
+	for (int i = 0; i < 32; i++)
+		key[i] = (uint8_t)i;
+	/* 2.3.2: the serialized block for counter 1 */
+	unhex("000000090000004a00000000", nonce, 12);
+	unhex("10f1e7e4d13b5915500fdd1fa32071c4c7d1f4c733c068030422aa9ac3d46c4e"
+	      "d2826446079faa0914c2d705d98b02a2b5129cd1de164eb9cbd083e8a2503c4e",
+	      exp, 64);
+	assert_int_equal(sn_kaead_chacha20(key, 1, nonce, zero, 64, out), 0);
+	assert_memory_equal(out, exp, 64);
+	/* 2.4.2 */
+	unhex("000000000000004a00000000", nonce, 12);
+	unhex("6e2e359a2568f98041ba0728dd0d6981e97e7aec1d4360c20a27afccfd9fae0b"
+	      "f91b65c5524733ab8f593dabcd62b3571639d624e65152ab8f530c359f0861d8"
+	      "07ca0dbf500d6a6156a38e088a22b65e52bc514d16ccf806818ce91ab7793736"
+	      "5af90bbf74a35be6b40b8eedf2785e42874d", exp, 114);
+	assert_int_equal(sn_kaead_chacha20(key, 1, nonce,
+					   (const uint8_t *)sunscreen, 114,
+					   out), 0);
+	assert_memory_equal(out, exp, 114);
+}
+
+static void test_rfc_poly1305(void **state)
+{
+	static const char msg[] = "Cryptographic Forum Research Group";
+	uint8_t key[32], tag[16], exp[16];
+
+	need_kernel();
+	unhex("85d6be7857556d337f4452fe42d506a8"
+	      "0103808afb0db2fd4abff6af4149f51b", key, 32);
+	unhex("a8061dc1305136c6c22b8baf0c0127a9", exp, 16);
+	assert_int_equal(sn_kaead_poly1305(key, (const uint8_t *)msg,
+					   sizeof(msg) - 1, tag), 0);
+	assert_memory_equal(tag, exp, 16);
+}
+
+/* ChaCha20 against OpenSSL: random counters (incl. near wrap-around),
+ * every length 0..200, a few long ones. */
+static void test_chacha20_vs_openssl(void **state)
+{
+	uint8_t key[32], nonce[12], in[MAXLEN], out[MAXLEN], exp[MAXLEN];
+
+	need_kernel();
+	for (size_t len = 0; len <= 260; len++) {
+		uint32_t ctr = len == 7 ? 0xfffffffeu : rnd32() >> 8;
+
+		rnd(key, 32);
+		rnd(nonce, 12);
+		rnd(in, len);
+		ossl_chacha20(key, ctr, nonce, in, len, exp);
+		assert_int_equal(sn_kaead_chacha20(key, ctr, nonce, in, len,
+						   out), 0);
+		assert_memory_equal(out, exp, len);
+	}
+	rnd(in, MAXLEN);
+	ossl_chacha20(key, 3, nonce, in, MAXLEN, exp);
+	assert_int_equal(sn_kaead_chacha20(key, 3, nonce, in, MAXLEN, out), 0);
+	assert_memory_equal(out, exp, MAXLEN);
+}
+
+/* Poly1305 against OpenSSL, including keys and messages that push the
+ * accumulator to its limits (all ones) and exercise the final reduction. */
+static void test_poly1305_vs_openssl(void **state)
+{
+	uint8_t key[32], msg[MAXLEN], tag[16], exp[16];
+
+	need_kernel();
+	for (size_t len = 0; len <= 300; len++) {
+		int kind = (int)(len % 4);
+
+		rnd(key, 32);
+		rnd(msg, len);
+		if (kind == 1) /* maximal r and s, all-ones message */
+			memset(key, 0xff, 32), memset(msg, 0xff, len);
+		if (kind == 2) /* r = 0: tag = s */
+			memset(key, 0, 16);
+		if (kind == 3) /* all-ones message, random key */
+			memset(msg, 0xff, len);
+		ossl_poly1305(key, msg, len, exp);
+		assert_int_equal(sn_kaead_poly1305(key, msg, len, tag), 0);
+		assert_memory_equal(tag, exp, 16);
+	}
+	memset(key, 0xff, 32);
+	memset(msg, 0xff, MAXLEN);
+	ossl_poly1305(key, msg, MAXLEN, exp);
+	assert_int_equal(sn_kaead_poly1305(key, msg, MAXLEN, tag), 0);
+	assert_memory_equal(tag, exp, 16);
+}
+
+/* ---- AEAD interop --------------------------------------------------------- */
+
+struct case_buf {
+	uint8_t key[32], nonce[12], aad[32], tag[16], tag2[16];
+	uint8_t pt[MAXLEN], ct[MAXLEN], ct2[MAXLEN], out[MAXLEN];
+};
+
+/* kernel seals -> OpenSSL opens; OpenSSL seals -> kernel opens */
+static void interop_one(struct case_buf *b, size_t len, size_t aad_len,
+			unsigned int off)
+{
+	struct sn_kaead_req r = {
+		.op = SN_KAEAD_SEAL, .off = off, .key = b->key,
+		.nonce = b->nonce, .aad = b->aad, .aad_len = aad_len,
+		.in = b->pt, .len = len, .out = b->ct,
+	};
+
+	rnd(b->key, 32);
+	rnd(b->nonce, 12);
+	rnd(b->aad, aad_len);
+	rnd(b->pt, len);
+
+	assert_int_equal(sn_kaead_run(&r), 0);
+	assert_int_equal(ossl_aead(0, b->key, b->nonce, b->aad, aad_len, b->ct,
+				   len, b->out, r.tag), 0);
+	assert_memory_equal(b->out, b->pt, len);
+
+	assert_int_equal(ossl_aead(1, b->key, b->nonce, b->aad, aad_len, b->pt,
+				   len, b->ct2, b->tag2), 0);
+	assert_memory_equal(b->ct2, b->ct, len);
+	assert_memory_equal(b->tag2, r.tag, 16);
+	r.op = SN_KAEAD_OPEN;
+	r.in = b->ct2;
+	r.out = b->out;
+	memset(b->out, 0xa5, len);
+	memcpy(r.tag, b->tag2, 16);
+	assert_int_equal(sn_kaead_run(&r), 0);
+	assert_memory_equal(b->out, b->pt, len);
+}
+
+static void test_interop_random(void **state)
+{
+	struct case_buf *b = malloc(sizeof(*b));
+
+	need_kernel();
+	assert_non_null(b);
+	for (int i = 0; i < 400; i++) {
+		uint32_t r = rnd32();
+
+		interop_one(b, r % 1481, (r >> 11) % 33, (r >> 17) % 65);
+	}
+	free(b);
+}
+
+/* every length across the first blocks and around the 64-byte edges up to
+ * the maximum, every aad length, every offset */
+static void test_interop_edges(void **state)
+{
+	struct case_buf *b = malloc(sizeof(*b));
+
+	need_kernel();
+	assert_non_null(b);
+	for (size_t len = 0; len <= 200; len++)
+		interop_one(b, len, len % 33, (unsigned int)(len % 65));
+	for (size_t len = 250; len <= MAXLEN; len += 64)
+		for (int d = -1; d <= 1; d++)
+			if (len + d <= MAXLEN)
+				interop_one(b, len + d, 20, 42);
+	interop_one(b, MAXLEN, 32, 64);
+	interop_one(b, MAXLEN, 0, 0);
+	for (size_t aad_len = 0; aad_len <= 32; aad_len++)
+		interop_one(b, 1400, aad_len, 0);
+	for (unsigned int off = 0; off <= 64; off++)
+		interop_one(b, 1400, 20, off);
+	free(b);
+}
+
+/* ---- tampering ------------------------------------------------------------ */
+
+static void expect_reject(struct case_buf *b, const uint8_t *aad,
+			  size_t aad_len, const uint8_t *ct, size_t len,
+			  const uint8_t *tag)
+{
+	memset(b->out, 0x5a, len);
+	assert_int_equal(sn_kaead_open(b->key, b->nonce, aad, aad_len, ct, len,
+				       tag, b->out), -EBADMSG);
+	for (size_t i = 0; i < len; i++)
+		assert_int_equal(b->out[i], 0x5a);
+}
+
+static void test_bit_flips(void **state)
+{
+	static const size_t lens[] = { 0, 1, 15, 16, 17, 63, 64, 65, 1400,
+				       MAXLEN };
+	struct case_buf *b = malloc(sizeof(*b));
+
+	need_kernel();
+	assert_non_null(b);
+	for (size_t li = 0; li < SN_ARRAY_SIZE(lens); li++) {
+		size_t len = lens[li], aad_len = 20;
+
+		rnd(b->key, 32);
+		rnd(b->nonce, 12);
+		rnd(b->aad, 32);
+		rnd(b->pt, len);
+		assert_int_equal(sn_kaead_seal(b->key, b->nonce, b->aad,
+					       aad_len, b->pt, len, b->ct,
+					       b->tag), 0);
+		for (int k = 0; k < 24; k++) {
+			uint32_t r = rnd32();
+			uint8_t bit = (uint8_t)(1u << (r % 8));
+
+			/* ciphertext */
+			if (len) {
+				size_t i = (r >> 3) % len;
+
+				b->ct[i] ^= bit;
+				expect_reject(b, b->aad, aad_len, b->ct, len,
+					      b->tag);
+				b->ct[i] ^= bit;
+			}
+			/* tag */
+			memcpy(b->tag2, b->tag, 16);
+			b->tag2[(r >> 3) % 16] ^= bit;
+			expect_reject(b, b->aad, aad_len, b->ct, len, b->tag2);
+			/* aad */
+			b->aad[(r >> 3) % aad_len] ^= bit;
+			expect_reject(b, b->aad, aad_len, b->ct, len, b->tag);
+			b->aad[(r >> 3) % aad_len] ^= bit;
+		}
+		/* aad length, message length, nonce, key */
+		expect_reject(b, b->aad, aad_len - 1, b->ct, len, b->tag);
+		expect_reject(b, b->aad, aad_len + 1, b->ct, len, b->tag);
+		if (len)
+			expect_reject(b, b->aad, aad_len, b->ct, len - 1,
+				      b->tag);
+		b->nonce[11] ^= 1;
+		expect_reject(b, b->aad, aad_len, b->ct, len, b->tag);
+		b->nonce[11] ^= 1;
+		b->key[0] ^= 1;
+		expect_reject(b, b->aad, aad_len, b->ct, len, b->tag);
+		b->key[0] ^= 1;
+		/* and the untouched message still opens */
+		assert_int_equal(sn_kaead_open(b->key, b->nonce, b->aad,
+					       aad_len, b->ct, len, b->tag,
+					       b->out), 0);
+		assert_memory_equal(b->out, b->pt, len);
+	}
+	free(b);
+}
+
+static void test_bad_requests(void **state)
+{
+	uint8_t key[32] = { 0 }, nonce[12] = { 0 }, aad[40] = { 0 }, tag[16];
+	static uint8_t msg[MAXLEN + 1];
+	struct sn_kaead_req r = {
+		.op = SN_KAEAD_SEAL, .key = key, .nonce = nonce, .aad = aad,
+		.in = msg, .out = msg, .len = 10, .off = 65,
+	};
+
+	need_kernel();
+	assert_int_equal(sn_kaead_seal(key, nonce, aad, 33, msg, 10, msg, tag),
+			 -EINVAL);
+	assert_int_equal(sn_kaead_seal(key, nonce, aad, 0, msg, MAXLEN + 1, msg,
+				       tag), -EINVAL);
+	assert_int_equal(sn_kaead_run(&r), -EINVAL);
+	r.op = 9;
+	r.off = 0;
+	assert_int_equal(sn_kaead_run(&r), -EINVAL);
+}
+
+static int group_setup(void **state)
+{
+	int err = sn_kaead_load();
+
+	kernel_ok = err == 0;
+	if (!kernel_ok)
+		fprintf(stderr, "test_aead: kernel AEAD not loadable (%s); "
+				"skipping (needs root)\n", strerror(-err));
+	return 0;
+}
+
+static int group_teardown(void **state)
+{
+	sn_kaead_unload();
+	return 0;
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_rfc_2_8_2),
+		cmocka_unit_test(test_rfc_a_5),
+		cmocka_unit_test(test_rfc_chacha20),
+		cmocka_unit_test(test_rfc_poly1305),
+		cmocka_unit_test(test_chacha20_vs_openssl),
+		cmocka_unit_test(test_poly1305_vs_openssl),
+		cmocka_unit_test(test_interop_random),
+		cmocka_unit_test(test_interop_edges),
+		cmocka_unit_test(test_bit_flips),
+		cmocka_unit_test(test_bad_requests),
+	};
+
+	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}

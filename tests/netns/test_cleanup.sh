@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# The netns library leaves nothing behind after a passing run, a failing
+# run, an interrupted (SIGINT) run and a terminated (SIGTERM) run; and
+# netns_sweep removes what a SIGKILLed run left.
+set -u
+here=$(dirname "$0")
+fail=0
+
+leftovers() { # $1: the child's pid
+	local n
+	n=$(ip netns list | grep -c -- "-$1-" || true)
+	[ "$n" -eq 0 ] || { echo "left $n namespaces of run $1:"; ip netns list | grep -- "-$1-"; return 1; }
+	pgrep -f "sn-$1-" >/dev/null && { echo "left processes of run $1"; return 1; }
+	return 0
+}
+
+child() { # $1: mode
+	bash -c '
+		. "$1/lib.sh"
+		netns_init
+		netns_topology 2
+		netns_bg h1 sleep 301
+		netns_capture h2 /dev/null
+		echo ready
+		case "$2" in
+		pass) exit 0 ;;
+		fail) false || exit 1 ;;
+		hang) sleep 300 & wait $! ;;
+		esac
+	' child "$here" "$1"
+}
+
+run() { # $1 mode, $2 signal or "", $3 expected rc
+	local mode=$1 sig=$2 want=$3 pid rc out
+	out=$(mktemp)
+	child "$mode" >"$out" 2>&1 &
+	pid=$!
+	if [ -n "$sig" ]; then
+		for _ in $(seq 100); do grep -q ready "$out" && break; sleep 0.1; done
+		grep -q ready "$out" || { echo "child ($mode) never got ready:"; cat "$out"; fail=1; return; }
+		# the bash -c child is the one holding the trap
+		kill -"$sig" "$(pgrep -P "$pid" -x bash || echo "$pid")" 2>/dev/null || kill -"$sig" "$pid"
+	fi
+	wait "$pid"
+	rc=$?
+	cpid=$(grep -o 'sn-[0-9]*-' "$out" | head -1)
+	if [ "$rc" -ne "$want" ]; then
+		echo "FAIL: $mode/$sig: exit $rc, wanted $want"; cat "$out"; fail=1
+	fi
+	# namespaces are named sn-<pid of the sourcing shell>-...; find by the child's pids
+	for p in $pid $(pgrep -P "$pid" 2>/dev/null); do
+		leftovers "$p" || fail=1
+	done
+	rm -f "$out"
+	echo "ok: $mode${sig:+ (SIG$sig)} left nothing behind"
+}
+
+before=$(ip netns list | wc -l)
+run pass "" 0
+run fail "" 1
+run hang INT 130
+run hang TERM 143
+
+# SIGKILL: cleanup cannot run; the next run's netns_sweep must remove it
+out=$(mktemp)
+child hang >"$out" 2>&1 &
+pid=$!
+for _ in $(seq 100); do grep -q ready "$out" && break; sleep 0.1; done
+inner=$(pgrep -P "$pid" -x bash || echo "$pid")
+kill -9 "$inner" "$pid" 2>/dev/null
+wait "$pid" 2>/dev/null
+n=$(ip netns list | grep -c -- "sn-$inner-" || true)
+[ "$n" -gt 0 ] || { echo "FAIL: SIGKILL test set-up: expected leftovers of $inner"; fail=1; }
+bash -c ". '$here/lib.sh'; netns_sweep"
+n=$(ip netns list | grep -c -- "sn-$inner-" || true)
+[ "$n" -eq 0 ] || { echo "FAIL: netns_sweep left $n namespaces of killed run $inner"; fail=1; }
+pgrep -f "sleep 301" >/dev/null && { pkill -9 -f "sleep 301"; echo "FAIL: processes of the killed run survived the sweep"; fail=1; }
+rm -f "$out"
+echo "ok: SIGKILL leftovers removed by netns_sweep"
+
+after=$(ip netns list | wc -l)
+[ "$before" -eq "$after" ] || { echo "FAIL: namespace count $before -> $after"; fail=1; }
+exit $fail

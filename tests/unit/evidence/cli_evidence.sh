@@ -1,0 +1,60 @@
+#!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
+# `sealnet evidence verify` exit codes: 0 accept, 1 reject, 2 bad input.
+set -u
+SN=${SEALNET_BIN:-${SEALNET_BUILD:?}/cli/sealnet}
+T=${SEALNET_TESTDATA:?}
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT
+fail=0
+
+expect() { # expected-rc description command...
+	want=$1; what=$2; shift 2
+	"$@" >"$TMP/out" 2>&1
+	rc=$?
+	if [ "$rc" -ne "$want" ]; then
+		echo "FAIL: $what: exit $rc, expected $want"; sed 's/^/  /' "$TMP/out"
+		fail=1
+	else
+		echo "ok: $what"
+	fi
+}
+
+expect 0 "milan report accepted" $SN evidence verify "$T/snp/milan-report.hex" \
+	--cert "$T/snp/milan-vcek.der" --cert "$T/snp/milan-ask-ark.pem"
+expect 0 "certs in any order" $SN evidence verify "$T/snp/milan-report.hex" \
+	--cert "$T/snp/milan-ask-ark.pem" --cert "$T/snp/milan-vcek.der"
+expect 1 "invalid vcek rejected" $SN evidence verify "$T/snp/milan-report.hex" \
+	--cert "$T/snp/invalid-vcek-new.der" --cert "$T/snp/milan-ask-ark.pem"
+expect 0 "vlek as of 2025-06-01" $SN evidence verify "$T/snp/milan-vlek-report.bin" \
+	--cert "$T/snp/milan-vlek.der" --cert "$T/roots/amd/ask_ark_milan_vlek.pem" \
+	--at 2025-06-01T00:00:00Z
+expect 1 "vlek expired in 2026" $SN evidence verify "$T/snp/milan-vlek-report.bin" \
+	--cert "$T/snp/milan-vlek.der" --cert "$T/roots/amd/ask_ark_milan_vlek.pem" \
+	--at 2026-01-01
+echo '{"allow_debug": false}' >"$TMP/nodebug.json"
+expect 1 "debug report rejected by policy" $SN evidence verify \
+	"$T/snp/milan-debug-report.bin" --cert "$T/snp/milan-debug-vcek.der" \
+	--cert "$T/roots/amd/ask_ark_milan.pem" --policy "$TMP/nodebug.json"
+grep -q 'reason: debug' "$TMP/out" || { echo "FAIL: debug reason not printed"; fail=1; }
+expect 0 "genoa configfs-tsm json" $SN evidence verify "$T/snp/genoa-configfs-tsm-report.json"
+expect 0 "tdx quote" $SN evidence verify "$T/tdx/spr-e4-quote-v4.dat"
+expect 2 "garbage input" $SN evidence verify /etc/hostname
+expect 2 "missing file" $SN evidence verify "$TMP/nope"
+expect 2 "bad --at" $SN evidence verify "$T/tdx/spr-e4-quote-v4.dat" --at yesterday
+expect 2 "no file" $SN evidence verify
+expect 0 "--help" $SN evidence verify --help
+expect 0 "show --json" $SN evidence show --json "$T/tdx/spr-e4-quote-v4.dat"
+
+expect 0 "sim-tee init" $SN sim-tee init "$TMP/plat"
+printf 'x' >"$TMP/m"
+expect 0 "evidence make sim" $SN evidence make --backend sim --platform "$TMP/plat" \
+	--report-data 00ff --measure "$TMP/m" -o "$TMP/ev.json"
+expect 1 "sim not trusted without policy" $SN evidence verify "$TMP/ev.json"
+printf '{"backends":["sim"],"sim_ark_spki_sha256":["%s"]}\n' \
+	"$(openssl x509 -in "$TMP/plat/ark.pem" -pubkey -noout |
+	   openssl pkey -pubin -outform DER | sha256sum | cut -c1-64)" >"$TMP/sim.json"
+expect 0 "sim accepted by naming policy" $SN evidence verify "$TMP/ev.json" --policy "$TMP/sim.json"
+expect 1 "make snp without configfs-tsm" $SN evidence make --backend snp \
+	--tsm-root "$TMP/none" -o "$TMP/x.json"
+exit $fail
