@@ -150,6 +150,9 @@ static __always_inline void sn_chacha20_block(const __u32 *in, __u32 ctr,
 	__u32 x12 = ctr, x13 = in[13], x14 = in[14], x15 = in[15];
 	__u64 sn_rot_k = 0x100000001ull; /* used by SN_ROTL32 */
 
+	/* one register for the constant, not an ld_imm64 at every use */
+	asm volatile("" : "+r"(sn_rot_k));
+
 #pragma unroll
 	for (int r = 0; r < 10; r++) {
 		SN_CHACHA_QR(x0, x4, x8, x12);
