@@ -1,33 +1,133 @@
 // SPDX-License-Identifier: GPL-2.0 OR Apache-2.0
-/* sealnet TC data plane (foundation: count and pass). */
+/*
+ * sealnet data plane: two TC (clsact) programs.
+ *
+ * egress:  IPv4 to a protected peer -> control-port exemption, policy
+ *          (cgroup / local port / peer / port / protocol), seal.  Anything
+ *          else to a protected peer is dropped, never sent in clear.
+ *          Unprotected destinations: cfg->unprot_egress (pass or drop).
+ * ingress: sealed UDP on cfg->udp_port -> open (lib/open.h).  Plaintext
+ *          from a protected peer is dropped (except the control port).
+ *
+ * Protocol: docs/wire-format.md.  Maps and drop reasons: sealnet/abi.h.
+ */
 #include "lib/common.h"
+#include "lib/maps.h"
+#include "lib/drop.h"
+#include "lib/parse.h"
+#include "lib/policy.h"
+#include "lib/seal.h"
+#include "lib/open.h"
 
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 2);
-	__type(key, __u32);
-	__type(value, __u64);
-} sn_count SEC(".maps");
-
-static __always_inline int count(__u32 dir)
+static __always_inline struct sn_config *sn_cfg(void)
 {
-	__u64 *c = bpf_map_lookup_elem(&sn_count, &dir);
+	__u32 zero = 0;
 
-	if (c)
-		*c += 1;
-	return TC_ACT_OK;
+	return bpf_map_lookup_elem(&sn_config, &zero);
+}
+
+static __always_inline int sn_control_exempt(const struct sn_config *cfg,
+					     const struct sn_pkt *p)
+{
+	return cfg->control_port && p->proto == IPPROTO_TCP_ && p->ihl_ok &&
+	       !p->frag &&
+	       (p->dport == cfg->control_port || p->sport == cfg->control_port);
+}
+
+static __always_inline void sn_count_clear(__u32 peer)
+{
+	struct sn_peer_stats *ps = bpf_map_lookup_elem(&sn_peer_stats, &peer);
+
+	if (ps)
+		ps->passed_clear++;
 }
 
 SEC("tc")
 int sn_egress(struct __sk_buff *skb)
 {
-	return count(0);
+	struct sn_config *cfg = sn_cfg();
+	struct sn_flow f = { .dir = SN_DIR_EGRESS };
+	struct sn_pkt p;
+	__u32 *peer;
+	int r;
+
+	if (!cfg)
+		return TC_ACT_SHOT;
+	r = sn_parse(skb, &p);
+	if (r) {
+		/* not IPv4: IPv6 follows the unprotected mode, the rest
+		 * (ARP, ...) passes */
+		if (r > 0 && p.eth_proto != ETH_P_IPV6)
+			return TC_ACT_OK;
+		if (r > 0 && cfg->unprot_egress == SN_UNPROT_PASS)
+			return TC_ACT_OK;
+		return sn_drop(cfg, &f, r < 0 ? SN_DROP_MALFORMED :
+						 SN_DROP_UNPROTECTED);
+	}
+	f.saddr = p.saddr;
+	f.daddr = p.daddr;
+	f.sport = p.sport;
+	f.dport = p.dport;
+	f.proto = p.proto;
+	peer = bpf_map_lookup_elem(&sn_peer_by_addr, &p.daddr);
+	if (!peer) {
+		if (cfg->unprot_egress == SN_UNPROT_PASS)
+			return TC_ACT_OK;
+		return sn_drop(cfg, &f, SN_DROP_UNPROTECTED);
+	}
+	f.peer = *peer;
+	if (sn_control_exempt(cfg, &p)) {
+		sn_count_clear(f.peer);
+		return TC_ACT_OK;
+	}
+	if (!p.ihl_ok)
+		return sn_drop(cfg, &f, SN_DROP_IP_OPTIONS);
+	if (p.frag)
+		return sn_drop(cfg, &f, SN_DROP_FRAGMENT);
+	if (!sn_policy_egress(skb, cfg, &f))
+		return sn_drop(cfg, &f, SN_DROP_POLICY_EGRESS);
+	return sn_seal(skb, cfg, &p, &f);
 }
 
 SEC("tc")
 int sn_ingress(struct __sk_buff *skb)
 {
-	return count(1);
+	struct sn_config *cfg = sn_cfg();
+	struct sn_flow f = { .dir = SN_DIR_INGRESS };
+	struct sn_pkt p;
+	__u32 *peer;
+	int r;
+
+	if (!cfg)
+		return TC_ACT_SHOT;
+	r = sn_parse(skb, &p);
+	if (r) {
+		if (r > 0 && p.eth_proto != ETH_P_IPV6)
+			return TC_ACT_OK;
+		if (r > 0 && cfg->unprot_ingress == SN_UNPROT_PASS)
+			return TC_ACT_OK;
+		return sn_drop(cfg, &f, r < 0 ? SN_DROP_MALFORMED :
+						 SN_DROP_UNPROTECTED);
+	}
+	f.saddr = p.saddr;
+	f.daddr = p.daddr;
+	f.sport = p.sport;
+	f.dport = p.dport;
+	f.proto = p.proto;
+	if (p.proto == IPPROTO_UDP_ && p.dport == cfg->udp_port)
+		return sn_open(skb, cfg, &p, &f);
+	peer = bpf_map_lookup_elem(&sn_peer_by_addr, &p.saddr);
+	if (!peer) {
+		if (cfg->unprot_ingress == SN_UNPROT_PASS)
+			return TC_ACT_OK;
+		return sn_drop(cfg, &f, SN_DROP_UNPROTECTED);
+	}
+	f.peer = *peer;
+	if (sn_control_exempt(cfg, &p)) {
+		sn_count_clear(f.peer);
+		return TC_ACT_OK;
+	}
+	return sn_drop(cfg, &f, SN_DROP_PLAINTEXT);
 }
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

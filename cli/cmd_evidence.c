@@ -18,19 +18,24 @@ static const char usage_main[] =
 	"\n"
 	"Inspect, verify and produce TEE attestation evidence.\n"
 	"\n"
-	"  show FILE [--json]      print the claims read from FILE (not verified)\n"
-	"  verify FILE [options]   check authenticity and, with --policy, appraise\n"
-	"  make --backend B ...    produce evidence from a backend (sim, snp, tdx)\n"
+	"  show FILE [--json]      print the claims read from FILE (not "
+	"verified)\n"
+	"  verify FILE [options]   check authenticity and, with --policy, "
+	"appraise\n"
+	"  make --backend B ...    produce evidence from a backend (sim, snp, "
+	"tdx)\n"
 	"\n"
 	"'sealnet evidence <subcommand> --help' describes each one.\n"
 	"Input formats are detected: raw SNP report (1184 bytes), the same as\n"
 	"hex text, configfs-tsm JSON (outblob/auxblob/provider, as written by\n"
-	"'evidence make'), TDX DCAP quote v4.  docs/attestation.md has details.\n";
+	"'evidence make'), TDX DCAP quote v4.  docs/attestation.md has "
+	"details.\n";
 
 static const char usage_show[] =
 	"usage: sealnet evidence show FILE [--json]\n"
 	"\n"
-	"Print the claims in FILE: TEE type, launch measurement, TCB versions,\n"
+	"Print the claims in FILE: TEE type, launch measurement, TCB "
+	"versions,\n"
 	"policy bits, report_data, chip id, and the certificates carried.\n"
 	"Nothing is verified: use 'sealnet evidence verify' for that.\n"
 	"\n"
@@ -43,45 +48,58 @@ static const char usage_verify[] =
 	"                               [--policy POLICY.json] [--json]\n"
 	"\n"
 	"Verify FILE's authenticity: the report/quote signature, the chain of\n"
-	"certificates to a vendor root pinned in sealnet (AMD ARK Milan/Genoa/\n"
-	"Turin, Intel SGX Root CA), certificate validity at TIME, and that the\n"
+	"certificates to a vendor root pinned in sealnet (AMD ARK "
+	"Milan/Genoa/\n"
+	"Turin, Intel SGX Root CA), certificate validity at TIME, and that "
+	"the\n"
 	"VCEK's TCB and hwID equal the report's reported_tcb and chip_id.\n"
 	"Every problem found is listed, not only the first.\n"
 	"\n"
-	"  --cert CERT    extra certificates (VCEK/VLEK, ASK/ASVK, ARK), DER or\n"
+	"  --cert CERT    extra certificates (VCEK/VLEK, ASK/ASVK, ARK), DER "
+	"or\n"
 	"                 PEM, one or more per file, any order; repeatable.\n"
-	"                 Certificates inside FILE (auxblob, TDX PCK chain) are\n"
+	"                 Certificates inside FILE (auxblob, TDX PCK chain) "
+	"are\n"
 	"                 used too.\n"
 	"  --at TIME      check certificate validity at TIME instead of now;\n"
-	"                 RFC 3339 (2025-06-01T00:00:00Z) or a date (2025-06-01)\n"
-	"  --policy FILE  also appraise the claims against an appraisal policy\n"
-	"                 (JSON: measurements, min_tcb, allow_debug, backends,\n"
+	"                 RFC 3339 (2025-06-01T00:00:00Z) or a date "
+	"(2025-06-01)\n"
+	"  --policy FILE  also appraise the claims against an appraisal "
+	"policy\n"
+	"                 (JSON: measurements, min_tcb, allow_debug, "
+	"backends,\n"
 	"                 report_data, sim_ark_spki_sha256); without it only\n"
-	"                 authenticity is checked.  Simulated (sim) evidence is\n"
+	"                 authenticity is checked.  Simulated (sim) evidence "
+	"is\n"
 	"                 accepted only by a policy that lists its ARK.\n"
 	"  --json         print the claims as JSON after the verdict\n"
 	"\n"
-	"Exit status: 0 accepted, 1 rejected (every reason printed), 2 bad usage\n"
+	"Exit status: 0 accepted, 1 rejected (every reason printed), 2 bad "
+	"usage\n"
 	"or unreadable input.\n";
 
 static const char usage_make[] =
 	"usage: sealnet evidence make --backend sim --platform DIR\n"
 	"                             [--report-data HEX] [--measure FILE]...\n"
 	"                             [--mlog FILE] -o OUT\n"
-	"       sealnet evidence make --backend snp|tdx [--report-data HEX] -o OUT\n"
+	"       sealnet evidence make --backend snp|tdx [--report-data HEX] -o "
+	"OUT\n"
 	"\n"
 	"Produce evidence and write it to OUT as configfs-tsm-style JSON\n"
 	"(provider, base64url outblob = report, auxblob = certificate table).\n"
 	"\n"
-	"  --backend B      sim: simulated SEV-SNP (needs 'sealnet sim-tee init');\n"
-	"                   snp, tdx: a real confidential guest via configfs-tsm\n"
+	"  --backend B      sim: simulated SEV-SNP (needs 'sealnet sim-tee "
+	"init');\n"
+	"                   snp, tdx: a real confidential guest via "
+	"configfs-tsm\n"
 	"                   (/sys/kernel/config/tsm/report, needs root)\n"
 	"  --platform DIR   the simulated platform directory (sim only)\n"
 	"  --report-data HEX  up to 64 bytes (128 hex digits) bound into the\n"
 	"                   report; shorter values are zero-padded\n"
 	"  --measure FILE   sim: launch measurement = SHA-384 chain over the\n"
 	"                   files in order: m0 = 48 zero bytes,\n"
-	"                   m(i+1) = SHA-384(m(i) || SHA-384(file i)); repeatable\n"
+	"                   m(i+1) = SHA-384(m(i) || SHA-384(file i)); "
+	"repeatable\n"
 	"  --mlog FILE      attach a serialised runtime measurement log\n"
 	"  --tsm-root DIR   configfs-tsm report directory (snp/tdx)\n"
 	"  -o, --output OUT where to write the evidence\n"
@@ -151,7 +169,8 @@ static void print_claims(const struct sn_claims *c, bool json)
 	       c->migration_agent ? "yes" : "no");
 	printf("vmpl:         %u\n", c->vmpl);
 	printf("signing key:  %s\n", c->signing_key == 0 ? "VCEK" :
-				    c->signing_key == 1 ? "VLEK" : "none");
+				     c->signing_key == 1 ? "VLEK" :
+							   "none");
 	printf("reported_tcb: bootloader %u tee %u snp %u microcode %u",
 	       c->reported_tcb.bootloader, c->reported_tcb.tee,
 	       c->reported_tcb.snp, c->reported_tcb.microcode);
@@ -168,7 +187,9 @@ static int load(const char *path, struct sn_evidence **ev)
 
 	if (err)
 		fprintf(stderr,
-			"sealnet evidence: %s: not readable evidence (%s); expected a raw or hex SNP report, configfs-tsm JSON or a TDX quote v4\n",
+			"sealnet evidence: %s: not readable evidence (%s); "
+			"expected a raw or hex SNP report, configfs-tsm JSON "
+			"or a TDX quote v4\n",
 			path, strerror(-err));
 	return err;
 }
@@ -176,9 +197,9 @@ static int load(const char *path, struct sn_evidence **ev)
 static int do_show(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+		{"json", no_argument, NULL, 'j'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
 	};
 	struct sn_evidence *ev;
 	bool json = false;
@@ -212,12 +233,12 @@ static int do_show(int argc, char **argv)
 static int do_verify(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "cert", required_argument, NULL, 'c' },
-		{ "at", required_argument, NULL, 'a' },
-		{ "policy", required_argument, NULL, 'p' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+		{"cert", required_argument, NULL, 'c'},
+		{"at", required_argument, NULL, 'a'},
+		{"policy", required_argument, NULL, 'p'},
+		{"json", no_argument, NULL, 'j'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
 	};
 	const char *certs[MAX_FILES], *policy_path = NULL;
 	struct sn_policy_appraisal *policy = NULL;
@@ -233,7 +254,9 @@ static int do_verify(int argc, char **argv)
 		switch (c) {
 		case 'c':
 			if (n_certs == MAX_FILES) {
-				fprintf(stderr, "sealnet evidence verify: at most %d --cert\n",
+				fprintf(stderr,
+					"sealnet evidence verify: at most %d "
+					"--cert\n",
 					MAX_FILES);
 				return 2;
 			}
@@ -242,7 +265,9 @@ static int do_verify(int argc, char **argv)
 		case 'a':
 			if (parse_time(optarg, &at)) {
 				fprintf(stderr,
-					"sealnet evidence verify: --at '%s' is not RFC 3339 (e.g. 2025-06-01T00:00:00Z)\n",
+					"sealnet evidence verify: --at '%s' is "
+					"not RFC 3339 (e.g. "
+					"2025-06-01T00:00:00Z)\n",
 					optarg);
 				return 2;
 			}
@@ -270,12 +295,15 @@ static int do_verify(int argc, char **argv)
 	for (size_t i = 0; i < n_certs; i++)
 		if (sn_evidence_add_cert_file(ev, certs[i])) {
 			fprintf(stderr,
-				"sealnet evidence verify: --cert %s: no DER or PEM certificate could be read\n",
+				"sealnet evidence verify: --cert %s: no DER or "
+				"PEM certificate could be read\n",
 				certs[i]);
 			goto out;
 		}
 	if (policy_path && sn_policy_appraisal_load(policy_path, &policy)) {
-		fprintf(stderr, "sealnet evidence verify: --policy %s: invalid policy (see docs/attestation.md)\n",
+		fprintf(stderr,
+			"sealnet evidence verify: --policy %s: invalid policy "
+			"(see docs/attestation.md)\n",
 			policy_path);
 		goto out;
 	}
@@ -286,7 +314,7 @@ static int do_verify(int argc, char **argv)
 		if (sn_appraise(ev, policy, at, a))
 			goto out;
 	} else {
-		struct sn_verify_opts vo = { .at = at };
+		struct sn_verify_opts vo = {.at = at};
 
 		if (sn_evidence_verify(ev, &vo, a))
 			goto out;
@@ -329,19 +357,19 @@ static int write_out(const char *path, const struct sn_evidence *ev)
 static int do_make(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "backend", required_argument, NULL, 'b' },
-		{ "platform", required_argument, NULL, 'P' },
-		{ "report-data", required_argument, NULL, 'r' },
-		{ "measure", required_argument, NULL, 'm' },
-		{ "mlog", required_argument, NULL, 'l' },
-		{ "tsm-root", required_argument, NULL, 't' },
-		{ "output", required_argument, NULL, 'o' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+		{"backend", required_argument, NULL, 'b'},
+		{"platform", required_argument, NULL, 'P'},
+		{"report-data", required_argument, NULL, 'r'},
+		{"measure", required_argument, NULL, 'm'},
+		{"mlog", required_argument, NULL, 'l'},
+		{"tsm-root", required_argument, NULL, 't'},
+		{"output", required_argument, NULL, 'o'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
 	};
 	const char *backend = NULL, *platform = NULL, *out = NULL;
 	const char *mlog = NULL, *tsm_root = NULL, *measure[MAX_FILES];
-	uint8_t rd[SN_REPORT_DATA_LEN] = { 0 }, meas[SN_MEASUREMENT_LEN] = { 0 };
+	uint8_t rd[SN_REPORT_DATA_LEN] = {0}, meas[SN_MEASUREMENT_LEN] = {0};
 	struct sn_evidence *ev = NULL;
 	size_t n_measure = 0;
 	int c, err, ret = 2;
@@ -349,20 +377,36 @@ static int do_make(int argc, char **argv)
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "ho:", opts, NULL)) != -1) {
 		switch (c) {
-		case 'b': backend = optarg; break;
-		case 'P': platform = optarg; break;
-		case 'l': mlog = optarg; break;
-		case 't': tsm_root = optarg; break;
-		case 'o': out = optarg; break;
+		case 'b':
+			backend = optarg;
+			break;
+		case 'P':
+			platform = optarg;
+			break;
+		case 'l':
+			mlog = optarg;
+			break;
+		case 't':
+			tsm_root = optarg;
+			break;
+		case 'o':
+			out = optarg;
+			break;
 		case 'r':
-			if (sn_hex_decode(optarg, strlen(optarg), rd, sizeof(rd)) < 0) {
-				fprintf(stderr, "sealnet evidence make: --report-data must be at most 128 hex digits\n");
+			if (sn_hex_decode(optarg, strlen(optarg), rd,
+					  sizeof(rd)) < 0) {
+				fprintf(stderr,
+					"sealnet evidence make: --report-data "
+					"must be at most 128 hex digits\n");
 				return 2;
 			}
 			break;
 		case 'm':
 			if (n_measure == MAX_FILES) {
-				fprintf(stderr, "sealnet evidence make: at most %d --measure\n", MAX_FILES);
+				fprintf(stderr,
+					"sealnet evidence make: at most %d "
+					"--measure\n",
+					MAX_FILES);
 				return 2;
 			}
 			measure[n_measure++] = optarg;
@@ -381,7 +425,9 @@ static int do_make(int argc, char **argv)
 	}
 	if (!strcmp(backend, "sim")) {
 		if (!platform) {
-			fprintf(stderr, "sealnet evidence make: --backend sim needs --platform DIR (create one with 'sealnet sim-tee init DIR')\n");
+			fprintf(stderr, "sealnet evidence make: --backend sim "
+					"needs --platform DIR (create one with "
+					"'sealnet sim-tee init DIR')\n");
 			return 2;
 		}
 		if (n_measure && sn_sim_measure_files(measure, n_measure, meas))
@@ -389,17 +435,25 @@ static int do_make(int argc, char **argv)
 		err = sn_evidence_make_sim(platform, rd, meas, &ev);
 	} else if (!strcmp(backend, "snp") || !strcmp(backend, "tdx")) {
 		if (n_measure || platform) {
-			fprintf(stderr, "sealnet evidence make: --measure/--platform only apply to --backend sim (a real TEE measures at launch)\n");
+			fprintf(stderr,
+				"sealnet evidence make: --measure/--platform "
+				"only apply to --backend sim (a real TEE "
+				"measures at launch)\n");
 			return 2;
 		}
-		err = sn_evidence_make_tsm(!strcmp(backend, "snp") ? SN_TEE_SNP : SN_TEE_TDX,
-					   tsm_root, rd, &ev);
+		err = sn_evidence_make_tsm(
+			!strcmp(backend, "snp") ? SN_TEE_SNP : SN_TEE_TDX,
+			tsm_root, rd, &ev);
 	} else {
-		fprintf(stderr, "sealnet evidence make: unknown backend '%s' (sim, snp or tdx)\n", backend);
+		fprintf(stderr,
+			"sealnet evidence make: unknown backend '%s' (sim, snp "
+			"or tdx)\n",
+			backend);
 		return 2;
 	}
 	if (err) {
-		fprintf(stderr, "sealnet evidence make: backend %s failed: %s\n",
+		fprintf(stderr,
+			"sealnet evidence make: backend %s failed: %s\n",
 			backend, strerror(-err));
 		return 1;
 	}
@@ -408,7 +462,10 @@ static int do_make(int argc, char **argv)
 		size_t len;
 
 		if (sn_read_file(mlog, SN_EVIDENCE_MAX_INPUT, &buf, &len)) {
-			fprintf(stderr, "sealnet evidence make: cannot read --mlog %s\n", mlog);
+			fprintf(stderr,
+				"sealnet evidence make: cannot read --mlog "
+				"%s\n",
+				mlog);
 			goto done;
 		}
 		err = sn_evidence_set_mlog(ev, buf, len);
@@ -439,7 +496,9 @@ int cmd_evidence(int argc, char **argv)
 		return do_verify(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "make"))
 		return do_make(argc - 1, argv + 1);
-	fprintf(stderr, "sealnet evidence: unknown subcommand '%s' (show, verify, make)\n",
+	fprintf(stderr,
+		"sealnet evidence: unknown subcommand '%s' (show, verify, "
+		"make)\n",
 		argv[1]);
 	return 2;
 }

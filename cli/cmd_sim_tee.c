@@ -10,20 +10,24 @@
 static const char usage[] =
 	"usage: sealnet sim-tee init DIR\n"
 	"\n"
-	"Create a simulated SEV-SNP platform in DIR (created with mode 0700 if\n"
+	"Create a simulated SEV-SNP platform in DIR (created with mode 0700 "
+	"if\n"
 	"missing; refused if DIR already holds one):\n"
 	"  ark.pem ark.key    simulated AMD Root Key, RSA-4096, self-signed\n"
-	"  ask.pem ask.key    simulated AMD SEV Key, RSA-4096, signed by the ARK\n"
+	"  ask.pem ask.key    simulated AMD SEV Key, RSA-4096, signed by the "
+	"ARK\n"
 	"  vcek.pem vcek.key  simulated VCEK, ECDSA P-384, signed by the ASK,\n"
 	"                     with the TCB (OIDs 1.3.6.1.4.1.3704.1.3.x) and\n"
 	"                     hwID (…1.4) extensions as AMD encodes them\n"
 	"  chip_id            the simulated chip id (64 bytes)\n"
-	"Certificates are signed with RSASSA-PSS, SHA-384, salt 48, like AMD's.\n"
+	"Certificates are signed with RSASSA-PSS, SHA-384, salt 48, like "
+	"AMD's.\n"
 	"Private keys are written with mode 0600.\n"
 	"\n"
 	"'sealnet evidence make --backend sim --platform DIR' then produces\n"
 	"signed reports.  Simulated evidence is accepted only by an appraisal\n"
-	"policy naming this ARK; the command prints the value for the policy's\n"
+	"policy naming this ARK; the command prints the value for the "
+	"policy's\n"
 	"\"sim_ark_spki_sha256\" list.\n"
 	"\n"
 	"Exit status: 0 created, 1 creation failed, 2 bad usage.\n";
@@ -42,7 +46,9 @@ int cmd_sim_tee(int argc, char **argv)
 		return 2;
 	}
 	if (sn_sim_platform_init(argv[2])) {
-		fprintf(stderr, "sealnet sim-tee: could not create a platform in %s (see the message above)\n",
+		fprintf(stderr,
+			"sealnet sim-tee: could not create a platform in %s "
+			"(see the message above)\n",
 			argv[2]);
 		return 1;
 	}
@@ -50,7 +56,8 @@ int cmd_sim_tee(int argc, char **argv)
 		return 1;
 	sn_hex_encode(h, sizeof(h), hex);
 	printf("simulated platform created in %s\n"
-	       "ARK SPKI SHA-256 (for a policy's \"sim_ark_spki_sha256\"): %s\n",
+	       "ARK SPKI SHA-256 (for a policy's \"sim_ark_spki_sha256\"): "
+	       "%s\n",
 	       argv[2], hex);
 	return 0;
 }

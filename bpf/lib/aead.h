@@ -19,8 +19,10 @@
  *
  * State lives in the per-CPU map sn_aead_work defined here (so a program
  * including this header gets that map), wiped after every call.  Stack:
- * a few dozen bytes in the caller's frame, plus the bpf_loop() callback
- * frames (about 150 bytes).  Uses bpf_loop() (kernel >= 5.17).
+ * about 40 bytes in the caller's frame; the deepest chain below it is
+ * sn_aead_mac (136 bytes) + the Poly1305 bpf_loop() callback (144), so
+ * the caller's own frame must stay under about 230 bytes (512 in all).
+ * Uses bpf_loop() (kernel >= 5.17).
  *
  * Constant time with respect to key, keystream, plaintext and tag; only
  * the public lengths steer branches.

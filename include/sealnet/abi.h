@@ -102,8 +102,13 @@ struct sn_config {
 	__u16 mtu;	      /* link MTU, for the TOO_BIG check */
 	__u32 events_per_sec; /* ring-buffer events per CPU per second */
 	__u64 counter_limit;  /* refuse to seal at this counter */
+	__u32 flags;	      /* SN_CFG_* */
+	__u32 pad;
 };
-_Static_assert(sizeof(struct sn_config) == 24, "sn_config");
+_Static_assert(sizeof(struct sn_config) == 32, "sn_config");
+
+#define SN_CFG_CGROUP_RULES (1u << 0) /* some egress rule names a cgroup */
+#define SN_CFG_PORT_RULES (1u << 1)   /* some egress rule names a local port */
 
 /* ---- peers -------------------------------------------------------------- */
 
@@ -161,8 +166,10 @@ enum sn_local_kind {
 };
 
 enum sn_dir {
-	SN_DIR_EGRESS = 0,
-	SN_DIR_INGRESS = 1,
+	SN_DIR_EGRESS = 0,    /* rule: local stage may send to peer:port */
+	SN_DIR_INGRESS = 1,   /* rule: peer may send to local port */
+	SN_DIR_REPLY_OUT = 2, /* derived from an ingress rule: replies out */
+	SN_DIR_REPLY_IN = 3,  /* derived from an egress rule: replies in */
 };
 
 struct sn_policy_key {

@@ -20,13 +20,13 @@
 #include <time.h>
 
 #define SN_SNP_REPORT_SIZE 1184
-#define SN_SNP_SIGNED_LEN 0x2A0
+#define SN_SNP_SIGNED_LEN  0x2A0
 #define SN_REPORT_DATA_LEN 64
 #define SN_MEASUREMENT_LEN 48
-#define SN_CHIP_ID_LEN 64
-#define SN_SHA256_LEN 32
-#define SN_SHA384_LEN 48
-#define SN_SHA512_LEN 64
+#define SN_CHIP_ID_LEN	   64
+#define SN_SHA256_LEN	   32
+#define SN_SHA384_LEN	   48
+#define SN_SHA512_LEN	   64
 
 /* Limits on what the parsers accept. */
 #define SN_EVIDENCE_MAX_INPUT (1u << 20)
@@ -42,9 +42,9 @@ enum sn_tee {
 /* Format the raw evidence was found in (sn_evidence_parse detects it). */
 enum sn_evidence_format {
 	SN_FMT_UNKNOWN = 0,
-	SN_FMT_SNP_RAW,	/* 1184-byte binary report */
-	SN_FMT_SNP_HEX,	/* the same, as hex text */
-	SN_FMT_TSM_JSON, /* configfs-tsm JSON: outblob/auxblob/provider */
+	SN_FMT_SNP_RAW,	  /* 1184-byte binary report */
+	SN_FMT_SNP_HEX,	  /* the same, as hex text */
+	SN_FMT_TSM_JSON,  /* configfs-tsm JSON: outblob/auxblob/provider */
 	SN_FMT_TDX_QUOTE, /* TDX DCAP quote v4 */
 };
 
@@ -71,16 +71,16 @@ struct sn_tcb {
 };
 
 /* SNP guest policy bits (report offset 0x08). */
-#define SN_SNP_POLICY_SMT (1ull << 16)
-#define SN_SNP_POLICY_MIGRATE_MA (1ull << 18)
-#define SN_SNP_POLICY_DEBUG (1ull << 19)
+#define SN_SNP_POLICY_SMT	    (1ull << 16)
+#define SN_SNP_POLICY_MIGRATE_MA    (1ull << 18)
+#define SN_SNP_POLICY_DEBUG	    (1ull << 19)
 #define SN_SNP_POLICY_SINGLE_SOCKET (1ull << 20)
 /* TDX TD attributes */
 #define SN_TDX_ATTR_DEBUG (1ull << 0)
 
 /* Normalised claims.  Fields that the TEE does not have are zero. */
 struct sn_claims {
-	enum sn_tee tee; /* SNP until verification tells sim from snp */
+	enum sn_tee tee;  /* SNP until verification tells sim from snp */
 	uint32_t version; /* report or quote version */
 	uint8_t measurement[SN_MEASUREMENT_LEN]; /* SNP MEASUREMENT / MRTD */
 	uint8_t report_data[SN_REPORT_DATA_LEN];
@@ -156,21 +156,21 @@ int sn_evidence_serialize(const struct sn_evidence *ev, uint8_t **out,
 
 enum sn_reason {
 	SN_R_NONE = 0,
-	SN_R_MALFORMED,		/* evidence could not be parsed */
-	SN_R_UNSUPPORTED,	/* version / algorithm not supported */
-	SN_R_NO_SIGNER_CERT,	/* no VCEK/VLEK/PCK certificate */
-	SN_R_SIGNER_KIND,	/* cert kind differs from signer_info */
-	SN_R_BAD_SIGNATURE,	/* report / quote signature invalid */
-	SN_R_CHAIN_INCOMPLETE,	/* ASK/ARK or intermediate missing */
-	SN_R_CHAIN_SIGNATURE,	/* a certificate's signature is invalid */
+	SN_R_MALFORMED,	       /* evidence could not be parsed */
+	SN_R_UNSUPPORTED,      /* version / algorithm not supported */
+	SN_R_NO_SIGNER_CERT,   /* no VCEK/VLEK/PCK certificate */
+	SN_R_SIGNER_KIND,      /* cert kind differs from signer_info */
+	SN_R_BAD_SIGNATURE,    /* report / quote signature invalid */
+	SN_R_CHAIN_INCOMPLETE, /* ASK/ARK or intermediate missing */
+	SN_R_CHAIN_SIGNATURE,  /* a certificate's signature is invalid */
 	SN_R_CERT_EXPIRED,
 	SN_R_CERT_NOT_YET_VALID,
 	SN_R_CERT_MALFORMED,
-	SN_R_ROOT_NOT_TRUSTED,	/* root key not pinned nor allowed */
-	SN_R_TCB_MISMATCH,	/* VCEK TCB != reported_tcb */
-	SN_R_CHIP_ID_MISMATCH,	/* VCEK hwID != report chip_id */
-	SN_R_QE_SIGNATURE,	/* TDX QE report not signed by the PCK */
-	SN_R_QE_BINDING,	/* QE report_data != H(att key||auth data) */
+	SN_R_ROOT_NOT_TRUSTED, /* root key not pinned nor allowed */
+	SN_R_TCB_MISMATCH,     /* VCEK TCB != reported_tcb */
+	SN_R_CHIP_ID_MISMATCH, /* VCEK hwID != report chip_id */
+	SN_R_QE_SIGNATURE,     /* TDX QE report not signed by the PCK */
+	SN_R_QE_BINDING,       /* QE report_data != H(att key||auth data) */
 	/* appraisal */
 	SN_R_BACKEND_NOT_ALLOWED,
 	SN_R_MEASUREMENT_NOT_ALLOWED,
@@ -187,7 +187,7 @@ enum sn_reason {
 const char *sn_reason_name(enum sn_reason r);
 const char *sn_reason_str(enum sn_reason r);
 
-#define SN_MAX_REASONS 24
+#define SN_MAX_REASONS	 24
 #define SN_REASON_DETAIL 192
 
 struct sn_reason_entry {
@@ -196,7 +196,7 @@ struct sn_reason_entry {
 };
 
 struct sn_appraisal {
-	bool accepted; /* authentic and (if a policy was given) compliant */
+	bool accepted;	/* authentic and (if a policy was given) compliant */
 	bool authentic; /* signature + chain + consistency all passed */
 	size_t n_reasons;
 	struct sn_reason_entry reasons[SN_MAX_REASONS];
@@ -293,12 +293,13 @@ int sn_evidence_set_mlog(struct sn_evidence *ev, const uint8_t *mlog,
  * Serialised form (little-endian): "SNML" | u32 version = 1 | u32 count |
  * count x { u32 type | u16 desc_len | desc (no NUL) | digest[48] }.
  */
-#define SN_MLOG_DESC_MAX 128
+#define SN_MLOG_DESC_MAX   128
 #define SN_MLOG_MAX_EVENTS 4096
 
 enum sn_mlog_type {
 	SN_MLOG_BPF_OBJECT = 1, /* hash of the BPF object file */
-	SN_MLOG_BPF_PROG = 2, /* hash of a loaded program (kernel's tag/insns) */
+	SN_MLOG_BPF_PROG =
+		2, /* hash of a loaded program (kernel's tag/insns) */
 	SN_MLOG_CONFIG = 3,
 	SN_MLOG_OTHER = 0xffff,
 };

@@ -21,8 +21,7 @@ static int b64val(int c)
 }
 
 /* Accepts both alphabets, optional '=' padding, ignores whitespace. */
-int sn_b64_decode(const char *in, size_t in_len, uint8_t **out,
-		  size_t *out_len)
+int sn_b64_decode(const char *in, size_t in_len, uint8_t **out, size_t *out_len)
 {
 	uint8_t *buf;
 	uint32_t acc = 0;
@@ -65,8 +64,8 @@ int sn_b64_decode(const char *in, size_t in_len, uint8_t **out,
 
 int sn_b64url_encode(const uint8_t *in, size_t len, char **out)
 {
-	static const char al[] =
-		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+	static const char al[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrs"
+				 "tuvwxyz0123456789-_";
 	char *s = malloc((len + 2) / 3 * 4 + 1);
 	size_t n = 0, i;
 

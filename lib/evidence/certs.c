@@ -65,8 +65,8 @@ bool sn_cert_self_signed(X509 *x)
 {
 	EVP_PKEY *k = X509_get0_pubkey(x);
 
-	if (!k || X509_NAME_cmp(X509_get_subject_name(x),
-				X509_get_issuer_name(x)))
+	if (!k ||
+	    X509_NAME_cmp(X509_get_subject_name(x), X509_get_issuer_name(x)))
 		return false;
 	return X509_verify(x, k) == 1;
 }
@@ -78,8 +78,9 @@ X509 *sn_cert_find_issuer(X509 *x, X509 **certs, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		EVP_PKEY *k;
 
-		if (certs[i] == x || X509_NAME_cmp(X509_get_subject_name(certs[i]),
-						   X509_get_issuer_name(x)))
+		if (certs[i] == x ||
+		    X509_NAME_cmp(X509_get_subject_name(certs[i]),
+				  X509_get_issuer_name(x)))
 			continue;
 		k = X509_get0_pubkey(certs[i]);
 		if (k && X509_verify(x, k) == 1)

@@ -29,8 +29,7 @@ static json_t *tcb_json(const struct sn_tcb *t)
 
 static const char *product_name(enum sn_amd_product p)
 {
-	static const char *const n[] = { "unknown", "Milan", "Genoa",
-					 "Turin" };
+	static const char *const n[] = {"unknown", "Milan", "Genoa", "Turin"};
 
 	return (unsigned)p < SN_ARRAY_SIZE(n) ? n[p] : "unknown";
 }
@@ -49,8 +48,9 @@ int sn_claims_to_json(const struct sn_claims *c, char **out)
 	bad |= put_hex(o, "report_data", c->report_data, SN_REPORT_DATA_LEN);
 	bad |= json_object_set_new(o, "debug", json_boolean(c->debug));
 	if (c->tee == SN_TEE_TDX) {
-		bad |= json_object_set_new(o, "td_attributes",
-					   json_integer((json_int_t)c->td_attributes));
+		bad |= json_object_set_new(
+			o, "td_attributes",
+			json_integer((json_int_t)c->td_attributes));
 		bad |= json_object_set_new(o, "xfam",
 					   json_integer((json_int_t)c->xfam));
 		bad |= put_hex(o, "tee_tcb_svn", c->tee_tcb_svn, 16);
@@ -62,8 +62,8 @@ int sn_claims_to_json(const struct sn_claims *c, char **out)
 			bad |= put_hex(o, k, c->rtmr[i], 48);
 		}
 	} else {
-		bad |= json_object_set_new(o, "product",
-					   json_string(product_name(c->product)));
+		bad |= json_object_set_new(
+			o, "product", json_string(product_name(c->product)));
 		bad |= json_object_set_new(o, "policy",
 					   json_integer((json_int_t)c->policy));
 		bad |= json_object_set_new(o, "migration_agent",
@@ -73,10 +73,11 @@ int sn_claims_to_json(const struct sn_claims *c, char **out)
 		bad |= json_object_set_new(o, "vmpl", json_integer(c->vmpl));
 		bad |= json_object_set_new(o, "guest_svn",
 					   json_integer(c->guest_svn));
-		bad |= json_object_set_new(o, "signing_key",
-					   json_string(c->signing_key == 0 ? "vcek" :
-						       c->signing_key == 1 ? "vlek" :
-									     "none"));
+		bad |= json_object_set_new(
+			o, "signing_key",
+			json_string(c->signing_key == 0 ? "vcek" :
+				    c->signing_key == 1 ? "vlek" :
+							  "none"));
 		bad |= json_object_set_new(o, "reported_tcb",
 					   tcb_json(&c->reported_tcb));
 		bad |= json_object_set_new(o, "current_tcb",
@@ -87,8 +88,9 @@ int sn_claims_to_json(const struct sn_claims *c, char **out)
 					   tcb_json(&c->launch_tcb));
 		bad |= put_hex(o, "chip_id", c->chip_id, SN_CHIP_ID_LEN);
 		bad |= put_hex(o, "host_data", c->host_data, 32);
-		bad |= json_object_set_new(o, "platform_info",
-					   json_integer((json_int_t)c->platform_info));
+		bad |= json_object_set_new(
+			o, "platform_info",
+			json_integer((json_int_t)c->platform_info));
 	}
 	s = bad ? NULL : json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 	json_decref(o);

@@ -37,7 +37,8 @@ int sn_evidence_add_der(struct sn_evidence *ev, const uint8_t *der, size_t len)
 	uint8_t *copy;
 
 	for (size_t i = 0; i < ev->n_certs; i++) /* skip duplicates */
-		if (ev->certs[i].len == len && !memcmp(ev->certs[i].der, der, len))
+		if (ev->certs[i].len == len &&
+		    !memcmp(ev->certs[i].der, der, len))
 			return 0;
 	if (ev->n_certs >= SN_EVIDENCE_MAX_CERTS) {
 		sn_err("evidence: more than %d certificates",
@@ -225,7 +226,8 @@ int sn_evidence_parse(const uint8_t *buf, size_t len, struct sn_evidence **out)
 		if (!err)
 			err = take_report(ev, tmp, SN_SNP_REPORT_SIZE);
 	} else {
-		sn_err("evidence: not a raw or hex SNP report, configfs-tsm JSON or TDX quote v4 (%zu bytes)",
+		sn_err("evidence: not a raw or hex SNP report, configfs-tsm "
+		       "JSON or TDX quote v4 (%zu bytes)",
 		       len);
 		err = -EINVAL;
 	}

@@ -42,8 +42,8 @@ static inline void sn_put_le64(uint8_t *p, uint64_t v)
 }
 
 /* reasons.c */
-void sn_appraisal_add(struct sn_appraisal *a, enum sn_reason r,
-		      const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void sn_appraisal_add(struct sn_appraisal *a, enum sn_reason r, const char *fmt,
+		      ...) __attribute__((format(printf, 3, 4)));
 
 /* b64.c: base64url (and standard base64) without padding requirements */
 int sn_b64_decode(const char *in, size_t in_len, uint8_t **out,
@@ -55,17 +55,17 @@ void sn_snp_tcb_decode(uint64_t raw, bool turin, struct sn_tcb *out);
 uint64_t sn_snp_tcb_encode(const struct sn_tcb *t, bool turin);
 
 /* tdx_quote.c: the pieces of a quote v4 the verifier needs */
-#define SN_TDX_HEADER_LEN 48
-#define SN_TDX_BODY_LEN 584
+#define SN_TDX_HEADER_LEN    48
+#define SN_TDX_BODY_LEN	     584
 #define SN_TDX_QE_REPORT_LEN 384
 struct sn_tdx_parts {
 	const uint8_t *signed_data; /* header + TD report body */
 	size_t signed_len;
-	const uint8_t *sig; /* 64: r || s, big-endian */
-	const uint8_t *att_key; /* 64: x || y */
+	const uint8_t *sig;	  /* 64: r || s, big-endian */
+	const uint8_t *att_key;	  /* 64: x || y */
 	const uint8_t *qe_report; /* 384 */
-	const uint8_t *qe_sig; /* 64 */
-	const uint8_t *auth; /* QE authentication data */
+	const uint8_t *qe_sig;	  /* 64 */
+	const uint8_t *auth;	  /* QE authentication data */
 	size_t auth_len;
 	const uint8_t *pck_pem; /* PCK certificate chain, PEM */
 	size_t pck_len;
@@ -93,8 +93,7 @@ extern const struct sn_tcb sn_sim_tcb;
 
 /* evidence.c */
 int sn_evidence_new(struct sn_evidence **out);
-int sn_evidence_add_der(struct sn_evidence *ev, const uint8_t *der,
-			size_t len);
+int sn_evidence_add_der(struct sn_evidence *ev, const uint8_t *der, size_t len);
 /* GHCB table from ev->certs with the SNP GUIDs (VCEK/VLEK, ASK, ARK) */
 int sn_ghcb_certs_build(const struct sn_evidence *ev, uint8_t **out,
 			size_t *len);

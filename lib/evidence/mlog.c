@@ -8,9 +8,9 @@
 #include "internal.h"
 #include "sealnet/log.h"
 
-#define MLOG_MAGIC "SNML"
-#define MLOG_VERSION 1
-#define MLOG_HDR 12
+#define MLOG_MAGIC    "SNML"
+#define MLOG_VERSION  1
+#define MLOG_HDR      12
 #define MLOG_EV_FIXED (4 + 2 + SN_SHA384_LEN)
 
 void sn_mlog_init(struct sn_mlog *m)
@@ -125,7 +125,8 @@ int sn_mlog_parse(const uint8_t *buf, size_t len, struct sn_mlog *out)
 		return -EINVAL;
 	}
 	if (sn_le32(buf + 4) != MLOG_VERSION) {
-		sn_err("measurement log: version %u unsupported", sn_le32(buf + 4));
+		sn_err("measurement log: version %u unsupported",
+		       sn_le32(buf + 4));
 		return -ENOTSUP;
 	}
 	count = sn_le32(buf + 8);

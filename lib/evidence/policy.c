@@ -36,8 +36,8 @@ struct sn_policy_appraisal {
 	uint8_t sim[MAX_LIST][SN_SHA256_LEN];
 };
 
-static const char *const tcb_names[5] = { "bootloader", "tee", "snp",
-					  "microcode", "fmc" };
+static const char *const tcb_names[5] = {"bootloader", "tee", "snp",
+					 "microcode", "fmc"};
 
 static void defaults(struct sn_policy_appraisal *p)
 {
@@ -87,7 +87,8 @@ static int hex_list(json_t *arr, uint8_t *out, size_t width, size_t *n,
 		       what, MAX_LIST);
 		return -EINVAL;
 	}
-	json_array_foreach(arr, i, v) {
+	json_array_foreach(arr, i, v)
+	{
 		if (hex_exact(v, out + i * width, width, what))
 			return -EINVAL;
 	}
@@ -113,7 +114,8 @@ static int parse_backends(json_t *v, struct sn_policy_appraisal *p)
 	if (!json_is_array(v))
 		goto bad;
 	memset(p->backend, 0, sizeof(p->backend));
-	json_array_foreach(v, i, b) {
+	json_array_foreach(v, i, b)
+	{
 		const char *s = json_string_value(b);
 
 		if (!s)
@@ -129,7 +131,8 @@ static int parse_backends(json_t *v, struct sn_policy_appraisal *p)
 	}
 	return 0;
 bad:
-	sn_err("policy: \"backends\" must be an array of \"snp\", \"tdx\", \"sim\"");
+	sn_err("policy: \"backends\" must be an array of \"snp\", \"tdx\", "
+	       "\"sim\"");
 	return -EINVAL;
 }
 
@@ -140,20 +143,22 @@ static int parse_tcb(json_t *v, struct sn_policy_appraisal *p)
 
 	if (!json_is_object(v))
 		goto bad;
-	json_object_foreach(v, k, x) {
+	json_object_foreach(v, k, x)
+	{
 		int i;
 
 		for (i = 0; i < 5; i++)
 			if (!strcmp(k, tcb_names[i]))
 				break;
-		if (i == 5 || !json_is_integer(x) || json_integer_value(x) < 0 ||
-		    json_integer_value(x) > 255)
+		if (i == 5 || !json_is_integer(x) ||
+		    json_integer_value(x) < 0 || json_integer_value(x) > 255)
 			goto bad;
 		p->min_tcb[i] = (int)json_integer_value(x);
 	}
 	return 0;
 bad:
-	sn_err("policy: \"min_tcb\" must map bootloader/tee/snp/microcode/fmc to 0..255");
+	sn_err("policy: \"min_tcb\" must map bootloader/tee/snp/microcode/fmc "
+	       "to 0..255");
 	return -EINVAL;
 }
 
@@ -165,7 +170,8 @@ static int parse_vmpl(json_t *v, struct sn_policy_appraisal *p)
 	if (!json_is_array(v))
 		goto bad;
 	p->vmpl_set = true;
-	json_array_foreach(v, i, x) {
+	json_array_foreach(v, i, x)
+	{
 		if (!json_is_integer(x) || json_integer_value(x) < 0 ||
 		    json_integer_value(x) > 3)
 			goto bad;
@@ -228,7 +234,8 @@ int sn_policy_appraisal_parse(const char *json, size_t len,
 		return -ENOMEM;
 	}
 	defaults(p);
-	json_object_foreach(root, k, v) {
+	json_object_foreach(root, k, v)
+	{
 		err = parse_member(k, v, p);
 		if (err)
 			break;
@@ -263,16 +270,17 @@ int sn_policy_appraisal_load(const char *path, struct sn_policy_appraisal **out)
 static void check_tcb(const struct sn_policy_appraisal *p,
 		      const struct sn_tcb *t, struct sn_appraisal *a)
 {
-	const int have[5] = { t->bootloader, t->tee, t->snp, t->microcode,
-			      t->has_fmc ? t->fmc : -1 };
+	const int have[5] = {t->bootloader, t->tee, t->snp, t->microcode,
+			     t->has_fmc ? t->fmc : -1};
 
 	for (int i = 0; i < 5; i++) {
 		if (p->min_tcb[i] < 0 || (i == 4 && have[i] < 0))
 			continue;
 		if (have[i] < p->min_tcb[i])
-			sn_appraisal_add(a, SN_R_TCB_TOO_LOW,
-					 "reported %s SPL %d < policy minimum %d",
-					 tcb_names[i], have[i], p->min_tcb[i]);
+			sn_appraisal_add(
+				a, SN_R_TCB_TOO_LOW,
+				"reported %s SPL %d < policy minimum %d",
+				tcb_names[i], have[i], p->min_tcb[i]);
 	}
 }
 
@@ -283,9 +291,10 @@ static void check_claims(const struct sn_policy_appraisal *p,
 	bool found = false;
 
 	if ((unsigned)c->tee >= 4 || !p->backend[c->tee])
-		sn_appraisal_add(a, SN_R_BACKEND_NOT_ALLOWED,
-				 "backend \"%s\" is not in the policy's \"backends\"",
-				 sn_tee_name(c->tee));
+		sn_appraisal_add(
+			a, SN_R_BACKEND_NOT_ALLOWED,
+			"backend \"%s\" is not in the policy's \"backends\"",
+			sn_tee_name(c->tee));
 	for (size_t i = 0; i < p->n_meas && !found; i++)
 		found = !memcmp(p->meas[i], c->measurement, SN_MEASUREMENT_LEN);
 	if (p->n_meas && !found) {
@@ -298,19 +307,23 @@ static void check_claims(const struct sn_policy_appraisal *p,
 	if (c->debug && !p->allow_debug)
 		sn_appraisal_add(a, SN_R_DEBUG,
 				 "%s (set \"allow_debug\": true to accept)",
-				 c->tee == SN_TEE_TDX ? "TD attributes DEBUG bit set" :
-							"guest policy DEBUG bit (19) set");
+				 c->tee == SN_TEE_TDX ?
+					 "TD attributes DEBUG bit set" :
+					 "guest policy DEBUG bit (19) set");
 	if (c->tee != SN_TEE_TDX) {
 		check_tcb(p, &c->reported_tcb, a);
 		if (c->migration_agent && !p->allow_ma)
-			sn_appraisal_add(a, SN_R_MIGRATION_AGENT,
-					 "guest policy MIGRATE_MA bit (18) set");
+			sn_appraisal_add(
+				a, SN_R_MIGRATION_AGENT,
+				"guest policy MIGRATE_MA bit (18) set");
 		if (c->smt_allowed && !p->allow_smt)
 			sn_appraisal_add(a, SN_R_SMT,
 					 "guest policy SMT bit (16) set");
-		if (p->vmpl_set && (c->vmpl > 3 || !(p->vmpl_mask >> c->vmpl & 1)))
+		if (p->vmpl_set &&
+		    (c->vmpl > 3 || !(p->vmpl_mask >> c->vmpl & 1)))
 			sn_appraisal_add(a, SN_R_VMPL,
-					 "VMPL %u is not in the policy", c->vmpl);
+					 "VMPL %u is not in the policy",
+					 c->vmpl);
 	}
 	if (p->has_report_data &&
 	    sn_memeq_ct(p->report_data, c->report_data, SN_REPORT_DATA_LEN))
@@ -323,7 +336,7 @@ int sn_appraise(const struct sn_evidence *ev,
 		struct sn_appraisal *out)
 {
 	struct sn_policy_appraisal *def = NULL;
-	struct sn_verify_opts opts = { .at = at };
+	struct sn_verify_opts opts = {.at = at};
 	struct sn_appraisal *a;
 	int err;
 

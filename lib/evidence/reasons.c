@@ -9,48 +9,58 @@ static const struct {
 	const char *name;
 	const char *str;
 } reasons[SN_R_COUNT] = {
-	[SN_R_NONE] = { "none", "no problem" },
-	[SN_R_MALFORMED] = { "malformed", "evidence is malformed" },
-	[SN_R_UNSUPPORTED] = { "unsupported",
-			       "unsupported version or algorithm" },
-	[SN_R_NO_SIGNER_CERT] = { "no-signer-cert",
-				  "no certificate for the signing key (VCEK/VLEK/PCK)" },
-	[SN_R_SIGNER_KIND] = { "signer-kind",
-			       "signing certificate kind differs from the report's signer_info" },
-	[SN_R_BAD_SIGNATURE] = { "bad-signature",
-				 "report/quote signature does not verify" },
-	[SN_R_CHAIN_INCOMPLETE] = { "chain-incomplete",
-				    "certificate chain incomplete (intermediate or root missing)" },
-	[SN_R_CHAIN_SIGNATURE] = { "chain-signature",
-				   "a certificate in the chain has an invalid signature" },
-	[SN_R_CERT_EXPIRED] = { "cert-expired", "a certificate has expired" },
-	[SN_R_CERT_NOT_YET_VALID] = { "cert-not-yet-valid",
-				      "a certificate is not yet valid" },
-	[SN_R_CERT_MALFORMED] = { "cert-malformed",
-				  "a certificate could not be parsed" },
-	[SN_R_ROOT_NOT_TRUSTED] = { "root-not-trusted",
-				    "chain root is not a pinned vendor root nor an allowed simulated root" },
-	[SN_R_TCB_MISMATCH] = { "tcb-mismatch",
-				"certificate TCB differs from the report's reported_tcb" },
-	[SN_R_CHIP_ID_MISMATCH] = { "chip-id-mismatch",
-				    "certificate hwID differs from the report's chip_id" },
-	[SN_R_QE_SIGNATURE] = { "qe-signature",
-				"QE report is not signed by the PCK key" },
-	[SN_R_QE_BINDING] = { "qe-binding",
-			      "QE report_data does not bind the attestation key" },
-	[SN_R_BACKEND_NOT_ALLOWED] = { "backend-not-allowed",
-				       "TEE backend not allowed by policy" },
-	[SN_R_MEASUREMENT_NOT_ALLOWED] = { "measurement-not-allowed",
-					   "launch measurement not in the policy's list" },
-	[SN_R_TCB_TOO_LOW] = { "tcb-too-low",
-			       "TCB component below the policy minimum" },
-	[SN_R_DEBUG] = { "debug", "guest is debuggable and policy forbids debug" },
-	[SN_R_MIGRATION_AGENT] = { "migration-agent",
-				   "migration agent allowed and policy forbids it" },
-	[SN_R_SMT] = { "smt", "SMT allowed and policy forbids it" },
-	[SN_R_VMPL] = { "vmpl", "VMPL not allowed by policy" },
-	[SN_R_REPORT_DATA] = { "report-data",
-			       "report_data differs from the expected value" },
+	[SN_R_NONE] = {"none", "no problem"},
+	[SN_R_MALFORMED] = {"malformed", "evidence is malformed"},
+	[SN_R_UNSUPPORTED] = {"unsupported",
+			      "unsupported version or algorithm"},
+	[SN_R_NO_SIGNER_CERT] =
+		{"no-signer-cert",
+		 "no certificate for the signing key (VCEK/VLEK/PCK)"},
+	[SN_R_SIGNER_KIND] = {"signer-kind", "signing certificate kind differs "
+					     "from the report's signer_info"},
+	[SN_R_BAD_SIGNATURE] = {"bad-signature",
+				"report/quote signature does not verify"},
+	[SN_R_CHAIN_INCOMPLETE] =
+		{"chain-incomplete",
+		 "certificate chain incomplete (intermediate or root missing)"},
+	[SN_R_CHAIN_SIGNATURE] =
+		{"chain-signature",
+		 "a certificate in the chain has an invalid signature"},
+	[SN_R_CERT_EXPIRED] = {"cert-expired", "a certificate has expired"},
+	[SN_R_CERT_NOT_YET_VALID] = {"cert-not-yet-valid",
+				     "a certificate is not yet valid"},
+	[SN_R_CERT_MALFORMED] = {"cert-malformed",
+				 "a certificate could not be parsed"},
+	[SN_R_ROOT_NOT_TRUSTED] = {"root-not-trusted",
+				   "chain root is not a pinned vendor root nor "
+				   "an allowed simulated root"},
+	[SN_R_TCB_MISMATCH] =
+		{"tcb-mismatch",
+		 "certificate TCB differs from the report's reported_tcb"},
+	[SN_R_CHIP_ID_MISMATCH] =
+		{"chip-id-mismatch",
+		 "certificate hwID differs from the report's chip_id"},
+	[SN_R_QE_SIGNATURE] = {"qe-signature",
+			       "QE report is not signed by the PCK key"},
+	[SN_R_QE_BINDING] =
+		{"qe-binding",
+		 "QE report_data does not bind the attestation key"},
+	[SN_R_BACKEND_NOT_ALLOWED] = {"backend-not-allowed",
+				      "TEE backend not allowed by policy"},
+	[SN_R_MEASUREMENT_NOT_ALLOWED] =
+		{"measurement-not-allowed",
+		 "launch measurement not in the policy's list"},
+	[SN_R_TCB_TOO_LOW] = {"tcb-too-low",
+			      "TCB component below the policy minimum"},
+	[SN_R_DEBUG] = {"debug",
+			"guest is debuggable and policy forbids debug"},
+	[SN_R_MIGRATION_AGENT] =
+		{"migration-agent",
+		 "migration agent allowed and policy forbids it"},
+	[SN_R_SMT] = {"smt", "SMT allowed and policy forbids it"},
+	[SN_R_VMPL] = {"vmpl", "VMPL not allowed by policy"},
+	[SN_R_REPORT_DATA] = {"report-data",
+			      "report_data differs from the expected value"},
 };
 
 const char *sn_reason_name(enum sn_reason r)
@@ -67,8 +77,8 @@ const char *sn_reason_str(enum sn_reason r)
 	return reasons[r].str;
 }
 
-void sn_appraisal_add(struct sn_appraisal *a, enum sn_reason r,
-		      const char *fmt, ...)
+void sn_appraisal_add(struct sn_appraisal *a, enum sn_reason r, const char *fmt,
+		      ...)
 {
 	struct sn_reason_entry *e;
 	va_list ap;

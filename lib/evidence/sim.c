@@ -28,7 +28,10 @@
 
 /* The simulated platform's TCB (Milan-style encoding). */
 const struct sn_tcb sn_sim_tcb = {
-	.bootloader = 3, .tee = 0, .snp = 8, .microcode = 115,
+	.bootloader = 3,
+	.tee = 0,
+	.snp = 8,
+	.microcode = 115,
 };
 
 static int path_in(char *buf, size_t cap, const char *dir, const char *name)
@@ -110,9 +113,9 @@ static int sign_pss(X509 *x, EVP_PKEY *key)
 static int set_name(X509_NAME *n, const char *cn)
 {
 	static const char *const f[][2] = {
-		{ "OU", "Engineering" }, { "C", "US" },
-		{ "L", "Santa Clara" },	 { "ST", "CA" },
-		{ "O", "sealnet simulated TEE" },
+		{"OU", "Engineering"},		{"C", "US"},
+		{"L", "Santa Clara"},		{"ST", "CA"},
+		{"O", "sealnet simulated TEE"},
 	};
 
 	for (size_t i = 0; i < SN_ARRAY_SIZE(f); i++)
@@ -147,7 +150,7 @@ static int add_raw_ext(X509 *x, const char *oid, const uint8_t *v, size_t n)
 /* AMD encodes each SPL as an OCTET STRING holding a DER INTEGER. */
 static int add_spl(X509 *x, const char *oid, uint8_t v)
 {
-	uint8_t der[4] = { 0x02, 0x01, v };
+	uint8_t der[4] = {0x02, 0x01, v};
 
 	if (v < 0x80)
 		return add_raw_ext(x, oid, der, 3);
@@ -159,8 +162,8 @@ static int add_spl(X509 *x, const char *oid, uint8_t v)
 
 static int add_vcek_exts(X509 *x, const uint8_t chip_id[64])
 {
-	static const uint8_t struct_version[] = { 0x02, 0x01, 0x01 };
-	static const uint8_t product[] = { 0x16, 0x03, 'S', 'i', 'm' };
+	static const uint8_t struct_version[] = {0x02, 0x01, 0x01};
+	static const uint8_t product[] = {0x16, 0x03, 'S', 'i', 'm'};
 	int err = 0;
 
 	err |= add_raw_ext(x, "1.3.6.1.4.1.3704.1.1", struct_version, 3);
@@ -231,7 +234,8 @@ int sn_sim_platform_init(const char *dir)
 	ark = make_cert(ark_k, "ARK-Sim", NULL, ark_k, 25 * 365, 1, NULL);
 	ask = ark ? make_cert(ask_k, "SEV-Sim", ark, ark_k, 25 * 365, 2, NULL) :
 		    NULL;
-	vcek = ask ? make_cert(vcek_k, "SEV-VCEK", ask, ask_k, 7 * 365, 3, chip) :
+	vcek = ask ? make_cert(vcek_k, "SEV-VCEK", ask, ask_k, 7 * 365, 3,
+			       chip) :
 		     NULL;
 	if (!vcek) {
 		sn_err("sim-tee: certificate creation failed");

@@ -14,8 +14,8 @@
 #include "sealnet/log.h"
 #include "sealnet/util.h"
 
-#define SIM_POLICY 0x30000ull /* SMT allowed, reserved bit 17 set */
-#define SIM_PLATFORM_INFO 0x1ull /* SMT enabled */
+#define SIM_POLICY	  0x30000ull /* SMT allowed, reserved bit 17 set */
+#define SIM_PLATFORM_INFO 0x1ull     /* SMT enabled */
 
 int sn_sim_measure_files(const char *const *paths, size_t n,
 			 uint8_t out[SN_MEASUREMENT_LEN])
@@ -53,7 +53,8 @@ static int read_in(const char *dir, const char *name, uint8_t **buf,
 		return -ENAMETOOLONG;
 	err = sn_read_file(path, 1u << 20, buf, len);
 	if (err)
-		sn_err("sim: cannot read %s: %s (run 'sealnet sim-tee init %s')",
+		sn_err("sim: cannot read %s: %s (run 'sealnet sim-tee init "
+		       "%s')",
 		       path, strerror(-err), dir);
 	return err;
 }
@@ -117,18 +118,18 @@ static void build_report(uint8_t *r, const uint8_t *report_data,
 	memset(r, 0, SN_SNP_REPORT_SIZE);
 	sn_put_le32(r + 0x000, 3); /* version */
 	sn_put_le64(r + 0x008, SIM_POLICY);
-	sn_put_le32(r + 0x030, 0); /* VMPL */
-	sn_put_le32(r + 0x034, 1); /* ECDSA P-384 with SHA-384 */
+	sn_put_le32(r + 0x030, 0);   /* VMPL */
+	sn_put_le32(r + 0x034, 1);   /* ECDSA P-384 with SHA-384 */
 	sn_put_le64(r + 0x038, tcb); /* current_tcb */
 	sn_put_le64(r + 0x040, SIM_PLATFORM_INFO);
 	sn_put_le32(r + 0x048, 0); /* signer_info: VCEK */
 	memcpy(r + 0x050, report_data, SN_REPORT_DATA_LEN);
 	if (measurement)
 		memcpy(r + 0x090, measurement, SN_MEASUREMENT_LEN);
-	RAND_bytes(r + 0x140, 32); /* report_id */
+	RAND_bytes(r + 0x140, 32);   /* report_id */
 	sn_put_le64(r + 0x180, tcb); /* reported_tcb */
-	r[0x188] = 0x19; /* cpuid family: Zen 3/4 */
-	r[0x189] = 0x01; /* model: Milan */
+	r[0x188] = 0x19;	     /* cpuid family: Zen 3/4 */
+	r[0x189] = 0x01;	     /* model: Milan */
 	r[0x18A] = 0x01;
 	memcpy(r + 0x1A0, chip_id, SN_CHIP_ID_LEN);
 	sn_put_le64(r + 0x1E0, tcb); /* committed_tcb */
@@ -136,7 +137,7 @@ static void build_report(uint8_t *r, const uint8_t *report_data,
 	r[0x1E9] = 55;
 	r[0x1EA] = 1;
 	memcpy(r + 0x1EC, r + 0x1E8, 3); /* committed version */
-	sn_put_le64(r + 0x1F0, tcb); /* launch_tcb */
+	sn_put_le64(r + 0x1F0, tcb);	 /* launch_tcb */
 }
 
 int sn_evidence_make_sim(const char *dir,
@@ -144,7 +145,7 @@ int sn_evidence_make_sim(const char *dir,
 			 const uint8_t measurement[SN_MEASUREMENT_LEN],
 			 struct sn_evidence **out)
 {
-	static const char *const certs[] = { "vcek.pem", "ask.pem", "ark.pem" };
+	static const char *const certs[] = {"vcek.pem", "ask.pem", "ark.pem"};
 	struct sn_evidence *ev = NULL;
 	uint8_t *chip = NULL, *buf;
 	EVP_PKEY *k = NULL;

@@ -9,24 +9,24 @@
 #include "sealnet/log.h"
 
 /* field offsets */
-#define OFF_VERSION 0x000
-#define OFF_GUEST_SVN 0x004
-#define OFF_POLICY 0x008
-#define OFF_VMPL 0x030
-#define OFF_SIG_ALGO 0x034
-#define OFF_CURRENT_TCB 0x038
+#define OFF_VERSION	  0x000
+#define OFF_GUEST_SVN	  0x004
+#define OFF_POLICY	  0x008
+#define OFF_VMPL	  0x030
+#define OFF_SIG_ALGO	  0x034
+#define OFF_CURRENT_TCB	  0x038
 #define OFF_PLATFORM_INFO 0x040
-#define OFF_SIGNER_INFO 0x048
-#define OFF_REPORT_DATA 0x050
-#define OFF_MEASUREMENT 0x090
-#define OFF_HOST_DATA 0x0C0
-#define OFF_REPORTED_TCB 0x180
-#define OFF_CPUID_FAM 0x188
-#define OFF_CPUID_MOD 0x189
-#define OFF_CPUID_STEP 0x18A
-#define OFF_CHIP_ID 0x1A0
+#define OFF_SIGNER_INFO	  0x048
+#define OFF_REPORT_DATA	  0x050
+#define OFF_MEASUREMENT	  0x090
+#define OFF_HOST_DATA	  0x0C0
+#define OFF_REPORTED_TCB  0x180
+#define OFF_CPUID_FAM	  0x188
+#define OFF_CPUID_MOD	  0x189
+#define OFF_CPUID_STEP	  0x18A
+#define OFF_CHIP_ID	  0x1A0
 #define OFF_COMMITTED_TCB 0x1E0
-#define OFF_LAUNCH_TCB 0x1F0
+#define OFF_LAUNCH_TCB	  0x1F0
 
 void sn_snp_tcb_decode(uint64_t raw, bool turin, struct sn_tcb *out)
 {
@@ -106,7 +106,8 @@ int sn_snp_report_parse(const uint8_t *b, size_t len, struct sn_claims *out)
 		c.product = product_of(c.cpuid_fam, c.cpuid_mod);
 	}
 	turin = c.product == SN_AMD_TURIN;
-	sn_snp_tcb_decode(sn_le64(b + OFF_REPORTED_TCB), turin, &c.reported_tcb);
+	sn_snp_tcb_decode(sn_le64(b + OFF_REPORTED_TCB), turin,
+			  &c.reported_tcb);
 	sn_snp_tcb_decode(sn_le64(b + OFF_CURRENT_TCB), turin, &c.current_tcb);
 	sn_snp_tcb_decode(sn_le64(b + OFF_COMMITTED_TCB), turin,
 			  &c.committed_tcb);

@@ -13,18 +13,18 @@
 #include "internal.h"
 #include "sealnet/log.h"
 
-#define TDX_VERSION 4
+#define TDX_VERSION	       4
 #define TDX_ATT_KEY_ECDSA_P256 2
-#define TDX_TEE_TYPE 0x81
+#define TDX_TEE_TYPE	       0x81
 
 /* TD report body offsets (after the header) */
-#define B_TEE_TCB_SVN 0
-#define B_MRSEAM 16
+#define B_TEE_TCB_SVN	0
+#define B_MRSEAM	16
 #define B_TD_ATTRIBUTES 120
-#define B_XFAM 128
-#define B_MRTD 136
-#define B_RTMR0 328
-#define B_REPORT_DATA 520
+#define B_XFAM		128
+#define B_MRTD		136
+#define B_RTMR0		328
+#define B_REPORT_DATA	520
 
 int sn_tdx_quote_split(const uint8_t *b, size_t len, struct sn_tdx_parts *out)
 {
@@ -73,7 +73,8 @@ int sn_tdx_quote_split(const uint8_t *b, size_t len, struct sn_tdx_parts *out)
 	if (end - off < 6)
 		return -EINVAL;
 	if (sn_le16(b + off) != 5) {
-		sn_dbg("TDX quote: inner certification data type %u, expected 5",
+		sn_dbg("TDX quote: inner certification data type %u, expected "
+		       "5",
 		       sn_le16(b + off));
 		return -ENOTSUP;
 	}

@@ -64,7 +64,8 @@ int sn_tsm_read_entry(const char *dir, enum sn_tee tee,
 	}
 	prov[strcspn((char *)prov, "\n")] = '\0';
 	if (strcmp((char *)prov, want)) {
-		sn_err("configfs-tsm: provider is \"%s\", the %s backend needs \"%s\"",
+		sn_err("configfs-tsm: provider is \"%s\", the %s backend needs "
+		       "\"%s\"",
 		       (char *)prov, sn_tee_name(tee), want);
 		err = -ENODEV;
 		goto out;
@@ -76,7 +77,8 @@ int sn_tsm_read_entry(const char *dir, enum sn_tee tee,
 		goto out;
 	}
 	if (tee != SN_TEE_TDX && read_attr(dir, "auxblob", &aux, &al))
-		al = 0; /* no certificates from the host: caller supplies them */
+		al = 0; /* no certificates from the host: caller supplies them
+			 */
 	err = sn_evidence_new(&ev);
 	if (err)
 		goto out;
@@ -123,7 +125,10 @@ int sn_evidence_make_tsm(enum sn_tee tee, const char *root,
 		root = TSM_DEFAULT_ROOT;
 	if (access(root, W_OK)) {
 		err = errno == EACCES ? -EACCES : -ENODEV;
-		sn_err("configfs-tsm: %s is %s: the %s backend needs a confidential guest with configfs-tsm (mount -t configfs none /sys/kernel/config; modprobe %s) and root",
+		sn_err("configfs-tsm: %s is %s: the %s backend needs a "
+		       "confidential guest with configfs-tsm (mount -t "
+		       "configfs none /sys/kernel/config; modprobe %s) and "
+		       "root",
 		       root, err == -EACCES ? "not writable" : "missing",
 		       sn_tee_name(tee),
 		       tee == SN_TEE_TDX ? "tdx_guest" : "sev_guest");
@@ -150,7 +155,8 @@ int sn_evidence_make_tsm(enum sn_tee tee, const char *root,
 		err = sn_tsm_read_entry(dir, tee, &ev);
 	if (!err && !read_attr(dir, "generation", &g2, &l2) &&
 	    (l1 != l2 || memcmp(g1, g2, l1))) {
-		sn_err("configfs-tsm: %s changed while it was read (another writer); retry",
+		sn_err("configfs-tsm: %s changed while it was read (another "
+		       "writer); retry",
 		       dir);
 		sn_evidence_free(ev);
 		err = -EAGAIN;

@@ -17,18 +17,18 @@
 
 #define GHCB_ENTRY 24
 
-static const uint8_t guid_vcek[16] = { 0x63, 0xda, 0x75, 0x8d, 0xe6, 0x64,
-				       0x45, 0x64, 0xad, 0xc5, 0xf4, 0xb9,
-				       0x3b, 0xe8, 0xac, 0xcd };
-static const uint8_t guid_ask[16] = { 0xc0, 0xb4, 0x06, 0xa4, 0xa8, 0x03,
-				      0x49, 0x52, 0x97, 0x43, 0x3f, 0xb6,
-				      0x01, 0x4c, 0xd0, 0xae };
-static const uint8_t guid_ark[16] = { 0x4a, 0xb7, 0xb3, 0x79, 0xbb, 0xac,
-				      0x4f, 0xe4, 0xa0, 0x2f, 0x05, 0xae,
-				      0xf3, 0x27, 0xc7, 0x82 };
-static const uint8_t guid_vlek[16] = { 0xa8, 0x07, 0x4b, 0xc2, 0xa2, 0x5a,
-				       0x48, 0x3e, 0xaa, 0xe6, 0x39, 0xc0,
-				       0x45, 0xa0, 0xb8, 0xa1 };
+static const uint8_t guid_vcek[16] = {0x63, 0xda, 0x75, 0x8d, 0xe6, 0x64,
+				      0x45, 0x64, 0xad, 0xc5, 0xf4, 0xb9,
+				      0x3b, 0xe8, 0xac, 0xcd};
+static const uint8_t guid_ask[16] = {0xc0, 0xb4, 0x06, 0xa4, 0xa8, 0x03,
+				     0x49, 0x52, 0x97, 0x43, 0x3f, 0xb6,
+				     0x01, 0x4c, 0xd0, 0xae};
+static const uint8_t guid_ark[16] = {0x4a, 0xb7, 0xb3, 0x79, 0xbb, 0xac,
+				     0x4f, 0xe4, 0xa0, 0x2f, 0x05, 0xae,
+				     0xf3, 0x27, 0xc7, 0x82};
+static const uint8_t guid_vlek[16] = {0xa8, 0x07, 0x4b, 0xc2, 0xa2, 0x5a,
+				      0x48, 0x3e, 0xaa, 0xe6, 0x39, 0xc0,
+				      0x45, 0xa0, 0xb8, 0xa1};
 
 static bool is_zero(const uint8_t *p, size_t n)
 {
@@ -48,7 +48,8 @@ int sn_ghcb_certs_parse(const uint8_t *buf, size_t len, struct sn_evidence *ev)
 		uint32_t coff, clen;
 
 		if (len < GHCB_ENTRY || off > len - GHCB_ENTRY) {
-			sn_err("GHCB certificate table: no terminating zero entry");
+			sn_err("GHCB certificate table: no terminating zero "
+			       "entry");
 			return -EINVAL;
 		}
 		if (is_zero(e, 16))
@@ -56,7 +57,8 @@ int sn_ghcb_certs_parse(const uint8_t *buf, size_t len, struct sn_evidence *ev)
 		coff = sn_le32(e + 16);
 		clen = sn_le32(e + 20);
 		if (coff > len || clen > len - coff || !clen) {
-			sn_err("GHCB certificate table: entry %zu points outside the table",
+			sn_err("GHCB certificate table: entry %zu points "
+			       "outside the table",
 			       off / GHCB_ENTRY);
 			return -EINVAL;
 		}
@@ -67,7 +69,8 @@ int sn_ghcb_certs_parse(const uint8_t *buf, size_t len, struct sn_evidence *ev)
 		}
 		err = sn_evidence_add_certs(ev, buf + coff, clen);
 		if (err) {
-			sn_err("GHCB certificate table: entry %zu is not a DER or PEM certificate",
+			sn_err("GHCB certificate table: entry %zu is not a DER "
+			       "or PEM certificate",
 			       off / GHCB_ENTRY);
 			return err;
 		}
@@ -115,7 +118,8 @@ int sn_ghcb_certs_build(const struct sn_evidence *ev, uint8_t **out,
 		}
 		memcpy(b + i * GHCB_ENTRY, g, 16);
 		sn_put_le32(b + i * GHCB_ENTRY + 16, (uint32_t)off);
-		sn_put_le32(b + i * GHCB_ENTRY + 20, (uint32_t)ev->certs[i].len);
+		sn_put_le32(b + i * GHCB_ENTRY + 20,
+			    (uint32_t)ev->certs[i].len);
 		memcpy(b + off, ev->certs[i].der, ev->certs[i].len);
 		off += ev->certs[i].len;
 	}
@@ -184,7 +188,7 @@ int sn_tsm_json_parse(const char *json, size_t len, struct sn_evidence *ev)
 	if (err) {
 		sn_err("configfs-tsm JSON: outblob is not a valid %s",
 		       strcmp(ev->provider, "tdx_guest") ? "SNP report" :
-							  "TDX quote v4");
+							   "TDX quote v4");
 		goto out;
 	}
 	if (aux && auxl) {
@@ -222,7 +226,7 @@ int sn_evidence_serialize(const struct sn_evidence *ev, uint8_t **out,
 			  size_t *len)
 {
 	json_t *o = json_object();
-	const char *prov = ev->provider[0] ? ev->provider :
+	const char *prov = ev->provider[0]		? ev->provider :
 			   ev->claims.tee == SN_TEE_TDX ? "tdx_guest" :
 							  "sev_guest";
 	uint8_t *aux = NULL;

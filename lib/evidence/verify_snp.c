@@ -16,10 +16,10 @@
 #include "sealnet/util.h"
 
 #define SNP_SIG_ALGO_ECDSA_P384_SHA384 1
-#define SNP_SIG_R 0x2A0
-#define SNP_SIG_S 0x2E8
-#define SNP_SIG_COMP 72
-#define SNP_SIGNER_INFO 0x48
+#define SNP_SIG_R		       0x2A0
+#define SNP_SIG_S		       0x2E8
+#define SNP_SIG_COMP		       72
+#define SNP_SIGNER_INFO		       0x48
 
 /*
  * AMD ARK pins: SHA-256 of the SubjectPublicKeyInfo DER of the real AMD
@@ -33,33 +33,39 @@ static const struct {
 	const char *name;
 	uint8_t spki[SN_SHA256_LEN];
 } amd_arks[] = {
-	{ SN_AMD_MILAN, "ARK-Milan",
-	  {
-		0x9f, 0x05, 0x6b, 0xee, 0x44, 0x37, 0x7e, 0x29, 0x30, 0x8c, 0xb5,
-		0xff, 0xa8, 0x95, 0xbd, 0xfb, 0x62, 0xd1, 0x88, 0x81, 0xfa, 0x6b,
-		0xed, 0x8d, 0x6f, 0x07, 0x5b, 0x02, 0x04, 0x08, 0x9c, 0xb9,
-	  } },
-	{ SN_AMD_GENOA, "ARK-Genoa",
-	  {
-		0x42, 0x9a, 0x69, 0xc9, 0x42, 0x2a, 0xa2, 0x58, 0xee, 0x4d, 0x8d,
-		0xb5, 0xfc, 0xda, 0x9c, 0x64, 0x70, 0xef, 0x15, 0xf8, 0xcd, 0x5a,
-		0x9c, 0xeb, 0xd6, 0xcb, 0xc7, 0xd9, 0x0b, 0x86, 0x38, 0x31,
-	  } },
-	{ SN_AMD_TURIN, "ARK-Turin",
-	  {
-		0x4f, 0x12, 0x54, 0x10, 0x56, 0x3a, 0x2a, 0xb9, 0xa5, 0x03, 0x56,
-		0xf9, 0x24, 0x3f, 0x6f, 0xe0, 0xb6, 0xf7, 0x3d, 0xe9, 0x86, 0x03,
-		0xf5, 0x3f, 0x90, 0x33, 0x9c, 0x70, 0xe9, 0xd7, 0xad, 0x08,
-	  } },
+	{SN_AMD_MILAN,
+	 "ARK-Milan",
+	 {
+		 0x9f, 0x05, 0x6b, 0xee, 0x44, 0x37, 0x7e, 0x29,
+		 0x30, 0x8c, 0xb5, 0xff, 0xa8, 0x95, 0xbd, 0xfb,
+		 0x62, 0xd1, 0x88, 0x81, 0xfa, 0x6b, 0xed, 0x8d,
+		 0x6f, 0x07, 0x5b, 0x02, 0x04, 0x08, 0x9c, 0xb9,
+	 }},
+	{SN_AMD_GENOA,
+	 "ARK-Genoa",
+	 {
+		 0x42, 0x9a, 0x69, 0xc9, 0x42, 0x2a, 0xa2, 0x58,
+		 0xee, 0x4d, 0x8d, 0xb5, 0xfc, 0xda, 0x9c, 0x64,
+		 0x70, 0xef, 0x15, 0xf8, 0xcd, 0x5a, 0x9c, 0xeb,
+		 0xd6, 0xcb, 0xc7, 0xd9, 0x0b, 0x86, 0x38, 0x31,
+	 }},
+	{SN_AMD_TURIN,
+	 "ARK-Turin",
+	 {
+		 0x4f, 0x12, 0x54, 0x10, 0x56, 0x3a, 0x2a, 0xb9,
+		 0xa5, 0x03, 0x56, 0xf9, 0x24, 0x3f, 0x6f, 0xe0,
+		 0xb6, 0xf7, 0x3d, 0xe9, 0x86, 0x03, 0xf5, 0x3f,
+		 0x90, 0x33, 0x9c, 0x70, 0xe9, 0xd7, 0xad, 0x08,
+	 }},
 };
 
 /* VCEK/VLEK extension OIDs */
-#define OID_BL_SPL "1.3.6.1.4.1.3704.1.3.1"
-#define OID_TEE_SPL "1.3.6.1.4.1.3704.1.3.2"
-#define OID_SNP_SPL "1.3.6.1.4.1.3704.1.3.3"
+#define OID_BL_SPL    "1.3.6.1.4.1.3704.1.3.1"
+#define OID_TEE_SPL   "1.3.6.1.4.1.3704.1.3.2"
+#define OID_SNP_SPL   "1.3.6.1.4.1.3704.1.3.3"
 #define OID_UCODE_SPL "1.3.6.1.4.1.3704.1.3.8"
-#define OID_FMC_SPL "1.3.6.1.4.1.3704.1.3.9"
-#define OID_HWID "1.3.6.1.4.1.3704.1.4"
+#define OID_FMC_SPL   "1.3.6.1.4.1.3704.1.3.9"
+#define OID_HWID      "1.3.6.1.4.1.3704.1.4"
 
 static ASN1_OCTET_STRING *ext_data(X509 *x, const char *oid)
 {
@@ -104,12 +110,12 @@ static void check_tcb(X509 *leaf, const struct sn_tcb *t, bool turin,
 	static const struct {
 		const char *oid, *name;
 	} comp[] = {
-		{ OID_BL_SPL, "bootloader" }, { OID_TEE_SPL, "tee" },
-		{ OID_SNP_SPL, "snp" },	      { OID_UCODE_SPL, "microcode" },
-		{ OID_FMC_SPL, "fmc" },
+		{OID_BL_SPL, "bootloader"}, {OID_TEE_SPL, "tee"},
+		{OID_SNP_SPL, "snp"},	    {OID_UCODE_SPL, "microcode"},
+		{OID_FMC_SPL, "fmc"},
 	};
-	const uint8_t have[] = { t->bootloader, t->tee, t->snp, t->microcode,
-				 t->fmc };
+	const uint8_t have[] = {t->bootloader, t->tee, t->snp, t->microcode,
+				t->fmc};
 
 	for (size_t i = 0; i < SN_ARRAY_SIZE(comp); i++) {
 		int v = ext_spl(leaf, comp[i].oid);
@@ -118,11 +124,13 @@ static void check_tcb(X509 *leaf, const struct sn_tcb *t, bool turin,
 			continue; /* fmcSPL only on Turin */
 		if (v < 0)
 			sn_appraisal_add(a, SN_R_TCB_MISMATCH,
-					 "certificate has no valid %s SPL extension (%s)",
+					 "certificate has no valid %s SPL "
+					 "extension (%s)",
 					 comp[i].name, comp[i].oid);
 		else if (v != have[i])
 			sn_appraisal_add(a, SN_R_TCB_MISMATCH,
-					 "%s SPL: certificate %d, report reported_tcb %u",
+					 "%s SPL: certificate %d, report "
+					 "reported_tcb %u",
 					 comp[i].name, v, have[i]);
 	}
 }
@@ -141,14 +149,15 @@ static void check_hwid(X509 *leaf, const uint8_t chip_id[64], bool turin,
 	}
 	d = ASN1_STRING_get0_data(os);
 	n = ASN1_STRING_length(os);
-	if (n >= 2 && d[0] == 0x04 && d[1] == n - 2 && (n - 2 == 64 || n - 2 == 8)) {
+	if (n >= 2 && d[0] == 0x04 && d[1] == n - 2 &&
+	    (n - 2 == 64 || n - 2 == 8)) {
 		d += 2; /* hwID wrapped in a second OCTET STRING */
 		n -= 2;
 	}
-	if (!(n == 64 || (turin && n == 8)) ||
-	    memcmp(d, chip_id, (size_t)n))
+	if (!(n == 64 || (turin && n == 8)) || memcmp(d, chip_id, (size_t)n))
 		sn_appraisal_add(a, SN_R_CHIP_ID_MISMATCH,
-				 "VCEK hwID (%d bytes) differs from the report's chip_id",
+				 "VCEK hwID (%d bytes) differs from the "
+				 "report's chip_id",
 				 n);
 }
 
@@ -162,8 +171,10 @@ static int load_certs(const struct sn_evidence *ev, X509 **xs,
 
 		if (!x) {
 			ERR_clear_error();
-			sn_appraisal_add(a, SN_R_CERT_MALFORMED,
-					 "certificate %zu is not valid DER X.509", i + 1);
+			sn_appraisal_add(
+				a, SN_R_CERT_MALFORMED,
+				"certificate %zu is not valid DER X.509",
+				i + 1);
 			continue;
 		}
 		xs[n++] = x;
@@ -193,7 +204,8 @@ static void check_root(X509 *ark, const struct sn_verify_opts *opts,
 			return;
 		}
 	sn_appraisal_add(a, SN_R_ROOT_NOT_TRUSTED,
-			 "ARK key is not a pinned AMD ARK (Milan/Genoa/Turin) nor a simulated ARK named by the policy");
+			 "ARK key is not a pinned AMD ARK (Milan/Genoa/Turin) "
+			 "nor a simulated ARK named by the policy");
 }
 
 static void check_link(X509 *child, X509 *issuer, const char *cname,
@@ -220,7 +232,8 @@ static void verify_chain(X509 *leaf, const char *kind, X509 **xs, size_t n,
 	ask = sn_cert_find_issuer(leaf, xs, n);
 	if (!ask || sn_cert_self_signed(ask)) {
 		sn_appraisal_add(a, SN_R_CHAIN_INCOMPLETE,
-				 "no ASK/ASVK certificate issued the %s (supply it with --cert)",
+				 "no ASK/ASVK certificate issued the %s "
+				 "(supply it with --cert)",
 				 kind);
 		return;
 	}
@@ -229,7 +242,8 @@ static void verify_chain(X509 *leaf, const char *kind, X509 **xs, size_t n,
 	ark = sn_cert_find_issuer(ask, xs, n);
 	if (!ark) {
 		sn_appraisal_add(a, SN_R_CHAIN_INCOMPLETE,
-				 "no ARK certificate issued the ASK (supply it with --cert)");
+				 "no ARK certificate issued the ASK (supply it "
+				 "with --cert)");
 		return;
 	}
 	check_link(ask, ark, "ASK", "ARK", a);
@@ -253,9 +267,10 @@ void sn_verify_snp(const struct sn_evidence *ev,
 	size_t n;
 
 	if (sn_le32(r + 0x34) != SNP_SIG_ALGO_ECDSA_P384_SHA384)
-		sn_appraisal_add(a, SN_R_UNSUPPORTED,
-				 "signature algorithm %u (only 1 = ECDSA P-384 SHA-384)",
-				 sn_le32(r + 0x34));
+		sn_appraisal_add(
+			a, SN_R_UNSUPPORTED,
+			"signature algorithm %u (only 1 = ECDSA P-384 SHA-384)",
+			sn_le32(r + 0x34));
 	if (want > 1) {
 		sn_appraisal_add(a, SN_R_UNSUPPORTED,
 				 "signer_info signing key %u (0 VCEK, 1 VLEK)",
@@ -278,7 +293,8 @@ void sn_verify_snp(const struct sn_evidence *ev,
 			signer = xs[i];
 			if (strcmp(cn, want ? "SEV-VLEK" : "SEV-VCEK"))
 				sn_appraisal_add(a, SN_R_SIGNER_KIND,
-						 "report signer_info names the %s but it is signed by a %s",
+						 "report signer_info names the "
+						 "%s but it is signed by a %s",
 						 kind, cn + 4);
 			break;
 		}
@@ -286,15 +302,17 @@ void sn_verify_snp(const struct sn_evidence *ev,
 			fallback = xs[i];
 	}
 	if (!signer && !fallback) {
-		sn_appraisal_add(a, SN_R_NO_SIGNER_CERT,
-				 "no %s certificate was supplied (use --cert %s.der)",
-				 kind, want ? "vlek" : "vcek");
+		sn_appraisal_add(
+			a, SN_R_NO_SIGNER_CERT,
+			"no %s certificate was supplied (use --cert %s.der)",
+			kind, want ? "vlek" : "vcek");
 		goto out;
 	}
 	if (!signer) {
-		sn_appraisal_add(a, SN_R_BAD_SIGNATURE,
-				 "report signature does not verify with the %s key",
-				 kind);
+		sn_appraisal_add(
+			a, SN_R_BAD_SIGNATURE,
+			"report signature does not verify with the %s key",
+			kind);
 		signer = fallback;
 	}
 	verify_chain(signer, kind, xs, n, opts, a, &prod);

@@ -29,7 +29,7 @@ static const uint8_t intel_root_spki[SN_SHA256_LEN] = {
 };
 
 #define QE_REPORT_DATA 320
-#define MAX_CHAIN 5
+#define MAX_CHAIN      5
 
 static EVP_PKEY *p256_key(const uint8_t xy[64])
 {
@@ -42,8 +42,8 @@ static EVP_PKEY *p256_key(const uint8_t xy[64])
 		return NULL;
 	pt[0] = 0x04;
 	memcpy(pt + 1, xy, 64);
-	params[0] = OSSL_PARAM_construct_utf8_string(
-		OSSL_PKEY_PARAM_GROUP_NAME, (char *)"prime256v1", 0);
+	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME,
+						     (char *)"prime256v1", 0);
 	params[1] = OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY,
 						      pt, sizeof(pt));
 	params[2] = OSSL_PARAM_construct_end();
@@ -71,7 +71,8 @@ static size_t load_pool(const struct sn_tdx_parts *p,
 	ERR_clear_error();
 	if (!n)
 		sn_appraisal_add(a, SN_R_NO_SIGNER_CERT,
-				 "quote certification data (type 5) holds no PEM PCK certificate");
+				 "quote certification data (type 5) holds no "
+				 "PEM PCK certificate");
 	for (size_t i = 0; i < ev->n_certs && n < SN_EVIDENCE_MAX_CERTS; i++) {
 		x = sn_x509_from_der(ev->certs[i].der, ev->certs[i].len);
 		if (x)
@@ -86,7 +87,7 @@ static void verify_chain(X509 *leaf, X509 **xs, size_t n, time_t at,
 {
 	static const char *const names[MAX_CHAIN] = {
 		"PCK certificate", "PCK CA certificate", "root certificate",
-		"certificate 4", "certificate 5" };
+		"certificate 4", "certificate 5"};
 	X509 *cur = leaf;
 	uint8_t h[SN_SHA256_LEN];
 	int depth;
@@ -117,10 +118,10 @@ static void verify_chain(X509 *leaf, X509 **xs, size_t n, time_t at,
 				 "PCK chain longer than %d", MAX_CHAIN);
 		return;
 	}
-	if (sn_spki_sha256(cur, h) ||
-	    memcmp(h, intel_root_spki, sizeof(h))) {
-		sn_appraisal_add(a, SN_R_ROOT_NOT_TRUSTED,
-				 "PCK chain root is not the pinned Intel SGX Root CA");
+	if (sn_spki_sha256(cur, h) || memcmp(h, intel_root_spki, sizeof(h))) {
+		sn_appraisal_add(
+			a, SN_R_ROOT_NOT_TRUSTED,
+			"PCK chain root is not the pinned Intel SGX Root CA");
 		return;
 	}
 	memcpy(a->root_spki_sha256, h, sizeof(h));
@@ -147,7 +148,8 @@ void sn_verify_tdx(const struct sn_evidence *ev,
 	else if (sn_ecdsa_verify_rs(att, EVP_sha256(), p.signed_data,
 				    p.signed_len, p.sig, p.sig + 32, 32, false))
 		sn_appraisal_add(a, SN_R_BAD_SIGNATURE,
-				 "quote signature does not verify with the attestation key");
+				 "quote signature does not verify with the "
+				 "attestation key");
 
 	md = EVP_MD_CTX_new();
 	if (!md || EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1 ||
@@ -156,7 +158,8 @@ void sn_verify_tdx(const struct sn_evidence *ev,
 	    EVP_DigestFinal_ex(md, h, NULL) != 1 ||
 	    sn_memeq_ct(h, p.qe_report + QE_REPORT_DATA, sizeof(h)))
 		sn_appraisal_add(a, SN_R_QE_BINDING,
-				 "QE report_data[0..32] != SHA-256(attestation key || QE auth data)");
+				 "QE report_data[0..32] != SHA-256(attestation "
+				 "key || QE auth data)");
 
 	n = load_pool(&p, ev, xs, a);
 	if (!n)
@@ -166,8 +169,9 @@ void sn_verify_tdx(const struct sn_evidence *ev,
 	    sn_ecdsa_verify_rs(pck, EVP_sha256(), p.qe_report,
 			       SN_TDX_QE_REPORT_LEN, p.qe_sig, p.qe_sig + 32,
 			       32, false))
-		sn_appraisal_add(a, SN_R_QE_SIGNATURE,
-				 "QE report signature does not verify with the PCK key");
+		sn_appraisal_add(
+			a, SN_R_QE_SIGNATURE,
+			"QE report signature does not verify with the PCK key");
 	verify_chain(xs[0], xs, n, opts ? opts->at : 0, a);
 out:
 	ERR_clear_error();

@@ -54,7 +54,7 @@ static inline struct sn_evidence *ev_from(const uint8_t *buf, size_t len,
 
 static inline time_t ymd(int y, int m, int d)
 {
-	struct tm tm = { .tm_year = y - 1900, .tm_mon = m - 1, .tm_mday = d };
+	struct tm tm = {.tm_year = y - 1900, .tm_mon = m - 1, .tm_mday = d};
 
 	return timegm(&tm);
 }
@@ -63,7 +63,8 @@ static inline void dump_reasons(const struct sn_appraisal *a)
 {
 	for (size_t i = 0; i < a->n_reasons; i++)
 		fprintf(stderr, "  reason %s: %s\n",
-			sn_reason_name(a->reasons[i].code), a->reasons[i].detail);
+			sn_reason_name(a->reasons[i].code),
+			a->reasons[i].detail);
 }
 
 #endif

@@ -38,7 +38,8 @@ static struct sn_policy_appraisal *sim_policy(const char *extra)
 	assert_int_equal(sn_sim_ark_spki(platform, h), 0);
 	sn_hex_encode(h, sizeof(h), hex);
 	snprintf(json, sizeof(json),
-		 "{\"backends\": [\"sim\"], \"sim_ark_spki_sha256\": [\"%s\"]%s}",
+		 "{\"backends\": [\"sim\"], \"sim_ark_spki_sha256\": "
+		 "[\"%s\"]%s}",
 		 hex, extra);
 	assert_int_equal(sn_policy_appraisal_parse(json, strlen(json), &p), 0);
 	return p;
@@ -46,7 +47,7 @@ static struct sn_policy_appraisal *sim_policy(const char *extra)
 
 static void test_key_modes(void **state)
 {
-	static const char *const keys[] = { "ark.key", "ask.key", "vcek.key" };
+	static const char *const keys[] = {"ark.key", "ask.key", "vcek.key"};
 	char path[512];
 	struct stat st;
 
@@ -99,8 +100,10 @@ static void test_sim_roundtrip(void **state)
 
 		sn_sim_ark_spki(platform, h);
 		sn_hex_encode(h, 32, hex);
-		snprintf(json, sizeof(json), "{\"sim_ark_spki_sha256\": [\"%s\"]}", hex);
-		assert_int_equal(sn_policy_appraisal_parse(json, strlen(json), &p2), 0);
+		snprintf(json, sizeof(json),
+			 "{\"sim_ark_spki_sha256\": [\"%s\"]}", hex);
+		assert_int_equal(
+			sn_policy_appraisal_parse(json, strlen(json), &p2), 0);
 		assert_int_equal(sn_appraise(ev2, p2, 0, &a), 0);
 		assert_false(a.accepted);
 		assert_true(sn_appraisal_has(&a, SN_R_BACKEND_NOT_ALLOWED));
@@ -121,8 +124,8 @@ static void test_sim_roundtrip(void **state)
 static void test_sim_measure(void **state)
 {
 	char path[512];
-	const char *paths[1] = { path };
-	uint8_t m[48], zero[48] = { 0 }, d[48], expect[48], buf[96];
+	const char *paths[1] = {path};
+	uint8_t m[48], zero[48] = {0}, d[48], expect[48], buf[96];
 	FILE *f;
 
 	snprintf(path, sizeof(path), "%s/measured", platform);
@@ -132,10 +135,12 @@ static void test_sim_measure(void **state)
 	fclose(f);
 	assert_int_equal(sn_sim_measure_files(paths, 1, m), 0);
 	/* m = SHA-384(0^48 || SHA-384("hello")) */
-	assert_int_equal(EVP_Digest("hello", 5, d, NULL, EVP_sha384(), NULL), 1);
+	assert_int_equal(EVP_Digest("hello", 5, d, NULL, EVP_sha384(), NULL),
+			 1);
 	memcpy(buf, zero, 48);
 	memcpy(buf + 48, d, 48);
-	assert_int_equal(EVP_Digest(buf, 96, expect, NULL, EVP_sha384(), NULL), 1);
+	assert_int_equal(EVP_Digest(buf, 96, expect, NULL, EVP_sha384(), NULL),
+			 1);
 	assert_memory_equal(m, expect, 48);
 }
 
@@ -146,18 +151,27 @@ static void test_mlog(void **state)
 	size_t len;
 
 	sn_mlog_init(&m);
-	assert_int_equal(sn_mlog_extend_data(&m, SN_MLOG_BPF_OBJECT, "sealnet.bpf.o", "obj", 3), 0);
+	assert_int_equal(sn_mlog_extend_data(&m, SN_MLOG_BPF_OBJECT,
+					     "sealnet.bpf.o", "obj", 3),
+			 0);
 	memset(d, 7, sizeof(d));
-	assert_int_equal(sn_mlog_extend(&m, SN_MLOG_BPF_PROG, "prog tc_ingress", d), 0);
+	assert_int_equal(
+		sn_mlog_extend(&m, SN_MLOG_BPF_PROG, "prog tc_ingress", d), 0);
 	assert_int_equal(sn_mlog_serialize(&m, &buf, &len), 0);
 	assert_int_equal(sn_mlog_parse(buf, len, &r), 0);
 	assert_int_equal(r.n, 2);
 	assert_string_equal(r.ev[1].desc, "prog tc_ingress");
 	assert_memory_equal(r.digest, m.digest, 48);
-	assert_int_equal(sn_report_data_binding((const uint8_t *)"cb", 2, m.digest, bind1), 0);
-	assert_int_equal(sn_report_data_binding((const uint8_t *)"cb", 2, r.digest, bind2), 0);
+	assert_int_equal(sn_report_data_binding((const uint8_t *)"cb", 2,
+						m.digest, bind1),
+			 0);
+	assert_int_equal(sn_report_data_binding((const uint8_t *)"cb", 2,
+						r.digest, bind2),
+			 0);
 	assert_memory_equal(bind1, bind2, 64);
-	assert_int_equal(sn_report_data_binding((const uint8_t *)"cc", 2, r.digest, bind2), 0);
+	assert_int_equal(sn_report_data_binding((const uint8_t *)"cc", 2,
+						r.digest, bind2),
+			 0);
 	assert_memory_not_equal(bind1, bind2, 64);
 	sn_mlog_free(&r);
 	/* every truncation fails cleanly */
@@ -192,7 +206,7 @@ static void test_tsm_entry(void **state)
 	struct sn_appraisal a;
 	size_t len;
 	uint8_t *q = td_read("tdx/spr-e4-quote-v4.dat", &len);
-	uint8_t rd[64] = { 0 };
+	uint8_t rd[64] = {0};
 
 	snprintf(dir, sizeof(dir), "%s/tsm-entry", platform);
 	assert_int_equal(mkdir(dir, 0700), 0);
@@ -206,8 +220,9 @@ static void test_tsm_entry(void **state)
 	assert_int_equal(sn_tsm_read_entry(dir, SN_TEE_SNP, &ev), -ENODEV);
 	free(q);
 	/* missing interface */
-	assert_int_equal(sn_evidence_make_tsm(SN_TEE_SNP, "/nonexistent/tsm", rd, &ev),
-			 -ENODEV);
+	assert_int_equal(
+		sn_evidence_make_tsm(SN_TEE_SNP, "/nonexistent/tsm", rd, &ev),
+		-ENODEV);
 }
 
 static void test_tsm_entry_snp(void **state)
@@ -228,7 +243,8 @@ static void test_tsm_entry_snp(void **state)
 	assert_int_equal(ev->n_certs, 0); /* no auxblob: certs from elsewhere */
 	for (size_t i = 0; i < src->n_certs; i++)
 		assert_int_equal(sn_evidence_add_certs(ev, src->certs[i].der,
-						       src->certs[i].len), 0);
+						       src->certs[i].len),
+				 0);
 	assert_int_equal(sn_evidence_verify(ev, NULL, &a), 0);
 	assert_true(a.accepted);
 	sn_evidence_free(ev);

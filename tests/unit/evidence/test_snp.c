@@ -12,7 +12,7 @@ static void verify_buf(const uint8_t *buf, size_t len, const char *c1,
 		       const char *c2, time_t at, struct sn_appraisal *a)
 {
 	struct sn_evidence *ev = ev_from(buf, len, c1, c2, NULL);
-	struct sn_verify_opts o = { .at = at };
+	struct sn_verify_opts o = {.at = at};
 
 	assert_int_equal(sn_evidence_verify(ev, &o, a), 0);
 	sn_evidence_free(ev);
@@ -25,9 +25,9 @@ static uint8_t *milan_raw(void)
 	uint8_t *raw = malloc(SN_SNP_REPORT_SIZE);
 
 	assert_non_null(raw);
-	assert_int_equal(sn_hex_decode((char *)hex, len, raw,
-				       SN_SNP_REPORT_SIZE),
-			 SN_SNP_REPORT_SIZE);
+	assert_int_equal(
+		sn_hex_decode((char *)hex, len, raw, SN_SNP_REPORT_SIZE),
+		SN_SNP_REPORT_SIZE);
 	free(hex);
 	return raw;
 }
@@ -89,7 +89,8 @@ static void test_debug_report(void **state)
 	assert_true(a.authentic);
 	assert_true(sn_appraisal_has(&a, SN_R_DEBUG));
 	assert_int_equal(a.n_reasons, 1);
-	assert_int_equal(sn_policy_appraisal_parse(allow, strlen(allow), &p), 0);
+	assert_int_equal(sn_policy_appraisal_parse(allow, strlen(allow), &p),
+			 0);
 	assert_int_equal(sn_appraise(ev, p, 0, &a), 0);
 	assert_true(a.accepted);
 	sn_policy_appraisal_free(p);
@@ -119,8 +120,8 @@ static void test_vlek(void **state)
 		   "roots/amd/ask_ark_milan_vlek.pem", ymd(2024, 1, 1), &a);
 	assert_true(sn_appraisal_has(&a, SN_R_CERT_NOT_YET_VALID));
 	/* VLEK report with the VCEK-chain ASK: no issuer for the VLEK */
-	verify_buf(buf, len, "snp/milan-vlek.der", "roots/amd/ask_ark_milan.pem",
-		   ymd(2025, 6, 1), &a);
+	verify_buf(buf, len, "snp/milan-vlek.der",
+		   "roots/amd/ask_ark_milan.pem", ymd(2025, 6, 1), &a);
 	assert_true(sn_appraisal_has(&a, SN_R_CHAIN_INCOMPLETE));
 	free(buf);
 }
@@ -146,8 +147,8 @@ static void test_genoa_tsm_json(void **state)
 
 static void test_invalid_vceks(void **state)
 {
-	static const char *const bad[] = { "snp/invalid-vcek-legacy.der",
-					   "snp/invalid-vcek-new.der" };
+	static const char *const bad[] = {"snp/invalid-vcek-legacy.der",
+					  "snp/invalid-vcek-new.der"};
 	uint8_t *raw = milan_raw();
 
 	for (size_t i = 0; i < 2; i++) {
@@ -204,7 +205,9 @@ static void test_cert_byte_altered(void **state)
 	vcek[400] ^= 0x01; /* inside tbsCertificate (subject public key) */
 	assert_int_equal(sn_evidence_parse(raw, SN_SNP_REPORT_SIZE, &ev), 0);
 	assert_int_equal(sn_evidence_add_certs(ev, vcek, vl), 0);
-	assert_int_equal(sn_evidence_add_cert_file(ev, td_path("snp/milan-ask-ark.pem")), 0);
+	assert_int_equal(
+		sn_evidence_add_cert_file(ev, td_path("snp/milan-ask-ark.pem")),
+		0);
 	assert_int_equal(sn_evidence_verify(ev, NULL, &a), 0);
 	assert_false(a.accepted);
 	assert_true(sn_appraisal_has(&a, SN_R_CHAIN_SIGNATURE) ||
@@ -247,8 +250,11 @@ static void test_policy_rules(void **state)
 	};
 
 	snprintf(pol, sizeof(pol),
-		 "{\"measurements\": [\"%s\"], \"min_tcb\": {\"bootloader\": 3, \"snp\": 8, \"microcode\": 115, \"tee\": 0}, \"allow_smt\": true, \"vmpl\": [0]}",
-		 "7a1e5c266c0108dbc9bb94fa926951320940915d0aafb42464bd88b579ea158d3e1a0dc39b2c60bd95b9c480cd81841f");
+		 "{\"measurements\": [\"%s\"], \"min_tcb\": {\"bootloader\": "
+		 "3, \"snp\": 8, \"microcode\": 115, \"tee\": 0}, "
+		 "\"allow_smt\": true, \"vmpl\": [0]}",
+		 "7a1e5c266c0108dbc9bb94fa926951320940915d0aafb42464bd88b579ea1"
+		 "58d3e1a0dc39b2c60bd95b9c480cd81841f");
 	assert_int_equal(sn_policy_appraisal_parse(pol, strlen(pol), &p), 0);
 	assert_int_equal(sn_appraise(ev, p, 0, &a), 0);
 	dump_reasons(&a);
@@ -256,7 +262,9 @@ static void test_policy_rules(void **state)
 	sn_policy_appraisal_free(p);
 
 	snprintf(pol, sizeof(pol),
-		 "{\"measurements\": [\"%096d\"], \"min_tcb\": {\"snp\": 9, \"microcode\": 200}, \"allow_smt\": false, \"report_data\": \"%0128d\", \"backends\": [\"tdx\"], \"vmpl\": [1]}",
+		 "{\"measurements\": [\"%096d\"], \"min_tcb\": {\"snp\": 9, "
+		 "\"microcode\": 200}, \"allow_smt\": false, \"report_data\": "
+		 "\"%0128d\", \"backends\": [\"tdx\"], \"vmpl\": [1]}",
 		 0, 0);
 	assert_int_equal(sn_policy_appraisal_parse(pol, strlen(pol), &p), 0);
 	assert_int_equal(sn_appraise(ev, p, 0, &a), 0);
@@ -272,8 +280,9 @@ static void test_policy_rules(void **state)
 	sn_policy_appraisal_free(p);
 
 	for (size_t i = 0; i < SN_ARRAY_SIZE(bad); i++)
-		assert_int_equal(sn_policy_appraisal_parse(bad[i], strlen(bad[i]), &p),
-				 -EINVAL);
+		assert_int_equal(
+			sn_policy_appraisal_parse(bad[i], strlen(bad[i]), &p),
+			-EINVAL);
 	sn_evidence_free(ev);
 	free(buf);
 }
@@ -284,8 +293,14 @@ static void test_garbage(void **state)
 	uint8_t *raw = milan_raw();
 	uint8_t big[SN_SNP_REPORT_SIZE + 16];
 	static const char *const junk[] = {
-		"", "{}", "{\"outblob\": 5}", "{\"outblob\": \"!!\"}",
-		"{\"outblob\": \"AAAA\"}", "zz", "0102", "\x04\x00\x02\x00\x81",
+		"",
+		"{}",
+		"{\"outblob\": 5}",
+		"{\"outblob\": \"!!\"}",
+		"{\"outblob\": \"AAAA\"}",
+		"zz",
+		"0102",
+		"\x04\x00\x02\x00\x81",
 	};
 
 	assert_int_equal(sn_evidence_parse(raw, 100, &ev), -EINVAL);
@@ -299,7 +314,8 @@ static void test_garbage(void **state)
 			 -ENOTSUP);
 	for (size_t i = 0; i < SN_ARRAY_SIZE(junk); i++)
 		assert_true(sn_evidence_parse((const uint8_t *)junk[i],
-					      strlen(junk[i]) + (i == 7), &ev) < 0);
+					      strlen(junk[i]) + (i == 7),
+					      &ev) < 0);
 	assert_null(ev);
 	free(raw);
 }

@@ -2,9 +2,9 @@
 /* TDX quote v4 verifier on a real Sapphire Rapids quote, and alterations. */
 #include "ev_helpers.h"
 
-#define SIG_OFF (48 + 584 + 4)
+#define SIG_OFF	      (48 + 584 + 4)
 #define QE_REPORT_OFF (SIG_OFF + 128 + 6)
-#define AUTH_OFF (QE_REPORT_OFF + 384 + 64 + 2)
+#define AUTH_OFF      (QE_REPORT_OFF + 384 + 64 + 2)
 
 static void verify(const uint8_t *q, size_t len, struct sn_appraisal *a)
 {
@@ -47,10 +47,10 @@ static void expect_alter(size_t off, enum sn_reason r)
 
 static void test_alterations(void **state)
 {
-	expect_alter(SIG_OFF + 3, SN_R_BAD_SIGNATURE); /* quote signature */
-	expect_alter(48 + 136, SN_R_BAD_SIGNATURE); /* MRTD */
-	expect_alter(48 + 520, SN_R_BAD_SIGNATURE); /* report_data */
-	expect_alter(48 + 120, SN_R_BAD_SIGNATURE); /* TD attributes */
+	expect_alter(SIG_OFF + 3, SN_R_BAD_SIGNATURE);	 /* quote signature */
+	expect_alter(48 + 136, SN_R_BAD_SIGNATURE);	 /* MRTD */
+	expect_alter(48 + 520, SN_R_BAD_SIGNATURE);	 /* report_data */
+	expect_alter(48 + 120, SN_R_BAD_SIGNATURE);	 /* TD attributes */
 	expect_alter(SIG_OFF + 64 + 1, SN_R_QE_BINDING); /* attestation key */
 	expect_alter(QE_REPORT_OFF + 10, SN_R_QE_SIGNATURE); /* QE report */
 	expect_alter(QE_REPORT_OFF + 384 + 5, SN_R_QE_SIGNATURE); /* QE sig */

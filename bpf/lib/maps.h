@@ -1,0 +1,108 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The data plane's maps.  Layouts of the values are in sealnet/abi.h. */
+#ifndef SN_BPF_MAPS_H
+#define SN_BPF_MAPS_H
+
+#include "lib/common.h"
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct sn_config);
+} sn_config SEC(".maps");
+
+/* protected peers: IPv4 address (network order) -> node id */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, SN_MAX_NODES);
+	__type(key, __u32);
+	__type(value, __u32);
+} sn_peer_by_addr SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, SN_MAX_NODES);
+	__type(key, __u32);
+	__type(value, struct sn_tx);
+} sn_tx SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, SN_MAX_NODES * 2);
+	__type(key, __u32);
+	__type(value, __u64);
+} sn_tx_ctr SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, SN_MAX_NODES);
+	__type(key, __u32);
+	__type(value, struct sn_rx);
+} sn_rx SEC(".maps");
+
+struct sn_replay {
+	struct bpf_spin_lock lock;
+	__u32 pad;
+	struct sn_replay_state st;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, SN_MAX_NODES * 2);
+	__type(key, __u32);
+	__type(value, struct sn_replay);
+} sn_replay SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct sn_policy_key);
+	__type(value, struct sn_policy_val);
+} sn_policy SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, SN_DROP_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} sn_drops SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, SN_MAX_NODES);
+	__type(key, __u32);
+	__type(value, struct sn_peer_stats);
+} sn_peer_stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 256 * 1024);
+} sn_events SEC(".maps");
+
+struct sn_evrate {
+	__u64 window_start;
+	__u32 count;
+	__u32 suppressed;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct sn_evrate);
+} sn_evrate SEC(".maps");
+
+/* scratch: UDP header + sealnet header + inner L4 segment + tag */
+struct sn_scratch {
+	__u8 b[SN_BUF_SIZE + SN_BUF_PAD];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct sn_scratch);
+} sn_scratch SEC(".maps");
+
+#endif

@@ -1,0 +1,133 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Ingress: open one sealed packet (docs/wire-format.md), the inverse of
+ * seal.h.  Order: session and source check, replay pre-check, tag check
+ * and decryption, replay window update (only now, under the lock), then
+ * the ingress policy on the decrypted inner ports, then the rewrite.
+ */
+#ifndef SN_BPF_OPEN_H
+#define SN_BPF_OPEN_H
+
+#include "lib/aead.h"
+#include "lib/drop.h"
+#include "lib/parse.h"
+#include "lib/policy.h"
+#include "lib/replay.h"
+#include "lib/seal.h"
+
+static __always_inline __u32 sn_get_be32(const __u8 *p)
+{
+	return (__u32)p[0] << 24 | (__u32)p[1] << 16 | (__u32)p[2] << 8 | p[3];
+}
+
+static __always_inline int sn_open(struct __sk_buff *skb,
+				   const struct sn_config *cfg,
+				   const struct sn_pkt *p, struct sn_flow *f)
+{
+	struct sn_peer_stats *ps;
+	struct sn_scratch *sc;
+	struct sn_replay *rp;
+	struct sn_rx *rx;
+	struct sn_key *k;
+	__u8 hdr[SN_HDR_LEN];
+	__u8 nonce[SN_NONCE_LEN];
+	__u8 tag[SN_TAG_LEN];
+	__u32 zero = 0, udp_len, ct_len, sid, slot, idx, reason;
+	__u16 epoch, ulen_be;
+	__u64 ctr;
+	__u8 *buf;
+
+	if (!p->ihl_ok)
+		return sn_drop(cfg, f, SN_DROP_IP_OPTIONS);
+	if (p->frag)
+		return sn_drop(cfg, f, SN_DROP_FRAGMENT);
+	if (bpf_skb_load_bytes(skb, SN_L4_OFF + 4, &ulen_be, 2))
+		return sn_drop(cfg, f, SN_DROP_MALFORMED);
+	udp_len = bpf_ntohs(ulen_be);
+	if (udp_len != (__u32)p->tot_len - 20 ||
+	    udp_len < SN_UDP_HLEN + SN_HDR_LEN + SN_TAG_LEN)
+		return sn_drop(cfg, f, SN_DROP_MALFORMED);
+	ct_len = udp_len - SN_UDP_HLEN - SN_HDR_LEN - SN_TAG_LEN;
+	if (ct_len > SN_MAX_L4)
+		return sn_drop(cfg, f, SN_DROP_TOO_BIG);
+	if (bpf_skb_load_bytes(skb, SN_L4_OFF + SN_UDP_HLEN, hdr, SN_HDR_LEN))
+		return sn_drop(cfg, f, SN_DROP_MALFORMED);
+	if (hdr[0] != SN_TYPE_DATA)
+		return sn_drop(cfg, f, SN_DROP_BAD_TYPE);
+
+	sid = sn_get_be32(hdr + 4);
+	if (sid == 0 || sid >= SN_MAX_NODES)
+		return sn_drop(cfg, f, SN_DROP_UNKNOWN_SESSION);
+	rx = bpf_map_lookup_elem(&sn_rx, &sid);
+	if (!rx || !rx->addr)
+		return sn_drop(cfg, f, SN_DROP_UNKNOWN_SESSION);
+	f->peer = sid;
+	if (rx->addr != p->saddr)
+		return sn_drop(cfg, f, SN_DROP_BAD_SOURCE);
+	epoch = (__u16)(hdr[10] << 8 | hdr[11]);
+	if (rx->slot[0].state == SN_KEY_VALID && rx->slot[0].epoch == epoch)
+		slot = 0;
+	else if (rx->slot[1].state == SN_KEY_VALID &&
+		 rx->slot[1].epoch == epoch)
+		slot = 1;
+	else
+		return sn_drop(cfg, f, SN_DROP_NO_KEY);
+	k = &rx->slot[slot];
+	ctr = (__u64)sn_get_be32(hdr + 12) << 32 | sn_get_be32(hdr + 16);
+
+	idx = sid * 2 + slot;
+	rp = bpf_map_lookup_elem(&sn_replay, &idx);
+	if (!rp)
+		return sn_drop(cfg, f, SN_DROP_HELPER);
+	reason = sn_replay_check(rp, ctr);
+	if (reason)
+		return sn_drop(cfg, f, reason);
+
+	sc = bpf_map_lookup_elem(&sn_scratch, &zero);
+	if (!sc)
+		return sn_drop(cfg, f, SN_DROP_HELPER);
+	buf = sc->b;
+	if (bpf_skb_load_bytes(skb, SN_L4_OFF + SN_CT_OFF, buf + SN_CT_OFF,
+			       ct_len) ||
+	    bpf_skb_load_bytes(skb, SN_L4_OFF + SN_CT_OFF + ct_len, tag,
+			       SN_TAG_LEN))
+		return sn_drop(cfg, f, SN_DROP_MALFORMED);
+	hdr[8] = 0; /* csum_slot is not authenticated */
+	hdr[9] = 0;
+	sn_build_nonce(nonce, ctr);
+	if (sn_aead_open(k->key, nonce, hdr, SN_HDR_LEN, buf, SN_CT_OFF,
+			 ct_len, tag))
+		return sn_drop(cfg, f, SN_DROP_BAD_TAG);
+	reason = sn_replay_update(rp, ctr);
+	if (reason)
+		return sn_drop(cfg, f, reason);
+
+	/* inner flow, now readable */
+	f->proto = hdr[1];
+	f->sport = 0;
+	f->dport = 0;
+	if (f->proto == IPPROTO_TCP_ || f->proto == IPPROTO_UDP_) {
+		if (ct_len < (f->proto == IPPROTO_TCP_ ? 20u : 8u))
+			return sn_drop(cfg, f, SN_DROP_MALFORMED);
+		f->sport = (__u16)(buf[SN_CT_OFF] << 8 | buf[SN_CT_OFF + 1]);
+		f->dport = (__u16)(buf[SN_CT_OFF + 2] << 8 | buf[SN_CT_OFF + 3]);
+	}
+	if (!sn_policy_ingress(f))
+		return sn_drop(cfg, f, SN_DROP_POLICY_INGRESS);
+
+	if (bpf_skb_store_bytes(skb, SN_L4_OFF, buf + SN_CT_OFF, ct_len,
+				BPF_F_RECOMPUTE_CSUM) ||
+	    bpf_skb_change_tail(skb, ETH_HLEN + 20 + ct_len, 0) ||
+	    sn_ip_rewrite(skb, IPPROTO_UDP_, f->proto, p->tot_len,
+			  (__u16)(20 + ct_len)))
+		return sn_drop(cfg, f, SN_DROP_HELPER);
+
+	ps = bpf_map_lookup_elem(&sn_peer_stats, &sid);
+	if (ps) {
+		ps->rx_packets++;
+		ps->rx_bytes += ct_len;
+	}
+	return TC_ACT_OK;
+}
+
+#endif

@@ -1,0 +1,171 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Egress: seal one IPv4 packet to a protected peer (docs/wire-format.md).
+ *
+ *   before: | eth | IPv4 (proto P) | L4 header + payload (len L)        |
+ *   after:  | eth | IPv4 (proto 17)| UDP | sealnet hdr | ciphertext (L) | tag |
+ *
+ * The packet grows at the tail (bpf_skb_change_tail) and everything after
+ * the IPv4 header is rewritten from the scratch buffer, so the outer UDP
+ * header sits exactly where the inner L4 header was.  That keeps a pending
+ * checksum offload (CHECKSUM_PARTIAL, csum_start = that offset) harmless:
+ * with csum_offset 6 (UDP) it completes the outer UDP checksum, with 16
+ * (TCP) it writes the unauthenticated csum_slot of the sealnet header.  We
+ * complete the inner L4 checksum ourselves before encrypting.
+ */
+#ifndef SN_BPF_SEAL_H
+#define SN_BPF_SEAL_H
+
+#include "lib/aead.h"
+#include "lib/csum.h"
+#include "lib/drop.h"
+#include "lib/parse.h"
+
+#define SN_CT_OFF (SN_UDP_HLEN + SN_HDR_LEN) /* 28: ciphertext in scratch */
+
+static __always_inline void sn_put_be16(__u8 *p, __u16 v)
+{
+	p[0] = (__u8)(v >> 8);
+	p[1] = (__u8)v;
+}
+
+static __always_inline void sn_put_be32(__u8 *p, __u32 v)
+{
+	p[0] = (__u8)(v >> 24);
+	p[1] = (__u8)(v >> 16);
+	p[2] = (__u8)(v >> 8);
+	p[3] = (__u8)v;
+}
+
+/* The sealnet header (AAD form: csum_slot zero) and the nonce. */
+static __always_inline void sn_build_hdr(__u8 *h, __u8 next_proto,
+					 __u32 session, __u16 epoch, __u64 ctr)
+{
+	h[0] = SN_TYPE_DATA;
+	h[1] = next_proto;
+	h[2] = 0;
+	h[3] = 0;
+	sn_put_be32(h + 4, session);
+	h[8] = 0;
+	h[9] = 0;
+	sn_put_be16(h + 10, epoch);
+	sn_put_be32(h + 12, (__u32)(ctr >> 32));
+	sn_put_be32(h + 16, (__u32)ctr);
+}
+
+static __always_inline void sn_build_nonce(__u8 *n, __u64 ctr)
+{
+	/* 32 zero bits || counter, little endian (RFC 8439 §2.8 layout) */
+	*(__u32 *)n = 0;
+	*(__u64 *)(n + 4) = ctr;
+}
+
+/* Returns a TC verdict. */
+static __always_inline int sn_seal(struct __sk_buff *skb,
+				   const struct sn_config *cfg,
+				   const struct sn_pkt *p, struct sn_flow *f)
+{
+	struct sn_csum_state cs;
+	struct sn_scratch *sc;
+	struct sn_tx *tx;
+	struct sn_key *k;
+	struct sn_peer_stats *ps;
+	__u8 hdr[SN_HDR_LEN];
+	__u8 nonce[SN_NONCE_LEN];
+	__u8 tag[SN_TAG_LEN];
+	__u32 zero = 0, l4len, slot, idx, total;
+	__u64 *ctrp, ctr;
+	__u8 *buf;
+
+	if (skb->gso_segs > 1)
+		return sn_drop(cfg, f, SN_DROP_GSO);
+	l4len = (__u32)p->tot_len - 20;
+	if (l4len > SN_MAX_L4 || (__u32)p->tot_len + SN_OVERHEAD > cfg->mtu)
+		return sn_drop(cfg, f, SN_DROP_TOO_BIG);
+
+	tx = bpf_map_lookup_elem(&sn_tx, &f->peer);
+	if (!tx)
+		return sn_drop(cfg, f, SN_DROP_NO_KEY);
+	slot = tx->cur & 1;
+	k = &tx->slot[slot];
+	if (k->state != SN_KEY_VALID)
+		return sn_drop(cfg, f, SN_DROP_NO_KEY);
+	idx = f->peer * 2 + slot;
+	ctrp = bpf_map_lookup_elem(&sn_tx_ctr, &idx);
+	if (!ctrp)
+		return sn_drop(cfg, f, SN_DROP_NO_KEY);
+	ctr = __sync_fetch_and_add(ctrp, 1);
+	if (ctr >= cfg->counter_limit)
+		return sn_drop(cfg, f, SN_DROP_COUNTER_LIMIT);
+
+	sc = bpf_map_lookup_elem(&sn_scratch, &zero);
+	if (!sc)
+		return sn_drop(cfg, f, SN_DROP_HELPER);
+	buf = sc->b;
+	if (bpf_skb_load_bytes(skb, SN_L4_OFF, buf + SN_CT_OFF, l4len))
+		return sn_drop(cfg, f, SN_DROP_MALFORMED);
+
+	/* Complete a pending inner checksum, check the offload layout. */
+	sn_csum_state(skb, &cs);
+	if (cs.partial) {
+		__u32 s, co = cs.csum_off;
+		__u16 c;
+
+		if (cs.start_off != SN_L4_OFF || (co != 6 && co != 16) ||
+		    co + 2 > l4len)
+			return sn_drop(cfg, f, SN_DROP_CSUM_OFFLOAD);
+		*(__u32 *)(buf + SN_CT_OFF + (l4len & (SN_BUF_SIZE - 1))) = 0;
+		s = sn_csum_buf(buf + SN_CT_OFF, l4len);
+		c = ~sn_csum_fold_raw(s);
+		if (c == 0 && p->proto == IPPROTO_UDP_)
+			c = 0xffff;
+		*(__u16 *)(buf + SN_CT_OFF + (co & 31)) = c;
+	}
+
+	sn_build_hdr(hdr, p->proto, cfg->self_id, k->epoch, ctr);
+	sn_build_nonce(nonce, ctr);
+	if (sn_aead_seal(k->key, nonce, hdr, SN_HDR_LEN, buf, SN_CT_OFF, l4len,
+			 tag))
+		return sn_drop(cfg, f, SN_DROP_HELPER);
+	__builtin_memcpy(buf + SN_CT_OFF + (l4len & (SN_BUF_SIZE - 1)), tag,
+			 SN_TAG_LEN);
+
+	/* UDP header + sealnet header in front of the ciphertext */
+	total = SN_UDP_HLEN + SN_HDR_LEN + l4len + SN_TAG_LEN;
+	sn_put_be16(buf + 0, cfg->udp_port);
+	sn_put_be16(buf + 2, cfg->udp_port);
+	sn_put_be16(buf + 4, (__u16)total);
+	*(__u16 *)(buf + 6) = 0; /* no outer checksum unless offloaded */
+	__builtin_memcpy(buf + SN_UDP_HLEN, hdr, SN_HDR_LEN);
+	if (cs.partial) {
+		/* Seed the offload with the outer pseudo-header: it then
+		 * leaves a valid outer UDP checksum whichever slot it fills. */
+		__u16 seed = sn_csum_fold_raw(sn_pseudo_sum(
+			p->saddr, p->daddr, IPPROTO_UDP_, (__u16)total));
+
+		if (cs.csum_off == 6) {
+			*(__u16 *)(buf + 6) = seed;
+		} else {
+			*(__u16 *)(buf + 6) = 0xffff;
+			*(__u16 *)(buf + SN_UDP_HLEN + SN_HDR_CSUM_SLOT) = seed;
+		}
+	}
+
+	if (bpf_skb_change_tail(skb, skb->len + SN_OVERHEAD, 0))
+		return sn_drop(cfg, f, SN_DROP_HELPER);
+	if (total > SN_BUF_SIZE ||
+	    bpf_skb_store_bytes(skb, SN_L4_OFF, buf, total & (SN_BUF_SIZE * 2 - 1), 0))
+		return sn_drop(cfg, f, SN_DROP_HELPER);
+	if (sn_ip_rewrite(skb, p->proto, IPPROTO_UDP_, p->tot_len,
+			  (__u16)(p->tot_len + SN_OVERHEAD)))
+		return sn_drop(cfg, f, SN_DROP_HELPER);
+
+	ps = bpf_map_lookup_elem(&sn_peer_stats, &f->peer);
+	if (ps) {
+		ps->tx_packets++;
+		ps->tx_bytes += l4len;
+	}
+	return TC_ACT_OK;
+}
+
+#endif

@@ -1,0 +1,100 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The data-plane loader: opens and loads bpf/sealnet.bpf.o (skeleton),
+ * fills its maps, attaches it to one interface's clsact hooks, installs
+ * keys, reads counters, and takes everything down again.
+ *
+ * Keys: each peer has two slots per direction.  A rotation installs the
+ * new key in the slot not in use (its counter and replay window reset),
+ * then flips the transmit slot; receivers accept both slots' epochs, so no
+ * packet in flight is lost.
+ */
+#ifndef SEALNET_DATAPLANE_H
+#define SEALNET_DATAPLANE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "sealnet/abi.h"
+
+struct sn_dataplane;
+
+struct sn_dp_opts {
+	const char *ifname;	  /* interface to protect */
+	uint32_t self_id;	  /* this node's id (1..SN_MAX_NODES-1) */
+	uint16_t udp_port;	  /* 0: SN_UDP_PORT_DEFAULT */
+	uint16_t control_port;	  /* TCP port exempted for MAKE; 0: none */
+	bool drop_unprotected_egress;
+	bool drop_unprotected_ingress;
+	uint64_t counter_limit;	  /* 0: default (2^60) */
+	uint32_t events_per_sec;  /* 0: default (100) */
+	bool keep_offloads;	  /* do not turn TSO/GSO off (tests only) */
+};
+
+/* Load the programs and maps, configure, attach. Nothing is left attached
+ * on failure. */
+int sn_dp_open(const struct sn_dp_opts *opts, struct sn_dataplane **out);
+
+/* Detach, restore offloads and routes, free. NULL is fine. */
+void sn_dp_close(struct sn_dataplane *dp);
+
+/* A protected peer: id and IPv4 address (network order). Also lowers the
+ * route MTU to the peer by SN_OVERHEAD. */
+int sn_dp_add_peer(struct sn_dataplane *dp, uint32_t peer_id, uint32_t addr);
+
+enum sn_key_dir {
+	SN_KEY_TX = 0,
+	SN_KEY_RX = 1,
+};
+
+/* Install key for (peer, dir) in slot with epoch; resets that slot's send
+ * counter (tx) or replay window (rx).  Does not change the tx slot. */
+int sn_dp_install_key(struct sn_dataplane *dp, uint32_t peer_id,
+		      enum sn_key_dir dir, unsigned int slot, uint16_t epoch,
+		      const uint8_t key[SN_KEY_LEN]);
+/* Send with slot from now on. */
+int sn_dp_set_tx_slot(struct sn_dataplane *dp, uint32_t peer_id,
+		      unsigned int slot);
+/* The slot currently used to send (0/1), or negative errno. */
+int sn_dp_tx_slot(struct sn_dataplane *dp, uint32_t peer_id);
+/* Forget every key of peer (fail closed: its traffic is dropped). */
+int sn_dp_revoke_peer(struct sn_dataplane *dp, uint32_t peer_id);
+
+/* One policy rule. */
+struct sn_dp_rule {
+	uint32_t peer_id;
+	enum sn_dir dir;	     /* SN_DIR_EGRESS or SN_DIR_INGRESS */
+	uint8_t proto;		     /* IPPROTO_* */
+	uint16_t port;		     /* remote (egress) / local (ingress); 0 any */
+	enum sn_local_kind local_kind; /* egress only */
+	uint64_t local;		     /* cgroup id or local port */
+};
+int sn_dp_add_rule(struct sn_dataplane *dp, const struct sn_dp_rule *r,
+		   uint32_t rule_id);
+
+/* Counters: {"drops": {NAME: {"count", "text"}}, per peer via
+ * sn_dp_peer_stats}. Caller owns the returned object. */
+int sn_dp_drop_stats(struct sn_dataplane *dp, json_t **out);
+int sn_dp_peer_stats(struct sn_dataplane *dp, uint32_t peer_id,
+		     struct sn_peer_stats *out);
+
+/* Drop events: fd to poll (readable when events wait), and a consume call
+ * invoking cb for each. */
+typedef void (*sn_dp_event_fn)(const struct sn_event *ev, void *arg);
+int sn_dp_events_fd(struct sn_dataplane *dp);
+int sn_dp_events_consume(struct sn_dataplane *dp, sn_dp_event_fn cb,
+			 void *arg);
+
+/* Program ids attached now (kernel view), and the loaded programs' tags
+ * (for the runtime measurement log). */
+int sn_dp_prog_ids(struct sn_dataplane *dp, unsigned int *egress,
+		   unsigned int *ingress);
+int sn_dp_ifindex(struct sn_dataplane *dp);
+
+/* Names and texts of drop reasons. */
+const char *sn_drop_name(unsigned int reason);
+const char *sn_drop_text(unsigned int reason);
+
+#endif
