@@ -34,7 +34,8 @@ static __always_inline __u32 sn_csum_buf(__u8 *buf, __u32 len)
 			break;
 		rem = len - (__u32)i * 512;
 		n = rem > 512 ? 512 : rem;
-		n = (n + 3) & ~3u;
+		n = (n + 3) & 0x3fc;
+		asm volatile("" : "+r"(n)); /* keep the bound check below */
 		if (n > 512)
 			n = 512;
 		s = bpf_csum_diff(NULL, 0, (__be32 *)(buf + i * 512), n,

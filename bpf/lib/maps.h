@@ -96,6 +96,10 @@ struct {
 /* scratch: UDP header + sealnet header + inner L4 segment + tag */
 struct sn_scratch {
 	__u8 b[SN_BUF_SIZE + SN_BUF_PAD];
+	/* kept here, not on the stack: the AEAD call chain needs it */
+	__u8 hdr[SN_HDR_LEN];
+	__u8 tag[SN_TAG_LEN];
+	__u32 nonce[3];
 };
 
 struct {

@@ -29,14 +29,20 @@ static __always_inline int sn_open(struct __sk_buff *skb,
 	struct sn_replay *rp;
 	struct sn_rx *rx;
 	struct sn_key *k;
-	__u8 hdr[SN_HDR_LEN];
-	__u8 nonce[SN_NONCE_LEN];
-	__u8 tag[SN_TAG_LEN];
+	__u8 *hdr, *tag;
+	struct sn_nonce *nonce;
 	__u32 zero = 0, udp_len, ct_len, sid, slot, idx, reason;
 	__u16 epoch, ulen_be;
 	__u64 ctr;
 	__u8 *buf;
 
+	sc = bpf_map_lookup_elem(&sn_scratch, &zero);
+	if (!sc)
+		return sn_drop(cfg, f, SN_DROP_HELPER);
+	buf = sc->b;
+	hdr = sc->hdr;
+	tag = sc->tag;
+	nonce = (struct sn_nonce *)sc->nonce;
 	if (!p->ihl_ok)
 		return sn_drop(cfg, f, SN_DROP_IP_OPTIONS);
 	if (p->frag)
@@ -50,6 +56,8 @@ static __always_inline int sn_open(struct __sk_buff *skb,
 	ct_len = udp_len - SN_UDP_HLEN - SN_HDR_LEN - SN_TAG_LEN;
 	if (ct_len > SN_MAX_L4)
 		return sn_drop(cfg, f, SN_DROP_TOO_BIG);
+	if (ct_len == 0) /* the sender never seals an empty payload */
+		return sn_drop(cfg, f, SN_DROP_MALFORMED);
 	if (bpf_skb_load_bytes(skb, SN_L4_OFF + SN_UDP_HLEN, hdr, SN_HDR_LEN))
 		return sn_drop(cfg, f, SN_DROP_MALFORMED);
 	if (hdr[0] != SN_TYPE_DATA)
@@ -83,10 +91,6 @@ static __always_inline int sn_open(struct __sk_buff *skb,
 	if (reason)
 		return sn_drop(cfg, f, reason);
 
-	sc = bpf_map_lookup_elem(&sn_scratch, &zero);
-	if (!sc)
-		return sn_drop(cfg, f, SN_DROP_HELPER);
-	buf = sc->b;
 	if (bpf_skb_load_bytes(skb, SN_L4_OFF + SN_CT_OFF, buf + SN_CT_OFF,
 			       ct_len) ||
 	    bpf_skb_load_bytes(skb, SN_L4_OFF + SN_CT_OFF + ct_len, tag,
@@ -95,7 +99,7 @@ static __always_inline int sn_open(struct __sk_buff *skb,
 	hdr[8] = 0; /* csum_slot is not authenticated */
 	hdr[9] = 0;
 	sn_build_nonce(nonce, ctr);
-	if (sn_aead_open(k->key, nonce, hdr, SN_HDR_LEN, buf, SN_CT_OFF,
+	if (sn_aead_open(k->key, (__u8 *)nonce, hdr, SN_HDR_LEN, buf, SN_CT_OFF,
 			 ct_len, tag))
 		return sn_drop(cfg, f, SN_DROP_BAD_TAG);
 	reason = sn_replay_update(rp, ctr);

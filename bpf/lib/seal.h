@@ -53,11 +53,17 @@ static __always_inline void sn_build_hdr(__u8 *h, __u8 next_proto,
 	sn_put_be32(h + 16, (__u32)ctr);
 }
 
-static __always_inline void sn_build_nonce(__u8 *n, __u64 ctr)
+/* 32 zero bits || counter, little endian (RFC 8439 §2.8 layout).  Kept
+ * as 32-bit words so the stack stores stay aligned (bpfel target). */
+struct sn_nonce {
+	__u32 w[3];
+};
+
+static __always_inline void sn_build_nonce(struct sn_nonce *n, __u64 ctr)
 {
-	/* 32 zero bits || counter, little endian (RFC 8439 §2.8 layout) */
-	*(__u32 *)n = 0;
-	*(__u64 *)(n + 4) = ctr;
+	n->w[0] = 0;
+	n->w[1] = (__u32)ctr;
+	n->w[2] = (__u32)(ctr >> 32);
 }
 
 /* Returns a TC verdict. */
@@ -70,9 +76,8 @@ static __always_inline int sn_seal(struct __sk_buff *skb,
 	struct sn_tx *tx;
 	struct sn_key *k;
 	struct sn_peer_stats *ps;
-	__u8 hdr[SN_HDR_LEN];
-	__u8 nonce[SN_NONCE_LEN];
-	__u8 tag[SN_TAG_LEN];
+	__u8 *hdr, *tag;
+	struct sn_nonce *nonce;
 	__u32 zero = 0, l4len, slot, idx, total;
 	__u64 *ctrp, ctr;
 	__u8 *buf;
@@ -82,6 +87,8 @@ static __always_inline int sn_seal(struct __sk_buff *skb,
 	l4len = (__u32)p->tot_len - 20;
 	if (l4len > SN_MAX_L4 || (__u32)p->tot_len + SN_OVERHEAD > cfg->mtu)
 		return sn_drop(cfg, f, SN_DROP_TOO_BIG);
+	if (l4len == 0) /* an IPv4 header and nothing else */
+		return sn_drop(cfg, f, SN_DROP_MALFORMED);
 
 	tx = bpf_map_lookup_elem(&sn_tx, &f->peer);
 	if (!tx)
@@ -102,6 +109,9 @@ static __always_inline int sn_seal(struct __sk_buff *skb,
 	if (!sc)
 		return sn_drop(cfg, f, SN_DROP_HELPER);
 	buf = sc->b;
+	hdr = sc->hdr;
+	tag = sc->tag;
+	nonce = (struct sn_nonce *)sc->nonce;
 	if (bpf_skb_load_bytes(skb, SN_L4_OFF, buf + SN_CT_OFF, l4len))
 		return sn_drop(cfg, f, SN_DROP_MALFORMED);
 
@@ -124,7 +134,7 @@ static __always_inline int sn_seal(struct __sk_buff *skb,
 
 	sn_build_hdr(hdr, p->proto, cfg->self_id, k->epoch, ctr);
 	sn_build_nonce(nonce, ctr);
-	if (sn_aead_seal(k->key, nonce, hdr, SN_HDR_LEN, buf, SN_CT_OFF, l4len,
+	if (sn_aead_seal(k->key, (__u8 *)nonce, hdr, SN_HDR_LEN, buf, SN_CT_OFF, l4len,
 			 tag))
 		return sn_drop(cfg, f, SN_DROP_HELPER);
 	__builtin_memcpy(buf + SN_CT_OFF + (l4len & (SN_BUF_SIZE - 1)), tag,

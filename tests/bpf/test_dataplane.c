@@ -1,48 +1,383 @@
 // SPDX-License-Identifier: Apache-2.0
-/* BPF_PROG_TEST_RUN of the TC programs on crafted packets. */
+/*
+ * The TC data plane on crafted packets (BPF_PROG_TEST_RUN): two loaded
+ * instances play node 1 (198.18.0.1) and node 2 (198.18.0.2).  Sealed
+ * packets are also opened with OpenSSL to prove the wire format.
+ */
+#include <arpa/inet.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <openssl/evp.h>
 
+#include "sealnet/abi.h"
 #include "sealnet.skel.h"
 
-static void counts_and_passes(void **state)
-{
-	struct sealnet_bpf *s = sealnet_bpf__open_and_load();
-	uint8_t pkt[64] = { 0 };
-	uint8_t out[128];
-	uint64_t vals[256];
-	uint32_t key = 0;
-	int ncpu = libbpf_num_possible_cpus();
-	uint64_t sum = 0;
+#define A_ADDR "198.18.0.1"
+#define B_ADDR "198.18.0.2"
+#define PORT 5201
 
-	assert_non_null(s);
-	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = pkt,
-		    .data_size_in = sizeof(pkt), .data_out = out,
-		    .data_size_out = sizeof(out), .repeat = 3);
-	assert_int_equal(bpf_prog_test_run_opts(
-				 bpf_program__fd(s->progs.sn_egress), &o),
-			 0);
-	assert_int_equal(o.retval, 0);
-	assert_int_equal(bpf_map_lookup_elem(bpf_map__fd(s->maps.sn_count),
-					     &key, vals),
-			 0);
+static const uint8_t k12[32] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11 };
+static const uint8_t k21[32] = { 0xa0, 0xa1, 0xa2, 0xa3, 0xa4 };
+
+struct node {
+	struct sealnet_bpf *s;
+	uint32_t id, peer;
+};
+
+static struct node na, nb;
+
+static uint32_t ip(const char *s)
+{
+	struct in_addr a;
+
+	inet_pton(AF_INET, s, &a);
+	return a.s_addr;
+}
+
+static void rule(struct node *n, unsigned int dir, uint16_t port)
+{
+	struct sn_policy_key k = { .peer = n->peer, .port = port, .proto = 6,
+				   .dir_kind = (uint8_t)(dir << 4) };
+	struct sn_policy_val v = { 1, 0 };
+
+	assert_int_equal(bpf_map_update_elem(bpf_map__fd(n->s->maps.sn_policy),
+					     &k, &v, BPF_ANY), 0);
+}
+
+static void node_init(struct node *n, uint32_t id, uint32_t peer,
+		      const char *peer_addr, const uint8_t *txk,
+		      const uint8_t *rxk)
+{
+	struct sn_config cfg = { .self_id = id, .udp_port = SN_UDP_PORT_DEFAULT,
+				 .mtu = 1500, .events_per_sec = 1000,
+				 .counter_limit = 1000000 };
+	struct sn_tx tx = { 0 };
+	struct sn_rx rx = { 0 };
+	uint32_t zero = 0, addr = ip(peer_addr);
+
+	n->s = sealnet_bpf__open_and_load();
+	assert_non_null(n->s);
+	n->id = id;
+	n->peer = peer;
+	assert_int_equal(bpf_map_update_elem(bpf_map__fd(n->s->maps.sn_config),
+					     &zero, &cfg, BPF_ANY), 0);
+	assert_int_equal(bpf_map_update_elem(
+				 bpf_map__fd(n->s->maps.sn_peer_by_addr), &addr,
+				 &peer, BPF_ANY), 0);
+	memcpy(tx.slot[0].key, txk, 32);
+	tx.slot[0].epoch = 7;
+	tx.slot[0].state = SN_KEY_VALID;
+	memcpy(rx.slot[0].key, rxk, 32);
+	rx.slot[0].epoch = 7;
+	rx.slot[0].state = SN_KEY_VALID;
+	rx.addr = addr;
+	assert_int_equal(bpf_map_update_elem(bpf_map__fd(n->s->maps.sn_tx),
+					     &peer, &tx, BPF_ANY), 0);
+	assert_int_equal(bpf_map_update_elem(bpf_map__fd(n->s->maps.sn_rx),
+					     &peer, &rx, BPF_ANY), 0);
+	/* egress to peer:PORT, ingress to local PORT */
+	rule(n, SN_DIR_EGRESS, PORT);
+	rule(n, SN_DIR_REPLY_IN, PORT);
+	rule(n, SN_DIR_INGRESS, PORT);
+	rule(n, SN_DIR_REPLY_OUT, PORT);
+}
+
+static int setup(void **state)
+{
+	node_init(&na, 1, 2, B_ADDR, k12, k21);
+	node_init(&nb, 2, 1, A_ADDR, k21, k12);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	sealnet_bpf__destroy(na.s);
+	sealnet_bpf__destroy(nb.s);
+	return 0;
+}
+
+/* Ethernet + IPv4 + TCP (20) + payload */
+static size_t mkpkt(uint8_t *p, const char *src, const char *dst,
+		    uint16_t sport, uint16_t dport, const char *payload)
+{
+	size_t plen = strlen(payload), tot = 20 + 20 + plen;
+	uint32_t s = ip(src), d = ip(dst);
+	uint16_t v;
+
+	memset(p, 0, 14 + tot);
+	p[12] = 0x08;
+	p[14] = 0x45;
+	v = htons((uint16_t)tot);
+	memcpy(p + 16, &v, 2);
+	p[22] = 64;
+	p[23] = 6;
+	memcpy(p + 26, &s, 4);
+	memcpy(p + 30, &d, 4);
+	v = htons(sport);
+	memcpy(p + 34, &v, 2);
+	v = htons(dport);
+	memcpy(p + 36, &v, 2);
+	p[46] = 0x50;
+	memcpy(p + 54, payload, plen);
+	return 14 + tot;
+}
+
+static int run(struct bpf_program *prog, const uint8_t *in, size_t len,
+	       uint8_t *out, size_t *out_len)
+{
+	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = in,
+		    .data_size_in = (uint32_t)len, .data_out = out,
+		    .data_size_out = 4096);
+	assert_int_equal(bpf_prog_test_run_opts(bpf_program__fd(prog), &o), 0);
+	*out_len = o.data_size_out;
+	return (int)o.retval;
+}
+
+static uint64_t drops(struct node *n, unsigned int reason)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	uint64_t v[512], sum = 0;
+
+	assert_int_equal(bpf_map_lookup_elem(bpf_map__fd(n->s->maps.sn_drops),
+					     &reason, v), 0);
 	for (int i = 0; i < ncpu; i++)
-		sum += vals[i];
-	assert_int_equal(sum, 3);
-	sealnet_bpf__destroy(s);
+		sum += v[i];
+	return sum;
+}
+
+/* seal on A, assert the wire layout, open with OpenSSL */
+static size_t seal_a(uint16_t sport, uint16_t dport, const char *msg,
+		     uint8_t *out)
+{
+	uint8_t in[2048], pt[2048], nonce[12] = { 0 };
+	size_t len = mkpkt(in, A_ADDR, B_ADDR, sport, dport, msg), olen;
+	EVP_CIPHER_CTX *c;
+	size_t ct_len;
+	int n, ok;
+
+	assert_int_equal(run(na.s->progs.sn_egress, in, len, out, &olen), 0);
+	assert_int_equal(olen, len + SN_OVERHEAD);
+	assert_int_equal(out[23], 17);
+	assert_int_equal(out[36] << 8 | out[37], SN_UDP_PORT_DEFAULT);
+	assert_null(memmem(out, olen, msg, strlen(msg)));
+	/* OpenSSL opens it: AAD = header with csum_slot zeroed */
+	ct_len = olen - 14 - 20 - SN_OVERHEAD;
+	memcpy(nonce + 4, out + 42 + 12, 8);
+	for (int i = 0; i < 4; i++) { /* BE counter -> LE nonce */
+		uint8_t t = nonce[4 + i];
+
+		nonce[4 + i] = nonce[11 - i];
+		nonce[11 - i] = t;
+	}
+	uint8_t aad[20];
+
+	memcpy(aad, out + 42, 20);
+	aad[8] = aad[9] = 0;
+	c = EVP_CIPHER_CTX_new();
+	assert_int_equal(EVP_DecryptInit_ex(c, EVP_chacha20_poly1305(), NULL,
+					    k12, nonce), 1);
+	assert_int_equal(EVP_DecryptUpdate(c, NULL, &n, aad, 20), 1);
+	assert_int_equal(EVP_DecryptUpdate(c, pt, &n, out + 62, (int)ct_len), 1);
+	assert_int_equal(EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_AEAD_SET_TAG, 16,
+					     out + 62 + ct_len), 1);
+	ok = EVP_DecryptFinal_ex(c, pt + n, &n);
+	EVP_CIPHER_CTX_free(c);
+	assert_int_equal(ok, 1);
+	assert_memory_equal(pt, in + 34, ct_len);
+	assert_int_equal(out[43], 6); /* next proto */
+	return olen;
+}
+
+static void roundtrip(void **state)
+{
+	uint8_t w[2048], back[2048], in[2048];
+	size_t wl, bl, il;
+	const char *msgs[] = { "x", "SEALNET-MARKER-roundtrip",
+			       ("a somewhat longer payload to cross one chacha block "
+				"boundary, and then some more bytes to get past it") };
+
+	for (unsigned int i = 0; i < 3; i++) {
+		il = mkpkt(in, A_ADDR, B_ADDR, 40000, PORT, msgs[i]);
+		wl = seal_a(40000, PORT, msgs[i], w);
+		assert_int_equal(run(nb.s->progs.sn_ingress, w, wl, back, &bl), 0);
+		assert_int_equal(bl, il);
+		/* IP checksum differs from our zero one; compare the rest */
+		assert_memory_equal(back + 34, in + 34, il - 34);
+		assert_int_equal(back[23], 6);
+	}
+}
+
+static void tamper_each_region(void **state)
+{
+	uint8_t w[2048], t[2048], back[2048];
+	size_t wl, bl;
+	struct { size_t off; unsigned int reason; } cases[] = {
+		{ 42 + 1, SN_DROP_BAD_TAG },	   /* next proto (AAD) */
+		{ 42 + 11, SN_DROP_NO_KEY },	   /* epoch */
+		{ 42 + 19, SN_DROP_BAD_TAG },	   /* counter (AAD + nonce) */
+		{ 42 + 5, SN_DROP_UNKNOWN_SESSION }, /* session */
+		{ 62 + 3, SN_DROP_BAD_TAG },	   /* ciphertext */
+		{ 0, SN_DROP_BAD_TAG },		   /* tag: set below */
+	};
+
+	wl = seal_a(40001, PORT, "SEALNET-MARKER-tamper-test-payload", w);
+	cases[5].off = wl - 5;
+	for (unsigned int i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		uint64_t before = drops(&nb, cases[i].reason);
+
+		memcpy(t, w, wl);
+		t[cases[i].off] ^= 0x04;
+		assert_int_equal(run(nb.s->progs.sn_ingress, t, wl, back, &bl), 2);
+		assert_int_equal(drops(&nb, cases[i].reason), before + 1);
+	}
+	/* csum_slot is not authenticated: still opens */
+	memcpy(t, w, wl);
+	t[42 + 8] ^= 0xff;
+	assert_int_equal(run(nb.s->progs.sn_ingress, t, wl, back, &bl), 0);
+}
+
+static void replay_and_window(void **state)
+{
+	uint8_t old[2048], w[2048], back[2048];
+	size_t ol, wl, bl;
+	uint32_t idx = 2 * 2 + 0; /* peer 2, slot 0 on A */
+	uint64_t ctr;
+
+	ol = seal_a(40002, PORT, "old", old);
+	wl = seal_a(40002, PORT, "new", w);
+	assert_int_equal(run(nb.s->progs.sn_ingress, w, wl, back, &bl), 0);
+	assert_int_equal(run(nb.s->progs.sn_ingress, w, wl, back, &bl), 2);
+	assert_int_equal(drops(&nb, SN_DROP_REPLAY), 1);
+	/* out of order within the window is fine, once */
+	assert_int_equal(run(nb.s->progs.sn_ingress, old, ol, back, &bl), 0);
+	assert_int_equal(run(nb.s->progs.sn_ingress, old, ol, back, &bl), 2);
+	assert_int_equal(drops(&nb, SN_DROP_REPLAY), 2);
+	/* jump far ahead: the old one falls out of the window */
+	ol = seal_a(40002, PORT, "older", old);
+	assert_int_equal(bpf_map_lookup_elem(bpf_map__fd(na.s->maps.sn_tx_ctr),
+					     &idx, &ctr), 0);
+	ctr += SN_REPLAY_WINDOW + 100;
+	assert_int_equal(bpf_map_update_elem(bpf_map__fd(na.s->maps.sn_tx_ctr),
+					     &idx, &ctr, BPF_ANY), 0);
+	wl = seal_a(40002, PORT, "future", w);
+	assert_int_equal(run(nb.s->progs.sn_ingress, w, wl, back, &bl), 0);
+	assert_int_equal(run(nb.s->progs.sn_ingress, old, ol, back, &bl), 2);
+	assert_int_equal(drops(&nb, SN_DROP_TOO_OLD), 1);
+}
+
+static void policy_and_plaintext(void **state)
+{
+	uint8_t in[2048], out[2048];
+	size_t il, ol;
+
+	/* egress to a port without a rule: dropped, never sent */
+	il = mkpkt(in, A_ADDR, B_ADDR, 40003, 22, "SEALNET-MARKER-denied");
+	assert_int_equal(run(na.s->progs.sn_egress, in, il, out, &ol), 2);
+	assert_int_equal(drops(&na, SN_DROP_POLICY_EGRESS), 1);
+	/* a reply from the allowed local port is allowed */
+	il = mkpkt(in, A_ADDR, B_ADDR, PORT, 40004, "reply");
+	assert_int_equal(run(na.s->progs.sn_egress, in, il, out, &ol), 0);
+	/* plaintext from the protected peer */
+	il = mkpkt(in, B_ADDR, A_ADDR, 40005, PORT, "clear");
+	assert_int_equal(run(na.s->progs.sn_ingress, in, il, out, &ol), 2);
+	assert_int_equal(drops(&na, SN_DROP_PLAINTEXT), 1);
+	/* unprotected destination passes untouched (mode pass) */
+	il = mkpkt(in, A_ADDR, "198.19.0.9", 40006, 22, "elsewhere");
+	assert_int_equal(run(na.s->progs.sn_egress, in, il, out, &ol), 0);
+	assert_int_equal(ol, il);
+}
+
+static void ingress_policy(void **state)
+{
+	uint8_t w[2048], back[2048];
+	size_t wl, bl;
+	struct sn_policy_key k = { .peer = 1, .port = 7777, .proto = 6,
+				   .dir_kind = SN_DIR_EGRESS << 4 };
+	struct sn_policy_val v = { 9, 0 };
+
+	/* A may send to B:7777 (its egress rule), but B does not accept it */
+	assert_int_equal(bpf_map_update_elem(bpf_map__fd(na.s->maps.sn_policy),
+					     &(struct sn_policy_key){
+						     .peer = 2, .port = 7777,
+						     .proto = 6,
+						     .dir_kind = SN_DIR_EGRESS << 4 },
+					     &v, BPF_ANY), 0);
+	(void)k;
+	wl = seal_a(40007, 7777, "SEALNET-MARKER-ingress-denied", w);
+	assert_int_equal(run(nb.s->progs.sn_ingress, w, wl, back, &bl), 2);
+	assert_int_equal(drops(&nb, SN_DROP_POLICY_INGRESS), 1);
+}
+
+static void truncated_and_forged(void **state)
+{
+	uint8_t w[2048], t[2048], back[2048];
+	size_t wl, bl;
+	uint64_t before = drops(&nb, SN_DROP_MALFORMED);
+
+	wl = seal_a(40008, PORT, "SEALNET-MARKER-truncate-me", w);
+	for (size_t cut = 1; cut < wl - 42; cut += 7) {
+		memcpy(t, w, wl - cut);
+		assert_int_equal(run(nb.s->progs.sn_ingress, t, wl - cut, back,
+				     &bl), 2);
+	}
+	assert_true(drops(&nb, SN_DROP_MALFORMED) > before);
+	/* a packet sealed with the wrong key (a third party) */
+	{
+		struct sn_tx tx;
+		uint32_t peer = 2;
+		int fd = bpf_map__fd(na.s->maps.sn_tx);
+
+		assert_int_equal(bpf_map_lookup_elem(fd, &peer, &tx), 0);
+		tx.slot[0].key[0] ^= 1;
+		assert_int_equal(bpf_map_update_elem(fd, &peer, &tx, BPF_ANY), 0);
+		uint8_t in[2048];
+		size_t il = mkpkt(in, A_ADDR, B_ADDR, 40009, PORT, "forged");
+
+		assert_int_equal(run(na.s->progs.sn_egress, in, il, w, &wl), 0);
+		before = drops(&nb, SN_DROP_BAD_TAG);
+		assert_int_equal(run(nb.s->progs.sn_ingress, w, wl, back, &bl), 2);
+		assert_int_equal(drops(&nb, SN_DROP_BAD_TAG), before + 1);
+		tx.slot[0].key[0] ^= 1;
+		assert_int_equal(bpf_map_update_elem(fd, &peer, &tx, BPF_ANY), 0);
+	}
+}
+
+static void counter_limit(void **state)
+{
+	uint8_t in[2048], out[2048];
+	size_t il, ol;
+	uint32_t idx = 2 * 2, zero = 0;
+	uint64_t ctr = 999999;
+	struct sn_config cfg;
+
+	assert_int_equal(bpf_map_lookup_elem(bpf_map__fd(na.s->maps.sn_config),
+					     &zero, &cfg), 0);
+	assert_int_equal(bpf_map_update_elem(bpf_map__fd(na.s->maps.sn_tx_ctr),
+					     &idx, &ctr, BPF_ANY), 0);
+	il = mkpkt(in, A_ADDR, B_ADDR, 40010, PORT, "last");
+	assert_int_equal(run(na.s->progs.sn_egress, in, il, out, &ol), 0);
+	assert_int_equal(run(na.s->progs.sn_egress, in, il, out, &ol), 2);
+	assert_int_equal(drops(&na, SN_DROP_COUNTER_LIMIT), 1);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(counts_and_passes),
+		cmocka_unit_test(roundtrip),
+		cmocka_unit_test(tamper_each_region),
+		cmocka_unit_test(replay_and_window),
+		cmocka_unit_test(policy_and_plaintext),
+		cmocka_unit_test(ingress_policy),
+		cmocka_unit_test(truncated_and_forged),
+		cmocka_unit_test(counter_limit),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return cmocka_run_group_tests(tests, setup, teardown);
 }

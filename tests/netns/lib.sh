@@ -62,7 +62,11 @@ netns_sweep() {
 		esac
 		pid=${ns#"${SN_NS_PREFIX}"-}
 		pid=${pid%%-*}
-		[ -n "$pid" ] && [ -d "/proc/$pid" ] && continue
+		# alive (and not a zombie): not ours to sweep
+		if [ -n "$pid" ] && [ -r "/proc/$pid/stat" ] &&
+			[ "$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null)" != Z ]; then
+			continue
+		fi
 		ip netns pids "$ns" 2>/dev/null | xargs -r kill -9 2>/dev/null
 		ip netns del "$ns" 2>/dev/null
 	done

@@ -69,6 +69,7 @@ for _ in $(seq 100); do grep -q ready "$out" && break; sleep 0.1; done
 inner=$(pgrep -P "$pid" -x bash || echo "$pid")
 kill -9 "$inner" "$pid" 2>/dev/null
 wait "$pid" 2>/dev/null
+for _ in $(seq 50); do [ -d "/proc/$inner" ] || break; sleep 0.1; done
 n=$(ip netns list | grep -c -- "sn-$inner-" || true)
 [ "$n" -gt 0 ] || { echo "FAIL: SIGKILL test set-up: expected leftovers of $inner"; fail=1; }
 bash -c ". '$here/lib.sh'; netns_sweep"

@@ -1,0 +1,494 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * Data-plane loader: skeleton load, map set-up, attach, keys, counters.
+ * The interface's state (clsact qdisc, gso_max_segs, host routes) is
+ * recorded when changed and restored by sn_dp_close().
+ */
+#include <errno.h>
+#include <net/if.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <openssl/crypto.h>
+
+#include "sealnet/dataplane.h"
+#include "sealnet/log.h"
+#include "sealnet/netlink.h"
+#include "sealnet/tc.h"
+#include "sealnet.skel.h"
+
+struct sn_dataplane {
+	struct sealnet_bpf *skel;
+	struct ring_buffer *rb;
+	sn_dp_event_fn ev_cb;
+	void *ev_arg;
+	int ifindex;
+	char ifname[IF_NAMESIZE];
+	bool attached, created_qdisc;
+	uint32_t old_gso_segs;
+	bool gso_changed;
+	uint32_t mtu;
+	uint32_t routes[SN_MAX_NODES]; /* peer addresses with a host route */
+	unsigned int n_routes;
+	struct sn_config cfg;
+};
+
+static const char *const drop_names[] = {
+#define SN_X_NAME(name, text) #name,
+	SN_DROP_REASONS(SN_X_NAME)
+#undef SN_X_NAME
+};
+static const char *const drop_texts[] = {
+#define SN_X_TEXT(name, text) text,
+	SN_DROP_REASONS(SN_X_TEXT)
+#undef SN_X_TEXT
+};
+
+const char *sn_drop_name(unsigned int r)
+{
+	return r < SN_DROP_MAX ? drop_names[r] : "UNKNOWN";
+}
+
+const char *sn_drop_text(unsigned int r)
+{
+	return r < SN_DROP_MAX ? drop_texts[r] : "unknown reason";
+}
+
+__attribute__((format(printf, 2, 0))) static int
+libbpf_to_sn_log(enum libbpf_print_level level, const char *fmt,
+			    va_list ap)
+{
+	if (level == LIBBPF_DEBUG)
+		return 0;
+	sn_vlog(level == LIBBPF_WARN ? SN_LOG_WARN : SN_LOG_INFO, fmt, ap);
+	return 0;
+}
+
+static int write_config(struct sn_dataplane *dp)
+{
+	uint32_t zero = 0;
+
+	if (bpf_map_update_elem(bpf_map__fd(dp->skel->maps.sn_config), &zero,
+				&dp->cfg, BPF_ANY))
+		return -errno;
+	return 0;
+}
+
+int sn_dp_open(const struct sn_dp_opts *o, struct sn_dataplane **out)
+{
+	struct sn_dataplane *dp;
+	struct sn_link_info li;
+	int err;
+
+	if (!o->ifname || !o->self_id || o->self_id >= SN_MAX_NODES) {
+		sn_err("data plane: need an interface and a node id in 1..%u",
+		       SN_MAX_NODES - 1);
+		return -EINVAL;
+	}
+	dp = calloc(1, sizeof(*dp));
+	if (!dp)
+		return -ENOMEM;
+	snprintf(dp->ifname, sizeof(dp->ifname), "%s", o->ifname);
+	dp->ifindex = (int)if_nametoindex(o->ifname);
+	if (!dp->ifindex) {
+		err = -ENODEV;
+		sn_err("data plane: no interface '%s' in this network namespace",
+		       o->ifname);
+		goto fail;
+	}
+	err = sn_nl_get_link(dp->ifindex, &li);
+	if (err) {
+		sn_err("data plane: reading link %s failed: %s", o->ifname,
+		       strerror(-err));
+		goto fail;
+	}
+	dp->mtu = li.mtu;
+	dp->old_gso_segs = li.gso_max_segs;
+
+	libbpf_set_print(libbpf_to_sn_log);
+	dp->skel = sealnet_bpf__open_and_load();
+	if (!dp->skel) {
+		err = -errno ? -errno : -EINVAL;
+		sn_err("data plane: loading the BPF programs failed: %s "
+		       "(needs root, BTF and kernel >= 6.2)",
+		       strerror(-err));
+		goto fail;
+	}
+	dp->cfg.self_id = o->self_id;
+	dp->cfg.udp_port = o->udp_port ? o->udp_port : SN_UDP_PORT_DEFAULT;
+	dp->cfg.control_port = o->control_port;
+	dp->cfg.unprot_egress = o->drop_unprotected_egress ? SN_UNPROT_DROP :
+							      SN_UNPROT_PASS;
+	dp->cfg.unprot_ingress = o->drop_unprotected_ingress ? SN_UNPROT_DROP :
+								SN_UNPROT_PASS;
+	dp->cfg.mtu = (uint16_t)(li.mtu > 65535 ? 65535 : li.mtu);
+	dp->cfg.events_per_sec = o->events_per_sec ? o->events_per_sec : 100;
+	dp->cfg.counter_limit = o->counter_limit ? o->counter_limit :
+						   (1ull << 60);
+	err = write_config(dp);
+	if (err)
+		goto fail;
+
+	if (!o->keep_offloads && li.gso_max_segs != 1) {
+		err = sn_nl_set_gso_max_segs(dp->ifindex, 1);
+		if (err) {
+			sn_err("data plane: setting gso_max_segs 1 on %s failed: %s",
+			       o->ifname, strerror(-err));
+			goto fail;
+		}
+		dp->gso_changed = true;
+	}
+	err = sn_tc_attach(dp->ifindex,
+			   bpf_program__fd(dp->skel->progs.sn_egress),
+			   bpf_program__fd(dp->skel->progs.sn_ingress),
+			   &dp->created_qdisc);
+	if (err)
+		goto fail;
+	dp->attached = true;
+	*out = dp;
+	return 0;
+fail:
+	sn_dp_close(dp);
+	return err;
+}
+
+void sn_dp_close(struct sn_dataplane *dp)
+{
+	if (!dp)
+		return;
+	if (dp->attached)
+		sn_tc_detach(dp->ifindex, dp->created_qdisc);
+	for (unsigned int i = 0; i < dp->n_routes; i++)
+		sn_nl_route_mtu(false, dp->routes[i], dp->ifindex, 0);
+	if (dp->gso_changed)
+		sn_nl_set_gso_max_segs(dp->ifindex, dp->old_gso_segs);
+	ring_buffer__free(dp->rb);
+	if (dp->skel) {
+		/* wipe keys before the maps go away */
+		struct sn_tx tx = { 0 };
+		struct sn_rx rx = { 0 };
+
+		for (uint32_t i = 0; i < SN_MAX_NODES; i++) {
+			bpf_map_update_elem(bpf_map__fd(dp->skel->maps.sn_tx),
+					    &i, &tx, BPF_ANY);
+			bpf_map_update_elem(bpf_map__fd(dp->skel->maps.sn_rx),
+					    &i, &rx, BPF_ANY);
+		}
+		sealnet_bpf__destroy(dp->skel);
+	}
+	free(dp);
+}
+
+static int check_peer(uint32_t peer_id)
+{
+	return peer_id && peer_id < SN_MAX_NODES ? 0 : -EINVAL;
+}
+
+int sn_dp_add_peer(struct sn_dataplane *dp, uint32_t peer_id, uint32_t addr)
+{
+	struct sn_rx rx;
+	int fd = bpf_map__fd(dp->skel->maps.sn_rx), err;
+
+	if (check_peer(peer_id) || !addr)
+		return -EINVAL;
+	if (bpf_map_lookup_elem(fd, &peer_id, &rx))
+		return -errno;
+	rx.addr = addr;
+	if (bpf_map_update_elem(fd, &peer_id, &rx, BPF_ANY) ||
+	    bpf_map_update_elem(bpf_map__fd(dp->skel->maps.sn_peer_by_addr),
+				&addr, &peer_id, BPF_ANY)) {
+		err = -errno;
+		OPENSSL_cleanse(&rx, sizeof(rx));
+		return err;
+	}
+	OPENSSL_cleanse(&rx, sizeof(rx));
+	err = sn_nl_route_mtu(true, addr, dp->ifindex, dp->mtu - SN_OVERHEAD);
+	if (err) {
+		sn_err("data plane: host route with MTU %u to peer %u failed: %s",
+		       dp->mtu - SN_OVERHEAD, peer_id, strerror(-err));
+		return err;
+	}
+	if (dp->n_routes < SN_MAX_NODES)
+		dp->routes[dp->n_routes++] = addr;
+	return 0;
+}
+
+int sn_dp_install_key(struct sn_dataplane *dp, uint32_t peer_id,
+		      enum sn_key_dir dir, unsigned int slot, uint16_t epoch,
+		      const uint8_t key[SN_KEY_LEN])
+{
+	uint32_t idx = peer_id * 2 + slot;
+	struct sn_key *k;
+	union {
+		struct sn_tx tx;
+		struct sn_rx rx;
+	} v;
+	int fd, err = 0;
+
+	if (check_peer(peer_id) || slot > 1)
+		return -EINVAL;
+	fd = bpf_map__fd(dir == SN_KEY_TX ? dp->skel->maps.sn_tx :
+					    dp->skel->maps.sn_rx);
+	if (bpf_map_lookup_elem(fd, &peer_id, &v))
+		return -errno;
+	k = dir == SN_KEY_TX ? &v.tx.slot[slot] : &v.rx.slot[slot];
+	/* reset what belongs to the slot before the key becomes usable */
+	if (dir == SN_KEY_TX) {
+		uint64_t zero = 0;
+
+		if (v.tx.cur == slot && v.tx.slot[slot].state == SN_KEY_VALID) {
+			sn_err("data plane: refusing to overwrite the tx key in "
+			       "use (peer %u slot %u)", peer_id, slot);
+			err = -EBUSY;
+			goto out;
+		}
+		if (bpf_map_update_elem(bpf_map__fd(dp->skel->maps.sn_tx_ctr),
+					&idx, &zero, BPF_ANY)) {
+			err = -errno;
+			goto out;
+		}
+	} else {
+		struct {
+			uint32_t lock, pad;
+			struct sn_replay_state st;
+		} r = { 0 };
+
+		if (bpf_map_update_elem(bpf_map__fd(dp->skel->maps.sn_replay),
+					&idx, &r, BPF_ANY)) {
+			err = -errno;
+			goto out;
+		}
+	}
+	memcpy(k->key, key, SN_KEY_LEN);
+	k->epoch = epoch;
+	k->state = SN_KEY_VALID;
+	if (bpf_map_update_elem(fd, &peer_id, &v, BPF_ANY))
+		err = -errno;
+out:
+	OPENSSL_cleanse(&v, sizeof(v));
+	return err;
+}
+
+int sn_dp_tx_slot(struct sn_dataplane *dp, uint32_t peer_id)
+{
+	struct sn_tx tx;
+	int cur;
+
+	if (check_peer(peer_id))
+		return -EINVAL;
+	if (bpf_map_lookup_elem(bpf_map__fd(dp->skel->maps.sn_tx), &peer_id,
+				&tx))
+		return -errno;
+	cur = (int)(tx.cur & 1);
+	OPENSSL_cleanse(&tx, sizeof(tx));
+	return cur;
+}
+
+int sn_dp_set_tx_slot(struct sn_dataplane *dp, uint32_t peer_id,
+		      unsigned int slot)
+{
+	struct sn_tx tx;
+	int fd = bpf_map__fd(dp->skel->maps.sn_tx), err = 0;
+
+	if (check_peer(peer_id) || slot > 1)
+		return -EINVAL;
+	if (bpf_map_lookup_elem(fd, &peer_id, &tx))
+		return -errno;
+	if (tx.slot[slot].state != SN_KEY_VALID)
+		err = -ENOKEY;
+	else {
+		tx.cur = slot;
+		if (bpf_map_update_elem(fd, &peer_id, &tx, BPF_ANY))
+			err = -errno;
+	}
+	OPENSSL_cleanse(&tx, sizeof(tx));
+	return err;
+}
+
+int sn_dp_revoke_peer(struct sn_dataplane *dp, uint32_t peer_id)
+{
+	struct sn_tx tx = { 0 };
+	struct sn_rx rx;
+	int err = 0;
+
+	if (check_peer(peer_id))
+		return -EINVAL;
+	if (bpf_map_lookup_elem(bpf_map__fd(dp->skel->maps.sn_rx), &peer_id,
+				&rx))
+		return -errno;
+	memset(rx.slot, 0, sizeof(rx.slot));
+	if (bpf_map_update_elem(bpf_map__fd(dp->skel->maps.sn_tx), &peer_id,
+				&tx, BPF_ANY) ||
+	    bpf_map_update_elem(bpf_map__fd(dp->skel->maps.sn_rx), &peer_id,
+				&rx, BPF_ANY))
+		err = -errno;
+	return err;
+}
+
+static int put_policy(struct sn_dataplane *dp, uint32_t peer, uint16_t port,
+		      uint8_t proto, unsigned int dir, unsigned int kind,
+		      uint64_t local, uint32_t rule_id)
+{
+	struct sn_policy_key k = {
+		.peer = peer, .port = port, .proto = proto,
+		.dir_kind = (uint8_t)(dir << 4 | kind), .local = local,
+	};
+	struct sn_policy_val v = { .rule_id = rule_id };
+
+	if (bpf_map_update_elem(bpf_map__fd(dp->skel->maps.sn_policy), &k, &v,
+				BPF_ANY))
+		return -errno;
+	return 0;
+}
+
+int sn_dp_add_rule(struct sn_dataplane *dp, const struct sn_dp_rule *r,
+		   uint32_t rule_id)
+{
+	int err;
+
+	if (check_peer(r->peer_id))
+		return -EINVAL;
+	if (r->dir == SN_DIR_EGRESS) {
+		uint64_t local = r->local_kind == SN_LOCAL_ANY ? 0 : r->local;
+
+		err = put_policy(dp, r->peer_id, r->port, r->proto,
+				 SN_DIR_EGRESS, r->local_kind, local, rule_id);
+		if (!err)
+			err = put_policy(dp, r->peer_id, r->port, r->proto,
+					 SN_DIR_REPLY_IN, SN_LOCAL_ANY, 0,
+					 rule_id);
+		if (!err && r->local_kind != SN_LOCAL_ANY) {
+			dp->cfg.flags |= r->local_kind == SN_LOCAL_CGROUP ?
+						 SN_CFG_CGROUP_RULES :
+						 SN_CFG_PORT_RULES;
+			err = write_config(dp);
+		}
+	} else if (r->dir == SN_DIR_INGRESS) {
+		err = put_policy(dp, r->peer_id, r->port, r->proto,
+				 SN_DIR_INGRESS, SN_LOCAL_ANY, 0, rule_id);
+		if (!err)
+			err = put_policy(dp, r->peer_id, r->port, r->proto,
+					 SN_DIR_REPLY_OUT, SN_LOCAL_ANY, 0,
+					 rule_id);
+	} else {
+		err = -EINVAL;
+	}
+	return err;
+}
+
+static int percpu_sum(int fd, uint32_t key, size_t words, uint64_t *sum)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	uint64_t *vals;
+
+	if (ncpu <= 0)
+		return -EINVAL;
+	vals = calloc((size_t)ncpu * words, sizeof(uint64_t));
+	if (!vals)
+		return -ENOMEM;
+	if (bpf_map_lookup_elem(fd, &key, vals)) {
+		int err = -errno;
+
+		free(vals);
+		return err;
+	}
+	memset(sum, 0, words * sizeof(uint64_t));
+	for (int c = 0; c < ncpu; c++)
+		for (size_t w = 0; w < words; w++)
+			sum[w] += vals[(size_t)c * words + w];
+	free(vals);
+	return 0;
+}
+
+int sn_dp_drop_stats(struct sn_dataplane *dp, json_t **out)
+{
+	json_t *o = json_object();
+	int fd = bpf_map__fd(dp->skel->maps.sn_drops), err;
+
+	if (!o)
+		return -ENOMEM;
+	for (uint32_t r = 1; r < SN_DROP_MAX; r++) {
+		uint64_t n;
+
+		err = percpu_sum(fd, r, 1, &n);
+		if (err) {
+			json_decref(o);
+			return err;
+		}
+		json_object_set_new(o, sn_drop_name(r),
+				    json_pack("{sI ss}", "count", (json_int_t)n,
+					      "text", sn_drop_text(r)));
+	}
+	*out = o;
+	return 0;
+}
+
+int sn_dp_peer_stats(struct sn_dataplane *dp, uint32_t peer_id,
+		     struct sn_peer_stats *out)
+{
+	uint64_t w[sizeof(struct sn_peer_stats) / 8];
+	int err;
+
+	if (check_peer(peer_id))
+		return -EINVAL;
+	err = percpu_sum(bpf_map__fd(dp->skel->maps.sn_peer_stats), peer_id,
+			 sizeof(w) / sizeof(w[0]), w);
+	if (err)
+		return err;
+	memcpy(out, w, sizeof(*out));
+	return 0;
+}
+
+static int on_ringbuf(void *ctx, void *data, size_t len)
+{
+	struct sn_dataplane *dp = ctx;
+
+	if (len >= sizeof(struct sn_event) && dp->ev_cb)
+		dp->ev_cb(data, dp->ev_arg);
+	return 0;
+}
+
+int sn_dp_events_fd(struct sn_dataplane *dp)
+{
+	if (!dp->rb) {
+		dp->rb = ring_buffer__new(bpf_map__fd(dp->skel->maps.sn_events),
+					  on_ringbuf, dp, NULL);
+		if (!dp->rb)
+			return -errno;
+	}
+	return ring_buffer__epoll_fd(dp->rb);
+}
+
+int sn_dp_events_consume(struct sn_dataplane *dp, sn_dp_event_fn cb,
+			 void *arg)
+{
+	int n;
+
+	if (!dp->rb && sn_dp_events_fd(dp) < 0)
+		return -EINVAL;
+	dp->ev_cb = cb;
+	dp->ev_arg = arg;
+	n = ring_buffer__consume(dp->rb);
+	dp->ev_cb = NULL;
+	return n < 0 ? n : 0;
+}
+
+int sn_dp_prog_ids(struct sn_dataplane *dp, unsigned int *egress,
+		   unsigned int *ingress)
+{
+	int err = sn_tc_query(dp->ifindex, 0, egress);
+
+	if (!err)
+		err = sn_tc_query(dp->ifindex, 1, ingress);
+	return err;
+}
+
+int sn_dp_ifindex(struct sn_dataplane *dp)
+{
+	return dp->ifindex;
+}

@@ -1,0 +1,176 @@
+// SPDX-License-Identifier: Apache-2.0
+/* rtnetlink requests: one message, one ack. */
+#include <errno.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <linux/if_link.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+
+#include "sealnet/netlink.h"
+
+struct nl_req {
+	struct nlmsghdr nh;
+	union {
+		struct ifinfomsg ifi;
+		struct rtmsg rtm;
+	};
+	char attrs[256];
+};
+
+static void nl_put(struct nl_req *r, unsigned short type, const void *data,
+		   unsigned short len)
+{
+	struct rtattr *a = (void *)((char *)&r->nh + NLMSG_ALIGN(r->nh.nlmsg_len));
+
+	a->rta_type = type;
+	a->rta_len = RTA_LENGTH(len);
+	memcpy(RTA_DATA(a), data, len);
+	r->nh.nlmsg_len = NLMSG_ALIGN(r->nh.nlmsg_len) + RTA_ALIGN(a->rta_len);
+}
+
+/* Send r; on reply call parse (for GET), else expect an ack. */
+static int nl_talk(struct nl_req *r, int (*parse)(struct nlmsghdr *, void *),
+		   void *arg)
+{
+	struct sockaddr_nl sa = { .nl_family = AF_NETLINK };
+	char buf[16384];
+	int fd, err = 0;
+	ssize_t n;
+
+	fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+	if (fd < 0)
+		return -errno;
+	r->nh.nlmsg_flags |= NLM_F_REQUEST | NLM_F_ACK;
+	r->nh.nlmsg_seq = 1;
+	if (sendto(fd, r, r->nh.nlmsg_len, 0, (struct sockaddr *)&sa,
+		   sizeof(sa)) < 0) {
+		err = -errno;
+		goto out;
+	}
+	for (;;) {
+		struct nlmsghdr *h;
+
+		n = recv(fd, buf, sizeof(buf), 0);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			err = -errno;
+			goto out;
+		}
+		for (h = (void *)buf; NLMSG_OK(h, (unsigned)n);
+		     h = NLMSG_NEXT(h, n)) {
+			if (h->nlmsg_type == NLMSG_ERROR) {
+				struct nlmsgerr *e = NLMSG_DATA(h);
+
+				err = e->error;
+				goto out;
+			}
+			if (h->nlmsg_type == NLMSG_DONE)
+				goto out;
+			if (parse) {
+				err = parse(h, arg);
+				if (err)
+					goto out;
+			}
+		}
+	}
+out:
+	close(fd);
+	return err;
+}
+
+static int parse_link(struct nlmsghdr *h, void *arg)
+{
+	struct sn_link_info *li = arg;
+	struct ifinfomsg *ifi = NLMSG_DATA(h);
+	struct rtattr *a = IFLA_RTA(ifi);
+	int len = (int)IFLA_PAYLOAD(h);
+
+	if (h->nlmsg_type != RTM_NEWLINK)
+		return 0;
+	for (; RTA_OK(a, len); a = RTA_NEXT(a, len)) {
+		if (a->rta_type == IFLA_MTU)
+			memcpy(&li->mtu, RTA_DATA(a), 4);
+		else if (a->rta_type == IFLA_GSO_MAX_SEGS)
+			memcpy(&li->gso_max_segs, RTA_DATA(a), 4);
+	}
+	return 0;
+}
+
+int sn_nl_get_link(int ifindex, struct sn_link_info *out)
+{
+	struct sn_link_info li = { 0 };
+	struct nl_req r;
+	int err;
+
+	memset(&r, 0, sizeof(r));
+	r.nh.nlmsg_len = NLMSG_LENGTH(sizeof(r.ifi));
+	r.nh.nlmsg_type = RTM_GETLINK;
+	r.ifi.ifi_family = AF_UNSPEC;
+	r.ifi.ifi_index = ifindex;
+	err = nl_talk(&r, parse_link, &li);
+	if (err)
+		return err;
+	if (!li.mtu)
+		return -ENODEV;
+	*out = li;
+	return 0;
+}
+
+int sn_nl_set_gso_max_segs(int ifindex, uint32_t segs)
+{
+	struct nl_req r;
+
+	memset(&r, 0, sizeof(r));
+	r.nh.nlmsg_len = NLMSG_LENGTH(sizeof(r.ifi));
+	r.nh.nlmsg_type = RTM_NEWLINK;
+	r.ifi.ifi_family = AF_UNSPEC;
+	r.ifi.ifi_index = ifindex;
+	nl_put(&r, IFLA_GSO_MAX_SEGS, &segs, 4);
+	return nl_talk(&r, NULL, NULL);
+}
+
+int sn_nl_route_mtu(bool add, uint32_t dst, int ifindex, uint32_t mtu)
+{
+	struct nl_req r;
+	char mx[64];
+	struct rtattr *m = (void *)mx;
+	uint32_t lock = 1u << RTAX_MTU, oif = (uint32_t)ifindex;
+
+	memset(&r, 0, sizeof(r));
+	r.nh.nlmsg_len = NLMSG_LENGTH(sizeof(r.rtm));
+	r.nh.nlmsg_type = add ? RTM_NEWROUTE : RTM_DELROUTE;
+	if (add)
+		r.nh.nlmsg_flags = NLM_F_CREATE | NLM_F_REPLACE;
+	r.rtm.rtm_family = AF_INET;
+	r.rtm.rtm_dst_len = 32;
+	r.rtm.rtm_table = RT_TABLE_MAIN;
+	r.rtm.rtm_protocol = RTPROT_STATIC;
+	r.rtm.rtm_scope = RT_SCOPE_LINK;
+	r.rtm.rtm_type = RTN_UNICAST;
+	nl_put(&r, RTA_DST, &dst, 4);
+	nl_put(&r, RTA_OIF, &oif, 4);
+	if (add) {
+		/* RTA_METRICS: nested RTAX_MTU + RTAX_LOCK */
+		struct rtattr *a;
+
+		m->rta_type = RTA_METRICS;
+		m->rta_len = RTA_LENGTH(0);
+		a = (void *)((char *)m + RTA_ALIGN(m->rta_len));
+		a->rta_type = RTAX_MTU;
+		a->rta_len = RTA_LENGTH(4);
+		memcpy(RTA_DATA(a), &mtu, 4);
+		m->rta_len = (unsigned short)(RTA_ALIGN(m->rta_len) + RTA_ALIGN(a->rta_len));
+		a = (void *)((char *)m + m->rta_len);
+		a->rta_type = RTAX_LOCK;
+		a->rta_len = RTA_LENGTH(4);
+		memcpy(RTA_DATA(a), &lock, 4);
+		m->rta_len = (unsigned short)(m->rta_len + RTA_ALIGN(a->rta_len));
+		nl_put(&r, RTA_METRICS, RTA_DATA(m),
+		       (unsigned short)(m->rta_len - RTA_LENGTH(0)));
+	}
+	return nl_talk(&r, NULL, NULL);
+}
