@@ -19,6 +19,7 @@ extern const struct sn_command sn_commands[];
 
 int cmd_version(int argc, char **argv);
 int cmd_status(int argc, char **argv);
+int cmd_monitor(int argc, char **argv);
 int cmd_selftest(int argc, char **argv);
 int cmd_evidence(int argc, char **argv);
 int cmd_sim_tee(int argc, char **argv);

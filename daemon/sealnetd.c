@@ -1,14 +1,256 @@
 // SPDX-License-Identifier: Apache-2.0
-/* sealnetd: the node agent (foundation: help only, see issue 3). */
+/*
+ * sealnetd: the node agent.
+ *
+ * Start-up order (fail closed: nothing is attached unless every step
+ * before the attach succeeded):
+ *   1. parse and check the configuration (errors name the field);
+ *   2. run the kernel AEAD known-answer self-test: refuse to start if the
+ *      kernel's ChaCha20-Poly1305 disagrees with OpenSSL;
+ *   3. load and attach the data plane, install peers, rules and (static
+ *      mode) keys;
+ *   4. serve the control socket and forward drop events until SIGINT or
+ *      SIGTERM, then detach and restore the interface.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+
+#include <event2/event.h>
+#include <jansson.h>
+
+#include "sealnet/log.h"
+#include "sealnet/selftest.h"
+#include "sealnetd.h"
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: sealnetd --config FILE [--check] [--quiet-drops] [-v]\n"
+		"\n"
+		"The sealnet node agent. Loads the data plane (TC programs) on the\n"
+		"configured interface, installs peers, policy rules and keys, serves\n"
+		"the control socket (`sealnet status`, `sealnet monitor`) and runs in\n"
+		"the foreground until SIGINT or SIGTERM, when it detaches everything\n"
+		"and restores the interface.\n"
+		"\n"
+		"  -c, --config FILE   node configuration (JSON; docs/sealnetd.md)\n"
+		"      --check         parse and check the configuration, then exit\n"
+		"      --quiet-drops   do not print each drop event on stderr\n"
+		"  -v, --verbose       debug logging\n"
+		"  -h, --help          this text\n"
+		"      --version       print the version\n"
+		"\n"
+		"Exit status: 0 clean shutdown, 1 runtime failure (self-test, load,\n"
+		"attach), 2 bad usage or bad configuration.\n");
+}
+
+static void selftest_fail(const char *name, int tc_id, const char *why,
+			  void *arg)
+{
+	sn_err("kernel AEAD self-test: %s: %s", name, why);
+}
+
+static void on_signal(evutil_socket_t sig, short what, void *arg)
+{
+	struct sealnetd *d = arg;
+
+	sn_info("signal %d: shutting down", (int)sig);
+	event_base_loopbreak(d->base);
+}
+
+static void on_drop(const struct sn_event *ev, void *arg)
+{
+	struct sealnetd *d = arg;
+	char s[INET_ADDRSTRLEN], t[INET_ADDRSTRLEN];
+	json_t *j;
+
+	inet_ntop(AF_INET, &ev->saddr, s, sizeof(s));
+	inet_ntop(AF_INET, &ev->daddr, t, sizeof(t));
+	if (d->log_drops)
+		sn_info("drop %s (%s): %s %s:%u -> %s:%u proto %u peer %u%s",
+			sn_drop_name(ev->reason), sn_drop_text(ev->reason),
+			ev->dir ? "in" : "out", s, ev->sport, t, ev->dport,
+			ev->proto, ev->peer,
+			ev->suppressed ? " (+ suppressed events)" : "");
+	j = json_pack("{ss sI ss ss ss ss si ss si si si si}", "event", "drop",
+		      "ts_ns", (json_int_t)ev->ts_ns, "reason",
+		      sn_drop_name(ev->reason), "text",
+		      sn_drop_text(ev->reason), "dir",
+		      ev->dir ? "ingress" : "egress", "src", s, "sport",
+		      (int)ev->sport, "dst", t, "dport", (int)ev->dport, "proto",
+		      (int)ev->proto, "peer", (int)ev->peer, "suppressed",
+		      (int)ev->suppressed);
+	if (j) {
+		sn_ctl_broadcast(d, j);
+		json_decref(j);
+	}
+}
+
+static void on_events(evutil_socket_t fd, short what, void *arg)
+{
+	struct sealnetd *d = arg;
+
+	sn_dp_events_consume(d->dp, on_drop, d);
+}
+
+static int install(struct sealnetd *d)
+{
+	struct sn_node_config *c = d->cfg;
+	int err;
+
+	for (size_t i = 0; i < c->n_peers; i++) {
+		struct sn_peer_config *p = &c->peers[i];
+
+		err = sn_dp_add_peer(d->dp, p->id, p->addr);
+		if (err) {
+			sn_err("peer %s: installing it failed: %s", p->name,
+			       strerror(-err));
+			return err;
+		}
+		if (!p->has_static_keys) {
+			sn_warn("peer %s has no keys: its traffic is dropped "
+				"(static mode needs tx_key and rx_key)", p->name);
+			continue;
+		}
+		err = sn_dp_install_key(d->dp, p->id, SN_KEY_TX, 0, p->epoch,
+					p->tx_key);
+		if (!err)
+			err = sn_dp_install_key(d->dp, p->id, SN_KEY_RX, 0,
+						p->epoch, p->rx_key);
+		if (!err)
+			err = sn_dp_set_tx_slot(d->dp, p->id, 0);
+		if (err) {
+			sn_err("peer %s: installing its keys failed: %s",
+			       p->name, strerror(-err));
+			return err;
+		}
+	}
+	for (size_t i = 0; i < c->n_rules; i++) {
+		err = sn_dp_add_rule(d->dp, &c->rules[i], (uint32_t)i);
+		if (err) {
+			sn_err("rules[%zu]: installing it failed: %s", i,
+			       strerror(-err));
+			return err;
+		}
+	}
+	return 0;
+}
 
 int main(int argc, char **argv)
 {
-	if (argc > 1 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
-		printf("usage: sealnetd --config FILE\n");
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "check", no_argument, NULL, 'C' },
+		{ "quiet-drops", no_argument, NULL, 'q' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct sealnetd d = { .ctl_fd = -1, .log_drops = 1 };
+	struct sn_selftest_stats st;
+	const char *config = NULL;
+	char err[512];
+	int check = 0, opt, rc = 1, fd;
+
+	sn_log_set(sn_log_stderr, "sealnetd");
+	while ((opt = getopt_long(argc, argv, "c:vh", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'c':
+			config = optarg;
+			break;
+		case 'C':
+			check = 1;
+			break;
+		case 'q':
+			d.log_drops = 0;
+			break;
+		case 'v':
+			sn_log_set_level(SN_LOG_DEBUG);
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		case 'V':
+			printf("sealnetd %s\n", SEALNET_VERSION);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (!config || optind != argc) {
+		fprintf(stderr, "sealnetd: %s (see --help)\n",
+			config ? "unexpected argument" : "--config FILE is required");
+		return 2;
+	}
+	if (sn_config_load(config, &d.cfg, err, sizeof(err))) {
+		fprintf(stderr, "sealnetd: %s: %s\n", config, err);
+		return 2;
+	}
+	if (check) {
+		printf("sealnetd: %s: configuration OK (node %s, %zu peers, %zu rules)\n",
+		       config, d.cfg->node, d.cfg->n_peers, d.cfg->n_rules);
+		sn_config_free(d.cfg);
 		return 0;
 	}
-	fprintf(stderr, "sealnetd: --config FILE is required (see --help)\n");
-	return 2;
+	signal(SIGPIPE, SIG_IGN);
+
+	if (sn_selftest_kat(4, selftest_fail, NULL, &st) || st.failed) {
+		sn_err("kernel AEAD self-test failed (%u of %u cases): refusing "
+		       "to start; run `sealnet selftest` for details",
+		       st.failed, st.total);
+		goto out;
+	}
+	sn_info("kernel AEAD self-test passed (%u cases)", st.passed);
+
+	if (sn_dp_open(&d.cfg->dp, &d.dp))
+		goto out;
+	if (install(&d))
+		goto out;
+	d.base = event_base_new();
+	if (!d.base)
+		goto out;
+	fd = sn_dp_events_fd(d.dp);
+	if (fd < 0) {
+		sn_err("cannot poll the drop-event ring buffer: %s",
+		       strerror(-fd));
+		goto out;
+	}
+	d.ev_events = event_new(d.base, fd, EV_READ | EV_PERSIST, on_events, &d);
+	d.ev_sigint = evsignal_new(d.base, SIGINT, on_signal, &d);
+	d.ev_sigterm = evsignal_new(d.base, SIGTERM, on_signal, &d);
+	if (!d.ev_events || !d.ev_sigint || !d.ev_sigterm ||
+	    event_add(d.ev_events, NULL) || event_add(d.ev_sigint, NULL) ||
+	    event_add(d.ev_sigterm, NULL))
+		goto out;
+	if (sn_ctl_start(&d))
+		goto out;
+	sn_info("node %s (id %u) protecting %s: %zu peers, %zu rules; control socket %s",
+		d.cfg->node, d.cfg->id, d.cfg->ifname, d.cfg->n_peers,
+		d.cfg->n_rules, d.cfg->control_socket);
+	printf("sealnetd: ready\n");
+	fflush(stdout);
+	event_base_dispatch(d.base);
+	rc = 0;
+out:
+	sn_ctl_stop(&d);
+	if (d.ev_events)
+		event_free(d.ev_events);
+	if (d.ev_sigint)
+		event_free(d.ev_sigint);
+	if (d.ev_sigterm)
+		event_free(d.ev_sigterm);
+	sn_dp_close(d.dp);
+	if (d.base)
+		event_base_free(d.base);
+	sn_config_free(d.cfg);
+	if (rc)
+		sn_err("stopped on an error; the interface was left as it was found");
+	return rc;
 }

@@ -116,7 +116,10 @@ static __noinline int sn_aead_keyblock(struct sn_aead_work *c, __u32 aad_len)
 	aad_len = sn_unlink(aad_len);
 	if (!c)
 		return -SN_AEAD_EINVAL;
-	sn_chacha20_block(c->cc.w, 0, c->ks, 0);
+#pragma unroll
+	for (int i = 0; i < 16; i++)
+		c->ks[i] = 0;
+	sn_chacha20_block_xor(c->cc.w, 0, c->ks);
 	sn_poly1305_init_words(&c->poly, c->ks);
 	c->cc.w[12] = 1;
 	if (aad_len > 0)

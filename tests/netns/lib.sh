@@ -149,6 +149,7 @@ netns_offloads_off() {
 
 netns_cleanup() {
 	local p ns
+	set +e
 	netns_capture_stop
 	for p in "${SN_NS_BGPIDS[@]}"; do
 		kill "$p" 2>/dev/null
@@ -168,6 +169,7 @@ netns_cleanup() {
 
 netns_trap() {
 	local rc=$?
+	set +e # cleanup must run to the end whatever fails
 	trap - EXIT INT TERM HUP
 	netns_cleanup
 	exit "$rc"

@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * sealnetd's node configuration (JSON).  The format is documented in
+ * docs/sealnetd.md.  The parser is strict: unknown members are errors (a
+ * typo must not silently weaken the policy), and every error names the
+ * field: "peers[1].address: ...".
+ */
+#ifndef SEALNET_CONFIG_H
+#define SEALNET_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sealnet/abi.h"
+#include "sealnet/dataplane.h"
+
+#define SN_NAME_MAX 64
+
+struct sn_peer_config {
+	char name[SN_NAME_MAX];
+	uint32_t id;
+	uint32_t addr;		   /* IPv4, network order */
+	bool has_static_keys;
+	uint16_t epoch;
+	uint8_t tx_key[SN_KEY_LEN]; /* secret */
+	uint8_t rx_key[SN_KEY_LEN]; /* secret */
+};
+
+struct sn_node_config {
+	char node[SN_NAME_MAX];
+	uint32_t id;
+	char ifname[32];
+	char control_socket[108];
+	struct sn_dp_opts dp;	/* ifname points into this struct */
+	struct sn_peer_config *peers;
+	size_t n_peers;
+	struct sn_dp_rule *rules;
+	size_t n_rules;
+};
+
+/*
+ * Parse json[0..len).  On failure returns -EINVAL and writes a message
+ * naming the field into err.  base_dir resolves relative paths (may be
+ * NULL: current directory).
+ */
+int sn_config_parse(const char *json, size_t len, struct sn_node_config **out,
+		    char *err, size_t errlen);
+int sn_config_load(const char *path, struct sn_node_config **out, char *err,
+		   size_t errlen);
+/* Wipes the keys. NULL is fine. */
+void sn_config_free(struct sn_node_config *c);
+
+#endif

@@ -1,0 +1,250 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * MAKE: the Mutually Attested Key Exchange between two sealnetd control
+ * planes (docs/protocol.md).  TLS 1.3 with ephemeral self-signed
+ * certificates, then mutual attestation whose report_data binds a TLS
+ * exporter of this very session, then data-plane keys exported from the
+ * same session, per direction and per epoch.
+ *
+ * Three layers: the framed message codec (msg.c), the TLS context and
+ * exporters (tls.c), and the session state machine on libevent's OpenSSL
+ * bufferevents (session.c).
+ *
+ * All functions return 0 or a negative errno; out-parameters are written
+ * only on success.  Nothing here prints: errors go through sn_log().  Key
+ * material is never logged and is wiped after use.
+ */
+#ifndef SEALNET_MAKE_H
+#define SEALNET_MAKE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include <openssl/types.h>
+
+#include "sealnet/evidence.h"
+
+#define SN_MAKE_PORT	    51821
+#define SN_MAKE_VERSION	    1
+#define SN_MAKE_HDR_LEN	    4		 /* u32 BE length */
+#define SN_MAKE_MAX_MSG	    (256u * 1024) /* type + payload */
+#define SN_MAKE_NONCE_LEN   32
+#define SN_MAKE_NAME_MAX    63 /* node name, [A-Za-z0-9._-] */
+#define SN_MAKE_MAX_REASONS SN_MAX_REASONS
+#define SN_MAKE_REASON_MAX  255 /* reason text, printable ASCII */
+#define SN_MAKE_ERROR_MAX   256 /* error text, printable ASCII */
+#define SN_MAKE_KEY_LEN	    32
+#define SN_MAKE_CB_LEN	    32
+#define SN_MAKE_ANY_PEER    0u /* node ids are 1.. ; 0 = not known yet */
+
+#define SN_MAKE_LABEL_ATTEST_CLIENT "EXPORTER-sealnet-make-attest-client"
+#define SN_MAKE_LABEL_ATTEST_SERVER "EXPORTER-sealnet-make-attest-server"
+#define SN_MAKE_LABEL_KEYS	    "EXPORTER-sealnet-make-keys"
+
+/* --- message codec ------------------------------------------------------ */
+
+enum sn_make_msg_type {
+	SN_MAKE_HELLO = 1,
+	SN_MAKE_EVIDENCE = 2,
+	SN_MAKE_VERDICT = 3,
+	SN_MAKE_KEYS_READY = 4,
+	SN_MAKE_REKEY = 5,
+	SN_MAKE_ERROR = 6,
+};
+
+enum sn_make_role {
+	SN_MAKE_CLIENT = 0,
+	SN_MAKE_SERVER = 1,
+};
+
+/* Codes carried by ERROR. */
+enum sn_make_error {
+	SN_MAKE_E_PROTOCOL = 1, /* malformed or unexpected message */
+	SN_MAKE_E_VERSION = 2,	/* unsupported protocol version */
+	SN_MAKE_E_PEER = 3,	/* unexpected peer id / role / name */
+	SN_MAKE_E_TIMEOUT = 4,
+	SN_MAKE_E_INTERNAL = 5,
+	SN_MAKE_E_TOO_BIG = 6,
+	SN_MAKE_E_REKEY = 7, /* wrong epoch */
+};
+
+struct sn_make_reason {
+	uint16_t code; /* enum sn_reason */
+	char text[SN_MAKE_REASON_MAX + 1];
+};
+
+/* A decoded message.  evidence.data points into the decoded buffer. */
+struct sn_make_msg {
+	enum sn_make_msg_type type;
+	union {
+		struct {
+			uint16_t version;
+			uint8_t role; /* enum sn_make_role */
+			uint32_t node_id;
+			char name[SN_MAKE_NAME_MAX + 1];
+			uint8_t nonce[SN_MAKE_NONCE_LEN];
+		} hello;
+		struct {
+			const uint8_t *data;
+			size_t len;
+		} evidence;
+		struct {
+			bool accept;
+			uint8_t nonce[SN_MAKE_NONCE_LEN];
+			size_t n_reasons;
+			struct sn_make_reason reasons[SN_MAKE_MAX_REASONS];
+		} verdict;
+		struct {
+			uint16_t epoch;
+		} keys_ready, rekey;
+		struct {
+			uint16_t code;
+			char text[SN_MAKE_ERROR_MAX + 1];
+		} error;
+	};
+};
+
+const char *sn_make_msg_type_name(int type);
+
+/*
+ * Read a frame header: *body_len = length of type + payload.  -EMSGSIZE
+ * when above SN_MAKE_MAX_MSG, -EBADMSG when 0.
+ */
+int sn_make_msg_peek(const uint8_t hdr[SN_MAKE_HDR_LEN], size_t *body_len);
+
+/*
+ * Decode exactly one whole frame (header included): len must equal
+ * 4 + the header's length.  -EBADMSG malformed (short, trailing bytes,
+ * bad field), -EMSGSIZE oversized, -ENOMSG unknown type.
+ */
+int sn_make_msg_decode(const uint8_t *buf, size_t len,
+		       struct sn_make_msg *out);
+
+/* Encode one frame; *out is malloc'd.  -EINVAL when a field is invalid
+ * (the encoder applies the decoder's rules). */
+int sn_make_msg_encode(const struct sn_make_msg *m, uint8_t **out,
+		       size_t *len);
+
+/* --- TLS ------------------------------------------------------------------ */
+
+/*
+ * A TLS 1.3-only context usable for both roles, with a fresh in-memory
+ * ECDSA P-256 key and self-signed certificate; peer certificate required
+ * but not chain-verified (identity comes from attestation); no session
+ * tickets or resumption.
+ */
+int sn_make_tls_ctx_new(SSL_CTX **out);
+
+/* cb = SHA-256(exporter(label for the role, empty context, 32 bytes)).
+ * is_client selects the client's label (use the peer's role to check the
+ * peer's evidence).  -ENOTCONN before the handshake completed. */
+int sn_make_channel_binding(SSL *ssl, bool is_client,
+			    uint8_t out[SN_MAKE_CB_LEN]);
+
+/* Data-plane keys of epoch: exporter("EXPORTER-sealnet-make-keys",
+ * u16 BE epoch, 64); c2s = first 32, s2c = last 32. */
+int sn_make_derive_keys(SSL *ssl, uint16_t epoch, uint8_t c2s[SN_MAKE_KEY_LEN],
+			uint8_t s2c[SN_MAKE_KEY_LEN]);
+
+/* --- session --------------------------------------------------------------- */
+
+struct event_base;
+struct sn_make_session;
+
+/* Produce this node's serialized evidence (sn_evidence_serialize format)
+ * over report_data; *out malloc'd.  0 or negative errno. */
+typedef int (*sn_make_evidence_fn)(void *arg,
+				   const uint8_t report_data[SN_REPORT_DATA_LEN],
+				   uint8_t **out, size_t *len);
+/* This node's current measurement-log running digest (the log the
+ * evidence provider attaches). */
+typedef int (*sn_make_mlog_digest_fn)(void *arg, uint8_t out[SN_SHA384_LEN]);
+
+struct sn_make_params {
+	uint32_t node_id;      /* this node, != 0 */
+	const char *node_name; /* [A-Za-z0-9._-]{1,63} */
+	uint32_t peer_id;      /* expected peer, or SN_MAKE_ANY_PEER */
+	/* appraisal of the peer's evidence (not owned; must outlive the
+	 * session) */
+	const struct sn_policy_appraisal *policy;
+	time_t appraisal_time; /* 0: now (tests set a time) */
+	/* optional: allowed running digests of the peer's measurement log;
+	 * none = any */
+	const uint8_t (*peer_mlog_digests)[SN_SHA384_LEN];
+	size_t n_peer_mlog_digests;
+	/* own evidence */
+	sn_make_evidence_fn evidence;	   /* required */
+	sn_make_mlog_digest_fn mlog_digest; /* NULL: no log, zero digest */
+	void *evidence_arg;
+	SSL_CTX *tls_ctx; /* shared context (up-ref'd); NULL: a new one */
+	unsigned int handshake_timeout_ms; /* 0: 10000 */
+	unsigned int rekey_timeout_ms;	   /* 0: the handshake timeout */
+};
+
+/*
+ * Callbacks (arg is passed to each).  Key pointers are valid only during
+ * the call; the library wipes them afterwards.  The callbacks may call
+ * sn_make_session_rekey() and sn_make_session_free() on their session.
+ */
+struct sn_make_callbacks {
+	/* optional: the peer's HELLO arrived; nonzero refuses the peer */
+	int (*on_hello)(void *arg, uint32_t peer_id, const char *peer_name);
+	/* epoch 1 derived: install tx and rx; rx usable at once */
+	void (*on_keys)(void *arg, uint32_t peer_id, uint16_t epoch,
+			const uint8_t tx[SN_MAKE_KEY_LEN],
+			const uint8_t rx[SN_MAKE_KEY_LEN]);
+	/* a later epoch derived (NULL: on_keys is called instead) */
+	void (*on_rekey)(void *arg, uint32_t peer_id, uint16_t epoch,
+			 const uint8_t tx[SN_MAKE_KEY_LEN],
+			 const uint8_t rx[SN_MAKE_KEY_LEN]);
+	/* optional: the peer receives with epoch's keys: switch tx to it */
+	void (*on_ready)(void *arg, uint32_t peer_id, uint16_t epoch);
+	/* the session ended without (further) keys; called once, after the
+	 * connection was closed.  err: negative errno */
+	void (*on_fail)(void *arg, uint32_t peer_id, int err,
+			const char *reason);
+	void *arg;
+};
+
+enum sn_make_state {
+	SN_MAKE_ST_TLS = 0,	/* TLS handshake */
+	SN_MAKE_ST_ATTEST,	/* HELLO / EVIDENCE / VERDICT */
+	SN_MAKE_ST_KEYS,	/* keys derived, waiting for KEYS_READY */
+	SN_MAKE_ST_ESTABLISHED, /* keys in use; rekey possible */
+	SN_MAKE_ST_CLOSING,	/* failed, flushing the last message */
+	SN_MAKE_ST_FAILED,	/* closed */
+};
+
+/*
+ * Start MAKE on a connected (or connecting) stream socket fd; the session
+ * owns fd on success (made non-blocking, closed by _free).  params is
+ * copied (node_name too); policy and tls_ctx must outlive the session.
+ */
+int sn_make_session_new(struct event_base *base, int fd, bool is_client,
+			const struct sn_make_params *params,
+			const struct sn_make_callbacks *cbs,
+			struct sn_make_session **out);
+
+/* Close and free (NULL is fine); no callback is called afterwards. */
+void sn_make_session_free(struct sn_make_session *s);
+
+/* Start a rekey to the next epoch.  -EAGAIN when not established or a
+ * rekey is pending, -ERANGE after the last epoch. */
+int sn_make_session_rekey(struct sn_make_session *s);
+
+enum sn_make_state sn_make_session_state(const struct sn_make_session *s);
+const char *sn_make_state_name(enum sn_make_state st);
+/* The peer's id/name from its HELLO (0 / "" before). */
+uint32_t sn_make_session_peer_id(const struct sn_make_session *s);
+const char *sn_make_session_peer_name(const struct sn_make_session *s);
+/* Latest derived epoch (0: none yet). */
+uint16_t sn_make_session_epoch(const struct sn_make_session *s);
+/* Our appraisal of the peer's evidence (NULL before it ran). */
+const struct sn_appraisal *
+sn_make_session_peer_appraisal(const struct sn_make_session *s);
+/* The failure reason ("" while not failed). */
+const char *sn_make_session_error(const struct sn_make_session *s);
+
+#endif

@@ -1,0 +1,412 @@
+// SPDX-License-Identifier: Apache-2.0
+/* sealnetd's JSON node configuration: strict parse, errors name the field. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <jansson.h>
+#include <openssl/crypto.h>
+
+#include "sealnet/config.h"
+#include "sealnet/control.h"
+#include "sealnet/util.h"
+
+#define SN_CONFIG_MAX (1u << 20)
+
+struct perr {
+	char *buf;
+	size_t len;
+};
+
+__attribute__((format(printf, 2, 3))) static int fail(struct perr *e,
+						       const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(e->buf, e->len, fmt, ap);
+	va_end(ap);
+	return -EINVAL;
+}
+
+/* every member of o must be in allowed (NULL-terminated) */
+static int only(struct perr *e, json_t *o, const char *where,
+		const char *const *allowed)
+{
+	const char *k;
+	json_t *v;
+
+	json_object_foreach(o, k, v) {
+		const char *const *a;
+
+		for (a = allowed; *a; a++)
+			if (!strcmp(*a, k))
+				break;
+		if (!*a)
+			return fail(e, "%s%s%s: unknown member (allowed: see docs/sealnetd.md)",
+				    where, *where ? "." : "", k);
+	}
+	return 0;
+}
+
+static int get_str(struct perr *e, json_t *o, const char *where,
+		   const char *k, bool required, char *out, size_t cap)
+{
+	json_t *v = json_object_get(o, k);
+	const char *s;
+
+	if (!v) {
+		if (required)
+			return fail(e, "%s%s%s: missing (a string)", where,
+				    *where ? "." : "", k);
+		return 0;
+	}
+	s = json_string_value(v);
+	if (!s || !*s || strlen(s) >= cap)
+		return fail(e, "%s%s%s: must be a non-empty string of at most %zu characters",
+			    where, *where ? "." : "", k, cap - 1);
+	memcpy(out, s, strlen(s) + 1);
+	return 0;
+}
+
+static int get_uint(struct perr *e, json_t *o, const char *where,
+		    const char *k, bool required, uint64_t min, uint64_t max,
+		    uint64_t *out)
+{
+	json_t *v = json_object_get(o, k);
+	json_int_t n;
+
+	if (!v) {
+		if (required)
+			return fail(e, "%s%s%s: missing (an integer)", where,
+				    *where ? "." : "", k);
+		return 0;
+	}
+	n = json_integer_value(v);
+	if (!json_is_integer(v) || n < 0 || (uint64_t)n < min ||
+	    (uint64_t)n > max)
+		return fail(e, "%s%s%s: must be an integer in %llu..%llu", where,
+			    *where ? "." : "", k, (unsigned long long)min,
+			    (unsigned long long)max);
+	*out = (uint64_t)n;
+	return 0;
+}
+
+static int get_mode(struct perr *e, json_t *o, const char *k, bool *drop)
+{
+	json_t *v = json_object_get(o, k);
+	const char *s = json_string_value(v);
+
+	if (!v)
+		return 0;
+	if (s && !strcmp(s, "pass"))
+		*drop = false;
+	else if (s && !strcmp(s, "drop"))
+		*drop = true;
+	else
+		return fail(e, "unprotected.%s: must be \"pass\" or \"drop\"", k);
+	return 0;
+}
+
+static int get_key(struct perr *e, json_t *o, const char *where, const char *k,
+		   uint8_t out[SN_KEY_LEN])
+{
+	const char *s = json_string_value(json_object_get(o, k));
+
+	if (!s || strlen(s) != 2 * SN_KEY_LEN ||
+	    sn_hex_decode(s, strlen(s), out, SN_KEY_LEN) != SN_KEY_LEN)
+		return fail(e, "%s.%s: must be %u hex digits (a 256-bit key)",
+			    where, k, 2 * SN_KEY_LEN);
+	return 0;
+}
+
+static int parse_peer(struct perr *e, json_t *p, size_t i,
+		      struct sn_peer_config *pc)
+{
+	static const char *const allowed[] = { "name", "id", "address",
+					       "tx_key", "rx_key", "epoch",
+					       NULL };
+	char where[32], addr[64];
+	struct in_addr a;
+	uint64_t v;
+	int err;
+
+	snprintf(where, sizeof(where), "peers[%zu]", i);
+	if (!json_is_object(p))
+		return fail(e, "%s: must be an object", where);
+	if ((err = only(e, p, where, allowed)) ||
+	    (err = get_str(e, p, where, "name", true, pc->name,
+			   sizeof(pc->name))) ||
+	    (err = get_uint(e, p, where, "id", true, 1, SN_MAX_NODES - 1, &v)))
+		return err;
+	pc->id = (uint32_t)v;
+	if ((err = get_str(e, p, where, "address", true, addr, sizeof(addr))))
+		return err;
+	if (inet_pton(AF_INET, addr, &a) != 1 || a.s_addr == 0)
+		return fail(e, "%s.address: '%s' is not an IPv4 address", where,
+			    addr);
+	pc->addr = a.s_addr;
+	if (json_object_get(p, "tx_key") || json_object_get(p, "rx_key")) {
+		if ((err = get_key(e, p, where, "tx_key", pc->tx_key)) ||
+		    (err = get_key(e, p, where, "rx_key", pc->rx_key)))
+			return err;
+		pc->has_static_keys = true;
+		v = 1;
+		if ((err = get_uint(e, p, where, "epoch", false, 0, 65535, &v)))
+			return err;
+		pc->epoch = (uint16_t)v;
+	}
+	return 0;
+}
+
+static int parse_proto(const char *s, uint8_t *out)
+{
+	if (!strcmp(s, "tcp"))
+		*out = IPPROTO_TCP;
+	else if (!strcmp(s, "udp"))
+		*out = IPPROTO_UDP;
+	else if (!strcmp(s, "icmp"))
+		*out = IPPROTO_ICMP;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+static int parse_rule(struct perr *e, json_t *r, size_t i,
+		      const struct sn_node_config *c, struct sn_dp_rule *dr)
+{
+	static const char *const allowed[] = { "peer", "direction", "protocol",
+					       "port", "cgroup", "local_port",
+					       NULL };
+	char where[32], peer[SN_NAME_MAX], dir[16], proto[8], cg[256] = "";
+	uint64_t v = 0;
+	size_t j;
+	int err;
+
+	snprintf(where, sizeof(where), "rules[%zu]", i);
+	memset(dr, 0, sizeof(*dr));
+	if (!json_is_object(r))
+		return fail(e, "%s: must be an object", where);
+	if ((err = only(e, r, where, allowed)) ||
+	    (err = get_str(e, r, where, "peer", true, peer, sizeof(peer))) ||
+	    (err = get_str(e, r, where, "direction", true, dir, sizeof(dir))) ||
+	    (err = get_str(e, r, where, "protocol", true, proto,
+			   sizeof(proto))))
+		return err;
+	for (j = 0; j < c->n_peers; j++)
+		if (!strcmp(c->peers[j].name, peer))
+			break;
+	if (j == c->n_peers)
+		return fail(e, "%s.peer: no peer named '%s' in peers", where,
+			    peer);
+	dr->peer_id = c->peers[j].id;
+	if (!strcmp(dir, "egress"))
+		dr->dir = SN_DIR_EGRESS;
+	else if (!strcmp(dir, "ingress"))
+		dr->dir = SN_DIR_INGRESS;
+	else
+		return fail(e, "%s.direction: must be \"egress\" or \"ingress\"",
+			    where);
+	if (parse_proto(proto, &dr->proto))
+		return fail(e, "%s.protocol: must be \"tcp\", \"udp\" or \"icmp\"",
+			    where);
+	if ((err = get_uint(e, r, where, "port", false, 0, 65535, &v)))
+		return err;
+	dr->port = (uint16_t)v;
+	if (dr->proto == IPPROTO_ICMP && dr->port)
+		return fail(e, "%s.port: icmp has no ports", where);
+	if (json_object_get(r, "cgroup") && json_object_get(r, "local_port"))
+		return fail(e, "%s: give at most one of cgroup and local_port",
+			    where);
+	if (dr->dir == SN_DIR_INGRESS && (json_object_get(r, "cgroup") ||
+					  json_object_get(r, "local_port")))
+		return fail(e, "%s: cgroup/local_port select the local sender "
+			       "and apply to egress rules only", where);
+	if (json_object_get(r, "cgroup")) {
+		struct stat st;
+
+		if ((err = get_str(e, r, where, "cgroup", true, cg, sizeof(cg))))
+			return err;
+		if (stat(cg, &st) || !S_ISDIR(st.st_mode))
+			return fail(e, "%s.cgroup: '%s' is not a cgroup v2 directory "
+				       "(create it, e.g. mkdir %s)", where, cg, cg);
+		dr->local_kind = SN_LOCAL_CGROUP;
+		dr->local = st.st_ino; /* cgroup v2 id = directory inode */
+	} else if (json_object_get(r, "local_port")) {
+		if ((err = get_uint(e, r, where, "local_port", true, 1, 65535,
+				    &v)))
+			return err;
+		dr->local_kind = SN_LOCAL_PORT;
+		dr->local = v;
+	}
+	return 0;
+}
+
+int sn_config_parse(const char *json, size_t len, struct sn_node_config **out,
+		    char *errbuf, size_t errlen)
+{
+	static const char *const allowed[] = {
+		"node", "id", "interface", "udp_port", "control_port",
+		"unprotected", "counter_limit", "events_per_sec",
+		"control_socket", "peers", "rules", NULL
+	};
+	struct perr e = { errbuf, errlen };
+	struct sn_node_config *c = NULL;
+	json_t *root, *peers, *rules, *un;
+	json_error_t jerr;
+	uint64_t v;
+	size_t i, j;
+	int err;
+
+	root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (!root)
+		return fail(&e, "line %d column %d: %s", jerr.line, jerr.column,
+			    jerr.text);
+	err = -EINVAL;
+	if (!json_is_object(root)) {
+		fail(&e, "the configuration must be a JSON object");
+		goto out;
+	}
+	c = calloc(1, sizeof(*c));
+	if (!c) {
+		err = -ENOMEM;
+		goto out;
+	}
+	if ((err = only(&e, root, "", allowed)) ||
+	    (err = get_str(&e, root, "", "node", true, c->node,
+			   sizeof(c->node))) ||
+	    (err = get_uint(&e, root, "", "id", true, 1, SN_MAX_NODES - 1, &v)))
+		goto out;
+	c->id = (uint32_t)v;
+	if ((err = get_str(&e, root, "", "interface", true, c->ifname,
+			   sizeof(c->ifname))))
+		goto out;
+	snprintf(c->control_socket, sizeof(c->control_socket), "%s",
+		 SN_CONTROL_SOCKET_DEFAULT);
+	if ((err = get_str(&e, root, "", "control_socket", false,
+			   c->control_socket, sizeof(c->control_socket))))
+		goto out;
+	c->dp.ifname = c->ifname;
+	c->dp.self_id = c->id;
+	v = SN_UDP_PORT_DEFAULT;
+	if ((err = get_uint(&e, root, "", "udp_port", false, 1, 65535, &v)))
+		goto out;
+	c->dp.udp_port = (uint16_t)v;
+	v = 0;
+	if ((err = get_uint(&e, root, "", "control_port", false, 0, 65535, &v)))
+		goto out;
+	c->dp.control_port = (uint16_t)v;
+	v = 0;
+	if ((err = get_uint(&e, root, "", "counter_limit", false, 0,
+			    UINT64_MAX >> 1, &v)))
+		goto out;
+	c->dp.counter_limit = v;
+	v = 0;
+	if ((err = get_uint(&e, root, "", "events_per_sec", false, 0, 1000000,
+			    &v)))
+		goto out;
+	c->dp.events_per_sec = (uint32_t)v;
+	un = json_object_get(root, "unprotected");
+	if (un) {
+		static const char *const ua[] = { "egress", "ingress", NULL };
+
+		if (!json_is_object(un)) {
+			err = fail(&e, "unprotected: must be an object");
+			goto out;
+		}
+		if ((err = only(&e, un, "unprotected", ua)) ||
+		    (err = get_mode(&e, un, "egress",
+				    &c->dp.drop_unprotected_egress)) ||
+		    (err = get_mode(&e, un, "ingress",
+				    &c->dp.drop_unprotected_ingress)))
+			goto out;
+	}
+
+	peers = json_object_get(root, "peers");
+	if (!json_is_array(peers)) {
+		err = fail(&e, "peers: missing or not an array");
+		goto out;
+	}
+	c->n_peers = json_array_size(peers);
+	c->peers = calloc(c->n_peers ? c->n_peers : 1, sizeof(*c->peers));
+	if (!c->peers) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (i = 0; i < c->n_peers; i++) {
+		if ((err = parse_peer(&e, json_array_get(peers, i), i,
+				      &c->peers[i])))
+			goto out;
+		if (c->peers[i].id == c->id) {
+			err = fail(&e, "peers[%zu].id: %u is this node's own id",
+				   i, c->id);
+			goto out;
+		}
+		for (j = 0; j < i; j++) {
+			if (c->peers[j].id == c->peers[i].id ||
+			    c->peers[j].addr == c->peers[i].addr ||
+			    !strcmp(c->peers[j].name, c->peers[i].name)) {
+				err = fail(&e, "peers[%zu]: same name, id or address as peers[%zu]",
+					   i, j);
+				goto out;
+			}
+		}
+	}
+	rules = json_object_get(root, "rules");
+	if (rules && !json_is_array(rules)) {
+		err = fail(&e, "rules: must be an array");
+		goto out;
+	}
+	c->n_rules = json_array_size(rules);
+	c->rules = calloc(c->n_rules ? c->n_rules : 1, sizeof(*c->rules));
+	if (!c->rules) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (i = 0; i < c->n_rules; i++)
+		if ((err = parse_rule(&e, json_array_get(rules, i), i, c,
+				      &c->rules[i])))
+			goto out;
+	*out = c;
+	c = NULL;
+	err = 0;
+out:
+	sn_config_free(c);
+	json_decref(root);
+	return err;
+}
+
+int sn_config_load(const char *path, struct sn_node_config **out, char *err,
+		   size_t errlen)
+{
+	uint8_t *buf;
+	size_t len;
+	int r;
+
+	r = sn_read_file(path, SN_CONFIG_MAX, &buf, &len);
+	if (r) {
+		snprintf(err, errlen, "cannot read %s: %s", path, strerror(-r));
+		return r;
+	}
+	r = sn_config_parse((const char *)buf, len, out, err, errlen);
+	OPENSSL_cleanse(buf, len);
+	free(buf);
+	return r;
+}
+
+void sn_config_free(struct sn_node_config *c)
+{
+	if (!c)
+		return;
+	if (c->peers) {
+		OPENSSL_cleanse(c->peers, c->n_peers * sizeof(*c->peers));
+		free(c->peers);
+	}
+	free(c->rules);
+	free(c);
+}

@@ -1,0 +1,113 @@
+#!/usr/bin/env bash
+# The data plane between real hosts (namespaces), with real traffic.
+#
+#    h1 198.18.0.1 ---+                     policy: h1 -> h2 tcp/5201, udp/5201,
+#    h2 198.18.0.2 ---+-- br0 (in "sw")             tcp/6000 (sha256 sink);
+#    h3 198.18.0.3 ---+                     h3: a forger (wrong keys for h2)
+#
+# Checks: iperf3 TCP and UDP pass, byte counts match; a marker sent by the
+# application never appears in a capture of the link; a disallowed flow is
+# dropped and counted; packets forged by h3 (wrong key, spoofed session)
+# are dropped with their reasons.  With --offloads-off, every link runs
+# with tx checksum, TSO and GSO forced into software.
+set -eu
+here=$(dirname "$0")
+. "$here/lib.sh"
+. "$here/dp.sh"
+netns_init
+trap 'rc=$?; dp_cleanup || true; (exit $rc); netns_trap' EXIT
+netns_topology 3
+[ "${1:-}" = --offloads-off ] && netns_offloads_off 3
+H1=$(netns_addr h1) H2=$(netns_addr h2) H3=$(netns_addr h3)
+fails=0
+check() { # desc cmd...
+	local d=$1
+	shift
+	if "$@"; then echo "ok: $d"; else echo "FAIL: $d"; fails=$((fails + 1)); fi
+}
+
+rules12='{"peer":"h2","direction":"egress","protocol":"tcp","port":5201},
+  {"peer":"h2","direction":"egress","protocol":"udp","port":5201},
+  {"peer":"h2","direction":"egress","protocol":"tcp","port":6000}'
+rules21='{"peer":"h1","direction":"ingress","protocol":"tcp","port":5201},
+  {"peer":"h1","direction":"ingress","protocol":"udp","port":5201},
+  {"peer":"h1","direction":"ingress","protocol":"tcp","port":6000},
+  {"peer":"h3","direction":"ingress","protocol":"tcp","port":6000}'
+dp_config h1 "h2" "$rules12"
+dp_config h2 "h1 h3" "$rules21"
+# h3 believes in other keys than h2 holds for it: everything it seals is forged
+dp_config h3 "h2" '{"peer":"h2","direction":"egress","protocol":"tcp","port":6000}'
+sed -i "s/$(dp_key h3 h2)/$(dp_key h3 h2 | rev)/" "$DP_DIR/h3.json"
+dp_start h1
+dp_start h2
+dp_start h3
+
+netns_capture h2 "$DP_DIR/wire.pcap"
+
+# TCP through iperf3
+netns_exec h2 iperf3 -s -1 -p 5201 -J >"$DP_DIR/tcp-server.json" 2>&1 &
+srv=$!
+sleep 0.5
+netns_exec h1 iperf3 -c "$H2" -p 5201 -n 64M -J >"$DP_DIR/tcp.json" || true
+sent=$(jq '.end.sum_sent.bytes // 0' "$DP_DIR/tcp.json")
+wait $srv || true
+recv=$(jq '.end.sum_received.bytes // 0' "$DP_DIR/tcp-server.json")
+echo "iperf3 tcp: sent $sent received $recv bytes, $(jq '.end.sum_received.bits_per_second // 0 | . / 1e6 | floor' "$DP_DIR/tcp.json") Mbit/s"
+check "iperf3 TCP transferred data" [ "$sent" -gt 1000000 ]
+check "iperf3 TCP: the server received exactly the 64 MiB sent" [ "$sent" = 67108864 ] && [ "$recv" = 67108864 ]
+
+# UDP through iperf3 (10 Mbit/s, no loss expected on a bridge)
+netns_exec h2 iperf3 -s -1 -p 5201 >/dev/null 2>&1 &
+sleep 0.5
+netns_exec h1 iperf3 -c "$H2" -p 5201 -u -b 10M -t 2 -J >"$DP_DIR/udp.json" || true
+lost=$(jq '.end.sum.lost_packets // -1' "$DP_DIR/udp.json")
+pk=$(jq '.end.sum.packets // 0' "$DP_DIR/udp.json")
+echo "iperf3 udp: $pk packets, $lost lost"
+check "iperf3 UDP carried packets" [ "$pk" -gt 100 ]
+check "iperf3 UDP lost none" [ "$lost" = 0 ]
+
+# application data with a marker: the receiver's sha256 equals the sender's
+netns_exec h2 python3 "$here/tcp_sink.py" serve "$H2" 6000 >"$DP_DIR/sink.out" 2>&1 &
+sinkpid=$!
+sleep 0.5
+want=$(netns_exec h1 python3 "$here/tcp_sink.py" send "$H2" 6000 4000000 SEALNET-SECRET-MARKER)
+wait $sinkpid || true
+got=$(cat "$DP_DIR/sink.out")
+check "marker stream: receiver sha256 = sender sha256" [ -n "$want" ] && [ "$want" = "$got" ]
+
+# a disallowed flow: h1 -> h2:22 has no rule
+before=$(dp_drops h1 POLICY_EGRESS)
+netns_exec h1 timeout 3 bash -c "echo x > /dev/tcp/$H2/22" 2>/dev/null && r=0 || r=1
+after=$(dp_drops h1 POLICY_EGRESS)
+check "disallowed flow h1 -> h2:22 fails" [ "$r" = 1 ]
+check "and is counted as POLICY_EGRESS ($before -> $after)" [ "$after" -gt "$before" ]
+
+# forged: h3 seals with a key h2 does not have
+before=$(dp_drops h2 BAD_TAG)
+netns_exec h3 timeout 2 bash -c "echo x > /dev/tcp/$H2/6000" 2>/dev/null || true
+after=$(dp_drops h2 BAD_TAG)
+check "packets sealed by h3 with a wrong key dropped as BAD_TAG ($before -> $after)" [ "$after" -gt "$before" ]
+# spoofed session: h3 (its daemon stopped, so its own policy does not stop
+# the datagram) claims to be node 1, h1's session id
+check "sealnetd on h3 stops cleanly" dp_stop h3
+before=$(dp_drops h2 BAD_SOURCE)
+netns_exec h3 python3 "$here/tcp_sink.py" forge "$H2" 51820 1
+after=$(dp_drops h2 BAD_SOURCE)
+check "a sealed packet with h1's session id from h3 dropped as BAD_SOURCE" [ "$after" -gt "$before" ]
+netns_capture_stop
+n=$(tcpdump -r "$DP_DIR/wire.pcap" -n 'udp port 51820' 2>/dev/null | wc -l)
+check "the capture holds sealed packets ($n)" [ "$n" -gt 100 ]
+check "the marker never appears on the wire" [ "$(grep -c SEALNET-SECRET-MARKER "$DP_DIR/wire.pcap")" = 0 ]
+check "no iperf3 / sink port visible on the wire" [ "$(tcpdump -r "$DP_DIR/wire.pcap" -n 'tcp port 5201 or tcp port 6000' 2>/dev/null | grep -c "$H1")" = 0 ]
+
+# plaintext from a protected peer: h1's daemon stops; h1 sends in clear
+check "sealnetd on h1 stops cleanly" dp_stop h1
+check "h1's interface is restored (no clsact qdisc)" \
+	[ -z "$(netns_exec h1 tc qdisc show dev eth0 | grep clsact)" ]
+before=$(dp_drops h2 PLAINTEXT)
+netns_exec h1 timeout 2 bash -c "echo x > /dev/tcp/$H2/6000" 2>/dev/null || true
+after=$(dp_drops h2 PLAINTEXT)
+check "plaintext from protected peer h1 dropped as PLAINTEXT" [ "$after" -gt "$before" ]
+
+[ "$fails" = 0 ] || { for h in h1 h2 h3; do echo "--- $h log"; tail -5 "$DP_DIR/$h.log"; done; }
+exit "$fails"
