@@ -148,19 +148,17 @@ static __always_inline void sn_chacha20_init(struct sn_chacha20 *st,
 #define SN_CC_ST(r, i) "*(u32 *)(r10 " SN_CC_S##i ") = w" #r ";"
 
 /* x = rotl32(x ^ y, n) */
-#define SN_CC_XROT(x, y, n, m)                                               \
+#define SN_CC_XROT(x, y, n)                                                  \
 	"w" #x " ^= w" #y ";"                                                \
-	"w5 = w" #x ";"                                                      \
-	"w" #x " <<= " #m ";"                                                \
-	"w5 >>= " #n ";"                                                     \
-	"w" #x " |= w5;"
+	"r" #x " *= r5;"                                                     \
+	"r" #x " >>= " #n ";"
 
 /* quarter round on the words in registers a, b, c, d */
 #define SN_CC_QR(a, b, c, d)                                                 \
-	"w" #a " += w" #b ";" SN_CC_XROT(d, a, 16, 16)                           \
-	"w" #c " += w" #d ";" SN_CC_XROT(b, c, 20, 12)                           \
-	"w" #a " += w" #b ";" SN_CC_XROT(d, a, 24, 8)                           \
-	"w" #c " += w" #d ";" SN_CC_XROT(b, c, 25, 7)
+	"w" #a " += w" #b ";" SN_CC_XROT(d, a, 16)                           \
+	"w" #c " += w" #d ";" SN_CC_XROT(b, c, 20)                           \
+	"w" #a " += w" #b ";" SN_CC_XROT(d, a, 24)                           \
+	"w" #c " += w" #d ";" SN_CC_XROT(b, c, 25)
 
 /* column round then diagonal round (quarter rounds in an order that
  * needs 14 loads and 14 stores a round) */
@@ -224,15 +222,11 @@ static __noinline void sn_chacha20_block_xor(const __u32 *in, __u64 ctr,
 		"w7 = *(u32 *)(r5 + 20);"
 		"w8 = *(u32 *)(r5 + 24);"
 		"w9 = *(u32 *)(r5 + 28);"
-		"r5 = 0;"
-		"*(u64 *)(r10 - 96) = r5;"
-"sn_cc_round_%=:"
 		"r5 = 0x100000001 ll;"
+		SN_CC_DOUBLE_ROUND SN_CC_DOUBLE_ROUND SN_CC_DOUBLE_ROUND
+		SN_CC_DOUBLE_ROUND SN_CC_DOUBLE_ROUND SN_CC_DOUBLE_ROUND
+		SN_CC_DOUBLE_ROUND SN_CC_DOUBLE_ROUND SN_CC_DOUBLE_ROUND
 		SN_CC_DOUBLE_ROUND
-		"r5 = *(u64 *)(r10 - 96);"
-		"r5 += 1;"
-		"*(u64 *)(r10 - 96) = r5;"
-		"if r5 < 10 goto sn_cc_round_%=;"
 		/* feed-forward and XOR into out, two words at a time */
 		SN_CC_ST(0, 0) SN_CC_ST(1, 2) SN_CC_ST(3, 8) SN_CC_ST(2, 12)
 		SN_CC_ST(4, 13)

@@ -53,6 +53,7 @@ struct sn_make_session {
 	bool got_hello, got_evidence, got_verdict;
 	bool own_accept, peer_accept;
 	uint32_t peer_id;
+	uint8_t peer_nonce[SN_MAKE_NONCE_LEN];
 	char peer_name[SN_MAKE_NAME_MAX + 1];
 	struct sn_appraisal *appraisal;
 
@@ -528,6 +529,7 @@ static void rx_hello(struct sn_make_session *s, const struct sn_make_msg *m)
 	}
 	s->got_hello = true;
 	s->peer_id = m->hello.node_id;
+	memcpy(s->peer_nonce, m->hello.nonce, sizeof(s->peer_nonce));
 	snprintf(s->peer_name, sizeof(s->peer_name), "%s", m->hello.name);
 	if (s->cb.on_hello &&
 	    s->cb.on_hello(s->cb.arg, s->peer_id, s->peer_name)) {
@@ -539,8 +541,9 @@ static void rx_hello(struct sn_make_session *s, const struct sn_make_msg *m)
 
 static void rx_evidence(struct sn_make_session *s, const struct sn_make_msg *m)
 {
-	struct sn_make_msg *v;
 	const struct sn_appraisal *a;
+	struct sn_make_msg *v;
+	char summary[ERR_TEXT];
 	int err;
 
 	s->got_evidence = true;
@@ -558,6 +561,437 @@ static void rx_evidence(struct sn_make_session *s, const struct sn_make_msg *m)
 	}
 	v->type = SN_MAKE_VERDICT;
 	v->verdict.accept = a->accepted;
-	memcpy(v->verdict.nonce, s->peer_nonce_buf, 0);
+	memcpy(v->verdict.nonce, s->peer_nonce, sizeof(s->peer_nonce));
+	if (!a->accepted) {
+		size_t n = a->n_reasons;
+
+		if (n > SN_MAKE_MAX_REASONS)
+			n = SN_MAKE_MAX_REASONS;
+		for (size_t i = 0; i < n; i++) {
+			v->verdict.reasons[i].code = (uint16_t)a->reasons[i].code;
+			reason_text(v->verdict.reasons[i].text,
+				    sizeof(v->verdict.reasons[i].text),
+				    a->reasons[i].code, a->reasons[i].detail);
+		}
+		if (!n) {
+			/* not accepted yet no reason: say so */
+			v->verdict.reasons[0].code = SN_R_NONE;
+			snprintf(v->verdict.reasons[0].text,
+				 sizeof(v->verdict.reasons[0].text),
+				 "rejected");
+			n = 1;
+		}
+		v->verdict.n_reasons = n;
+	}
+	err = send_msg(s, v);
+	if (err) {
+		fail(s, err, SN_MAKE_E_INTERNAL, "cannot send VERDICT");
+		goto out;
+	}
+	if (!a->accepted) {
+		reasons_summary(summary, sizeof(summary), v->verdict.reasons,
+				v->verdict.n_reasons);
+		fail(s, -EACCES, 0, "peer evidence rejected: %s", summary);
+		goto out;
+	}
+	sn_info("make: %s (id %u): evidence accepted (%s)", who(s),
+		s->peer_id, sn_tee_name(a->claims.tee));
+	s->own_accept = true;
+	maybe_keys(s);
+out:
 	free(v);
+}
+
+static void rx_verdict(struct sn_make_session *s, const struct sn_make_msg *m)
+{
+	char summary[ERR_TEXT];
+
+	s->got_verdict = true;
+	if (CRYPTO_memcmp(m->verdict.nonce, s->nonce, sizeof(s->nonce))) {
+		fail(s, -EPROTO, SN_MAKE_E_PROTOCOL,
+		     "VERDICT for another session (nonce differs)");
+		return;
+	}
+	if (!m->verdict.accept) {
+		reasons_summary(summary, sizeof(summary), m->verdict.reasons,
+				m->verdict.n_reasons);
+		fail(s, -EACCES, 0, "peer rejected our evidence: %s", summary);
+		return;
+	}
+	s->peer_accept = true;
+	maybe_keys(s);
+}
+
+static void rx_keys_ready(struct sn_make_session *s, uint16_t epoch)
+{
+	if (!s->await_keys_ready || epoch != s->epoch) {
+		fail(s, -EPROTO, SN_MAKE_E_REKEY,
+		     "unexpected KEYS_READY(%u) at epoch %u", epoch, s->epoch);
+		return;
+	}
+	s->await_keys_ready = false;
+	if (s->st == SN_MAKE_ST_KEYS) {
+		s->st = SN_MAKE_ST_ESTABLISHED;
+		evtimer_del(s->timer);
+	}
+	if (s->rekey_pending) {
+		s->rekey_pending = false;
+		evtimer_del(s->timer);
+	}
+	notify_ready(s);
+}
+
+static void rx_rekey(struct sn_make_session *s, uint16_t epoch)
+{
+	int err;
+
+	if (s->rekey_pending && epoch == s->epoch && !s->peer_rekey_seen) {
+		/* both started the same rekey: the peer's REKEY says it
+		 * receives with this epoch; its KEYS_READY still follows */
+		s->peer_rekey_seen = true;
+		notify_ready(s);
+		if (!alive(s))
+			return;
+		err = send_epoch(s, SN_MAKE_KEYS_READY, epoch);
+		if (err)
+			fail(s, err, SN_MAKE_E_INTERNAL,
+			     "cannot send KEYS_READY");
+		return;
+	}
+	if (s->rekey_pending || s->await_keys_ready || s->epoch == UINT16_MAX ||
+	    epoch != s->epoch + 1) {
+		fail(s, -EPROTO, SN_MAKE_E_REKEY,
+		     "unexpected REKEY(%u) at epoch %u", epoch, s->epoch);
+		return;
+	}
+	err = derive(s, epoch, false);
+	if (err) {
+		fail(s, err, SN_MAKE_E_INTERNAL, "key derivation failed");
+		return;
+	}
+	if (!alive(s))
+		return;
+	/* the initiator installed its keys before sending REKEY */
+	notify_ready(s);
+	if (!alive(s))
+		return;
+	err = send_epoch(s, SN_MAKE_KEYS_READY, epoch);
+	if (err)
+		fail(s, err, SN_MAKE_E_INTERNAL, "cannot send KEYS_READY");
+}
+
+static void handle(struct sn_make_session *s, const struct sn_make_msg *m)
+{
+	enum sn_make_state st = s->st;
+
+	switch (m->type) {
+	case SN_MAKE_ERROR:
+		fail(s, -ECONNABORTED, 0, "peer error %u: %s", m->error.code,
+		     m->error.text);
+		return;
+	case SN_MAKE_HELLO:
+		if (st != SN_MAKE_ST_ATTEST || s->got_hello)
+			break;
+		rx_hello(s, m);
+		return;
+	case SN_MAKE_EVIDENCE:
+		if (st != SN_MAKE_ST_ATTEST || !s->got_hello || s->got_evidence)
+			break;
+		rx_evidence(s, m);
+		return;
+	case SN_MAKE_VERDICT:
+		if (st != SN_MAKE_ST_ATTEST || !s->got_hello || s->got_verdict)
+			break;
+		rx_verdict(s, m);
+		return;
+	case SN_MAKE_KEYS_READY:
+		if (st != SN_MAKE_ST_KEYS && st != SN_MAKE_ST_ESTABLISHED)
+			break;
+		rx_keys_ready(s, m->keys_ready.epoch);
+		return;
+	case SN_MAKE_REKEY:
+		if (st != SN_MAKE_ST_ESTABLISHED)
+			break;
+		rx_rekey(s, m->rekey.epoch);
+		return;
+	}
+	fail(s, -EPROTO, SN_MAKE_E_PROTOCOL, "unexpected %s in state %s",
+	     sn_make_msg_type_name(m->type), sn_make_state_name(st));
+}
+
+static void read_cb(struct bufferevent *bev, void *arg)
+{
+	struct sn_make_session *s = arg;
+	struct evbuffer *in = bufferevent_get_input(bev);
+	struct sn_make_msg *m = NULL;
+
+	enter(s);
+	while (alive(s)) {
+		uint8_t hdr[SN_MAKE_HDR_LEN];
+		size_t body, avail = evbuffer_get_length(in);
+		const uint8_t *frame;
+		int err;
+
+		if (avail < SN_MAKE_HDR_LEN)
+			break;
+		evbuffer_copyout(in, hdr, sizeof(hdr));
+		err = sn_make_msg_peek(hdr, &body);
+		if (err) {
+			fail(s, err,
+			     err == -EMSGSIZE ? SN_MAKE_E_TOO_BIG
+					      : SN_MAKE_E_PROTOCOL,
+			     "bad frame length");
+			break;
+		}
+		if (avail < SN_MAKE_HDR_LEN + body)
+			break;
+		if (!m) {
+			m = malloc(sizeof(*m));
+			if (!m) {
+				fail(s, -ENOMEM, SN_MAKE_E_INTERNAL,
+				     "out of memory");
+				break;
+			}
+		}
+		frame = evbuffer_pullup(in, (ev_ssize_t)(SN_MAKE_HDR_LEN + body));
+		if (!frame) {
+			fail(s, -ENOMEM, SN_MAKE_E_INTERNAL, "out of memory");
+			break;
+		}
+		err = sn_make_msg_decode(frame, SN_MAKE_HDR_LEN + body, m);
+		if (err) {
+			fail(s, err, SN_MAKE_E_PROTOCOL,
+			     "malformed message (type %u, %zu bytes)",
+			     frame[SN_MAKE_HDR_LEN], body);
+			break;
+		}
+		sn_dbg("make: %s: received %s", who(s),
+		       sn_make_msg_type_name(m->type));
+		handle(s, m);
+		/* m->evidence points into the buffer: drain after use */
+		if (!s->free_pending && s->bev)
+			evbuffer_drain(in, SN_MAKE_HDR_LEN + body);
+	}
+	free(m);
+	leave(s);
+}
+
+static void write_cb(struct bufferevent *bev, void *arg)
+{
+	struct sn_make_session *s = arg;
+
+	enter(s);
+	if (s->st == SN_MAKE_ST_CLOSING &&
+	    evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+		finish(s);
+	leave(s);
+}
+
+static void ssl_error_text(struct bufferevent *bev, char *out, size_t cap)
+{
+	unsigned long e = bufferevent_get_openssl_error(bev);
+
+	out[0] = '\0';
+	if (e)
+		ERR_error_string_n(e, out, cap);
+	while (bufferevent_get_openssl_error(bev))
+		;
+}
+
+static void event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct sn_make_session *s = arg;
+	char tls[256];
+
+	enter(s);
+	if (what & BEV_EVENT_CONNECTED) {
+		if (s->st == SN_MAKE_ST_TLS)
+			on_connected(s);
+		goto out;
+	}
+	if (!(what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)))
+		goto out;
+	if (s->st >= SN_MAKE_ST_CLOSING) {
+		if (s->st == SN_MAKE_ST_CLOSING)
+			finish(s);
+		goto out;
+	}
+	ssl_error_text(bev, tls, sizeof(tls));
+	/* the connection is gone: nothing can be sent any more */
+	snprintf(s->error, sizeof(s->error), "%s in state %s%s%s",
+		 (what & BEV_EVENT_EOF) ? "connection closed by peer"
+					: "connection error",
+		 sn_make_state_name(s->st), tls[0] ? ": " : "", tls);
+	s->fail_err = (what & BEV_EVENT_EOF) ? -ECONNRESET : -EIO;
+	sn_warn("make: %s (id %u): %s", who(s), s->peer_id, s->error);
+	s->st = SN_MAKE_ST_CLOSING;
+	finish(s);
+out:
+	leave(s);
+}
+
+static void timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct sn_make_session *s = arg;
+
+	enter(s);
+	if (s->st == SN_MAKE_ST_CLOSING)
+		finish(s);
+	else if (s->st < SN_MAKE_ST_CLOSING)
+		fail(s, -ETIMEDOUT, SN_MAKE_E_TIMEOUT, "%s timed out",
+		     s->rekey_pending ? "rekey" : "handshake");
+	leave(s);
+}
+
+/* --- public --------------------------------------------------------------- */
+
+static bool node_name_ok(const char *n)
+{
+	size_t len = n ? strlen(n) : 0;
+
+	if (len < 1 || len > SN_MAKE_NAME_MAX)
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		char c = n[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		      (c >= '0' && c <= '9') || c == '.' || c == '_' ||
+		      c == '-'))
+			return false;
+	}
+	return true;
+}
+
+int sn_make_session_new(struct event_base *base, int fd, bool is_client,
+			const struct sn_make_params *params,
+			const struct sn_make_callbacks *cbs,
+			struct sn_make_session **out)
+{
+	struct sn_make_session *s;
+	SSL *ssl = NULL;
+	int err;
+
+	if (!base || fd < 0 || !params || !params->evidence ||
+	    !params->node_id || !node_name_ok(params->node_name))
+		return -EINVAL;
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	s->base = base;
+	s->is_client = is_client;
+	s->p = *params;
+	snprintf(s->node_name, sizeof(s->node_name), "%s", params->node_name);
+	s->p.node_name = s->node_name;
+	if (!s->p.handshake_timeout_ms)
+		s->p.handshake_timeout_ms = DEFAULT_TIMEOUT_MS;
+	if (!s->p.rekey_timeout_ms)
+		s->p.rekey_timeout_ms = s->p.handshake_timeout_ms;
+	if (cbs)
+		s->cb = *cbs;
+	if (RAND_bytes(s->nonce, sizeof(s->nonce)) != 1) {
+		err = -EIO;
+		goto fail;
+	}
+	if (params->tls_ctx) {
+		if (SSL_CTX_up_ref(params->tls_ctx) != 1) {
+			err = -EIO;
+			goto fail;
+		}
+		s->ctx = params->tls_ctx;
+	} else {
+		err = sn_make_tls_ctx_new(&s->ctx);
+		if (err)
+			goto fail;
+	}
+	s->timer = evtimer_new(base, timer_cb, s);
+	ssl = SSL_new(s->ctx);
+	if (!s->timer || !ssl) {
+		err = -ENOMEM;
+		goto fail;
+	}
+	if (evutil_make_socket_nonblocking(fd)) {
+		err = -errno;
+		goto fail;
+	}
+	s->bev = bufferevent_openssl_socket_new(
+		base, fd, ssl,
+		is_client ? BUFFEREVENT_SSL_CONNECTING
+			  : BUFFEREVENT_SSL_ACCEPTING,
+		BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
+	if (!s->bev) {
+		err = -ENOMEM;
+		goto fail;
+	}
+	s->ssl = ssl;
+	ssl = NULL; /* owned by the bufferevent now */
+	bufferevent_setcb(s->bev, read_cb, write_cb, event_cb, s);
+	bufferevent_setwatermark(s->bev, EV_READ, 0,
+				 SN_MAKE_HDR_LEN + SN_MAKE_MAX_MSG);
+	if (bufferevent_enable(s->bev, EV_READ | EV_WRITE)) {
+		err = -EIO;
+		goto fail;
+	}
+	arm_timer(s, s->p.handshake_timeout_ms);
+	*out = s;
+	return 0;
+fail:
+	SSL_free(ssl);
+	if (s->bev) {
+		/* closes fd: cannot be undone; report as such */
+		bufferevent_free(s->bev);
+		s->bev = NULL;
+	}
+	if (s->timer)
+		event_free(s->timer);
+	s->timer = NULL;
+	SSL_CTX_free(s->ctx);
+	OPENSSL_cleanse(s, sizeof(*s));
+	free(s);
+	return err;
+}
+
+void sn_make_session_free(struct sn_make_session *s)
+{
+	if (!s)
+		return;
+	if (s->depth) {
+		/* inside one of our callbacks: free on the way out */
+		s->free_pending = true;
+		if (s->bev)
+			bufferevent_disable(s->bev, EV_READ | EV_WRITE);
+		evtimer_del(s->timer);
+		return;
+	}
+	destroy(s);
+}
+
+enum sn_make_state sn_make_session_state(const struct sn_make_session *s)
+{
+	return s->st;
+}
+
+uint32_t sn_make_session_peer_id(const struct sn_make_session *s)
+{
+	return s->peer_id;
+}
+
+const char *sn_make_session_peer_name(const struct sn_make_session *s)
+{
+	return s->peer_name;
+}
+
+uint16_t sn_make_session_epoch(const struct sn_make_session *s)
+{
+	return s->epoch;
+}
+
+const struct sn_appraisal *
+sn_make_session_peer_appraisal(const struct sn_make_session *s)
+{
+	return s->appraisal;
+}
+
+const char *sn_make_session_error(const struct sn_make_session *s)
+{
+	return s->error;
 }
