@@ -54,7 +54,11 @@ wait $srv || true
 recv=$(jq '.end.sum_received.bytes // 0' "$DP_DIR/tcp-server.json")
 echo "iperf3 tcp: sent $sent received $recv bytes, $(jq '.end.sum_received.bits_per_second // 0 | . / 1e6 | floor' "$DP_DIR/tcp.json") Mbit/s"
 check "iperf3 TCP transferred data" [ "$sent" -gt 1000000 ]
-check "iperf3 TCP: the server received exactly the 64 MiB sent" [ "$sent" = 67108864 ] && [ "$recv" = 67108864 ]
+# iperf3's own byte counts are sampled at the end of its last interval (the
+# server may stop counting before the last segments); the exact check of
+# every byte is the sha256 stream below.
+check "iperf3 TCP: the client sent 64 MiB" [ "$sent" = 67108864 ]
+check "iperf3 TCP: the server counted >= 90% of it" [ "$recv" -ge 60397977 ]
 
 # UDP through iperf3 (10 Mbit/s, no loss expected on a bridge)
 netns_exec h2 iperf3 -s -1 -p 5201 >/dev/null 2>&1 &
@@ -70,10 +74,10 @@ check "iperf3 UDP lost none" [ "$lost" = 0 ]
 netns_exec h2 python3 "$here/tcp_sink.py" serve "$H2" 6000 >"$DP_DIR/sink.out" 2>&1 &
 sinkpid=$!
 sleep 0.5
-want=$(netns_exec h1 python3 "$here/tcp_sink.py" send "$H2" 6000 4000000 SEALNET-SECRET-MARKER)
+want=$(netns_exec h1 python3 "$here/tcp_sink.py" send "$H2" 6000 16000000 SEALNET-SECRET-MARKER)
 wait $sinkpid || true
 got=$(cat "$DP_DIR/sink.out")
-check "marker stream: receiver sha256 = sender sha256" [ -n "$want" ] && [ "$want" = "$got" ]
+check "16 MB marker stream: receiver sha256 = sender sha256" [ -n "$want" -a "$want" = "$got" ]
 
 # a disallowed flow: h1 -> h2:22 has no rule
 before=$(dp_drops h1 POLICY_EGRESS)
