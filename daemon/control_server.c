@@ -20,6 +20,7 @@
 
 #include "sealnet/control.h"
 #include "sealnet/log.h"
+#include "sealnet/util.h"
 #include "sealnetd.h"
 
 #define SN_MAX_MONITORS 16
@@ -50,7 +51,8 @@ json_t *sn_ctl_status(struct sealnetd *d)
 			peers,
 			json_pack("{ss si ss ss si si sI sI sI sI sI sI}", "name",
 				  p->name, "id", (int)p->id, "address", a,
-				  "state", p->has_static_keys ? "keyed" : "no-keys",
+				  "state", d->tampered ? "revoked" :
+				  p->has_static_keys ? "keyed" : "no-keys",
 				  "tx_epoch", p->has_static_keys ? (int)p->epoch : -1,
 				  "tx_slot", slot, "tx_packets",
 				  (json_int_t)ps.tx_packets, "tx_bytes",
@@ -61,11 +63,20 @@ json_t *sn_ctl_status(struct sealnetd *d)
 				  (json_int_t)ps.passed_clear));
 	}
 	sn_dp_drop_stats(d->dp, &drops);
-	st = json_pack("{ss si ss ss si si so so}", "node", d->cfg->node, "id",
-		       (int)d->cfg->id, "interface", d->cfg->ifname, "mode",
-		       "static", "egress_prog_id", (int)eg, "ingress_prog_id",
-		       (int)in, "peers", peers, "drops",
-		       drops ? drops : json_object());
+	{
+		char hex[2 * sizeof(d->mlog.digest) + 1];
+
+		sn_hex_encode(d->mlog.digest, sizeof(d->mlog.digest), hex);
+		st = json_pack("{ss si ss ss si si ss ss si so so}", "node",
+			       d->cfg->node, "id", (int)d->cfg->id, "interface",
+			       d->cfg->ifname, "mode", "static",
+			       "egress_prog_id", (int)eg, "ingress_prog_id",
+			       (int)in, "dataplane",
+			       d->tampered ? "TAMPERED" : "measured",
+			       "mlog_digest", hex, "mlog_events",
+			       (int)d->mlog.n, "peers", peers, "drops",
+			       drops ? drops : json_object());
+	}
 	return st;
 }
 

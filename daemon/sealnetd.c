@@ -98,6 +98,29 @@ static void on_events(evutil_socket_t fd, short what, void *arg)
 	sn_dp_events_consume(d->dp, on_drop, d);
 }
 
+/* The watchdog: the programs attached must stay the measured ones.  On a
+ * difference, fail closed: every peer's keys are revoked (its traffic is
+ * dropped from now on) and the node reports itself tampered. */
+static void on_watch(evutil_socket_t fd, short what, void *arg)
+{
+	struct sealnetd *d = arg;
+	json_t *j;
+
+	if (d->tampered || sn_dp_check_attached(d->dp) != -EPERM)
+		return;
+	d->tampered = 1;
+	for (size_t i = 0; i < d->cfg->n_peers; i++)
+		sn_dp_revoke_peer(d->dp, d->cfg->peers[i].id);
+	sn_err("the data plane is no longer the measured one: all keys revoked "
+	       "(fail closed); restart sealnetd after investigating");
+	j = json_pack("{ss ss}", "event", "tampered", "text",
+		      "attached programs differ from the measured ones; keys revoked");
+	if (j) {
+		sn_ctl_broadcast(d, j);
+		json_decref(j);
+	}
+}
+
 static int install(struct sealnetd *d)
 {
 	struct sn_node_config *c = d->cfg;
@@ -159,6 +182,7 @@ int main(int argc, char **argv)
 	int check = 0, opt, rc = 1, fd;
 
 	sn_log_set(sn_log_stderr, "sealnetd");
+	sn_mlog_init(&d.mlog);
 	while ((opt = getopt_long(argc, argv, "c:vh", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'c':
@@ -213,6 +237,10 @@ int main(int argc, char **argv)
 		goto out;
 	if (install(&d))
 		goto out;
+	if (sn_dp_measure(d.dp, &d.mlog)) {
+		sn_err("measuring the data plane failed");
+		goto out;
+	}
 	d.base = event_base_new();
 	if (!d.base)
 		goto out;
@@ -229,6 +257,10 @@ int main(int argc, char **argv)
 	    event_add(d.ev_events, NULL) || event_add(d.ev_sigint, NULL) ||
 	    event_add(d.ev_sigterm, NULL))
 		goto out;
+	d.ev_watch = event_new(d.base, -1, EV_PERSIST, on_watch, &d);
+	if (!d.ev_watch ||
+	    event_add(d.ev_watch, &(struct timeval){ .tv_sec = 1 }))
+		goto out;
 	if (sn_ctl_start(&d))
 		goto out;
 	sn_info("node %s (id %u) protecting %s: %zu peers, %zu rules; control socket %s",
@@ -242,6 +274,9 @@ out:
 	sn_ctl_stop(&d);
 	if (d.ev_events)
 		event_free(d.ev_events);
+	if (d.ev_watch)
+		event_free(d.ev_watch);
+	sn_mlog_free(&d.mlog);
 	if (d.ev_sigint)
 		event_free(d.ev_sigint);
 	if (d.ev_sigterm)

@@ -7,6 +7,7 @@
 
 #include "sealnet/config.h"
 #include "sealnet/dataplane.h"
+#include "sealnet/evidence.h"
 
 struct sn_monitor; /* a connected `sealnet monitor` */
 
@@ -20,6 +21,9 @@ struct sealnetd {
 	struct sn_monitor *monitors;
 	int ctl_fd;
 	int log_drops; /* print each drop event to stderr */
+	struct sn_mlog mlog;   /* runtime measurement log (data plane) */
+	struct event *ev_watch; /* periodic check of the attached programs */
+	int tampered;	       /* the attached programs are not ours */
 };
 
 /* control_server.c */

@@ -47,6 +47,9 @@ int sn_control_print_status(const char *path, int json, FILE *out)
 		jstr(st, "node"), jint(st, "id"), jstr(st, "interface"),
 		jstr(st, "mode"), jint(st, "egress_prog_id"),
 		jint(st, "ingress_prog_id"));
+	fprintf(out, "data plane: %s, measurement log %s (%lld events)\n",
+		jstr(st, "dataplane"), jstr(st, "mlog_digest"),
+		jint(st, "mlog_events"));
 	peers = json_object_get(st, "peers");
 	fprintf(out, "\n%-12s %5s %-15s %-10s %8s %10s %12s %10s %12s %8s\n", "peer",
 		"id", "address", "state", "tx-epoch", "tx-pkts", "tx-bytes",

