@@ -368,6 +368,97 @@ static void counter_limit(void **state)
 	assert_int_equal(drops(&na, SN_DROP_COUNTER_LIMIT), 1);
 }
 
+/* two key slots: install the next key on both sides (receiver first),
+ * flip the sender; packets of both epochs in flight all open */
+static void rotation_loses_nothing(void **state)
+{
+	static const uint8_t k12b[32] = { 0x77, 0x66 };
+	uint8_t old[2048], neu[2048], back[2048];
+	size_t ol, nl, bl;
+	struct sn_tx tx;
+	struct sn_rx rx;
+	uint32_t peer_on_a = 2, peer_on_b = 1, idx = 2 * 2 + 1;
+	uint64_t zero = 0;
+
+	ol = seal_a(40011, PORT, "sealed under epoch 7", old);
+	/* receiver B: epoch 8 into slot 1 */
+	assert_int_equal(bpf_map_lookup_elem(bpf_map__fd(nb.s->maps.sn_rx),
+					     &peer_on_b, &rx), 0);
+	memcpy(rx.slot[1].key, k12b, 32);
+	rx.slot[1].epoch = 8;
+	rx.slot[1].state = SN_KEY_VALID;
+	assert_int_equal(bpf_map_update_elem(bpf_map__fd(nb.s->maps.sn_rx),
+					     &peer_on_b, &rx, BPF_ANY), 0);
+	/* sender A: epoch 8 into slot 1, counter 0, then flip */
+	assert_int_equal(bpf_map_update_elem(bpf_map__fd(na.s->maps.sn_tx_ctr),
+					     &idx, &zero, BPF_ANY), 0);
+	assert_int_equal(bpf_map_lookup_elem(bpf_map__fd(na.s->maps.sn_tx),
+					     &peer_on_a, &tx), 0);
+	memcpy(tx.slot[1].key, k12b, 32);
+	tx.slot[1].epoch = 8;
+	tx.slot[1].state = SN_KEY_VALID;
+	tx.cur = 1;
+	assert_int_equal(bpf_map_update_elem(bpf_map__fd(na.s->maps.sn_tx),
+					     &peer_on_a, &tx, BPF_ANY), 0);
+	{
+		uint8_t in[2048];
+		size_t il = mkpkt(in, A_ADDR, B_ADDR, 40011, PORT,
+				  "sealed under epoch 8");
+
+		assert_int_equal(run(na.s->progs.sn_egress, in, il, neu, &nl), 0);
+	}
+	assert_int_equal(neu[42 + 10] << 8 | neu[42 + 11], 8);
+	/* the new epoch opens, and the packet of the old epoch still does */
+	assert_int_equal(run(nb.s->progs.sn_ingress, neu, nl, back, &bl), 0);
+	assert_int_equal(run(nb.s->progs.sn_ingress, old, ol, back, &bl), 0);
+	assert_memory_equal(back + 54, "sealed under epoch 7", 20);
+	/* flip back so later tests see epoch 7 */
+	tx.cur = 0;
+	assert_int_equal(bpf_map_update_elem(bpf_map__fd(na.s->maps.sn_tx),
+					     &peer_on_a, &tx, BPF_ANY), 0);
+}
+
+/* drop events reach the ring buffer, at most events_per_sec per second */
+static int count_event(void *ctx, void *data, size_t len)
+{
+	const struct sn_event *ev = data;
+
+	if (len >= sizeof(*ev) && ev->reason == SN_DROP_POLICY_EGRESS &&
+	    ev->dport == 23 && ev->proto == 6)
+		(*(int *)ctx)++;
+	return 0;
+}
+
+static void events_rate_limited(void **state)
+{
+	struct sn_config cfg;
+	uint32_t zero = 0;
+	uint8_t in[2048], out[2048];
+	size_t il, ol;
+	int seen = 0;
+	struct ring_buffer *rb;
+
+	assert_int_equal(bpf_map_lookup_elem(bpf_map__fd(na.s->maps.sn_config),
+					     &zero, &cfg), 0);
+	cfg.events_per_sec = 5;
+	assert_int_equal(bpf_map_update_elem(bpf_map__fd(na.s->maps.sn_config),
+					     &zero, &cfg, BPF_ANY), 0);
+	rb = ring_buffer__new(bpf_map__fd(na.s->maps.sn_events), count_event,
+			      &seen, NULL);
+	assert_non_null(rb);
+	ring_buffer__consume(rb);
+	seen = 0;
+	il = mkpkt(in, A_ADDR, B_ADDR, 40012, 23, "telnet?");
+	/* test_run runs on one CPU: 50 drops, at most 5 events (the window
+	 * may roll over once during the loop) */
+	for (int i = 0; i < 50; i++)
+		assert_int_equal(run(na.s->progs.sn_egress, in, il, out, &ol), 2);
+	ring_buffer__consume(rb);
+	assert_true(seen >= 1);
+	assert_true(seen <= 10);
+	ring_buffer__free(rb);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -377,6 +468,8 @@ int main(void)
 		cmocka_unit_test(policy_and_plaintext),
 		cmocka_unit_test(ingress_policy),
 		cmocka_unit_test(truncated_and_forged),
+		cmocka_unit_test(rotation_loses_nothing),
+		cmocka_unit_test(events_rate_limited),
 		cmocka_unit_test(counter_limit),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
