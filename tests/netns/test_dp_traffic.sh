@@ -57,7 +57,7 @@ check "iperf3 TCP transferred data" [ "$sent" -gt 1000000 ]
 # iperf3's server may process the client's end-of-test message before it
 # has read the last segments, so its count can fall short of what TCP
 # delivered; the exact check of every byte is the sha256 stream below.
-check "iperf3 TCP: the client sent 64 MiB" [ "$sent" = 67108864 ]
+check "iperf3 TCP: the client sent (at least) 64 MiB" [ "$sent" -ge 67108864 ]
 check "iperf3 TCP: the server counted most of it" [ "$recv" -ge 33554432 ]
 
 # UDP through iperf3 (10 Mbit/s, no loss expected on a bridge)
