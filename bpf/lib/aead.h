@@ -20,8 +20,10 @@
  * State lives in the per-CPU map sn_aead_work defined here (so a program
  * including this header gets that map), wiped after every call.  Stack:
  * about 40 bytes in the caller's frame; the deepest chain below it is
- * sn_aead_mac (136 bytes) + the Poly1305 bpf_loop() callback (144), so
- * the caller's own frame must stay under about 230 bytes (512 in all).
+ * sn_aead_keyblock (104 bytes) + the ChaCha20 block (96), 224 once the
+ * verifier rounds each frame up to 32 (sn_aead_mac 112 + the Poly1305
+ * callback 0 + its block function 40: 192), so the caller's own frame
+ * must stay under about 288 bytes (512 in all).
  * Uses bpf_loop() (kernel >= 5.17).
  *
  * Constant time with respect to key, keystream, plaintext and tag; only
@@ -109,8 +111,8 @@ static __noinline int sn_aead_begin(struct sn_aead_work *c, const __u8 *key,
 	return 0;
 }
 
-/* sn_aead_keyblock: Poly1305 key from block 0, aad absorbed, cipher
- * state moved to counter 1. */
+/* sn_aead_keyblock: Poly1305 key from block 0 (the keystream XORed into
+ * zeros), aad absorbed, cipher state moved to counter 1. */
 static __noinline int sn_aead_keyblock(struct sn_aead_work *c, __u32 aad_len)
 {
 	aad_len = sn_unlink(aad_len);

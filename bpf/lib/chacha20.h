@@ -2,12 +2,14 @@
 /*
  * ChaCha20 (RFC 8439 section 2.3/2.4) for BPF programs.
  *
- * Everything is static __always_inline except the bpf_loop() callback.
- * Constant time: the only branches and memory indexes depend on public
- * lengths and block numbers, never on key, keystream or data.
+ * Everything is static __always_inline except the bpf_loop() callback and
+ * the block function sn_chacha20_block_xor() (a subprogram in BPF
+ * assembly, see there).  Constant time: the only branches and memory
+ * indexes depend on public lengths and block numbers, never on key,
+ * keystream or data.
  *
  * The data is XORed in place in a map value ("scratch buffer") in whole
- * 64-byte blocks with 32-bit loads and stores: a message of len bytes at
+ * 64-byte blocks with 64-bit loads and stores: a message of len bytes at
  * buf + off touches buf[off .. off + round_up(len, 64)), so up to 63 bytes
  * of slack after the message are clobbered (see aead.h for the buffer
  * contract).  Little-endian targets only (bpfel), like the x86 JIT.
@@ -100,10 +102,11 @@ static __always_inline void sn_chacha20_init(struct sn_chacha20 *st,
 }
 
 /*
- * The block function, in BPF assembly: a C version leaves the register
- * allocation to the compiler, which with ten registers for sixteen state
- * words spills about 860 times per block (2550 instructions per block);
- * this one does 28 loads and stores per double round (1700 per block).
+ * The block function, in BPF assembly: from C, clang (14) spills the
+ * sixteen state words about 860 times a block with ten registers, 2550
+ * instructions a block; here 28 loads and stores a double round, about
+ * 1750 instructions a block.  The rounds are a loop (10 x 162
+ * instructions): fully unrolled measured the same, at ten times the size.
  *
  * Rotation: BPF has no rotate instruction, and shifts-and-or costs four
  * (mov, two shifts, or).  Instead x * (2^32 + 1), x zero-extended, holds
@@ -125,6 +128,12 @@ static __always_inline void sn_chacha20_init(struct sn_chacha20 *st,
  *  - at the top and bottom of every double round: x0 r0, x2 r1, x8 r3,
  *    x12 r2, x13 r4.
  *  - frame: r10 - 72 in, r10 - 80 out, r10 - 88 counter, r10 - 96 round.
+ * Measured (1400 bytes, 22 blocks): 4.7 us, from 5.4 us in C.  The
+ * rounds are bound by the dependency chain of each quarter round (add,
+ * xor, multiply, shift, four times) and by the multiplies, all on one
+ * port on x86: shift-and-or rotations for the d words (with one fewer
+ * register for the state, so 36 loads and stores a double round) were
+ * 8% slower, and shift-and-or rotations everywhere no faster.
  */
 #define SN_CC_S0 "-64"
 #define SN_CC_S1 "-60"
@@ -147,11 +156,11 @@ static __always_inline void sn_chacha20_init(struct sn_chacha20 *st,
 #define SN_CC_LD(r, i) "w" #r " = *(u32 *)(r10 " SN_CC_S##i ");"
 #define SN_CC_ST(r, i) "*(u32 *)(r10 " SN_CC_S##i ") = w" #r ";"
 
-/* x = rotl32(x ^ y, n) */
-#define SN_CC_XROT(x, y, n)                                                  \
+/* x = rotl32(x ^ y, 32 - s) */
+#define SN_CC_XROT(x, y, s)                                                  \
 	"w" #x " ^= w" #y ";"                                                \
 	"r" #x " *= r5;"                                                     \
-	"r" #x " >>= " #n ";"
+	"r" #x " >>= " #s ";"
 
 /* quarter round on the words in registers a, b, c, d */
 #define SN_CC_QR(a, b, c, d)                                                 \
@@ -196,7 +205,12 @@ static __always_inline void sn_chacha20_init(struct sn_chacha20 *st,
  * One block: the keystream for counter ctr (the rest of the input state
  * from in, 16 words) XORed into the 64 bytes at out.  in and out are map
  * value pointers (out at any alignment).  A subprogram of its own (a
- * bpf-to-bpf call, about ten instructions) with a 96-byte frame.
+ * bpf-to-bpf call, about ten instructions) with a 96-byte frame.  The
+ * arguments are pinned to r1..r3 and the asm names every other register
+ * it writes, so clang neither moves them nor keeps anything in them; the
+ * frame slots are not clang's (the function has no locals of its own).
+ * Not __attribute__((naked)): clang 14 emits no BTF func_info for a naked
+ * function, and the kernel rejects a subprogram without one.
  */
 static __noinline void sn_chacha20_block_xor(const __u32 *in, __u64 ctr,
 					     __u32 *out)
@@ -222,11 +236,15 @@ static __noinline void sn_chacha20_block_xor(const __u32 *in, __u64 ctr,
 		"w7 = *(u32 *)(r5 + 20);"
 		"w8 = *(u32 *)(r5 + 24);"
 		"w9 = *(u32 *)(r5 + 28);"
+		"r5 = 0;"
+		"*(u64 *)(r10 - 96) = r5;"
+"sn_cc_round_%=:"
 		"r5 = 0x100000001 ll;"
-		SN_CC_DOUBLE_ROUND SN_CC_DOUBLE_ROUND SN_CC_DOUBLE_ROUND
-		SN_CC_DOUBLE_ROUND SN_CC_DOUBLE_ROUND SN_CC_DOUBLE_ROUND
-		SN_CC_DOUBLE_ROUND SN_CC_DOUBLE_ROUND SN_CC_DOUBLE_ROUND
 		SN_CC_DOUBLE_ROUND
+		"r5 = *(u64 *)(r10 - 96);"
+		"r5 += 1;"
+		"*(u64 *)(r10 - 96) = r5;"
+		"if r5 < 10 goto sn_cc_round_%=;"
 		/* feed-forward and XOR into out, two words at a time */
 		SN_CC_ST(0, 0) SN_CC_ST(1, 2) SN_CC_ST(3, 8) SN_CC_ST(2, 12)
 		SN_CC_ST(4, 13)

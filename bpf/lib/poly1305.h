@@ -117,34 +117,124 @@ static __always_inline void sn_poly1305_words(struct sn_poly1305 *st,
 	SN_POLY_STORE(st);
 }
 
+/*
+ * n (1..4) 16-byte blocks at p (a map value pointer, any alignment) into
+ * the accumulator st->h; the last one with last_hibit, the others with
+ * SN_POLY_HIBIT.  In BPF assembly, like the ChaCha20 block: compiled C
+ * keeps h, r and s (14 values) in ten registers by spilling about 100
+ * times a block; here h stays in r5..r9 across the blocks, each product
+ * loads its r or 5 r coefficient from st (no multiply takes a memory
+ * operand, so a load is the least a product can cost), and the message
+ * is read with two 64-bit loads.  About 130 instructions a block, from
+ * about 190; Poly1305 of 1400 bytes 1.5 us, from 1.75 us.
+ * Frame: r10 - 8 p, r10 - 16 blocks left, r10 - 24 last_hibit,
+ * r10 - 32 and r10 - 40 the products d2 and d3.
+ */
+#define SN_PM0(acc, h, off)                                                  \
+	"w" #acc " = *(u32 *)(r1 + " #off ");" "r" #acc " *= r" #h ";"
+#define SN_PM(acc, h, off)                                                   \
+	"w4 = *(u32 *)(r1 + " #off ");" "r4 *= r" #h ";" "r" #acc " += r4;"
+
+static __noinline void sn_poly1305_blocks(struct sn_poly1305 *st,
+					  const __u8 *p, __u64 n,
+					  __u64 last_hibit)
+{
+	register __u64 a1 asm("r1") = (__u64)st;
+	register __u64 a2 asm("r2") = (__u64)p;
+	register __u64 a3 asm("r3") = n;
+	register __u64 a4 asm("r4") = last_hibit;
+
+	asm volatile(
+		"*(u64 *)(r10 - 8) = r2;"
+		"*(u64 *)(r10 - 16) = r3;"
+		"*(u64 *)(r10 - 24) = r4;"
+		"w5 = *(u32 *)(r1 + 0);"
+		"w6 = *(u32 *)(r1 + 4);"
+		"w7 = *(u32 *)(r1 + 8);"
+		"w8 = *(u32 *)(r1 + 12);"
+		"w9 = *(u32 *)(r1 + 16);"
+"sn_poly_blk_%=:"
+		/* h += m, m split in 26-bit limbs, plus the hibit */
+		"r2 = *(u64 *)(r10 - 8);"
+		"r3 = *(u64 *)(r10 - 16);"
+		"r0 = *(u64 *)(r2 + 0);"
+		"r4 = r0;" "r4 &= 0x3ffffff;" "r5 += r4;"
+		"r4 = r0;" "r4 >>= 26;" "r4 &= 0x3ffffff;" "r6 += r4;"
+		"r0 >>= 52;"
+		"r2 = *(u64 *)(r2 + 8);"
+		"r4 = r2;" "r4 <<= 12;" "r0 |= r4;" "r0 &= 0x3ffffff;"
+		"r7 += r0;"
+		"r4 = r2;" "r4 >>= 14;" "r4 &= 0x3ffffff;" "r8 += r4;"
+		"r2 >>= 40;" "r9 += r2;"
+		"r4 = 0x1000000;"
+		"if r3 != 1 goto sn_poly_hb_%=;"
+		"r4 = *(u64 *)(r10 - 24);"
+"sn_poly_hb_%=:"
+		"r9 += r4;"
+		/* d = h * r: r at st + 20, 5 r1..5 r4 at st + 40 */
+		SN_PM0(2, 5, 20) SN_PM(2, 6, 52) SN_PM(2, 7, 48)
+		SN_PM(2, 8, 44) SN_PM(2, 9, 40)
+		SN_PM0(3, 5, 24) SN_PM(3, 6, 20) SN_PM(3, 7, 52)
+		SN_PM(3, 8, 48) SN_PM(3, 9, 44)
+		SN_PM0(0, 5, 28) SN_PM(0, 6, 24) SN_PM(0, 7, 20)
+		SN_PM(0, 8, 52) SN_PM(0, 9, 48)
+		"*(u64 *)(r10 - 32) = r0;"
+		SN_PM0(0, 5, 32) SN_PM(0, 6, 28) SN_PM(0, 7, 24)
+		SN_PM(0, 8, 20) SN_PM(0, 9, 52)
+		"*(u64 *)(r10 - 40) = r0;"
+		SN_PM0(0, 5, 36) SN_PM(0, 6, 32) SN_PM(0, 7, 28)
+		SN_PM(0, 8, 24) SN_PM(0, 9, 20)
+		/* partial reduction: carries d0 -> d4, 5 (d4 >> 26) -> h0 */
+		"r5 = r2;" "r5 &= 0x3ffffff;" "r2 >>= 26;" "r3 += r2;"
+		"r6 = r3;" "r6 &= 0x3ffffff;" "r3 >>= 26;"
+		"r7 = *(u64 *)(r10 - 32);" "r7 += r3;"
+		"r3 = r7;" "r3 >>= 26;" "r7 &= 0x3ffffff;"
+		"r8 = *(u64 *)(r10 - 40);" "r8 += r3;"
+		"r3 = r8;" "r3 >>= 26;" "r8 &= 0x3ffffff;"
+		"r0 += r3;"
+		"r9 = r0;" "r9 &= 0x3ffffff;" "r0 >>= 26;"
+		"r0 *= 5;" "r5 += r0;"
+		"r0 = r5;" "r0 >>= 26;" "r5 &= 0x3ffffff;" "r6 += r0;"
+		/* next block */
+		"r2 = *(u64 *)(r10 - 8);" "r2 += 16;"
+		"*(u64 *)(r10 - 8) = r2;"
+		"r3 = *(u64 *)(r10 - 16);" "r3 -= 1;"
+		"*(u64 *)(r10 - 16) = r3;"
+		"if r3 != 0 goto sn_poly_blk_%=;"
+		"*(u32 *)(r1 + 0) = w5;"
+		"*(u32 *)(r1 + 4) = w6;"
+		"*(u32 *)(r1 + 8) = w7;"
+		"*(u32 *)(r1 + 12) = w8;"
+		"*(u32 *)(r1 + 16) = w9;"
+		: "+r"(a1), "+r"(a2), "+r"(a3), "+r"(a4)
+		:
+		: "r0", "r5", "r6", "r7", "r8", "r9", "memory");
+}
+
 /* bpf_loop() callback: up to four 16-byte blocks at buf + off + 64 i. */
 static long sn_poly1305_loop_cb(__u32 i, void *vctx)
 {
 	struct sn_crypto_loop *l = vctx;
 	struct sn_poly1305 *st = l->st;
-	__u32 off = l->off, len = l->len, pos;
+	__u32 off = l->off, len = l->len, pos, rem, n, last;
 	__u8 *buf = l->buf;
-	__u32 *p;
 
 	if (i >= SN_CHACHA_MAX_BLOCKS || off > SN_AEAD_MAX_OFF || !buf || !st)
 		return 1;
 	pos = i << 6;
-	p = (__u32 *)(buf + off + pos);
-	{
-		SN_POLY_LOAD(st);
-#pragma unroll
-		for (int j = 0; j < 4; j++) {
-			__u32 hibit = SN_POLY_HIBIT;
-
-			if (pos + 16 * j >= len)
-				break;
-			if (pos + 16 * j + 16 > len)
-				hibit = l->hibit;
-			SN_POLY_BLOCK(p[4 * j], p[4 * j + 1], p[4 * j + 2],
-				      p[4 * j + 3], hibit);
-		}
-		SN_POLY_STORE(st);
+	if (pos >= len)
+		return 1;
+	rem = len - pos;
+	n = 4;
+	last = SN_POLY_HIBIT;
+	if (rem < 64) {
+		n = (rem + 15) >> 4;
+		if (rem & 15)
+			last = l->hibit;
 	}
+	if (n < 1 || n > 4)
+		return 1;
+	sn_poly1305_blocks(st, buf + off + pos, n, last);
 	return 0;
 }
 
