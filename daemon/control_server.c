@@ -47,9 +47,7 @@ json_t *sn_ctl_status(struct sealnetd *d)
 
 		inet_ntop(AF_INET, &p->addr, a, sizeof(a));
 		sn_dp_peer_stats(d->dp, p->id, &ps);
-		json_array_append_new(
-			peers,
-			json_pack("{ss si ss ss si si sI sI sI sI sI sI}", "name",
+		json_t *po = json_pack("{ss si ss ss si si sI sI sI sI sI sI}", "name",
 				  p->name, "id", (int)p->id, "address", a,
 				  "state", d->tampered ? "revoked" :
 				  p->has_static_keys ? "keyed" : "no-keys",
@@ -60,7 +58,9 @@ json_t *sn_ctl_status(struct sealnetd *d)
 				  (json_int_t)ps.rx_packets, "rx_bytes",
 				  (json_int_t)ps.rx_bytes, "drops",
 				  (json_int_t)ps.drops, "passed_clear",
-				  (json_int_t)ps.passed_clear));
+				  (json_int_t)ps.passed_clear);
+		sn_make_peer_status(d, i, po);
+		json_array_append_new(peers, po);
 	}
 	sn_dp_drop_stats(d->dp, &drops);
 	{
@@ -69,7 +69,8 @@ json_t *sn_ctl_status(struct sealnetd *d)
 		sn_hex_encode(d->mlog.digest, sizeof(d->mlog.digest), hex);
 		st = json_pack("{ss si ss ss si si ss ss si so so}", "node",
 			       d->cfg->node, "id", (int)d->cfg->id, "interface",
-			       d->cfg->ifname, "mode", "static",
+			       d->cfg->ifname, "mode",
+			       d->cfg->make.enabled ? "make" : "static",
 			       "egress_prog_id", (int)eg, "ingress_prog_id",
 			       (int)in, "dataplane",
 			       d->tampered ? "TAMPERED" : "measured",

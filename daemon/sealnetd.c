@@ -25,12 +25,13 @@
 
 #include "sealnet/log.h"
 #include "sealnet/selftest.h"
+#include "sealnet/util.h"
 #include "sealnetd.h"
 
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: sealnetd --config FILE [--check] [--quiet-drops] [-v]\n"
+		"usage: sealnetd --config FILE [--check | --print-measurement] [--quiet-drops] [-v]\n"
 		"\n"
 		"The sealnet node agent. Loads the data plane (TC programs) on the\n"
 		"configured interface, installs peers, policy rules and keys, serves\n"
@@ -40,6 +41,8 @@ static void usage(FILE *f)
 		"\n"
 		"  -c, --config FILE   node configuration (JSON; docs/sealnetd.md)\n"
 		"      --check         parse and check the configuration, then exit\n"
+		"      --print-measurement  print the launch measurement the sim TEE\n"
+		"                      reports for this binary, BPF object and config\n"
 		"      --quiet-drops   do not print each drop event on stderr\n"
 		"  -v, --verbose       debug logging\n"
 		"  -h, --help          this text\n"
@@ -106,7 +109,8 @@ static void on_watch(evutil_socket_t fd, short what, void *arg)
 	struct sealnetd *d = arg;
 	json_t *j;
 
-	if (d->tampered || sn_dp_check_attached(d->dp) != -EPERM)
+	if (d->tampered || !sn_dp_is_attached(d->dp) ||
+	    sn_dp_check_attached(d->dp) != -EPERM)
 		return;
 	d->tampered = 1;
 	for (size_t i = 0; i < d->cfg->n_peers; i++)
@@ -135,11 +139,8 @@ static int install(struct sealnetd *d)
 			       strerror(-err));
 			return err;
 		}
-		if (!p->has_static_keys) {
-			sn_warn("peer %s has no keys: its traffic is dropped "
-				"(static mode needs tx_key and rx_key)", p->name);
-			continue;
-		}
+		if (!p->has_static_keys)
+			continue; /* keyed by MAKE (make_peers.c) */
 		err = sn_dp_install_key(d->dp, p->id, SN_KEY_TX, 0, p->epoch,
 					p->tx_key);
 		if (!err)
@@ -169,6 +170,7 @@ int main(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "check", no_argument, NULL, 'C' },
+		{ "print-measurement", no_argument, NULL, 'M' },
 		{ "quiet-drops", no_argument, NULL, 'q' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
@@ -190,6 +192,9 @@ int main(int argc, char **argv)
 			break;
 		case 'C':
 			check = 1;
+			break;
+		case 'M':
+			check = 2;
 			break;
 		case 'q':
 			d.log_drops = 0;
@@ -217,6 +222,18 @@ int main(int argc, char **argv)
 		fprintf(stderr, "sealnetd: %s: %s\n", config, err);
 		return 2;
 	}
+	if (check == 2) {
+		uint8_t m[48];
+		char hex[97];
+
+		rc = sn_make_compute_measurement(d.cfg, m) ? 1 : 0;
+		if (!rc) {
+			sn_hex_encode(m, sizeof(m), hex);
+			printf("%s\n", hex);
+		}
+		sn_config_free(d.cfg);
+		return rc;
+	}
 	if (check) {
 		printf("sealnetd: %s: configuration OK (node %s, %zu peers, %zu rules)\n",
 		       config, d.cfg->node, d.cfg->n_peers, d.cfg->n_rules);
@@ -233,6 +250,15 @@ int main(int argc, char **argv)
 	}
 	sn_info("kernel AEAD self-test passed (%u cases)", st.passed);
 
+	/* a previous sealnetd killed hard left its programs (and keys)
+	 * running: in MAKE mode, keep them until we have keys ourselves */
+	if (d.cfg->make.enabled &&
+	    sn_dp_previous_attached(d.cfg->ifname) > 0) {
+		d.cfg->dp.defer_attach = true;
+		sn_info("sealnet programs already attached to %s (a previous "
+			"instance): attaching ours once the peers are keyed",
+			d.cfg->ifname);
+	}
 	if (sn_dp_open(&d.cfg->dp, &d.dp))
 		goto out;
 	if (install(&d))
@@ -261,6 +287,8 @@ int main(int argc, char **argv)
 	if (!d.ev_watch ||
 	    event_add(d.ev_watch, &(struct timeval){ .tv_sec = 1 }))
 		goto out;
+	if (sn_make_start(&d))
+		goto out;
 	if (sn_ctl_start(&d))
 		goto out;
 	sn_info("node %s (id %u) protecting %s: %zu peers, %zu rules; control socket %s",
@@ -272,6 +300,7 @@ int main(int argc, char **argv)
 	rc = 0;
 out:
 	sn_ctl_stop(&d);
+	sn_make_stop(&d);
 	if (d.ev_events)
 		event_free(d.ev_events);
 	if (d.ev_watch)

@@ -10,6 +10,9 @@
 #include "sealnet/evidence.h"
 
 struct sn_monitor; /* a connected `sealnet monitor` */
+struct sn_mpeer;   /* a peer keyed by MAKE (make_peers.c) */
+struct ssl_ctx_st;
+struct sn_policy_appraisal;
 
 struct sealnetd {
 	struct event_base *base;
@@ -24,6 +27,14 @@ struct sealnetd {
 	struct sn_mlog mlog;   /* runtime measurement log (data plane) */
 	struct event *ev_watch; /* periodic check of the attached programs */
 	int tampered;	       /* the attached programs are not ours */
+	/* MAKE mode */
+	struct sn_mpeer *mpeers;	/* one per configured peer */
+	struct ssl_ctx_st *tls;
+	struct sn_policy_appraisal *policy;
+	struct evconnlistener *make_l;
+	struct event *ev_make_tick;
+	uint8_t launch_measurement[48];
+	long attach_deadline;		/* deferred attach (restart) */
 };
 
 /* control_server.c */
@@ -32,5 +43,13 @@ void sn_ctl_stop(struct sealnetd *d);
 /* Send one JSON line to every monitor. */
 void sn_ctl_broadcast(struct sealnetd *d, json_t *line);
 json_t *sn_ctl_status(struct sealnetd *d);
+
+/* make_peers.c */
+int sn_make_compute_measurement(const struct sn_node_config *cfg,
+				uint8_t out[48]);
+int sn_make_start(struct sealnetd *d);
+void sn_make_stop(struct sealnetd *d);
+/* Add MAKE state of peer i to its status object. */
+void sn_make_peer_status(struct sealnetd *d, size_t i, json_t *peer);
 
 #endif

@@ -130,7 +130,7 @@ static int parse_peer(struct perr *e, json_t *p, size_t i,
 {
 	static const char *const allowed[] = { "name", "id", "address",
 					       "tx_key", "rx_key", "epoch",
-					       NULL };
+					       "make_port", NULL };
 	char where[32], addr[64];
 	struct in_addr a;
 	uint64_t v;
@@ -151,6 +151,10 @@ static int parse_peer(struct perr *e, json_t *p, size_t i,
 		return fail(e, "%s.address: '%s' is not an IPv4 address", where,
 			    addr);
 	pc->addr = a.s_addr;
+	v = 0;
+	if ((err = get_uint(e, p, where, "make_port", false, 1, 65535, &v)))
+		return err;
+	pc->make_port = (uint16_t)v;
 	if (json_object_get(p, "tx_key") || json_object_get(p, "rx_key")) {
 		if ((err = get_key(e, p, where, "tx_key", pc->tx_key)) ||
 		    (err = get_key(e, p, where, "rx_key", pc->rx_key)))
@@ -160,6 +164,73 @@ static int parse_peer(struct perr *e, json_t *p, size_t i,
 		if ((err = get_uint(e, p, where, "epoch", false, 0, 65535, &v)))
 			return err;
 		pc->epoch = (uint16_t)v;
+	}
+	return 0;
+}
+
+static int parse_make(struct perr *e, json_t *m, struct sn_make_config *mc)
+{
+	static const char *const allowed[] = {
+		"listen_port", "tee", "sim_platform", "appraisal_policy",
+		"rekey_interval_s", "session_lifetime_s", "allowed_dataplane",
+		NULL
+	};
+	json_t *dd, *x;
+	uint64_t v;
+	size_t i;
+	int err;
+
+	if (!json_is_object(m))
+		return fail(e, "make: must be an object");
+	if ((err = only(e, m, "make", allowed)))
+		return err;
+	mc->enabled = true;
+	v = 51821;
+	if ((err = get_uint(e, m, "make", "listen_port", false, 1, 65535, &v)))
+		return err;
+	mc->port = (uint16_t)v;
+	strcpy(mc->tee, "sim");
+	if ((err = get_str(e, m, "make", "tee", false, mc->tee,
+			   sizeof(mc->tee))))
+		return err;
+	if (strcmp(mc->tee, "sim") && strcmp(mc->tee, "snp") &&
+	    strcmp(mc->tee, "tdx"))
+		return fail(e, "make.tee: must be \"sim\", \"snp\" or \"tdx\"");
+	if (!strcmp(mc->tee, "sim") &&
+	    (err = get_str(e, m, "make", "sim_platform", true, mc->sim_platform,
+			   sizeof(mc->sim_platform))))
+		return err;
+	if ((err = get_str(e, m, "make", "appraisal_policy", true, mc->policy,
+			   sizeof(mc->policy))))
+		return err;
+	v = 120;
+	if ((err = get_uint(e, m, "make", "rekey_interval_s", false, 1, 86400,
+			    &v)))
+		return err;
+	mc->rekey_s = (uint32_t)v;
+	v = 300;
+	if ((err = get_uint(e, m, "make", "session_lifetime_s", false, 2,
+			    7 * 86400, &v)))
+		return err;
+	mc->lifetime_s = (uint32_t)v;
+	if (mc->lifetime_s <= mc->rekey_s)
+		return fail(e, "make.session_lifetime_s: must be longer than "
+			       "rekey_interval_s (%u)", mc->rekey_s);
+	dd = json_object_get(m, "allowed_dataplane");
+	if (dd) {
+		if (!json_is_array(dd) || !json_array_size(dd))
+			return fail(e, "make.allowed_dataplane: must be a non-empty array of SHA-384 hex digests");
+		mc->n_dp_digests = json_array_size(dd);
+		mc->dp_digests = calloc(mc->n_dp_digests, 48);
+		if (!mc->dp_digests)
+			return -ENOMEM;
+		json_array_foreach(dd, i, x) {
+			const char *h = json_string_value(x);
+
+			if (!h || strlen(h) != 96 ||
+			    sn_hex_decode(h, 96, mc->dp_digests[i], 48) != 48)
+				return fail(e, "make.allowed_dataplane[%zu]: must be 96 hex digits (SHA-384)", i);
+		}
 	}
 	return 0;
 }
@@ -253,7 +324,7 @@ int sn_config_parse(const char *json, size_t len, struct sn_node_config **out,
 	static const char *const allowed[] = {
 		"node", "id", "interface", "udp_port", "control_port",
 		"unprotected", "counter_limit", "events_per_sec",
-		"control_socket", "peers", "rules", NULL
+		"control_socket", "peers", "rules", "make", NULL
 	};
 	struct perr e = { errbuf, errlen };
 	struct sn_node_config *c = NULL;
@@ -327,6 +398,17 @@ int sn_config_parse(const char *json, size_t len, struct sn_node_config **out,
 			goto out;
 	}
 
+	if (json_object_get(root, "make")) {
+		if ((err = parse_make(&e, json_object_get(root, "make"),
+				      &c->make)))
+			goto out;
+		if (c->dp.control_port && c->dp.control_port != c->make.port) {
+			err = fail(&e, "control_port: must equal make.listen_port (%u) or be absent",
+				   c->make.port);
+			goto out;
+		}
+		c->dp.control_port = c->make.port;
+	}
 	peers = json_object_get(root, "peers");
 	if (!json_is_array(peers)) {
 		err = fail(&e, "peers: missing or not an array");
@@ -342,6 +424,13 @@ int sn_config_parse(const char *json, size_t len, struct sn_node_config **out,
 		if ((err = parse_peer(&e, json_array_get(peers, i), i,
 				      &c->peers[i])))
 			goto out;
+		if (!c->peers[i].make_port)
+			c->peers[i].make_port = c->make.port;
+		if (!c->peers[i].has_static_keys && !c->make.enabled) {
+			err = fail(&e, "peers[%zu]: no tx_key/rx_key and no \"make\" section: "
+				       "give static keys or enable MAKE", i);
+			goto out;
+		}
 		if (c->peers[i].id == c->id) {
 			err = fail(&e, "peers[%zu].id: %u is this node's own id",
 				   i, c->id);
@@ -394,6 +483,8 @@ int sn_config_load(const char *path, struct sn_node_config **out, char *err,
 		return r;
 	}
 	r = sn_config_parse((const char *)buf, len, out, err, errlen);
+	if (!r)
+		snprintf((*out)->path, sizeof((*out)->path), "%s", path);
 	OPENSSL_cleanse(buf, len);
 	free(buf);
 	return r;
@@ -408,5 +499,6 @@ void sn_config_free(struct sn_node_config *c)
 		free(c->peers);
 	}
 	free(c->rules);
+	free(c->make.dp_digests);
 	free(c);
 }

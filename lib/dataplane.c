@@ -144,18 +144,54 @@ int sn_dp_open(const struct sn_dp_opts *o, struct sn_dataplane **out)
 		}
 		dp->gso_changed = true;
 	}
-	err = sn_tc_attach(dp->ifindex,
-			   bpf_program__fd(dp->skel->progs.sn_egress),
-			   bpf_program__fd(dp->skel->progs.sn_ingress),
-			   &dp->created_qdisc);
-	if (err)
-		goto fail;
-	dp->attached = true;
+	if (!o->defer_attach) {
+		err = sn_dp_attach(dp);
+		if (err)
+			goto fail;
+	}
 	*out = dp;
 	return 0;
 fail:
 	sn_dp_close(dp);
 	return err;
+}
+
+int sn_dp_attach(struct sn_dataplane *dp)
+{
+	bool created = false;
+	int err;
+
+	err = sn_tc_attach(dp->ifindex,
+			   bpf_program__fd(dp->skel->progs.sn_egress),
+			   bpf_program__fd(dp->skel->progs.sn_ingress),
+			   &created);
+	if (err)
+		return err;
+	if (!dp->attached)
+		dp->created_qdisc = created;
+	dp->attached = true;
+	return 0;
+}
+
+bool sn_dp_is_attached(struct sn_dataplane *dp)
+{
+	return dp->attached;
+}
+
+int sn_dp_previous_attached(const char *ifname)
+{
+	int ifindex = (int)if_nametoindex(ifname);
+	unsigned int eg = 0, in = 0;
+	int err;
+
+	if (!ifindex)
+		return -ENODEV;
+	err = sn_tc_query(ifindex, 0, &eg);
+	if (!err)
+		err = sn_tc_query(ifindex, 1, &in);
+	if (err)
+		return err;
+	return eg || in;
 }
 
 void sn_dp_close(struct sn_dataplane *dp)
@@ -273,6 +309,44 @@ int sn_dp_install_key(struct sn_dataplane *dp, uint32_t peer_id,
 out:
 	OPENSSL_cleanse(&v, sizeof(v));
 	return err;
+}
+
+static int slot_op(struct sn_dataplane *dp, uint32_t peer_id,
+		   enum sn_key_dir dir, unsigned int slot, bool clear)
+{
+	union {
+		struct sn_tx tx;
+		struct sn_rx rx;
+	} v;
+	struct sn_key *k;
+	int fd, ret;
+
+	if (check_peer(peer_id) || slot > 1)
+		return -EINVAL;
+	fd = bpf_map__fd(dir == SN_KEY_TX ? dp->skel->maps.sn_tx :
+					    dp->skel->maps.sn_rx);
+	if (bpf_map_lookup_elem(fd, &peer_id, &v))
+		return -errno;
+	k = dir == SN_KEY_TX ? &v.tx.slot[slot] : &v.rx.slot[slot];
+	ret = k->state == SN_KEY_VALID ? k->epoch : -ENOKEY;
+	if (clear) {
+		memset(k, 0, sizeof(*k));
+		ret = bpf_map_update_elem(fd, &peer_id, &v, BPF_ANY) ? -errno : 0;
+	}
+	OPENSSL_cleanse(&v, sizeof(v));
+	return ret;
+}
+
+int sn_dp_clear_key(struct sn_dataplane *dp, uint32_t peer_id,
+		    enum sn_key_dir dir, unsigned int slot)
+{
+	return slot_op(dp, peer_id, dir, slot, true);
+}
+
+int sn_dp_key_epoch(struct sn_dataplane *dp, uint32_t peer_id,
+		    enum sn_key_dir dir, unsigned int slot)
+{
+	return slot_op(dp, peer_id, dir, slot, false);
 }
 
 int sn_dp_tx_slot(struct sn_dataplane *dp, uint32_t peer_id)

@@ -19,6 +19,7 @@
 
 struct sn_peer_config {
 	char name[SN_NAME_MAX];
+	uint16_t make_port;	   /* the peer's MAKE port (MAKE mode) */
 	uint32_t id;
 	uint32_t addr;		   /* IPv4, network order */
 	bool has_static_keys;
@@ -27,7 +28,23 @@ struct sn_peer_config {
 	uint8_t rx_key[SN_KEY_LEN]; /* secret */
 };
 
+/* MAKE mode ("make" object): peers without static keys are keyed by the
+ * mutually attested key exchange (docs/protocol.md). */
+struct sn_make_config {
+	bool enabled;
+	uint16_t port;			/* listen port, default 51821 */
+	char tee[8];			/* "sim" (snp/tdx: configfs-tsm) */
+	char sim_platform[256];		/* sealnet sim-tee init DIR */
+	char policy[256];		/* appraisal policy JSON */
+	uint32_t rekey_s;		/* default 120 */
+	uint32_t lifetime_s;		/* hard key lifetime, default 300 */
+	uint8_t (*dp_digests)[48];	/* allowed peer mlog digests */
+	size_t n_dp_digests;
+};
+
 struct sn_node_config {
+	char path[256];			/* the file it was read from */
+	struct sn_make_config make;
 	char node[SN_NAME_MAX];
 	uint32_t id;
 	char ifname[32];

@@ -31,11 +31,19 @@ struct sn_dp_opts {
 	uint64_t counter_limit;	  /* 0: default (2^60) */
 	uint32_t events_per_sec;  /* 0: default (100) */
 	bool keep_offloads;	  /* do not turn TSO/GSO off (tests only) */
+	bool defer_attach;	  /* load and configure only; sn_dp_attach() later */
 };
 
 /* Load the programs and maps, configure, attach. Nothing is left attached
  * on failure. */
 int sn_dp_open(const struct sn_dp_opts *opts, struct sn_dataplane **out);
+
+/* Attach (replace) the loaded programs (after defer_attach). */
+int sn_dp_attach(struct sn_dataplane *dp);
+bool sn_dp_is_attached(struct sn_dataplane *dp);
+/* Are sealnet filters attached to ifname now (e.g. left running by a
+ * previous sealnetd that was killed)?  1 yes, 0 no, negative errno. */
+int sn_dp_previous_attached(const char *ifname);
 
 /* Detach, restore offloads and routes, free. NULL is fine. */
 void sn_dp_close(struct sn_dataplane *dp);
@@ -54,6 +62,12 @@ enum sn_key_dir {
 int sn_dp_install_key(struct sn_dataplane *dp, uint32_t peer_id,
 		      enum sn_key_dir dir, unsigned int slot, uint16_t epoch,
 		      const uint8_t key[SN_KEY_LEN]);
+/* Empty (peer, dir, slot): packets of its epoch no longer open / seal. */
+int sn_dp_clear_key(struct sn_dataplane *dp, uint32_t peer_id,
+		    enum sn_key_dir dir, unsigned int slot);
+/* Epoch held by (peer, dir, slot), or -ENOKEY when the slot is empty. */
+int sn_dp_key_epoch(struct sn_dataplane *dp, uint32_t peer_id,
+		    enum sn_key_dir dir, unsigned int slot);
 /* Send with slot from now on. */
 int sn_dp_set_tx_slot(struct sn_dataplane *dp, uint32_t peer_id,
 		      unsigned int slot);

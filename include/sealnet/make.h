@@ -219,6 +219,8 @@ enum sn_make_state {
 
 /*
  * Start MAKE on a connected (or connecting) stream socket fd; the session
+ * runs in base's loop.  The program must ignore SIGPIPE (a peer may close
+ * while we write; OpenSSL writes with plain send()).  The session
  * owns fd on success (made non-blocking, closed by _free).  params is
  * copied (node_name too); policy and tls_ctx must outlive the session.
  */

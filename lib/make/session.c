@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -68,6 +69,7 @@ struct sn_make_session {
 	bool fail_reported;
 	char error[ERR_TEXT];
 
+	bool shut; /* our write side is shut down */
 	int depth;
 	bool free_pending;
 };
@@ -169,9 +171,21 @@ static int send_msg(struct sn_make_session *s, const struct sn_make_msg *m)
 	return err;
 }
 
+/* Our last message reached the kernel: shut our write side so the peer
+ * reads everything and then EOF (a close could make the peer's pending
+ * write fail before it read our VERDICT / ERROR). */
+static void half_close(struct sn_make_session *s)
+{
+	if (s->shut || !s->bev)
+		return;
+	s->shut = true;
+	shutdown(bufferevent_getfd(s->bev), SHUT_WR);
+}
+
 /*
- * Fail the session: remember why, optionally send ERROR(code), stop
- * reading, flush what is queued (at most LINGER_MS), close, on_fail.
+ * Fail the session: remember why, optionally send ERROR(code), flush what
+ * is queued, shut our write side, discard input until the peer closes (at
+ * most LINGER_MS), close, on_fail.
  * code 0: send nothing (the peer already knows, e.g. our VERDICT said it).
  */
 static void __attribute__((format(printf, 4, 5)))
@@ -191,12 +205,14 @@ fail(struct sn_make_session *s, int err, uint16_t code, const char *fmt, ...)
 		struct sn_make_msg *m = calloc(1, sizeof(*m));
 
 		if (m) {
-			m->type = SN_MAKE_ERROR;
-			m->error.code = code;
 			/* our own text; printable by construction, but
 			 * make sure before it goes on the wire */
-			snprintf(m->error.text, sizeof(m->error.text), "%s",
-				 s->error);
+			size_t tl = strnlen(s->error, SN_MAKE_ERROR_MAX);
+
+			m->type = SN_MAKE_ERROR;
+			m->error.code = code;
+			memcpy(m->error.text, s->error, tl);
+			m->error.text[tl] = '\0';
 			for (char *c = m->error.text; *c; c++)
 				if (*c < 0x20 || *c > 0x7e)
 					*c = '?';
@@ -205,13 +221,13 @@ fail(struct sn_make_session *s, int err, uint16_t code, const char *fmt, ...)
 		}
 	}
 	s->st = SN_MAKE_ST_CLOSING;
-	if (!s->bev ||
-	    evbuffer_get_length(bufferevent_get_output(s->bev)) == 0) {
+	if (!s->bev) {
 		finish(s);
 		return;
 	}
-	bufferevent_disable(s->bev, EV_READ);
 	arm_timer(s, LINGER_MS);
+	if (evbuffer_get_length(bufferevent_get_output(s->bev)) == 0)
+		half_close(s);
 }
 
 /* --- keys ----------------------------------------------------------------- */
@@ -719,13 +735,12 @@ static void handle(struct sn_make_session *s, const struct sn_make_msg *m)
 	     sn_make_msg_type_name(m->type), sn_make_state_name(st));
 }
 
-static void read_cb(struct bufferevent *bev, void *arg)
+/* handle every complete frame in the input buffer */
+static void process_input(struct sn_make_session *s)
 {
-	struct sn_make_session *s = arg;
-	struct evbuffer *in = bufferevent_get_input(bev);
+	struct evbuffer *in = bufferevent_get_input(s->bev);
 	struct sn_make_msg *m = NULL;
 
-	enter(s);
 	while (alive(s)) {
 		uint8_t hdr[SN_MAKE_HDR_LEN];
 		size_t body, avail = evbuffer_get_length(in);
@@ -773,6 +788,18 @@ static void read_cb(struct bufferevent *bev, void *arg)
 			evbuffer_drain(in, SN_MAKE_HDR_LEN + body);
 	}
 	free(m);
+}
+
+static void read_cb(struct bufferevent *bev, void *arg)
+{
+	struct sn_make_session *s = arg;
+	struct evbuffer *in = bufferevent_get_input(bev);
+
+	enter(s);
+	if (s->st == SN_MAKE_ST_CLOSING)
+		evbuffer_drain(in, evbuffer_get_length(in)); /* discard */
+	else
+		process_input(s);
 	leave(s);
 }
 
@@ -783,7 +810,7 @@ static void write_cb(struct bufferevent *bev, void *arg)
 	enter(s);
 	if (s->st == SN_MAKE_ST_CLOSING &&
 	    evbuffer_get_length(bufferevent_get_output(bev)) == 0)
-		finish(s);
+		half_close(s);
 	leave(s);
 }
 
@@ -816,6 +843,12 @@ static void event_cb(struct bufferevent *bev, short what, void *arg)
 			finish(s);
 		goto out;
 	}
+	/* frames that arrived before the close still count (e.g. the
+	 * peer's VERDICT explaining why it closes) */
+	if (s->st != SN_MAKE_ST_TLS)
+		process_input(s);
+	if (!alive(s))
+		goto out;
 	ssl_error_text(bev, tls, sizeof(tls));
 	/* the connection is gone: nothing can be sent any more */
 	snprintf(s->error, sizeof(s->error), "%s in state %s%s%s",

@@ -137,8 +137,13 @@ cleanup:
 static int exporter(SSL *ssl, const char *label, const uint8_t *ctx,
 		    size_t ctx_len, uint8_t *out, size_t out_len)
 {
-	if (!ssl || !SSL_is_init_finished(ssl) ||
-	    SSL_version(ssl) != TLS1_3_VERSION)
+	uint8_t fin[1];
+
+	/* handshake completed: both Finished messages exist (not
+	 * SSL_is_init_finished: it is false while a KeyUpdate is processed) */
+	if (!ssl || SSL_version(ssl) != TLS1_3_VERSION ||
+	    !SSL_get_finished(ssl, fin, sizeof(fin)) ||
+	    !SSL_get_peer_finished(ssl, fin, sizeof(fin)))
 		return -ENOTCONN;
 	if (SSL_export_keying_material(ssl, out, out_len, label,
 				       strlen(label), ctx, ctx_len, 1) != 1) {

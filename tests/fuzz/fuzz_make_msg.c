@@ -9,6 +9,14 @@
 #include "sealnet/log.h"
 #include "sealnet/make.h"
 
+/*
+ * libsealnet is not built with coverage instrumentation (-Dfuzz only
+ * instruments the targets), which leaves libFuzzer blind.  Compile the
+ * codec into this target so its branches guide the fuzzer; the archive's
+ * msg.o is then not linked (every symbol it defines is already here).
+ */
+#include "../../lib/make/msg.c"
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct sn_make_msg m;

@@ -1,0 +1,543 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * sealnetd's MAKE mode: one attested session per peer (docs/protocol.md),
+ * keys into the data plane's two slots, periodic rekey, hard lifetime.
+ *
+ * Who connects: of two peers, the one with the lower node id is the TLS
+ * client and dials the other's MAKE port; the higher one accepts, and only
+ * from the peer's configured address.  A failed session is retried with
+ * exponential backoff (1 s .. 30 s).  Keys: a new epoch goes into the slot
+ * not used for sending; the receive side uses it at once; the send side
+ * switches when the peer says it receives with it (on_ready), so a
+ * rotation loses no packet.  A peer whose newest keys are older than the
+ * hard lifetime is cut off (its keys revoked: fail closed) until a fresh
+ * MAKE succeeds.  Key material is wiped after installation and never
+ * logged.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <event2/event.h>
+#include <event2/listener.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/ssl.h>
+
+#include "sealnet/log.h"
+#include "sealnet/make.h"
+#include "sealnet/util.h"
+#include "sealnet.skel.h"
+#include "sealnetd.h"
+
+struct sn_mpeer {
+	struct sealnetd *d;
+	struct sn_peer_config *pc;
+	struct sn_make_session *s;
+	struct event *retry;
+	unsigned int backoff_s;
+	time_t keyed_at;	/* monotonic seconds of the newest keys */
+	time_t rekey_at;	/* client: next rekey */
+	uint16_t epoch;		/* newest installed epoch */
+	int rx_slot;		/* slot holding the newest rx key, -1 none */
+	bool client;		/* we dial */
+	bool cut_off;
+	char state[24];
+	char reason[512];
+};
+
+static time_t mono(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec;
+}
+
+/* launch measurement of the sim TEE: SHA-384 over SHA-384 of the sealnetd
+ * binary, of the BPF object, and of the node configuration file */
+int sn_make_compute_measurement(const struct sn_node_config *cfg,
+				uint8_t out[48])
+{
+	const char *files[] = { "/proc/self/exe", cfg->path };
+	uint8_t dig[48], res[48];
+	EVP_MD_CTX *all = EVP_MD_CTX_new();
+	const void *obj;
+	size_t sz;
+	int err = -EIO;
+
+	if (!all || !EVP_DigestInit_ex(all, EVP_sha384(), NULL))
+		goto out;
+	for (int i = 0; i < 2; i++) {
+		uint8_t *buf;
+		size_t len;
+
+		err = sn_read_file(files[i], 256u << 20, &buf, &len);
+		if (err) {
+			sn_err("measuring %s failed: %s", files[i], strerror(-err));
+			goto out;
+		}
+		err = -EIO;
+		if (!EVP_Digest(buf, len, dig, NULL, EVP_sha384(), NULL)) {
+			free(buf);
+			goto out;
+		}
+		OPENSSL_cleanse(buf, len);
+		free(buf);
+		if (!EVP_DigestUpdate(all, dig, sizeof(dig)))
+			goto out;
+		if (i == 0) {
+			obj = sealnet_bpf__elf_bytes(&sz);
+			if (!EVP_Digest(obj, sz, dig, NULL, EVP_sha384(), NULL) ||
+			    !EVP_DigestUpdate(all, dig, sizeof(dig)))
+				goto out;
+		}
+	}
+	if (!EVP_DigestFinal_ex(all, res, NULL))
+		goto out;
+	memcpy(out, res, sizeof(res));
+	err = 0;
+out:
+	EVP_MD_CTX_free(all);
+	return err;
+}
+
+static void set_state(struct sn_mpeer *mp, const char *st, const char *why)
+{
+	snprintf(mp->state, sizeof(mp->state), "%s", st);
+	if (why)
+		snprintf(mp->reason, sizeof(mp->reason), "%s", why);
+}
+
+static void broadcast(struct sealnetd *d, const char *ev, struct sn_mpeer *mp,
+		      const char *text)
+{
+	json_t *j = json_pack("{ss ss si ss}", "event", ev, "peer",
+			      mp->pc->name, "epoch", (int)mp->epoch, "text",
+			      text ? text : "");
+
+	if (j) {
+		sn_ctl_broadcast(d, j);
+		json_decref(j);
+	}
+}
+
+/* ---- evidence provider ---------------------------------------------- */
+
+static int provide_evidence(void *arg, const uint8_t rd[SN_REPORT_DATA_LEN],
+			    uint8_t **out, size_t *len)
+{
+	struct sealnetd *d = arg;
+	struct sn_evidence *ev = NULL;
+	uint8_t *log = NULL;
+	size_t log_len = 0;
+	int err;
+
+	if (strcmp(d->cfg->make.tee, "sim")) {
+		err = sn_evidence_make_tsm(!strcmp(d->cfg->make.tee, "snp") ?
+						   SN_TEE_SNP : SN_TEE_TDX,
+					   NULL, rd, &ev);
+	} else {
+		err = sn_evidence_make_sim(d->cfg->make.sim_platform, rd,
+					   d->launch_measurement, &ev);
+	}
+	if (err) {
+		sn_err("producing %s evidence failed: %s", d->cfg->make.tee,
+		       strerror(-err));
+		return err;
+	}
+	err = sn_mlog_serialize(&d->mlog, &log, &log_len);
+	if (!err)
+		err = sn_evidence_set_mlog(ev, log, log_len);
+	if (!err)
+		err = sn_evidence_serialize(ev, out, len);
+	free(log);
+	sn_evidence_free(ev);
+	return err;
+}
+
+static int mlog_digest(void *arg, uint8_t out[SN_SHA384_LEN])
+{
+	struct sealnetd *d = arg;
+
+	memcpy(out, d->mlog.digest, SN_SHA384_LEN);
+	return 0;
+}
+
+/* ---- keys ------------------------------------------------------------- */
+
+static void install(struct sn_mpeer *mp, uint16_t epoch, const uint8_t *tx,
+		    const uint8_t *rx)
+{
+	struct sealnetd *d = mp->d;
+	uint32_t id = mp->pc->id;
+	int cur = sn_dp_tx_slot(d->dp, id);
+	unsigned int txs = cur < 0 ? 0 : (unsigned int)cur ^ 1;
+	unsigned int rxs = mp->rx_slot < 0 ? 0 : (unsigned int)mp->rx_slot ^ 1;
+	int err;
+
+	if (d->tampered) {
+		set_state(mp, "refused", "the local data plane is tampered");
+		return;
+	}
+	err = sn_dp_install_key(d->dp, id, SN_KEY_RX, rxs, epoch, rx);
+	if (!err)
+		err = sn_dp_install_key(d->dp, id, SN_KEY_TX, txs, epoch, tx);
+	if (err) {
+		sn_err("peer %s: installing epoch %u failed: %s", mp->pc->name,
+		       epoch, strerror(-err));
+		set_state(mp, "failed", "installing keys failed");
+		return;
+	}
+	/* a new session restarts at epoch 1: the other slot must not hold
+	 * the same epoch number with the old session's key */
+	if (sn_dp_key_epoch(d->dp, id, SN_KEY_RX, rxs ^ 1) == epoch)
+		sn_dp_clear_key(d->dp, id, SN_KEY_RX, rxs ^ 1);
+	mp->rx_slot = (int)rxs;
+	mp->epoch = epoch;
+	mp->keyed_at = mono();
+	mp->cut_off = false;
+	if (epoch == 1)
+		mp->rekey_at = mono() + d->cfg->make.rekey_s;
+	set_state(mp, "keyed", "");
+	sn_info("peer %s: keys of epoch %u installed (rx slot %u, tx slot %u "
+		"after the peer confirms)", mp->pc->name, epoch, rxs, txs);
+	broadcast(d, "keys", mp, "installed");
+}
+
+static void on_keys(void *arg, uint32_t peer_id, uint16_t epoch,
+		    const uint8_t tx[SN_MAKE_KEY_LEN],
+		    const uint8_t rx[SN_MAKE_KEY_LEN])
+{
+	install(arg, epoch, tx, rx);
+}
+
+static void on_ready(void *arg, uint32_t peer_id, uint16_t epoch)
+{
+	struct sn_mpeer *mp = arg;
+	int cur = sn_dp_tx_slot(mp->d->dp, peer_id);
+	int err;
+
+	if (epoch != mp->epoch || cur < 0)
+		return;
+	err = sn_dp_set_tx_slot(mp->d->dp, peer_id, (unsigned int)cur ^ 1);
+	if (err) {
+		sn_err("peer %s: switching to epoch %u failed: %s",
+		       mp->pc->name, epoch, strerror(-err));
+		return;
+	}
+	set_state(mp, "established", "");
+	sn_info("peer %s: sending with epoch %u", mp->pc->name, epoch);
+}
+
+static void schedule_retry(struct sn_mpeer *mp)
+{
+	struct timeval tv = { .tv_sec = mp->backoff_s };
+
+	if (!mp->client)
+		return; /* the peer dials us again */
+	event_add(mp->retry, &tv);
+	mp->backoff_s = mp->backoff_s >= 16 ? 30 : mp->backoff_s * 2;
+}
+
+static void on_fail(void *arg, uint32_t peer_id, int err, const char *reason)
+{
+	struct sn_mpeer *mp = arg;
+	const struct sn_appraisal *a = sn_make_session_peer_appraisal(mp->s);
+	char why[512];
+
+	snprintf(why, sizeof(why), "%s", reason ? reason : strerror(-err));
+	if (a && !a->accepted && a->n_reasons) {
+		size_t n = strlen(why);
+
+		for (size_t i = 0; i < a->n_reasons && n < sizeof(why) - 2; i++)
+			n += (size_t)snprintf(why + n, sizeof(why) - n, "; %s",
+					      sn_reason_str(a->reasons[i].code));
+	}
+	sn_warn("peer %s: MAKE failed: %s", mp->pc->name, why);
+	set_state(mp, "failed", why);
+	broadcast(mp->d, "make-failed", mp, why);
+	sn_make_session_free(mp->s);
+	mp->s = NULL;
+	schedule_retry(mp);
+}
+
+static int on_hello(void *arg, uint32_t peer_id, const char *name)
+{
+	struct sn_mpeer *mp = arg;
+
+	if (peer_id != mp->pc->id) {
+		sn_warn("MAKE from %s's address claims node id %u: refused",
+			mp->pc->name, peer_id);
+		return -EPERM;
+	}
+	set_state(mp, "attesting", NULL);
+	return 0;
+}
+
+static const struct sn_make_callbacks make_cbs_tmpl = {
+	.on_hello = on_hello,
+	.on_keys = on_keys,
+	.on_rekey = on_keys,
+	.on_ready = on_ready,
+	.on_fail = on_fail,
+};
+
+static int start_session(struct sn_mpeer *mp, int fd, bool client)
+{
+	struct sealnetd *d = mp->d;
+	struct sn_make_params prm = {
+		.node_id = d->cfg->id,
+		.node_name = d->cfg->node,
+		.peer_id = mp->pc->id,
+		.policy = d->policy,
+		.peer_mlog_digests = (const uint8_t(*)[SN_SHA384_LEN])
+			d->cfg->make.dp_digests,
+		.n_peer_mlog_digests = d->cfg->make.n_dp_digests,
+		.evidence = provide_evidence,
+		.mlog_digest = mlog_digest,
+		.evidence_arg = d,
+		.tls_ctx = d->tls,
+	};
+	struct sn_make_callbacks cbs = make_cbs_tmpl;
+	int err;
+
+	cbs.arg = mp;
+	sn_make_session_free(mp->s);
+	mp->s = NULL;
+	err = sn_make_session_new(d->base, fd, client, &prm, &cbs, &mp->s);
+	if (err) {
+		close(fd);
+		set_state(mp, "failed", "cannot start a MAKE session");
+		schedule_retry(mp);
+		return err;
+	}
+	set_state(mp, "handshake", NULL);
+	return 0;
+}
+
+static void dial(evutil_socket_t fd_unused, short what, void *arg)
+{
+	struct sn_mpeer *mp = arg;
+	struct sockaddr_in sa = {
+		.sin_family = AF_INET,
+		.sin_port = htons(mp->pc->make_port),
+		.sin_addr.s_addr = mp->pc->addr,
+	};
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+
+	if (fd < 0) {
+		schedule_retry(mp);
+		return;
+	}
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) && errno != EINPROGRESS) {
+		set_state(mp, "unreachable", strerror(errno));
+		close(fd);
+		schedule_retry(mp);
+		return;
+	}
+	start_session(mp, fd, true);
+}
+
+static void on_accept(struct evconnlistener *l, evutil_socket_t fd,
+		      struct sockaddr *sa, int salen, void *arg)
+{
+	struct sealnetd *d = arg;
+	struct sockaddr_in *sin = (struct sockaddr_in *)sa;
+
+	if (sa->sa_family == AF_INET) {
+		for (size_t i = 0; i < d->cfg->n_peers; i++) {
+			struct sn_mpeer *mp = &d->mpeers[i];
+
+			if (mp->pc->addr == sin->sin_addr.s_addr &&
+			    !mp->pc->has_static_keys) {
+				start_session(mp, fd, false);
+				return;
+			}
+		}
+	}
+	close(fd); /* not a MAKE peer of ours */
+}
+
+/* Restart: a previous sealnetd's programs still run (with its keys) until
+ * every MAKE peer is keyed again, then ours replace them; at the latest
+ * after SN_DEFERRED_ATTACH_S. */
+#define SN_DEFERRED_ATTACH_S 10
+
+static void maybe_attach(struct sealnetd *d, time_t now)
+{
+	bool all = true;
+	int err;
+
+	if (sn_dp_is_attached(d->dp))
+		return;
+	for (size_t i = 0; i < d->cfg->n_peers; i++)
+		if (!d->cfg->peers[i].has_static_keys && !d->mpeers[i].epoch)
+			all = false;
+	if (!all && now < d->attach_deadline)
+		return;
+	err = sn_dp_attach(d->dp);
+	if (err) {
+		sn_err("attaching the data plane failed: %s; stopping", strerror(-err));
+		event_base_loopbreak(d->base);
+		return;
+	}
+	sn_info("data plane attached (%s); the previous instance's programs are replaced",
+		all ? "every peer keyed" : "deadline reached");
+}
+
+/* every second: attach when deferred, rekey due sessions, cut off stale
+ * peers */
+static void tick(evutil_socket_t fd, short what, void *arg)
+{
+	struct sealnetd *d = arg;
+	time_t now = mono();
+
+	maybe_attach(d, now);
+	for (size_t i = 0; i < d->cfg->n_peers; i++) {
+		struct sn_mpeer *mp = &d->mpeers[i];
+
+		if (mp->pc->has_static_keys)
+			continue;
+		if (mp->keyed_at && !mp->cut_off &&
+		    now - mp->keyed_at > (time_t)d->cfg->make.lifetime_s) {
+			sn_dp_revoke_peer(d->dp, mp->pc->id);
+			mp->rx_slot = -1;
+			mp->cut_off = true;
+			set_state(mp, "cut-off", "no fresh MAKE within the session lifetime");
+			sn_warn("peer %s: keys older than %u s: cut off until a fresh MAKE",
+				mp->pc->name, d->cfg->make.lifetime_s);
+			broadcast(d, "cut-off", mp, "session lifetime expired");
+		}
+		if (mp->client && mp->s && mp->rekey_at && now >= mp->rekey_at &&
+		    sn_make_session_state(mp->s) == SN_MAKE_ST_ESTABLISHED) {
+			int err = sn_make_session_rekey(mp->s);
+
+			mp->rekey_at = now + d->cfg->make.rekey_s;
+			if (err == -ERANGE) {
+				/* last epoch: a fresh session starts over */
+				sn_make_session_free(mp->s);
+				mp->s = NULL;
+				dial(-1, 0, mp);
+			}
+		}
+	}
+}
+
+int sn_make_start(struct sealnetd *d)
+{
+	struct sn_make_config *mc = &d->cfg->make;
+	struct sockaddr_in sa = { .sin_family = AF_INET,
+				  .sin_port = htons(mc->port) };
+	int err;
+
+	d->mpeers = calloc(d->cfg->n_peers ? d->cfg->n_peers : 1,
+			   sizeof(*d->mpeers));
+	if (!d->mpeers)
+		return -ENOMEM;
+	for (size_t i = 0; i < d->cfg->n_peers; i++) {
+		struct sn_mpeer *mp = &d->mpeers[i];
+
+		mp->d = d;
+		mp->pc = &d->cfg->peers[i];
+		mp->rx_slot = -1;
+		mp->backoff_s = 1;
+		set_state(mp, mp->pc->has_static_keys ? "static" : "waiting", "");
+	}
+	if (!mc->enabled)
+		return 0;
+	d->attach_deadline = mono() + SN_DEFERRED_ATTACH_S;
+	err = sn_policy_appraisal_load(mc->policy, &d->policy);
+	if (err) {
+		sn_err("make.appraisal_policy %s: cannot load it: %s", mc->policy,
+		       strerror(-err));
+		return err;
+	}
+	err = sn_make_compute_measurement(d->cfg, d->launch_measurement);
+	if (err)
+		return err;
+	err = sn_make_tls_ctx_new((SSL_CTX **)&d->tls);
+	if (err)
+		return err;
+	d->make_l = evconnlistener_new_bind(d->base, on_accept, d,
+					    LEV_OPT_CLOSE_ON_FREE |
+						    LEV_OPT_CLOSE_ON_EXEC |
+						    LEV_OPT_REUSEABLE,
+					    64, (struct sockaddr *)&sa,
+					    sizeof(sa));
+	if (!d->make_l) {
+		sn_err("cannot listen for MAKE on port %u: %s", mc->port,
+		       strerror(errno));
+		return -errno;
+	}
+	d->ev_make_tick = event_new(d->base, -1, EV_PERSIST, tick, d);
+	if (!d->ev_make_tick ||
+	    event_add(d->ev_make_tick, &(struct timeval){ .tv_sec = 1 }))
+		return -ENOMEM;
+	for (size_t i = 0; i < d->cfg->n_peers; i++) {
+		struct sn_mpeer *mp = &d->mpeers[i];
+
+		if (mp->pc->has_static_keys)
+			continue;
+		mp->client = d->cfg->id < mp->pc->id;
+		mp->retry = evtimer_new(d->base, dial, mp);
+		if (!mp->retry)
+			return -ENOMEM;
+		if (mp->client)
+			dial(-1, 0, mp);
+	}
+	sn_info("MAKE on port %u, tee %s, rekey every %u s, lifetime %u s",
+		mc->port, mc->tee, mc->rekey_s, mc->lifetime_s);
+	return 0;
+}
+
+void sn_make_stop(struct sealnetd *d)
+{
+	if (d->mpeers) {
+		for (size_t i = 0; i < d->cfg->n_peers; i++) {
+			sn_make_session_free(d->mpeers[i].s);
+			if (d->mpeers[i].retry)
+				event_free(d->mpeers[i].retry);
+		}
+		free(d->mpeers);
+		d->mpeers = NULL;
+	}
+	if (d->ev_make_tick)
+		event_free(d->ev_make_tick);
+	if (d->make_l)
+		evconnlistener_free(d->make_l);
+	SSL_CTX_free((SSL_CTX *)d->tls);
+	sn_policy_appraisal_free(d->policy);
+	d->ev_make_tick = NULL;
+	d->make_l = NULL;
+	d->tls = NULL;
+	d->policy = NULL;
+}
+
+void sn_make_peer_status(struct sealnetd *d, size_t i, json_t *peer)
+{
+	struct sn_mpeer *mp;
+
+	if (!d->mpeers)
+		return;
+	mp = &d->mpeers[i];
+	json_object_set_new(peer, "state", json_string(mp->state));
+	if (!mp->pc->has_static_keys) {
+		json_object_set_new(peer, "tx_epoch", json_integer(mp->epoch));
+		json_object_set_new(peer, "key_age_s",
+				    json_integer(mp->keyed_at ? mono() - mp->keyed_at : -1));
+		if (mp->s)
+			json_object_set_new(peer, "make",
+					    json_string(sn_make_state_name(
+						    sn_make_session_state(mp->s))));
+	}
+	if (mp->reason[0])
+		json_object_set_new(peer, "reason", json_string(mp->reason));
+}
