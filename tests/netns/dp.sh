@@ -79,3 +79,33 @@ dp_cleanup() {
 	for h in "${!DP_PID[@]}"; do dp_stop "$h" || true; done
 	rm -rf "$DP_DIR"
 }
+
+# MAKE mode: dp_make_config H PEERS RULES [EXTRA-MAKE-MEMBERS]
+# (no static keys; the sim platform and policy in $DP_DIR)
+dp_make_config() {
+	local h=$1 peers=$2 rules=$3 extra=${4:-} p sep=""
+	{
+		printf '{ "node": "%s", "id": %s, "interface": "eth0",\n' "$h" "${h#h}"
+		printf '  "control_socket": "%s/%s.sock",\n' "$DP_DIR" "$h"
+		printf '  "make": { "sim_platform": "%s/platform", "appraisal_policy": "%s/policy.json"%s },\n' \
+			"$DP_DIR" "$DP_DIR" "$extra"
+		printf '  "peers": [\n'
+		for p in $peers; do
+			printf '%s    { "name": "%s", "id": %s, "address": "%s" }' \
+				"$sep" "$p" "${p#h}" "$(netns_addr "$p")"
+			sep=$',\n'
+		done
+		printf '\n  ],\n  "rules": [ %s ]\n}\n' "$rules"
+	} >"$DP_DIR/$h.json"
+}
+
+# wait until H's peer P reaches state (default established), up to 20 s
+dp_wait_peer() {
+	local h=$1 p=$2 want=${3:-established}
+	for _ in $(seq 200); do
+		[ "$(dp_peer "$h" "$p" state)" = "$want" ] && return 0
+		sleep 0.1
+	done
+	echo "timeout: $h's peer $p is '$(dp_peer "$h" "$p" state)' ($(dp_peer "$h" "$p" reason)), wanted $want" >&2
+	return 1
+}

@@ -2,7 +2,9 @@
 """Test traffic for the netns tests (standard library only).
 
   serve ADDR PORT            accept one TCP connection, print sha256 of all bytes
-  send ADDR PORT N MARKER    send N bytes made of MARKER + counter, print sha256
+  send ADDR PORT N MARKER [SECONDS]
+                             send N bytes made of MARKER + counter (spread
+                             over SECONDS when given), print sha256
   forge ADDR PORT SESSION    send one UDP datagram shaped like a sealed packet
                              (sealnet header with SESSION, random ciphertext)
 """
@@ -18,9 +20,9 @@ def serve(addr, port):
     s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     s.bind((addr, port))
     s.listen(1)
-    s.settimeout(20)
+    s.settimeout(30)
     c, _ = s.accept()
-    c.settimeout(20)
+    c.settimeout(60)
     h = hashlib.sha256()
     while True:
         b = c.recv(65536)
@@ -30,8 +32,10 @@ def serve(addr, port):
     print(h.hexdigest())
 
 
-def send(addr, port, n, marker):
-    c = socket.create_connection((addr, port), timeout=20)
+def send(addr, port, n, marker, seconds=0.0):
+    import time
+    c = socket.create_connection((addr, port), timeout=60)
+    start = time.monotonic()
     h = hashlib.sha256()
     i = 0
     left = n
@@ -41,6 +45,11 @@ def send(addr, port, n, marker):
         c.sendall(chunk)
         h.update(chunk)
         left -= len(chunk)
+        if seconds:
+            due = start + seconds * (n - left) / n
+            pause = due - time.monotonic()
+            if pause > 0:
+                time.sleep(pause)
     c.shutdown(socket.SHUT_WR)
     c.recv(1)
     c.close()
@@ -58,7 +67,8 @@ def main():
     if cmd == "serve":
         serve(sys.argv[2], int(sys.argv[3]))
     elif cmd == "send":
-        send(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), sys.argv[5].encode())
+        send(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), sys.argv[5].encode(),
+             float(sys.argv[6]) if len(sys.argv) > 6 else 0.0)
     elif cmd == "forge":
         forge(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]))
     else:

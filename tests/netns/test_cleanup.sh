@@ -57,6 +57,8 @@ run() { # $1 mode, $2 signal or "", $3 expected rc
 	echo "ok: $mode${sig:+ (SIG$sig)} left nothing behind"
 }
 
+# leftovers of earlier runs killed hard are not this run's business
+bash -c ". '$here/lib.sh'; netns_sweep"
 before=$(ip netns list | grep -c "^snct-" || true)
 run pass "" 0
 run fail "" 1
