@@ -29,6 +29,17 @@ static void print_human(json_t *j)
 	} else if (ev && !strcmp(ev, "hello")) {
 		printf("monitoring node %s\n",
 		       json_string_value(json_object_get(j, "node")));
+	} else if (ev && json_object_get(j, "peer") &&
+		   json_is_string(json_object_get(j, "peer"))) {
+		/* MAKE events: keys, make-failed, cut-off */
+		printf("%-4s %-15s peer %s epoch %lld  %s\n",
+		       !strcmp(ev, "keys") ? "make" : "peer", ev,
+		       json_string_value(json_object_get(j, "peer")),
+		       json_integer_value(json_object_get(j, "epoch")),
+		       json_string_value(json_object_get(j, "text")));
+	} else if (ev && !strcmp(ev, "tampered")) {
+		printf("DATA PLANE TAMPERED: %s\n",
+		       json_string_value(json_object_get(j, "text")));
 	} else if (json_object_get(j, "error")) {
 		fprintf(stderr, "sealnet monitor: sealnetd says: %s\n",
 			json_string_value(json_object_get(j, "error")));
@@ -47,9 +58,10 @@ int cmd_monitor(int argc, char **argv)
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
 			printf("usage: sealnet monitor [--socket PATH] [--json] [--count N]\n\n"
-			       "Print sealnetd's live events (drops with their reason,\n"
-			       "direction, addresses and ports), one line each, until\n"
-			       "interrupted. Drop events are rate-limited in the kernel;\n"
+			       "Print sealnetd's live events, one line each, until\n"
+			       "interrupted: drops (reason, direction, addresses, ports),\n"
+			       "MAKE events (keys installed, handshake failed with the\n"
+			       "appraisal reasons, peer cut off) and data-plane tampering. Drop events are rate-limited in the kernel;\n"
 			       "a line's 'suppressed' field counts those left out before it.\n\n"
 			       "  --socket PATH  control socket (default %s)\n"
 			       "  --json         one JSON object per line\n"

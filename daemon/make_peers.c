@@ -37,6 +37,11 @@
 #include "sealnet.skel.h"
 #include "sealnetd.h"
 
+/* denial of service: at most this many sessions started per peer within
+ * SN_MAKE_STARTS_WINDOW seconds; more are refused (closed at accept) */
+#define SN_MAKE_STARTS_MAX 8
+#define SN_MAKE_STARTS_WINDOW 10
+
 struct sn_mpeer {
 	struct sealnetd *d;
 	struct sn_peer_config *pc;
@@ -49,8 +54,11 @@ struct sn_mpeer {
 	int rx_slot;		/* slot holding the newest rx key, -1 none */
 	bool client;		/* we dial */
 	bool cut_off;
+	time_t starts[SN_MAKE_STARTS_MAX]; /* recent session starts (ring) */
+	unsigned int n_starts;
 	char state[24];
 	char reason[512];
+	char appraisal[512];	/* the last rejection of the peer's evidence */
 };
 
 static time_t mono(void)
@@ -255,11 +263,15 @@ static void on_fail(void *arg, uint32_t peer_id, int err, const char *reason)
 
 	snprintf(why, sizeof(why), "%s", reason ? reason : strerror(-err));
 	if (a && !a->accepted && a->n_reasons) {
-		size_t n = strlen(why);
+		size_t n = 0;
 
-		for (size_t i = 0; i < a->n_reasons && n < sizeof(why) - 2; i++)
-			n += (size_t)snprintf(why + n, sizeof(why) - n, "; %s",
-					      sn_reason_str(a->reasons[i].code));
+		for (size_t i = 0; i < a->n_reasons &&
+				   n < sizeof(mp->appraisal) - 2; i++)
+			n += (size_t)snprintf(mp->appraisal + n,
+					      sizeof(mp->appraisal) - n, "%s%s: %s",
+					      i ? "; " : "",
+					      sn_reason_name(a->reasons[i].code),
+					      a->reasons[i].detail);
 	}
 	sn_warn("peer %s: MAKE failed: %s", mp->pc->name, why);
 	set_state(mp, "failed", why);
@@ -289,6 +301,20 @@ static const struct sn_make_callbacks make_cbs_tmpl = {
 	.on_ready = on_ready,
 	.on_fail = on_fail,
 };
+
+/* true when another session may start now (records it) */
+static bool start_allowed(struct sn_mpeer *mp)
+{
+	time_t now = mono();
+	time_t *oldest = &mp->starts[mp->n_starts % SN_MAKE_STARTS_MAX];
+
+	if (mp->n_starts >= SN_MAKE_STARTS_MAX &&
+	    now - *oldest < SN_MAKE_STARTS_WINDOW)
+		return false;
+	*oldest = now;
+	mp->n_starts++;
+	return true;
+}
 
 static int start_session(struct sn_mpeer *mp, int fd, bool client)
 {
@@ -356,8 +382,16 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd,
 		for (size_t i = 0; i < d->cfg->n_peers; i++) {
 			struct sn_mpeer *mp = &d->mpeers[i];
 
+			/* only peers that dial us (lower id); our own
+			 * outgoing session is never replaced from outside */
 			if (mp->pc->addr == sin->sin_addr.s_addr &&
-			    !mp->pc->has_static_keys) {
+			    !mp->pc->has_static_keys && !mp->client) {
+				if (!start_allowed(mp)) {
+					sn_warn("peer %s: more than %u MAKE sessions in %u s: refused",
+						mp->pc->name, SN_MAKE_STARTS_MAX,
+						SN_MAKE_STARTS_WINDOW);
+					break;
+				}
 				start_session(mp, fd, false);
 				return;
 			}
@@ -528,8 +562,13 @@ void sn_make_peer_status(struct sealnetd *d, size_t i, json_t *peer)
 	if (!d->mpeers)
 		return;
 	mp = &d->mpeers[i];
-	json_object_set_new(peer, "state", json_string(mp->state));
-	if (!mp->pc->has_static_keys) {
+	if (mp->pc->has_static_keys)
+		return; /* static keys: the state set by the caller stands */
+	json_object_set_new(peer, "state",
+			    json_string(d->tampered ? "revoked" : mp->state));
+	if (mp->appraisal[0])
+		json_object_set_new(peer, "appraisal", json_string(mp->appraisal));
+	{
 		json_object_set_new(peer, "tx_epoch", json_integer(mp->epoch));
 		json_object_set_new(peer, "key_age_s",
 				    json_integer(mp->keyed_at ? mono() - mp->keyed_at : -1));

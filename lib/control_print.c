@@ -61,8 +61,11 @@ int sn_control_print_status(const char *path, int json, FILE *out)
 			jint(p, "tx_packets"), jint(p, "tx_bytes"),
 			jint(p, "rx_packets"), jint(p, "rx_bytes"),
 			jint(p, "drops"));
-		if (json_object_get(p, "reason"))
-			fprintf(out, "  reason: %s\n", jstr(p, "reason"));
+		if (json_object_get(p, "reason") && *jstr(p, "reason"))
+			fprintf(out, "  last failure: %s\n", jstr(p, "reason"));
+		if (json_object_get(p, "appraisal"))
+			fprintf(out, "  evidence rejected: %s\n",
+				jstr(p, "appraisal"));
 	}
 	drops = json_object_get(st, "drops");
 	fprintf(out, "\n%-16s %10s  %s\n", "drop reason", "count", "meaning");
