@@ -55,7 +55,7 @@ int sn_control_print_status(const char *path, int json, FILE *out)
 		"id", "address", "state", "tx-epoch", "tx-pkts", "tx-bytes",
 		"rx-pkts", "rx-bytes", "drops");
 	json_array_foreach(peers, i, p) {
-		fprintf(out, "%-12s %5lld %-15s %-10s %8lld %10lld %12lld %10lld %12lld %8lld\n",
+		fprintf(out, "%-12s %5lld %-15s %-12s %8lld %10lld %12lld %10lld %12lld %8lld\n",
 			jstr(p, "name"), jint(p, "id"), jstr(p, "address"),
 			jstr(p, "state"), jint(p, "tx_epoch"),
 			jint(p, "tx_packets"), jint(p, "tx_bytes"),
