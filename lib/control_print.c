@@ -51,7 +51,7 @@ int sn_control_print_status(const char *path, int json, FILE *out)
 		jstr(st, "dataplane"), jstr(st, "mlog_digest"),
 		jint(st, "mlog_events"));
 	peers = json_object_get(st, "peers");
-	fprintf(out, "\n%-12s %5s %-15s %-10s %8s %10s %12s %10s %12s %8s\n", "peer",
+	fprintf(out, "\n%-12s %5s %-15s %-12s %8s %10s %12s %10s %12s %8s\n", "peer",
 		"id", "address", "state", "tx-epoch", "tx-pkts", "tx-bytes",
 		"rx-pkts", "rx-bytes", "drops");
 	json_array_foreach(peers, i, p) {
