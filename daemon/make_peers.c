@@ -306,6 +306,9 @@ static const struct sn_make_callbacks make_cbs_tmpl = {
 static bool start_allowed(struct sn_mpeer *mp)
 {
 	time_t now = mono();
+
+	if (mp->d->tampered)
+		return false;
 	time_t *oldest = &mp->starts[mp->n_starts % SN_MAKE_STARTS_MAX];
 
 	if (mp->n_starts >= SN_MAKE_STARTS_MAX &&
@@ -319,6 +322,11 @@ static bool start_allowed(struct sn_mpeer *mp)
 static int start_session(struct sn_mpeer *mp, int fd, bool client)
 {
 	struct sealnetd *d = mp->d;
+
+	if (d->tampered) {
+		close(fd);
+		return -EPERM;
+	}
 	struct sn_make_params prm = {
 		.node_id = d->cfg->id,
 		.node_name = d->cfg->node,
@@ -530,6 +538,24 @@ int sn_make_start(struct sealnetd *d)
 	sn_info("MAKE on port %u, tee %s, rekey every %u s, lifetime %u s",
 		mc->port, mc->tee, mc->rekey_s, mc->lifetime_s);
 	return 0;
+}
+
+void sn_make_tampered(struct sealnetd *d)
+{
+	if (!d->mpeers)
+		return;
+	for (size_t i = 0; i < d->cfg->n_peers; i++) {
+		struct sn_mpeer *mp = &d->mpeers[i];
+
+		sn_make_session_free(mp->s);
+		mp->s = NULL;
+		if (mp->retry)
+			event_del(mp->retry);
+		mp->epoch = 0;
+		mp->rx_slot = -1;
+		if (!mp->pc->has_static_keys)
+			set_state(mp, "revoked", "local data plane tampered");
+	}
 }
 
 void sn_make_stop(struct sealnetd *d)

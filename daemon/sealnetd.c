@@ -115,6 +115,11 @@ static void on_watch(evutil_socket_t fd, short what, void *arg)
 	d->tampered = 1;
 	for (size_t i = 0; i < d->cfg->n_peers; i++)
 		sn_dp_revoke_peer(d->dp, d->cfg->peers[i].id);
+	/* the measurement log records it: evidence from now on differs */
+	sn_mlog_extend_data(&d->mlog, SN_MLOG_OTHER,
+			    "data plane replaced: attached programs differ",
+			    "tampered", 8);
+	sn_make_tampered(d);
 	sn_err("the data plane is no longer the measured one: all keys revoked "
 	       "(fail closed); restart sealnetd after investigating");
 	j = json_pack("{ss ss}", "event", "tampered", "text",

@@ -49,6 +49,9 @@ int sn_make_compute_measurement(const struct sn_node_config *cfg,
 				uint8_t out[48]);
 int sn_make_start(struct sealnetd *d);
 void sn_make_stop(struct sealnetd *d);
+/* The local data plane was replaced: end every MAKE session, refuse new
+ * ones (peers then cut this node off when its keys expire). */
+void sn_make_tampered(struct sealnetd *d);
 /* Add MAKE state of peer i to its status object. */
 void sn_make_peer_status(struct sealnetd *d, size_t i, json_t *peer);
 
