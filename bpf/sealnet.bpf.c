@@ -42,44 +42,77 @@ static __always_inline void sn_count_clear(__u32 peer)
 		ps->passed_clear++;
 }
 
+/*
+ * Parse into p and f.  Returns 1 when the packet is decided here (verdict
+ * in *verdict): not IPv4 (IPv6 follows the unprotected mode, the rest --
+ * ARP, ... -- passes) or malformed.
+ */
+static __always_inline int sn_classify(struct __sk_buff *skb,
+				       const struct sn_config *cfg, __u8 unprot,
+				       struct sn_pkt *p, struct sn_flow *f,
+				       int *verdict)
+{
+	int r = sn_parse(skb, p);
+
+	if (r) {
+		if (r > 0 &&
+		    (p->eth_proto != ETH_P_IPV6 || unprot == SN_UNPROT_PASS))
+			*verdict = TC_ACT_OK;
+		else
+			*verdict = sn_drop(cfg, f, r < 0 ? SN_DROP_MALFORMED :
+							   SN_DROP_UNPROTECTED);
+		return 1;
+	}
+	f->saddr = p->saddr;
+	f->daddr = p->daddr;
+	f->sport = p->sport;
+	f->dport = p->dport;
+	f->proto = p->proto;
+	return 0;
+}
+
+/*
+ * The remote address is not a peer's: the unprotected mode decides.  It
+ * is a peer's: set f->peer; the control port passes in clear (*verdict
+ * TC_ACT_OK, returns 1); anything else is for the caller (returns 0).
+ */
+static __always_inline int sn_peer_or_unprotected(const struct sn_config *cfg,
+						  const struct sn_pkt *p,
+						  __u32 remote, __u8 unprot,
+						  struct sn_flow *f,
+						  int *verdict)
+{
+	__u32 *peer = bpf_map_lookup_elem(&sn_peer_by_addr, &remote);
+
+	if (!peer) {
+		*verdict = unprot == SN_UNPROT_PASS ?
+				   TC_ACT_OK :
+				   sn_drop(cfg, f, SN_DROP_UNPROTECTED);
+		return 1;
+	}
+	f->peer = *peer;
+	if (sn_control_exempt(cfg, p)) {
+		sn_count_clear(f->peer);
+		*verdict = TC_ACT_OK;
+		return 1;
+	}
+	return 0;
+}
+
 SEC("tc")
 int sn_egress(struct __sk_buff *skb)
 {
 	struct sn_config *cfg = sn_cfg();
 	struct sn_flow f = { .dir = SN_DIR_EGRESS };
 	struct sn_pkt p;
-	__u32 *peer;
-	int r;
+	int verdict;
 
 	if (!cfg)
 		return TC_ACT_SHOT;
-	r = sn_parse(skb, &p);
-	if (r) {
-		/* not IPv4: IPv6 follows the unprotected mode, the rest
-		 * (ARP, ...) passes */
-		if (r > 0 && p.eth_proto != ETH_P_IPV6)
-			return TC_ACT_OK;
-		if (r > 0 && cfg->unprot_egress == SN_UNPROT_PASS)
-			return TC_ACT_OK;
-		return sn_drop(cfg, &f, r < 0 ? SN_DROP_MALFORMED :
-						 SN_DROP_UNPROTECTED);
-	}
-	f.saddr = p.saddr;
-	f.daddr = p.daddr;
-	f.sport = p.sport;
-	f.dport = p.dport;
-	f.proto = p.proto;
-	peer = bpf_map_lookup_elem(&sn_peer_by_addr, &p.daddr);
-	if (!peer) {
-		if (cfg->unprot_egress == SN_UNPROT_PASS)
-			return TC_ACT_OK;
-		return sn_drop(cfg, &f, SN_DROP_UNPROTECTED);
-	}
-	f.peer = *peer;
-	if (sn_control_exempt(cfg, &p)) {
-		sn_count_clear(f.peer);
-		return TC_ACT_OK;
-	}
+	if (sn_classify(skb, cfg, cfg->unprot_egress, &p, &f, &verdict) ||
+	    sn_peer_or_unprotected(cfg, &p, p.daddr, cfg->unprot_egress, &f,
+				   &verdict))
+		return verdict;
 	if (!p.ihl_ok)
 		return sn_drop(cfg, &f, SN_DROP_IP_OPTIONS);
 	if (p.frag)
@@ -95,38 +128,17 @@ int sn_ingress(struct __sk_buff *skb)
 	struct sn_config *cfg = sn_cfg();
 	struct sn_flow f = { .dir = SN_DIR_INGRESS };
 	struct sn_pkt p;
-	__u32 *peer;
-	int r;
+	int verdict;
 
 	if (!cfg)
 		return TC_ACT_SHOT;
-	r = sn_parse(skb, &p);
-	if (r) {
-		if (r > 0 && p.eth_proto != ETH_P_IPV6)
-			return TC_ACT_OK;
-		if (r > 0 && cfg->unprot_ingress == SN_UNPROT_PASS)
-			return TC_ACT_OK;
-		return sn_drop(cfg, &f, r < 0 ? SN_DROP_MALFORMED :
-						 SN_DROP_UNPROTECTED);
-	}
-	f.saddr = p.saddr;
-	f.daddr = p.daddr;
-	f.sport = p.sport;
-	f.dport = p.dport;
-	f.proto = p.proto;
+	if (sn_classify(skb, cfg, cfg->unprot_ingress, &p, &f, &verdict))
+		return verdict;
 	if (p.proto == IPPROTO_UDP_ && p.dport == cfg->udp_port)
 		return sn_open(skb, cfg, &p, &f);
-	peer = bpf_map_lookup_elem(&sn_peer_by_addr, &p.saddr);
-	if (!peer) {
-		if (cfg->unprot_ingress == SN_UNPROT_PASS)
-			return TC_ACT_OK;
-		return sn_drop(cfg, &f, SN_DROP_UNPROTECTED);
-	}
-	f.peer = *peer;
-	if (sn_control_exempt(cfg, &p)) {
-		sn_count_clear(f.peer);
-		return TC_ACT_OK;
-	}
+	if (sn_peer_or_unprotected(cfg, &p, p.saddr, cfg->unprot_ingress, &f,
+				   &verdict))
+		return verdict;
 	return sn_drop(cfg, &f, SN_DROP_PLAINTEXT);
 }
 

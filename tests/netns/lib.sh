@@ -19,6 +19,7 @@
 #   netns_name H            the real namespace name of H
 #   netns_cleanup           kill every process in our namespaces, delete them
 #   netns_sweep             delete namespaces left by runs whose shell died
+#   check DESC CMD...       assertion: "ok: DESC" / "FAIL: DESC", counted in $fails
 #
 # Cleanup runs on EXIT, INT, TERM and HUP: a passing, failing or
 # interrupted run leaves no namespace, bridge, qdisc or process behind.
@@ -173,6 +174,20 @@ netns_trap() { # [rc]: the exit code to keep (default: $?)
 	trap - EXIT INT TERM HUP
 	netns_cleanup
 	exit "$rc"
+}
+
+# check DESC CMD...: run CMD, print "ok: DESC" or "FAIL: DESC" and count
+# failures in $fails (the test ends with: exit "$fails")
+fails=0
+check() {
+	local d=$1
+	shift
+	if "$@"; then
+		echo "ok: $d"
+	else
+		echo "FAIL: $d"
+		fails=$((fails + 1))
+	fi
 }
 
 netns_init() {

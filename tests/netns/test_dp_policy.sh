@@ -16,12 +16,6 @@ cg="" cgmnt=""
 trap 'rc=$?; set +e; dp_cleanup; [ -n "$cg" ] && rmdir "$cg"; [ -n "$cgmnt" ] && umount "$cgmnt" && rmdir "$cgmnt"; netns_trap $rc' EXIT
 netns_topology 3
 H2=$(netns_addr h2) H3=$(netns_addr h3)
-fails=0
-check() {
-	local d=$1
-	shift
-	if "$@"; then echo "ok: $d"; else echo "FAIL: $d"; fails=$((fails + 1)); fi
-}
 
 # `ip netns exec` gives each host a fresh /sys, so mount the (one, shared)
 # cgroup v2 hierarchy outside /sys as well

@@ -19,12 +19,6 @@ trap 'rc=$?; set +e; dp_cleanup; netns_trap $rc' EXIT
 netns_topology 3
 [ "${1:-}" = --offloads-off ] && netns_offloads_off 3
 H1=$(netns_addr h1) H2=$(netns_addr h2) H3=$(netns_addr h3)
-fails=0
-check() { # desc cmd...
-	local d=$1
-	shift
-	if "$@"; then echo "ok: $d"; else echo "FAIL: $d"; fails=$((fails + 1)); fi
-}
 
 rules12='{"peer":"h2","direction":"egress","protocol":"tcp","port":5201},
   {"peer":"h2","direction":"egress","protocol":"udp","port":5201},

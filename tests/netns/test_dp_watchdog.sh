@@ -14,12 +14,6 @@ netns_init
 trap 'rc=$?; set +e; dp_cleanup; netns_trap $rc' EXIT
 netns_topology 2
 H2=$(netns_addr h2)
-fails=0
-check() {
-	local d=$1
-	shift
-	if "$@"; then echo "ok: $d"; else echo "FAIL: $d"; fails=$((fails + 1)); fi
-}
 dp_config h1 "h2" '{"peer":"h2","direction":"egress","protocol":"tcp","port":6000}'
 dp_config h2 "h1" '{"peer":"h1","direction":"ingress","protocol":"tcp","port":6000}'
 dp_start h1

@@ -18,12 +18,6 @@ netns_init
 trap 'rc=$?; set +e; dp_cleanup; netns_trap $rc' EXIT
 netns_topology 3
 H2=$(netns_addr h2)
-fails=0
-check() {
-	local d=$1
-	shift
-	if "$@"; then echo "ok: $d"; else echo "FAIL: $d"; fails=$((fails + 1)); fi
-}
 crypto_drops() { # sum of the drop counters that mean lost sealed packets
 	dp_status "$1" | jq '[.drops.BAD_TAG.count, .drops.NO_KEY.count,
 		.drops.REPLAY.count, .drops.TOO_OLD.count] | add'
