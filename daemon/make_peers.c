@@ -59,6 +59,7 @@ struct sn_mpeer {
 	char state[24];
 	char reason[512];
 	char appraisal[512];	/* the last rejection of the peer's evidence */
+	unsigned int failures;	/* sessions that ended without keys */
 };
 
 static time_t mono(void)
@@ -210,6 +211,7 @@ static void install(struct sn_mpeer *mp, uint16_t epoch, const uint8_t *tx,
 		sn_dp_clear_key(d->dp, id, SN_KEY_RX, rxs ^ 1);
 	mp->rx_slot = (int)rxs;
 	mp->epoch = epoch;
+	mp->backoff_s = 1; /* a working peer is redialled at once if lost */
 	mp->keyed_at = mono();
 	mp->cut_off = false;
 	if (epoch == 1)
@@ -273,6 +275,7 @@ static void on_fail(void *arg, uint32_t peer_id, int err, const char *reason)
 					      sn_reason_name(a->reasons[i].code),
 					      a->reasons[i].detail);
 	}
+	mp->failures++;
 	sn_warn("peer %s: MAKE failed: %s", mp->pc->name, why);
 	set_state(mp, "failed", why);
 	broadcast(mp->d, "make-failed", mp, why);
@@ -409,8 +412,9 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd,
 }
 
 /* Restart: a previous sealnetd's programs still run (with its keys) until
- * every MAKE peer is keyed again, then ours replace them; at the latest
- * after SN_DEFERRED_ATTACH_S. */
+ * every MAKE peer is settled -- keyed again, or failed once (refused, or
+ * not answering: its traffic could not flow anyway) -- then ours replace
+ * them; at the latest after SN_DEFERRED_ATTACH_S. */
 #define SN_DEFERRED_ATTACH_S 10
 
 static void maybe_attach(struct sealnetd *d, time_t now)
@@ -421,7 +425,8 @@ static void maybe_attach(struct sealnetd *d, time_t now)
 	if (sn_dp_is_attached(d->dp))
 		return;
 	for (size_t i = 0; i < d->cfg->n_peers; i++)
-		if (!d->cfg->peers[i].has_static_keys && !d->mpeers[i].epoch)
+		if (!d->cfg->peers[i].has_static_keys && !d->mpeers[i].epoch &&
+		    !d->mpeers[i].failures)
 			all = false;
 	if (!all && now < d->attach_deadline)
 		return;
@@ -432,7 +437,7 @@ static void maybe_attach(struct sealnetd *d, time_t now)
 		return;
 	}
 	sn_info("data plane attached (%s); the previous instance's programs are replaced",
-		all ? "every peer keyed" : "deadline reached");
+		all ? "every peer settled" : "deadline reached");
 }
 
 /* every second: attach when deferred, rekey due sessions, cut off stale
@@ -457,6 +462,21 @@ static void tick(evutil_socket_t fd, short what, void *arg)
 			sn_warn("peer %s: keys older than %u s: cut off until a fresh MAKE",
 				mp->pc->name, d->cfg->make.lifetime_s);
 			broadcast(d, "cut-off", mp, "session lifetime expired");
+		}
+		/* rekey early when the send counter is half-way to the limit
+		 * (either side may start a rekey) */
+		if (mp->s && mp->epoch) {
+			uint64_t ctr;
+
+			if (!sn_dp_tx_counter(d->dp, mp->pc->id, &ctr) &&
+			    ctr >= sn_dp_counter_limit(d->dp) / 2 &&
+			    sn_make_session_state(mp->s) == SN_MAKE_ST_ESTABLISHED &&
+			    sn_make_session_rekey(mp->s) == 0) {
+				sn_info("peer %s: send counter %llu is half-way to the limit: rekeying",
+					mp->pc->name, (unsigned long long)ctr);
+				mp->rekey_at = now + d->cfg->make.rekey_s;
+				continue;
+			}
 		}
 		if (mp->client && mp->s && mp->rekey_at && now >= mp->rekey_at &&
 		    sn_make_session_state(mp->s) == SN_MAKE_ST_ESTABLISHED) {

@@ -385,6 +385,26 @@ int sn_dp_set_tx_slot(struct sn_dataplane *dp, uint32_t peer_id,
 	return err;
 }
 
+int sn_dp_tx_counter(struct sn_dataplane *dp, uint32_t peer_id, uint64_t *out)
+{
+	int slot = sn_dp_tx_slot(dp, peer_id);
+	uint32_t idx;
+	uint64_t v;
+
+	if (slot < 0)
+		return slot;
+	idx = peer_id * 2 + (uint32_t)slot;
+	if (bpf_map_lookup_elem(bpf_map__fd(dp->skel->maps.sn_tx_ctr), &idx, &v))
+		return -errno;
+	*out = v;
+	return 0;
+}
+
+uint64_t sn_dp_counter_limit(struct sn_dataplane *dp)
+{
+	return dp->cfg.counter_limit;
+}
+
 int sn_dp_revoke_peer(struct sn_dataplane *dp, uint32_t peer_id)
 {
 	struct sn_tx tx = { 0 };

@@ -73,6 +73,11 @@ int sn_dp_set_tx_slot(struct sn_dataplane *dp, uint32_t peer_id,
 		      unsigned int slot);
 /* The slot currently used to send (0/1), or negative errno. */
 int sn_dp_tx_slot(struct sn_dataplane *dp, uint32_t peer_id);
+/* Next send counter of the slot in use for peer (how close to the
+ * counter limit it is), or negative errno. */
+int sn_dp_tx_counter(struct sn_dataplane *dp, uint32_t peer_id, uint64_t *out);
+/* The configured counter limit. */
+uint64_t sn_dp_counter_limit(struct sn_dataplane *dp);
 /* Forget every key of peer (fail closed: its traffic is dropped). */
 int sn_dp_revoke_peer(struct sn_dataplane *dp, uint32_t peer_id);
 

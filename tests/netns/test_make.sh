@@ -1,62 +1,92 @@
 #!/usr/bin/env bash
 # MAKE between real hosts: keys only after mutual attestation (sim TEE).
 #
-#    h1 198.18.0.1 ---+      policy (appraisal): sim platform of this test,
-#    h2 198.18.0.2 ---+-- br0   launch measurements of h1 and h2 only;
-#    h3 198.18.0.3 ---+         h3's differs (its config) -> no keys
+#    h1 198.18.0.1 ---+      appraisal policy: this test's sim platform and
+#    h2 198.18.0.2 ---+      the launch measurements of h1, h2 and h3; h4's
+#    h3 198.18.0.3 ---+-- br0   differs (its configuration) -> no keys
+#    h4 198.18.0.4 ---+
 #
-# rules: h1 -> h2 tcp/6000, h3 -> h2 tcp/6000; rekey every second,
-# hard session lifetime 8 s.  Checks: h1-h2 keyed, h3 refused with a
-# reason and its packets dropped; data intact under rekeys with no crypto
-# drops; kill -9 + restart of h2 during a transfer keeps it intact; a
-# stalled peer is cut off after the lifetime, then recovers.
+# rules: h1 -> h2, h1 -> h3, h3 -> h2, h4 -> h2 (tcp/6000); rekey every
+# second, hard lifetime 8 s; h1 also rekeys when its send counter is half
+# way to its (small) counter limit.  Checks: no traffic before MAKE;
+# h1, h2, h3 keyed pairwise and carrying traffic; h4 refused with the
+# reason and its packets dropped; garbage and floods on the MAKE port;
+# data intact under rekeys with no crypto drops; kill -9 + restart during a
+# transfer; a stalled peer cut off after the lifetime, then taken back; a
+# replaced data plane ends the node's keying.
 set -eu
 here=$(dirname "$0")
 . "$here/lib.sh"
 . "$here/dp.sh"
 netns_init
 trap 'rc=$?; set +e; dp_cleanup; netns_trap $rc' EXIT
-netns_topology 3
-H2=$(netns_addr h2)
+netns_topology 4
+H2=$(netns_addr h2) H3=$(netns_addr h3)
 crypto_drops() { # sum of the drop counters that mean lost sealed packets
 	dp_status "$1" | jq '[.drops.BAD_TAG.count, .drops.NO_KEY.count,
-		.drops.REPLAY.count, .drops.TOO_OLD.count] | add'
+		.drops.REPLAY.count, .drops.TOO_OLD.count,
+		.drops.COUNTER_LIMIT.count] | add'
 }
 
 "$SEALNET" sim-tee init "$DP_DIR/platform" >"$DP_DIR/simtee.out" ||
 	netns_fail "sealnet sim-tee init failed"
 ark=$(grep -oE '[0-9a-f]{64}' "$DP_DIR/simtee.out" | head -1)
 make_extra=', "rekey_interval_s": 1, "session_lifetime_s": 8'
-dp_make_config h1 "h2 h3" '{"peer":"h2","direction":"egress","protocol":"tcp","port":6000}' "$make_extra"
-dp_make_config h2 "h1 h3" '{"peer":"h1","direction":"ingress","protocol":"tcp","port":6000},
-  {"peer":"h3","direction":"ingress","protocol":"tcp","port":6000}' "$make_extra"
-dp_make_config h3 "h1 h2" '{"peer":"h2","direction":"egress","protocol":"tcp","port":6000}' "$make_extra"
-m1=$("$SEALNETD" --print-measurement --config "$DP_DIR/h1.json")
-m2=$("$SEALNETD" --print-measurement --config "$DP_DIR/h2.json")
-m3=$("$SEALNETD" --print-measurement --config "$DP_DIR/h3.json")
-check "each node's launch measurement differs (configs differ)" [ "$m1" != "$m2" -a "$m2" != "$m3" ]
+r6000() { printf '{"peer":"%s","direction":"%s","protocol":"tcp","port":6000}' "$1" "$2"; }
+dp_make_config h1 "h2 h3 h4" "$(r6000 h2 egress), $(r6000 h3 egress)" "$make_extra"
+sed -i 's/"interface": "eth0",/"interface": "eth0", "counter_limit": 6000,/' "$DP_DIR/h1.json"
+dp_make_config h2 "h1 h3 h4" "$(r6000 h1 ingress), $(r6000 h3 ingress), $(r6000 h4 ingress)" "$make_extra"
+dp_make_config h3 "h1 h2 h4" "$(r6000 h2 egress), $(r6000 h1 ingress)" "$make_extra"
+dp_make_config h4 "h1 h2 h3" "$(r6000 h2 egress)" "$make_extra"
+for h in h1 h2 h3 h4; do
+	eval "m_$h=\$(\"\$SEALNETD\" --print-measurement --config \"\$DP_DIR/$h.json\")"
+done
+check "each node's launch measurement differs (configs differ)" \
+	[ "$(printf '%s\n' "$m_h1" "$m_h2" "$m_h3" "$m_h4" | sort -u | wc -l)" = 4 ]
 cat >"$DP_DIR/policy.json" <<JSON
 { "backends": ["sim"], "sim_ark_spki_sha256": ["$ark"],
-  "measurements": ["$m1", "$m2"], "allow_debug": false }
+  "measurements": ["$m_h1", "$m_h2", "$m_h3"], "allow_debug": false }
 JSON
+
+# h1 alone: no MAKE possible, so nothing to h2 may leave (never in clear)
 dp_start h1
+before=$(dp_drops h1 NO_KEY)
+netns_exec h1 timeout 2 bash -c "echo x > /dev/tcp/$H2/6000" 2>/dev/null && r=0 || r=1
+check "before MAKE, h1 -> h2:6000 is dropped (NO_KEY $before -> $(dp_drops h1 NO_KEY))" \
+	[ "$r" = 1 -a "$(dp_drops h1 NO_KEY)" -gt "$before" ]
 dp_start h2
 dp_start h3
-
-check "h1 and h2 complete MAKE (h1's view)" dp_wait_peer h1 h2
-check "h1 and h2 complete MAKE (h2's view)" dp_wait_peer h2 h1
-check "h1 refuses h3" dp_wait_peer h1 h3 failed
-check "h2 refuses h3" dp_wait_peer h2 h3 failed
-# the first attempt may fail before evidence (h3 not listening yet): the
+dp_start h4
+for pair in "h1 h2" "h2 h1" "h1 h3" "h3 h1" "h2 h3" "h3 h2"; do
+	check "MAKE complete: $pair" dp_wait_peer $pair
+done
+for h in h1 h2 h3; do
+	check "$h refuses h4" dp_wait_peer $h h4 failed
+done
+# the first attempt may fail before evidence (h4 not listening yet): the
 # retry (backoff 1 s) gets to the appraisal
 for _ in $(seq 100); do
-	r=$(dp_peer h2 h3 appraisal)
+	r=$(dp_peer h2 h4 appraisal)
 	[ "$r" != null ] && break
 	sleep 0.1
 done
-echo "   h2's appraisal of h3: $r"
-check "h2's appraisal of h3 names the measurement" grep -q "measurement-not-allowed" <<<"$r"
-echo "   h3 on h2: $(dp_peer h3 h2 reason)"
+echo "   h2's appraisal of h4: $r"
+check "h2's appraisal of h4 names the measurement" grep -q "measurement-not-allowed" <<<"$r"
+echo "   h4 on h2: $(dp_peer h4 h2 reason)"
+
+# attested pairs carry traffic: h3 -> h2 and h1 -> h3
+netns_exec h2 python3 "$here/tcp_sink.py" serve "$H2" 6000 >"$DP_DIR/s32" &
+sink=$!
+sleep 0.3
+want=$(netns_exec h3 python3 "$here/tcp_sink.py" send "$H2" 6000 300000 H3-TO-H2)
+wait $sink || true
+check "h3 -> h2 carries data intact" [ -n "$want" -a "$want" = "$(cat "$DP_DIR/s32")" ]
+netns_exec h3 python3 "$here/tcp_sink.py" serve "$H3" 6000 >"$DP_DIR/s13" &
+sink=$!
+sleep 0.3
+want=$(netns_exec h1 python3 "$here/tcp_sink.py" send "$H3" 6000 300000 H1-TO-H3)
+wait $sink || true
+check "h1 -> h3 carries data intact" [ -n "$want" -a "$want" = "$(cat "$DP_DIR/s13")" ]
 
 # garbage and a flood of connections at h2's MAKE port from h1's address
 # (h1 dials h2: lower id): refused or failed, no crash; then h1 and h2
@@ -64,18 +94,18 @@ echo "   h3 on h2: $(dp_peer h3 h2 reason)"
 for _ in $(seq 20); do
 	netns_exec h1 timeout 1 bash -c "head -c 70000 /dev/urandom > /dev/tcp/$H2/51821" 2>/dev/null || true
 done
-netns_exec h3 timeout 1 bash -c "printf '\\x16\\x03\\x01\\xff\\xff' > /dev/tcp/$H2/51821" 2>/dev/null || true
+netns_exec h4 timeout 1 bash -c "printf '\\x16\\x03\\x01\\xff\\xff' > /dev/tcp/$H2/51821" 2>/dev/null || true
 check "h2's daemon survives garbage on its MAKE port" kill -0 "${DP_PID[h2]}"
 grep -q "MAKE sessions in" "$DP_DIR/h2.log" && r=0 || r=1
 check "and rate-limits the flood of sessions from h1's address" [ "$r" = 0 ]
 sleep 11 # the rate-limit window, then h1's redial (backoff) gets through
 check "h1 and h2 are keyed again after the flood" dp_wait_peer h2 h1
 
-# h3 has no keys: its packets to h2 are dropped, never sent in clear
-before=$(dp_drops h3 NO_KEY)
-netns_exec h3 timeout 2 bash -c "echo x > /dev/tcp/$H2/6000" 2>/dev/null && r=0 || r=1
-check "h3 cannot reach h2:6000" [ "$r" = 1 ]
-check "h3's packets dropped as NO_KEY ($before -> $(dp_drops h3 NO_KEY))" [ "$(dp_drops h3 NO_KEY)" -gt "$before" ]
+# h4 has no keys: its packets to h2 are dropped, never sent in clear
+before=$(dp_drops h4 NO_KEY)
+netns_exec h4 timeout 2 bash -c "echo x > /dev/tcp/$H2/6000" 2>/dev/null && r=0 || r=1
+check "h4 cannot reach h2:6000" [ "$r" = 1 ]
+check "h4's packets dropped as NO_KEY ($before -> $(dp_drops h4 NO_KEY))" [ "$(dp_drops h4 NO_KEY)" -gt "$before" ]
 
 # data under rekeys every second: intact, no sealed packet lost
 e0=$(dp_peer h1 h2 tx_epoch)
@@ -88,6 +118,8 @@ wait $sink || true
 e1=$(dp_peer h1 h2 tx_epoch)
 check "24 MB over 6 s intact across rekeys (epoch $e0 -> $e1)" [ "$want" = "$(cat "$DP_DIR/sink1")" ]
 check "at least 4 rekeys happened" [ "$((e1 - e0))" -ge 4 ]
+grep -q "half-way to the limit" "$DP_DIR/h1.log" && r=0 || r=1
+check "h1 also rekeyed because its send counter neared its limit" [ "$r" = 0 ]
 check "no sealed packet dropped on either side (h1 $d1 -> $(crypto_drops h1), h2 $d2 -> $(crypto_drops h2))" \
 	[ "$(crypto_drops h1)" = "$d1" -a "$(crypto_drops h2)" = "$d2" ]
 
@@ -95,7 +127,7 @@ check "no sealed packet dropped on either side (h1 $d1 -> $(crypto_drops h1), h2
 netns_exec h2 python3 "$here/tcp_sink.py" serve "$H2" 6000 >"$DP_DIR/sink2" &
 sink=$!
 sleep 0.3
-netns_exec h1 python3 "$here/tcp_sink.py" send "$H2" 6000 16000000 RESTART-STREAM 8 >"$DP_DIR/want2" &
+netns_exec h1 python3 "$here/tcp_sink.py" send "$H2" 6000 16000000 RESTART-STREAM 8 >"$DP_DIR/want2" 2>"$DP_DIR/send2.err" &
 sender=$!
 sleep 2
 kill -9 "${DP_PID[h2]}"
@@ -106,9 +138,18 @@ wait $sender || true
 wait $sink || true
 check "a transfer across kill -9 and restart of h2 arrives intact" \
 	[ -s "$DP_DIR/want2" -a "$(cat "$DP_DIR/want2")" = "$(cat "$DP_DIR/sink2")" ]
+if [ ! -s "$DP_DIR/want2" ] || [ "$(cat "$DP_DIR/want2")" != "$(cat "$DP_DIR/sink2")" ]; then
+	echo "   sent: $(cat "$DP_DIR/want2") received: $(cat "$DP_DIR/sink2") sender: $(tail -1 "$DP_DIR/send2.err")"
+	grep -E "previous|attached|settled|deadline" "$DP_DIR/h2.log" | sed "s/^/   h2: /"
+	echo "   h1 drops: $(dp_status h1 | jq -c '.drops | map_values(.count) | with_entries(select(.value > 0))')"
+	grep -v "info: drop" "$DP_DIR/h2.log" | tail -6 | sed 's/^/   h2: /'
+	grep -v "info: drop" "$DP_DIR/h1.log" | tail -6 | sed 's/^/   h1: /'
+fi
 check "h2 re-attested and re-keyed with h1" dp_wait_peer h2 h1
 grep -q "previous instance" "$DP_DIR/h2.log" && r=0 || r=1
 check "the restarted h2 kept the old programs until keyed" [ "$r" = 0 ]
+grep -q "attached (every peer settled)" "$DP_DIR/h2.log" && r=0 || r=1
+check "and replaced them once every peer was settled (not by the deadline)" [ "$r" = 0 ]
 
 # a stalled peer: h1's daemon frozen, no rekey: h2 cuts h1 off after 8 s
 kill -STOP "${DP_PID[h1]}"
