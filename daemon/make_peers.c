@@ -366,7 +366,7 @@ static void dial(evutil_socket_t fd_unused, short what, void *arg)
 	struct sockaddr_in sa = {
 		.sin_family = AF_INET,
 		.sin_port = htons(mp->pc->make_port),
-		.sin_addr.s_addr = mp->pc->addr,
+		.sin_addr.s_addr = mp->pc->make_addr,
 	};
 	int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 

@@ -130,7 +130,7 @@ static int parse_peer(struct perr *e, json_t *p, size_t i,
 {
 	static const char *const allowed[] = { "name", "id", "address",
 					       "tx_key", "rx_key", "epoch",
-					       "make_port", NULL };
+					       "make_port", "make_address", NULL };
 	char where[32], addr[64];
 	struct in_addr a;
 	uint64_t v;
@@ -155,6 +155,16 @@ static int parse_peer(struct perr *e, json_t *p, size_t i,
 	if ((err = get_uint(e, p, where, "make_port", false, 1, 65535, &v)))
 		return err;
 	pc->make_port = (uint16_t)v;
+	pc->make_addr = pc->addr;
+	if (json_object_get(p, "make_address")) {
+		if ((err = get_str(e, p, where, "make_address", true, addr,
+				   sizeof(addr))))
+			return err;
+		if (inet_pton(AF_INET, addr, &a) != 1 || a.s_addr == 0)
+			return fail(e, "%s.make_address: '%s' is not an IPv4 address",
+				    where, addr);
+		pc->make_addr = a.s_addr;
+	}
 	if (json_object_get(p, "tx_key") || json_object_get(p, "rx_key")) {
 		if ((err = get_key(e, p, where, "tx_key", pc->tx_key)) ||
 		    (err = get_key(e, p, where, "rx_key", pc->rx_key)))

@@ -20,6 +20,7 @@
 struct sn_peer_config {
 	char name[SN_NAME_MAX];
 	uint16_t make_port;	   /* the peer's MAKE port (MAKE mode) */
+	uint32_t make_addr;	   /* where to dial its MAKE; default addr */
 	uint32_t id;
 	uint32_t addr;		   /* IPv4, network order */
 	bool has_static_keys;
