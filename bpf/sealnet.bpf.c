@@ -42,10 +42,37 @@ static __always_inline void sn_count_clear(__u32 peer)
 		ps->passed_clear++;
 }
 
+/* IPv6 (not sealed in version 1): to or from a protected peer's IPv6
+ * address it is dropped; otherwise the unprotected mode decides. */
+static __always_inline int sn_ipv6(struct __sk_buff *skb,
+				   const struct sn_config *cfg, __u8 unprot,
+				   struct sn_flow *f)
+{
+	void *data = (void *)(long)skb->data;
+	void *end = (void *)(long)skb->data_end;
+	struct ipv6hdr *ip6 = data + ETH_HLEN;
+	struct sn_in6 a;
+	__u32 *peer;
+
+	if ((void *)(ip6 + 1) > end)
+		return sn_drop(cfg, f, SN_DROP_MALFORMED);
+	__builtin_memcpy(a.a, f->dir == SN_DIR_EGRESS ? (void *)&ip6->daddr :
+							(void *)&ip6->saddr,
+			 16);
+	peer = bpf_map_lookup_elem(&sn_peer_by_addr6, &a);
+	if (peer) {
+		f->peer = *peer;
+		return sn_drop(cfg, f, SN_DROP_IPV6_PEER);
+	}
+	if (unprot == SN_UNPROT_PASS)
+		return TC_ACT_OK;
+	return sn_drop(cfg, f, SN_DROP_UNPROTECTED);
+}
+
 /*
  * Parse into p and f.  Returns 1 when the packet is decided here (verdict
- * in *verdict): not IPv4 (IPv6 follows the unprotected mode, the rest --
- * ARP, ... -- passes) or malformed.
+ * in *verdict): not IPv4 (IPv6: sn_ipv6(); the rest -- ARP, ... --
+ * passes) or malformed.
  */
 static __always_inline int sn_classify(struct __sk_buff *skb,
 				       const struct sn_config *cfg, __u8 unprot,
@@ -55,12 +82,12 @@ static __always_inline int sn_classify(struct __sk_buff *skb,
 	int r = sn_parse(skb, p);
 
 	if (r) {
-		if (r > 0 &&
-		    (p->eth_proto != ETH_P_IPV6 || unprot == SN_UNPROT_PASS))
-			*verdict = TC_ACT_OK;
+		if (r < 0)
+			*verdict = sn_drop(cfg, f, SN_DROP_MALFORMED);
+		else if (p->eth_proto == ETH_P_IPV6)
+			*verdict = sn_ipv6(skb, cfg, unprot, f);
 		else
-			*verdict = sn_drop(cfg, f, r < 0 ? SN_DROP_MALFORMED :
-							   SN_DROP_UNPROTECTED);
+			*verdict = TC_ACT_OK;
 		return 1;
 	}
 	f->saddr = p->saddr;

@@ -139,6 +139,8 @@ static int install(struct sealnetd *d)
 		struct sn_peer_config *p = &c->peers[i];
 
 		err = sn_dp_add_peer(d->dp, p->id, p->addr);
+		if (!err && p->has_addr6)
+			err = sn_dp_add_peer6(d->dp, p->id, p->addr6);
 		if (err) {
 			sn_err("peer %s: installing it failed: %s", p->name,
 			       strerror(-err));

@@ -130,7 +130,8 @@ static int parse_peer(struct perr *e, json_t *p, size_t i,
 {
 	static const char *const allowed[] = { "name", "id", "address",
 					       "tx_key", "rx_key", "epoch",
-					       "make_port", "make_address", NULL };
+					       "make_port", "make_address", "address6",
+					       NULL };
 	char where[32], addr[64];
 	struct in_addr a;
 	uint64_t v;
@@ -156,6 +157,17 @@ static int parse_peer(struct perr *e, json_t *p, size_t i,
 		return err;
 	pc->make_port = (uint16_t)v;
 	pc->make_addr = pc->addr;
+	if (json_object_get(p, "address6")) {
+		char a6[INET6_ADDRSTRLEN];
+
+		if ((err = get_str(e, p, where, "address6", true, a6,
+				   sizeof(a6))))
+			return err;
+		if (inet_pton(AF_INET6, a6, pc->addr6) != 1)
+			return fail(e, "%s.address6: '%s' is not an IPv6 address",
+				    where, a6);
+		pc->has_addr6 = true;
+	}
 	if (json_object_get(p, "make_address")) {
 		if ((err = get_str(e, p, where, "make_address", true, addr,
 				   sizeof(addr))))

@@ -255,6 +255,17 @@ int sn_dp_add_peer(struct sn_dataplane *dp, uint32_t peer_id, uint32_t addr)
 	return 0;
 }
 
+int sn_dp_add_peer6(struct sn_dataplane *dp, uint32_t peer_id,
+		    const uint8_t addr6[16])
+{
+	if (check_peer(peer_id))
+		return -EINVAL;
+	if (bpf_map_update_elem(bpf_map__fd(dp->skel->maps.sn_peer_by_addr6),
+				addr6, &peer_id, BPF_ANY))
+		return -errno;
+	return 0;
+}
+
 int sn_dp_install_key(struct sn_dataplane *dp, uint32_t peer_id,
 		      enum sn_key_dir dir, unsigned int slot, uint16_t epoch,
 		      const uint8_t key[SN_KEY_LEN])

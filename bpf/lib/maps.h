@@ -20,6 +20,17 @@ struct {
 	__type(value, __u32);
 } sn_peer_by_addr SEC(".maps");
 
+struct sn_in6 {
+	__u8 a[16];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, SN_MAX_NODES);
+	__type(key, struct sn_in6);
+	__type(value, __u32);
+} sn_peer_by_addr6 SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, SN_MAX_NODES);

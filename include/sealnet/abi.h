@@ -77,7 +77,8 @@ _Static_assert(sizeof(struct sn_wire_hdr) == SN_HDR_LEN, "wire header");
 	X(GSO, "GSO super-packet to a protected peer (offload not disabled)") \
 	X(CSUM_OFFLOAD, "unexpected checksum offload layout")                \
 	X(HELPER, "kernel helper failed while rewriting the packet")         \
-	X(BAD_TYPE, "unknown sealnet message type")
+	X(BAD_TYPE, "unknown sealnet message type")                          \
+	X(IPV6_PEER, "IPv6 to or from a protected peer (not sealed: dropped)")
 
 enum sn_drop_reason {
 #define SN_X_ENUM(name, text) SN_DROP_##name,
@@ -112,7 +113,10 @@ _Static_assert(sizeof(struct sn_config) == 32, "sn_config");
 
 /* ---- peers -------------------------------------------------------------- */
 
-/* sn_peer_by_addr: hash, IPv4 address (network order) -> node id */
+/* sn_peer_by_addr: hash, IPv4 address (network order) -> node id
+ * sn_peer_by_addr6: hash, IPv6 address (16 bytes) -> node id.  Version 1
+ * seals IPv4 only; IPv6 to or from a peer's IPv6 address is dropped
+ * (IPV6_PEER), never sent or accepted in clear. */
 
 enum sn_key_state {
 	SN_KEY_EMPTY = 0,

@@ -23,6 +23,8 @@ struct sn_peer_config {
 	uint32_t make_addr;	   /* where to dial its MAKE; default addr */
 	uint32_t id;
 	uint32_t addr;		   /* IPv4, network order */
+	bool has_addr6;
+	uint8_t addr6[16];	   /* its IPv6 address: dropped, never in clear */
 	bool has_static_keys;
 	uint16_t epoch;
 	uint8_t tx_key[SN_KEY_LEN]; /* secret */

@@ -52,6 +52,11 @@ void sn_dp_close(struct sn_dataplane *dp);
  * route MTU to the peer by SN_OVERHEAD. */
 int sn_dp_add_peer(struct sn_dataplane *dp, uint32_t peer_id, uint32_t addr);
 
+/* The peer's IPv6 address (16 bytes): IPv6 to or from it is dropped, as
+ * version 1 seals IPv4 only. */
+int sn_dp_add_peer6(struct sn_dataplane *dp, uint32_t peer_id,
+		    const uint8_t addr6[16]);
+
 enum sn_key_dir {
 	SN_KEY_TX = 0,
 	SN_KEY_RX = 1,

@@ -418,6 +418,33 @@ static void rotation_loses_nothing(void **state)
 					     &peer_on_a, &tx, BPF_ANY), 0);
 }
 
+/* IPv6 is not sealed: to a peer's IPv6 address it is dropped, to other
+ * addresses the unprotected mode (pass) decides */
+static void ipv6_never_in_clear(void **state)
+{
+	uint8_t pkt[14 + 40 + 8] = { 0 }, out[256];
+	uint8_t peer6[16] = { 0xfd, [15] = 2 };
+	uint32_t peer = 2;
+	size_t ol;
+
+	assert_int_equal(bpf_map_update_elem(
+				 bpf_map__fd(na.s->maps.sn_peer_by_addr6), peer6,
+				 &peer, BPF_ANY), 0);
+	pkt[12] = 0x86;
+	pkt[13] = 0xdd;
+	pkt[14] = 0x60;
+	pkt[19] = 8;  /* payload length */
+	pkt[20] = 17; /* next header UDP */
+	pkt[21] = 64;
+	pkt[22] = 0xfd;
+	pkt[37] = 1;			/* src fd00::1 */
+	memcpy(pkt + 38, peer6, 16);	/* dst fd00::2 */
+	assert_int_equal(run(na.s->progs.sn_egress, pkt, sizeof(pkt), out, &ol), 2);
+	assert_int_equal(drops(&na, SN_DROP_IPV6_PEER), 1);
+	pkt[38 + 15] = 9;		/* fd00::9: not a peer */
+	assert_int_equal(run(na.s->progs.sn_egress, pkt, sizeof(pkt), out, &ol), 0);
+}
+
 /* drop events reach the ring buffer, at most events_per_sec per second */
 static int count_event(void *ctx, void *data, size_t len)
 {
@@ -469,6 +496,7 @@ int main(void)
 		cmocka_unit_test(ingress_policy),
 		cmocka_unit_test(truncated_and_forged),
 		cmocka_unit_test(rotation_loses_nothing),
+		cmocka_unit_test(ipv6_never_in_clear),
 		cmocka_unit_test(events_rate_limited),
 		cmocka_unit_test(counter_limit),
 	};

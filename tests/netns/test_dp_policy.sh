@@ -29,6 +29,9 @@ dp_config h1 "h2" "{\"peer\":\"h2\",\"direction\":\"egress\",\"protocol\":\"tcp\
 	'"unprotected": {"egress": "drop"},'
 dp_config h2 "h1" '{"peer":"h1","direction":"ingress","protocol":"tcp","port":7000},
   {"peer":"h1","direction":"ingress","protocol":"udp","port":7001}'
+# h2's IPv6 address is known to h1: IPv6 to it must be dropped (v1 seals
+# IPv4 only), never sent in clear
+sed -i "s/\"address\": \"$H2\",/\"address\": \"$H2\", \"address6\": \"$(netns_addr h2 6)\",/" "$DP_DIR/h1.json"
 dp_start h1
 dp_start h2
 
@@ -73,6 +76,15 @@ before=$(dp_drops h1 UNPROTECTED)
 netns_exec h1 ping -c1 -W1 "$H3" >/dev/null 2>&1 && r=0 || r=1
 after=$(dp_drops h1 UNPROTECTED)
 check "ping to non-peer h3 dropped in mode drop ($before -> $after)" [ "$r" = 1 -a "$after" -gt "$before" ]
+
+# IPv6 to the protected peer: dropped with its own reason (a static
+# neighbour entry: h1 drops unprotected egress, neighbour discovery too)
+netns_exec h1 ip -6 neigh replace "$(netns_addr h2 6)" dev eth0 \
+	lladdr "$(netns_exec h2 cat /sys/class/net/eth0/address)"
+before=$(dp_drops h1 IPV6_PEER)
+netns_exec h1 ping -6 -c1 -W1 "$(netns_addr h2 6)" >/dev/null 2>&1 && r=0 || r=1
+check "IPv6 ping to h2's fd00::2 dropped as IPV6_PEER ($before -> $(dp_drops h1 IPV6_PEER))" \
+	[ "$r" = 1 -a "$(dp_drops h1 IPV6_PEER)" -gt "$before" ]
 
 # MTU: the route to h2 carries the lowered MTU; oversized DF is refused
 mtu=$(netns_exec h1 ip route get "$H2" | grep -o 'mtu lock [0-9]*' | awk '{print $3}')
