@@ -61,6 +61,7 @@
 
 #include "sealnet/abi.h"
 #include "sealnet.skel.h"
+#include "pkt.h"
 
 #define A_ADDR "198.18.0.1"
 #define B_ADDR "198.18.0.2"
@@ -101,13 +102,7 @@ static void die(const char *what, int err)
 	exit(1);
 }
 
-static uint32_t ip(const char *s)
-{
-	struct in_addr a;
-
-	inet_pton(AF_INET, s, &a);
-	return a.s_addr;
-}
+#define ip sn_test_ip
 
 static void upd(struct bpf_map *m, const void *k, const void *v)
 {
@@ -158,31 +153,15 @@ static void node_init(struct node *n, uint32_t id, uint32_t peer,
 	rule(n, SN_DIR_REPLY_OUT, PORT);
 }
 
-/* Ethernet + IPv4 (checksum left 0) + TCP (20) + plen payload bytes */
+/* Ethernet + IPv4 + TCP + plen payload bytes ('a'..'z') */
 static size_t mkpkt(uint8_t *p, const char *src, const char *dst,
 		    uint16_t sport, uint16_t dport, size_t plen)
 {
-	size_t tot = 20 + 20 + plen;
-	uint32_t s = ip(src), d = ip(dst);
-	uint16_t v;
+	uint8_t payload[2048];
 
-	memset(p, 0, 14 + tot);
-	p[12] = 0x08;
-	p[14] = 0x45;
-	v = htons((uint16_t)tot);
-	memcpy(p + 16, &v, 2);
-	p[22] = 64;
-	p[23] = 6;
-	memcpy(p + 26, &s, 4);
-	memcpy(p + 30, &d, 4);
-	v = htons(sport);
-	memcpy(p + 34, &v, 2);
-	v = htons(dport);
-	memcpy(p + 36, &v, 2);
-	p[46] = 0x50;
-	for (size_t i = 0; i < plen; i++)
-		p[54 + i] = (uint8_t)('a' + i % 26);
-	return 14 + tot;
+	for (size_t i = 0; i < plen && i < sizeof(payload); i++)
+		payload[i] = (uint8_t)('a' + i % 26);
+	return sn_test_mkpkt(p, src, dst, sport, dport, payload, plen);
 }
 
 /* One kernel-timed test run; returns the program's verdict. */

@@ -228,21 +228,9 @@ static int ev_provider(void *arg, const uint8_t rd[SN_REPORT_DATA_LEN],
 		       uint8_t **out, size_t *len)
 {
 	struct side *sd = arg;
-	struct sn_evidence *ev = NULL;
-	uint8_t *log = NULL;
-	size_t log_len;
-	int err;
 
-	err = sn_evidence_make_sim(platform, rd, meas, &ev);
-	if (!err)
-		err = sn_mlog_serialize(&sd->mlog, &log, &log_len);
-	if (!err)
-		err = sn_evidence_set_mlog(ev, log, log_len);
-	if (!err)
-		err = sn_evidence_serialize(ev, out, len);
-	free(log);
-	sn_evidence_free(ev);
-	return err;
+	return sn_evidence_produce(SN_TEE_SIM, platform, rd, meas, &sd->mlog,
+				   out, len);
 }
 
 static int mlog_digest(void *arg, uint8_t out[SN_SHA384_LEN])

@@ -144,31 +144,16 @@ static int provide_evidence(void *arg, const uint8_t rd[SN_REPORT_DATA_LEN],
 			    uint8_t **out, size_t *len)
 {
 	struct sealnetd *d = arg;
-	struct sn_evidence *ev = NULL;
-	uint8_t *log = NULL;
-	size_t log_len = 0;
+	const char *tee = d->cfg->make.tee;
 	int err;
 
-	if (strcmp(d->cfg->make.tee, "sim")) {
-		err = sn_evidence_make_tsm(!strcmp(d->cfg->make.tee, "snp") ?
-						   SN_TEE_SNP : SN_TEE_TDX,
-					   NULL, rd, &ev);
-	} else {
-		err = sn_evidence_make_sim(d->cfg->make.sim_platform, rd,
-					   d->launch_measurement, &ev);
-	}
-	if (err) {
-		sn_err("producing %s evidence failed: %s", d->cfg->make.tee,
-		       strerror(-err));
-		return err;
-	}
-	err = sn_mlog_serialize(&d->mlog, &log, &log_len);
-	if (!err)
-		err = sn_evidence_set_mlog(ev, log, log_len);
-	if (!err)
-		err = sn_evidence_serialize(ev, out, len);
-	free(log);
-	sn_evidence_free(ev);
+	err = sn_evidence_produce(!strcmp(tee, "sim") ? SN_TEE_SIM :
+				  !strcmp(tee, "snp") ? SN_TEE_SNP :
+							SN_TEE_TDX,
+				  d->cfg->make.sim_platform, rd,
+				  d->launch_measurement, &d->mlog, out, len);
+	if (err)
+		sn_err("producing %s evidence failed: %s", tee, strerror(-err));
 	return err;
 }
 

@@ -274,6 +274,18 @@ int sn_evidence_make_tsm(enum sn_tee tee, const char *tsm_root,
 			 const uint8_t report_data[SN_REPORT_DATA_LEN],
 			 struct sn_evidence **out);
 
+struct sn_mlog;
+/*
+ * What a node sends as its evidence: a report over report_data from the
+ * backend (SN_TEE_SIM: platform_dir and measurement; SN_TEE_SNP/TDX:
+ * configfs-tsm), with the runtime measurement log attached (mlog may be
+ * NULL), serialised (sn_evidence_serialize format; *out malloc'd).
+ */
+int sn_evidence_produce(enum sn_tee tee, const char *platform_dir,
+			const uint8_t report_data[SN_REPORT_DATA_LEN],
+			const uint8_t measurement[SN_MEASUREMENT_LEN],
+			const struct sn_mlog *mlog, uint8_t **out, size_t *len);
+
 /* Read a configfs-tsm report entry directory (provider, outblob and
  * optional auxblob files) after inblob was written.  Separate so tests can
  * feed recorded outputs. */

@@ -19,6 +19,7 @@
 
 #include "sealnet/abi.h"
 #include "sealnet.skel.h"
+#include "pkt.h"
 
 #define A_ADDR "198.18.0.1"
 #define B_ADDR "198.18.0.2"
@@ -34,13 +35,7 @@ struct node {
 
 static struct node na, nb;
 
-static uint32_t ip(const char *s)
-{
-	struct in_addr a;
-
-	inet_pton(AF_INET, s, &a);
-	return a.s_addr;
-}
+#define ip sn_test_ip
 
 static void rule(struct node *n, unsigned int dir, uint16_t port)
 {
@@ -104,30 +99,11 @@ static int teardown(void **state)
 	return 0;
 }
 
-/* Ethernet + IPv4 + TCP (20) + payload */
 static size_t mkpkt(uint8_t *p, const char *src, const char *dst,
 		    uint16_t sport, uint16_t dport, const char *payload)
 {
-	size_t plen = strlen(payload), tot = 20 + 20 + plen;
-	uint32_t s = ip(src), d = ip(dst);
-	uint16_t v;
-
-	memset(p, 0, 14 + tot);
-	p[12] = 0x08;
-	p[14] = 0x45;
-	v = htons((uint16_t)tot);
-	memcpy(p + 16, &v, 2);
-	p[22] = 64;
-	p[23] = 6;
-	memcpy(p + 26, &s, 4);
-	memcpy(p + 30, &d, 4);
-	v = htons(sport);
-	memcpy(p + 34, &v, 2);
-	v = htons(dport);
-	memcpy(p + 36, &v, 2);
-	p[46] = 0x50;
-	memcpy(p + 54, payload, plen);
-	return 14 + tot;
+	return sn_test_mkpkt(p, src, dst, sport, dport, payload,
+			     strlen(payload));
 }
 
 static int run(struct bpf_program *prog, const uint8_t *in, size_t len,

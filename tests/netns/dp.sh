@@ -109,3 +109,17 @@ dp_wait_peer() {
 	echo "timeout: $h's peer $p is '$(dp_peer "$h" "$p" state)' ($(dp_peer "$h" "$p" reason)), wanted $want" >&2
 	return 1
 }
+
+# Replace H's egress program with a foreign one at sealnet's own handle
+# (a data plane changed behind sealnetd's back); wait until H reports it.
+dp_tamper() {
+	local h=$1
+	netns_exec "$h" tc filter replace dev eth0 egress pref 1 handle 0x5e1 \
+		bpf da obj "$SN_BUILD/bpf/aead_test.bpf.o" sec tc ||
+		netns_fail "could not replace $h's egress filter (tc with libbpf support needed)"
+	for _ in $(seq 30); do
+		[ "$(dp_status "$h" | jq -r .dataplane)" = TAMPERED ] && return 0
+		sleep 0.1
+	done
+	return 1
+}

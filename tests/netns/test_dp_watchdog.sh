@@ -30,13 +30,7 @@ netns_exec h1 python3 "$here/tcp_sink.py" send "$H2" 6000 100000 WATCHDOG >/dev/
 check "traffic flows before the change" [ -s "$DP_DIR/sink" ] || sleep 0.5
 
 # replace h1's egress program with a foreign one, at sealnet's own handle
-netns_exec h1 tc filter replace dev eth0 egress pref 1 handle 0x5e1 \
-	bpf da obj "$SN_BUILD/bpf/aead_test.bpf.o" sec tc ||
-	netns_fail "could not replace the egress filter (tc with libbpf support needed)"
-for _ in $(seq 30); do
-	[ "$(dp_status h1 | jq -r .dataplane)" = TAMPERED ] && break
-	sleep 0.1
-done
+dp_tamper h1 || true
 check "the replacement is detected within 3 s" [ "$(dp_status h1 | jq -r .dataplane)" = TAMPERED ]
 check "h1 revoked h2's keys" [ "$(dp_peer h1 h2 state)" = revoked ]
 check "and said so in its log" grep -q "no longer the measured one" "$DP_DIR/h1.log"
