@@ -31,6 +31,7 @@ struct sn_dataplane {
 	int ifindex;
 	char ifname[IF_NAMESIZE];
 	bool attached, created_qdisc;
+	bool adopt;	/* a previous sealnet's programs were attached */
 	uint32_t old_gso_segs;
 	bool gso_changed;
 	uint32_t mtu;
@@ -109,7 +110,9 @@ int sn_dp_open(const struct sn_dp_opts *o, struct sn_dataplane **out)
 		goto fail;
 	}
 	dp->mtu = li.mtu;
-	dp->old_gso_segs = li.gso_max_segs;
+	/* 1 is what sealnet itself sets: a previous instance killed hard
+	 * left it; restore the kernel's default (GSO_MAX_SEGS) then */
+	dp->old_gso_segs = li.gso_max_segs == 1 ? 65535 : li.gso_max_segs;
 
 	libbpf_set_print(libbpf_to_sn_log);
 	dp->skel = sealnet_bpf__open_and_load();
@@ -135,8 +138,9 @@ int sn_dp_open(const struct sn_dp_opts *o, struct sn_dataplane **out)
 	if (err)
 		goto fail;
 
-	if (!o->keep_offloads && li.gso_max_segs != 1) {
-		err = sn_nl_set_gso_max_segs(dp->ifindex, 1);
+	if (!o->keep_offloads) {
+		err = li.gso_max_segs != 1 ?
+			      sn_nl_set_gso_max_segs(dp->ifindex, 1) : 0;
 		if (err) {
 			sn_err("data plane: setting gso_max_segs 1 on %s failed: %s",
 			       o->ifname, strerror(-err));
@@ -144,6 +148,9 @@ int sn_dp_open(const struct sn_dp_opts *o, struct sn_dataplane **out)
 		}
 		dp->gso_changed = true;
 	}
+	/* a previous instance (killed hard) left its clsact qdisc: ours to
+	 * remove at the end, as that instance would have */
+	dp->adopt = o->defer_attach;
 	if (!o->defer_attach) {
 		err = sn_dp_attach(dp);
 		if (err)
@@ -168,7 +175,7 @@ int sn_dp_attach(struct sn_dataplane *dp)
 	if (err)
 		return err;
 	if (!dp->attached)
-		dp->created_qdisc = created;
+		dp->created_qdisc = created || dp->adopt;
 	dp->attached = true;
 	return 0;
 }

@@ -166,4 +166,10 @@ check "and takes it back after a fresh rekey" dp_wait_peer h2 h1 established
 dp_tamper h1 || true
 check "h1 detects that its data plane was replaced" [ "$(dp_status h1 | jq -r .dataplane)" = TAMPERED ]
 check "h2 cuts h1 off: no fresh MAKE from a tampered node" dp_wait_peer h2 h1 cut-off
+
+# the restarted h2, stopped, leaves its interface as the kernel had it
+check "h2's sealnetd (the restarted one) stops cleanly" dp_stop h2
+segs=$(netns_exec h2 ip -d link show eth0 | grep -o 'gso_max_segs [0-9]*' | awk '{print $2}')
+check "h2's gso_max_segs is back to the kernel default (got $segs)" [ "$segs" = 65535 ]
+check "and no clsact qdisc is left on it" [ -z "$(netns_exec h2 tc qdisc show dev eth0 | grep clsact)" ]
 exit "$fails"
