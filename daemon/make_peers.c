@@ -134,6 +134,7 @@ static void broadcast(struct sealnetd *d, const char *ev, struct sn_mpeer *mp,
 
 	if (j) {
 		sn_ctl_broadcast(d, j);
+		sn_audit(d, j);
 		json_decref(j);
 	}
 }

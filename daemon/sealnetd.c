@@ -126,6 +126,25 @@ static void on_watch(evutil_socket_t fd, short what, void *arg)
 		      "attached programs differ from the measured ones; keys revoked");
 	if (j) {
 		sn_ctl_broadcast(d, j);
+		sn_audit(d, j);
+		json_decref(j);
+	}
+}
+
+/* start/stop records of the audit log */
+static void audit_lifecycle(struct sealnetd *d, const char *what)
+{
+	char lm[97], ml[97];
+	json_t *j;
+
+	sn_hex_encode(d->launch_measurement, sizeof(d->launch_measurement), lm);
+	sn_hex_encode(d->mlog.digest, sizeof(d->mlog.digest), ml);
+	j = json_pack("{ss ss ss ss si}", "event", what, "mode",
+		      d->cfg->make.enabled ? "make" : "static",
+		      "launch_measurement", d->cfg->make.enabled ? lm : "",
+		      "mlog_digest", ml, "peers", (int)d->cfg->n_peers);
+	if (j) {
+		sn_audit(d, j);
 		json_decref(j);
 	}
 }
@@ -184,7 +203,7 @@ int main(int argc, char **argv)
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct sealnetd d = { .ctl_fd = -1, .log_drops = 1 };
+	struct sealnetd d = { .ctl_fd = -1, .log_drops = 1, .audit_fd = -1 };
 	struct sn_selftest_stats st;
 	const char *config = NULL;
 	char err[512];
@@ -296,6 +315,9 @@ int main(int argc, char **argv)
 		goto out;
 	if (sn_make_start(&d))
 		goto out;
+	if (sn_audit_open(&d))
+		goto out;
+	audit_lifecycle(&d, "start");
 	if (sn_ctl_start(&d))
 		goto out;
 	sn_info("node %s (id %u) protecting %s: %zu peers, %zu rules; control socket %s",
@@ -305,7 +327,9 @@ int main(int argc, char **argv)
 	fflush(stdout);
 	event_base_dispatch(d.base);
 	rc = 0;
+	audit_lifecycle(&d, "stop");
 out:
+	sn_audit_close(&d);
 	sn_ctl_stop(&d);
 	sn_make_stop(&d);
 	if (d.ev_events)

@@ -35,6 +35,7 @@ struct sealnetd {
 	struct event *ev_make_tick;
 	uint8_t launch_measurement[48];
 	long attach_deadline;		/* deferred attach (restart) */
+	int audit_fd;			/* STATE_DIR/audit.jsonl, -1: none */
 };
 
 /* control_server.c */
@@ -43,6 +44,11 @@ void sn_ctl_stop(struct sealnetd *d);
 /* Send one JSON line to every monitor. */
 void sn_ctl_broadcast(struct sealnetd *d, json_t *line);
 json_t *sn_ctl_status(struct sealnetd *d);
+
+/* audit.c: append an event (adds "time" and "node") */
+int sn_audit_open(struct sealnetd *d);
+void sn_audit(struct sealnetd *d, json_t *ev);
+void sn_audit_close(struct sealnetd *d);
 
 /* make_peers.c */
 int sn_make_compute_measurement(const struct sn_node_config *cfg,

@@ -346,7 +346,7 @@ int sn_config_parse(const char *json, size_t len, struct sn_node_config **out,
 	static const char *const allowed[] = {
 		"node", "id", "interface", "udp_port", "control_port",
 		"unprotected", "counter_limit", "events_per_sec",
-		"control_socket", "peers", "rules", "make", NULL
+		"control_socket", "peers", "rules", "make", "state_dir", NULL
 	};
 	struct perr e = { errbuf, errlen };
 	struct sn_node_config *c = NULL;
@@ -383,6 +383,9 @@ int sn_config_parse(const char *json, size_t len, struct sn_node_config **out,
 		 SN_CONTROL_SOCKET_DEFAULT);
 	if ((err = get_str(&e, root, "", "control_socket", false,
 			   c->control_socket, sizeof(c->control_socket))))
+		goto out;
+	if ((err = get_str(&e, root, "", "state_dir", false, c->state_dir,
+			   sizeof(c->state_dir))))
 		goto out;
 	c->dp.ifname = c->ifname;
 	c->dp.self_id = c->id;

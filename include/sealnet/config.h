@@ -52,6 +52,7 @@ struct sn_node_config {
 	uint32_t id;
 	char ifname[32];
 	char control_socket[108];
+	char state_dir[256];		/* audit log; "" = none */
 	struct sn_dp_opts dp;	/* ifname points into this struct */
 	struct sn_peer_config *peers;
 	size_t n_peers;

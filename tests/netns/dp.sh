@@ -86,7 +86,8 @@ dp_make_config() {
 	local h=$1 peers=$2 rules=$3 extra=${4:-} p sep=""
 	{
 		printf '{ "node": "%s", "id": %s, "interface": "eth0",\n' "$h" "${h#h}"
-		printf '  "control_socket": "%s/%s.sock",\n' "$DP_DIR" "$h"
+		printf '  "control_socket": "%s/%s.sock", "state_dir": "%s/%s.state",\n' \
+			"$DP_DIR" "$h" "$DP_DIR" "$h"
 		printf '  "make": { "sim_platform": "%s/platform", "appraisal_policy": "%s/policy.json"%s },\n' \
 			"$DP_DIR" "$DP_DIR" "$extra"
 		printf '  "peers": [\n'

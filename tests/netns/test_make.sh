@@ -167,6 +167,17 @@ dp_tamper h1 || true
 check "h1 detects that its data plane was replaced" [ "$(dp_status h1 | jq -r .dataplane)" = TAMPERED ]
 check "h2 cuts h1 off: no fresh MAKE from a tampered node" dp_wait_peer h2 h1 cut-off
 
+# the audit log (state_dir) of h2: lifecycle, keys, refusals, cut-offs;
+# never key material (no 64-hex-digit value anywhere)
+audit="$DP_DIR/h2.state/audit.jsonl"
+check "h2's audit log records its starts" [ "$(grep -c '"event":"start"' "$audit")" = 2 ]
+check "keys installed, with peer and epoch" grep -q '"event":"keys".*"peer":"h1"' "$audit"
+check "h4's refusal with the reason" \
+	grep -q 'measurement-not-allowed' <<<"$(grep '"event":"make-failed"' "$audit" | grep '"peer":"h4"')"
+check "the cut-off of h1" grep -q '"event":"cut-off".*"peer":"h1"' "$audit"
+check "no key material in the audit log (no 256-bit hex value)" \
+	[ -z "$(grep -oE '[0-9a-fA-F]+' "$audit" | awk 'length == 64')" ]
+
 # the restarted h2, stopped, leaves its interface as the kernel had it
 check "h2's sealnetd (the restarted one) stops cleanly" dp_stop h2
 segs=$(netns_exec h2 ip -d link show eth0 | grep -o 'gso_max_segs [0-9]*' | awk '{print $2}')
