@@ -25,9 +25,8 @@ say "1. kernel AEAD self-test (ChaCha20-Poly1305 in BPF vs OpenSSL)"
 "$SEALNET" selftest
 
 say "2. a simulated SEV-SNP platform (ARK -> ASK -> VCEK) and the appraisal policy"
-"$SEALNET" sim-tee init "$DP_DIR/platform" >"$DP_DIR/simtee.out"
+dp_sim_platform
 cat "$DP_DIR/simtee.out"
-ark=$(grep -oE '[0-9a-f]{64}' "$DP_DIR/simtee.out" | head -1)
 netns_topology 3
 extra=', "rekey_interval_s": 3, "session_lifetime_s": 30'
 dp_make_config h1 "h2 h3" '{"peer":"h2","direction":"egress","protocol":"tcp","port":6000}' "$extra"
@@ -38,17 +37,14 @@ m1=$("$SEALNETD" --print-measurement --config "$DP_DIR/h1.json")
 m2=$("$SEALNETD" --print-measurement --config "$DP_DIR/h2.json")
 m3=$("$SEALNETD" --print-measurement --config "$DP_DIR/h3.json")
 echo "launch measurements: h1 ${m1:0:16}..  h2 ${m2:0:16}..  h3 ${m3:0:16}.. (not in the policy)"
-cat >"$DP_DIR/policy.json" <<JSON
-{ "backends": ["sim"], "sim_ark_spki_sha256": ["$ark"],
-  "measurements": ["$m1", "$m2"], "allow_debug": false }
-JSON
+dp_policy h1 h2
 
 say "3. sealnetd on h1, h2, h3: MAKE (TLS 1.3 + mutual attestation bound to the session)"
 dp_start h1
 dp_start h2
 dp_start h3
 dp_wait_peer h1 h2 && dp_wait_peer h2 h1
-for _ in $(seq 100); do [ "$(dp_peer h2 h3 appraisal)" != null ] && break; sleep 0.1; done
+dp_appraisal h2 h3 >/dev/null
 "$SEALNET" status --socket "$DP_DIR/h2.sock" | sed -n '1,9p'
 
 say "4. h1 sends 4 MB of 'SEALNET-DEMO-SECRET' records to h2:6000 (keys rotate every 3 s)"

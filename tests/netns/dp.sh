@@ -124,3 +124,35 @@ dp_tamper() {
 	done
 	return 1
 }
+
+# A simulated SEV-SNP platform in $DP_DIR/platform (sealnet sim-tee init);
+# sets DP_ARK to its ARK's SPKI hash, for the appraisal policy.
+dp_sim_platform() {
+	"$SEALNET" sim-tee init "$DP_DIR/platform" >"$DP_DIR/simtee.out" ||
+		netns_fail "sealnet sim-tee init failed: $(cat "$DP_DIR/simtee.out")"
+	DP_ARK=$(grep -oE '[0-9a-f]{64}' "$DP_DIR/simtee.out" | head -1)
+}
+
+# $DP_DIR/policy.json: sim only, this platform's ARK, no debug, and the
+# launch measurements of the given hosts' configurations (written before).
+dp_policy() {
+	local h ms=""
+	for h in "$@"; do
+		ms="$ms\"$("$SEALNETD" --print-measurement --config "$DP_DIR/$h.json")\","
+	done
+	cat >"$DP_DIR/policy.json" <<JSON
+{ "backends": ["sim"], "sim_ark_spki_sha256": ["$DP_ARK"],
+  "measurements": [${ms%,}], "allow_debug": false }
+JSON
+}
+
+# H's last appraisal of peer P (waits up to 10 s for one; "null" if none)
+dp_appraisal() {
+	local a
+	for _ in $(seq 100); do
+		a=$(dp_peer "$1" "$2" appraisal)
+		[ "$a" != null ] && break
+		sleep 0.1
+	done
+	echo "$a"
+}

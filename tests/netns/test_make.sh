@@ -28,9 +28,7 @@ crypto_drops() { # sum of the drop counters that mean lost sealed packets
 		.drops.COUNTER_LIMIT.count] | add'
 }
 
-"$SEALNET" sim-tee init "$DP_DIR/platform" >"$DP_DIR/simtee.out" ||
-	netns_fail "sealnet sim-tee init failed"
-ark=$(grep -oE '[0-9a-f]{64}' "$DP_DIR/simtee.out" | head -1)
+dp_sim_platform
 make_extra=', "rekey_interval_s": 1, "session_lifetime_s": 8'
 r6000() { printf '{"peer":"%s","direction":"%s","protocol":"tcp","port":6000}' "$1" "$2"; }
 dp_make_config h1 "h2 h3 h4" "$(r6000 h2 egress), $(r6000 h3 egress)" "$make_extra"
@@ -39,14 +37,11 @@ dp_make_config h2 "h1 h3 h4" "$(r6000 h1 ingress), $(r6000 h3 ingress), $(r6000 
 dp_make_config h3 "h1 h2 h4" "$(r6000 h2 egress), $(r6000 h1 ingress)" "$make_extra"
 dp_make_config h4 "h1 h2 h3" "$(r6000 h2 egress)" "$make_extra"
 for h in h1 h2 h3 h4; do
-	eval "m_$h=\$(\"\$SEALNETD\" --print-measurement --config \"\$DP_DIR/$h.json\")"
-done
+	"$SEALNETD" --print-measurement --config "$DP_DIR/$h.json"
+done >"$DP_DIR/measurements"
 check "each node's launch measurement differs (configs differ)" \
-	[ "$(printf '%s\n' "$m_h1" "$m_h2" "$m_h3" "$m_h4" | sort -u | wc -l)" = 4 ]
-cat >"$DP_DIR/policy.json" <<JSON
-{ "backends": ["sim"], "sim_ark_spki_sha256": ["$ark"],
-  "measurements": ["$m_h1", "$m_h2", "$m_h3"], "allow_debug": false }
-JSON
+	[ "$(sort -u "$DP_DIR/measurements" | wc -l)" = 4 ]
+dp_policy h1 h2 h3
 
 # h1 alone: no MAKE possible, so nothing to h2 may leave (never in clear)
 dp_start h1
@@ -65,11 +60,7 @@ for h in h1 h2 h3; do
 done
 # the first attempt may fail before evidence (h4 not listening yet): the
 # retry (backoff 1 s) gets to the appraisal
-for _ in $(seq 100); do
-	r=$(dp_peer h2 h4 appraisal)
-	[ "$r" != null ] && break
-	sleep 0.1
-done
+r=$(dp_appraisal h2 h4)
 echo "   h2's appraisal of h4: $r"
 check "h2's appraisal of h4 names the measurement" grep -q "measurement-not-allowed" <<<"$r"
 echo "   h4 on h2: $(dp_peer h4 h2 reason)"

@@ -26,32 +26,19 @@ dp_stop h2
 check "the measurement log digest is a SHA-384 ($D)" grep -qE '^[0-9a-f]{96}$' <<<"$D"
 wrong=$(printf '%s' "$D" | tr '0-9a-f' '1-9a-f0')
 
-"$SEALNET" sim-tee init "$DP_DIR/platform" >"$DP_DIR/simtee.out" ||
-	netns_fail "sealnet sim-tee init failed"
-ark=$(grep -oE '[0-9a-f]{64}' "$DP_DIR/simtee.out" | head -1)
+dp_sim_platform
 r() { printf '{"peer":"%s","direction":"%s","protocol":"tcp","port":6000}' "$1" "$2"; }
 dp_make_config h1 "h2 h3" "$(r h2 egress)" ", \"allowed_dataplane\": [\"$wrong\"]"
 dp_make_config h2 "h1 h3" "$(r h1 ingress), $(r h3 ingress)"
 dp_make_config h3 "h1 h2" "$(r h2 egress)" ", \"allowed_dataplane\": [\"$D\"]"
-ms=""
-for h in h1 h2 h3; do
-	ms="$ms\"$("$SEALNETD" --print-measurement --config "$DP_DIR/$h.json")\","
-done
-cat >"$DP_DIR/policy.json" <<JSON
-{ "backends": ["sim"], "sim_ark_spki_sha256": ["$ark"],
-  "measurements": [${ms%,}], "allow_debug": false }
-JSON
+dp_policy h1 h2 h3
 dp_start h2
 dp_start h3
 dp_start h1
 
 check "h3 (allows this data plane) and h2 complete MAKE" dp_wait_peer h3 h2
 check "h1 refuses h2" dp_wait_peer h1 h2 failed
-for _ in $(seq 100); do
-	a=$(dp_peer h1 h2 appraisal)
-	[ "$a" != null ] && break
-	sleep 0.1
-done
+a=$(dp_appraisal h1 h2)
 echo "   h1's appraisal of h2: $a"
 check "on the data-plane measurement" grep -q "runtime measurement log digest not allowed" <<<"$a"
 check "h1 installed no keys for h2" [ "$(dp_peer h1 h2 tx_epoch)" = 0 ]

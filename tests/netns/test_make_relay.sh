@@ -20,31 +20,20 @@ H3=$(netns_addr h3)
 RELAY="$SN_BUILD/tests/netns/make_relay"
 [ -x "$RELAY" ] || netns_fail "no make_relay at $RELAY (build the tests)"
 
-"$SEALNET" sim-tee init "$DP_DIR/platform" >"$DP_DIR/simtee.out" ||
-	netns_fail "sealnet sim-tee init failed"
-ark=$(grep -oE '[0-9a-f]{64}' "$DP_DIR/simtee.out" | head -1)
+dp_sim_platform
 dp_make_config h1 "h2" '{"peer":"h2","direction":"egress","protocol":"tcp","port":6000}'
 sed -i "s/\"address\": \"$(netns_addr h2)\" }/\"address\": \"$(netns_addr h2)\", \"make_address\": \"$H3\" }/" "$DP_DIR/h1.json"
 dp_make_config h2 "h1" '{"peer":"h1","direction":"ingress","protocol":"tcp","port":6000}'
 sed -i "s/\"address\": \"$(netns_addr h1)\" }/\"address\": \"$H3\" }/" "$DP_DIR/h2.json"
-m1=$("$SEALNETD" --print-measurement --config "$DP_DIR/h1.json")
-m2=$("$SEALNETD" --print-measurement --config "$DP_DIR/h2.json")
-cat >"$DP_DIR/policy.json" <<JSON
-{ "backends": ["sim"], "sim_ark_spki_sha256": ["$ark"],
-  "measurements": ["$m1", "$m2"], "allow_debug": false }
-JSON
+dp_policy h1 h2
 
 netns_exec h3 "$RELAY" 51821 "$(netns_addr h2)" 51821 >"$DP_DIR/relay.out" 2>&1 &
 sleep 0.3
 dp_start h2
 dp_start h1
-for _ in $(seq 150); do
-	[ "$(dp_peer h1 h2 appraisal)" != null ] && [ "$(dp_peer h2 h1 appraisal)" != null ] && break
-	sleep 0.1
-done
-cat "$DP_DIR/relay.out" | sed 's/^/   /'
+a1=$(dp_appraisal h1 h2) a2=$(dp_appraisal h2 h1)
+sed 's/^/   /' "$DP_DIR/relay.out"
 check "the relay held a TLS session with each node" grep -q "two TLS sessions up" "$DP_DIR/relay.out"
-a1=$(dp_peer h1 h2 appraisal) a2=$(dp_peer h2 h1 appraisal)
 echo "   h1 on h2's evidence: $a1"
 echo "   h2 on h1's evidence: $a2"
 check "h1 rejects the relayed evidence: report-data (channel binding)" grep -q "report-data" <<<"$a1"
