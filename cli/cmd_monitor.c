@@ -61,8 +61,9 @@ int cmd_monitor(int argc, char **argv)
 			       "Print sealnetd's live events, one line each, until\n"
 			       "interrupted: drops (reason, direction, addresses, ports),\n"
 			       "MAKE events (keys installed, handshake failed with the\n"
-			       "appraisal reasons, peer cut off) and data-plane tampering. Drop events are rate-limited in the kernel;\n"
-			       "a line's 'suppressed' field counts those left out before it.\n\n"
+			       "appraisal reasons, peer cut off) and data-plane tampering.\n"
+			       "Drop events are rate-limited in the kernel; a line's\n"
+			       "'suppressed' field counts those left out before it.\n\n"
 			       "  --socket PATH  control socket (default %s)\n"
 			       "  --json         one JSON object per line\n"
 			       "  --count N      exit after N drop events\n",
@@ -73,7 +74,14 @@ int cmd_monitor(int argc, char **argv)
 		} else if (!strcmp(argv[i], "--json")) {
 			json = 1;
 		} else if (!strcmp(argv[i], "--count") && i + 1 < argc) {
-			count = strtol(argv[++i], NULL, 10);
+			char *end;
+
+			count = strtol(argv[++i], &end, 10);
+			if (*end || count <= 0) {
+				fprintf(stderr, "sealnet monitor: --count needs a positive number, not '%s'\n",
+					argv[i]);
+				return 2;
+			}
 		} else {
 			fprintf(stderr, "sealnet monitor: unknown argument '%s' (see --help)\n",
 				argv[i]);

@@ -15,8 +15,10 @@ int cmd_status(int argc, char **argv)
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
 			printf("usage: sealnet status [--socket PATH] [--json]\n\n"
-			       "Show the running sealnetd's interfaces, peers, key epochs,\n"
-			       "per-peer counters and per-reason drop counters.\n\n"
+			       "Show the running sealnetd's interface, data-plane measurement\n"
+			       "(measured or TAMPERED), and per peer: MAKE state, key epoch,\n"
+			       "the last failure and evidence rejection with their reasons,\n"
+			       "counters; then the per-reason drop counters. No key material.\n\n"
 			       "  --socket PATH  control socket (default %s)\n"
 			       "  --json         print the raw JSON answer\n",
 			       SN_CONTROL_SOCKET_DEFAULT);
