@@ -61,24 +61,19 @@
 
 #include "sealnet/abi.h"
 #include "sealnet.skel.h"
-#include "pkt.h"
+#include "twonode.h"
 
-#define A_ADDR "198.18.0.1"
-#define B_ADDR "198.18.0.2"
+#define A_ADDR SN_TN_A
+#define B_ADDR SN_TN_B
 #define OTHER_ADDR "198.19.0.9" /* not a peer */
 #define PORT 5201
 #define DENIED_PORT 22
-#define PKT_MAX 2048
+#define PKT_MAX SN_TN_PKT_MAX
 #define MAX_SIZES 16
 #define MAX_RUNS 64
 
 static const uint8_t k12[32] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11 };
 static const uint8_t k21[32] = { 0xa0, 0xa1, 0xa2, 0xa3, 0xa4 };
-
-struct node {
-	struct sealnet_bpf *s;
-	uint32_t peer;
-};
 
 enum bcase { C_BASELINE, C_POLICY, C_SEAL, C_OPEN, C_REJECT, C_MAX };
 enum bmode { M_REPEAT, M_SINGLE, M_MAX };
@@ -92,7 +87,7 @@ struct result {
 	uint64_t med, min, max;
 };
 
-static struct node na, nb;
+static struct sn_tnode na, nb;
 static uint32_t repeat = 20000, singles = 4000, nruns = 7;
 static struct result res[MAX_SIZES][C_MAX][M_MAX];
 
@@ -102,55 +97,17 @@ static void die(const char *what, int err)
 	exit(1);
 }
 
-#define ip sn_test_ip
+#define upd sn_tn_upd
+#define drops sn_tn_drops
 
-static void upd(struct bpf_map *m, const void *k, const void *v)
-{
-	if (bpf_map_update_elem(bpf_map__fd(m), k, v, BPF_ANY))
-		die(bpf_map__name(m), errno);
-}
-
-static void rule(struct node *n, unsigned int dir, uint16_t port)
-{
-	struct sn_policy_key k = { .peer = n->peer, .port = port, .proto = 6,
-				   .dir_kind = (uint8_t)(dir << 4) };
-	struct sn_policy_val v = { 1, 0 };
-
-	upd(n->s->maps.sn_policy, &k, &v);
-}
-
-static void node_init(struct node *n, uint32_t id, uint32_t peer,
+static void node_init(struct sn_tnode *n, uint32_t id, uint32_t peer,
 		      const char *peer_addr, const uint8_t *txk,
 		      const uint8_t *rxk)
 {
-	struct sn_config cfg = { .self_id = id,
-				 .udp_port = SN_UDP_PORT_DEFAULT,
-				 .mtu = 1500,
-				 .events_per_sec = 0, /* no ring-buffer events */
-				 .counter_limit = UINT64_MAX };
-	struct sn_tx tx = { 0 };
-	struct sn_rx rx = { 0 };
-	uint32_t zero = 0, addr = ip(peer_addr);
-
-	n->s = sealnet_bpf__open_and_load();
-	if (!n->s)
-		die("sealnet_bpf__open_and_load", errno);
-	n->peer = peer;
-	upd(n->s->maps.sn_config, &zero, &cfg);
-	upd(n->s->maps.sn_peer_by_addr, &addr, &peer);
-	memcpy(tx.slot[0].key, txk, 32);
-	tx.slot[0].epoch = 7;
-	tx.slot[0].state = SN_KEY_VALID;
-	memcpy(rx.slot[0].key, rxk, 32);
-	rx.slot[0].epoch = 7;
-	rx.slot[0].state = SN_KEY_VALID;
-	rx.addr = addr;
-	upd(n->s->maps.sn_tx, &peer, &tx);
-	upd(n->s->maps.sn_rx, &peer, &rx);
-	rule(n, SN_DIR_EGRESS, PORT);
-	rule(n, SN_DIR_REPLY_IN, PORT);
-	rule(n, SN_DIR_INGRESS, PORT);
-	rule(n, SN_DIR_REPLY_OUT, PORT);
+	/* no ring-buffer events; no counter limit */
+	sn_tn_init(n, id, peer, peer_addr, txk, rxk, 0, UINT64_MAX);
+	sn_tn_rule(n, SN_DIR_EGRESS, PORT);
+	sn_tn_rule(n, SN_DIR_INGRESS, PORT);
 }
 
 /* Ethernet + IPv4 + TCP + plen payload bytes ('a'..'z') */
@@ -168,36 +125,16 @@ static size_t mkpkt(uint8_t *p, const char *src, const char *dst,
 static int trun(struct bpf_program *prog, const uint8_t *in, size_t len,
 		uint8_t *out, uint32_t *out_len, uint32_t rep, uint64_t *ns)
 {
-	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = in,
-		    .data_size_in = (uint32_t)len, .data_out = out,
-		    .data_size_out = out ? PKT_MAX : 0, .repeat = rep);
-	int err = bpf_prog_test_run_opts(bpf_program__fd(prog), &o);
+	size_t ol = 0;
+	int v = sn_tn_run_full(prog, in, len, out, &ol, 0, rep, ns);
 
-	if (err)
-		die("bpf_prog_test_run_opts", err);
 	if (out_len)
-		*out_len = o.data_size_out;
-	*ns = o.duration;
-	return (int)o.retval;
-}
-
-/* sum of a per-CPU drop counter */
-static uint64_t drops(struct node *n, uint32_t reason)
-{
-	static uint64_t v[4096];
-	int ncpu = libbpf_num_possible_cpus();
-	uint64_t sum = 0;
-
-	if (ncpu <= 0 || ncpu > 4096 ||
-	    bpf_map_lookup_elem(bpf_map__fd(n->s->maps.sn_drops), &reason, v))
-		die("sn_drops", errno);
-	for (int i = 0; i < ncpu; i++)
-		sum += v[i];
-	return sum;
+		*out_len = (uint32_t)ol;
+	return v;
 }
 
 /* The path taken must be the one meant: count its drops. */
-static void expect_drops(struct node *n, uint32_t reason, uint64_t before,
+static void expect_drops(struct sn_tnode *n, uint32_t reason, uint64_t before,
 			 uint64_t count, const char *what, size_t size)
 {
 	uint64_t got = drops(n, reason) - before;
@@ -424,6 +361,7 @@ int main(int argc, char **argv)
 	wire_len = calloc(singles, sizeof(*wire_len));
 	if (!wire || !wire_len)
 		die("calloc", ENOMEM);
+	sn_tn_netns();
 	node_init(&na, 1, 2, B_ADDR, k12, k21);
 	node_init(&nb, 2, 1, A_ADDR, k21, k12);
 	for (int si = 0; si < nsizes; si++)

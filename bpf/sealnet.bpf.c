@@ -2,12 +2,15 @@
 /*
  * sealnet data plane: two TC (clsact) programs.
  *
- * egress:  IPv4 to a protected peer -> control-port exemption, policy
- *          (cgroup / local port / peer / port / protocol), seal.  Anything
- *          else to a protected peer is dropped, never sent in clear.
- *          Unprotected destinations: cfg->unprot_egress (pass or drop).
+ * egress:  IPv4 to a protected peer -> control-port exemption (sealnetd's
+ *          marked sockets only, lib/control.h), policy (cgroup / local
+ *          port / peer / port / protocol, stateful replies, lib/policy.h),
+ *          seal.  Anything else to a protected peer is dropped, never sent
+ *          in clear.  Unprotected destinations: cfg->unprot_egress.
  * ingress: sealed UDP on cfg->udp_port -> open (lib/open.h).  Plaintext
- *          from a protected peer is dropped (except the control port).
+ *          from a protected peer is dropped, except TCP of a connection
+ *          of sealnetd's own MAKE sockets (lib/control.h).
+ * Neither IPv4 nor IPv6 (ARP, VLAN tags, other ethertypes): lib/l2.h.
  *
  * Protocol: docs/wire-format.md.  Maps and drop reasons: sealnet/abi.h.
  */
@@ -16,6 +19,8 @@
 #include "lib/drop.h"
 #include "lib/parse.h"
 #include "lib/policy.h"
+#include "lib/control.h"
+#include "lib/l2.h"
 #include "lib/seal.h"
 #include "lib/open.h"
 
@@ -24,14 +29,6 @@ static __always_inline struct sn_config *sn_cfg(void)
 	__u32 zero = 0;
 
 	return bpf_map_lookup_elem(&sn_config, &zero);
-}
-
-static __always_inline int sn_control_exempt(const struct sn_config *cfg,
-					     const struct sn_pkt *p)
-{
-	return cfg->control_port && p->proto == IPPROTO_TCP_ && p->ihl_ok &&
-	       !p->frag &&
-	       (p->dport == cfg->control_port || p->sport == cfg->control_port);
 }
 
 static __always_inline void sn_count_clear(__u32 peer)
@@ -71,8 +68,8 @@ static __always_inline int sn_ipv6(struct __sk_buff *skb,
 
 /*
  * Parse into p and f.  Returns 1 when the packet is decided here (verdict
- * in *verdict): not IPv4 (IPv6: sn_ipv6(); the rest -- ARP, ... --
- * passes) or malformed.
+ * in *verdict): not IPv4 (IPv6: sn_ipv6(); the rest: sn_l2_other()) or
+ * malformed.
  */
 static __always_inline int sn_classify(struct __sk_buff *skb,
 				       const struct sn_config *cfg, __u8 unprot,
@@ -87,7 +84,8 @@ static __always_inline int sn_classify(struct __sk_buff *skb,
 		else if (p->eth_proto == ETH_P_IPV6)
 			*verdict = sn_ipv6(skb, cfg, unprot, f);
 		else
-			*verdict = TC_ACT_OK;
+			*verdict = sn_l2_other(skb, cfg, unprot, p->eth_proto,
+					       f);
 		return 1;
 	}
 	f->saddr = p->saddr;
@@ -100,16 +98,19 @@ static __always_inline int sn_classify(struct __sk_buff *skb,
 
 /*
  * The remote address is not a peer's: the unprotected mode decides.  It
- * is a peer's: set f->peer; the control port passes in clear (*verdict
- * TC_ACT_OK, returns 1); anything else is for the caller (returns 0).
+ * is a peer's: set f->peer; the control port is decided here (*verdict:
+ * in clear for sealnetd's own connections, else dropped; returns 1);
+ * anything else is for the caller (returns 0).
  */
-static __always_inline int sn_peer_or_unprotected(const struct sn_config *cfg,
+static __always_inline int sn_peer_or_unprotected(struct __sk_buff *skb,
+						  const struct sn_config *cfg,
 						  const struct sn_pkt *p,
 						  __u32 remote, __u8 unprot,
 						  struct sn_flow *f,
 						  int *verdict)
 {
 	__u32 *peer = bpf_map_lookup_elem(&sn_peer_by_addr, &remote);
+	int ok;
 
 	if (!peer) {
 		*verdict = unprot == SN_UNPROT_PASS ?
@@ -118,12 +119,17 @@ static __always_inline int sn_peer_or_unprotected(const struct sn_config *cfg,
 		return 1;
 	}
 	f->peer = *peer;
-	if (sn_control_exempt(cfg, p)) {
+	if (!sn_control_port(cfg, p))
+		return 0;
+	ok = f->dir == SN_DIR_EGRESS ? sn_control_egress_ok(skb, cfg) :
+				       sn_control_ingress_ok(skb, cfg, p);
+	if (ok) {
 		sn_count_clear(f->peer);
 		*verdict = TC_ACT_OK;
-		return 1;
+	} else {
+		*verdict = sn_drop(cfg, f, SN_DROP_CONTROL_PORT);
 	}
-	return 0;
+	return 1;
 }
 
 SEC("tc")
@@ -137,8 +143,8 @@ int sn_egress(struct __sk_buff *skb)
 	if (!cfg)
 		return TC_ACT_SHOT;
 	if (sn_classify(skb, cfg, cfg->unprot_egress, &p, &f, &verdict) ||
-	    sn_peer_or_unprotected(cfg, &p, p.daddr, cfg->unprot_egress, &f,
-				   &verdict))
+	    sn_peer_or_unprotected(skb, cfg, &p, p.daddr, cfg->unprot_egress,
+				   &f, &verdict))
 		return verdict;
 	if (!p.ihl_ok)
 		return sn_drop(cfg, &f, SN_DROP_IP_OPTIONS);
@@ -163,8 +169,8 @@ int sn_ingress(struct __sk_buff *skb)
 		return verdict;
 	if (p.proto == IPPROTO_UDP_ && p.dport == cfg->udp_port)
 		return sn_open(skb, cfg, &p, &f);
-	if (sn_peer_or_unprotected(cfg, &p, p.saddr, cfg->unprot_ingress, &f,
-				   &verdict))
+	if (sn_peer_or_unprotected(skb, cfg, &p, p.saddr, cfg->unprot_ingress,
+				   &f, &verdict))
 		return verdict;
 	return sn_drop(cfg, &f, SN_DROP_PLAINTEXT);
 }

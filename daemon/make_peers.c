@@ -346,6 +346,24 @@ static int start_session(struct sn_mpeer *mp, int fd, bool client)
 	return 0;
 }
 
+/* sealnetd's MAKE sockets carry the control mark: the only TCP to or from
+ * a peer's control port that the data plane lets pass in clear
+ * (bpf/lib/control.h). */
+static int mark_socket(struct sealnetd *d, int fd)
+{
+	uint32_t mark = d->cfg->dp.control_mark ? d->cfg->dp.control_mark :
+						  SN_CONTROL_MARK_DEFAULT;
+
+	if (setsockopt(fd, SOL_SOCKET, SO_MARK, &mark, sizeof(mark))) {
+		int err = -errno;
+
+		sn_err("MAKE: setting the control mark (SO_MARK 0x%x) on a socket "
+		       "failed: %s (needs CAP_NET_ADMIN)", mark, strerror(-err));
+		return err;
+	}
+	return 0;
+}
+
 static void dial(evutil_socket_t fd_unused, short what, void *arg)
 {
 	struct sn_mpeer *mp = arg;
@@ -356,7 +374,9 @@ static void dial(evutil_socket_t fd_unused, short what, void *arg)
 	};
 	int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 
-	if (fd < 0) {
+	if (fd < 0 || mark_socket(mp->d, fd)) {
+		if (fd >= 0)
+			close(fd);
 		schedule_retry(mp);
 		return;
 	}
@@ -525,6 +545,9 @@ int sn_make_start(struct sealnetd *d)
 		       strerror(errno));
 		return -errno;
 	}
+	err = mark_socket(d, evconnlistener_get_fd(d->make_l));
+	if (err)
+		return err;
 	d->ev_make_tick = event_new(d->base, -1, EV_PERSIST, tick, d);
 	if (!d->ev_make_tick ||
 	    event_add(d->ev_make_tick, &(struct timeval){ .tv_sec = 1 }))

@@ -346,7 +346,9 @@ int sn_config_parse(const char *json, size_t len, struct sn_node_config **out,
 	static const char *const allowed[] = {
 		"node", "id", "interface", "udp_port", "control_port",
 		"unprotected", "counter_limit", "events_per_sec",
-		"control_socket", "peers", "rules", "make", "state_dir", NULL
+		"control_socket", "peers", "rules", "make", "state_dir",
+		"control_mark", "flow_timeout_tcp_s", "flow_timeout_other_s",
+		NULL
 	};
 	struct perr e = { errbuf, errlen };
 	struct sn_node_config *c = NULL;
@@ -397,6 +399,21 @@ int sn_config_parse(const char *json, size_t len, struct sn_node_config **out,
 	if ((err = get_uint(&e, root, "", "control_port", false, 0, 65535, &v)))
 		goto out;
 	c->dp.control_port = (uint16_t)v;
+	v = 0;
+	if ((err = get_uint(&e, root, "", "control_mark", false, 1, UINT32_MAX,
+			    &v)))
+		goto out;
+	c->dp.control_mark = (uint32_t)v;
+	v = 0;
+	if ((err = get_uint(&e, root, "", "flow_timeout_tcp_s", false, 1,
+			    UINT32_MAX / 2, &v)))
+		goto out;
+	c->dp.flow_tcp_s = (uint32_t)v;
+	v = 0;
+	if ((err = get_uint(&e, root, "", "flow_timeout_other_s", false, 1,
+			    UINT32_MAX / 2, &v)))
+		goto out;
+	c->dp.flow_other_s = (uint32_t)v;
 	v = 0;
 	if ((err = get_uint(&e, root, "", "counter_limit", false, 0,
 			    UINT64_MAX >> 1, &v)))

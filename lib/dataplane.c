@@ -38,6 +38,7 @@ struct sn_dataplane {
 	uint32_t routes[SN_MAX_NODES]; /* peer addresses with a host route */
 	unsigned int n_routes;
 	struct sn_config cfg;
+	uint32_t key_gen; /* last installation generation handed out */
 };
 
 static const char *const drop_names[] = {
@@ -126,6 +127,11 @@ int sn_dp_open(const struct sn_dp_opts *o, struct sn_dataplane **out)
 	dp->cfg.self_id = o->self_id;
 	dp->cfg.udp_port = o->udp_port ? o->udp_port : SN_UDP_PORT_DEFAULT;
 	dp->cfg.control_port = o->control_port;
+	dp->cfg.control_mark = o->control_port ? (o->control_mark ? o->control_mark :
+						    SN_CONTROL_MARK_DEFAULT) : 0;
+	dp->cfg.flow_tcp_s = o->flow_tcp_s ? o->flow_tcp_s : SN_FLOW_TCP_S_DEFAULT;
+	dp->cfg.flow_other_s = o->flow_other_s ? o->flow_other_s :
+						 SN_FLOW_OTHER_S_DEFAULT;
 	dp->cfg.unprot_egress = o->drop_unprotected_egress ? SN_UNPROT_DROP :
 							      SN_UNPROT_PASS;
 	dp->cfg.unprot_ingress = o->drop_unprotected_ingress ? SN_UNPROT_DROP :
@@ -273,40 +279,72 @@ int sn_dp_add_peer6(struct sn_dataplane *dp, uint32_t peer_id,
 	return 0;
 }
 
+/*
+ * Replace (peer, dir, slot) in three steps, each a complete map update:
+ *   1. empty the slot (state EMPTY, key zeroed, generation 0): from here
+ *      no packet seals or opens with it, and a packet that took the old
+ *      key sees the change (seal.h sn_key_take, replay.h);
+ *   2. reset what belongs to the slot: the send counter (tx) or the
+ *      replay window (rx, under its spin lock: BPF_F_LOCK);
+ *   3. install key and epoch with a fresh generation, state VALID.
+ * The old key is never live with a reset counter or an empty window.
+ */
+static int key_write(int fd, uint32_t peer_id, enum sn_key_dir dir,
+		     unsigned int slot, const struct sn_key *nk)
+{
+	union {
+		struct sn_tx tx;
+		struct sn_rx rx;
+	} v;
+	int err = 0;
+
+	if (bpf_map_lookup_elem(fd, &peer_id, &v))
+		return -errno;
+	memcpy(dir == SN_KEY_TX ? &v.tx.slot[slot] : &v.rx.slot[slot], nk,
+	       sizeof(*nk));
+	if (bpf_map_update_elem(fd, &peer_id, &v, BPF_ANY))
+		err = -errno;
+	OPENSSL_cleanse(&v, sizeof(v));
+	return err;
+}
+
 int sn_dp_install_key(struct sn_dataplane *dp, uint32_t peer_id,
 		      enum sn_key_dir dir, unsigned int slot, uint16_t epoch,
 		      const uint8_t key[SN_KEY_LEN])
 {
 	uint32_t idx = peer_id * 2 + slot;
-	struct sn_key *k;
-	union {
-		struct sn_tx tx;
-		struct sn_rx rx;
-	} v;
-	int fd, err = 0;
+	struct sn_key nk = { 0 };
+	int fd, err;
 
 	if (check_peer(peer_id) || slot > 1)
 		return -EINVAL;
 	fd = bpf_map__fd(dir == SN_KEY_TX ? dp->skel->maps.sn_tx :
 					    dp->skel->maps.sn_rx);
-	if (bpf_map_lookup_elem(fd, &peer_id, &v))
-		return -errno;
-	k = dir == SN_KEY_TX ? &v.tx.slot[slot] : &v.rx.slot[slot];
-	/* reset what belongs to the slot before the key becomes usable */
+	if (dir == SN_KEY_TX) {
+		struct sn_tx tx;
+		bool busy;
+
+		if (bpf_map_lookup_elem(fd, &peer_id, &tx))
+			return -errno;
+		busy = tx.cur == slot && tx.slot[slot].state == SN_KEY_VALID;
+		OPENSSL_cleanse(&tx, sizeof(tx));
+		if (busy) {
+			sn_err("data plane: refusing to overwrite the tx key in "
+			       "use (peer %u slot %u)", peer_id, slot);
+			return -EBUSY;
+		}
+	}
+	/* 1. empty */
+	err = key_write(fd, peer_id, dir, slot, &nk);
+	if (err)
+		return err;
+	/* 2. reset */
 	if (dir == SN_KEY_TX) {
 		uint64_t zero = 0;
 
-		if (v.tx.cur == slot && v.tx.slot[slot].state == SN_KEY_VALID) {
-			sn_err("data plane: refusing to overwrite the tx key in "
-			       "use (peer %u slot %u)", peer_id, slot);
-			err = -EBUSY;
-			goto out;
-		}
 		if (bpf_map_update_elem(bpf_map__fd(dp->skel->maps.sn_tx_ctr),
-					&idx, &zero, BPF_ANY)) {
-			err = -errno;
-			goto out;
-		}
+					&idx, &zero, BPF_ANY))
+			return -errno;
 	} else {
 		struct {
 			uint32_t lock, pad;
@@ -314,18 +352,18 @@ int sn_dp_install_key(struct sn_dataplane *dp, uint32_t peer_id,
 		} r = { 0 };
 
 		if (bpf_map_update_elem(bpf_map__fd(dp->skel->maps.sn_replay),
-					&idx, &r, BPF_ANY)) {
-			err = -errno;
-			goto out;
-		}
+					&idx, &r, BPF_F_LOCK))
+			return -errno;
 	}
-	memcpy(k->key, key, SN_KEY_LEN);
-	k->epoch = epoch;
-	k->state = SN_KEY_VALID;
-	if (bpf_map_update_elem(fd, &peer_id, &v, BPF_ANY))
-		err = -errno;
-out:
-	OPENSSL_cleanse(&v, sizeof(v));
+	/* 3. install, with a generation never handed out before */
+	if (++dp->key_gen == 0)
+		++dp->key_gen;
+	memcpy(nk.key, key, SN_KEY_LEN);
+	nk.epoch = epoch;
+	nk.state = SN_KEY_VALID;
+	nk.gen = dp->key_gen;
+	err = key_write(fd, peer_id, dir, slot, &nk);
+	OPENSSL_cleanse(&nk, sizeof(nk));
 	return err;
 }
 
@@ -466,15 +504,13 @@ int sn_dp_add_rule(struct sn_dataplane *dp, const struct sn_dp_rule *r,
 
 	if (check_peer(r->peer_id))
 		return -EINVAL;
+	/* No reply entries: replies pass only within a flow that a packet
+	 * allowed by this rule opened (bpf/lib/policy.h, sn_flows). */
 	if (r->dir == SN_DIR_EGRESS) {
 		uint64_t local = r->local_kind == SN_LOCAL_ANY ? 0 : r->local;
 
 		err = put_policy(dp, r->peer_id, r->port, r->proto,
 				 SN_DIR_EGRESS, r->local_kind, local, rule_id);
-		if (!err)
-			err = put_policy(dp, r->peer_id, r->port, r->proto,
-					 SN_DIR_REPLY_IN, SN_LOCAL_ANY, 0,
-					 rule_id);
 		if (!err && r->local_kind != SN_LOCAL_ANY) {
 			dp->cfg.flags |= r->local_kind == SN_LOCAL_CGROUP ?
 						 SN_CFG_CGROUP_RULES :
@@ -484,10 +520,6 @@ int sn_dp_add_rule(struct sn_dataplane *dp, const struct sn_dp_rule *r,
 	} else if (r->dir == SN_DIR_INGRESS) {
 		err = put_policy(dp, r->peer_id, r->port, r->proto,
 				 SN_DIR_INGRESS, SN_LOCAL_ANY, 0, rule_id);
-		if (!err)
-			err = put_policy(dp, r->peer_id, r->port, r->proto,
-					 SN_DIR_REPLY_OUT, SN_LOCAL_ANY, 0,
-					 rule_id);
 	} else {
 		err = -EINVAL;
 	}
@@ -664,4 +696,15 @@ int sn_dp_check_attached(struct sn_dataplane *dp)
 		}
 	}
 	return 0;
+}
+
+uint32_t sn_dp_control_mark(struct sn_dataplane *dp)
+{
+	return dp->cfg.control_mark;
+}
+
+int sn_dp_prog_fd(struct sn_dataplane *dp, bool ingress)
+{
+	return bpf_program__fd(ingress ? dp->skel->progs.sn_ingress :
+					 dp->skel->progs.sn_egress);
 }

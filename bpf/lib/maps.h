@@ -72,6 +72,14 @@ struct {
 	__type(value, struct sn_policy_val);
 } sn_policy SEC(".maps");
 
+/* stateful replies (lib/policy.h) */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, SN_MAX_FLOWS);
+	__type(key, struct sn_flow_key);
+	__type(value, struct sn_flow_val);
+} sn_flows SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, SN_DROP_MAX);
@@ -111,6 +119,7 @@ struct sn_scratch {
 	__u8 hdr[SN_HDR_LEN];
 	__u8 tag[SN_TAG_LEN];
 	__u32 nonce[3];
+	__u8 key[SN_KEY_LEN]; /* private copy of the slot's key */
 };
 
 struct {

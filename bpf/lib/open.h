@@ -1,9 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Ingress: open one sealed packet (docs/wire-format.md), the inverse of
- * seal.h.  Order: session and source check, replay pre-check, tag check
- * and decryption, replay window update (only now, under the lock), then
- * the ingress policy on the decrypted inner ports, then the rewrite.
+ * seal.h.  Order: local destination (never decrypt-and-forward), header
+ * type and reserved bits, session and source check, key slot by epoch
+ * (copied with its generation, seal.h sn_key_take), replay pre-check, tag
+ * check and decryption, replay window update (only now, under the lock,
+ * and only if the slot still holds the same installation), then the
+ * ingress policy on the decrypted inner ports, then the rewrite.
  */
 #ifndef SN_BPF_OPEN_H
 #define SN_BPF_OPEN_H
@@ -20,6 +23,33 @@ static __always_inline __u32 sn_get_be32(const __u8 *p)
 	return (__u32)p[0] << 24 | (__u32)p[1] << 16 | (__u32)p[2] << 8 | p[3];
 }
 
+/*
+ * Would the kernel deliver a packet to daddr locally?  The outer and the
+ * inner IPv4 header are the same header, so a sealed packet addressed to
+ * another host would be decrypted here and then forwarded in clear when
+ * forwarding is on.  The FIB decides as the kernel will: forwarding off
+ * on the device, or a route that is not unicast (local, broadcast), is
+ * delivery here; a unicast route elsewhere is forwarding: dropped.
+ */
+static __always_inline int sn_is_local(struct __sk_buff *skb,
+				       const struct sn_pkt *p)
+{
+	struct bpf_fib_lookup fl = {};
+	long r;
+
+	fl.family = 2; /* AF_INET */
+	fl.ipv4_src = p->saddr;
+	fl.ipv4_dst = p->daddr;
+	fl.tot_len = p->tot_len;
+	fl.ifindex = skb->ifindex;
+	r = bpf_fib_lookup(skb, &fl, sizeof(fl), 0);
+	return r == BPF_FIB_LKUP_RET_FWD_DISABLED ||
+	       r == BPF_FIB_LKUP_RET_NOT_FWDED ||
+	       r == BPF_FIB_LKUP_RET_BLACKHOLE ||
+	       r == BPF_FIB_LKUP_RET_UNREACHABLE ||
+	       r == BPF_FIB_LKUP_RET_PROHIBIT;
+}
+
 static __always_inline int sn_open(struct __sk_buff *skb,
 				   const struct sn_config *cfg,
 				   const struct sn_pkt *p, struct sn_flow *f)
@@ -28,11 +58,11 @@ static __always_inline int sn_open(struct __sk_buff *skb,
 	struct sn_scratch *sc;
 	struct sn_replay *rp;
 	struct sn_rx *rx;
-	struct sn_key *k;
+	const struct sn_key *k;
 	__u8 *hdr, *tag;
 	struct sn_nonce *nonce;
-	__u32 zero = 0, udp_len, ct_len, sid, slot, idx, reason;
-	__u16 epoch, ulen_be;
+	__u32 zero = 0, udp_len, ct_len, sid, slot, idx, reason, gen;
+	__u16 epoch, kepoch, ulen_be;
 	__u64 ctr;
 	__u8 *buf;
 
@@ -62,6 +92,10 @@ static __always_inline int sn_open(struct __sk_buff *skb,
 		return sn_drop(cfg, f, SN_DROP_MALFORMED);
 	if (hdr[0] != SN_TYPE_DATA)
 		return sn_drop(cfg, f, SN_DROP_BAD_TYPE);
+	if (hdr[2] | hdr[3])
+		return sn_drop(cfg, f, SN_DROP_RESERVED);
+	if (!sn_is_local(skb, p))
+		return sn_drop(cfg, f, SN_DROP_NOT_LOCAL);
 
 	sid = sn_get_be32(hdr + 4);
 	if (sid == 0 || sid >= SN_MAX_NODES)
@@ -83,6 +117,12 @@ static __always_inline int sn_open(struct __sk_buff *skb,
 	k = &rx->slot[slot];
 	ctr = (__u64)sn_get_be32(hdr + 12) << 32 | sn_get_be32(hdr + 16);
 
+	reason = sn_key_take(k, sc->key, &gen, &kepoch);
+	if (!reason && kepoch != epoch)
+		reason = SN_DROP_KEY_CHANGED;
+	if (reason)
+		return sn_drop(cfg, f, reason);
+
 	idx = sid * 2 + slot;
 	rp = bpf_map_lookup_elem(&sn_replay, &idx);
 	if (!rp)
@@ -99,10 +139,12 @@ static __always_inline int sn_open(struct __sk_buff *skb,
 	hdr[8] = 0; /* csum_slot is not authenticated */
 	hdr[9] = 0;
 	sn_build_nonce(nonce, ctr);
-	if (sn_aead_open(k->key, (__u8 *)nonce, hdr, SN_HDR_LEN, buf, SN_CT_OFF,
-			 ct_len, tag))
+	reason = sn_aead_open(sc->key, (__u8 *)nonce, hdr, SN_HDR_LEN, buf,
+			      SN_CT_OFF, ct_len, tag);
+	__builtin_memset(sc->key, 0, SN_KEY_LEN);
+	if (reason)
 		return sn_drop(cfg, f, SN_DROP_BAD_TAG);
-	reason = sn_replay_update(rp, ctr);
+	reason = sn_replay_update(rp, ctr, k, gen);
 	if (reason)
 		return sn_drop(cfg, f, reason);
 
@@ -116,7 +158,7 @@ static __always_inline int sn_open(struct __sk_buff *skb,
 		f->sport = (__u16)(buf[SN_CT_OFF] << 8 | buf[SN_CT_OFF + 1]);
 		f->dport = (__u16)(buf[SN_CT_OFF + 2] << 8 | buf[SN_CT_OFF + 3]);
 	}
-	if (!sn_policy_ingress(f))
+	if (!sn_policy_ingress(cfg, f))
 		return sn_drop(cfg, f, SN_DROP_POLICY_INGRESS);
 
 	if (bpf_skb_store_bytes(skb, SN_L4_OFF, buf + SN_CT_OFF, ct_len,

@@ -1,18 +1,27 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The workflow's routing policy, stateless: exact-match lookups in
- * sn_policy, most specific first.  User space installs, for every egress
- * rule (local stage -> peer:port), a REPLY_IN entry (peer:port may answer),
- * and for every ingress rule (peer -> local port) a REPLY_OUT entry (the
- * local port may answer the peer).  Port 0 in a key means "any port".
+ * The workflow's routing policy: exact-match rule lookups in sn_policy,
+ * most specific first, plus stateful replies through sn_flows.
+ *
+ * A packet allowed by a rule in its own direction (egress: local stage ->
+ * peer:port; ingress: peer -> local port) records its flow, keyed in local
+ * orientation (peer, local port, remote port, protocol).  A packet that no
+ * rule allows passes only when its flow is recorded and was seen within
+ * the idle timeout: the exact reverse of a flow the policy allowed.  There
+ * are no reply rules: a rule never opens anything in the other direction
+ * beyond the flows that its own packets created.  Port 0 in a rule key
+ * means "any port".
  */
 #ifndef SN_BPF_POLICY_H
 #define SN_BPF_POLICY_H
 
 #include "lib/maps.h"
 
-static __always_inline int sn_pol_hit(__u32 peer, __u16 port, __u8 proto,
-				      __u8 dir, __u8 kind, __u64 local)
+#define SN_NS_PER_S 1000000000ull
+
+static __always_inline struct sn_policy_val *
+sn_pol_get(__u32 peer, __u16 port, __u8 proto, __u8 dir, __u8 kind,
+	   __u64 local)
 {
 	struct sn_policy_key k = {
 		.peer = peer,
@@ -22,50 +31,110 @@ static __always_inline int sn_pol_hit(__u32 peer, __u16 port, __u8 proto,
 		.local = local,
 	};
 
-	return bpf_map_lookup_elem(&sn_policy, &k) != NULL;
+	return bpf_map_lookup_elem(&sn_policy, &k);
 }
 
 /* remote port then any port */
-static __always_inline int sn_pol_hit2(__u32 peer, __u16 port, __u8 proto,
-				       __u8 dir, __u8 kind, __u64 local)
+static __always_inline struct sn_policy_val *
+sn_pol_get2(__u32 peer, __u16 port, __u8 proto, __u8 dir, __u8 kind,
+	    __u64 local)
 {
-	if (sn_pol_hit(peer, port, proto, dir, kind, local))
-		return 1;
-	return port && sn_pol_hit(peer, 0, proto, dir, kind, local);
+	struct sn_policy_val *v = sn_pol_get(peer, port, proto, dir, kind, local);
+
+	if (v || !port)
+		return v;
+	return sn_pol_get(peer, 0, proto, dir, kind, local);
 }
 
-/* May the local sender (skb's cgroup, sport) send proto/dport to peer? */
+static __always_inline __u64 sn_flow_timeout_ns(const struct sn_config *cfg,
+						__u8 proto)
+{
+	return (__u64)(proto == IPPROTO_TCP_ ? cfg->flow_tcp_s :
+					       cfg->flow_other_s) *
+	       SN_NS_PER_S;
+}
+
+/* Record (or refresh) the flow of a packet a rule allowed. */
+static __always_inline void sn_flow_open(const struct sn_flow_key *k,
+					 __u32 rule_id, __u8 origin)
+{
+	struct sn_flow_val *v = bpf_map_lookup_elem(&sn_flows, k);
+	__u64 now = bpf_ktime_get_ns();
+
+	if (v) {
+		/* one write a second at most: the entry is shared by CPUs */
+		if (now - v->seen_ns > SN_NS_PER_S)
+			v->seen_ns = now;
+		return;
+	}
+	{
+		struct sn_flow_val nv = {
+			.seen_ns = now, .rule_id = rule_id, .origin = origin,
+		};
+
+		bpf_map_update_elem(&sn_flows, k, &nv, BPF_ANY);
+	}
+}
+
+/* Is k a flow recorded by an allowed packet, seen within the timeout? */
+static __always_inline int sn_flow_known(const struct sn_config *cfg,
+					 const struct sn_flow_key *k)
+{
+	struct sn_flow_val *v = bpf_map_lookup_elem(&sn_flows, k);
+	__u64 now = bpf_ktime_get_ns();
+
+	if (!v || now - v->seen_ns > sn_flow_timeout_ns(cfg, k->proto))
+		return 0;
+	if (now - v->seen_ns > SN_NS_PER_S)
+		v->seen_ns = now;
+	return 1;
+}
+
+/* May the local sender (skb's cgroup, sport) send proto/dport to peer?
+ * Allowed by a rule: records the flow. Otherwise only an open flow. */
 static __always_inline int sn_policy_egress(struct __sk_buff *skb,
 					    const struct sn_config *cfg,
 					    const struct sn_flow *f)
 {
-	if (sn_pol_hit2(f->peer, f->dport, f->proto, SN_DIR_EGRESS,
-			SN_LOCAL_ANY, 0))
-		return 1;
-	if (cfg->flags & SN_CFG_CGROUP_RULES) {
+	struct sn_flow_key fk = { .peer = f->peer, .lport = f->sport,
+				  .rport = f->dport, .proto = f->proto };
+	struct sn_policy_val *v;
+
+	v = sn_pol_get2(f->peer, f->dport, f->proto, SN_DIR_EGRESS,
+			SN_LOCAL_ANY, 0);
+	if (!v && (cfg->flags & SN_CFG_CGROUP_RULES)) {
 		__u64 cg = bpf_skb_cgroup_id(skb);
 
-		if (cg && sn_pol_hit2(f->peer, f->dport, f->proto,
-				      SN_DIR_EGRESS, SN_LOCAL_CGROUP, cg))
-			return 1;
+		if (cg)
+			v = sn_pol_get2(f->peer, f->dport, f->proto,
+					SN_DIR_EGRESS, SN_LOCAL_CGROUP, cg);
 	}
-	if ((cfg->flags & SN_CFG_PORT_RULES) && f->sport &&
-	    sn_pol_hit2(f->peer, f->dport, f->proto, SN_DIR_EGRESS,
-			SN_LOCAL_PORT, f->sport))
+	if (!v && (cfg->flags & SN_CFG_PORT_RULES) && f->sport)
+		v = sn_pol_get2(f->peer, f->dport, f->proto, SN_DIR_EGRESS,
+				SN_LOCAL_PORT, f->sport);
+	if (v) {
+		sn_flow_open(&fk, v->rule_id, SN_DIR_EGRESS);
 		return 1;
-	/* a reply from a local port that an ingress rule opened to peer */
-	return sn_pol_hit2(f->peer, f->sport, f->proto, SN_DIR_REPLY_OUT,
-			   SN_LOCAL_ANY, 0);
+	}
+	return sn_flow_known(cfg, &fk);
 }
 
-/* May peer send proto to local dport (or answer from its sport)? */
-static __always_inline int sn_policy_ingress(const struct sn_flow *f)
+/* May peer send proto to local dport?  Allowed by a rule: records the
+ * flow.  Otherwise only a reply within an open flow. */
+static __always_inline int sn_policy_ingress(const struct sn_config *cfg,
+					     const struct sn_flow *f)
 {
-	if (sn_pol_hit2(f->peer, f->dport, f->proto, SN_DIR_INGRESS,
-			SN_LOCAL_ANY, 0))
+	struct sn_flow_key fk = { .peer = f->peer, .lport = f->dport,
+				  .rport = f->sport, .proto = f->proto };
+	struct sn_policy_val *v;
+
+	v = sn_pol_get2(f->peer, f->dport, f->proto, SN_DIR_INGRESS,
+			SN_LOCAL_ANY, 0);
+	if (v) {
+		sn_flow_open(&fk, v->rule_id, SN_DIR_INGRESS);
 		return 1;
-	return sn_pol_hit2(f->peer, f->sport, f->proto, SN_DIR_REPLY_IN,
-			   SN_LOCAL_ANY, 0);
+	}
+	return sn_flow_known(cfg, &fk);
 }
 
 #endif

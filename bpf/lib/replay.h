@@ -39,12 +39,25 @@ static __always_inline __u32 sn_replay_check(struct sn_replay *r, __u64 c)
 	return reason;
 }
 
-static __always_inline __u32 sn_replay_update(struct sn_replay *r, __u64 c)
+/*
+ * k/gen: the key slot the packet was opened with and its generation when
+ * the key was copied.  User space replaces a slot in three steps (empty
+ * the slot, reset this window under its lock, install), so a slot still
+ * VALID with the same generation inside the lock means the window is the
+ * one of the key that opened the packet; otherwise KEY_CHANGED (and the
+ * window of the next key is left untouched).
+ */
+static __always_inline __u32 sn_replay_update(struct sn_replay *r, __u64 c,
+					      const struct sn_key *k, __u32 gen)
 {
 	__u32 reason;
 
 	bpf_spin_lock(&r->lock);
-	reason = sn_replay_test(&r->st, c);
+	if (*(volatile const __u8 *)&k->state != SN_KEY_VALID ||
+	    *(volatile const __u32 *)&k->gen != gen)
+		reason = SN_DROP_KEY_CHANGED;
+	else
+		reason = sn_replay_test(&r->st, c);
 	if (reason == SN_DROP_NONE) {
 		if (c >= r->st.top) {
 			/* clear the words between the old top and c */

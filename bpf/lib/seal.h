@@ -66,6 +66,34 @@ static __always_inline void sn_build_nonce(struct sn_nonce *n, __u64 ctr)
 	n->w[2] = (__u32)(ctr >> 32);
 }
 
+#define sn_barrier() asm volatile("" ::: "memory")
+
+/*
+ * Take a consistent (key, epoch, generation) from slot k into sc->key: the
+ * slot is read VALID with generation gen before, and again after, the copy.
+ * User space never rewrites a VALID slot in place: it empties it first
+ * (state EMPTY, gen 0) and installs with a new, never reused, generation,
+ * so equal generations around the copy mean the copy is of one
+ * installation.  Returns 0 or a drop reason.
+ */
+static __always_inline __u32 sn_key_take(const struct sn_key *k,
+					 __u8 *dst, __u32 *gen, __u16 *epoch)
+{
+	__u32 g = *(volatile const __u32 *)&k->gen;
+
+	if (*(volatile const __u8 *)&k->state != SN_KEY_VALID || !g)
+		return SN_DROP_NO_KEY;
+	sn_barrier();
+	__builtin_memcpy(dst, k->key, SN_KEY_LEN);
+	*epoch = *(volatile const __u16 *)&k->epoch;
+	sn_barrier();
+	if (*(volatile const __u8 *)&k->state != SN_KEY_VALID ||
+	    *(volatile const __u32 *)&k->gen != g)
+		return SN_DROP_KEY_CHANGED;
+	*gen = g;
+	return SN_DROP_NONE;
+}
+
 /* Returns a TC verdict. */
 static __always_inline int sn_seal(struct __sk_buff *skb,
 				   const struct sn_config *cfg,
@@ -74,11 +102,12 @@ static __always_inline int sn_seal(struct __sk_buff *skb,
 	struct sn_csum_state cs;
 	struct sn_scratch *sc;
 	struct sn_tx *tx;
-	struct sn_key *k;
+	const struct sn_key *k;
 	struct sn_peer_stats *ps;
 	__u8 *hdr, *tag;
 	struct sn_nonce *nonce;
-	__u32 zero = 0, l4len, slot, idx, total;
+	__u32 zero = 0, l4len, slot, idx, total, gen, g2, reason;
+	__u16 epoch;
 	__u64 *ctrp, ctr;
 	__u8 *buf;
 
@@ -90,24 +119,37 @@ static __always_inline int sn_seal(struct __sk_buff *skb,
 	if (l4len == 0) /* an IPv4 header and nothing else */
 		return sn_drop(cfg, f, SN_DROP_MALFORMED);
 
+	sc = bpf_map_lookup_elem(&sn_scratch, &zero);
+	if (!sc)
+		return sn_drop(cfg, f, SN_DROP_HELPER);
 	tx = bpf_map_lookup_elem(&sn_tx, &f->peer);
 	if (!tx)
 		return sn_drop(cfg, f, SN_DROP_NO_KEY);
-	slot = tx->cur & 1;
+	slot = *(volatile __u32 *)&tx->cur & 1;
 	k = &tx->slot[slot];
-	if (k->state != SN_KEY_VALID)
-		return sn_drop(cfg, f, SN_DROP_NO_KEY);
 	idx = f->peer * 2 + slot;
 	ctrp = bpf_map_lookup_elem(&sn_tx_ctr, &idx);
 	if (!ctrp)
 		return sn_drop(cfg, f, SN_DROP_NO_KEY);
+	/*
+	 * Key and counter as one unit (docs/wire-format.md §7): generation
+	 * g1 VALID, then the counter (a full barrier), then the key copy and
+	 * the generation again.  User space empties the slot before it
+	 * resets the counter and installs the next key, so a counter taken
+	 * from a reset sequence, or a key copied from the next installation,
+	 * shows as a changed generation and the packet is dropped.
+	 */
+	g2 = *(volatile const __u32 *)&k->gen;
+	if (*(volatile const __u8 *)&k->state != SN_KEY_VALID || !g2)
+		return sn_drop(cfg, f, SN_DROP_NO_KEY);
 	ctr = __sync_fetch_and_add(ctrp, 1);
+	reason = sn_key_take(k, sc->key, &gen, &epoch);
+	if (!reason && gen != g2)
+		reason = SN_DROP_KEY_CHANGED;
+	if (reason)
+		return sn_drop(cfg, f, reason);
 	if (ctr >= cfg->counter_limit)
 		return sn_drop(cfg, f, SN_DROP_COUNTER_LIMIT);
-
-	sc = bpf_map_lookup_elem(&sn_scratch, &zero);
-	if (!sc)
-		return sn_drop(cfg, f, SN_DROP_HELPER);
 	buf = sc->b;
 	hdr = sc->hdr;
 	tag = sc->tag;
@@ -132,10 +174,12 @@ static __always_inline int sn_seal(struct __sk_buff *skb,
 		*(__u16 *)(buf + SN_CT_OFF + (co & 31)) = c;
 	}
 
-	sn_build_hdr(hdr, p->proto, cfg->self_id, k->epoch, ctr);
+	sn_build_hdr(hdr, p->proto, cfg->self_id, epoch, ctr);
 	sn_build_nonce(nonce, ctr);
-	if (sn_aead_seal(k->key, (__u8 *)nonce, hdr, SN_HDR_LEN, buf, SN_CT_OFF, l4len,
-			 tag))
+	reason = sn_aead_seal(sc->key, (__u8 *)nonce, hdr, SN_HDR_LEN, buf,
+			      SN_CT_OFF, l4len, tag);
+	__builtin_memset(sc->key, 0, SN_KEY_LEN);
+	if (reason)
 		return sn_drop(cfg, f, SN_DROP_HELPER);
 	__builtin_memcpy(buf + SN_CT_OFF + (l4len & (SN_BUF_SIZE - 1)), tag,
 			 SN_TAG_LEN);

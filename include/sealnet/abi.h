@@ -78,7 +78,12 @@ _Static_assert(sizeof(struct sn_wire_hdr) == SN_HDR_LEN, "wire header");
 	X(CSUM_OFFLOAD, "unexpected checksum offload layout")                \
 	X(HELPER, "kernel helper failed while rewriting the packet")         \
 	X(BAD_TYPE, "unknown sealnet message type")                          \
-	X(IPV6_PEER, "IPv6 to or from a protected peer (not sealed: dropped)")
+	X(IPV6_PEER, "IPv6 to or from a protected peer (not sealed: dropped)") \
+	X(CONTROL_PORT, "clear-text control-port packet not of sealnetd's own MAKE sockets") \
+	X(NOT_LOCAL, "sealed packet not addressed to this host (never forwarded)") \
+	X(ETHERTYPE, "VLAN-tagged or non-IP frame to or from a protected peer (or unprotected mode drop)") \
+	X(KEY_CHANGED, "key slot replaced while the packet was sealed or opened (rekey race)") \
+	X(RESERVED, "sealnet header reserved bits not zero")
 
 enum sn_drop_reason {
 #define SN_X_ENUM(name, text) SN_DROP_##name,
@@ -104,9 +109,15 @@ struct sn_config {
 	__u32 events_per_sec; /* ring-buffer events per CPU per second */
 	__u64 counter_limit;  /* refuse to seal at this counter */
 	__u32 flags;	      /* SN_CFG_* */
-	__u32 pad;
+	__u32 control_mark;   /* SO_MARK of sealnetd's MAKE sockets; 0: none */
+	__u32 flow_tcp_s;     /* idle timeout of a TCP flow entry, seconds */
+	__u32 flow_other_s;   /* idle timeout of a UDP/ICMP/other flow entry */
 };
-_Static_assert(sizeof(struct sn_config) == 32, "sn_config");
+_Static_assert(sizeof(struct sn_config) == 40, "sn_config");
+
+#define SN_CONTROL_MARK_DEFAULT 0x5e1a0001u
+#define SN_FLOW_TCP_S_DEFAULT 7440u  /* > the 2 h TCP keepalive default */
+#define SN_FLOW_OTHER_S_DEFAULT 180u
 
 #define SN_CFG_CGROUP_RULES (1u << 0) /* some egress rule names a cgroup */
 #define SN_CFG_PORT_RULES (1u << 1)   /* some egress rule names a local port */
@@ -123,12 +134,18 @@ enum sn_key_state {
 	SN_KEY_VALID = 1,
 };
 
+/*
+ * One key slot.  `gen` is unique per installation (user space counts it
+ * up for every sn_dp_install_key), so a reader that sees the same
+ * (state VALID, gen) before and after using the slot knows the key and the
+ * counter it took belong to one installation (docs/wire-format.md §7).
+ */
 struct sn_key {
 	__u8 key[SN_KEY_LEN];
 	__u16 epoch;
 	__u8 state; /* enum sn_key_state */
 	__u8 pad;
-	__u32 pad2;
+	__u32 gen;  /* installation generation, never 0 while VALID */
 };
 _Static_assert(sizeof(struct sn_key) == 40, "sn_key");
 
@@ -172,8 +189,6 @@ enum sn_local_kind {
 enum sn_dir {
 	SN_DIR_EGRESS = 0,    /* rule: local stage may send to peer:port */
 	SN_DIR_INGRESS = 1,   /* rule: peer may send to local port */
-	SN_DIR_REPLY_OUT = 2, /* derived from an ingress rule: replies out */
-	SN_DIR_REPLY_IN = 3,  /* derived from an egress rule: replies in */
 };
 
 struct sn_policy_key {
@@ -190,6 +205,34 @@ struct sn_policy_val {
 	__u32 pad;
 };
 _Static_assert(sizeof(struct sn_policy_val) == 8, "sn_policy_val");
+
+/* ---- flows (LRU hash map sn_flows) -------------------------------------- */
+
+/*
+ * Replies are stateful: a packet allowed by a rule in its own direction
+ * records its flow (in local orientation); a packet that no rule allows
+ * passes only if its flow is recorded and was seen within the idle
+ * timeout (cfg flow_tcp_s / flow_other_s).  Ports are 0 for protocols
+ * without ports.
+ */
+struct sn_flow_key {
+	__u32 peer;  /* peer node id (authenticated session on ingress) */
+	__u16 lport; /* local port, host order */
+	__u16 rport; /* remote port, host order */
+	__u8 proto;
+	__u8 pad[3];
+};
+_Static_assert(sizeof(struct sn_flow_key) == 12, "sn_flow_key");
+
+struct sn_flow_val {
+	__u64 seen_ns;	/* bpf_ktime_get_ns() of the last packet, 1 s grain */
+	__u32 rule_id;	/* rule that opened the flow */
+	__u8 origin;	/* enum sn_dir of the packet that opened it */
+	__u8 pad[3];
+};
+_Static_assert(sizeof(struct sn_flow_val) == 16, "sn_flow_val");
+
+#define SN_MAX_FLOWS 65536u
 
 /* ---- counters ----------------------------------------------------------- */
 

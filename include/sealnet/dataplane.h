@@ -26,6 +26,10 @@ struct sn_dp_opts {
 	uint32_t self_id;	  /* this node's id (1..SN_MAX_NODES-1) */
 	uint16_t udp_port;	  /* 0: SN_UDP_PORT_DEFAULT */
 	uint16_t control_port;	  /* TCP port exempted for MAKE; 0: none */
+	uint32_t control_mark;	  /* SO_MARK of sealnetd's MAKE sockets
+				   * (0: SN_CONTROL_MARK_DEFAULT) */
+	uint32_t flow_tcp_s;	  /* idle timeout of TCP flows (0: default) */
+	uint32_t flow_other_s;	  /* ... of UDP/ICMP/other flows (0: default) */
 	bool drop_unprotected_egress;
 	bool drop_unprotected_ingress;
 	uint64_t counter_limit;	  /* 0: default (2^60) */
@@ -33,6 +37,13 @@ struct sn_dp_opts {
 	bool keep_offloads;	  /* do not turn TSO/GSO off (tests only) */
 	bool defer_attach;	  /* load and configure only; sn_dp_attach() later */
 };
+
+/* The loaded egress or ingress program (for BPF_PROG_TEST_RUN in tests and
+ * benchmarks: the same programs and maps the library configures). */
+int sn_dp_prog_fd(struct sn_dataplane *dp, bool ingress);
+
+/* The control mark sealnetd sets (SO_MARK) on its MAKE sockets. */
+uint32_t sn_dp_control_mark(struct sn_dataplane *dp);
 
 /* Load the programs and maps, configure, attach. Nothing is left attached
  * on failure. */
@@ -63,7 +74,9 @@ enum sn_key_dir {
 };
 
 /* Install key for (peer, dir) in slot with epoch; resets that slot's send
- * counter (tx) or replay window (rx).  Does not change the tx slot. */
+ * counter (tx) or replay window (rx), in the order empty slot -> reset ->
+ * install with a fresh generation, so the old key is never usable with a
+ * reset counter or window.  Does not change the tx slot. */
 int sn_dp_install_key(struct sn_dataplane *dp, uint32_t peer_id,
 		      enum sn_key_dir dir, unsigned int slot, uint16_t epoch,
 		      const uint8_t key[SN_KEY_LEN]);

@@ -19,76 +19,27 @@
 
 #include "sealnet/abi.h"
 #include "sealnet.skel.h"
-#include "pkt.h"
+#include "twonode.h"
 
-#define A_ADDR "198.18.0.1"
-#define B_ADDR "198.18.0.2"
+#define A_ADDR SN_TN_A
+#define B_ADDR SN_TN_B
 #define PORT 5201
 
 static const uint8_t k12[32] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11 };
 static const uint8_t k21[32] = { 0xa0, 0xa1, 0xa2, 0xa3, 0xa4 };
 
-struct node {
-	struct sealnet_bpf *s;
-	uint32_t id, peer;
-};
-
-static struct node na, nb;
-
-#define ip sn_test_ip
-
-static void rule(struct node *n, unsigned int dir, uint16_t port)
-{
-	struct sn_policy_key k = { .peer = n->peer, .port = port, .proto = 6,
-				   .dir_kind = (uint8_t)(dir << 4) };
-	struct sn_policy_val v = { 1, 0 };
-
-	assert_int_equal(bpf_map_update_elem(bpf_map__fd(n->s->maps.sn_policy),
-					     &k, &v, BPF_ANY), 0);
-}
-
-static void node_init(struct node *n, uint32_t id, uint32_t peer,
-		      const char *peer_addr, const uint8_t *txk,
-		      const uint8_t *rxk)
-{
-	struct sn_config cfg = { .self_id = id, .udp_port = SN_UDP_PORT_DEFAULT,
-				 .mtu = 1500, .events_per_sec = 1000,
-				 .counter_limit = 1000000 };
-	struct sn_tx tx = { 0 };
-	struct sn_rx rx = { 0 };
-	uint32_t zero = 0, addr = ip(peer_addr);
-
-	n->s = sealnet_bpf__open_and_load();
-	assert_non_null(n->s);
-	n->id = id;
-	n->peer = peer;
-	assert_int_equal(bpf_map_update_elem(bpf_map__fd(n->s->maps.sn_config),
-					     &zero, &cfg, BPF_ANY), 0);
-	assert_int_equal(bpf_map_update_elem(
-				 bpf_map__fd(n->s->maps.sn_peer_by_addr), &addr,
-				 &peer, BPF_ANY), 0);
-	memcpy(tx.slot[0].key, txk, 32);
-	tx.slot[0].epoch = 7;
-	tx.slot[0].state = SN_KEY_VALID;
-	memcpy(rx.slot[0].key, rxk, 32);
-	rx.slot[0].epoch = 7;
-	rx.slot[0].state = SN_KEY_VALID;
-	rx.addr = addr;
-	assert_int_equal(bpf_map_update_elem(bpf_map__fd(n->s->maps.sn_tx),
-					     &peer, &tx, BPF_ANY), 0);
-	assert_int_equal(bpf_map_update_elem(bpf_map__fd(n->s->maps.sn_rx),
-					     &peer, &rx, BPF_ANY), 0);
-	/* egress to peer:PORT, ingress to local PORT */
-	rule(n, SN_DIR_EGRESS, PORT);
-	rule(n, SN_DIR_REPLY_IN, PORT);
-	rule(n, SN_DIR_INGRESS, PORT);
-	rule(n, SN_DIR_REPLY_OUT, PORT);
-}
+static struct sn_tnode na, nb;
 
 static int setup(void **state)
 {
-	node_init(&na, 1, 2, B_ADDR, k12, k21);
-	node_init(&nb, 2, 1, A_ADDR, k21, k12);
+	sn_tn_netns();
+	sn_tn_init(&na, 1, 2, B_ADDR, k12, k21, 1000, 1000000);
+	sn_tn_init(&nb, 2, 1, A_ADDR, k21, k12, 1000, 1000000);
+	/* egress to peer:PORT, ingress to local PORT */
+	for (int i = 0; i < 2; i++) {
+		sn_tn_rule(i ? &nb : &na, SN_DIR_EGRESS, PORT);
+		sn_tn_rule(i ? &nb : &na, SN_DIR_INGRESS, PORT);
+	}
 	return 0;
 }
 
@@ -106,28 +57,8 @@ static size_t mkpkt(uint8_t *p, const char *src, const char *dst,
 			     strlen(payload));
 }
 
-static int run(struct bpf_program *prog, const uint8_t *in, size_t len,
-	       uint8_t *out, size_t *out_len)
-{
-	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = in,
-		    .data_size_in = (uint32_t)len, .data_out = out,
-		    .data_size_out = 4096);
-	assert_int_equal(bpf_prog_test_run_opts(bpf_program__fd(prog), &o), 0);
-	*out_len = o.data_size_out;
-	return (int)o.retval;
-}
-
-static uint64_t drops(struct node *n, unsigned int reason)
-{
-	int ncpu = libbpf_num_possible_cpus();
-	uint64_t v[512], sum = 0;
-
-	assert_int_equal(bpf_map_lookup_elem(bpf_map__fd(n->s->maps.sn_drops),
-					     &reason, v), 0);
-	for (int i = 0; i < ncpu; i++)
-		sum += v[i];
-	return sum;
-}
+#define run sn_tn_run
+#define drops sn_tn_drops
 
 /* seal on A, assert the wire layout, open with OpenSSL */
 static size_t seal_a(uint16_t sport, uint16_t dport, const char *msg,
@@ -258,9 +189,11 @@ static void policy_and_plaintext(void **state)
 	il = mkpkt(in, A_ADDR, B_ADDR, 40003, 22, "SEALNET-MARKER-denied");
 	assert_int_equal(run(na.s->progs.sn_egress, in, il, out, &ol), 2);
 	assert_int_equal(drops(&na, SN_DROP_POLICY_EGRESS), 1);
-	/* a reply from the allowed local port is allowed */
+	/* from the local port of the ingress rule: only a reply within a
+	 * flow that B opened (stateful; no reply rules) */
 	il = mkpkt(in, A_ADDR, B_ADDR, PORT, 40004, "reply");
-	assert_int_equal(run(na.s->progs.sn_egress, in, il, out, &ol), 0);
+	assert_int_equal(run(na.s->progs.sn_egress, in, il, out, &ol), 2);
+	assert_int_equal(drops(&na, SN_DROP_POLICY_EGRESS), 2);
 	/* plaintext from the protected peer */
 	il = mkpkt(in, B_ADDR, A_ADDR, 40005, PORT, "clear");
 	assert_int_equal(run(na.s->progs.sn_ingress, in, il, out, &ol), 2);
@@ -360,9 +293,7 @@ static void rotation_loses_nothing(void **state)
 	/* receiver B: epoch 8 into slot 1 */
 	assert_int_equal(bpf_map_lookup_elem(bpf_map__fd(nb.s->maps.sn_rx),
 					     &peer_on_b, &rx), 0);
-	memcpy(rx.slot[1].key, k12b, 32);
-	rx.slot[1].epoch = 8;
-	rx.slot[1].state = SN_KEY_VALID;
+	sn_tn_key(&rx.slot[1], k12b, 8, 2);
 	assert_int_equal(bpf_map_update_elem(bpf_map__fd(nb.s->maps.sn_rx),
 					     &peer_on_b, &rx, BPF_ANY), 0);
 	/* sender A: epoch 8 into slot 1, counter 0, then flip */
@@ -370,9 +301,7 @@ static void rotation_loses_nothing(void **state)
 					     &idx, &zero, BPF_ANY), 0);
 	assert_int_equal(bpf_map_lookup_elem(bpf_map__fd(na.s->maps.sn_tx),
 					     &peer_on_a, &tx), 0);
-	memcpy(tx.slot[1].key, k12b, 32);
-	tx.slot[1].epoch = 8;
-	tx.slot[1].state = SN_KEY_VALID;
+	sn_tn_key(&tx.slot[1], k12b, 8, 2);
 	tx.cur = 1;
 	assert_int_equal(bpf_map_update_elem(bpf_map__fd(na.s->maps.sn_tx),
 					     &peer_on_a, &tx, BPF_ANY), 0);

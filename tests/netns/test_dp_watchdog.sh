@@ -15,7 +15,8 @@ trap 'rc=$?; set +e; dp_cleanup; netns_trap $rc' EXIT
 netns_topology 2
 H2=$(netns_addr h2)
 dp_config h1 "h2" '{"peer":"h2","direction":"egress","protocol":"tcp","port":6000}'
-dp_config h2 "h1" '{"peer":"h1","direction":"ingress","protocol":"tcp","port":6000}'
+dp_config h2 "h1" '{"peer":"h1","direction":"ingress","protocol":"tcp","port":6000},
+	{"peer":"h1","direction":"egress","protocol":"tcp","port":40000}'
 dp_start h1
 dp_start h2
 
@@ -35,11 +36,9 @@ check "the replacement is detected within 3 s" [ "$(dp_status h1 | jq -r .datapl
 check "h1 revoked h2's keys" [ "$(dp_peer h1 h2 state)" = revoked ]
 check "and said so in its log" grep -q "no longer the measured one" "$DP_DIR/h1.log"
 before=$(dp_drops h1 NO_KEY)
-# from h2's port 6000 (a reply h2's policy lets out, sealed)
+# h2 -> h1:40000 (h2's policy lets it out, sealed)
 netns_exec h2 timeout 3 python3 -c "
 import socket; s=socket.socket(); s.settimeout(1)
-s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(('$H2', 6000))
 try: s.connect(('$(netns_addr h1)', 40000))
 except Exception: pass" || true
 after=$(dp_drops h1 NO_KEY)

@@ -81,9 +81,18 @@ check "h1 -> h3 carries data intact" [ -n "$want" -a "$want" = "$(cat "$DP_DIR/s
 
 # garbage and a flood of connections at h2's MAKE port from h1's address
 # (h1 dials h2: lower id): refused or failed, no crash; then h1 and h2
-# key again
+# key again.  Only sealnetd's own (marked) sockets may reach a peer's MAKE
+# port: an ordinary process on h1 is dropped at h1 (CONTROL_PORT) ...
+before=$(dp_drops h1 CONTROL_PORT)
+netns_exec h1 timeout 1 bash -c "echo x > /dev/tcp/$H2/51821" 2>/dev/null && r=0 || r=1
+check "a process other than sealnetd cannot reach h2's MAKE port from h1 (CONTROL_PORT $before -> $(dp_drops h1 CONTROL_PORT))" \
+	[ "$r" = 1 -a "$(dp_drops h1 CONTROL_PORT)" -gt "$before" ]
+# ... so the flood comes from root on h1 with sealnetd's mark
 for _ in $(seq 20); do
-	netns_exec h1 timeout 1 bash -c "head -c 70000 /dev/urandom > /dev/tcp/$H2/51821" 2>/dev/null || true
+	netns_exec h1 timeout 1 python3 -c "
+import os, socket
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_MARK, 0x5e1a0001)
+s.settimeout(0.8); s.connect(('$H2', 51821)); s.sendall(os.urandom(70000))" 2>/dev/null || true
 done
 netns_exec h4 timeout 1 bash -c "printf '\\x16\\x03\\x01\\xff\\xff' > /dev/tcp/$H2/51821" 2>/dev/null || true
 check "h2's daemon survives garbage on its MAKE port" kill -0 "${DP_PID[h2]}"
