@@ -86,4 +86,24 @@ static __always_inline int sn_ip_rewrite(struct __sk_buff *skb, __u8 old_proto,
 	return 0;
 }
 
+/* Set DF on the IPv4 header (sealed packets are never fragmented on the
+ * way: a receiver drops fragments, so a path that needs smaller packets
+ * answers with ICMP "fragmentation needed" instead of losing them). */
+static __always_inline int sn_ip_set_df(struct __sk_buff *skb)
+{
+	__u32 off = SN_L3_OFF + offsetof(struct iphdr, frag_off);
+	__u16 of, nf;
+
+	if (bpf_skb_load_bytes(skb, off, &of, 2))
+		return -1;
+	nf = of | bpf_htons(0x4000);
+	if (nf == of)
+		return 0;
+	if (bpf_l3_csum_replace(skb, SN_L3_OFF + offsetof(struct iphdr, check),
+				of, nf, 2) ||
+	    bpf_skb_store_bytes(skb, off, &nf, 2, 0))
+		return -1;
+	return 0;
+}
+
 #endif

@@ -211,7 +211,8 @@ static __always_inline int sn_seal(struct __sk_buff *skb,
 	    bpf_skb_store_bytes(skb, SN_L4_OFF, buf, total & (SN_BUF_SIZE * 2 - 1), 0))
 		return sn_drop(cfg, f, SN_DROP_HELPER);
 	if (sn_ip_rewrite(skb, p->proto, IPPROTO_UDP_, p->tot_len,
-			  (__u16)(p->tot_len + SN_OVERHEAD)))
+			  (__u16)(p->tot_len + SN_OVERHEAD)) ||
+	    sn_ip_set_df(skb))
 		return sn_drop(cfg, f, SN_DROP_HELPER);
 
 	ps = bpf_map_lookup_elem(&sn_peer_stats, &f->peer);
