@@ -32,11 +32,23 @@ expect 0 "vlek as of 2025-06-01" $SN evidence verify "$T/snp/milan-vlek-report.b
 expect 1 "vlek expired in 2026" $SN evidence verify "$T/snp/milan-vlek-report.bin" \
 	--cert "$T/snp/milan-vlek.der" --cert "$T/roots/amd/ask_ark_milan_vlek.pem" \
 	--at 2026-01-01
-echo '{"allow_debug": false}' >"$TMP/nodebug.json"
+cat >"$TMP/nodebug.json" <<'EOF'
+{"backends": ["snp"], "allow_any_measurement": true, "allow_debug": false,
+ "min_tcb": {"bootloader": 0, "tee": 0, "snp": 0, "microcode": 0}}
+EOF
 expect 1 "debug report rejected by policy" $SN evidence verify \
 	"$T/snp/milan-debug-report.bin" --cert "$T/snp/milan-debug-vcek.der" \
 	--cert "$T/roots/amd/ask_ark_milan.pem" --policy "$TMP/nodebug.json"
 grep -q 'reason: debug' "$TMP/out" || { echo "FAIL: debug reason not printed"; fail=1; }
+# deny by default (issue 9 item 8): a policy that names nothing is refused
+echo '{}' >"$TMP/empty.json"
+expect 2 "empty policy refused at load" $SN evidence verify "$T/snp/milan-report.hex" \
+	--cert "$T/snp/milan-vcek.der" --cert "$T/snp/milan-ask-ark.pem" --policy "$TMP/empty.json"
+grep -q '"backends" is required' "$TMP/out" || { echo "FAIL: empty policy error not explained"; fail=1; }
+echo '{"backends": ["snp"], "measurements": ["'"$(printf '%096d' 0)"'"]}' >"$TMP/nofloor.json"
+expect 2 "policy without TCB floor refused" $SN evidence verify "$T/snp/milan-report.hex" \
+	--policy "$TMP/nofloor.json"
+grep -q 'no complete TCB floor' "$TMP/out" || { echo "FAIL: TCB floor error not explained"; fail=1; }
 expect 0 "genoa configfs-tsm json" $SN evidence verify "$T/snp/genoa-configfs-tsm-report.json"
 expect 0 "tdx quote" $SN evidence verify "$T/tdx/spr-e4-quote-v4.dat"
 expect 2 "garbage input" $SN evidence verify /etc/hostname
@@ -51,7 +63,7 @@ printf 'x' >"$TMP/m"
 expect 0 "evidence make sim" $SN evidence make --backend sim --platform "$TMP/plat" \
 	--report-data 00ff --measure "$TMP/m" -o "$TMP/ev.json"
 expect 1 "sim not trusted without policy" $SN evidence verify "$TMP/ev.json"
-printf '{"backends":["sim"],"sim_ark_spki_sha256":["%s"]}\n' \
+printf '{"backends":["sim"],"sim_ark_spki_sha256":["%s"],"allow_any_measurement":true}\n' \
 	"$(openssl x509 -in "$TMP/plat/ark.pem" -pubkey -noout |
 	   openssl pkey -pubin -outform DER | sha256sum | cut -c1-64)" >"$TMP/sim.json"
 expect 0 "sim accepted by naming policy" $SN evidence verify "$TMP/ev.json" --policy "$TMP/sim.json"
