@@ -227,7 +227,7 @@ int sn_tcb_status_from_name(const char *s, enum sn_tcb_status *out);
 
 /* Result of the TDX collateral evaluation (sn_evidence_verify). */
 struct sn_tdx_tcb_result {
-	bool evaluated;			 /* collateral was given and usable */
+	bool evaluated;		     /* collateral was given and usable */
 	enum sn_tcb_status platform; /* tcbInfo level of PCK TCB+TEE_TCB_SVN */
 	enum sn_tcb_status qe;	     /* QE identity level of the QE ISVSVN */
 	char tcb_date[24];	     /* the platform level's tcbDate */

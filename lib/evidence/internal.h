@@ -172,8 +172,7 @@ struct json_t;
 int sn_tdx_policy_parse(struct json_t *v, const char *base_dir,
 			struct sn_tdx_policy *t);
 /* every register named unless any_measurement; -EINVAL and a message */
-int sn_tdx_policy_complete(const struct sn_tdx_policy *t,
-			   bool any_measurement);
+int sn_tdx_policy_complete(const struct sn_tdx_policy *t, bool any_measurement);
 void sn_tdx_policy_check(const struct sn_tdx_policy *t, bool any_measurement,
 			 struct sn_appraisal *a);
 

@@ -256,14 +256,16 @@ static int complete(const struct sn_policy_appraisal *p)
 		return -EINVAL;
 	}
 	if (p->any_meas && p->has_meas) {
-		sn_err("policy: \"measurements\" and \"allow_any_measurement\": "
+		sn_err("policy: \"measurements\" and "
+		       "\"allow_any_measurement\": "
 		       "true contradict each other; keep one");
 		return -EINVAL;
 	}
 	if (!p->any_meas && !p->n_meas) {
 		sn_err("policy: no launch measurement is allowed: list them in "
 		       "\"measurements\" (96 hex digits each), or set "
-		       "\"allow_any_measurement\": true to accept any software");
+		       "\"allow_any_measurement\": true to accept any "
+		       "software");
 		return -EINVAL;
 	}
 	if (p->any_meas)

@@ -21,8 +21,8 @@
 #include "sealnet/util.h"
 
 static const char *const reg_names[SN_TDX_NREG] = {
-	"rtmr0", "rtmr1", "rtmr2", "rtmr3", "mrconfigid", "mrowner",
-	"mrownerconfig",
+	"rtmr0",      "rtmr1",	 "rtmr2",	  "rtmr3",
+	"mrconfigid", "mrowner", "mrownerconfig",
 };
 
 static int hex48_list(json_t *v, struct sn_tdx_policy *t, int r)
@@ -164,7 +164,8 @@ int sn_tdx_policy_complete(const struct sn_tdx_policy *t, bool any)
 {
 	if (!t->present || !t->has_min_svn) {
 		sn_err("policy: \"backends\" lists \"tdx\" but there is no TCB "
-		       "floor: add \"tdx\": {\"min_tee_tcb_svn\": \"<32 hex>\", "
+		       "floor: add \"tdx\": {\"min_tee_tcb_svn\": \"<32 "
+		       "hex>\", "
 		       "...}");
 		return -EINVAL;
 	}
@@ -200,7 +201,7 @@ void sn_tdx_policy_check(const struct sn_tdx_policy *t, bool any,
 {
 	const struct sn_claims *c = &a->claims;
 	const uint8_t *regs[SN_TDX_NREG] = {
-		c->rtmr[0],   c->rtmr[1], c->rtmr[2],	  c->rtmr[3],
+		c->rtmr[0],    c->rtmr[1], c->rtmr[2],	     c->rtmr[3],
 		c->mrconfigid, c->mrowner, c->mrownerconfig,
 	};
 	const struct sn_tdx_tcb_result *s = &a->tdx_tcb;
@@ -210,10 +211,11 @@ void sn_tdx_policy_check(const struct sn_tdx_policy *t, bool any,
 			check_reg(t, r, regs[r], a);
 	for (int i = 0; i < 16; i++)
 		if (t->has_min_svn && c->tee_tcb_svn[i] < t->min_svn[i])
-			sn_appraisal_add(a, SN_R_TCB_TOO_LOW,
-					 "TEE_TCB_SVN[%d] = %u < policy minimum "
-					 "%u",
-					 i, c->tee_tcb_svn[i], t->min_svn[i]);
+			sn_appraisal_add(
+				a, SN_R_TCB_TOO_LOW,
+				"TEE_TCB_SVN[%d] = %u < policy minimum "
+				"%u",
+				i, c->tee_tcb_svn[i], t->min_svn[i]);
 	if (!s->evaluated) {
 		sn_appraisal_add(a, SN_R_COLLATERAL_MISSING,
 				 "no TDX collateral was evaluated: give Intel "

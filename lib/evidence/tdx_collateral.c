@@ -108,7 +108,8 @@ static json_t *split_signed(const uint8_t *body, size_t len, const char *key,
 	    !json_is_string(s = json_object_get(root, "signature")) ||
 	    sn_hex_decode(json_string_value(s), json_string_length(s), sig,
 			  64) != 64) {
-		sn_err("TDX collateral: %s is not {\"%s\": {...}, \"signature\": "
+		sn_err("TDX collateral: %s is not {\"%s\": {...}, "
+		       "\"signature\": "
 		       "\"<128 hex digits>\"} (%s)",
 		       what, key, root ? "members" : jerr.text);
 		goto out;
@@ -278,8 +279,8 @@ static int parse_modules(json_t *arr, struct sn_tdx_collateral *c,
 		json_t *lv = json_object_get(m, "tcbLevels");
 		const char *id = json_string_value(json_object_get(m, "id"));
 
-		if (!id || strlen(id) >= sizeof(mod->id) || !json_is_array(lv) ||
-		    !json_array_size(lv) ||
+		if (!id || strlen(id) >= sizeof(mod->id) ||
+		    !json_is_array(lv) || !json_array_size(lv) ||
 		    json_array_size(lv) > SN_TDX_MAX_LEVELS ||
 		    get_hex(m, "mrsigner", mod->mrsigner, 48, what) ||
 		    get_hex(m, "attributes", mod->attr, 8, what) ||
@@ -355,9 +356,11 @@ static int parse_qe_identity(const uint8_t *b, size_t len,
 			 c->qe_sig, what);
 	if (!q)
 		return -EINVAL;
-	if (strcmp(json_string_value(json_object_get(q, "id")) ?: "", "TD_QE") ||
+	if (strcmp(json_string_value(json_object_get(q, "id")) ?: "",
+		   "TD_QE") ||
 	    get_uint(q, "version", 255, &v, what) || v != 2) {
-		sn_err("TDX collateral: QE identity must have \"id\": \"TD_QE\" "
+		sn_err("TDX collateral: QE identity must have \"id\": "
+		       "\"TD_QE\" "
 		       "and \"version\": 2");
 		goto out;
 	}
@@ -440,8 +443,8 @@ int sn_tdx_collateral_parse(const struct sn_tdx_collateral_src *src,
 	struct sn_tdx_collateral *c;
 	int err = -EINVAL;
 
-	if (!src || !src->tcb_info || !src->qe_identity ||
-	    !src->issuer_chain || !src->pck_crl || !src->root_crl) {
+	if (!src || !src->tcb_info || !src->qe_identity || !src->issuer_chain ||
+	    !src->pck_crl || !src->root_crl) {
 		sn_err("TDX collateral: TCB info, QE identity, issuer chain, "
 		       "PCK CRL and root CRL are all required");
 		return -EINVAL;

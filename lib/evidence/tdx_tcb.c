@@ -32,17 +32,17 @@
 #define OID_SGX_EXT "1.2.840.113741.1.13.1"
 #define OID_SGX	    "1.2.840.113741.1.13.1."
 
-static STACK_OF(ASN1_TYPE) *seq_of(const unsigned char *p, long len)
+static STACK_OF(ASN1_TYPE) * seq_of(const unsigned char *p, long len)
 {
 	return d2i_ASN1_SEQUENCE_ANY(NULL, &p, len);
 }
 
 /* element i of a SEQUENCE { OID, value } list, as (oid text, value) */
-static int pair(STACK_OF(ASN1_TYPE) *s, int i, char *oid, size_t cap,
-		STACK_OF(ASN1_TYPE) **inner, ASN1_TYPE **val)
+static int pair(STACK_OF(ASN1_TYPE) * s, int i, char *oid, size_t cap,
+		STACK_OF(ASN1_TYPE) * *inner, ASN1_TYPE **val)
 {
 	ASN1_TYPE *t = sk_ASN1_TYPE_value(s, i), *o;
-	STACK_OF(ASN1_TYPE) *in;
+	STACK_OF(ASN1_TYPE) * in;
 
 	if (!t || t->type != V_ASN1_SEQUENCE)
 		return -EINVAL;
@@ -69,7 +69,7 @@ static int octets(ASN1_TYPE *v, uint8_t *out, int n)
 
 static int parse_tcb(ASN1_TYPE *v, struct sn_pck_tcb *t, unsigned *seen)
 {
-	STACK_OF(ASN1_TYPE) *s, *in;
+	STACK_OF(ASN1_TYPE) * s, *in;
 	ASN1_TYPE *val;
 	char oid[64];
 	int err = 0;
@@ -329,9 +329,8 @@ static void check_qe(const struct sn_tdx_collateral *c, const uint8_t *qe,
 		}
 }
 
-static void check_module(const struct sn_tdx_collateral *c,
-			 const uint8_t *body, const uint8_t *svn,
-			 struct sn_appraisal *a)
+static void check_module(const struct sn_tdx_collateral *c, const uint8_t *body,
+			 const uint8_t *svn, struct sn_appraisal *a)
 {
 	const uint8_t *mrsigner = c->module_mrsigner, *attr = c->module_attr,
 		      *mask = c->module_attr_mask;

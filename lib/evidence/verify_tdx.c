@@ -118,7 +118,8 @@ static void verify_chain(X509 *leaf, X509 **xs, size_t n, time_t at,
 				 "PCK chain longer than %d", MAX_CHAIN);
 		return;
 	}
-	if (sn_spki_sha256(cur, h) || memcmp(h, sn_intel_root_spki, sizeof(h))) {
+	if (sn_spki_sha256(cur, h) ||
+	    memcmp(h, sn_intel_root_spki, sizeof(h))) {
 		sn_appraisal_add(
 			a, SN_R_ROOT_NOT_TRUSTED,
 			"PCK chain root is not the pinned Intel SGX Root CA");

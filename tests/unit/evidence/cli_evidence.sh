@@ -51,6 +51,43 @@ expect 2 "policy without TCB floor refused" $SN evidence verify "$T/snp/milan-re
 grep -q 'no complete TCB floor' "$TMP/out" || { echo "FAIL: TCB floor error not explained"; fail=1; }
 expect 0 "genoa configfs-tsm json" $SN evidence verify "$T/snp/genoa-configfs-tsm-report.json"
 expect 0 "tdx quote" $SN evidence verify "$T/tdx/spr-e4-quote-v4.dat"
+# TDX with Intel PCS collateral (issue 9 item 9)
+C="$TMP/coll"; mkdir "$C"
+ln -s "$T/tdx/sample_tcbInfo_response" "$C/tcb_info.json"
+ln -s "$T/tdx/sample_qeIdentity_response" "$C/qe_identity.json"
+ln -s "$(cd "$(dirname "$0")" && pwd)/data/tdx-issuer-chain.pem" "$C/issuer_chain.pem"
+ln -s "$T/tdx/pckcrl" "$C/pck_crl.der"
+ln -s "$T/tdx/rootcrl.der" "$C/root_crl.der"
+Q="$T/tdx/spr-e4-quote-v4.dat"
+expect 0 "tdx collateral verifies" $SN evidence verify "$Q" --tdx-collateral "$C" --at 2023-06-20
+grep -q 'platform NoMatchingTcbLevel.*QE UpToDate' "$TMP/out" || { echo "FAIL: tdx tcb status not printed"; fail=1; }
+expect 1 "tdx collateral expired" $SN evidence verify "$Q" --tdx-collateral "$C" --at 2023-08-01
+grep -q 'reason: collateral-expired' "$TMP/out" || { echo "FAIL: collateral-expired not printed"; fail=1; }
+expect 2 "tdx collateral dir missing" $SN evidence verify "$Q" --tdx-collateral "$TMP/nope"
+$SN evidence show "$Q" >"$TMP/show"
+reg() { sed -n "s/^$1 \+//p" "$TMP/show"; }
+cat >"$TMP/tdx.json" <<EOF
+{"backends": ["tdx"], "measurements": ["$(sed -n 's/^measurement: *//p' "$TMP/show")"],
+ "tdx": {"min_tee_tcb_svn": "$(reg tee_tcb_svn:)", "rtmr0": "$(reg rtmr0)",
+  "rtmr1": "$(reg rtmr1)", "rtmr2": "$(reg rtmr2)", "rtmr3": "$(reg rtmr3)",
+  "mrconfigid": "$(reg mrconfigid)", "mrowner": "$(reg mrowner)",
+  "mrownerconfig": "$(reg mrownerconfig)", "collateral": "coll"}}
+EOF
+expect 1 "tdx policy: TCB level not supported" $SN evidence verify "$Q" --policy "$TMP/tdx.json" --at 2023-06-20
+grep -q 'reason: tcb-status: .*platform TCB status NoMatchingTcbLevel' "$TMP/out" || { echo "FAIL: tcb-status not printed"; fail=1; }
+grep -c 'reason:' "$TMP/out" | grep -qx 1 || { echo "FAIL: more reasons than tcb-status"; cat "$TMP/out"; fail=1; }
+sed 's/"rtmr1": "[0-9a-f]*"/"rtmr1": "'"$(printf '%096d' 0)"'"/' "$TMP/tdx.json" >"$TMP/tdx-rtmr.json"
+expect 1 "tdx policy: rtmr1 mismatch" $SN evidence verify "$Q" --policy "$TMP/tdx-rtmr.json" --at 2023-06-20
+grep -q 'reason: rtmr-mismatch' "$TMP/out" || { echo "FAIL: rtmr-mismatch not printed"; fail=1; }
+sed 's/, "collateral": "coll"//' "$TMP/tdx.json" >"$TMP/tdx-nocoll.json"
+expect 1 "tdx policy without collateral" $SN evidence verify "$Q" \
+	--policy "$TMP/tdx-nocoll.json" --at 2023-06-20
+grep -q 'reason: collateral-missing' "$TMP/out" || { echo "FAIL: collateral-missing not printed"; fail=1; }
+expect 1 "tdx policy, collateral from --tdx-collateral" $SN evidence verify "$Q" \
+	--policy "$TMP/tdx-nocoll.json" --at 2023-06-20 --tdx-collateral "$C"
+grep -q 'reason: tcb-status' "$TMP/out" || { echo "FAIL: tcb-status not printed"; fail=1; }
+echo '{"backends": ["tdx"], "measurements": ["'"$(printf '%096d' 0)"'"]}' >"$TMP/tdx-mrtd.json"
+expect 2 "tdx policy with only MRTD refused" $SN evidence verify "$Q" --policy "$TMP/tdx-mrtd.json"
 expect 2 "garbage input" $SN evidence verify /etc/hostname
 expect 2 "missing file" $SN evidence verify "$TMP/nope"
 expect 2 "bad --at" $SN evidence verify "$T/tdx/spr-e4-quote-v4.dat" --at yesterday

@@ -9,13 +9,13 @@
 #define MILAN_MEAS                                                           \
 	"7a1e5c266c0108dbc9bb94fa926951320940915d0aafb42464bd88b579ea158d3e" \
 	"1a0dc39b2c60bd95b9c480cd81841f"
-#define SNP_TCB                                                    \
+#define SNP_TCB                                                     \
 	"\"min_tcb\": {\"bootloader\": 3, \"tee\": 0, \"snp\": 8, " \
 	"\"microcode\": 115}"
 #define Z96 "\"%096d\""
-#define TDX_REGS                                                        \
+#define TDX_REGS                                                       \
 	"\"rtmr0\": [" Z96 "], \"rtmr1\": [" Z96 "], \"rtmr2\": [" Z96 \
-	"], \"rtmr3\": [" Z96 "], \"mrconfigid\": [" Z96                 \
+	"], \"rtmr3\": [" Z96 "], \"mrconfigid\": [" Z96               \
 	"], \"mrowner\": [" Z96 "], \"mrownerconfig\": [" Z96 "]"
 
 static int parse(const char *json)
@@ -97,8 +97,8 @@ static void test_explicit_policies_load(void **state)
 		"{\"backends\": [\"snp\"], \"measurements\": [\"" MILAN_MEAS
 		"\"], " SNP_TCB "}",
 		/* loud, explicit "any measurement" (logged as a warning) */
-		"{\"backends\": [\"snp\"], \"allow_any_measurement\": true, "
-		SNP_TCB "}",
+		"{\"backends\": [\"snp\"], \"allow_any_measurement\": "
+		"true, " SNP_TCB "}",
 		/* sim: the simulator's TCB is a constant, no floor needed */
 		"{\"backends\": [\"sim\"], \"sim_ark_spki_sha256\": [], "
 		"\"measurements\": [\"" MILAN_MEAS "\"]}",
@@ -135,9 +135,9 @@ static void test_default_vmpl(void **state)
 	uint8_t *buf = td_read("snp/milan-report.hex", &len);
 	struct sn_evidence *ev = ev_from(buf, len, "snp/milan-vcek.der",
 					 "snp/milan-ask-ark.pem", NULL);
-	static const char pol[] = "{\"backends\": [\"snp\"], "
-				  "\"measurements\": [\"" MILAN_MEAS "\"], "
-				  SNP_TCB "}";
+	static const char pol[] =
+		"{\"backends\": [\"snp\"], "
+		"\"measurements\": [\"" MILAN_MEAS "\"], " SNP_TCB "}";
 
 	assert_int_equal(sn_policy_appraisal_parse(pol, strlen(pol), &p), 0);
 	assert_int_equal(sn_appraise(ev, p, 0, &a), 0);
