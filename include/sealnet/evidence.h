@@ -319,7 +319,8 @@ void sn_policy_appraisal_set_tdx_collateral(struct sn_policy_appraisal *p,
 					    struct sn_tdx_collateral *c);
 void sn_policy_appraisal_free(struct sn_policy_appraisal *p);
 
-/* Verify (with the policy's simulated ARKs) then appraise.  at = 0: now.
+/* Verify (with the policy's simulated ARKs and TDX collateral) then
+ * appraise.  at = 0: now.  policy NULL: nothing is accepted.
  * Returns 0 when the appraisal ran; the verdict is out->accepted. */
 int sn_appraise(const struct sn_evidence *ev,
 		const struct sn_policy_appraisal *policy, time_t at,
