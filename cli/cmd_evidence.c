@@ -45,6 +45,7 @@ static const char usage_show[] =
 
 static const char usage_verify[] =
 	"usage: sealnet evidence verify FILE [--cert CERT]... [--at TIME]\n"
+	"                               [--tdx-collateral DIR]\n"
 	"                               [--policy POLICY.json] [--json]\n"
 	"\n"
 	"Verify FILE's authenticity: the report/quote signature, the chain of\n"
@@ -61,16 +62,37 @@ static const char usage_verify[] =
 	"                 Certificates inside FILE (auxblob, TDX PCK chain) "
 	"are\n"
 	"                 used too.\n"
-	"  --at TIME      check certificate validity at TIME instead of now;\n"
-	"                 RFC 3339 (2025-06-01T00:00:00Z) or a date "
-	"(2025-06-01)\n"
+	"  --at TIME      check certificate and collateral validity at TIME\n"
+	"                 instead of now; RFC 3339 (2025-06-01T00:00:00Z) or "
+	"a\n"
+	"                 date (2025-06-01)\n"
+	"  --tdx-collateral DIR  TDX: Intel PCS collateral to verify and "
+	"judge\n"
+	"                 the TCB with: DIR/tcb_info.json, qe_identity.json "
+	"(PCS\n"
+	"                 v4 bodies), issuer_chain.pem (Intel SGX TCB Signing "
+	"+\n"
+	"                 Root CA), pck_crl.der, root_crl.der.  Checked: "
+	"signatures\n"
+	"                 to the pinned Intel root, issueDate..nextUpdate at "
+	"TIME,\n"
+	"                 CRLs, QE identity, FMSPC; prints the platform and QE "
+	"TCB\n"
+	"                 status.  Overrides the policy's "
+	"\"tdx\".\"collateral\".\n"
 	"  --policy FILE  also appraise the claims against an appraisal "
 	"policy\n"
-	"                 (JSON: measurements, min_tcb, allow_debug, "
-	"backends,\n"
-	"                 report_data, sim_ark_spki_sha256); without it only\n"
-	"                 authenticity is checked.  Simulated (sim) evidence "
+	"                 (JSON; deny by default: it must name backends,\n"
+	"                 measurements and a TCB floor -- min_tcb for snp,\n"
+	"                 tdx.min_tee_tcb_svn and the RTMRs for tdx; see\n"
+	"                 docs/attestation.md); without it only authenticity "
 	"is\n"
+	"                 checked and a TDX TCB status is printed, not "
+	"judged.\n"
+	"                 TDX is accepted only with collateral and an "
+	"accepted TCB\n"
+	"                 status (default UpToDate).  Simulated (sim) "
+	"evidence is\n"
 	"                 accepted only by a policy that lists its ARK.\n"
 	"  --json         print the claims as JSON after the verdict\n"
 	"\n"
@@ -160,8 +182,21 @@ static void print_claims(const struct sn_claims *c, bool json)
 	printf("report_data:  %s\n", hex);
 	printf("debug:        %s\n", c->debug ? "yes" : "no");
 	if (c->tee == SN_TEE_TDX) {
+		const uint8_t *regs[7] = {
+			c->rtmr[0],    c->rtmr[1], c->rtmr[2],	    c->rtmr[3],
+			c->mrconfigid, c->mrowner, c->mrownerconfig};
+		static const char *const names[7] = {
+			"rtmr0",      "rtmr1",	 "rtmr2",	 "rtmr3",
+			"mrconfigid", "mrowner", "mrownerconfig"};
+
 		printf("td_attributes: 0x%016llx\n",
 		       (unsigned long long)c->td_attributes);
+		sn_hex_encode(c->tee_tcb_svn, 16, hex);
+		printf("tee_tcb_svn:  %s\n", hex);
+		for (int i = 0; i < 7; i++) {
+			sn_hex_encode(regs[i], 48, hex);
+			printf("%-13s %s\n", names[i], hex);
+		}
 		return;
 	}
 	printf("policy:       0x%llx (smt %s, migration agent %s)\n",
@@ -236,11 +271,13 @@ static int do_verify(int argc, char **argv)
 		{"cert", required_argument, NULL, 'c'},
 		{"at", required_argument, NULL, 'a'},
 		{"policy", required_argument, NULL, 'p'},
+		{"tdx-collateral", required_argument, NULL, 'T'},
 		{"json", no_argument, NULL, 'j'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
-	const char *certs[MAX_FILES], *policy_path = NULL;
+	const char *certs[MAX_FILES], *policy_path = NULL, *coll_dir = NULL;
+	struct sn_tdx_collateral *coll = NULL;
 	struct sn_policy_appraisal *policy = NULL;
 	struct sn_evidence *ev = NULL;
 	struct sn_appraisal *a = NULL;
@@ -275,6 +312,9 @@ static int do_verify(int argc, char **argv)
 		case 'p':
 			policy_path = optarg;
 			break;
+		case 'T':
+			coll_dir = optarg;
+			break;
 		case 'j':
 			json = true;
 			break;
@@ -307,14 +347,25 @@ static int do_verify(int argc, char **argv)
 			policy_path);
 		goto out;
 	}
+	if (coll_dir && sn_tdx_collateral_load(coll_dir, &coll)) {
+		fprintf(stderr,
+			"sealnet evidence verify: --tdx-collateral %s: not "
+			"usable TDX collateral (see --help)\n",
+			coll_dir);
+		goto out;
+	}
 	a = malloc(sizeof(*a));
 	if (!a)
 		goto out;
 	if (policy) {
+		if (coll) {
+			sn_policy_appraisal_set_tdx_collateral(policy, coll);
+			coll = NULL;
+		}
 		if (sn_appraise(ev, policy, at, a))
 			goto out;
 	} else {
-		struct sn_verify_opts vo = {.at = at};
+		struct sn_verify_opts vo = {.at = at, .tdx_collateral = coll};
 
 		if (sn_evidence_verify(ev, &vo, a))
 			goto out;
@@ -322,10 +373,17 @@ static int do_verify(int argc, char **argv)
 	printf("%s: %s%s\n", argv[optind], a->accepted ? "ACCEPT" : "REJECT",
 	       policy ? "" : " (authenticity only, no policy)");
 	print_reasons(a);
+	if (a->tdx_tcb.evaluated)
+		printf("tdx tcb:      platform %s (tcbDate %s), QE %s%s\n",
+		       sn_tcb_status_name(a->tdx_tcb.platform),
+		       a->tdx_tcb.tcb_date[0] ? a->tdx_tcb.tcb_date : "none",
+		       sn_tcb_status_name(a->tdx_tcb.qe),
+		       policy ? "" : " (not judged without a policy)");
 	print_claims(&a->claims, json);
 	ret = a->accepted ? 0 : 1;
 out:
 	free(a);
+	sn_tdx_collateral_free(coll);
 	sn_policy_appraisal_free(policy);
 	sn_evidence_free(ev);
 	return ret;

@@ -102,6 +102,11 @@ struct sn_claims {
 	uint64_t xfam;
 	uint8_t tee_tcb_svn[16];
 	uint8_t mrseam[48];
+	uint8_t mrsignerseam[48];
+	uint64_t seam_attributes;
+	uint8_t mrconfigid[48];
+	uint8_t mrowner[48];
+	uint8_t mrownerconfig[48];
 	uint8_t rtmr[4][48];
 };
 
@@ -180,6 +185,17 @@ enum sn_reason {
 	SN_R_SMT,
 	SN_R_VMPL,
 	SN_R_REPORT_DATA,
+	/* TDX collateral and appraisal (issue 9); appended: codes are sent on
+	 * the wire */
+	SN_R_COLLATERAL_MISSING,   /* no TCB info / QE identity to judge */
+	SN_R_COLLATERAL_SIGNATURE, /* collateral signature / signing chain */
+	SN_R_COLLATERAL_EXPIRED,   /* outside issueDate..nextUpdate */
+	SN_R_COLLATERAL_MISMATCH,  /* FMSPC / PCE-ID / TDX module differ */
+	SN_R_CERT_REVOKED,	   /* a certificate is on a CRL */
+	SN_R_QE_IDENTITY,	   /* QE report differs from QE identity */
+	SN_R_TCB_STATUS,	   /* TCB status not accepted by policy */
+	SN_R_RTMR,		   /* an RTMR not in the policy */
+	SN_R_TD_CONFIG,		   /* MRCONFIGID/MROWNER/MROWNERCONFIG */
 	SN_R_COUNT,
 };
 
@@ -189,6 +205,34 @@ const char *sn_reason_str(enum sn_reason r);
 
 #define SN_MAX_REASONS	 24
 #define SN_REASON_DETAIL 192
+
+/* Intel TCB status of a TCB level (tcbInfo / QE identity collateral). */
+enum sn_tcb_status {
+	SN_TCB_NOT_EVALUATED = 0,
+	SN_TCB_UP_TO_DATE,
+	SN_TCB_SW_HARDENING_NEEDED,
+	SN_TCB_CONFIGURATION_NEEDED,
+	SN_TCB_CONFIGURATION_AND_SW_HARDENING_NEEDED,
+	SN_TCB_OUT_OF_DATE,
+	SN_TCB_OUT_OF_DATE_CONFIGURATION_NEEDED,
+	SN_TCB_REVOKED,
+	SN_TCB_NO_MATCH, /* no TCB level matches: "TCB level not supported" */
+	SN_TCB_STATUS_COUNT,
+};
+
+/* Intel's spelling ("UpToDate", ...; "NoMatchingTcbLevel", "NotEvaluated") */
+const char *sn_tcb_status_name(enum sn_tcb_status s);
+/* -EINVAL when s is not one of Intel's status names */
+int sn_tcb_status_from_name(const char *s, enum sn_tcb_status *out);
+
+/* Result of the TDX collateral evaluation (sn_evidence_verify). */
+struct sn_tdx_tcb_result {
+	bool evaluated;		     /* collateral was given and usable */
+	enum sn_tcb_status platform; /* tcbInfo level of PCK TCB+TEE_TCB_SVN */
+	enum sn_tcb_status qe;	     /* QE identity level of the QE ISVSVN */
+	char tcb_date[24];	     /* the platform level's tcbDate */
+	uint8_t fmspc[6];
+};
 
 struct sn_reason_entry {
 	enum sn_reason code;
@@ -202,10 +246,38 @@ struct sn_appraisal {
 	struct sn_reason_entry reasons[SN_MAX_REASONS];
 	struct sn_claims claims; /* claims.tee is SIM or SNP once verified */
 	uint8_t root_spki_sha256[SN_SHA256_LEN]; /* the root that anchored it */
+	struct sn_tdx_tcb_result tdx_tcb;	 /* TDX with collateral only */
 };
 
 /* true when r is among the collected reasons */
 bool sn_appraisal_has(const struct sn_appraisal *a, enum sn_reason r);
+
+/*
+ * Intel PCS collateral for TDX, verified offline: TCB info (GET
+ * /tdx/certification/v4/tcb body), QE identity (GET .../qe/identity body),
+ * their issuer chain (the TCB-Info-Issuer-Chain header: Intel SGX TCB
+ * Signing + Intel SGX Root CA, PEM), the PCK CRL (issued by the PCK
+ * Platform/Processor CA) and the Intel SGX Root CA CRL (DER or PEM).
+ * Parsing checks the structure only; signatures, chains, revocation and
+ * validity times are checked by sn_evidence_verify() at its time.
+ */
+struct sn_tdx_collateral;
+
+struct sn_tdx_collateral_src {
+	const uint8_t *tcb_info, *qe_identity, *issuer_chain, *pck_crl,
+		*root_crl;
+	size_t tcb_info_len, qe_identity_len, issuer_chain_len, pck_crl_len,
+		root_crl_len;
+};
+
+int sn_tdx_collateral_parse(const struct sn_tdx_collateral_src *src,
+			    struct sn_tdx_collateral **out);
+/*
+ * DIR holds tcb_info.json, qe_identity.json, issuer_chain.pem, pck_crl.der
+ * and root_crl.der (all required; see docs/attestation.md).
+ */
+int sn_tdx_collateral_load(const char *dir, struct sn_tdx_collateral **out);
+void sn_tdx_collateral_free(struct sn_tdx_collateral *c);
 
 /* Trust options for the authenticity check. */
 struct sn_verify_opts {
@@ -214,6 +286,9 @@ struct sn_verify_opts {
 	 * appraisal policy; none by default */
 	const uint8_t (*sim_ark_spki)[SN_SHA256_LEN];
 	size_t n_sim_ark_spki;
+	/* TDX: Intel PCS collateral to evaluate the TCB status with (may be
+	 * NULL: then tdx_tcb.evaluated stays false) */
+	const struct sn_tdx_collateral *tdx_collateral;
 };
 
 /*
@@ -233,11 +308,19 @@ int sn_policy_appraisal_parse(const char *json, size_t len,
 			      struct sn_policy_appraisal **out);
 int sn_policy_appraisal_load(const char *path,
 			     struct sn_policy_appraisal **out);
-/* The default policy: real SNP/TDX only, no debug, any measurement. */
+/*
+ * The default policy denies everything (no backend is allowed); a usable
+ * policy must name its backends, measurements and TCB floors.
+ */
 int sn_policy_appraisal_default(struct sn_policy_appraisal **out);
+/* Use collateral c for TDX (takes ownership; replaces the policy's
+ * "tdx"."collateral"). */
+void sn_policy_appraisal_set_tdx_collateral(struct sn_policy_appraisal *p,
+					    struct sn_tdx_collateral *c);
 void sn_policy_appraisal_free(struct sn_policy_appraisal *p);
 
-/* Verify (with the policy's simulated ARKs) then appraise.  at = 0: now.
+/* Verify (with the policy's simulated ARKs and TDX collateral) then
+ * appraise.  at = 0: now.  policy NULL: nothing is accepted.
  * Returns 0 when the appraisal ran; the verdict is out->accepted. */
 int sn_appraise(const struct sn_evidence *ev,
 		const struct sn_policy_appraisal *policy, time_t at,

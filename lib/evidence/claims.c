@@ -55,6 +55,10 @@ int sn_claims_to_json(const struct sn_claims *c, char **out)
 					   json_integer((json_int_t)c->xfam));
 		bad |= put_hex(o, "tee_tcb_svn", c->tee_tcb_svn, 16);
 		bad |= put_hex(o, "mrseam", c->mrseam, 48);
+		bad |= put_hex(o, "mrsignerseam", c->mrsignerseam, 48);
+		bad |= put_hex(o, "mrconfigid", c->mrconfigid, 48);
+		bad |= put_hex(o, "mrowner", c->mrowner, 48);
+		bad |= put_hex(o, "mrownerconfig", c->mrownerconfig, 48);
 		for (int i = 0; i < 4; i++) {
 			char k[8] = "rtmr0";
 

@@ -6,6 +6,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include <time.h>
+
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 
@@ -71,6 +73,111 @@ struct sn_tdx_parts {
 	size_t pck_len;
 };
 int sn_tdx_quote_split(const uint8_t *b, size_t len, struct sn_tdx_parts *p);
+
+/* tdx_collateral.c: parsed Intel PCS collateral (see evidence.h) */
+#define SN_TDX_MAX_LEVELS  32
+#define SN_TDX_MAX_MODULES 8
+struct sn_tdx_level {
+	uint8_t sgx[16];
+	uint16_t pcesvn;
+	uint8_t tdx[16];
+	enum sn_tcb_status status;
+	char date[24];
+};
+struct sn_isv_level {
+	uint16_t isvsvn;
+	enum sn_tcb_status status;
+	char date[24];
+};
+struct sn_tdx_module {
+	char id[16]; /* "TDX_01" */
+	uint8_t mrsigner[48], attr[8], attr_mask[8];
+	size_t n_levels;
+	struct sn_isv_level levels[SN_TDX_MAX_LEVELS];
+};
+struct sn_tdx_collateral {
+	/* TCB info: signed bytes, signature, contents */
+	uint8_t *tcb_raw;
+	size_t tcb_raw_len;
+	uint8_t tcb_sig[64];
+	time_t tcb_issue, tcb_next;
+	uint8_t fmspc[6], pce_id[2];
+	uint32_t tcb_eval_num;
+	uint8_t module_mrsigner[48], module_attr[8], module_attr_mask[8];
+	size_t n_levels;
+	struct sn_tdx_level levels[SN_TDX_MAX_LEVELS];
+	size_t n_modules;
+	struct sn_tdx_module modules[SN_TDX_MAX_MODULES];
+	/* QE identity */
+	uint8_t *qe_raw;
+	size_t qe_raw_len;
+	uint8_t qe_sig[64];
+	time_t qe_issue, qe_next;
+	uint8_t qe_miscselect[4], qe_miscselect_mask[4];
+	uint8_t qe_attr[16], qe_attr_mask[16], qe_mrsigner[32];
+	uint16_t qe_isvprodid;
+	size_t n_qe_levels;
+	struct sn_isv_level qe_levels[SN_TDX_MAX_LEVELS];
+	/* issuer chain and CRLs */
+	X509 *chain[4];
+	size_t n_chain;
+	X509_CRL *pck_crl, *root_crl;
+};
+/* "2023-06-18T08:42:58Z" (fraction allowed) */
+int sn_pcs_time(const char *s, time_t *out);
+
+/* tdx_tcb.c: PCK certificate SGX extensions */
+struct sn_pck_tcb {
+	uint8_t comp[16]; /* SGX TCB components 1..16 */
+	uint16_t pcesvn;
+	uint8_t pce_id[2];
+	uint8_t fmspc[6];
+};
+int sn_pck_tcb_parse(X509 *pck, struct sn_pck_tcb *out);
+/* Platform TCB status: tcbInfo levels against the PCK TCB, PCESVN and the
+ * quote's TEE_TCB_SVN; *level gets the matching level (NULL: none). */
+enum sn_tcb_status sn_tdx_platform_status(const struct sn_tdx_collateral *c,
+					  const struct sn_pck_tcb *pck,
+					  const uint8_t tee_tcb_svn[16],
+					  const char **date);
+/* Every collateral check; fills a->tdx_tcb. */
+void sn_tdx_collateral_check(const struct sn_tdx_collateral *c,
+			     const struct sn_tdx_parts *p, X509 *pck,
+			     X509 **pool, size_t n_pool, time_t at,
+			     struct sn_appraisal *a);
+
+/* policy_tdx.c: the appraisal policy's "tdx" member */
+enum {
+	SN_TDX_RTMR0,
+	SN_TDX_RTMR1,
+	SN_TDX_RTMR2,
+	SN_TDX_RTMR3,
+	SN_TDX_MRCONFIGID,
+	SN_TDX_MROWNER,
+	SN_TDX_MROWNERCONFIG,
+	SN_TDX_NREG,
+};
+#define SN_TDX_MAX_VALUES 16
+struct sn_tdx_policy {
+	bool present;
+	bool has_min_svn;
+	uint8_t min_svn[16];
+	bool reg_set[SN_TDX_NREG];
+	size_t n_reg[SN_TDX_NREG];
+	uint8_t reg[SN_TDX_NREG][SN_TDX_MAX_VALUES][48];
+	uint32_t status_mask; /* 1 << enum sn_tcb_status accepted */
+	struct sn_tdx_collateral *coll;
+};
+struct json_t;
+int sn_tdx_policy_parse(struct json_t *v, const char *base_dir,
+			struct sn_tdx_policy *t);
+/* every register named unless any_measurement; -EINVAL and a message */
+int sn_tdx_policy_complete(const struct sn_tdx_policy *t, bool any_measurement);
+void sn_tdx_policy_check(const struct sn_tdx_policy *t, bool any_measurement,
+			 struct sn_appraisal *a);
+
+/* verify_tdx.c: SHA-256 of the Intel SGX Root CA SubjectPublicKeyInfo */
+extern const uint8_t sn_intel_root_spki[SN_SHA256_LEN];
 
 /* certs.c */
 X509 *sn_x509_from_der(const uint8_t *der, size_t len);

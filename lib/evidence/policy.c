@@ -1,17 +1,23 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * Appraisal policy (JSON) and appraisal.  Members (all optional):
- *   "backends": ["snp", "tdx", "sim"]   default ["snp", "tdx"]
- *   "measurements": ["<96 hex>", ...]   allowed launch measurements
+ * Appraisal policy (JSON) and appraisal.  Deny by default: a policy must
+ * say what it accepts (docs/attestation.md, "Appraisal policy").
+ *   "backends": ["snp", "tdx", "sim"]   required, non-empty
+ *   "measurements": ["<96 hex>", ...]   required (launch measurement /
+ *                                       MRTD) unless
+ *   "allow_any_measurement": true       (loud; warned about)
  *   "min_tcb": {"bootloader": n, "tee": n, "snp": n, "microcode": n,
- *               "fmc": n}
+ *               "fmc": n}              required with "snp" (fmc optional)
+ *   "tdx": {...}                        required with "tdx" (policy_tdx.c)
  *   "allow_debug": false, "allow_migration_agent": true,
- *   "allow_smt": true, "vmpl": [0, ...]
+ *   "allow_smt": true, "vmpl": [0, ...] (default [0])
  *   "report_data": "<128 hex>"
- *   "sim_ark_spki_sha256": ["<64 hex>", ...]
+ *   "sim_ark_spki_sha256": ["<64 hex>", ...]   required with "sim"
  * Unknown members are an error (a typo must not weaken a policy).
  */
 #include <errno.h>
+#include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include <jansson.h>
@@ -34,6 +40,8 @@ struct sn_policy_appraisal {
 	uint8_t report_data[SN_REPORT_DATA_LEN];
 	size_t n_sim;
 	uint8_t sim[MAX_LIST][SN_SHA256_LEN];
+	bool has_meas, any_meas, has_sim;
+	struct sn_tdx_policy tdx;
 };
 
 static const char *const tcb_names[5] = {"bootloader", "tee", "snp",
@@ -41,11 +49,13 @@ static const char *const tcb_names[5] = {"bootloader", "tee", "snp",
 
 static void defaults(struct sn_policy_appraisal *p)
 {
-	memset(p, 0, sizeof(*p));
-	p->backend[SN_TEE_SNP] = p->backend[SN_TEE_TDX] = true;
+	memset(p, 0, sizeof(*p)); /* no backend: nothing is accepted */
 	for (int i = 0; i < 5; i++)
 		p->min_tcb[i] = -1;
 	p->allow_ma = p->allow_smt = true;
+	p->vmpl_set = true;
+	p->vmpl_mask = 1u << 0;
+	p->tdx.status_mask = 1u << SN_TCB_UP_TO_DATE;
 }
 
 int sn_policy_appraisal_default(struct sn_policy_appraisal **out)
@@ -61,7 +71,17 @@ int sn_policy_appraisal_default(struct sn_policy_appraisal **out)
 
 void sn_policy_appraisal_free(struct sn_policy_appraisal *p)
 {
+	if (!p)
+		return;
+	sn_tdx_collateral_free(p->tdx.coll);
 	free(p);
+}
+
+void sn_policy_appraisal_set_tdx_collateral(struct sn_policy_appraisal *p,
+					    struct sn_tdx_collateral *c)
+{
+	sn_tdx_collateral_free(p->tdx.coll);
+	p->tdx.coll = c;
 }
 
 static int hex_exact(json_t *v, uint8_t *out, size_t n, const char *what)
@@ -170,6 +190,7 @@ static int parse_vmpl(json_t *v, struct sn_policy_appraisal *p)
 	if (!json_is_array(v))
 		goto bad;
 	p->vmpl_set = true;
+	p->vmpl_mask = 0;
 	json_array_foreach(v, i, x)
 	{
 		if (!json_is_integer(x) || json_integer_value(x) < 0 ||
@@ -177,19 +198,29 @@ static int parse_vmpl(json_t *v, struct sn_policy_appraisal *p)
 			goto bad;
 		p->vmpl_mask |= 1u << json_integer_value(x);
 	}
+	if (p->vmpl_mask & ~1u)
+		sn_warn("policy: \"vmpl\" accepts a VMPL above 0: a report "
+			"requested by less privileged guest code passes");
 	return 0;
 bad:
 	sn_err("policy: \"vmpl\" must be an array of integers 0..3");
 	return -EINVAL;
 }
 
-static int parse_member(const char *k, json_t *v, struct sn_policy_appraisal *p)
+static int parse_member(const char *k, json_t *v, const char *base,
+			struct sn_policy_appraisal *p)
 {
 	if (!strcmp(k, "backends"))
 		return parse_backends(v, p);
-	if (!strcmp(k, "measurements"))
+	if (!strcmp(k, "measurements")) {
+		p->has_meas = true;
 		return hex_list(v, &p->meas[0][0], SN_MEASUREMENT_LEN,
 				&p->n_meas, k);
+	}
+	if (!strcmp(k, "allow_any_measurement"))
+		return get_bool(v, &p->any_meas, k);
+	if (!strcmp(k, "tdx"))
+		return sn_tdx_policy_parse(v, base, &p->tdx);
 	if (!strcmp(k, "min_tcb"))
 		return parse_tcb(v, p);
 	if (!strcmp(k, "allow_debug"))
@@ -204,16 +235,69 @@ static int parse_member(const char *k, json_t *v, struct sn_policy_appraisal *p)
 		p->has_report_data = true;
 		return hex_exact(v, p->report_data, SN_REPORT_DATA_LEN, k);
 	}
-	if (!strcmp(k, "sim_ark_spki_sha256"))
+	if (!strcmp(k, "sim_ark_spki_sha256")) {
+		p->has_sim = true;
 		return hex_list(v, &p->sim[0][0], SN_SHA256_LEN, &p->n_sim, k);
+	}
 	if (!strcmp(k, "comment"))
 		return 0;
 	sn_err("policy: unknown member \"%s\"", k);
 	return -EINVAL;
 }
 
-int sn_policy_appraisal_parse(const char *json, size_t len,
-			      struct sn_policy_appraisal **out)
+/* Deny by default: everything a policy accepts must be named. */
+static int complete(const struct sn_policy_appraisal *p)
+{
+	bool snp = p->backend[SN_TEE_SNP], tdx = p->backend[SN_TEE_TDX];
+
+	if (!snp && !tdx && !p->backend[SN_TEE_SIM]) {
+		sn_err("policy: \"backends\" is required: name the TEEs to "
+		       "accept ([\"snp\"], [\"tdx\"], [\"sim\"])");
+		return -EINVAL;
+	}
+	if (p->any_meas && p->has_meas) {
+		sn_err("policy: \"measurements\" and "
+		       "\"allow_any_measurement\": "
+		       "true contradict each other; keep one");
+		return -EINVAL;
+	}
+	if (!p->any_meas && !p->n_meas) {
+		sn_err("policy: no launch measurement is allowed: list them in "
+		       "\"measurements\" (96 hex digits each), or set "
+		       "\"allow_any_measurement\": true to accept any "
+		       "software");
+		return -EINVAL;
+	}
+	if (p->any_meas)
+		sn_warn("policy: \"allow_any_measurement\": true: ANY software "
+			"running in a genuine TEE is accepted");
+	if (snp && (p->min_tcb[0] < 0 || p->min_tcb[1] < 0 ||
+		    p->min_tcb[2] < 0 || p->min_tcb[3] < 0)) {
+		sn_err("policy: \"backends\" lists \"snp\" but there is no "
+		       "complete TCB floor: \"min_tcb\" needs bootloader, tee, "
+		       "snp and microcode (fmc optional, Turin)");
+		return -EINVAL;
+	}
+	if (tdx && sn_tdx_policy_complete(&p->tdx, p->any_meas))
+		return -EINVAL;
+	if (!tdx && p->tdx.present) {
+		sn_err("policy: \"tdx\" is given but \"backends\" does not "
+		       "list \"tdx\"");
+		return -EINVAL;
+	}
+	if (p->backend[SN_TEE_SIM] && !p->has_sim) {
+		sn_err("policy: \"backends\" lists \"sim\" but "
+		       "\"sim_ark_spki_sha256\" names no simulated ARK");
+		return -EINVAL;
+	}
+	if (p->allow_debug)
+		sn_warn("policy: \"allow_debug\": true: debuggable guests, "
+			"whose memory the host can read, are accepted");
+	return 0;
+}
+
+static int policy_parse(const char *json, size_t len, const char *base,
+			struct sn_policy_appraisal **out)
 {
 	struct sn_policy_appraisal *p;
 	json_error_t jerr;
@@ -236,17 +320,25 @@ int sn_policy_appraisal_parse(const char *json, size_t len,
 	defaults(p);
 	json_object_foreach(root, k, v)
 	{
-		err = parse_member(k, v, p);
+		err = parse_member(k, v, base, p);
 		if (err)
 			break;
 	}
 	json_decref(root);
+	if (!err)
+		err = complete(p);
 	if (err) {
-		free(p);
+		sn_policy_appraisal_free(p);
 		return err;
 	}
 	*out = p;
 	return 0;
+}
+
+int sn_policy_appraisal_parse(const char *json, size_t len,
+			      struct sn_policy_appraisal **out)
+{
+	return policy_parse(json, len, NULL, out);
 }
 
 int sn_policy_appraisal_load(const char *path, struct sn_policy_appraisal **out)
@@ -260,7 +352,17 @@ int sn_policy_appraisal_load(const char *path, struct sn_policy_appraisal **out)
 		sn_err("cannot read policy %s: %s", path, strerror(-err));
 		return err;
 	}
-	err = sn_policy_appraisal_parse((const char *)buf, len, out);
+	{
+		/* relative paths in the policy are relative to its directory */
+		char base[PATH_MAX];
+		const char *slash = strrchr(path, '/');
+
+		snprintf(base, sizeof(base), "%.*s",
+			 slash ? (int)(slash - path) : 1, slash ? path : ".");
+		if (slash == path)
+			snprintf(base, sizeof(base), "/");
+		err = policy_parse((const char *)buf, len, base, out);
+	}
 	if (err)
 		sn_err("%s: invalid appraisal policy", path);
 	free(buf);
@@ -297,7 +399,7 @@ static void check_claims(const struct sn_policy_appraisal *p,
 			sn_tee_name(c->tee));
 	for (size_t i = 0; i < p->n_meas && !found; i++)
 		found = !memcmp(p->meas[i], c->measurement, SN_MEASUREMENT_LEN);
-	if (p->n_meas && !found) {
+	if (!p->any_meas && !found) {
 		char hex[2 * SN_MEASUREMENT_LEN + 1];
 
 		sn_hex_encode(c->measurement, SN_MEASUREMENT_LEN, hex);
@@ -310,6 +412,8 @@ static void check_claims(const struct sn_policy_appraisal *p,
 				 c->tee == SN_TEE_TDX ?
 					 "TD attributes DEBUG bit set" :
 					 "guest policy DEBUG bit (19) set");
+	if (c->tee == SN_TEE_TDX && p->backend[SN_TEE_TDX])
+		sn_tdx_policy_check(&p->tdx, p->any_meas, a);
 	if (c->tee != SN_TEE_TDX) {
 		check_tcb(p, &c->reported_tcb, a);
 		if (c->migration_agent && !p->allow_ma)
@@ -355,10 +459,14 @@ int sn_appraise(const struct sn_evidence *ev,
 	}
 	opts.sim_ark_spki = (const uint8_t(*)[SN_SHA256_LEN])policy->sim;
 	opts.n_sim_ark_spki = policy->n_sim;
+	opts.tdx_collateral = policy->tdx.coll;
 	err = sn_evidence_verify(ev, &opts, a);
 	if (err)
 		goto out;
-	if (!sn_appraisal_has(a, SN_R_MALFORMED))
+	if (def)
+		sn_appraisal_add(a, SN_R_BACKEND_NOT_ALLOWED,
+				 "no appraisal policy: nothing is accepted");
+	else if (!sn_appraisal_has(a, SN_R_MALFORMED))
 		check_claims(policy, a);
 	a->accepted = a->authentic && a->n_reasons == 0;
 	*out = *a;

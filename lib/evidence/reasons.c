@@ -61,6 +61,29 @@ static const struct {
 	[SN_R_VMPL] = {"vmpl", "VMPL not allowed by policy"},
 	[SN_R_REPORT_DATA] = {"report-data",
 			      "report_data differs from the expected value"},
+	[SN_R_COLLATERAL_MISSING] =
+		{"collateral-missing",
+		 "no TDX collateral to judge the TCB status with"},
+	[SN_R_COLLATERAL_SIGNATURE] =
+		{"collateral-signature",
+		 "TDX collateral (TCB info, QE identity, CRL) signature or "
+		 "signing chain invalid"},
+	[SN_R_COLLATERAL_EXPIRED] = {"collateral-expired",
+				     "TDX collateral outside its validity "
+				     "(issueDate..nextUpdate)"},
+	[SN_R_COLLATERAL_MISMATCH] =
+		{"collateral-mismatch",
+		 "TDX collateral is for another platform or TDX module"},
+	[SN_R_CERT_REVOKED] = {"cert-revoked",
+			       "a certificate is revoked by its CRL"},
+	[SN_R_QE_IDENTITY] = {"qe-identity",
+			      "QE report differs from Intel's QE identity"},
+	[SN_R_TCB_STATUS] = {"tcb-status",
+			     "TCB status not accepted by the policy"},
+	[SN_R_RTMR] = {"rtmr-mismatch", "an RTMR is not in the policy"},
+	[SN_R_TD_CONFIG] = {"td-config-mismatch",
+			    "MRCONFIGID, MROWNER or MROWNERCONFIG is not in "
+			    "the policy"},
 };
 
 const char *sn_reason_name(enum sn_reason r)

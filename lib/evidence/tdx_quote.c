@@ -20,9 +20,14 @@
 /* TD report body offsets (after the header) */
 #define B_TEE_TCB_SVN	0
 #define B_MRSEAM	16
+#define B_MRSIGNERSEAM	64
+#define B_SEAM_ATTR	112
 #define B_TD_ATTRIBUTES 120
 #define B_XFAM		128
 #define B_MRTD		136
+#define B_MRCONFIGID	184
+#define B_MROWNER	232
+#define B_MROWNERCONFIG 280
 #define B_RTMR0		328
 #define B_REPORT_DATA	520
 
@@ -106,6 +111,11 @@ int sn_tdx_quote_parse(const uint8_t *b, size_t len, struct sn_claims *out)
 	c.version = sn_le16(b);
 	memcpy(c.tee_tcb_svn, body + B_TEE_TCB_SVN, sizeof(c.tee_tcb_svn));
 	memcpy(c.mrseam, body + B_MRSEAM, sizeof(c.mrseam));
+	memcpy(c.mrsignerseam, body + B_MRSIGNERSEAM, sizeof(c.mrsignerseam));
+	c.seam_attributes = sn_le64(body + B_SEAM_ATTR);
+	memcpy(c.mrconfigid, body + B_MRCONFIGID, 48);
+	memcpy(c.mrowner, body + B_MROWNER, 48);
+	memcpy(c.mrownerconfig, body + B_MROWNERCONFIG, 48);
 	c.td_attributes = sn_le64(body + B_TD_ATTRIBUTES);
 	c.xfam = sn_le64(body + B_XFAM);
 	memcpy(c.measurement, body + B_MRTD, SN_MEASUREMENT_LEN);

@@ -3,8 +3,8 @@
  * TDX quote v4 authenticity: quote signature (ECDSA P-256 / SHA-256 by the
  * attestation key over header + TD report body), QE report signed by the
  * PCK, QE report_data[0..32] == SHA-256(attestation key || QE auth data),
- * PCK -> intermediate -> Intel SGX Root CA (pinned).  Not checked: CRLs,
- * TCB info and QE identity collateral (see docs/attestation.md).
+ * PCK -> intermediate -> Intel SGX Root CA (pinned); with collateral
+ * (opts->tdx_collateral) the checks of tdx_tcb.c (docs/attestation.md).
  */
 #include <errno.h>
 
@@ -22,7 +22,7 @@
  * Intel SGX Root CA (roots/intel/sgx-root-ca.pem): SHA-256 of its
  * SubjectPublicKeyInfo DER.
  */
-static const uint8_t intel_root_spki[SN_SHA256_LEN] = {
+const uint8_t sn_intel_root_spki[SN_SHA256_LEN] = {
 	0xa0, 0xaf, 0x03, 0x12, 0x89, 0xf5, 0xd5, 0xd4, 0x13, 0x2f, 0x91,
 	0x86, 0x06, 0x8a, 0x7f, 0xc1, 0x36, 0x28, 0x63, 0x3b, 0xa2, 0x35,
 	0x77, 0x74, 0x72, 0xe2, 0x9b, 0x6b, 0x6c, 0x67, 0xa4, 0x9e,
@@ -118,7 +118,8 @@ static void verify_chain(X509 *leaf, X509 **xs, size_t n, time_t at,
 				 "PCK chain longer than %d", MAX_CHAIN);
 		return;
 	}
-	if (sn_spki_sha256(cur, h) || memcmp(h, intel_root_spki, sizeof(h))) {
+	if (sn_spki_sha256(cur, h) ||
+	    memcmp(h, sn_intel_root_spki, sizeof(h))) {
 		sn_appraisal_add(
 			a, SN_R_ROOT_NOT_TRUSTED,
 			"PCK chain root is not the pinned Intel SGX Root CA");
@@ -173,6 +174,9 @@ void sn_verify_tdx(const struct sn_evidence *ev,
 			a, SN_R_QE_SIGNATURE,
 			"QE report signature does not verify with the PCK key");
 	verify_chain(xs[0], xs, n, opts ? opts->at : 0, a);
+	if (opts && opts->tdx_collateral)
+		sn_tdx_collateral_check(opts->tdx_collateral, &p, xs[0], xs, n,
+					opts->at, a);
 out:
 	ERR_clear_error();
 	for (size_t i = 0; i < n; i++)

@@ -40,7 +40,7 @@ static struct sn_policy_appraisal *sim_policy(const char *extra)
 	snprintf(json, sizeof(json),
 		 "{\"backends\": [\"sim\"], \"sim_ark_spki_sha256\": "
 		 "[\"%s\"]%s}",
-		 hex, extra);
+		 hex, *extra ? extra : ", \"allow_any_measurement\": true");
 	assert_int_equal(sn_policy_appraisal_parse(json, strlen(json), &p), 0);
 	return p;
 }
@@ -101,7 +101,11 @@ static void test_sim_roundtrip(void **state)
 		sn_sim_ark_spki(platform, h);
 		sn_hex_encode(h, 32, hex);
 		snprintf(json, sizeof(json),
-			 "{\"sim_ark_spki_sha256\": [\"%s\"]}", hex);
+			 "{\"sim_ark_spki_sha256\": [\"%s\"], \"backends\": "
+			 "[\"snp\"], \"allow_any_measurement\": true, "
+			 "\"min_tcb\": {\"bootloader\": 0, \"tee\": 0, "
+			 "\"snp\": 0, \"microcode\": 0}}",
+			 hex);
 		assert_int_equal(
 			sn_policy_appraisal_parse(json, strlen(json), &p2), 0);
 		assert_int_equal(sn_appraise(ev2, p2, 0, &a), 0);

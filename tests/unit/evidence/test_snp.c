@@ -72,7 +72,14 @@ static void test_debug_report(void **state)
 	struct sn_appraisal a;
 	size_t len;
 	uint8_t *buf = td_read("snp/milan-debug-report.bin", &len);
-	static const char allow[] = "{\"allow_debug\": true}";
+	static const char strict[] =
+		"{\"backends\": [\"snp\"], \"allow_any_measurement\": true, "
+		"\"min_tcb\": {\"bootloader\": 0, \"tee\": 0, \"snp\": 0, "
+		"\"microcode\": 0}}";
+	static const char allow[] =
+		"{\"backends\": [\"snp\"], \"allow_any_measurement\": true, "
+		"\"min_tcb\": {\"bootloader\": 0, \"tee\": 0, \"snp\": 0, "
+		"\"microcode\": 0}, \"allow_debug\": true}";
 
 	ev = ev_from(buf, len, "snp/milan-debug-vcek.der",
 		     "roots/amd/ask_ark_milan.pem", NULL);
@@ -83,12 +90,19 @@ static void test_debug_report(void **state)
 	assert_int_equal(a.claims.report_data[0], 1);
 	assert_int_equal(a.claims.report_data[4], 5);
 	assert_int_equal(a.claims.report_data[5], 0);
-	/* the default policy forbids debug */
+	/* no policy: nothing is accepted */
 	assert_int_equal(sn_appraise(ev, NULL, 0, &a), 0);
+	assert_false(a.accepted);
+	assert_true(a.authentic);
+	/* a policy forbids debug unless it says otherwise */
+	assert_int_equal(sn_policy_appraisal_parse(strict, strlen(strict), &p),
+			 0);
+	assert_int_equal(sn_appraise(ev, p, 0, &a), 0);
 	assert_false(a.accepted);
 	assert_true(a.authentic);
 	assert_true(sn_appraisal_has(&a, SN_R_DEBUG));
 	assert_int_equal(a.n_reasons, 1);
+	sn_policy_appraisal_free(p);
 	assert_int_equal(sn_policy_appraisal_parse(allow, strlen(allow), &p),
 			 0);
 	assert_int_equal(sn_appraise(ev, p, 0, &a), 0);
@@ -250,7 +264,8 @@ static void test_policy_rules(void **state)
 	};
 
 	snprintf(pol, sizeof(pol),
-		 "{\"measurements\": [\"%s\"], \"min_tcb\": {\"bootloader\": "
+		 "{\"backends\": [\"snp\"], \"measurements\": [\"%s\"], "
+		 "\"min_tcb\": {\"bootloader\": "
 		 "3, \"snp\": 8, \"microcode\": 115, \"tee\": 0}, "
 		 "\"allow_smt\": true, \"vmpl\": [0]}",
 		 "7a1e5c266c0108dbc9bb94fa926951320940915d0aafb42464bd88b579ea1"
@@ -264,8 +279,9 @@ static void test_policy_rules(void **state)
 	snprintf(pol, sizeof(pol),
 		 "{\"measurements\": [\"%096d\"], \"min_tcb\": {\"snp\": 9, "
 		 "\"microcode\": 200}, \"allow_smt\": false, \"report_data\": "
-		 "\"%0128d\", \"backends\": [\"tdx\"], \"vmpl\": [1]}",
-		 0, 0);
+		 "\"%0128d\", \"backends\": [\"sim\"], \"vmpl\": [1], "
+		 "\"sim_ark_spki_sha256\": [\"%064d\"]}",
+		 0, 0, 0);
 	assert_int_equal(sn_policy_appraisal_parse(pol, strlen(pol), &p), 0);
 	assert_int_equal(sn_appraise(ev, p, 0, &a), 0);
 	assert_false(a.accepted);
