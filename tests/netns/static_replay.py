@@ -137,6 +137,7 @@ def inject(path):
             dst = socket.inet_ntoa(ip[16:20])
             s.sendto(ip, (dst, 0))
             n += 1
+            time.sleep(0.002)
     print(n)
 
 

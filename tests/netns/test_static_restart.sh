@@ -24,12 +24,13 @@ netns_topology 3
 H1=$(netns_addr h1) H2=$(netns_addr h2)
 PY="python3 $here/static_replay.py"
 
-rekey='"static_rekey_interval_s": 1,'
+rekey='"static_rekey_interval_s": 2,'
 dp_config h1 "h2" '{"peer":"h2","direction":"egress","protocol":"udp","port":5301}' "$rekey"
 dp_config h2 "h1" '{"peer":"h1","direction":"ingress","protocol":"udp","port":5301}' "$rekey"
 dp_start h2
 dp_start h1
-netns_capture h2 "$DP_DIR/wire.pcap" udp port 51820
+# what h1 sealed, as it left h1 (h3's replays below do not pass there)
+netns_capture h1 "$DP_DIR/wire.pcap" udp port 51820
 recv="$DP_DIR/recv.txt"
 : >"$recv"
 netns_bg h2 $PY flow-recv "$H2" 5301 "$recv"
@@ -56,7 +57,7 @@ kill9() {
 }
 
 check "the flow h1 -> h2 runs" flowing 5
-sleep 1.5 # a static rekey or two
+sleep 2.5 # a static rekey
 check "h1 restart 1 (SIGTERM): stops cleanly" dp_stop h1
 dp_start h1
 check "traffic flows after h1 restart 1" flowing 10
@@ -73,12 +74,23 @@ check "traffic flows after h2's restart (within 2 rekey intervals)" flowing 10
 n=$($PY extract "$DP_DIR/wire.pcap" 1 "$before_restart" 50 "$DP_DIR/old.hex")
 check "50 sealed packets of h1 captured before h2's restart ($n)" [ "$n" = 50 ]
 drops() { echo $(($(dp_drops h2 NO_KEY) + $(dp_drops h2 TOO_OLD) + $(dp_drops h2 REPLAY))); }
+# h3 resolves h2's MAC first (injected packets must not wait for ARP)
+netns_exec h3 ping -c 1 -W 1 "$H2" >/dev/null 2>&1 || true
 d0=$(drops)
 sent=$(netns_exec h3 $PY inject "$DP_DIR/old.hex")
 sleep 0.5
 d1=$(drops)
 check "h3 replayed them into h2 ($sent packets)" [ "$sent" = 50 ]
 check "h2 dropped every replayed packet (NO_KEY+TOO_OLD+REPLAY $d0 -> $d1)" [ $((d1 - d0)) -ge 50 ]
+# by construction, not by the timing of the replay: every epoch h2 accepts
+# after its restart is above every epoch sealed before it
+$PY extract "$DP_DIR/wire.pcap" 1 "$before_restart" 1000000 "$DP_DIR/all-old.hex" >/dev/null
+old_max=$(python3 -c "
+import sys; sys.path.insert(0, '$here'); import static_replay as s
+print(max(s.sealed(bytes.fromhex(l.strip()))[1] for l in open('$DP_DIR/all-old.hex')))")
+low=$(sed -n 's/.*peer h1: static keys: .*accepting epochs \([0-9]*\) and.*/\1/p' "$DP_DIR/h2.log")
+check "h2 accepts after its restart only epochs above those sealed before it ($old_max < $low)" \
+	[ "${low:-0}" -gt "$old_max" ]
 dup=$(sort "$recv" | uniq -d | wc -l)
 check "h2 delivered none of them (datagrams received twice: $dup)" [ "$dup" = 0 ]
 
