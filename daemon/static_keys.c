@@ -45,10 +45,10 @@
 #include "sealnetd.h"
 #include "static_keys.h"
 
-#define SN_STATIC_SALT "sealnet static v1"
+#define SN_STATIC_SALT	  "sealnet static v1"
 #define SN_STATIC_ID_INFO "sealnet static psk id"
-#define SN_EPOCH_MAX 65535u
-#define SN_STATE_MAX 65536u
+#define SN_EPOCH_MAX	  65535u
+#define SN_STATE_MAX	  65536u
 
 struct sn_speer {
 	struct sn_peer_config *pc;
@@ -105,8 +105,7 @@ out:
 }
 
 int sn_static_derive(const uint8_t psk[SN_KEY_LEN], uint32_t sender,
-		     uint32_t receiver, uint16_t epoch,
-		     uint8_t out[SN_KEY_LEN])
+		     uint32_t receiver, uint16_t epoch, uint8_t out[SN_KEY_LEN])
 {
 	uint8_t info[10] = {
 		sender >> 24,	sender >> 16,	sender >> 8,   sender,
@@ -148,8 +147,8 @@ static int epoch_of(struct sn_speer *sp, const char *dir, const char *id,
 	    json_integer_value(v) > SN_EPOCH_MAX) {
 		sn_err("%s: %s.%s: not an epoch (0..65535): refusing to start, "
 		       "as epochs could repeat; restore the file, or rotate "
-		       "peer %s's keys and remove it", sp->path, dir, id,
-		       sp->pc->name);
+		       "peer %s's keys and remove it",
+		       sp->path, dir, id, sp->pc->name);
 		return -EINVAL;
 	}
 	*out = (uint32_t)json_integer_value(v);
@@ -171,17 +170,21 @@ static int state_load(struct sn_speer *sp)
 	}
 	if (err) {
 		sn_err("%s: cannot read it: %s: refusing to start (static-key "
-		       "epochs could repeat)", sp->path, strerror(-err));
+		       "epochs could repeat)",
+		       sp->path, strerror(-err));
 		return err;
 	}
 	sp->doc = json_loadb((const char *)buf, len, 0, &jerr);
 	free(buf);
 	if (!sp->doc || !json_is_object(json_object_get(sp->doc, "tx")) ||
 	    !json_is_object(json_object_get(sp->doc, "rx"))) {
-		sn_err("%s: not a static-key state file (%s): refusing to start, "
-		       "as epochs could repeat; restore it, or rotate peer %s's "
-		       "keys and remove it", sp->path,
-		       sp->doc ? "no tx/rx objects" : jerr.text, sp->pc->name);
+		sn_err("%s: not a static-key state file (%s): refusing to "
+		       "start, "
+		       "as epochs could repeat; restore it, or rotate peer "
+		       "%s's "
+		       "keys and remove it",
+		       sp->path, sp->doc ? "no tx/rx objects" : jerr.text,
+		       sp->pc->name);
 		return -EINVAL;
 	}
 	if ((err = epoch_of(sp, "tx", sp->tx_id, &sp->tx_reserved)) ||
@@ -234,7 +237,8 @@ static int state_save(struct sealnetd *d, struct sn_speer *sp, uint32_t tx,
 out:
 	if (err)
 		sn_err("%s: cannot write it durably: %s (the epoch it would "
-		       "reserve is not used)", sp->path, strerror(-err));
+		       "reserve is not used)",
+		       sp->path, strerror(-err));
 	if (dfd >= 0)
 		close(dfd);
 	free(s);
@@ -243,8 +247,8 @@ out:
 
 /* ---- keys -------------------------------------------------------------- */
 
-static int install(struct sealnetd *d, struct sn_speer *sp,
-		   enum sn_key_dir dir, unsigned int slot, uint32_t epoch)
+static int install(struct sealnetd *d, struct sn_speer *sp, enum sn_key_dir dir,
+		   unsigned int slot, uint32_t epoch)
 {
 	const struct sn_peer_config *pc = sp->pc;
 	uint8_t k[SN_KEY_LEN];
@@ -262,8 +266,9 @@ static int install(struct sealnetd *d, struct sn_speer *sp,
 	OPENSSL_cleanse(k, sizeof(k));
 	if (err)
 		sn_err("peer %s: installing the %s key of static epoch %u "
-		       "failed: %s", pc->name, dir == SN_KEY_TX ? "send" :
-		       "receive", epoch, strerror(-err));
+		       "failed: %s",
+		       pc->name, dir == SN_KEY_TX ? "send" : "receive", epoch,
+		       strerror(-err));
 	return err;
 }
 
@@ -284,9 +289,10 @@ static int peer_start(struct sealnetd *d, struct sn_speer *sp)
 	rx = sp->rx_floor + 3; /* installs floor+1 and floor+2; margin 1 */
 	if (tx > SN_EPOCH_MAX || rx > SN_EPOCH_MAX) {
 		sn_err("peer %s: the static-key epochs of its %s are used up "
-		       "(65535 starts and rotations): rotate that pre-shared key "
-		       "(a new key on both nodes); refusing to start", pc->name,
-		       tx > SN_EPOCH_MAX ? "tx_key" : "rx_key");
+		       "(65535 starts and rotations): rotate that pre-shared "
+		       "key "
+		       "(a new key on both nodes); refusing to start",
+		       pc->name, tx > SN_EPOCH_MAX ? "tx_key" : "rx_key");
 		return -ERANGE;
 	}
 	/* reserve before any use: persisted and fsynced first */
@@ -310,8 +316,8 @@ static int peer_start(struct sealnetd *d, struct sn_speer *sp)
 	sp->tx_since = mono();
 	pc->epoch = (uint16_t)tx;
 	sn_info("peer %s: static keys: sending with epoch %u, accepting "
-		"epochs %u and %u (state %s)", pc->name, tx, rx - 2, rx - 1,
-		sp->path);
+		"epochs %u and %u (state %s)",
+		pc->name, tx, rx - 2, rx - 1, sp->path);
 	return 0;
 }
 
@@ -404,7 +410,8 @@ static void rx_tick(struct sealnetd *d, struct sn_speer *sp)
 	if (next + 1 > SN_EPOCH_MAX) {
 		if (!sp->rx_exhausted)
 			sn_err("peer %s: static-key epochs of rx_key used up; "
-			       "rotate the pre-shared key", sp->pc->name);
+			       "rotate the pre-shared key",
+			       sp->pc->name);
 		sp->rx_exhausted = true;
 		return;
 	}
@@ -440,8 +447,7 @@ int sn_static_start(struct sealnetd *d)
 	if (!st)
 		return 0;
 	st->tick = event_new(d->base, -1, EV_PERSIST, tick, d);
-	if (!st->tick ||
-	    event_add(st->tick, &(struct timeval){ .tv_sec = 1 }))
+	if (!st->tick || event_add(st->tick, &(struct timeval){.tv_sec = 1}))
 		return -ENOMEM;
 	sn_info("static keys: epochs rotate every %u s (state in %s)",
 		d->cfg->static_rekey_s, d->cfg->state_dir);
