@@ -8,7 +8,7 @@
  *   2. run the kernel AEAD known-answer self-test: refuse to start if the
  *      kernel's ChaCha20-Poly1305 disagrees with OpenSSL;
  *   3. load and attach the data plane, install peers, rules and (static
- *      mode) keys;
+ *      mode) keys, each static epoch reserved in state_dir before use;
  *   4. serve the control socket and forward drop events until SIGINT or
  *      SIGTERM, then detach and restore the interface.
  */
@@ -27,6 +27,7 @@
 #include "sealnet/selftest.h"
 #include "sealnet/util.h"
 #include "sealnetd.h"
+#include "static_keys.h"
 
 static void usage(FILE *f)
 {
@@ -165,21 +166,12 @@ static int install(struct sealnetd *d)
 			       strerror(-err));
 			return err;
 		}
-		if (!p->has_static_keys)
-			continue; /* keyed by MAKE (make_peers.c) */
-		err = sn_dp_install_key(d->dp, p->id, SN_KEY_TX, 0, p->epoch,
-					p->tx_key);
-		if (!err)
-			err = sn_dp_install_key(d->dp, p->id, SN_KEY_RX, 0,
-						p->epoch, p->rx_key);
-		if (!err)
-			err = sn_dp_set_tx_slot(d->dp, p->id, 0);
-		if (err) {
-			sn_err("peer %s: installing its keys failed: %s",
-			       p->name, strerror(-err));
-			return err;
-		}
 	}
+	/* static keys: epochs reserved in state_dir, keys derived per epoch
+	 * (static_keys.c); MAKE peers are keyed by make_peers.c */
+	err = sn_static_install(d);
+	if (err)
+		return err;
 	for (size_t i = 0; i < c->n_rules; i++) {
 		err = sn_dp_add_rule(d->dp, &c->rules[i], (uint32_t)i);
 		if (err) {
@@ -313,7 +305,7 @@ int main(int argc, char **argv)
 	if (!d.ev_watch ||
 	    event_add(d.ev_watch, &(struct timeval){ .tv_sec = 1 }))
 		goto out;
-	if (sn_make_start(&d))
+	if (sn_make_start(&d) || sn_static_start(&d))
 		goto out;
 	if (sn_audit_open(&d))
 		goto out;
@@ -332,6 +324,7 @@ out:
 	sn_audit_close(&d);
 	sn_ctl_stop(&d);
 	sn_make_stop(&d);
+	sn_static_stop(&d);
 	if (d.ev_events)
 		event_free(d.ev_events);
 	if (d.ev_watch)

@@ -13,6 +13,7 @@ struct sn_monitor; /* a connected `sealnet monitor` */
 struct sn_mpeer;   /* a peer keyed by MAKE (make_peers.c) */
 struct ssl_ctx_st;
 struct sn_policy_appraisal;
+struct sn_static;
 
 struct sealnetd {
 	struct event_base *base;
@@ -36,6 +37,7 @@ struct sealnetd {
 	uint8_t launch_measurement[48];
 	long attach_deadline;		/* deferred attach (restart) */
 	int audit_fd;			/* STATE_DIR/audit.jsonl, -1: none */
+	struct sn_static *statics;	/* static-key peers (static_keys.c) */
 };
 
 /* control_server.c */

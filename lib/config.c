@@ -182,11 +182,15 @@ static int parse_peer(struct perr *e, json_t *p, size_t i,
 		    (err = get_key(e, p, where, "rx_key", pc->rx_key)))
 			return err;
 		pc->has_static_keys = true;
-		v = 1;
-		if ((err = get_uint(e, p, where, "epoch", false, 0, 65535, &v)))
-			return err;
-		pc->epoch = (uint16_t)v;
+		if (!sn_memeq_ct(pc->tx_key, pc->rx_key, SN_KEY_LEN))
+			return fail(e, "%s: tx_key and rx_key are the same key: each "
+				       "direction needs its own (generate two, e.g. "
+				       "openssl rand -hex 32)", where);
 	}
+	if (json_object_get(p, "epoch"))
+		return fail(e, "%s.epoch: no longer configured: sealnetd chooses a "
+			       "fresh static-key epoch at every start and keeps them "
+			       "in state_dir (docs/wire-format.md); remove it", where);
 	return 0;
 }
 
@@ -340,6 +344,40 @@ static int parse_rule(struct perr *e, json_t *r, size_t i,
 	return 0;
 }
 
+/* Static keys: an explicit insecure test mode, with a state_dir for the
+ * per-start epochs (docs/wire-format.md, "Static keys"). */
+static int check_static(struct perr *e, json_t *root, struct sn_node_config *c)
+{
+	json_t *f = json_object_get(root, "insecure_static_keys");
+	uint64_t v = 30;
+	size_t i;
+	int err;
+
+	if (f && !json_is_boolean(f))
+		return fail(e, "insecure_static_keys: must be true or false");
+	c->insecure_static_keys = json_is_true(f);
+	/* at least 2: the receiver looks for the next epoch every second */
+	if ((err = get_uint(e, root, "", "static_rekey_interval_s", false, 2,
+			    86400, &v)))
+		return err;
+	c->static_rekey_s = (uint32_t)v;
+	for (i = 0; i < c->n_peers; i++)
+		if (c->peers[i].has_static_keys)
+			break;
+	if (i == c->n_peers)
+		return 0;
+	if (!c->insecure_static_keys)
+		return fail(e, "peers[%zu].tx_key: static keys are for tests only "
+			       "(no attestation, no key exchange): set "
+			       "\"insecure_static_keys\": true to use them; production "
+			       "keys peers with the \"make\" section", i);
+	if (!c->state_dir[0])
+		return fail(e, "state_dir: required with static keys: sealnetd keeps "
+			       "each start's key epochs there, so that no key and "
+			       "counter is ever used twice");
+	return 0;
+}
+
 int sn_config_parse(const char *json, size_t len, struct sn_node_config **out,
 		    char *errbuf, size_t errlen)
 {
@@ -348,7 +386,7 @@ int sn_config_parse(const char *json, size_t len, struct sn_node_config **out,
 		"unprotected", "counter_limit", "events_per_sec",
 		"control_socket", "peers", "rules", "make", "state_dir",
 		"control_mark", "flow_timeout_tcp_s", "flow_timeout_other_s",
-		NULL
+		"insecure_static_keys", "static_rekey_interval_s", NULL
 	};
 	struct perr e = { errbuf, errlen };
 	struct sn_node_config *c = NULL;
@@ -488,6 +526,8 @@ int sn_config_parse(const char *json, size_t len, struct sn_node_config **out,
 			}
 		}
 	}
+	if ((err = check_static(&e, root, c)))
+		goto out;
 	rules = json_object_get(root, "rules");
 	if (rules && !json_is_array(rules)) {
 		err = fail(&e, "rules: must be an array");

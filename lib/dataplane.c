@@ -708,3 +708,21 @@ int sn_dp_prog_fd(struct sn_dataplane *dp, bool ingress)
 	return bpf_program__fd(ingress ? dp->skel->progs.sn_ingress :
 					 dp->skel->progs.sn_egress);
 }
+
+int sn_dp_rx_top(struct sn_dataplane *dp, uint32_t peer_id, unsigned int slot,
+		 uint64_t *top)
+{
+	struct {
+		uint32_t lock, pad;
+		struct sn_replay_state st;
+	} r;
+	uint32_t idx = peer_id * 2 + slot;
+
+	if (check_peer(peer_id) || slot > 1)
+		return -EINVAL;
+	if (bpf_map_lookup_elem(bpf_map__fd(dp->skel->maps.sn_replay), &idx,
+				&r))
+		return -errno;
+	*top = r.st.top;
+	return 0;
+}

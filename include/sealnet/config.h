@@ -26,9 +26,9 @@ struct sn_peer_config {
 	bool has_addr6;
 	uint8_t addr6[16];	   /* its IPv6 address: dropped, never in clear */
 	bool has_static_keys;
-	uint16_t epoch;
-	uint8_t tx_key[SN_KEY_LEN]; /* secret */
-	uint8_t rx_key[SN_KEY_LEN]; /* secret */
+	uint16_t epoch;		   /* static: tx epoch in use (set by sealnetd) */
+	uint8_t tx_key[SN_KEY_LEN]; /* secret; static: pre-shared key A->B */
+	uint8_t rx_key[SN_KEY_LEN]; /* secret; static: pre-shared key B->A */
 };
 
 /* MAKE mode ("make" object): peers without static keys are keyed by the
@@ -52,7 +52,9 @@ struct sn_node_config {
 	uint32_t id;
 	char ifname[32];
 	char control_socket[108];
-	char state_dir[256];		/* audit log; "" = none */
+	char state_dir[256];		/* audit log, static epochs; "" = none */
+	bool insecure_static_keys;	/* static keys allowed (tests only) */
+	uint32_t static_rekey_s;	/* static epoch rotation, default 30 */
 	struct sn_dp_opts dp;	/* ifname points into this struct */
 	struct sn_peer_config *peers;
 	size_t n_peers;

@@ -96,6 +96,10 @@ int sn_dp_tx_slot(struct sn_dataplane *dp, uint32_t peer_id);
 int sn_dp_tx_counter(struct sn_dataplane *dp, uint32_t peer_id, uint64_t *out);
 /* The configured counter limit. */
 uint64_t sn_dp_counter_limit(struct sn_dataplane *dp);
+/* The replay window's top of (peer, rx slot): highest counter accepted + 1
+ * under the slot's current key, 0 while it has accepted nothing. */
+int sn_dp_rx_top(struct sn_dataplane *dp, uint32_t peer_id, unsigned int slot,
+		 uint64_t *top);
 /* Forget every key of peer (fail closed: its traffic is dropped). */
 int sn_dp_revoke_peer(struct sn_dataplane *dp, uint32_t peer_id);
 

@@ -18,8 +18,10 @@
 static const char good[] =
 	"{\"node\":\"h1\",\"id\":1,\"interface\":\"eth0\",\"udp_port\":5000,"
 	"\"unprotected\":{\"egress\":\"drop\"},"
+	"\"insecure_static_keys\":true,\"state_dir\":\"/var/lib/sn\","
+	"\"static_rekey_interval_s\":7,"
 	"\"peers\":[{\"name\":\"h2\",\"id\":2,\"address\":\"198.18.0.2\","
-	"\"epoch\":3,\"tx_key\":\"" K1 "\",\"rx_key\":\"" K2 "\"}],"
+	"\"tx_key\":\"" K1 "\",\"rx_key\":\"" K2 "\"}],"
 	"\"rules\":[{\"peer\":\"h2\",\"direction\":\"egress\",\"protocol\":\"tcp\",\"port\":80,\"local_port\":9},"
 	"{\"peer\":\"h2\",\"direction\":\"ingress\",\"protocol\":\"icmp\"}]}";
 
@@ -35,7 +37,8 @@ static void parses_good(void **state)
 	assert_false(c->dp.drop_unprotected_ingress);
 	assert_int_equal(c->n_peers, 1);
 	assert_int_equal(c->peers[0].addr, inet_addr("198.18.0.2"));
-	assert_int_equal(c->peers[0].epoch, 3);
+	assert_true(c->insecure_static_keys);
+	assert_int_equal(c->static_rekey_s, 7);
 	assert_int_equal(c->peers[0].tx_key[31], 1);
 	assert_int_equal(c->peers[0].rx_key[0], 2);
 	assert_int_equal(c->n_rules, 2);
@@ -86,11 +89,31 @@ static void errors_name_the_field(void **state)
 	bad("\"local_port\":9", "\"cgroup\":\"/nonexistent/cg\"", "rules[0].cgroup");
 }
 
+/* static keys (issue 9, item 3): one key for both directions, static keys
+ * without the explicit insecure flag, or without a state_dir for the
+ * per-start epochs, are refused; a configured epoch is gone */
+static void static_keys_refused(void **state)
+{
+	bad("\"rx_key\":\"" K2, "\"rx_key\":\"" K1,
+	    "peers[0]: tx_key and rx_key are the same key");
+	bad("\"insecure_static_keys\":true,", "",
+	    "static keys are for tests only");
+	bad("\"insecure_static_keys\":true,", "\"insecure_static_keys\":false,",
+	    "production keys peers with the \"make\" section");
+	bad("\"insecure_static_keys\":true,", "\"insecure_static_keys\":1,",
+	    "insecure_static_keys: must be true or false");
+	bad("\"state_dir\":\"/var/lib/sn\",", "", "state_dir: required with static keys");
+	bad("\"tx_key\"", "\"epoch\":3,\"tx_key\"", "peers[0].epoch: no longer configured");
+	bad("\"static_rekey_interval_s\":7", "\"static_rekey_interval_s\":0",
+	    "static_rekey_interval_s");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(parses_good),
 		cmocka_unit_test(errors_name_the_field),
+		cmocka_unit_test(static_keys_refused),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
