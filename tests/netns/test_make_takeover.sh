@@ -90,4 +90,7 @@ check "h1 -> h2 carried 8 MB intact during the attack" \
 check "no sealed packet dropped (h1 $d1 -> $(crypto_drops h1), h2 $d2 -> $(crypto_drops h2))" \
 	[ "$(crypto_drops h1)" = "$d1" -a "$(crypto_drops h2)" = "$d2" ]
 check "h2 established with h1" dp_wait_peer h2 h1
+for h in h1 h2; do # clean exit: no sanitizer report, no leak
+	check "$h's sealnetd stops cleanly" dp_stop $h
+done
 exit "$fails"
