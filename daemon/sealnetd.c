@@ -259,6 +259,10 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	signal(SIGPIPE, SIG_IGN);
+	/* our files before anything is attached: a state_dir or socket
+	 * directory others may write to, or a planted link, stops us here */
+	if (sn_ctl_check_dir(&d) || sn_audit_open(&d))
+		goto out;
 
 	if (sn_selftest_kat(4, selftest_fail, NULL, &st) || st.failed) {
 		sn_err("kernel AEAD self-test failed (%u of %u cases): refusing "
@@ -306,8 +310,6 @@ int main(int argc, char **argv)
 	    event_add(d.ev_watch, &(struct timeval){ .tv_sec = 1 }))
 		goto out;
 	if (sn_make_start(&d) || sn_static_start(&d))
-		goto out;
-	if (sn_audit_open(&d))
 		goto out;
 	audit_lifecycle(&d, "start");
 	if (sn_ctl_start(&d))

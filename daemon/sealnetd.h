@@ -42,12 +42,16 @@ struct sealnetd {
 
 /* control_server.c */
 int sn_ctl_start(struct sealnetd *d);
+/* The control socket's directory: create it (0700) if missing; it must
+ * belong to root or us and not be writable by group or others. */
+int sn_ctl_check_dir(struct sealnetd *d);
 void sn_ctl_stop(struct sealnetd *d);
 /* Send one JSON line to every monitor. */
 void sn_ctl_broadcast(struct sealnetd *d, json_t *line);
 json_t *sn_ctl_status(struct sealnetd *d);
 
-/* audit.c: append an event (adds "time" and "node") */
+/* audit.c: open STATE_DIR/audit.jsonl (state_dir checked, O_NOFOLLOW);
+ * append an event (adds "time" and "node") */
 int sn_audit_open(struct sealnetd *d);
 void sn_audit(struct sealnetd *d, json_t *ev);
 void sn_audit_close(struct sealnetd *d);

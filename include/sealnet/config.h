@@ -69,9 +69,26 @@ struct sn_node_config {
  */
 int sn_config_parse(const char *json, size_t len, struct sn_node_config **out,
 		    char *err, size_t errlen);
+/*
+ * Read and parse the file at path.  A file holding static keys must be
+ * owned by root or the effective uid and give group and others no access
+ * (-EPERM, err names the file and says `chmod 600`).  The file's text and
+ * every block jansson freed during the parse are wiped (OPENSSL_cleanse).
+ * sn_config_parse is not reentrant (it swaps jansson's allocator).
+ */
 int sn_config_load(const char *path, struct sn_node_config **out, char *err,
 		   size_t errlen);
 /* Wipes the keys. NULL is fine. */
 void sn_config_free(struct sn_node_config *c);
+
+/*
+ * Open directory path (for sealnetd's state or control socket) and check
+ * that it belongs to root or the effective uid and is not writable by
+ * group or others.  *fd (O_DIRECTORY, close-on-exec) on success; -EPERM
+ * when it is not private, -errno when it cannot be opened; err names
+ * `what`, the path and the fix.
+ */
+int sn_open_private_dir(const char *path, const char *what, int *fd,
+			char *err, size_t errlen);
 
 #endif
