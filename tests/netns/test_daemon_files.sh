@@ -35,7 +35,7 @@ refuses() {
 }
 
 # (c) static keys in a group- or world-readable file
-dp_config h1 "h2" "$rule" "\"state_dir\": \"$DP_DIR/state\","
+dp_config h1 "h2" "$rule"  # state_dir: $DP_DIR/h1.state (dp.sh)
 chmod 644 "$cfg"
 check "a world-readable configuration with keys is refused" refuses 2 "$cfg" "chmod 600"
 chmod 640 "$cfg"
@@ -43,25 +43,25 @@ check "a group-readable one too" refuses 2 "$cfg" "chmod 600"
 chmod 600 "$cfg"
 
 # (b) the audit log: a symlink planted in state_dir is not followed
-mkdir -p "$DP_DIR/state"
-chmod 700 "$DP_DIR/state"
+mkdir -p "$DP_DIR/h1.state"
+chmod 700 "$DP_DIR/h1.state"
 target=/tmp/sn-audit-target.$$
 : >"$target"
-rm -f "$DP_DIR/state/audit.jsonl"
-ln -s "$target" "$DP_DIR/state/audit.jsonl"
-check "a symlink at state_dir/audit.jsonl is refused" refuses 1 "$DP_DIR/state/audit.jsonl" "symbolic link"
+rm -f "$DP_DIR/h1.state/audit.jsonl"
+ln -s "$target" "$DP_DIR/h1.state/audit.jsonl"
+check "a symlink at state_dir/audit.jsonl is refused" refuses 1 "$DP_DIR/h1.state/audit.jsonl" "symbolic link"
 check "and the file it points to was not written" [ ! -s "$target" ]
-rm "$DP_DIR/state/audit.jsonl"
+rm "$DP_DIR/h1.state/audit.jsonl"
 
 # (b) state_dir writable by others, or owned by someone else
-chmod 777 "$DP_DIR/state"
-check "a world-writable state_dir is refused" refuses 1 "$DP_DIR/state" "chmod go-w"
-chmod 770 "$DP_DIR/state"
-check "a group-writable one too" refuses 1 "$DP_DIR/state" "chmod go-w"
-chmod 700 "$DP_DIR/state"
-chown 65534 "$DP_DIR/state"
-check "a state_dir owned by another user is refused" refuses 1 "$DP_DIR/state" "chown"
-chown 0 "$DP_DIR/state"
+chmod 777 "$DP_DIR/h1.state"
+check "a world-writable state_dir is refused" refuses 1 "$DP_DIR/h1.state" "chmod go-w"
+chmod 770 "$DP_DIR/h1.state"
+check "a group-writable one too" refuses 1 "$DP_DIR/h1.state" "chmod go-w"
+chmod 700 "$DP_DIR/h1.state"
+chown 65534 "$DP_DIR/h1.state"
+check "a state_dir owned by another user is refused" refuses 1 "$DP_DIR/h1.state" "chown"
+chown 0 "$DP_DIR/h1.state"
 
 # (b) the control socket's directory
 mkdir -p "$DP_DIR/ctl"
@@ -73,7 +73,7 @@ chmod 700 "$DP_DIR/ctl"
 # all in order: it starts, and its audit log is its own
 dp_start h1
 check "with private files sealnetd starts" kill -0 "${DP_PID[h1]}"
-check "the audit log is mode 0600" [ "$(stat -c %a "$DP_DIR/state/audit.jsonl")" = 600 ]
+check "the audit log is mode 0600" [ "$(stat -c %a "$DP_DIR/h1.state/audit.jsonl")" = 600 ]
 check "and the status answers on the socket in the private directory" \
 	[ "$("$SEALNET" status --json --socket "$DP_DIR/ctl/h1.sock" | jq -r .node)" = h1 ]
 check "it stops cleanly" dp_stop h1
