@@ -22,6 +22,16 @@
 #include "sealnet/netlink.h"
 #include "sealnet/tc.h"
 #include "sealnet.skel.h"
+#include "dp_watch.h"
+
+/* Every map write of this file is recorded in the watchdog's shadow of
+ * the maps sealnetd writes (lib/dp_integrity.c), so that the watchdog can
+ * tell sealnetd's own writes from anyone else's.  A macro, so that no
+ * write here can bypass it; each caller has its struct sn_dataplane *dp
+ * in scope (a compile error otherwise). */
+#define bpf_map_update_elem(fd, key, value, flags) \
+	sn_dp_shadow_update(dp->shadow, fd, key, value, flags)
+#define bpf_map_delete_elem(fd, key) sn_dp_shadow_delete(dp->shadow, fd, key)
 
 struct sn_dataplane {
 	struct sealnet_bpf *skel;
@@ -38,6 +48,7 @@ struct sn_dataplane {
 	uint32_t routes[SN_MAX_NODES]; /* peer addresses with a host route */
 	unsigned int n_routes;
 	struct sn_config cfg;
+	struct sn_dp_shadow *shadow; /* the watchdog's view of our writes */
 };
 
 static const char *const drop_names[] = {
@@ -123,6 +134,9 @@ int sn_dp_open(const struct sn_dp_opts *o, struct sn_dataplane **out)
 		       strerror(-err));
 		goto fail;
 	}
+	err = sn_dp_shadow_new(dp->skel->obj, &dp->shadow);
+	if (err)
+		goto fail;
 	dp->cfg.self_id = o->self_id;
 	dp->cfg.udp_port = o->udp_port ? o->udp_port : SN_UDP_PORT_DEFAULT;
 	dp->cfg.control_port = o->control_port;
@@ -225,6 +239,7 @@ void sn_dp_close(struct sn_dataplane *dp)
 		}
 		sealnet_bpf__destroy(dp->skel);
 	}
+	sn_dp_shadow_free(dp->shadow);
 	free(dp);
 }
 
@@ -642,26 +657,59 @@ int sn_dp_measure(struct sn_dataplane *dp, struct sn_mlog *m)
 	return err;
 }
 
-int sn_dp_check_attached(struct sn_dataplane *dp)
+static int own_prog_ids(struct sn_dataplane *dp, unsigned int id[2])
 {
 	struct bpf_program *progs[] = { dp->skel->progs.sn_egress,
 					dp->skel->progs.sn_ingress };
 
 	for (int dir = 0; dir < 2; dir++) {
 		struct bpf_prog_info info;
-		unsigned int id = 0;
 		int err = prog_info(progs[dir], &info);
 
-		if (!err)
-			err = sn_tc_query(dp->ifindex, dir, &id);
 		if (err)
 			return err;
-		if (id != info.id) {
-			sn_err("data plane on %s changed: %s program id %u attached, "
-			       "measured id %u", dp->ifname,
-			       dir ? "ingress" : "egress", id, info.id);
-			return -EPERM;
-		}
+		id[dir] = info.id;
 	}
 	return 0;
+}
+
+int sn_dp_check_attached(struct sn_dataplane *dp, char *why, size_t why_len)
+{
+	unsigned int id[2];
+	bool own_ok[2];
+	int err = own_prog_ids(dp, id);
+
+	if (!err)
+		err = sn_dp_hooks_check(dp->ifindex, id, false, own_ok, why,
+					why_len);
+	if (!err)
+		err = sn_dp_shadow_check(dp->shadow, why, why_len);
+	if (err == -EPERM)
+		sn_err("data plane on %s changed: %s", dp->ifname, why);
+	return err;
+}
+
+int sn_dp_enforce(struct sn_dataplane *dp)
+{
+	unsigned int id[2];
+	bool own_ok[2] = { false, false };
+	char why[512];
+	int err = own_prog_ids(dp, id);
+
+	if (err)
+		return err;
+	/* sealnet's own filters first (a replaced program is swapped back
+	 * atomically), then everything else goes */
+	sn_dp_hooks_check(dp->ifindex, id, false, own_ok, why, sizeof(why));
+	if (!own_ok[0] || !own_ok[1])
+		sn_dp_attach(dp);
+	err = sn_dp_hooks_check(dp->ifindex, id, true, own_ok, why,
+				sizeof(why));
+	if (err == -EPERM && (!own_ok[0] || !own_ok[1]))
+		err = sn_dp_attach(dp); /* another classifier held pref 1 */
+	else if (err == -EPERM)
+		err = 0;
+	if (!err)
+		err = write_config(dp);
+	return err;
 }
