@@ -4,6 +4,7 @@
  * as a root attacker in the guest would (the watchdog tests).
  *
  *   foreign_prog tcx_egress|tcx_ingress|xdp IFNAME
+ *   foreign_prog query-tcx IFNAME   print the ids of IFNAME's tcx programs
  *
  * The program is two instructions: "return pass" (TC_ACT_OK for tcx,
  * XDP_PASS for XDP), attached without a link, so it stays attached after
@@ -24,6 +25,26 @@
 #define TCX_INGRESS 46 /* BPF_TCX_INGRESS */
 #define TCX_EGRESS 47  /* BPF_TCX_EGRESS */
 
+static int query_tcx(const char *ifname)
+{
+	int ifindex = (int)if_nametoindex(ifname);
+
+	for (int t = TCX_INGRESS; ifindex && t <= TCX_EGRESS; t++) {
+		__u32 ids[16], cnt = 16;
+		int err = bpf_prog_query(ifindex, (enum bpf_attach_type)t, 0,
+					 NULL, ids, &cnt);
+
+		if (err) {
+			fprintf(stderr, "foreign_prog: tcx query failed: %s\n",
+				strerror(-err));
+			return 1;
+		}
+		for (__u32 i = 0; i < cnt; i++)
+			printf("%u\n", ids[i]);
+	}
+	return ifindex ? 0 : 1;
+}
+
 int main(int argc, char **argv)
 {
 	struct bpf_insn insns[] = {
@@ -39,6 +60,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: foreign_prog tcx_egress|tcx_ingress|xdp IFNAME\n");
 		return 2;
 	}
+	if (!strcmp(argv[1], "query-tcx"))
+		return query_tcx(argv[2]);
 	xdp = !strcmp(argv[1], "xdp");
 	if (!xdp && strcmp(argv[1], "tcx_egress") && strcmp(argv[1], "tcx_ingress")) {
 		fprintf(stderr, "foreign_prog: unknown attach point '%s'\n", argv[1]);

@@ -127,6 +127,16 @@ echo "   h6: $(dp_status h6 | jq -r .dataplane_reason)"
 check "h6: the reason names sn_config" grep -q "sn_config" <<<"$(dp_status h6 | jq -r .dataplane_reason)"
 check "h6: h7's keys revoked" [ "$(dp_peer h6 h7 state)" = revoked ]
 
+# each tampered node removed what it did not attach (fail closed)
+only_sealnet() { # H DIR: the only filters are sealnet's (pref 1, handle 0x5e1)
+	[ -z "$(netns_exec "$1" tc filter show dev eth0 "$2" | grep -v '^filter protocol all pref 1 bpf chain 0 $' |
+		grep -v '^filter protocol all pref 1 bpf chain 0 handle 0x5e1 ' | grep '^filter')" ]
+}
+check "h1's foreign egress filter is gone" only_sealnet h1 egress
+check "h2's u32 ingress filter is gone" only_sealnet h2 ingress
+check "h3's tcx program is gone" [ -z "$(netns_exec h3 "$FOREIGN" query-tcx eth0)" ]
+check "h4's XDP program is gone" [ -z "$(netns_exec h4 ip link show dev eth0 | grep -i xdp)" ]
+
 netns_capture_stop
 n=$(tcpdump -r "$DP_DIR/h7.pcap" -A 2>/dev/null | grep -c CLEAR-AFTER-TAMPER || true)
 check "no clear UDP from h1 to h7:7000 after the tampering (captured $n)" [ "$n" = 0 ]
