@@ -31,15 +31,15 @@
 #include "sealnet/netlink.h"
 #include "sealnet/tc.h"
 
-#define ATTACH_TCX_INGRESS 46	/* BPF_TCX_INGRESS */
-#define ATTACH_TCX_EGRESS 47	/* BPF_TCX_EGRESS */
+#define ATTACH_TCX_INGRESS    46 /* BPF_TCX_INGRESS */
+#define ATTACH_TCX_EGRESS     47 /* BPF_TCX_EGRESS */
 #define ATTACH_NETKIT_PRIMARY 54 /* BPF_NETKIT_PRIMARY */
-#define ATTACH_NETKIT_PEER 55	/* BPF_NETKIT_PEER */
-#define LINK_TCX 11		/* BPF_LINK_TYPE_TCX */
-#define LINK_NETKIT 13		/* BPF_LINK_TYPE_NETKIT */
-#define MAX_PROGS 64
+#define ATTACH_NETKIT_PEER    55 /* BPF_NETKIT_PEER */
+#define LINK_TCX	      11 /* BPF_LINK_TYPE_TCX */
+#define LINK_NETKIT	      13 /* BPF_LINK_TYPE_NETKIT */
+#define MAX_PROGS	      64
 
-static const char *const dir_name[2] = { "egress", "ingress" };
+static const char *const dir_name[2] = {"egress", "ingress"};
 
 struct walk {
 	int ifindex;
@@ -53,9 +53,8 @@ struct walk {
 };
 
 /* Append one finding to why ("; "-separated; the first ones are kept). */
-__attribute__((format(printf, 3, 4))) static void note(char *why,
-							size_t len,
-							const char *fmt, ...)
+__attribute__((format(printf, 3, 4))) static void note(char *why, size_t len,
+						       const char *fmt, ...)
 {
 	size_t n = strlen(why);
 	va_list ap;
@@ -82,7 +81,8 @@ static void drop_filter(struct walk *w, const struct sn_tc_filter *f)
 	int err = sn_nl_tc_filter_del(w->ifindex, f);
 
 	if (err && err != -ENOENT)
-		sn_warn("removing the %s filter pref %u handle 0x%x (%s) failed: %s",
+		sn_warn("removing the %s filter pref %u handle 0x%x (%s) "
+			"failed: %s",
 			dir_name[w->dir], f->prio, f->handle, f->kind,
 			strerror(-err));
 }
@@ -101,9 +101,10 @@ static int on_filter(const struct sn_tc_filter *f, void *arg)
 		if (!w->own_ok) {
 			w->found++;
 			note(w->why, w->why_len,
-			     "%s filter pref %u handle 0x%x runs program id %u%s, "
-			     "measured id %u", dir_name[w->dir], f->prio,
-			     f->handle, f->bpf_id,
+			     "%s filter pref %u handle 0x%x runs program id "
+			     "%u%s, "
+			     "measured id %u",
+			     dir_name[w->dir], f->prio, f->handle, f->bpf_id,
 			     f->has_actions ? " with actions" : "", w->own_id);
 		}
 		return 0; /* re-attached by the caller, not deleted */
@@ -117,8 +118,9 @@ static int on_filter(const struct sn_tc_filter *f, void *arg)
 			drop_filter(w, f);
 	} else if (f->handle == 0) {
 		/* another classifier (dumped before its filters): all of it */
-		note(w->why, w->why_len, "%s filter pref %u %s%s", dir_name[w->dir],
-		     f->prio, f->kind, f->chain ? " (not chain 0)" : "");
+		note(w->why, w->why_len, "%s filter pref %u %s%s",
+		     dir_name[w->dir], f->prio, f->kind,
+		     f->chain ? " (not chain 0)" : "");
 		if (w->remove)
 			drop_filter(w, f);
 	}
@@ -189,9 +191,9 @@ static int check_xdp(int ifindex, bool remove, char *why, size_t why_len)
 	static const struct {
 		const char *name;
 		__u32 flag;
-	} modes[] = { { "generic", XDP_FLAGS_SKB_MODE },
-		      { "driver", XDP_FLAGS_DRV_MODE },
-		      { "offloaded", XDP_FLAGS_HW_MODE } };
+	} modes[] = {{"generic", XDP_FLAGS_SKB_MODE},
+		     {"driver", XDP_FLAGS_DRV_MODE},
+		     {"offloaded", XDP_FLAGS_HW_MODE}};
 	LIBBPF_OPTS(bpf_xdp_query_opts, q);
 	__u32 ids[3];
 	int err, found = 0;
@@ -221,28 +223,32 @@ int sn_dp_hooks_check(int ifindex, const unsigned int own_id[2], bool remove,
 		TC_H_MAKE(TC_H_CLSACT, TC_H_MIN_EGRESS),
 		TC_H_MAKE(TC_H_CLSACT, TC_H_MIN_INGRESS),
 	};
-	static const int tcx[2] = { ATTACH_TCX_EGRESS, ATTACH_TCX_INGRESS };
-	static const int nk[2] = { ATTACH_NETKIT_PRIMARY, ATTACH_NETKIT_PEER };
-	static const char *const tcx_name[2] = { "tcx egress", "tcx ingress" };
-	static const char *const nk_name[2] = { "netkit primary",
-						"netkit peer" };
+	static const int tcx[2] = {ATTACH_TCX_EGRESS, ATTACH_TCX_INGRESS};
+	static const int nk[2] = {ATTACH_NETKIT_PRIMARY, ATTACH_NETKIT_PEER};
+	static const char *const tcx_name[2] = {"tcx egress", "tcx ingress"};
+	static const char *const nk_name[2] = {"netkit primary", "netkit peer"};
 	int err, tampered = 0;
 
 	why[0] = 0;
 	for (int d = 0; d < 2; d++) {
-		struct walk w = { .ifindex = ifindex, .dir = d,
-				  .own_id = own_id[d], .remove = remove,
-				  .why = why, .why_len = why_len };
+		struct walk w = {.ifindex = ifindex,
+				 .dir = d,
+				 .own_id = own_id[d],
+				 .remove = remove,
+				 .why = why,
+				 .why_len = why_len};
 
 		err = sn_nl_tc_filters(ifindex, parent[d], on_filter, &w);
 		if (err) {
-			sn_err("listing the %s tc filters of ifindex %d failed: %s",
+			sn_err("listing the %s tc filters of ifindex %d "
+			       "failed: %s",
 			       dir_name[d], ifindex, strerror(-err));
 			return err;
 		}
 		if (!w.own_seen)
 			note(why, why_len,
-			     "sealnet's %s filter (pref %u handle 0x%x) is gone",
+			     "sealnet's %s filter (pref %u handle 0x%x) is "
+			     "gone",
 			     dir_name[d], SN_TC_PRIO, SN_TC_HANDLE);
 		own_ok[d] = w.own_ok;
 		tampered |= w.found || !w.own_ok;
@@ -255,7 +261,8 @@ int sn_dp_hooks_check(int ifindex, const unsigned int own_id[2], bool remove,
 			tampered = 1;
 		else if (err) {
 			sn_err("querying the tcx/netkit programs of ifindex %d "
-			       "failed: %s", ifindex, strerror(-err));
+			       "failed: %s",
+			       ifindex, strerror(-err));
 			return err;
 		}
 	}

@@ -51,9 +51,9 @@ struct wmap {
 	bool array;
 	uint32_t key_size, value_size, max_entries;
 	uint8_t zero_hash[HASH_LEN]; /* of an all-zero value */
-	size_t n;	/* entries in ent */
-	uint8_t *ent;	/* n * (key_size + HASH_LEN); arrays: by index,
-			 * hashes: sorted by key (memcmp) */
+	size_t n;		     /* entries in ent */
+	uint8_t *ent; /* n * (key_size + HASH_LEN); arrays: by index,
+		       * hashes: sorted by key (memcmp) */
 	uint8_t *keys, *vals, *batch; /* read buffers */
 };
 
@@ -135,7 +135,8 @@ static int wmap_init(struct sn_dp_shadow *s, struct wmap *m,
 	m->max_entries = bpf_map__max_entries(map);
 	if (!m->array && bpf_map__type(map) != BPF_MAP_TYPE_HASH) {
 		sn_err("data plane: map %s: only array and hash maps can be "
-		       "watched (lib/dp_integrity.c)", m->name);
+		       "watched (lib/dp_integrity.c)",
+		       m->name);
 		return -EINVAL;
 	}
 	es = ent_size(m);
@@ -176,19 +177,25 @@ int sn_dp_shadow_new(struct bpf_object *obj, struct sn_dp_shadow **out)
 		err = -EIO;
 		goto fail;
 	}
-	bpf_object__for_each_map(map, obj) {
+	bpf_object__for_each_map(map, obj)
+	{
 		const char *name = bpf_map__name(map);
 
-		if (listed(name, watched, sizeof(watched) / sizeof(watched[0]))) {
+		if (listed(name, watched,
+			   sizeof(watched) / sizeof(watched[0]))) {
 			err = wmap_init(s, &s->m[s->n++], map);
 			if (err)
 				goto fail;
 		} else if (!listed(name, bpf_written,
-				   sizeof(bpf_written) / sizeof(bpf_written[0])) &&
+				   sizeof(bpf_written) /
+					   sizeof(bpf_written[0])) &&
 			   !strstr(name, ".rodata")) {
-			sn_err("data plane: map %s is neither watched nor known "
-			       "to be written by the BPF programs: classify it in "
-			       "lib/dp_integrity.c", name);
+			sn_err("data plane: map %s is neither watched nor "
+			       "known "
+			       "to be written by the BPF programs: classify it "
+			       "in "
+			       "lib/dp_integrity.c",
+			       name);
 			err = -EPROTO;
 			goto fail;
 		}
@@ -325,24 +332,31 @@ static int check_map(struct sn_dp_shadow *s, struct wmap *m, char *why,
 		else if ((err = hash_value(s, v, m->value_size, h)))
 			break;
 		if (!e) {
-			snprintf(why, why_len, "map %s: an entry sealnetd did "
-				 "not write", m->name);
+			snprintf(why, why_len,
+				 "map %s: an entry sealnetd did "
+				 "not write",
+				 m->name);
 			err = -EPERM;
 		} else if (memcmp(e + m->key_size, h, HASH_LEN)) {
 			if (m->array)
-				snprintf(why, why_len, "map %s: entry %zu "
-					 "changed", m->name, at);
+				snprintf(why, why_len,
+					 "map %s: entry %zu "
+					 "changed",
+					 m->name, at);
 			else
-				snprintf(why, why_len, "map %s: an entry "
-					 "changed", m->name);
+				snprintf(why, why_len,
+					 "map %s: an entry "
+					 "changed",
+					 m->name);
 			err = -EPERM;
 		}
 		if (err)
 			break;
 	}
 	if (!err && count != m->n) {
-		snprintf(why, why_len, "map %s: %zu entries, sealnetd wrote %zu",
-			 m->name, count, m->n);
+		snprintf(why, why_len,
+			 "map %s: %zu entries, sealnetd wrote %zu", m->name,
+			 count, m->n);
 		err = -EPERM;
 	}
 	OPENSSL_cleanse(m->vals, count * m->value_size);

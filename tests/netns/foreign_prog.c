@@ -23,7 +23,7 @@
 #include <linux/if_link.h>
 
 #define TCX_INGRESS 46 /* BPF_TCX_INGRESS */
-#define TCX_EGRESS 47  /* BPF_TCX_EGRESS */
+#define TCX_EGRESS  47 /* BPF_TCX_EGRESS */
 
 static int query_tcx(const char *ifname)
 {
@@ -49,22 +49,25 @@ int main(int argc, char **argv)
 {
 	struct bpf_insn insns[] = {
 		/* r0 = verdict; exit */
-		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0 },
-		{ .code = BPF_JMP | BPF_EXIT },
+		{.code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0},
+		{.code = BPF_JMP | BPF_EXIT},
 	};
 	enum bpf_prog_type type;
 	int ifindex, fd, err;
 	bool xdp;
 
 	if (argc != 3) {
-		fprintf(stderr, "usage: foreign_prog tcx_egress|tcx_ingress|xdp IFNAME\n");
+		fprintf(stderr, "usage: foreign_prog "
+				"tcx_egress|tcx_ingress|xdp IFNAME\n");
 		return 2;
 	}
 	if (!strcmp(argv[1], "query-tcx"))
 		return query_tcx(argv[2]);
 	xdp = !strcmp(argv[1], "xdp");
-	if (!xdp && strcmp(argv[1], "tcx_egress") && strcmp(argv[1], "tcx_ingress")) {
-		fprintf(stderr, "foreign_prog: unknown attach point '%s'\n", argv[1]);
+	if (!xdp && strcmp(argv[1], "tcx_egress") &&
+	    strcmp(argv[1], "tcx_ingress")) {
+		fprintf(stderr, "foreign_prog: unknown attach point '%s'\n",
+			argv[1]);
 		return 2;
 	}
 	ifindex = (int)if_nametoindex(argv[2]);
@@ -76,18 +79,19 @@ int main(int argc, char **argv)
 	insns[0].imm = xdp ? XDP_PASS : 0 /* TC_ACT_OK */;
 	fd = bpf_prog_load(type, "foreign", "GPL", insns, 2, NULL);
 	if (fd < 0) {
-		fprintf(stderr, "foreign_prog: load failed: %s\n", strerror(-fd));
+		fprintf(stderr, "foreign_prog: load failed: %s\n",
+			strerror(-fd));
 		return 1;
 	}
 	if (xdp)
 		err = bpf_xdp_attach(ifindex, fd, XDP_FLAGS_SKB_MODE, NULL);
 	else
-		err = bpf_prog_attach(fd, ifindex,
-				      (enum bpf_attach_type)(
-					      !strcmp(argv[1], "tcx_egress") ?
-						      TCX_EGRESS :
-						      TCX_INGRESS),
-				      0);
+		err = bpf_prog_attach(
+			fd, ifindex,
+			(enum bpf_attach_type)(!strcmp(argv[1], "tcx_egress") ?
+						       TCX_EGRESS :
+						       TCX_INGRESS),
+			0);
 	if (err) {
 		err = err < 0 ? err : -errno;
 		fprintf(stderr, "foreign_prog: attach %s on %s failed: %s\n",
