@@ -77,6 +77,12 @@ json_t *sn_ctl_status(struct sealnetd *d)
 			       "mlog_digest", hex, "mlog_events",
 			       (int)d->mlog.n, "peers", peers, "drops",
 			       drops ? drops : json_object());
+		if (st && d->tampered)
+			json_object_set_new(st, "dataplane_reason",
+					    json_string(d->tamper_reason));
+		if (st)
+			json_object_set_new(st, "watchdog_tick_us",
+					    json_integer(d->watch_tick_us));
 	}
 	return st;
 }

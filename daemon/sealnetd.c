@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <arpa/inet.h>
 
 #include <event2/event.h>
@@ -102,29 +103,65 @@ static void on_events(evutil_socket_t fd, short what, void *arg)
 	sn_dp_events_consume(d->dp, on_drop, d);
 }
 
-/* The watchdog: the programs attached must stay the measured ones.  On a
- * difference, fail closed: every peer's keys are revoked (its traffic is
- * dropped from now on) and the node reports itself tampered. */
+/* Fail closed: every configured peer stays known to the data plane (so
+ * its traffic is never taken for unprotected traffic) and has no key. */
+static void revoke_all(struct sealnetd *d)
+{
+	for (size_t i = 0; i < d->cfg->n_peers; i++) {
+		struct sn_peer_config *p = &d->cfg->peers[i];
+
+		sn_dp_add_peer(d->dp, p->id, p->addr);
+		if (p->has_addr6)
+			sn_dp_add_peer6(d->dp, p->id, p->addr6);
+		sn_dp_revoke_peer(d->dp, p->id);
+	}
+}
+
+/* The watchdog, once a second: the data plane must be the measured one
+ * and only that (sn_dp_check_attached: sealnet's filters with the
+ * measured programs, nothing else on the interface's clsact, tcx, netkit
+ * or XDP hooks, the maps sealnetd writes unchanged).  On a difference,
+ * fail closed: every peer's keys are revoked, MAKE sessions end and new
+ * ones are refused, the measurement log records it, and the node reports
+ * itself TAMPERED.  From then on each tick puts sealnet's programs back,
+ * removes whatever else is attached and revokes the keys again. */
 static void on_watch(evutil_socket_t fd, short what, void *arg)
 {
 	struct sealnetd *d = arg;
+	struct timespec t0, t1;
+	char why[512];
 	json_t *j;
+	int err;
 
-	if (d->tampered || !sn_dp_is_attached(d->dp) ||
-	    sn_dp_check_attached(d->dp) != -EPERM)
+	if (!sn_dp_is_attached(d->dp))
 		return;
+	if (d->tampered) {
+		sn_dp_enforce(d->dp);
+		revoke_all(d);
+		return;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	err = sn_dp_check_attached(d->dp, why, sizeof(why));
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	d->watch_tick_us = (t1.tv_sec - t0.tv_sec) * 1000000L +
+			   (t1.tv_nsec - t0.tv_nsec) / 1000;
+	if (err != -EPERM)
+		return; /* 0, or the kernel could not be asked (logged) */
 	d->tampered = 1;
-	for (size_t i = 0; i < d->cfg->n_peers; i++)
-		sn_dp_revoke_peer(d->dp, d->cfg->peers[i].id);
+	snprintf(d->tamper_reason, sizeof(d->tamper_reason), "%s", why);
+	revoke_all(d);
+	sn_dp_enforce(d->dp);
+	revoke_all(d);
 	/* the measurement log records it: evidence from now on differs */
 	sn_mlog_extend_data(&d->mlog, SN_MLOG_OTHER,
-			    "data plane replaced: attached programs differ",
-			    "tampered", 8);
+			    "data plane tampered", why, strlen(why));
 	sn_make_tampered(d);
-	sn_err("the data plane is no longer the measured one: all keys revoked "
-	       "(fail closed); restart sealnetd after investigating");
-	j = json_pack("{ss ss}", "event", "tampered", "text",
-		      "attached programs differ from the measured ones; keys revoked");
+	sn_err("the data plane is no longer the measured one (%s): all keys "
+	       "revoked, foreign programs removed (fail closed); restart "
+	       "sealnetd after investigating", why);
+	j = json_pack("{ss ss ss}", "event", "tampered", "text",
+		      "the data plane differs from the measured one; keys revoked",
+		      "reason", why);
 	if (j) {
 		sn_ctl_broadcast(d, j);
 		sn_audit(d, j);

@@ -27,7 +27,9 @@ struct sealnetd {
 	int log_drops; /* print each drop event to stderr */
 	struct sn_mlog mlog;   /* runtime measurement log (data plane) */
 	struct event *ev_watch; /* periodic check of the attached programs */
-	int tampered;	       /* the attached programs are not ours */
+	int tampered;	       /* the data plane is not (only) ours */
+	char tamper_reason[512]; /* what the watchdog found */
+	long watch_tick_us;    /* cost of the last watchdog tick */
 	/* MAKE mode */
 	struct sn_mpeer *mpeers;	/* one per configured peer */
 	struct ssl_ctx_st *tls;

@@ -70,7 +70,9 @@ dp_stop() {
 	local h=$1
 	[ -n "${DP_PID[$h]:-}" ] || return 0
 	local rc=0
-	kill -TERM "${DP_PID[$h]}" 2>/dev/null
+	# signal it only while it is our running job (an exited sealnetd's
+	# PID may belong to another process by now); wait reaps it either way
+	[ -n "$(netns_live_jobs "${DP_PID[$h]}")" ] && kill -TERM "${DP_PID[$h]}" 2>/dev/null
 	wait "${DP_PID[$h]}" 2>/dev/null || rc=$?
 	unset "DP_PID[$h]"
 	if [ "$rc" != 0 ]; then
