@@ -15,7 +15,7 @@
 #include <openssl/objects.h>
 #include <openssl/x509v3.h>
 
-#include "internal.h"
+#include "../internal.h"
 #include "sealnet/log.h"
 #include "sealnet/util.h"
 

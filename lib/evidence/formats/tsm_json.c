@@ -12,7 +12,7 @@
 
 #include <jansson.h>
 
-#include "internal.h"
+#include "../internal.h"
 #include "sealnet/log.h"
 
 #define GHCB_ENTRY 24

@@ -14,7 +14,7 @@
 #include <openssl/param_build.h>
 #include <openssl/pem.h>
 
-#include "internal.h"
+#include "../internal.h"
 #include "sealnet/log.h"
 #include "sealnet/util.h"
 

@@ -8,7 +8,7 @@
 #include <openssl/err.h>
 #include <openssl/pem.h>
 
-#include "internal.h"
+#include "../internal.h"
 #include "sealnet/log.h"
 
 X509 *sn_x509_from_der(const uint8_t *der, size_t len)
