@@ -22,7 +22,7 @@
 
 #include <jansson.h>
 
-#include "../internal.h"
+#include "appraise.h"
 #include "sealnet/log.h"
 #include "sealnet/util.h"
 

@@ -10,7 +10,7 @@
  */
 #include <errno.h>
 
-#include "../internal.h"
+#include "formats.h"
 #include "sealnet/log.h"
 
 #define TDX_VERSION	       4

@@ -22,7 +22,7 @@
 #include <openssl/rand.h>
 #include <openssl/rsa.h>
 
-#include "../internal.h"
+#include "produce.h"
 #include "sealnet/log.h"
 #include "sealnet/util.h"
 

@@ -10,7 +10,7 @@
 #include <openssl/pem.h>
 #include <openssl/rand.h>
 
-#include "../internal.h"
+#include "produce.h"
 #include "sealnet/log.h"
 #include "sealnet/util.h"
 

@@ -13,7 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../internal.h"
+#include "produce.h"
 #include "sealnet/log.h"
 #include "sealnet/util.h"
 

@@ -17,7 +17,7 @@
 #include <openssl/err.h>
 #include <openssl/pem.h>
 
-#include "../internal.h"
+#include "verify.h"
 #include "sealnet/log.h"
 #include "sealnet/util.h"
 

@@ -11,7 +11,7 @@
 #include <openssl/err.h>
 #include <openssl/objects.h>
 
-#include "../internal.h"
+#include "verify.h"
 #include "sealnet/log.h"
 #include "sealnet/util.h"
 
