@@ -490,7 +490,7 @@ static int do_make(int argc, char **argv)
 		}
 		if (n_measure && sn_sim_measure_files(measure, n_measure, meas))
 			return 2;
-		err = sn_evidence_make_sim(platform, rd, meas, &ev);
+		err = sn_evidence_produce_sim(platform, rd, meas, &ev);
 	} else if (!strcmp(backend, "snp") || !strcmp(backend, "tdx")) {
 		if (n_measure || platform) {
 			fprintf(stderr,
@@ -499,7 +499,7 @@ static int do_make(int argc, char **argv)
 				"measures at launch)\n");
 			return 2;
 		}
-		err = sn_evidence_make_tsm(
+		err = sn_evidence_produce_tsm(
 			!strcmp(backend, "snp") ? SN_TEE_SNP : SN_TEE_TDX,
 			tsm_root, rd, &ev);
 	} else {

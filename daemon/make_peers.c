@@ -72,8 +72,7 @@ static time_t mono(void)
 
 /* launch measurement of the sim TEE: SHA-384 over SHA-384 of the sealnetd
  * binary, of the BPF object, and of the node configuration file */
-int sn_make_compute_measurement(const struct sn_node_config *cfg,
-				uint8_t out[48])
+int sn_launch_measurement(const struct sn_node_config *cfg, uint8_t out[48])
 {
 	const char *files[] = { "/proc/self/exe", cfg->path };
 	uint8_t dig[48], res[48];
@@ -528,7 +527,7 @@ int sn_make_start(struct sealnetd *d)
 		       strerror(-err));
 		return err;
 	}
-	err = sn_make_compute_measurement(d->cfg, d->launch_measurement);
+	err = sn_launch_measurement(d->cfg, d->launch_measurement);
 	if (err)
 		return err;
 	err = sn_make_tls_ctx_new((SSL_CTX **)&d->tls);

@@ -5,7 +5,7 @@
 
 #include "../formats/formats.h"
 
-/* sim.c: the simulated platform's TCB */
+/* sim_platform.c: the simulated platform's TCB */
 extern const struct sn_tcb sn_sim_tcb;
 
 #endif

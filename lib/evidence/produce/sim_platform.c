@@ -176,9 +176,9 @@ static int add_vcek_exts(X509 *x, const uint8_t chip_id[64])
 	return err ? -EINVAL : 0;
 }
 
-static X509 *make_cert(EVP_PKEY *subj_key, const char *cn, X509 *issuer,
-		       EVP_PKEY *issuer_key, long days, int serial,
-		       const uint8_t *chip_id)
+static X509 *issue_cert(EVP_PKEY *subj_key, const char *cn, X509 *issuer,
+			EVP_PKEY *issuer_key, long days, int serial,
+			const uint8_t *chip_id)
 {
 	X509 *x = X509_new();
 	int err = -EINVAL;
@@ -231,11 +231,12 @@ int sn_sim_platform_init(const char *dir)
 		sn_err("sim-tee: key generation failed");
 		goto out;
 	}
-	ark = make_cert(ark_k, "ARK-Sim", NULL, ark_k, 25 * 365, 1, NULL);
-	ask = ark ? make_cert(ask_k, "SEV-Sim", ark, ark_k, 25 * 365, 2, NULL) :
+	ark = issue_cert(ark_k, "ARK-Sim", NULL, ark_k, 25 * 365, 1, NULL);
+	ask = ark ? issue_cert(ask_k, "SEV-Sim", ark, ark_k, 25 * 365, 2,
+			       NULL) :
 		    NULL;
-	vcek = ask ? make_cert(vcek_k, "SEV-VCEK", ask, ask_k, 7 * 365, 3,
-			       chip) :
+	vcek = ask ? issue_cert(vcek_k, "SEV-VCEK", ask, ask_k, 7 * 365, 3,
+				chip) :
 		     NULL;
 	if (!vcek) {
 		sn_err("sim-tee: certificate creation failed");

@@ -109,9 +109,9 @@ out:
 	return err;
 }
 
-int sn_evidence_make_tsm(enum sn_tee tee, const char *root,
-			 const uint8_t report_data[SN_REPORT_DATA_LEN],
-			 struct sn_evidence **out)
+int sn_evidence_produce_tsm(enum sn_tee tee, const char *root,
+			    const uint8_t report_data[SN_REPORT_DATA_LEN],
+			    struct sn_evidence **out)
 {
 	struct sn_evidence *ev = NULL;
 	char dir[4096];
