@@ -145,13 +145,14 @@ static int provide_evidence(void *arg, const uint8_t rd[SN_REPORT_DATA_LEN],
 {
 	struct sealnetd *d = arg;
 	const char *tee = d->cfg->make.tee;
+	enum sn_tee t;
 	int err;
 
-	err = sn_evidence_produce(!strcmp(tee, "sim") ? SN_TEE_SIM :
-				  !strcmp(tee, "snp") ? SN_TEE_SNP :
-							SN_TEE_TDX,
-				  d->cfg->make.sim_platform, rd,
-				  d->launch_measurement, &d->mlog, out, len);
+	err = sn_tee_from_name(tee, &t);
+	if (!err)
+		err = sn_evidence_produce(t, d->cfg->make.sim_platform, rd,
+					  d->launch_measurement, &d->mlog, out,
+					  len);
 	if (err)
 		sn_err("producing %s evidence failed: %s", tee, strerror(-err));
 	return err;

@@ -328,7 +328,11 @@ int sn_appraise(const struct sn_evidence *ev,
 
 /* Claims as a JSON object (malloc'd string). */
 int sn_claims_to_json(const struct sn_claims *c, char **out);
+/* "sim", "snp", "tdx" (anything else: "unknown").  The names used in the
+ * node configuration, appraisal policies, the CLI and logs. */
 const char *sn_tee_name(enum sn_tee t);
+/* The reverse: 0 and *out, or -EINVAL for a name that is no TEE. */
+int sn_tee_from_name(const char *name, enum sn_tee *out);
 
 /* --- backends ------------------------------------------------------------ */
 

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-/* The evidence object: lifetime, certificates, measurement log. */
+/* The evidence object: TEE names, lifetime, certificates, measurement log. */
 #include <errno.h>
 #include <stdlib.h>
 
@@ -10,6 +10,30 @@
 #include "internal.h"
 #include "sealnet/log.h"
 #include "sealnet/util.h"
+
+/* The one TEE name <-> enum mapping (configuration, policies, CLI, logs). */
+static const char *const tee_names[] = {
+	[SN_TEE_SIM] = "sim",
+	[SN_TEE_SNP] = "snp",
+	[SN_TEE_TDX] = "tdx",
+};
+
+const char *sn_tee_name(enum sn_tee t)
+{
+	if ((unsigned)t < SN_ARRAY_SIZE(tee_names) && tee_names[t])
+		return tee_names[t];
+	return "unknown";
+}
+
+int sn_tee_from_name(const char *name, enum sn_tee *out)
+{
+	for (size_t i = 0; name && i < SN_ARRAY_SIZE(tee_names); i++)
+		if (tee_names[i] && !strcmp(name, tee_names[i])) {
+			*out = (enum sn_tee)i;
+			return 0;
+		}
+	return -EINVAL;
+}
 
 int sn_evidence_new(struct sn_evidence **out)
 {

@@ -136,18 +136,11 @@ static int parse_backends(json_t *v, struct sn_policy_appraisal *p)
 	memset(p->backend, 0, sizeof(p->backend));
 	json_array_foreach(v, i, b)
 	{
-		const char *s = json_string_value(b);
+		enum sn_tee t;
 
-		if (!s)
+		if (sn_tee_from_name(json_string_value(b), &t))
 			goto bad;
-		if (!strcmp(s, "sim"))
-			p->backend[SN_TEE_SIM] = true;
-		else if (!strcmp(s, "snp"))
-			p->backend[SN_TEE_SNP] = true;
-		else if (!strcmp(s, "tdx"))
-			p->backend[SN_TEE_TDX] = true;
-		else
-			goto bad;
+		p->backend[t] = true;
 	}
 	return 0;
 bad:
