@@ -5,7 +5,7 @@
 
 #include <stdbool.h>
 
-#include "../internal.h"
+#include "../verify/verify.h"
 
 /* policy_tdx.c: the appraisal policy's "tdx" member */
 enum {

@@ -5,10 +5,14 @@
 
 #include <time.h>
 
+#include <jansson.h>
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 
 #include "../internal.h"
+
+/* json.c: parse a JSON object; NULL after a message naming what */
+json_t *sn_json_load_object(const char *buf, size_t len, const char *what);
 
 /* b64.c: base64url (and standard base64) without padding requirements */
 int sn_b64_decode(const char *in, size_t in_len, uint8_t **out,
@@ -43,6 +47,17 @@ int sn_spki_sha256(X509 *x, uint8_t out[SN_SHA256_LEN]);
 bool sn_cert_self_signed(X509 *x);
 /* Common name of a certificate's subject into buf ("" when none). */
 void sn_cert_cn(X509 *x, char *buf, size_t cap);
+
+/* tsm_json.c: the configfs-tsm provider of a TEE ("sev_guest",
+ * "tdx_guest") */
+const char *sn_tsm_provider(enum sn_tee tee);
+/* A configfs-tsm report into ev: outblob (a TDX quote v4 when tdx, else an
+ * SNP report) to the claims and, on success, to ev->report (*outblob taken,
+ * set to NULL); auxblob (NULL/0: none) as a GHCB certificate table.  what
+ * names the outblob in the message. */
+int sn_tsm_blobs_parse(struct sn_evidence *ev, bool tdx, uint8_t **outblob,
+		       size_t out_len, const uint8_t *aux, size_t aux_len,
+		       const char *what);
 
 /* ghcb.c: a GHCB table from ev->certs with the SNP GUIDs (VCEK/VLEK, ASK,
  * ARK) */

@@ -13,6 +13,34 @@
 #include "formats.h"
 #include "sealnet/log.h"
 
+const char *sn_tsm_provider(enum sn_tee tee)
+{
+	return tee == SN_TEE_TDX ? "tdx_guest" : "sev_guest";
+}
+
+int sn_tsm_blobs_parse(struct sn_evidence *ev, bool tdx, uint8_t **outblob,
+		       size_t out_len, const uint8_t *aux, size_t aux_len,
+		       const char *what)
+{
+	int err = tdx ? sn_tdx_quote_parse(*outblob, out_len, &ev->claims) :
+			sn_snp_report_parse(*outblob, out_len, &ev->claims);
+
+	if (err) {
+		sn_err("%s is not a valid %s", what,
+		       tdx ? "TDX quote v4" : "SNP report");
+		return err;
+	}
+	if (aux && aux_len) {
+		err = sn_ghcb_certs_parse(aux, aux_len, ev);
+		if (err)
+			return err;
+	}
+	ev->report = *outblob;
+	ev->report_len = out_len;
+	*outblob = NULL;
+	return 0;
+}
+
 static int blob(json_t *root, const char *key, uint8_t **out, size_t *len)
 {
 	json_t *v = json_object_get(root, key);
@@ -37,17 +65,12 @@ int sn_tsm_json_parse(const char *json, size_t len, struct sn_evidence *ev)
 {
 	uint8_t *outb = NULL, *aux = NULL, *mlog = NULL;
 	size_t outl, auxl, mlogl;
-	json_error_t jerr;
 	json_t *root, *prov;
 	int err;
 
-	root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr);
-	if (!root || !json_is_object(root)) {
-		sn_err("configfs-tsm JSON: line %d: %s", jerr.line,
-		       root ? "not an object" : jerr.text);
-		json_decref(root);
+	root = sn_json_load_object(json, len, "configfs-tsm JSON");
+	if (!root)
 		return -EINVAL;
-	}
 	prov = json_object_get(root, "provider");
 	if (json_is_string(prov)) {
 		snprintf(ev->provider, sizeof(ev->provider), "%s",
@@ -66,24 +89,11 @@ int sn_tsm_json_parse(const char *json, size_t len, struct sn_evidence *ev)
 		err = -EINVAL;
 		goto out;
 	}
-	if (!strcmp(ev->provider, "tdx_guest"))
-		err = sn_tdx_quote_parse(outb, outl, &ev->claims);
-	else
-		err = sn_snp_report_parse(outb, outl, &ev->claims);
-	if (err) {
-		sn_err("configfs-tsm JSON: outblob is not a valid %s",
-		       strcmp(ev->provider, "tdx_guest") ? "SNP report" :
-							   "TDX quote v4");
+	err = sn_tsm_blobs_parse(
+		ev, !strcmp(ev->provider, sn_tsm_provider(SN_TEE_TDX)), &outb,
+		outl, aux, auxl, "configfs-tsm JSON: outblob");
+	if (err)
 		goto out;
-	}
-	if (aux && auxl) {
-		err = sn_ghcb_certs_parse(aux, auxl, ev);
-		if (err)
-			goto out;
-	}
-	ev->report = outb;
-	ev->report_len = outl;
-	outb = NULL;
 	ev->mlog = mlog;
 	ev->mlog_len = mlogl;
 	mlog = NULL;
@@ -111,9 +121,8 @@ int sn_evidence_serialize(const struct sn_evidence *ev, uint8_t **out,
 			  size_t *len)
 {
 	json_t *o = json_object();
-	const char *prov = ev->provider[0]		? ev->provider :
-			   ev->claims.tee == SN_TEE_TDX ? "tdx_guest" :
-							  "sev_guest";
+	const char *prov = ev->provider[0] ? ev->provider :
+					     sn_tsm_provider(ev->claims.tee);
 	uint8_t *aux = NULL;
 	size_t auxl = 0;
 	char *s = NULL;
