@@ -144,8 +144,7 @@ static void slot_end(struct sn_mslot *sl)
 
 /* launch measurement of the sim TEE: SHA-384 over SHA-384 of the sealnetd
  * binary, of the BPF object, and of the node configuration file */
-int sn_make_compute_measurement(const struct sn_node_config *cfg,
-				uint8_t out[48])
+int sn_launch_measurement(const struct sn_node_config *cfg, uint8_t out[48])
 {
 	const char *files[] = { "/proc/self/exe", cfg->path };
 	uint8_t dig[48], res[48];
@@ -220,13 +219,14 @@ static int provide_evidence(void *arg, const uint8_t rd[SN_REPORT_DATA_LEN],
 {
 	struct sealnetd *d = arg;
 	const char *tee = d->cfg->make.tee;
+	enum sn_tee t;
 	int err;
 
-	err = sn_evidence_produce(!strcmp(tee, "sim") ? SN_TEE_SIM :
-				  !strcmp(tee, "snp") ? SN_TEE_SNP :
-							SN_TEE_TDX,
-				  d->cfg->make.sim_platform, rd,
-				  d->launch_measurement, &d->mlog, out, len);
+	err = sn_tee_from_name(tee, &t);
+	if (!err)
+		err = sn_evidence_produce(t, d->cfg->make.sim_platform, rd,
+					  d->launch_measurement, &d->mlog, out,
+					  len);
 	if (err)
 		sn_err("producing %s evidence failed: %s", tee, strerror(-err));
 	return err;
@@ -737,7 +737,7 @@ int sn_make_start(struct sealnetd *d)
 		       strerror(-err));
 		return err;
 	}
-	err = sn_make_compute_measurement(d->cfg, d->launch_measurement);
+	err = sn_launch_measurement(d->cfg, d->launch_measurement);
 	if (err)
 		return err;
 	err = sn_make_tls_ctx_new((SSL_CTX **)&d->tls);

@@ -281,7 +281,7 @@ int main(int argc, char **argv)
 		uint8_t m[48];
 		char hex[97];
 
-		rc = sn_make_compute_measurement(d.cfg, m) ? 1 : 0;
+		rc = sn_launch_measurement(d.cfg, m) ? 1 : 0;
 		if (!rc) {
 			sn_hex_encode(m, sizeof(m), hex);
 			printf("%s\n", hex);

@@ -59,8 +59,7 @@ void sn_audit(struct sealnetd *d, json_t *ev);
 void sn_audit_close(struct sealnetd *d);
 
 /* make_peers.c */
-int sn_make_compute_measurement(const struct sn_node_config *cfg,
-				uint8_t out[48]);
+int sn_launch_measurement(const struct sn_node_config *cfg, uint8_t out[48]);
 int sn_make_start(struct sealnetd *d);
 void sn_make_stop(struct sealnetd *d);
 /* The local data plane was replaced: end every MAKE session, refuse new

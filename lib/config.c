@@ -16,6 +16,7 @@
 
 #include "sealnet/config.h"
 #include "sealnet/control.h"
+#include "sealnet/evidence.h"
 #include "sealnet/util.h"
 
 #define SN_CONFIG_MAX (1u << 20)
@@ -241,6 +242,7 @@ static int parse_make(struct perr *e, json_t *m, struct sn_make_config *mc)
 		"rekey_interval_s", "session_lifetime_s", "allowed_dataplane",
 		NULL
 	};
+	enum sn_tee tee;
 	json_t *dd, *x;
 	uint64_t v;
 	size_t i;
@@ -259,8 +261,7 @@ static int parse_make(struct perr *e, json_t *m, struct sn_make_config *mc)
 	if ((err = get_str(e, m, "make", "tee", false, mc->tee,
 			   sizeof(mc->tee))))
 		return err;
-	if (strcmp(mc->tee, "sim") && strcmp(mc->tee, "snp") &&
-	    strcmp(mc->tee, "tdx"))
+	if (sn_tee_from_name(mc->tee, &tee))
 		return fail(e, "make.tee: must be \"sim\", \"snp\" or \"tdx\"");
 	if (!strcmp(mc->tee, "sim") &&
 	    (err = get_str(e, m, "make", "sim_platform", true, mc->sim_platform,

@@ -87,7 +87,7 @@ static int ev_provider(void *arg, const uint8_t rd[SN_REPORT_DATA_LEN],
 		*len = n->replay_len;
 		return 0;
 	}
-	err = sn_evidence_make_sim(platform, rd, n->meas, &ev);
+	err = sn_evidence_produce_sim(platform, rd, n->meas, &ev);
 	if (!err)
 		err = sn_mlog_serialize(&n->mlog, &log, &log_len);
 	if (!err)
