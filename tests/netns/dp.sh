@@ -12,6 +12,9 @@
 #   dp_drops H REASON                H's drop counter for REASON
 #   dp_stop H                        SIGTERM, wait (the daemon detaches)
 
+# the host library, when the test did not source it itself
+[ -n "${SN_NS_ID:-}" ] || . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
 SN_BUILD=${SEALNET_BUILD:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/build/test}
 SEALNETD="$SN_BUILD/daemon/sealnetd"
 SEALNET="$SN_BUILD/cli/sealnet"
@@ -80,6 +83,18 @@ dp_stop() {
 		tail -5 "$DP_DIR/$h.log" >&2
 		return 1
 	fi
+}
+
+# dp_test_begin N [CLEANUP]: the opening of every sealnetd test: checks
+# and sweeps (netns_init), an EXIT trap that runs the test's own CLEANUP
+# (shell text, optional; after sealnetd is stopped) and removes every host
+# whatever the outcome, then N hosts on one bridge (netns_topology).
+DP_EXTRA_CLEANUP=
+dp_test_begin() {
+	DP_EXTRA_CLEANUP=${2:-}
+	netns_init
+	trap 'rc=$?; set +e; dp_cleanup; [ -n "$DP_EXTRA_CLEANUP" ] && eval "$DP_EXTRA_CLEANUP"; netns_trap $rc' EXIT
+	netns_topology "$1"
 }
 
 dp_cleanup() {

@@ -11,11 +11,8 @@
 # Each refusal: exit status, nothing attached, the path and the fix named.
 set -eu
 here=$(dirname "$0")
-. "$here/lib.sh"
 . "$here/dp.sh"
-netns_init
-trap 'rc=$?; set +e; dp_cleanup; rm -f /tmp/sn-audit-target.$$; netns_trap $rc' EXIT
-netns_topology 2
+dp_test_begin 2 'rm -f /tmp/sn-audit-target.$$'
 rule='{"peer":"h2","direction":"egress","protocol":"tcp","port":6000}'
 cfg="$DP_DIR/h1.json"
 

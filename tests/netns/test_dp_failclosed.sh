@@ -18,11 +18,8 @@
 #     data intact across rekeys and across a kill -9 restart of h1.
 set -eu
 here=$(dirname "$0")
-. "$here/lib.sh"
 . "$here/dp.sh"
-netns_init
-trap 'rc=$?; set +e; dp_cleanup; netns_trap $rc' EXIT
-netns_topology 3
+dp_test_begin 3
 H1=$(netns_addr h1) H2=$(netns_addr h2) H3=$(netns_addr h3)
 
 # a drop counter; 0 when the reason does not exist (a build without it)

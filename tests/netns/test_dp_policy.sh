@@ -9,12 +9,9 @@
 # overhead, and an oversized DF datagram is refused locally (EMSGSIZE).
 set -eu
 here=$(dirname "$0")
-. "$here/lib.sh"
 . "$here/dp.sh"
-netns_init
 cg="" cgmnt=""
-trap 'rc=$?; set +e; dp_cleanup; [ -n "$cg" ] && rmdir "$cg"; [ -n "$cgmnt" ] && umount "$cgmnt" && rmdir "$cgmnt"; netns_trap $rc' EXIT
-netns_topology 3
+dp_test_begin 3 '[ -n "$cg" ] && rmdir "$cg"; [ -n "$cgmnt" ] && umount "$cgmnt" && rmdir "$cgmnt"'
 H2=$(netns_addr h2) H3=$(netns_addr h3)
 
 # `ip netns exec` gives each host a fresh /sys, so mount the (one, shared)

@@ -12,11 +12,8 @@
 # with tx checksum, TSO and GSO forced into software.
 set -eu
 here=$(dirname "$0")
-. "$here/lib.sh"
 . "$here/dp.sh"
-netns_init
-trap 'rc=$?; set +e; dp_cleanup; netns_trap $rc' EXIT
-netns_topology 3
+dp_test_begin 3
 [ "${1:-}" = --offloads-off ] && netns_offloads_off 3
 H1=$(netns_addr h1) H2=$(netns_addr h2) H3=$(netns_addr h3)
 

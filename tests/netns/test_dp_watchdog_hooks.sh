@@ -19,14 +19,11 @@
 # measured.
 set -eu
 here=$(dirname "$0")
-. "$here/lib.sh"
 . "$here/dp.sh"
-netns_init
-trap 'rc=$?; set +e; dp_cleanup; netns_trap $rc' EXIT
 FOREIGN="$SN_BUILD/tests/netns/foreign_prog"
 [ -x "$FOREIGN" ] || netns_fail "no $FOREIGN (build first)"
 command -v bpftool >/dev/null || netns_fail "needs bpftool (Debian package bpftool)"
-netns_topology 7
+dp_test_begin 7
 H7=$(netns_addr h7)
 attackers="h1 h2 h3 h4 h5 h6"
 for h in $attackers; do

@@ -16,11 +16,8 @@
 # replaced data plane ends the node's keying.
 set -eu
 here=$(dirname "$0")
-. "$here/lib.sh"
 . "$here/dp.sh"
-netns_init
-trap 'rc=$?; set +e; dp_cleanup; netns_trap $rc' EXIT
-netns_topology 4
+dp_test_begin 4
 H2=$(netns_addr h2) H3=$(netns_addr h3)
 crypto_drops() { # sum of the drop counters that mean lost sealed packets
 	dp_status "$1" | jq '[.drops.BAD_TAG.count, .drops.NO_KEY.count,

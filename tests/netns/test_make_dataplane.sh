@@ -11,11 +11,8 @@
 # measurement, installs no keys, and its packets to h2 are dropped.
 set -eu
 here=$(dirname "$0")
-. "$here/lib.sh"
 . "$here/dp.sh"
-netns_init
-trap 'rc=$?; set +e; dp_cleanup; netns_trap $rc' EXIT
-netns_topology 3
+dp_test_begin 3
 H2=$(netns_addr h2)
 
 # the digest of this build's data plane, from a node that runs it

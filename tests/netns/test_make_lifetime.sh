@@ -15,11 +15,8 @@
 # lifetime ends is cut off (keys revoked), then keyed again.
 set -eu
 here=$(dirname "$0")
-. "$here/lib.sh"
 . "$here/dp.sh"
-netns_init
-trap 'rc=$?; set +e; [ -n "${poller:-}" ] && kill "$poller" 2>/dev/null; dp_cleanup; netns_trap $rc' EXIT
-netns_topology 2
+dp_test_begin 2 '[ -n "${poller:-}" ] && kill "$poller" 2>/dev/null'
 H2=$(netns_addr h2)
 crypto_drops() {
 	dp_status "$1" | jq '[.drops.BAD_TAG.count, .drops.NO_KEY.count,

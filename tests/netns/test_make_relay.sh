@@ -11,11 +11,8 @@
 # Both must refuse, with the report-data reason, and install no keys.
 set -eu
 here=$(dirname "$0")
-. "$here/lib.sh"
 . "$here/dp.sh"
-netns_init
-trap 'rc=$?; set +e; dp_cleanup; netns_trap $rc' EXIT
-netns_topology 3
+dp_test_begin 3
 H3=$(netns_addr h3)
 RELAY="$SN_BUILD/tests/netns/make_relay"
 [ -x "$RELAY" ] || netns_fail "no make_relay at $RELAY (build the tests)"

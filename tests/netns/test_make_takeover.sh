@@ -14,11 +14,8 @@
 # unaffected; mitm's sessions fail on their own.
 set -eu
 here=$(dirname "$0")
-. "$here/lib.sh"
 . "$here/dp.sh"
-netns_init
-trap 'rc=$?; set +e; dp_cleanup; netns_trap $rc' EXIT
-netns_topology 2
+dp_test_begin 2
 H1=$(netns_addr h1) H2=$(netns_addr h2)
 crypto_drops() {
 	dp_status "$1" | jq '[.drops.BAD_TAG.count, .drops.NO_KEY.count,

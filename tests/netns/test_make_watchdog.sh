@@ -7,12 +7,9 @@
 #    h1 198.18.0.1 --- br0 --- h2 198.18.0.2   (MAKE, sim TEE, lifetime 4 s)
 set -eu
 here=$(dirname "$0")
-. "$here/lib.sh"
 . "$here/dp.sh"
-netns_init
-trap 'rc=$?; set +e; dp_cleanup; netns_trap $rc' EXIT
 command -v bpftool >/dev/null || netns_fail "needs bpftool (Debian package bpftool)"
-netns_topology 2
+dp_test_begin 2
 dp_sim_platform
 extra=', "rekey_interval_s": 1, "session_lifetime_s": 4'
 dp_make_config h1 "h2" '{"peer":"h2","direction":"egress","protocol":"tcp","port":6000}' "$extra"

@@ -16,11 +16,8 @@
 #    h2 drops them all (NO_KEY / TOO_OLD / REPLAY) and delivers none.
 set -eu
 here=$(dirname "$0")
-. "$here/lib.sh"
 . "$here/dp.sh"
-netns_init
-trap 'rc=$?; set +e; dp_cleanup; netns_trap $rc' EXIT
-netns_topology 3
+dp_test_begin 3
 H1=$(netns_addr h1) H2=$(netns_addr h2)
 PY="python3 $here/static_replay.py"
 
