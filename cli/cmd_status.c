@@ -33,5 +33,5 @@ int cmd_status(int argc, char **argv)
 			return 2;
 		}
 	}
-	return sn_control_print_status(sock, json, stdout);
+	return sn_cli_print_status(sock, json, stdout);
 }

@@ -11,8 +11,6 @@
 #ifndef SEALNET_CONTROL_H
 #define SEALNET_CONTROL_H
 
-#include <stdio.h>
-
 #include <jansson.h>
 
 #define SN_CONTROL_SOCKET_DEFAULT "/run/sealnet/sealnetd.sock"
@@ -23,9 +21,5 @@ int sn_control_connect(const char *path, int *fd);
 
 /* Send {"cmd": cmd} and read one JSON line back into *reply. */
 int sn_control_request(const char *path, const char *cmd, json_t **reply);
-
-/* `sealnet status`: fetch and print (human table, or raw JSON). Returns a
- * CLI exit code (0 ok, 1 daemon unreachable or error). */
-int sn_control_print_status(const char *path, int json, FILE *out);
 
 #endif

@@ -3,7 +3,10 @@
 #include <errno.h>
 #include <string.h>
 
+#include <stdio.h>
+
 #include "sealnet/control.h"
+#include "commands.h"
 
 static long long jint(json_t *o, const char *k)
 {
@@ -17,7 +20,7 @@ static const char *jstr(json_t *o, const char *k)
 	return s ? s : "-";
 }
 
-int sn_control_print_status(const char *path, int json, FILE *out)
+int sn_cli_print_status(const char *path, int json, FILE *out)
 {
 	json_t *st = NULL, *peers, *drops, *p, *v;
 	const char *k;
