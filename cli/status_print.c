@@ -27,7 +27,7 @@ int sn_cli_print_status(const char *path, int json, FILE *out)
 	size_t i;
 	int err;
 
-	err = sn_control_request(path, "status", &st);
+	err = sn_control_request(path, SN_CONTROL_CMD_STATUS, &st);
 	if (err) {
 		fprintf(stderr,
 			"sealnet: cannot get status from %s: %s\n"
