@@ -125,14 +125,14 @@ static void set_state(struct sn_mpeer *mp, const char *st, const char *why)
 		snprintf(mp->reason, sizeof(mp->reason), "%s", why);
 }
 
-static void broadcast(struct sealnetd *d, const char *ev, struct sn_mpeer *mp,
-		      const char *text)
+static void broadcast(struct sealnetd *d, enum sn_control_event_kind ev,
+		      struct sn_mpeer *mp, const char *text)
 {
-	json_t *j = json_pack("{ss ss si ss}", "event", ev, "peer",
-			      mp->pc->name, "epoch", (int)mp->epoch, "text",
-			      text ? text : "");
+	struct sn_control_event e = { .kind = ev, .peer = mp->pc->name,
+				      .epoch = mp->epoch, .text = text };
+	json_t *j;
 
-	if (j) {
+	if (!sn_control_event_encode(&e, &j)) {
 		sn_ctl_broadcast(d, j);
 		sn_audit(d, j);
 		json_decref(j);
@@ -205,7 +205,7 @@ static void install(struct sn_mpeer *mp, uint16_t epoch, const uint8_t *tx,
 	set_state(mp, "keyed", "");
 	sn_info("peer %s: keys of epoch %u installed (rx slot %u, tx slot %u "
 		"after the peer confirms)", mp->pc->name, epoch, rxs, txs);
-	broadcast(d, "keys", mp, "installed");
+	broadcast(d, SN_CONTROL_EV_KEYS, mp, "installed");
 }
 
 static void on_keys(void *arg, uint32_t peer_id, uint16_t epoch,
@@ -264,7 +264,7 @@ static void on_fail(void *arg, uint32_t peer_id, int err, const char *reason)
 	mp->failures++;
 	sn_warn("peer %s: MAKE failed: %s", mp->pc->name, why);
 	set_state(mp, "failed", why);
-	broadcast(mp->d, "make-failed", mp, why);
+	broadcast(mp->d, SN_CONTROL_EV_MAKE_FAILED, mp, why);
 	sn_make_session_free(mp->s);
 	mp->s = NULL;
 	schedule_retry(mp);
@@ -467,7 +467,7 @@ static void tick(evutil_socket_t fd, short what, void *arg)
 			set_state(mp, "cut-off", "no fresh MAKE within the session lifetime");
 			sn_warn("peer %s: keys older than %u s: cut off until a fresh MAKE",
 				mp->pc->name, d->cfg->make.lifetime_s);
-			broadcast(d, "cut-off", mp, "session lifetime expired");
+			broadcast(d, SN_CONTROL_EV_CUT_OFF, mp, "session lifetime expired");
 		}
 		/* rekey early when the send counter is half-way to the limit
 		 * (either side may start a rekey) */
@@ -610,7 +610,8 @@ void sn_make_stop(struct sealnetd *d)
 	d->policy = NULL;
 }
 
-void sn_make_peer_status(struct sealnetd *d, size_t i, json_t *peer)
+void sn_make_peer_status(struct sealnetd *d, size_t i,
+			 struct sn_control_peer *peer)
 {
 	struct sn_mpeer *mp;
 
@@ -619,19 +620,12 @@ void sn_make_peer_status(struct sealnetd *d, size_t i, json_t *peer)
 	mp = &d->mpeers[i];
 	if (mp->pc->has_static_keys)
 		return; /* static keys: the state set by the caller stands */
-	json_object_set_new(peer, "state",
-			    json_string(d->tampered ? "revoked" : mp->state));
-	if (mp->appraisal[0])
-		json_object_set_new(peer, "appraisal", json_string(mp->appraisal));
-	{
-		json_object_set_new(peer, "tx_epoch", json_integer(mp->epoch));
-		json_object_set_new(peer, "key_age_s",
-				    json_integer(mp->keyed_at ? mono() - mp->keyed_at : -1));
-		if (mp->s)
-			json_object_set_new(peer, "make",
-					    json_string(sn_make_state_name(
-						    sn_make_session_state(mp->s))));
-	}
-	if (mp->reason[0])
-		json_object_set_new(peer, "reason", json_string(mp->reason));
+	peer->state = d->tampered ? "revoked" : mp->state;
+	peer->is_make = true;
+	peer->appraisal = mp->appraisal[0] ? mp->appraisal : NULL;
+	peer->tx_epoch = mp->epoch;
+	peer->key_age_s = mp->keyed_at ? mono() - mp->keyed_at : -1;
+	peer->make = mp->s ? sn_make_state_name(sn_make_session_state(mp->s)) :
+			     NULL;
+	peer->reason = mp->reason[0] ? mp->reason : NULL;
 }

@@ -80,15 +80,13 @@ static void on_drop(const struct sn_event *ev, void *arg)
 			ev->dir ? "in" : "out", s, ev->sport, t, ev->dport,
 			ev->proto, ev->peer,
 			ev->suppressed ? " (+ suppressed events)" : "");
-	j = json_pack("{ss sI ss ss ss ss si ss si si si si}", "event", "drop",
-		      "ts_ns", (json_int_t)ev->ts_ns, "reason",
-		      sn_drop_name(ev->reason), "text",
-		      sn_drop_text(ev->reason), "dir",
-		      ev->dir ? "ingress" : "egress", "src", s, "sport",
-		      (int)ev->sport, "dst", t, "dport", (int)ev->dport, "proto",
-		      (int)ev->proto, "peer", (int)ev->peer, "suppressed",
-		      (int)ev->suppressed);
-	if (j) {
+	if (!sn_control_event_encode(&(struct sn_control_event){
+		    .kind = SN_CONTROL_EV_DROP, .ts_ns = ev->ts_ns,
+		    .reason = sn_drop_name(ev->reason),
+		    .text = sn_drop_text(ev->reason), .ingress = ev->dir,
+		    .src = s, .dst = t,
+		    .sport = ev->sport, .dport = ev->dport, .proto = ev->proto,
+		    .peer_id = ev->peer, .suppressed = ev->suppressed }, &j)) {
 		sn_ctl_broadcast(d, j);
 		json_decref(j);
 	}
@@ -122,9 +120,10 @@ static void on_watch(evutil_socket_t fd, short what, void *arg)
 	sn_make_tampered(d);
 	sn_err("the data plane is no longer the measured one: all keys revoked "
 	       "(fail closed); restart sealnetd after investigating");
-	j = json_pack("{ss ss}", "event", "tampered", "text",
-		      "attached programs differ from the measured ones; keys revoked");
-	if (j) {
+	if (!sn_control_event_encode(&(struct sn_control_event){
+		    .kind = SN_CONTROL_EV_TAMPERED,
+		    .text = "attached programs differ from the measured ones; keys revoked" },
+		    &j)) {
 		sn_ctl_broadcast(d, j);
 		sn_audit(d, j);
 		json_decref(j);

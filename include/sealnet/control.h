@@ -130,8 +130,6 @@
 #define SN_CONTROL_MAX_ANSWER (16u << 20)
 /* longest monitor event line the client keeps (longer ones are skipped) */
 #define SN_CONTROL_MAX_EVENT 65536
-/* an IPv4 address, dotted quad, with its NUL */
-#define SN_CONTROL_ADDR_LEN 16
 
 /* ---- requests ------------------------------------------------------------ */
 
@@ -235,7 +233,7 @@ struct sn_control_event {
 	uint64_t ts_ns;
 	const char *reason;
 	bool ingress;
-	char src[SN_CONTROL_ADDR_LEN], dst[SN_CONTROL_ADDR_LEN];
+	const char *src, *dst;
 	uint16_t sport, dport;
 	uint8_t proto;
 	uint32_t peer_id;

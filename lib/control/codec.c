@@ -359,11 +359,6 @@ int sn_control_event_encode(const struct sn_control_event *ev, json_t **out)
 	return 0;
 }
 
-static void copy_addr(char dst[SN_CONTROL_ADDR_LEN], const char *s)
-{
-	snprintf(dst, SN_CONTROL_ADDR_LEN, "%s", s ? s : "");
-}
-
 int sn_control_event_decode(const json_t *j, struct sn_control_event *out)
 {
 	struct sn_control_event ev = {0};
@@ -389,8 +384,8 @@ int sn_control_event_decode(const json_t *j, struct sn_control_event *out)
 	ev.reason = gstr(j, K_REASON);
 	dir = gstr(j, K_DIR);
 	ev.ingress = dir && !strcmp(dir, sn_control_dir_name(true));
-	copy_addr(ev.src, gstr(j, K_SRC));
-	copy_addr(ev.dst, gstr(j, K_DST));
+	ev.src = gstr(j, K_SRC);
+	ev.dst = gstr(j, K_DST);
 	ev.sport = (uint16_t)gint(j, K_SPORT);
 	ev.dport = (uint16_t)gint(j, K_DPORT);
 	ev.proto = (uint8_t)gint(j, K_PROTO);
