@@ -66,6 +66,7 @@ MONPIDS=()
 check "monitor --json --count 1 exits by itself after one drop" [ "$rc1" = 0 ]
 check "monitor --count 1 too" [ "$rc2" = 0 ]
 check "monitor --json: the hello line" grep -qx '{"event":"hello","node":"h1"}' "$DP_DIR/mon.json"
+check "a monitor gets its own hello only, not those of later monitors" [ "$(grep -c hello "$DP_DIR/mon.json")" = 1 ]
 check "monitor --json: a drop line, fields in protocol order" grep -Eqx \
 	'\{"event":"drop","ts_ns":[0-9]+,"reason":"POLICY_EGRESS","text":"flow not allowed by the egress policy","dir":"egress","src":"198\.18\.0\.1","sport":[0-9]+,"dst":"198\.18\.0\.2","dport":7000,"proto":6,"peer":2,"suppressed":0\}' \
 	"$DP_DIR/mon.json"
