@@ -2,12 +2,38 @@
 /* sealnet monitor: live drop events from sealnetd, one line each. */
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "sealnet/control.h"
+#include "args.h"
 #include "commands.h"
+
+enum { OPT_SOCKET, OPT_JSON, OPT_COUNT };
+static const struct sn_cli_opt opts[] = {
+	[OPT_SOCKET] = { "socket", 0, "PATH",
+			 "control socket (default " SN_CONTROL_SOCKET_DEFAULT ")" },
+	[OPT_JSON] = { "json", 0, NULL, "one JSON object per line, as received" },
+	[OPT_COUNT] = { "count", 0, "N", "exit after N drop events" },
+	{ 0 },
+};
+
+static const struct sn_cli_spec spec = {
+	.cmd = "sealnet monitor",
+	.about = "Print sealnetd's live events, one line each, until\n"
+		 "interrupted: drops (reason, direction, addresses, ports),\n"
+		 "MAKE events (keys installed, handshake failed with the\n"
+		 "appraisal reasons, peer cut off) and data-plane tampering.\n"
+		 "Drop events are rate-limited in the kernel; a line's\n"
+		 "'suppressed' field counts those left out before it.\n"
+		 "The fields of --json: include/sealnet/control.h.\n",
+	.opts = opts,
+	.after = "Exit status: 0 the stream ended (or N drops seen), 1 sealnetd\n"
+		 "unreachable, 2 bad usage.\n",
+};
 
 static const char *str(const char *s)
 {
@@ -51,43 +77,25 @@ int cmd_monitor(int argc, char **argv)
 	const char *sock = SN_CONTROL_SOCKET_DEFAULT;
 	struct sn_control_monitor *m = NULL;
 	struct sn_control_event ev;
-	int json = 0, err;
+	struct sn_cli_args a;
+	bool json = false;
 	long count = -1;
 	const char *line;
+	int c, err;
 
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-			printf("usage: sealnet monitor [--socket PATH] [--json] [--count N]\n\n"
-			       "Print sealnetd's live events, one line each, until\n"
-			       "interrupted: drops (reason, direction, addresses, ports),\n"
-			       "MAKE events (keys installed, handshake failed with the\n"
-			       "appraisal reasons, peer cut off) and data-plane tampering.\n"
-			       "Drop events are rate-limited in the kernel; a line's\n"
-			       "'suppressed' field counts those left out before it.\n\n"
-			       "  --socket PATH  control socket (default %s)\n"
-			       "  --json         one JSON object per line\n"
-			       "  --count N      exit after N drop events\n",
-			       SN_CONTROL_SOCKET_DEFAULT);
-			return 0;
-		} else if (!strcmp(argv[i], "--socket") && i + 1 < argc) {
-			sock = argv[++i];
-		} else if (!strcmp(argv[i], "--json")) {
-			json = 1;
-		} else if (!strcmp(argv[i], "--count") && i + 1 < argc) {
-			char *end;
-
-			count = strtol(argv[++i], &end, 10);
-			if (*end || count <= 0) {
-				fprintf(stderr, "sealnet monitor: --count needs a positive number, not '%s'\n",
-					argv[i]);
-				return 2;
-			}
-		} else {
-			fprintf(stderr, "sealnet monitor: unknown argument '%s' (see --help)\n",
-				argv[i]);
+	sn_cli_args_init(&a, &spec, argc, argv);
+	while ((c = sn_cli_next(&a)) >= 0) {
+		if (c == OPT_SOCKET)
+			sock = a.optarg;
+		else if (c == OPT_JSON)
+			json = true;
+		else if (c == OPT_COUNT && sn_cli_number(&a, 1, LONG_MAX, &count))
 			return 2;
-		}
 	}
+	if (c != SN_CLI_DONE)
+		return sn_cli_exit(c);
+	if (sn_cli_positionals(&a, 0, 0))
+		return 2;
 	err = sn_control_monitor_open(sock, &m);
 	if (err) {
 		fprintf(stderr, "sealnet monitor: cannot connect to %s: %s (is sealnetd running?)\n",

@@ -105,7 +105,7 @@ check "and says what to do" grep -q "is sealnetd running?" "$DP_DIR/err"
 rc=0; "$SEALNET" monitor --socket "$DP_DIR/none.sock" 2>"$DP_DIR/err" || rc=$?
 check "monitor without a daemon: exit 1" [ "$rc" = 1 ]
 check "and says what to do" grep -q "is sealnetd running?" "$DP_DIR/err"
-for a in "status --bogus" "monitor --count 0" "monitor --count x" "status --socket"; do
+for a in "status --bogus" "monitor --count 0" "monitor --count x" "status --socket" "version extra" "sim-tee" "selftest --rounds 0"; do
 	rc=0; "$SEALNET" $a >/dev/null 2>&1 || rc=$?
 	check "sealnet $a: exit 2" [ "$rc" = 2 ]
 done
