@@ -115,6 +115,11 @@ for c in status monitor selftest evidence sim-tee version; do
 done
 check "sealnet --help lists the commands" [ "$("$SEALNET" --help | grep -Ec '^  (evidence|sim-tee|selftest|monitor|status|version) ')" = 6 ]
 check "sealnet --version" grep -Eq '^sealnet [0-9]' <("$SEALNET" --version)
+KBS="$SN_BUILD/kbs/sealnet-kbs"
+check "sealnet-kbs --help" grep -q '^usage: sealnet-kbs' <("$KBS" --help)
+check "sealnet-kbs --version" grep -Eq '^sealnet-kbs [0-9]' <("$KBS" --version)
+rc=0; "$KBS" --bogus 2>/dev/null || rc=$?
+check "sealnet-kbs --bogus: exit 2" [ "$rc" = 2 ]
 rc=0; "$SEALNET" frobnicate 2>/dev/null || rc=$?
 check "an unknown command: exit 2" [ "$rc" = 2 ]
 exit "$fails"
