@@ -73,6 +73,12 @@ int sn_cli_next(struct sn_cli_args *a);
 /* The exit code for SN_CLI_HELP (0) and SN_CLI_USAGE (2). */
 int sn_cli_exit(int c);
 
+/* For a command without options of its own: parse (--help only) and
+ * check that there are min..max positional arguments, from a->optind.
+ * 0: go on; SN_CLI_HELP or SN_CLI_USAGE: return sn_cli_exit() of it. */
+int sn_cli_parse_plain(struct sn_cli_args *a, const struct sn_cli_spec *spec,
+		       int argc, char **argv, int min, int max);
+
 /* After SN_CLI_DONE: check that there are min..max positional arguments
  * (0 or SN_CLI_USAGE, printed). */
 int sn_cli_positionals(struct sn_cli_args *a, int min, int max);

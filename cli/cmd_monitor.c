@@ -35,26 +35,21 @@ static const struct sn_cli_spec spec = {
 		 "unreachable, 2 bad usage.\n",
 };
 
-static const char *str(const char *s)
-{
-	return s ? s : "-";
-}
-
 static void print_human(const struct sn_control_event *ev)
 {
 	switch (ev->kind) {
 	case SN_CONTROL_EV_DROP:
 		printf("drop %-15s %-7s %s:%u -> %s:%u proto %u peer %" PRIu32
 		       "  (%s)\n",
-		       str(ev->reason), sn_control_dir_name(ev->ingress),
-		       str(ev->src), ev->sport, str(ev->dst), ev->dport,
-		       ev->proto, ev->peer_id, str(ev->text));
+		       sn_cli_str(ev->reason), sn_control_dir_name(ev->ingress),
+		       sn_cli_str(ev->src), ev->sport, sn_cli_str(ev->dst), ev->dport,
+		       ev->proto, ev->peer_id, sn_cli_str(ev->text));
 		break;
 	case SN_CONTROL_EV_HELLO:
-		printf("monitoring node %s\n", str(ev->node));
+		printf("monitoring node %s\n", sn_cli_str(ev->node));
 		break;
 	case SN_CONTROL_EV_TAMPERED:
-		printf("DATA PLANE TAMPERED: %s\n", str(ev->text));
+		printf("DATA PLANE TAMPERED: %s\n", sn_cli_str(ev->text));
 		break;
 	case SN_CONTROL_EV_ERROR:
 		fprintf(stderr, "sealnet monitor: sealnetd says: %s\n",
@@ -66,7 +61,7 @@ static void print_human(const struct sn_control_event *ev)
 		if (ev->name && ev->peer)
 			printf("%-4s %-15s peer %s epoch %" PRId64 "  %s\n",
 			       ev->kind == SN_CONTROL_EV_KEYS ? "make" : "peer",
-			       ev->name, ev->peer, ev->epoch, str(ev->text));
+			       ev->name, ev->peer, ev->epoch, sn_cli_str(ev->text));
 		break;
 	}
 	fflush(stdout);

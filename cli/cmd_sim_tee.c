@@ -37,15 +37,10 @@ int cmd_sim_tee(int argc, char **argv)
 
 	struct sn_cli_args a;
 	const char *dir;
-	int c;
+	int c = sn_cli_parse_plain(&a, &spec, argc, argv, 2, 2);
 
-	sn_cli_args_init(&a, &spec, argc, argv);
-	while ((c = sn_cli_next(&a)) >= 0)
-		;
-	if (c != SN_CLI_DONE)
+	if (c)
 		return sn_cli_exit(c);
-	if (sn_cli_positionals(&a, 2, 2))
-		return 2;
 	if (strcmp(argv[a.optind], "init"))
 		return sn_cli_exit(sn_cli_usage_error(
 			&a, "unknown subcommand '%s' (only 'init DIR')",

@@ -30,20 +30,15 @@ static const struct sn_cli_spec spec = {
 		 "2 bad usage.\n",
 };
 
-static const char *str(const char *s)
-{
-	return s ? s : "-";
-}
-
 static void print_table(const struct sn_control_status *st, FILE *out)
 {
 	fprintf(out,
 		"node %s (id %" PRIu32 ") on %s, mode %s, egress prog %" PRIu32
 		", ingress prog %" PRIu32 "\n",
-		str(st->node), st->id, str(st->interface), str(st->mode),
+		sn_cli_str(st->node), st->id, sn_cli_str(st->interface), sn_cli_str(st->mode),
 		st->egress_prog_id, st->ingress_prog_id);
 	fprintf(out, "data plane: %s, measurement log %s (%" PRIu64 " events)\n",
-		str(st->dataplane), str(st->mlog_digest), st->mlog_events);
+		sn_cli_str(st->dataplane), sn_cli_str(st->mlog_digest), st->mlog_events);
 	fprintf(out, "\n%-12s %5s %-15s %-12s %8s %10s %12s %10s %12s %8s\n",
 		"peer", "id", "address", "state", "tx-epoch", "tx-pkts",
 		"tx-bytes", "rx-pkts", "rx-bytes", "drops");
@@ -54,7 +49,7 @@ static void print_table(const struct sn_control_status *st, FILE *out)
 			"%-12s %5" PRIu32 " %-15s %-12s %8" PRId64 " %10" PRIu64
 			" %12" PRIu64 " %10" PRIu64 " %12" PRIu64 " %8" PRIu64
 			"\n",
-			str(p->name), p->id, str(p->address), str(p->state),
+			sn_cli_str(p->name), p->id, sn_cli_str(p->address), sn_cli_str(p->state),
 			p->tx_epoch, p->tx_packets, p->tx_bytes, p->rx_packets,
 			p->rx_bytes, p->drops);
 		if (p->reason && *p->reason)
@@ -65,7 +60,7 @@ static void print_table(const struct sn_control_status *st, FILE *out)
 	fprintf(out, "\n%-16s %10s  %s\n", "drop reason", "count", "meaning");
 	for (size_t i = 0; i < st->n_drops; i++)
 		fprintf(out, "%-16s %10" PRIu64 "  %s\n", st->drops[i].reason,
-			st->drops[i].count, str(st->drops[i].text));
+			st->drops[i].count, sn_cli_str(st->drops[i].text));
 }
 
 static int print_status(const char *path, bool json, FILE *out)

@@ -13,15 +13,10 @@ static const struct sn_cli_spec spec = {
 int cmd_version(int argc, char **argv)
 {
 	struct sn_cli_args a;
-	int c;
+	int c = sn_cli_parse_plain(&a, &spec, argc, argv, 0, 0);
 
-	sn_cli_args_init(&a, &spec, argc, argv);
-	while ((c = sn_cli_next(&a)) >= 0)
-		;
-	if (c != SN_CLI_DONE)
+	if (c)
 		return sn_cli_exit(c);
-	if (sn_cli_positionals(&a, 0, 0))
-		return 2;
 	printf("sealnet %s\n", SEALNET_VERSION);
 	return 0;
 }

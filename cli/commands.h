@@ -16,6 +16,12 @@ struct sn_command {
 	const char *summary;
 };
 
+/* for display: s, or "-" when absent */
+static inline const char *sn_cli_str(const char *s)
+{
+	return s ? s : "-";
+}
+
 int cmd_version(int argc, char **argv);
 int cmd_status(int argc, char **argv);
 int cmd_monitor(int argc, char **argv);

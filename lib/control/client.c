@@ -13,6 +13,7 @@
 
 #include "sealnet/control.h"
 #include "sealnet/log.h"
+#include "sealnet/util.h"
 
 int sn_control_connect(const char *path, int *fd)
 {
@@ -74,60 +75,29 @@ static int open_and_send(const char *path, enum sn_control_cmd cmd, int *fd)
 int sn_control_request(const char *path, enum sn_control_cmd cmd,
 		       json_t **answer)
 {
-	char *buf = NULL;
-	size_t len = 0, cap = 0;
 	json_error_t jerr;
+	uint8_t *buf = NULL;
+	size_t len = 0;
 	json_t *j;
 	int fd, err;
 
 	err = open_and_send(path, cmd, &fd);
 	if (err)
 		return err;
-	for (;;) {
-		ssize_t r;
-
-		if (len + 4096 > cap) {
-			char *p = realloc(buf, cap + 65536);
-
-			if (!p) {
-				err = -ENOMEM;
-				goto out;
-			}
-			buf = p;
-			cap += 65536;
-		}
-		r = read(fd, buf + len, cap - len - 1);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			err = -errno;
-			goto out;
-		}
-		if (r == 0)
-			break;
-		len += (size_t)r;
-		if (len > SN_CONTROL_MAX_ANSWER) {
-			err = -EFBIG;
-			goto out;
-		}
-	}
-	if (!len) {
-		err = -EPROTO;
-		goto out;
-	}
-	buf[len] = '\0';
-	j = json_loads(buf, 0, &jerr);
+	err = sn_read_fd(fd, SN_CONTROL_MAX_ANSWER, &buf, &len);
+	close(fd);
+	if (err)
+		return err;
+	j = len ? json_loadb((const char *)buf, len, 0, &jerr) : NULL;
+	free(buf);
 	if (!j) {
-		sn_err("control socket %s: bad answer: %s", path, jerr.text);
-		err = -EPROTO;
-		goto out;
+		if (len)
+			sn_err("control socket %s: bad answer: %s", path,
+			       jerr.text);
+		return -EPROTO;
 	}
 	*answer = j;
-	err = 0;
-out:
-	free(buf);
-	close(fd);
-	return err;
+	return 0;
 }
 
 /* ---- monitor ------------------------------------------------------------- */

@@ -142,6 +142,24 @@ static void test_positionals(void **state)
 	assert_int_equal(sn_cli_positionals(&a, 4, 5), SN_CLI_USAGE);
 }
 
+static void test_plain(void **state)
+{
+	struct sn_cli_spec plain = {.cmd = "sealnet plain", .args = "init DIR"};
+	struct sn_cli_args a;
+
+	assert_int_equal(
+		sn_cli_parse_plain(&a, &plain, 3, ARGS("init", "d"), 2, 2), 0);
+	assert_int_equal(a.optind, 1);
+	assert_int_equal(sn_cli_parse_plain(&a, &plain, 2, ARGS("init"), 2, 2),
+			 SN_CLI_USAGE);
+	assert_int_equal(
+		sn_cli_parse_plain(&a, &plain, 2, ARGS("--json"), 0, 0),
+		SN_CLI_USAGE);
+	assert_int_equal(
+		sn_cli_parse_plain(&a, &plain, 2, ARGS("--help"), 2, 2),
+		SN_CLI_HELP);
+}
+
 static const char help_text[] =
 	"usage: sealnet test [--socket PATH] [--json] [--count N] [--quiet] "
 	"FILE...\n"
@@ -189,6 +207,7 @@ int main(void)
 		cmocka_unit_test(test_options),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_positionals),
+		cmocka_unit_test(test_plain),
 		cmocka_unit_test(test_help),
 	};
 
