@@ -430,6 +430,7 @@ static int do_make(int argc, char **argv)
 	uint8_t rd[SN_REPORT_DATA_LEN] = {0}, meas[SN_MEASUREMENT_LEN] = {0};
 	struct sn_evidence *ev = NULL;
 	size_t n_measure = 0;
+	enum sn_tee tee;
 	int c, err, ret = 2;
 
 	optind = 1;
@@ -481,7 +482,14 @@ static int do_make(int argc, char **argv)
 		fputs(usage_make, stderr);
 		return 2;
 	}
-	if (!strcmp(backend, "sim")) {
+	if (sn_tee_from_name(backend, &tee)) {
+		fprintf(stderr,
+			"sealnet evidence make: unknown backend '%s' (sim, snp "
+			"or tdx)\n",
+			backend);
+		return 2;
+	}
+	if (tee == SN_TEE_SIM) {
 		if (!platform) {
 			fprintf(stderr, "sealnet evidence make: --backend sim "
 					"needs --platform DIR (create one with "
@@ -490,8 +498,8 @@ static int do_make(int argc, char **argv)
 		}
 		if (n_measure && sn_sim_measure_files(measure, n_measure, meas))
 			return 2;
-		err = sn_evidence_make_sim(platform, rd, meas, &ev);
-	} else if (!strcmp(backend, "snp") || !strcmp(backend, "tdx")) {
+		err = sn_evidence_produce_sim(platform, rd, meas, &ev);
+	} else {
 		if (n_measure || platform) {
 			fprintf(stderr,
 				"sealnet evidence make: --measure/--platform "
@@ -499,15 +507,7 @@ static int do_make(int argc, char **argv)
 				"measures at launch)\n");
 			return 2;
 		}
-		err = sn_evidence_make_tsm(
-			!strcmp(backend, "snp") ? SN_TEE_SNP : SN_TEE_TDX,
-			tsm_root, rd, &ev);
-	} else {
-		fprintf(stderr,
-			"sealnet evidence make: unknown backend '%s' (sim, snp "
-			"or tdx)\n",
-			backend);
-		return 2;
+		err = sn_evidence_produce_tsm(tee, tsm_root, rd, &ev);
 	}
 	if (err) {
 		fprintf(stderr,

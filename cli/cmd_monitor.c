@@ -25,8 +25,9 @@ static const struct sn_cli_spec spec = {
 	.cmd = "sealnet monitor",
 	.about = "Print sealnetd's live events, one line each, until\n"
 		 "interrupted: drops (reason, direction, addresses, ports),\n"
-		 "MAKE events (keys installed, handshake failed with the\n"
-		 "appraisal reasons, peer cut off) and data-plane tampering.\n"
+		 "MAKE events (keys installed, new session, handshake failed\n"
+		 "with the appraisal reasons, peer cut off) and data-plane\n"
+		 "tampering.\n"
 		 "Drop events are rate-limited in the kernel; a line's\n"
 		 "'suppressed' field counts those left out before it.\n"
 		 "The fields of --json: include/sealnet/control.h.\n",
@@ -56,8 +57,8 @@ static void print_human(const struct sn_control_event *ev)
 			ev->error);
 		break;
 	default:
-		/* MAKE events (keys, make-failed, cut-off), and peer events
-		 * of a newer sealnetd */
+		/* MAKE events (keys, make, make-failed, cut-off), and peer
+		 * events of a newer sealnetd */
 		if (ev->name && ev->peer)
 			printf("%-4s %-15s peer %s epoch %" PRId64 "  %s\n",
 			       ev->kind == SN_CONTROL_EV_KEYS ? "make" : "peer",

@@ -33,6 +33,8 @@ static int status_answer(struct sealnetd *d, json_t **out)
 		.interface = d->cfg->ifname,
 		.mode = d->cfg->make.enabled ? "make" : "static",
 		.dataplane = d->tampered ? "TAMPERED" : "measured",
+		.dataplane_reason = d->tampered ? d->tamper_reason : NULL,
+		.watchdog_tick_us = d->watch_tick_us,
 		.mlog_events = d->mlog.n,
 		.drops = drops,
 	};
@@ -179,28 +181,57 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd,
 	bufferevent_enable(bev, EV_READ);
 }
 
+int sn_ctl_check_dir(struct sealnetd *d)
+{
+	char dir[sizeof(((struct sockaddr_un *)0)->sun_path)], err[768];
+	const char *path = d->cfg->control_socket;
+	char *slash;
+	int fd, r;
+
+	if (strlen(path) >= sizeof(dir)) {
+		sn_err("control socket path too long: %s", path);
+		return -ENAMETOOLONG;
+	}
+	strcpy(dir, path);
+	slash = strrchr(dir, '/');
+	if (!slash)
+		strcpy(dir, ".");
+	else if (slash == dir)
+		strcpy(dir, "/");
+	else
+		*slash = '\0';
+	if (mkdir(dir, 0700) && errno != EEXIST) {
+		r = -errno;
+		sn_err("control socket directory %s: cannot create it: %s", dir,
+		       strerror(-r));
+		return r;
+	}
+	/* whoever may write there may replace our socket with theirs */
+	r = sn_open_private_dir(dir, "control socket directory", &fd, err,
+				sizeof(err));
+	if (r) {
+		sn_err("%s", err);
+		return r;
+	}
+	close(fd);
+	return 0;
+}
+
 int sn_ctl_start(struct sealnetd *d)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	const char *path = d->cfg->control_socket;
-	char dir[sizeof(sa.sun_path)];
-	char *slash;
 	mode_t old;
+	int err;
 
 	if (strlen(path) >= sizeof(sa.sun_path)) {
 		sn_err("control socket path too long: %s", path);
 		return -ENAMETOOLONG;
 	}
 	strcpy(sa.sun_path, path);
-	strcpy(dir, path);
-	slash = strrchr(dir, '/');
-	if (slash && slash != dir) {
-		*slash = '\0';
-		if (mkdir(dir, 0700) && errno != EEXIST) {
-			sn_err("cannot create %s: %s", dir, strerror(errno));
-			return -errno;
-		}
-	}
+	err = sn_ctl_check_dir(d);
+	if (err)
+		return err;
 	/* a stale socket of a dead daemon: replace it; a live one: refuse */
 	{
 		int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);

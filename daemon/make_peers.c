@@ -9,10 +9,23 @@
  * exponential backoff (1 s .. 30 s).  Keys: a new epoch goes into the slot
  * not used for sending; the receive side uses it at once; the send side
  * switches when the peer says it receives with it (on_ready), so a
- * rotation loses no packet.  A peer whose newest keys are older than the
- * hard lifetime is cut off (its keys revoked: fail closed) until a fresh
- * MAKE succeeds.  Key material is wiped after installation and never
- * logged.
+ * rotation loses no packet.
+ *
+ * Sessions per peer: at most one is *current* (its keys are installed;
+ * only it may rekey); up to SN_MAKE_SLOTS - 1 *candidates* (new
+ * connections, ours or the peer's) run beside it.  A candidate replaces
+ * the current session only when it reaches keys, i.e. after TLS, both
+ * appraisals and both verdicts: a connection from the peer's address
+ * cannot end an established session by itself.
+ *
+ * Hard lifetime: keys may be used for at most session_lifetime_s after
+ * the appraisal of the session they come from (rekeys do not renew it).
+ * The client starts a full new MAKE (new TLS session, fresh evidence)
+ * SN_REMAKE_LEAD before that; its keys rotate in like a rekey's.  Keys
+ * whose appraisal is older than the lifetime are cleared; when the keys
+ * we send with expire, the peer is cut off (all its keys revoked: fail
+ * closed) until a fresh MAKE succeeds.  Key material is wiped after
+ * installation and never logged.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -41,21 +54,44 @@
  * SN_MAKE_STARTS_WINDOW seconds; more are refused (closed at accept) */
 #define SN_MAKE_STARTS_MAX 8
 #define SN_MAKE_STARTS_WINDOW 10
+/* one current session and up to three candidates per peer */
+#define SN_MAKE_SLOTS 4
+/* the client starts a new MAKE this long before the lifetime ends: a third
+ * of the lifetime, at most 30 s (room for the handshake and retries) */
+#define SN_REMAKE_LEAD_MS(l) ((l) / 3 < 30000 ? (l) / 3 : 30000)
+#define SN_TICK_MS 250
+
+struct sn_mpeer;
+
+/* one MAKE session of a peer; the callbacks' argument */
+struct sn_mslot {
+	struct sn_mpeer *mp;
+	struct sn_make_session *s;
+	int64_t started_ms;
+	int64_t appraised_ms;	/* its epoch 1 was derived (both accepted) */
+};
 
 struct sn_mpeer {
 	struct sealnetd *d;
 	struct sn_peer_config *pc;
-	struct sn_make_session *s;
+	struct sn_mslot slot[SN_MAKE_SLOTS];
+	int cur;		/* slot of the session whose keys are in use, -1 */
 	struct event *retry;
 	unsigned int backoff_s;
-	time_t keyed_at;	/* monotonic seconds of the newest keys */
-	time_t rekey_at;	/* client: next rekey */
+	int64_t keyed_ms;	/* monotonic ms of the newest keys */
+	int64_t rekey_at_ms;	/* client: next rekey */
+	/* appraisal time of the keys in each data-plane slot (0: none) */
+	int64_t rx_appr_ms[2], tx_appr_ms[2];
+	int64_t appr_ms;	/* of the keys we send with (0: none) */
 	uint16_t epoch;		/* newest installed epoch */
+	uint16_t tx_epoch;	/* the epoch we send with */
 	int rx_slot;		/* slot holding the newest rx key, -1 none */
 	bool client;		/* we dial */
 	bool cut_off;
 	time_t starts[SN_MAKE_STARTS_MAX]; /* recent session starts (ring) */
 	unsigned int n_starts;
+	unsigned int makes;	/* sessions that reached keys */
+	char session[17];	/* id of the current session (hex) */
 	char state[24];
 	char reason[512];
 	char appraisal[512];	/* the last rejection of the peer's evidence */
@@ -70,10 +106,45 @@ static time_t mono(void)
 	return ts.tv_sec;
 }
 
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int slot_index(const struct sn_mslot *sl)
+{
+	return (int)(sl - sl->mp->slot);
+}
+
+static struct sn_make_session *cur_session(const struct sn_mpeer *mp)
+{
+	return mp->cur < 0 ? NULL : mp->slot[mp->cur].s;
+}
+
+/* a session other than the current one is running */
+static bool has_candidate(const struct sn_mpeer *mp)
+{
+	for (int i = 0; i < SN_MAKE_SLOTS; i++)
+		if (i != mp->cur && mp->slot[i].s)
+			return true;
+	return false;
+}
+
+static void slot_end(struct sn_mslot *sl)
+{
+	sn_make_session_free(sl->s);
+	sl->s = NULL;
+	sl->appraised_ms = 0;
+	if (slot_index(sl) == sl->mp->cur)
+		sl->mp->cur = -1;
+}
+
 /* launch measurement of the sim TEE: SHA-384 over SHA-384 of the sealnetd
  * binary, of the BPF object, and of the node configuration file */
-int sn_make_compute_measurement(const struct sn_node_config *cfg,
-				uint8_t out[48])
+int sn_launch_measurement(const struct sn_node_config *cfg, uint8_t out[48])
 {
 	const char *files[] = { "/proc/self/exe", cfg->path };
 	uint8_t dig[48], res[48];
@@ -130,6 +201,10 @@ static void broadcast(struct sealnetd *d, enum sn_control_event_kind ev,
 {
 	struct sn_control_event e = { .kind = ev, .peer = mp->pc->name,
 				      .epoch = mp->epoch, .text = text };
+
+	/* the new session's id goes with the "make" event */
+	if (ev == SN_CONTROL_EV_MAKE)
+		e.session = mp->session;
 	json_t *j;
 
 	if (!sn_control_event_encode(&e, &j)) {
@@ -146,13 +221,14 @@ static int provide_evidence(void *arg, const uint8_t rd[SN_REPORT_DATA_LEN],
 {
 	struct sealnetd *d = arg;
 	const char *tee = d->cfg->make.tee;
+	enum sn_tee t;
 	int err;
 
-	err = sn_evidence_produce(!strcmp(tee, "sim") ? SN_TEE_SIM :
-				  !strcmp(tee, "snp") ? SN_TEE_SNP :
-							SN_TEE_TDX,
-				  d->cfg->make.sim_platform, rd,
-				  d->launch_measurement, &d->mlog, out, len);
+	err = sn_tee_from_name(tee, &t);
+	if (!err)
+		err = sn_evidence_produce(t, d->cfg->make.sim_platform, rd,
+					  d->launch_measurement, &d->mlog, out,
+					  len);
 	if (err)
 		sn_err("producing %s evidence failed: %s", tee, strerror(-err));
 	return err;
@@ -168,9 +244,10 @@ static int mlog_digest(void *arg, uint8_t out[SN_SHA384_LEN])
 
 /* ---- keys ------------------------------------------------------------- */
 
-static void install(struct sn_mpeer *mp, uint16_t epoch, const uint8_t *tx,
+static void install(struct sn_mslot *sl, uint16_t epoch, const uint8_t *tx,
 		    const uint8_t *rx)
 {
+	struct sn_mpeer *mp = sl->mp;
 	struct sealnetd *d = mp->d;
 	uint32_t id = mp->pc->id;
 	int cur = sn_dp_tx_slot(d->dp, id);
@@ -193,35 +270,64 @@ static void install(struct sn_mpeer *mp, uint16_t epoch, const uint8_t *tx,
 	}
 	/* a new session restarts at epoch 1: the other slot must not hold
 	 * the same epoch number with the old session's key */
-	if (sn_dp_key_epoch(d->dp, id, SN_KEY_RX, rxs ^ 1) == epoch)
+	if (sn_dp_key_epoch(d->dp, id, SN_KEY_RX, rxs ^ 1) == epoch) {
 		sn_dp_clear_key(d->dp, id, SN_KEY_RX, rxs ^ 1);
+		mp->rx_appr_ms[rxs ^ 1] = 0;
+	}
 	mp->rx_slot = (int)rxs;
+	mp->rx_appr_ms[rxs] = sl->appraised_ms;
+	mp->tx_appr_ms[txs] = sl->appraised_ms;
 	mp->epoch = epoch;
 	mp->backoff_s = 1; /* a working peer is redialled at once if lost */
-	mp->keyed_at = mono();
+	mp->keyed_ms = mono_ms();
 	mp->cut_off = false;
 	if (epoch == 1)
-		mp->rekey_at = mono() + d->cfg->make.rekey_s;
+		mp->rekey_at_ms = mono_ms() + (int64_t)d->cfg->make.rekey_s * 1000;
 	set_state(mp, "keyed", "");
 	sn_info("peer %s: keys of epoch %u installed (rx slot %u, tx slot %u "
 		"after the peer confirms)", mp->pc->name, epoch, rxs, txs);
 	broadcast(d, SN_CONTROL_EV_KEYS, mp, "installed");
 }
 
+/* A session reached keys (both sides attested and accepted): it becomes
+ * the current one; the session it replaces ends now (its keys stay in the
+ * data plane until the new ones rotate them out). */
 static void on_keys(void *arg, uint32_t peer_id, uint16_t epoch,
 		    const uint8_t tx[SN_MAKE_KEY_LEN],
 		    const uint8_t rx[SN_MAKE_KEY_LEN])
 {
-	install(arg, epoch, tx, rx);
+	struct sn_mslot *sl = arg;
+	struct sn_mpeer *mp = sl->mp;
+	int idx = slot_index(sl);
+	uint8_t id[8];
+
+	if (epoch != 1) {
+		if (idx == mp->cur)
+			install(sl, epoch, tx, rx);
+		return;
+	}
+	if (mp->cur >= 0 && mp->cur != idx) {
+		sn_info("peer %s: new MAKE session keyed: it replaces session %s",
+			mp->pc->name, mp->session);
+		slot_end(&mp->slot[mp->cur]);
+	}
+	mp->cur = idx;
+	mp->makes++;
+	sl->appraised_ms = mono_ms();
+	if (!sn_make_session_id(sl->s, id))
+		sn_hex_encode(id, sizeof(id), mp->session);
+	install(sl, epoch, tx, rx);
+	broadcast(mp->d, SN_CONTROL_EV_MAKE, mp, "new MAKE session: fresh evidence appraised");
 }
 
 static void on_ready(void *arg, uint32_t peer_id, uint16_t epoch)
 {
-	struct sn_mpeer *mp = arg;
+	struct sn_mslot *sl = arg;
+	struct sn_mpeer *mp = sl->mp;
 	int cur = sn_dp_tx_slot(mp->d->dp, peer_id);
 	int err;
 
-	if (epoch != mp->epoch || cur < 0)
+	if (slot_index(sl) != mp->cur || epoch != mp->epoch || cur < 0)
 		return;
 	err = sn_dp_set_tx_slot(mp->d->dp, peer_id, (unsigned int)cur ^ 1);
 	if (err) {
@@ -229,6 +335,8 @@ static void on_ready(void *arg, uint32_t peer_id, uint16_t epoch)
 		       mp->pc->name, epoch, strerror(-err));
 		return;
 	}
+	mp->tx_epoch = epoch;
+	mp->appr_ms = mp->tx_appr_ms[cur ^ 1];
 	set_state(mp, "established", "");
 	sn_info("peer %s: sending with epoch %u", mp->pc->name, epoch);
 }
@@ -245,8 +353,10 @@ static void schedule_retry(struct sn_mpeer *mp)
 
 static void on_fail(void *arg, uint32_t peer_id, int err, const char *reason)
 {
-	struct sn_mpeer *mp = arg;
-	const struct sn_appraisal *a = sn_make_session_peer_appraisal(mp->s);
+	struct sn_mslot *sl = arg;
+	struct sn_mpeer *mp = sl->mp;
+	const struct sn_appraisal *a = sn_make_session_peer_appraisal(sl->s);
+	bool was_cur = slot_index(sl) == mp->cur;
 	char why[512];
 
 	snprintf(why, sizeof(why), "%s", reason ? reason : strerror(-err));
@@ -262,24 +372,33 @@ static void on_fail(void *arg, uint32_t peer_id, int err, const char *reason)
 					      a->reasons[i].detail);
 	}
 	mp->failures++;
-	sn_warn("peer %s: MAKE failed: %s", mp->pc->name, why);
-	set_state(mp, "failed", why);
+	slot_end(sl);
+	if (!was_cur && mp->cur >= 0) {
+		/* a candidate: the established session is not affected */
+		sn_warn("peer %s: a new MAKE session failed: %s (the established session %s is kept)",
+			mp->pc->name, why, mp->session);
+	} else {
+		sn_warn("peer %s: MAKE failed: %s", mp->pc->name, why);
+		if (!has_candidate(mp))
+			set_state(mp, "failed", why);
+	}
 	broadcast(mp->d, SN_CONTROL_EV_MAKE_FAILED, mp, why);
-	sn_make_session_free(mp->s);
-	mp->s = NULL;
-	schedule_retry(mp);
+	if (!has_candidate(mp))
+		schedule_retry(mp);
 }
 
 static int on_hello(void *arg, uint32_t peer_id, const char *name)
 {
-	struct sn_mpeer *mp = arg;
+	struct sn_mslot *sl = arg;
+	struct sn_mpeer *mp = sl->mp;
 
 	if (peer_id != mp->pc->id) {
 		sn_warn("MAKE from %s's address claims node id %u: refused",
 			mp->pc->name, peer_id);
 		return -EPERM;
 	}
-	set_state(mp, "attesting", NULL);
+	if (mp->cur < 0)
+		set_state(mp, "attesting", NULL);
 	return 0;
 }
 
@@ -308,9 +427,29 @@ static bool start_allowed(struct sn_mpeer *mp)
 	return true;
 }
 
+/* a free slot for a new session; when all are taken, the oldest
+ * candidate makes room (never the current session) */
+static struct sn_mslot *free_slot(struct sn_mpeer *mp)
+{
+	struct sn_mslot *old = NULL;
+
+	for (int i = 0; i < SN_MAKE_SLOTS; i++) {
+		if (!mp->slot[i].s)
+			return &mp->slot[i];
+		if (i != mp->cur &&
+		    (!old || mp->slot[i].started_ms < old->started_ms))
+			old = &mp->slot[i];
+	}
+	sn_warn("peer %s: %d MAKE sessions in progress: ending the oldest",
+		mp->pc->name, SN_MAKE_SLOTS - 1);
+	slot_end(old);
+	return old;
+}
+
 static int start_session(struct sn_mpeer *mp, int fd, bool client)
 {
 	struct sealnetd *d = mp->d;
+	struct sn_mslot *sl;
 
 	if (d->tampered) {
 		close(fd);
@@ -332,17 +471,22 @@ static int start_session(struct sn_mpeer *mp, int fd, bool client)
 	struct sn_make_callbacks cbs = make_cbs_tmpl;
 	int err;
 
-	cbs.arg = mp;
-	sn_make_session_free(mp->s);
-	mp->s = NULL;
-	err = sn_make_session_new(d->base, fd, client, &prm, &cbs, &mp->s);
+	sl = free_slot(mp);
+	cbs.arg = sl;
+	err = sn_make_session_new(d->base, fd, client, &prm, &cbs, &sl->s);
 	if (err) {
 		close(fd);
-		set_state(mp, "failed", "cannot start a MAKE session");
+		sn_err("peer %s: cannot start a MAKE session: %s", mp->pc->name,
+		       strerror(-err));
+		if (mp->cur < 0)
+			set_state(mp, "failed", "cannot start a MAKE session");
 		schedule_retry(mp);
 		return err;
 	}
-	set_state(mp, "handshake", NULL);
+	sl->started_ms = mono_ms();
+	sl->appraised_ms = 0;
+	if (mp->cur < 0)
+		set_state(mp, "handshake", NULL);
 	return 0;
 }
 
@@ -446,53 +590,117 @@ static void maybe_attach(struct sealnetd *d, time_t now)
 		all ? "every peer settled" : "deadline reached");
 }
 
-/* every second: attach when deferred, rekey due sessions, cut off stale
- * peers */
+/* The keys we send with are older than the lifetime since their
+ * appraisal: revoke every key of the peer and end its session (whose
+ * appraisal expired with them) until a fresh MAKE succeeds. */
+static void cut_off(struct sn_mpeer *mp)
+{
+	struct sealnetd *d = mp->d;
+
+	sn_dp_revoke_peer(d->dp, mp->pc->id);
+	mp->rx_slot = -1;
+	mp->cut_off = true;
+	mp->appr_ms = 0;
+	memset(mp->rx_appr_ms, 0, sizeof(mp->rx_appr_ms));
+	memset(mp->tx_appr_ms, 0, sizeof(mp->tx_appr_ms));
+	if (mp->cur >= 0)
+		slot_end(&mp->slot[mp->cur]);
+	set_state(mp, "cut-off", "no fresh MAKE within the session lifetime");
+	sn_warn("peer %s: keys appraised more than %u s ago: cut off until a fresh MAKE",
+		mp->pc->name, d->cfg->make.lifetime_s);
+	broadcast(d, SN_CONTROL_EV_CUT_OFF, mp, "session lifetime expired");
+	if (!has_candidate(mp))
+		schedule_retry(mp);
+}
+
+/* Lifetime of one peer's keys: cut off, or clear a receive key whose
+ * appraisal expired (the previous session's, left by a re-MAKE). */
+static void expire(struct sn_mpeer *mp, int64_t now)
+{
+	int64_t life = (int64_t)mp->d->cfg->make.lifetime_s * 1000;
+
+	if (mp->cut_off)
+		return;
+	if (mp->appr_ms && now - mp->appr_ms > life) {
+		cut_off(mp);
+		return;
+	}
+	for (unsigned int i = 0; i < 2; i++) {
+		if (mp->rx_appr_ms[i] && now - mp->rx_appr_ms[i] > life) {
+			sn_dp_clear_key(mp->d->dp, mp->pc->id, SN_KEY_RX, i);
+			mp->rx_appr_ms[i] = 0;
+		}
+	}
+}
+
+/* Client: a new MAKE before the current session's appraisal expires.  Its
+ * epoch 1 must not collide with the epoch in use: at epoch 1 rekey first. */
+static void maybe_remake(struct sn_mpeer *mp, int64_t now)
+{
+	struct sn_make_session *s = cur_session(mp);
+	int64_t life = (int64_t)mp->d->cfg->make.lifetime_s * 1000;
+
+	if (!mp->client || !s || has_candidate(mp) ||
+	    (mp->retry && evtimer_pending(mp->retry, NULL)) || /* backoff */
+	    now - mp->slot[mp->cur].appraised_ms < life - SN_REMAKE_LEAD_MS(life) ||
+	    sn_make_session_state(s) != SN_MAKE_ST_ESTABLISHED ||
+	    mp->tx_epoch != mp->epoch)
+		return; /* not due, or a rotation still settles */
+	if (mp->epoch == 1) {
+		if (!sn_make_session_rekey(s))
+			mp->rekey_at_ms = now + (int64_t)mp->d->cfg->make.rekey_s * 1000;
+		return;
+	}
+	sn_info("peer %s: session %s appraised %lld ms ago: new MAKE (fresh evidence)",
+		mp->pc->name, mp->session,
+		(long long)(now - mp->slot[mp->cur].appraised_ms));
+	dial(-1, 0, mp);
+}
+
+/* every SN_TICK_MS: attach when deferred, expire keys, start new MAKEs,
+ * rekey due sessions */
 static void tick(evutil_socket_t fd, short what, void *arg)
 {
 	struct sealnetd *d = arg;
-	time_t now = mono();
+	int64_t now = mono_ms();
 
-	maybe_attach(d, now);
+	maybe_attach(d, mono());
 	for (size_t i = 0; i < d->cfg->n_peers; i++) {
 		struct sn_mpeer *mp = &d->mpeers[i];
+		struct sn_make_session *s;
 
 		if (mp->pc->has_static_keys)
 			continue;
-		if (mp->keyed_at && !mp->cut_off &&
-		    now - mp->keyed_at > (time_t)d->cfg->make.lifetime_s) {
-			sn_dp_revoke_peer(d->dp, mp->pc->id);
-			mp->rx_slot = -1;
-			mp->cut_off = true;
-			set_state(mp, "cut-off", "no fresh MAKE within the session lifetime");
-			sn_warn("peer %s: keys older than %u s: cut off until a fresh MAKE",
-				mp->pc->name, d->cfg->make.lifetime_s);
-			broadcast(d, SN_CONTROL_EV_CUT_OFF, mp, "session lifetime expired");
-		}
+		expire(mp, now);
+		maybe_remake(mp, now);
+		s = cur_session(mp);
+		/* no rekey of the current session while a new one may take
+		 * over (its epoch 1 goes into the spare slot) */
+		if (!s || has_candidate(mp) ||
+		    sn_make_session_state(s) != SN_MAKE_ST_ESTABLISHED)
+			continue;
 		/* rekey early when the send counter is half-way to the limit
 		 * (either side may start a rekey) */
-		if (mp->s && mp->epoch) {
+		if (mp->epoch) {
 			uint64_t ctr;
 
 			if (!sn_dp_tx_counter(d->dp, mp->pc->id, &ctr) &&
 			    ctr >= sn_dp_counter_limit(d->dp) / 2 &&
-			    sn_make_session_state(mp->s) == SN_MAKE_ST_ESTABLISHED &&
-			    sn_make_session_rekey(mp->s) == 0) {
+			    sn_make_session_rekey(s) == 0) {
 				sn_info("peer %s: send counter %llu is half-way to the limit: rekeying",
 					mp->pc->name, (unsigned long long)ctr);
-				mp->rekey_at = now + d->cfg->make.rekey_s;
+				mp->rekey_at_ms = now + (int64_t)d->cfg->make.rekey_s * 1000;
 				continue;
 			}
 		}
-		if (mp->client && mp->s && mp->rekey_at && now >= mp->rekey_at &&
-		    sn_make_session_state(mp->s) == SN_MAKE_ST_ESTABLISHED) {
-			int err = sn_make_session_rekey(mp->s);
+		if (mp->client && mp->rekey_at_ms && now >= mp->rekey_at_ms) {
+			int err = sn_make_session_rekey(s);
 
-			mp->rekey_at = now + d->cfg->make.rekey_s;
+			mp->rekey_at_ms = now + (int64_t)d->cfg->make.rekey_s * 1000;
 			if (err == -ERANGE) {
-				/* last epoch: a fresh session starts over */
-				sn_make_session_free(mp->s);
-				mp->s = NULL;
+				/* last epoch: a fresh session takes over */
+				if (mp->retry)
+					event_del(mp->retry);
 				dial(-1, 0, mp);
 			}
 		}
@@ -516,7 +724,10 @@ int sn_make_start(struct sealnetd *d)
 		mp->d = d;
 		mp->pc = &d->cfg->peers[i];
 		mp->rx_slot = -1;
+		mp->cur = -1;
 		mp->backoff_s = 1;
+		for (int j = 0; j < SN_MAKE_SLOTS; j++)
+			mp->slot[j].mp = mp;
 		set_state(mp, mp->pc->has_static_keys ? "static" : "waiting", "");
 	}
 	if (!mc->enabled)
@@ -528,7 +739,7 @@ int sn_make_start(struct sealnetd *d)
 		       strerror(-err));
 		return err;
 	}
-	err = sn_make_compute_measurement(d->cfg, d->launch_measurement);
+	err = sn_launch_measurement(d->cfg, d->launch_measurement);
 	if (err)
 		return err;
 	err = sn_make_tls_ctx_new((SSL_CTX **)&d->tls);
@@ -550,7 +761,8 @@ int sn_make_start(struct sealnetd *d)
 		return err;
 	d->ev_make_tick = event_new(d->base, -1, EV_PERSIST, tick, d);
 	if (!d->ev_make_tick ||
-	    event_add(d->ev_make_tick, &(struct timeval){ .tv_sec = 1 }))
+	    event_add(d->ev_make_tick,
+		      &(struct timeval){ .tv_usec = SN_TICK_MS * 1000 }))
 		return -ENOMEM;
 	for (size_t i = 0; i < d->cfg->n_peers; i++) {
 		struct sn_mpeer *mp = &d->mpeers[i];
@@ -576,11 +788,13 @@ void sn_make_tampered(struct sealnetd *d)
 	for (size_t i = 0; i < d->cfg->n_peers; i++) {
 		struct sn_mpeer *mp = &d->mpeers[i];
 
-		sn_make_session_free(mp->s);
-		mp->s = NULL;
+		for (int j = 0; j < SN_MAKE_SLOTS; j++)
+			slot_end(&mp->slot[j]);
 		if (mp->retry)
 			event_del(mp->retry);
-		mp->epoch = 0;
+		mp->epoch = mp->tx_epoch = 0;
+		mp->appr_ms = 0;
+		memset(mp->rx_appr_ms, 0, sizeof(mp->rx_appr_ms));
 		mp->rx_slot = -1;
 		if (!mp->pc->has_static_keys)
 			set_state(mp, "revoked", "local data plane tampered");
@@ -591,7 +805,8 @@ void sn_make_stop(struct sealnetd *d)
 {
 	if (d->mpeers) {
 		for (size_t i = 0; i < d->cfg->n_peers; i++) {
-			sn_make_session_free(d->mpeers[i].s);
+			for (int j = 0; j < SN_MAKE_SLOTS; j++)
+				sn_make_session_free(d->mpeers[i].slot[j].s);
 			if (d->mpeers[i].retry)
 				event_free(d->mpeers[i].retry);
 		}
@@ -613,6 +828,7 @@ void sn_make_stop(struct sealnetd *d)
 void sn_make_peer_status(struct sealnetd *d, size_t i,
 			 struct sn_control_peer *peer)
 {
+	int64_t now = mono_ms();
 	struct sn_mpeer *mp;
 
 	if (!d->mpeers)
@@ -624,8 +840,17 @@ void sn_make_peer_status(struct sealnetd *d, size_t i,
 	peer->is_make = true;
 	peer->appraisal = mp->appraisal[0] ? mp->appraisal : NULL;
 	peer->tx_epoch = mp->epoch;
-	peer->key_age_s = mp->keyed_at ? mono() - mp->keyed_at : -1;
-	peer->make = mp->s ? sn_make_state_name(sn_make_session_state(mp->s)) :
-			     NULL;
+	peer->key_age_s = mp->keyed_ms ? (now - mp->keyed_ms) / 1000 : -1;
+	/* the keys we send with: how long ago their session's evidence was
+	 * appraised (bounded by session_lifetime_s) */
+	peer->appraisal_age_ms = mp->appr_ms ? now - mp->appr_ms : -1;
+	peer->makes = mp->makes;
+	peer->candidates = 0;
+	for (int j = 0; j < SN_MAKE_SLOTS; j++)
+		peer->candidates += j != mp->cur && mp->slot[j].s;
+	peer->session = mp->session[0] ? mp->session : NULL;
+	peer->make = cur_session(mp) ? sn_make_state_name(sn_make_session_state(
+					       cur_session(mp))) :
+				       NULL;
 	peer->reason = mp->reason[0] ? mp->reason : NULL;
 }

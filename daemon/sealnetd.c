@@ -8,7 +8,7 @@
  *   2. run the kernel AEAD known-answer self-test: refuse to start if the
  *      kernel's ChaCha20-Poly1305 disagrees with OpenSSL;
  *   3. load and attach the data plane, install peers, rules and (static
- *      mode) keys;
+ *      mode) keys, each static epoch reserved in state_dir before use;
  *   4. serve the control socket and forward drop events until SIGINT or
  *      SIGTERM, then detach and restore the interface.
  */
@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <arpa/inet.h>
 
 #include <event2/event.h>
@@ -27,6 +28,7 @@
 #include "sealnet/selftest.h"
 #include "sealnet/util.h"
 #include "sealnetd.h"
+#include "static_keys.h"
 
 static void usage(FILE *f)
 {
@@ -99,30 +101,66 @@ static void on_events(evutil_socket_t fd, short what, void *arg)
 	sn_dp_events_consume(d->dp, on_drop, d);
 }
 
-/* The watchdog: the programs attached must stay the measured ones.  On a
- * difference, fail closed: every peer's keys are revoked (its traffic is
- * dropped from now on) and the node reports itself tampered. */
+/* Fail closed: every configured peer stays known to the data plane (so
+ * its traffic is never taken for unprotected traffic) and has no key. */
+static void revoke_all(struct sealnetd *d)
+{
+	for (size_t i = 0; i < d->cfg->n_peers; i++) {
+		struct sn_peer_config *p = &d->cfg->peers[i];
+
+		sn_dp_add_peer(d->dp, p->id, p->addr);
+		if (p->has_addr6)
+			sn_dp_add_peer6(d->dp, p->id, p->addr6);
+		sn_dp_revoke_peer(d->dp, p->id);
+	}
+}
+
+/* The watchdog, once a second: the data plane must be the measured one
+ * and only that (sn_dp_check_attached: sealnet's filters with the
+ * measured programs, nothing else on the interface's clsact, tcx, netkit
+ * or XDP hooks, the maps sealnetd writes unchanged).  On a difference,
+ * fail closed: every peer's keys are revoked, MAKE sessions end and new
+ * ones are refused, the measurement log records it, and the node reports
+ * itself TAMPERED.  From then on each tick puts sealnet's programs back,
+ * removes whatever else is attached and revokes the keys again. */
 static void on_watch(evutil_socket_t fd, short what, void *arg)
 {
 	struct sealnetd *d = arg;
+	struct timespec t0, t1;
+	char why[512];
 	json_t *j;
+	int err;
 
-	if (d->tampered || !sn_dp_is_attached(d->dp) ||
-	    sn_dp_check_attached(d->dp) != -EPERM)
+	if (!sn_dp_is_attached(d->dp))
 		return;
+	if (d->tampered) {
+		sn_dp_enforce(d->dp);
+		revoke_all(d);
+		return;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	err = sn_dp_check_attached(d->dp, why, sizeof(why));
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	d->watch_tick_us = (t1.tv_sec - t0.tv_sec) * 1000000L +
+			   (t1.tv_nsec - t0.tv_nsec) / 1000;
+	if (err != -EPERM)
+		return; /* 0, or the kernel could not be asked (logged) */
 	d->tampered = 1;
-	for (size_t i = 0; i < d->cfg->n_peers; i++)
-		sn_dp_revoke_peer(d->dp, d->cfg->peers[i].id);
+	snprintf(d->tamper_reason, sizeof(d->tamper_reason), "%s", why);
+	revoke_all(d);
+	sn_dp_enforce(d->dp);
+	revoke_all(d);
 	/* the measurement log records it: evidence from now on differs */
 	sn_mlog_extend_data(&d->mlog, SN_MLOG_OTHER,
-			    "data plane replaced: attached programs differ",
-			    "tampered", 8);
+			    "data plane tampered", why, strlen(why));
 	sn_make_tampered(d);
-	sn_err("the data plane is no longer the measured one: all keys revoked "
-	       "(fail closed); restart sealnetd after investigating");
+	sn_err("the data plane is no longer the measured one (%s): all keys "
+	       "revoked, foreign programs removed (fail closed); restart "
+	       "sealnetd after investigating", why);
 	if (!sn_control_event_encode(&(struct sn_control_event){
 		    .kind = SN_CONTROL_EV_TAMPERED,
-		    .text = "attached programs differ from the measured ones; keys revoked" },
+		    .text = "the data plane differs from the measured one; keys revoked",
+		    .reason = why },
 		    &j)) {
 		sn_ctl_broadcast(d, j);
 		sn_audit(d, j);
@@ -164,21 +202,12 @@ static int install(struct sealnetd *d)
 			       strerror(-err));
 			return err;
 		}
-		if (!p->has_static_keys)
-			continue; /* keyed by MAKE (make_peers.c) */
-		err = sn_dp_install_key(d->dp, p->id, SN_KEY_TX, 0, p->epoch,
-					p->tx_key);
-		if (!err)
-			err = sn_dp_install_key(d->dp, p->id, SN_KEY_RX, 0,
-						p->epoch, p->rx_key);
-		if (!err)
-			err = sn_dp_set_tx_slot(d->dp, p->id, 0);
-		if (err) {
-			sn_err("peer %s: installing its keys failed: %s",
-			       p->name, strerror(-err));
-			return err;
-		}
 	}
+	/* static keys: epochs reserved in state_dir, keys derived per epoch
+	 * (static_keys.c); MAKE peers are keyed by make_peers.c */
+	err = sn_static_install(d);
+	if (err)
+		return err;
 	for (size_t i = 0; i < c->n_rules; i++) {
 		err = sn_dp_add_rule(d->dp, &c->rules[i], (uint32_t)i);
 		if (err) {
@@ -251,7 +280,7 @@ int main(int argc, char **argv)
 		uint8_t m[48];
 		char hex[97];
 
-		rc = sn_make_compute_measurement(d.cfg, m) ? 1 : 0;
+		rc = sn_launch_measurement(d.cfg, m) ? 1 : 0;
 		if (!rc) {
 			sn_hex_encode(m, sizeof(m), hex);
 			printf("%s\n", hex);
@@ -266,6 +295,10 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	signal(SIGPIPE, SIG_IGN);
+	/* our files before anything is attached: a state_dir or socket
+	 * directory others may write to, or a planted link, stops us here */
+	if (sn_ctl_check_dir(&d) || sn_audit_open(&d))
+		goto out;
 
 	if (sn_selftest_kat(4, selftest_fail, NULL, &st) || st.failed) {
 		sn_err("kernel AEAD self-test failed (%u of %u cases): refusing "
@@ -312,9 +345,7 @@ int main(int argc, char **argv)
 	if (!d.ev_watch ||
 	    event_add(d.ev_watch, &(struct timeval){ .tv_sec = 1 }))
 		goto out;
-	if (sn_make_start(&d))
-		goto out;
-	if (sn_audit_open(&d))
+	if (sn_make_start(&d) || sn_static_start(&d))
 		goto out;
 	audit_lifecycle(&d, "start");
 	if (sn_ctl_start(&d))
@@ -331,6 +362,7 @@ out:
 	sn_audit_close(&d);
 	sn_ctl_stop(&d);
 	sn_make_stop(&d);
+	sn_static_stop(&d);
 	if (d.ev_events)
 		event_free(d.ev_events);
 	if (d.ev_watch)

@@ -16,6 +16,7 @@ struct sn_mpeer;   /* a peer keyed by MAKE (make_peers.c) */
 struct ssl_ctx_st;
 struct sn_policy_appraisal;
 struct bufferevent;
+struct sn_static;
 
 struct sealnetd {
 	struct event_base *base;
@@ -29,7 +30,9 @@ struct sealnetd {
 	int log_drops; /* print each drop event to stderr */
 	struct sn_mlog mlog;   /* runtime measurement log (data plane) */
 	struct event *ev_watch; /* periodic check of the attached programs */
-	int tampered;	       /* the attached programs are not ours */
+	int tampered;	       /* the data plane is not (only) ours */
+	char tamper_reason[512]; /* what the watchdog found */
+	long watch_tick_us;    /* cost of the last watchdog tick */
 	/* MAKE mode */
 	struct sn_mpeer *mpeers;	/* one per configured peer */
 	struct ssl_ctx_st *tls;
@@ -39,10 +42,14 @@ struct sealnetd {
 	uint8_t launch_measurement[48];
 	long attach_deadline;		/* deferred attach (restart) */
 	int audit_fd;			/* STATE_DIR/audit.jsonl, -1: none */
+	struct sn_static *statics;	/* static-key peers (static_keys.c) */
 };
 
 /* control_server.c: the control socket */
 int sn_ctl_start(struct sealnetd *d);
+/* The control socket's directory: create it (0700) if missing; it must
+ * belong to root or us and not be writable by group or others. */
+int sn_ctl_check_dir(struct sealnetd *d);
 void sn_ctl_stop(struct sealnetd *d);
 
 /* monitors.c: the connected monitors */
@@ -54,14 +61,14 @@ void sn_ctl_monitors_free(struct sealnetd *d);
  * monitor. */
 void sn_ctl_broadcast(struct sealnetd *d, json_t *line);
 
-/* audit.c: append an event (adds "time" and "node") */
+/* audit.c: open STATE_DIR/audit.jsonl (state_dir checked, O_NOFOLLOW);
+ * append an event (adds "time" and "node") */
 int sn_audit_open(struct sealnetd *d);
 void sn_audit(struct sealnetd *d, json_t *ev);
 void sn_audit_close(struct sealnetd *d);
 
 /* make_peers.c */
-int sn_make_compute_measurement(const struct sn_node_config *cfg,
-				uint8_t out[48]);
+int sn_launch_measurement(const struct sn_node_config *cfg, uint8_t out[48]);
 int sn_make_start(struct sealnetd *d);
 void sn_make_stop(struct sealnetd *d);
 /* The local data plane was replaced: end every MAKE session, refuse new

@@ -8,15 +8,56 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <fcntl.h>
+#include <unistd.h>
 
 #include <jansson.h>
 #include <openssl/crypto.h>
 
 #include "sealnet/config.h"
 #include "sealnet/control.h"
+#include "sealnet/evidence.h"
 #include "sealnet/util.h"
 
 #define SN_CONFIG_MAX (1u << 20)
+
+/*
+ * jansson's memory while a configuration is parsed: every block it frees
+ * (string values such as tx_key, the lexer's token buffers and their
+ * copies when they grow, hashtable entries) is wiped first.  jansson's
+ * free function gets no size, so each block carries it in a header; the
+ * blocks come from the allocator that was set before (chained), and are
+ * all freed before sn_config_parse returns.
+ */
+#define WIPE_HDR 16 /* keeps jansson's blocks max_align_t-aligned */
+static json_malloc_t prev_malloc;
+static json_free_t prev_free;
+
+static void *wipe_malloc(size_t n)
+{
+	uint8_t *p;
+
+	if (n > SIZE_MAX - WIPE_HDR)
+		return NULL;
+	p = prev_malloc(n + WIPE_HDR);
+	if (!p)
+		return NULL;
+	memcpy(p, &n, sizeof(n));
+	return p + WIPE_HDR;
+}
+
+static void wipe_free(void *q)
+{
+	uint8_t *p;
+	size_t n;
+
+	if (!q)
+		return;
+	p = (uint8_t *)q - WIPE_HDR;
+	memcpy(&n, p, sizeof(n));
+	OPENSSL_cleanse(q, n);
+	prev_free(p);
+}
 
 struct perr {
 	char *buf;
@@ -182,11 +223,15 @@ static int parse_peer(struct perr *e, json_t *p, size_t i,
 		    (err = get_key(e, p, where, "rx_key", pc->rx_key)))
 			return err;
 		pc->has_static_keys = true;
-		v = 1;
-		if ((err = get_uint(e, p, where, "epoch", false, 0, 65535, &v)))
-			return err;
-		pc->epoch = (uint16_t)v;
+		if (!sn_memeq_ct(pc->tx_key, pc->rx_key, SN_KEY_LEN))
+			return fail(e, "%s: tx_key and rx_key are the same key: each "
+				       "direction needs its own (generate two, e.g. "
+				       "openssl rand -hex 32)", where);
 	}
+	if (json_object_get(p, "epoch"))
+		return fail(e, "%s.epoch: no longer configured: sealnetd chooses a "
+			       "fresh static-key epoch at every start and keeps them "
+			       "in state_dir (docs/wire-format.md); remove it", where);
 	return 0;
 }
 
@@ -197,6 +242,7 @@ static int parse_make(struct perr *e, json_t *m, struct sn_make_config *mc)
 		"rekey_interval_s", "session_lifetime_s", "allowed_dataplane",
 		NULL
 	};
+	enum sn_tee tee;
 	json_t *dd, *x;
 	uint64_t v;
 	size_t i;
@@ -215,8 +261,7 @@ static int parse_make(struct perr *e, json_t *m, struct sn_make_config *mc)
 	if ((err = get_str(e, m, "make", "tee", false, mc->tee,
 			   sizeof(mc->tee))))
 		return err;
-	if (strcmp(mc->tee, "sim") && strcmp(mc->tee, "snp") &&
-	    strcmp(mc->tee, "tdx"))
+	if (sn_tee_from_name(mc->tee, &tee))
 		return fail(e, "make.tee: must be \"sim\", \"snp\" or \"tdx\"");
 	if (!strcmp(mc->tee, "sim") &&
 	    (err = get_str(e, m, "make", "sim_platform", true, mc->sim_platform,
@@ -340,6 +385,40 @@ static int parse_rule(struct perr *e, json_t *r, size_t i,
 	return 0;
 }
 
+/* Static keys: an explicit insecure test mode, with a state_dir for the
+ * per-start epochs (docs/wire-format.md, "Static keys"). */
+static int check_static(struct perr *e, json_t *root, struct sn_node_config *c)
+{
+	json_t *f = json_object_get(root, "insecure_static_keys");
+	uint64_t v = 30;
+	size_t i;
+	int err;
+
+	if (f && !json_is_boolean(f))
+		return fail(e, "insecure_static_keys: must be true or false");
+	c->insecure_static_keys = json_is_true(f);
+	/* at least 2: the receiver looks for the next epoch every second */
+	if ((err = get_uint(e, root, "", "static_rekey_interval_s", false, 2,
+			    86400, &v)))
+		return err;
+	c->static_rekey_s = (uint32_t)v;
+	for (i = 0; i < c->n_peers; i++)
+		if (c->peers[i].has_static_keys)
+			break;
+	if (i == c->n_peers)
+		return 0;
+	if (!c->insecure_static_keys)
+		return fail(e, "peers[%zu].tx_key: static keys are for tests only "
+			       "(no attestation, no key exchange): set "
+			       "\"insecure_static_keys\": true to use them; production "
+			       "keys peers with the \"make\" section", i);
+	if (!c->state_dir[0])
+		return fail(e, "state_dir: required with static keys: sealnetd keeps "
+			       "each start's key epochs there, so that no key and "
+			       "counter is ever used twice");
+	return 0;
+}
+
 int sn_config_parse(const char *json, size_t len, struct sn_node_config **out,
 		    char *errbuf, size_t errlen)
 {
@@ -348,7 +427,7 @@ int sn_config_parse(const char *json, size_t len, struct sn_node_config **out,
 		"unprotected", "counter_limit", "events_per_sec",
 		"control_socket", "peers", "rules", "make", "state_dir",
 		"control_mark", "flow_timeout_tcp_s", "flow_timeout_other_s",
-		NULL
+		"insecure_static_keys", "static_rekey_interval_s", NULL
 	};
 	struct perr e = { errbuf, errlen };
 	struct sn_node_config *c = NULL;
@@ -358,10 +437,17 @@ int sn_config_parse(const char *json, size_t len, struct sn_node_config **out,
 	size_t i, j;
 	int err;
 
+	/* not reentrant: the allocator is process-wide (see wipe_free) */
+	json_get_alloc_funcs(&prev_malloc, &prev_free);
+	json_set_alloc_funcs(wipe_malloc, wipe_free);
 	root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr);
-	if (!root)
-		return fail(&e, "line %d column %d: %s", jerr.line, jerr.column,
-			    jerr.text);
+	if (!root) {
+		json_set_alloc_funcs(prev_malloc, prev_free);
+		err = fail(&e, "line %d column %d: %s", jerr.line, jerr.column,
+			   jerr.text);
+		OPENSSL_cleanse(&jerr, sizeof(jerr)); /* holds input text */
+		return err;
+	}
 	err = -EINVAL;
 	if (!json_is_object(root)) {
 		fail(&e, "the configuration must be a JSON object");
@@ -488,6 +574,8 @@ int sn_config_parse(const char *json, size_t len, struct sn_node_config **out,
 			}
 		}
 	}
+	if ((err = check_static(&e, root, c)))
+		goto out;
 	rules = json_object_get(root, "rules");
 	if (rules && !json_is_array(rules)) {
 		err = fail(&e, "rules: must be an array");
@@ -509,26 +597,174 @@ int sn_config_parse(const char *json, size_t len, struct sn_node_config **out,
 out:
 	sn_config_free(c);
 	json_decref(root);
+	json_set_alloc_funcs(prev_malloc, prev_free);
 	return err;
+}
+
+/* read all of fd (a regular file of st_size bytes, give or take a
+ * concurrent writer) into one buffer; a buffer that has to grow is wiped
+ * before it is freed */
+static int read_all(int fd, size_t hint, uint8_t **out, size_t *len)
+{
+	size_t cap = hint + 1, n = 0;
+	uint8_t *buf = malloc(cap);
+
+	if (!buf)
+		return -ENOMEM;
+	for (;;) {
+		ssize_t r;
+
+		if (n == cap) {
+			uint8_t *nb;
+
+			if (cap > SN_CONFIG_MAX) {
+				OPENSSL_cleanse(buf, n);
+				free(buf);
+				return -EFBIG;
+			}
+			nb = malloc(cap * 2);
+			if (!nb) {
+				OPENSSL_cleanse(buf, n);
+				free(buf);
+				return -ENOMEM;
+			}
+			memcpy(nb, buf, n);
+			OPENSSL_cleanse(buf, n);
+			free(buf);
+			buf = nb;
+			cap *= 2;
+		}
+		r = read(fd, buf + n, cap - n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			r = -errno;
+			OPENSSL_cleanse(buf, n);
+			free(buf);
+			return (int)r;
+		}
+		if (r == 0)
+			break;
+		n += (size_t)r;
+	}
+	*out = buf;
+	*len = n;
+	return 0;
+}
+
+static bool has_static_keys(const struct sn_node_config *c)
+{
+	for (size_t i = 0; i < c->n_peers; i++)
+		if (c->peers[i].has_static_keys)
+			return true;
+	return false;
 }
 
 int sn_config_load(const char *path, struct sn_node_config **out, char *err,
 		   size_t errlen)
 {
-	uint8_t *buf;
-	size_t len;
-	int r;
+	struct sn_node_config *c = NULL;
+	uint8_t *buf = NULL;
+	struct stat st;
+	size_t len = 0;
+	int fd, r;
 
-	r = sn_read_file(path, SN_CONFIG_MAX, &buf, &len);
-	if (r) {
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0) {
+		r = -errno;
 		snprintf(err, errlen, "cannot read %s: %s", path, strerror(-r));
 		return r;
 	}
-	r = sn_config_parse((const char *)buf, len, out, err, errlen);
-	if (!r)
-		snprintf((*out)->path, sizeof((*out)->path), "%s", path);
-	OPENSSL_cleanse(buf, len);
-	free(buf);
+	if (fstat(fd, &st)) {
+		r = -errno;
+		snprintf(err, errlen, "cannot read %s: %s", path, strerror(-r));
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		r = -EINVAL;
+		snprintf(err, errlen, "%s is not a regular file", path);
+		goto out;
+	}
+	if ((uint64_t)st.st_size > SN_CONFIG_MAX) {
+		r = -EFBIG;
+		snprintf(err, errlen, "%s is larger than %u bytes", path,
+			 SN_CONFIG_MAX);
+		goto out;
+	}
+	r = read_all(fd, (size_t)st.st_size, &buf, &len);
+	if (r) {
+		snprintf(err, errlen, "cannot read %s: %s", path, strerror(-r));
+		goto out;
+	}
+	r = sn_config_parse((const char *)buf, len, &c, err, errlen);
+	if (r)
+		goto out;
+	/* the static keys are secrets: only root or we may read the file
+	 * (the mode and owner of the file we read, not of the path now) */
+	if (has_static_keys(c) && (st.st_mode & 077)) {
+		r = -EPERM;
+		snprintf(err, errlen,
+			 "%s holds static keys (tx_key/rx_key) but its mode %04o lets group or others read or write it; run: chmod 600 %s",
+			 path, (unsigned int)(st.st_mode & 07777), path);
+		goto out;
+	}
+	if (has_static_keys(c) && st.st_uid != 0 && st.st_uid != geteuid()) {
+		r = -EPERM;
+		snprintf(err, errlen,
+			 "%s holds static keys (tx_key/rx_key) but belongs to uid %u, not to root or sealnetd's uid %u; run: chown root %s",
+			 path, (unsigned int)st.st_uid, (unsigned int)geteuid(), path);
+		goto out;
+	}
+	snprintf(c->path, sizeof(c->path), "%s", path);
+	*out = c;
+	c = NULL;
+out:
+	sn_config_free(c);
+	if (buf) {
+		OPENSSL_cleanse(buf, len);
+		free(buf);
+	}
+	close(fd);
+	return r;
+}
+
+int sn_open_private_dir(const char *path, const char *what, int *fd_out,
+			char *err, size_t errlen)
+{
+	struct stat st;
+	int fd, r;
+
+	fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0) {
+		r = -errno;
+		snprintf(err, errlen, "%s %s: cannot open it as a directory: %s",
+			 what, path, strerror(-r));
+		return r;
+	}
+	if (fstat(fd, &st)) {
+		r = -errno;
+		snprintf(err, errlen, "%s %s: %s", what, path, strerror(-r));
+		goto fail;
+	}
+	if (st.st_uid != 0 && st.st_uid != geteuid()) {
+		r = -EPERM;
+		snprintf(err, errlen,
+			 "%s %s: belongs to uid %u, not to root or sealnetd's uid %u; another user could replace what sealnetd keeps there; run: chown root %s",
+			 what, path, (unsigned int)st.st_uid,
+			 (unsigned int)geteuid(), path);
+		goto fail;
+	}
+	if (st.st_mode & (S_IWGRP | S_IWOTH)) {
+		r = -EPERM;
+		snprintf(err, errlen,
+			 "%s %s: mode %04o lets group or others write to it (plant or replace files); run: chmod go-w %s",
+			 what, path, (unsigned int)(st.st_mode & 07777), path);
+		goto fail;
+	}
+	*fd_out = fd;
+	return 0;
+fail:
+	close(fd);
 	return r;
 }
 
@@ -544,3 +780,4 @@ void sn_config_free(struct sn_node_config *c)
 	free(c->make.dp_digests);
 	free(c);
 }
+

@@ -22,6 +22,16 @@
 #include "sealnet/netlink.h"
 #include "sealnet/tc.h"
 #include "sealnet.skel.h"
+#include "dp_watch.h"
+
+/* Every map write of this file is recorded in the watchdog's shadow of
+ * the maps sealnetd writes (lib/dp_integrity.c), so that the watchdog can
+ * tell sealnetd's own writes from anyone else's.  A macro, so that no
+ * write here can bypass it; each caller has its struct sn_dataplane *dp
+ * in scope (a compile error otherwise). */
+#define bpf_map_update_elem(fd, key, value, flags) \
+	sn_dp_shadow_update(dp->shadow, fd, key, value, flags)
+#define bpf_map_delete_elem(fd, key) sn_dp_shadow_delete(dp->shadow, fd, key)
 
 struct sn_dataplane {
 	struct sealnet_bpf *skel;
@@ -39,6 +49,7 @@ struct sn_dataplane {
 	unsigned int n_routes;
 	struct sn_config cfg;
 	uint32_t key_gen; /* last installation generation handed out */
+	struct sn_dp_shadow *shadow; /* the watchdog's view of our writes */
 };
 
 static const char *const drop_names[] = {
@@ -124,6 +135,9 @@ int sn_dp_open(const struct sn_dp_opts *o, struct sn_dataplane **out)
 		       strerror(-err));
 		goto fail;
 	}
+	err = sn_dp_shadow_new(dp->skel->obj, &dp->shadow);
+	if (err)
+		goto fail;
 	dp->cfg.self_id = o->self_id;
 	dp->cfg.udp_port = o->udp_port ? o->udp_port : SN_UDP_PORT_DEFAULT;
 	dp->cfg.control_port = o->control_port;
@@ -231,6 +245,7 @@ void sn_dp_close(struct sn_dataplane *dp)
 		}
 		sealnet_bpf__destroy(dp->skel);
 	}
+	sn_dp_shadow_free(dp->shadow);
 	free(dp);
 }
 
@@ -289,8 +304,9 @@ int sn_dp_add_peer6(struct sn_dataplane *dp, uint32_t peer_id,
  *   3. install key and epoch with a fresh generation, state VALID.
  * The old key is never live with a reset counter or an empty window.
  */
-static int key_write(int fd, uint32_t peer_id, enum sn_key_dir dir,
-		     unsigned int slot, const struct sn_key *nk)
+static int key_write(struct sn_dataplane *dp, int fd, uint32_t peer_id,
+		     enum sn_key_dir dir, unsigned int slot,
+		     const struct sn_key *nk)
 {
 	union {
 		struct sn_tx tx;
@@ -335,7 +351,7 @@ int sn_dp_install_key(struct sn_dataplane *dp, uint32_t peer_id,
 		}
 	}
 	/* 1. empty */
-	err = key_write(fd, peer_id, dir, slot, &nk);
+	err = key_write(dp, fd, peer_id, dir, slot, &nk);
 	if (err)
 		return err;
 	/* 2. reset */
@@ -362,7 +378,7 @@ int sn_dp_install_key(struct sn_dataplane *dp, uint32_t peer_id,
 	nk.epoch = epoch;
 	nk.state = SN_KEY_VALID;
 	nk.gen = dp->key_gen;
-	err = key_write(fd, peer_id, dir, slot, &nk);
+	err = key_write(dp, fd, peer_id, dir, slot, &nk);
 	OPENSSL_cleanse(&nk, sizeof(nk));
 	return err;
 }
@@ -665,26 +681,18 @@ int sn_dp_measure(struct sn_dataplane *dp, struct sn_mlog *m)
 	return err;
 }
 
-int sn_dp_check_attached(struct sn_dataplane *dp)
+static int own_prog_ids(struct sn_dataplane *dp, unsigned int id[2])
 {
 	struct bpf_program *progs[] = { dp->skel->progs.sn_egress,
 					dp->skel->progs.sn_ingress };
 
 	for (int dir = 0; dir < 2; dir++) {
 		struct bpf_prog_info info;
-		unsigned int id = 0;
 		int err = prog_info(progs[dir], &info);
 
-		if (!err)
-			err = sn_tc_query(dp->ifindex, dir, &id);
 		if (err)
 			return err;
-		if (id != info.id) {
-			sn_err("data plane on %s changed: %s program id %u attached, "
-			       "measured id %u", dp->ifname,
-			       dir ? "ingress" : "egress", id, info.id);
-			return -EPERM;
-		}
+		id[dir] = info.id;
 	}
 	return 0;
 }
@@ -698,4 +706,63 @@ int sn_dp_prog_fd(struct sn_dataplane *dp, bool ingress)
 {
 	return bpf_program__fd(ingress ? dp->skel->progs.sn_ingress :
 					 dp->skel->progs.sn_egress);
+}
+
+int sn_dp_rx_top(struct sn_dataplane *dp, uint32_t peer_id, unsigned int slot,
+		 uint64_t *top)
+{
+	struct {
+		uint32_t lock, pad;
+		struct sn_replay_state st;
+	} r;
+	uint32_t idx = peer_id * 2 + slot;
+
+	if (check_peer(peer_id) || slot > 1)
+		return -EINVAL;
+	if (bpf_map_lookup_elem(bpf_map__fd(dp->skel->maps.sn_replay), &idx,
+				&r))
+		return -errno;
+	*top = r.st.top;
+	return 0;
+}
+
+int sn_dp_check_attached(struct sn_dataplane *dp, char *why, size_t why_len)
+{
+	unsigned int id[2];
+	bool own_ok[2];
+	int err = own_prog_ids(dp, id);
+
+	if (!err)
+		err = sn_dp_hooks_check(dp->ifindex, id, false, own_ok, why,
+					why_len);
+	if (!err)
+		err = sn_dp_shadow_check(dp->shadow, why, why_len);
+	if (err == -EPERM)
+		sn_err("data plane on %s changed: %s", dp->ifname, why);
+	return err;
+}
+
+int sn_dp_enforce(struct sn_dataplane *dp)
+{
+	unsigned int id[2];
+	bool own_ok[2] = { false, false };
+	char why[512];
+	int err = own_prog_ids(dp, id);
+
+	if (err)
+		return err;
+	/* sealnet's own filters first (a replaced program is swapped back
+	 * atomically), then everything else goes */
+	sn_dp_hooks_check(dp->ifindex, id, false, own_ok, why, sizeof(why));
+	if (!own_ok[0] || !own_ok[1])
+		sn_dp_attach(dp);
+	err = sn_dp_hooks_check(dp->ifindex, id, true, own_ok, why,
+				sizeof(why));
+	if (err == -EPERM && (!own_ok[0] || !own_ok[1]))
+		err = sn_dp_attach(dp); /* another classifier held pref 1 */
+	else if (err == -EPERM)
+		err = 0;
+	if (!err)
+		err = write_config(dp);
+	return err;
 }

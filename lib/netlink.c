@@ -1,12 +1,14 @@
 // SPDX-License-Identifier: Apache-2.0
 /* rtnetlink requests: one message, one ack. */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <linux/if_link.h>
 #include <linux/netlink.h>
+#include <linux/pkt_cls.h>
 #include <linux/rtnetlink.h>
 
 #include "sealnet/netlink.h"
@@ -16,6 +18,7 @@ struct nl_req {
 	union {
 		struct ifinfomsg ifi;
 		struct rtmsg rtm;
+		struct tcmsg tcm;
 	};
 	char attrs[256];
 };
@@ -43,7 +46,9 @@ static int nl_talk(struct nl_req *r, int (*parse)(struct nlmsghdr *, void *),
 	fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
 	if (fd < 0)
 		return -errno;
-	r->nh.nlmsg_flags |= NLM_F_REQUEST | NLM_F_ACK;
+	r->nh.nlmsg_flags |= NLM_F_REQUEST;
+	if (r->nh.nlmsg_type != RTM_GETTFILTER) /* a dump ends with DONE */
+		r->nh.nlmsg_flags |= NLM_F_ACK;
 	r->nh.nlmsg_seq = 1;
 	if (sendto(fd, r, r->nh.nlmsg_len, 0, (struct sockaddr *)&sa,
 		   sizeof(sa)) < 0) {
@@ -172,5 +177,97 @@ int sn_nl_route_mtu(bool add, uint32_t dst, int ifindex, uint32_t mtu)
 		nl_put(&r, RTA_METRICS, RTA_DATA(m),
 		       (unsigned short)(m->rta_len - RTA_LENGTH(0)));
 	}
+	return nl_talk(&r, NULL, NULL);
+}
+
+struct tc_walk {
+	uint32_t parent;
+	int (*cb)(const struct sn_tc_filter *f, void *arg);
+	void *arg;
+};
+
+static void parse_bpf_opts(struct rtattr *o, struct sn_tc_filter *f)
+{
+	struct rtattr *a = RTA_DATA(o);
+	int len = (int)RTA_PAYLOAD(o);
+
+	for (; RTA_OK(a, len); a = RTA_NEXT(a, len)) {
+		if (a->rta_type == TCA_BPF_ID && RTA_PAYLOAD(a) >= 4)
+			memcpy(&f->bpf_id, RTA_DATA(a), 4);
+		else if (a->rta_type == TCA_BPF_FLAGS && RTA_PAYLOAD(a) >= 4)
+			memcpy(&f->bpf_flags, RTA_DATA(a), 4);
+		else if (a->rta_type == TCA_BPF_ACT || a->rta_type == TCA_BPF_POLICE ||
+			 a->rta_type == TCA_BPF_CLASSID)
+			f->has_actions = true;
+	}
+}
+
+static int parse_filter(struct nlmsghdr *h, void *arg)
+{
+	struct tc_walk *w = arg;
+	struct tcmsg *t = NLMSG_DATA(h);
+	struct rtattr *a = (void *)((char *)t + NLMSG_ALIGN(sizeof(*t)));
+	int len = (int)h->nlmsg_len - NLMSG_LENGTH(sizeof(*t));
+	struct rtattr *opts = NULL;
+	struct sn_tc_filter f = { 0 };
+
+	if (h->nlmsg_type != RTM_NEWTFILTER || len < 0)
+		return 0;
+	f.parent = w->parent;
+	f.handle = t->tcm_handle;
+	f.prio = TC_H_MAJ(t->tcm_info) >> 16;
+	f.protocol = (uint16_t)TC_H_MIN(t->tcm_info);
+	for (; RTA_OK(a, len); a = RTA_NEXT(a, len)) {
+		if (a->rta_type == TCA_KIND)
+			snprintf(f.kind, sizeof(f.kind), "%.*s",
+				 (int)RTA_PAYLOAD(a), (char *)RTA_DATA(a));
+		else if (a->rta_type == TCA_CHAIN && RTA_PAYLOAD(a) >= 4)
+			memcpy(&f.chain, RTA_DATA(a), 4);
+		else if (a->rta_type == TCA_OPTIONS)
+			opts = a;
+	}
+	if (opts && !strcmp(f.kind, "bpf"))
+		parse_bpf_opts(opts, &f);
+	return w->cb(&f, w->arg);
+}
+
+int sn_nl_tc_filters(int ifindex, uint32_t parent,
+		     int (*cb)(const struct sn_tc_filter *f, void *arg),
+		     void *arg)
+{
+	struct tc_walk w = { .parent = parent, .cb = cb, .arg = arg };
+	struct nl_req r;
+	int err;
+
+	memset(&r, 0, sizeof(r));
+	r.nh.nlmsg_len = NLMSG_LENGTH(sizeof(r.tcm));
+	r.nh.nlmsg_type = RTM_GETTFILTER;
+	r.nh.nlmsg_flags = NLM_F_DUMP;
+	r.tcm.tcm_family = AF_UNSPEC;
+	r.tcm.tcm_ifindex = ifindex;
+	r.tcm.tcm_parent = parent;
+	err = nl_talk(&r, parse_filter, &w);
+	/* no clsact qdisc: no filters */
+	return err == -EINVAL || err == -ENOENT ? 0 : err;
+}
+
+int sn_nl_tc_filter_del(int ifindex, const struct sn_tc_filter *f)
+{
+	struct nl_req r;
+
+	if (!f->prio)
+		return -EINVAL; /* prio 0 would flush the whole chain */
+	memset(&r, 0, sizeof(r));
+	r.nh.nlmsg_len = NLMSG_LENGTH(sizeof(r.tcm));
+	r.nh.nlmsg_type = RTM_DELTFILTER;
+	r.tcm.tcm_family = AF_UNSPEC;
+	r.tcm.tcm_ifindex = ifindex;
+	r.tcm.tcm_parent = f->parent;
+	r.tcm.tcm_handle = f->handle;
+	r.tcm.tcm_info = TC_H_MAKE(f->prio << 16, f->protocol);
+	if (f->chain)
+		nl_put(&r, TCA_CHAIN, &f->chain, 4);
+	if (f->kind[0])
+		nl_put(&r, TCA_KIND, f->kind, (unsigned short)(strlen(f->kind) + 1));
 	return nl_talk(&r, NULL, NULL);
 }

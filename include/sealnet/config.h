@@ -26,9 +26,9 @@ struct sn_peer_config {
 	bool has_addr6;
 	uint8_t addr6[16];	   /* its IPv6 address: dropped, never in clear */
 	bool has_static_keys;
-	uint16_t epoch;
-	uint8_t tx_key[SN_KEY_LEN]; /* secret */
-	uint8_t rx_key[SN_KEY_LEN]; /* secret */
+	uint16_t epoch;		   /* static: tx epoch in use (set by sealnetd) */
+	uint8_t tx_key[SN_KEY_LEN]; /* secret; static: pre-shared key A->B */
+	uint8_t rx_key[SN_KEY_LEN]; /* secret; static: pre-shared key B->A */
 };
 
 /* MAKE mode ("make" object): peers without static keys are keyed by the
@@ -52,7 +52,9 @@ struct sn_node_config {
 	uint32_t id;
 	char ifname[32];
 	char control_socket[108];
-	char state_dir[256];		/* audit log; "" = none */
+	char state_dir[256];		/* audit log, static epochs; "" = none */
+	bool insecure_static_keys;	/* static keys allowed (tests only) */
+	uint32_t static_rekey_s;	/* static epoch rotation, default 30 */
 	struct sn_dp_opts dp;	/* ifname points into this struct */
 	struct sn_peer_config *peers;
 	size_t n_peers;
@@ -67,9 +69,26 @@ struct sn_node_config {
  */
 int sn_config_parse(const char *json, size_t len, struct sn_node_config **out,
 		    char *err, size_t errlen);
+/*
+ * Read and parse the file at path.  A file holding static keys must be
+ * owned by root or the effective uid and give group and others no access
+ * (-EPERM, err names the file and says `chmod 600`).  The file's text and
+ * every block jansson freed during the parse are wiped (OPENSSL_cleanse).
+ * sn_config_parse is not reentrant (it swaps jansson's allocator).
+ */
 int sn_config_load(const char *path, struct sn_node_config **out, char *err,
 		   size_t errlen);
 /* Wipes the keys. NULL is fine. */
 void sn_config_free(struct sn_node_config *c);
+
+/*
+ * Open directory path (for sealnetd's state or control socket) and check
+ * that it belongs to root or the effective uid and is not writable by
+ * group or others.  *fd (O_DIRECTORY, close-on-exec) on success; -EPERM
+ * when it is not private, -errno when it cannot be opened; err names
+ * `what`, the path and the fix.
+ */
+int sn_open_private_dir(const char *path, const char *what, int *fd,
+			char *err, size_t errlen);
 
 #endif

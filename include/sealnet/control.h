@@ -31,12 +31,16 @@
  *   node             string  this node's name (config "node")
  *   id               int     this node's id (config "id")
  *   interface        string  the protected interface
- *   mode             string  "static" (configured keys) or "make" (MAKE)
+ *   mode             string  "static" (configured keys: the insecure
+ *                            test mode) or "make" (MAKE)
  *   egress_prog_id   int     kernel id of the attached egress program,
  *                            0 if none
  *   ingress_prog_id  int     same, ingress
  *   dataplane        string  "measured", or "TAMPERED" once the watchdog
- *                            found foreign programs (keys revoked)
+ *                            found the data plane changed: a foreign
+ *                            program or filter on the interface's hooks,
+ *                            or a map sealnetd writes edited behind its
+ *                            back (keys revoked; docs/sealnetd.md)
  *   mlog_digest      string  runtime measurement log digest, SHA-384 hex
  *   mlog_events      int     events in the measurement log
  *   peers            array   one PEER object per configured peer, in
@@ -44,6 +48,11 @@
  *   drops            object  one DROP COUNTER per drop reason except NONE,
  *                            keyed by the reason's name (sn_drop_name:
  *                            "BAD_TAG", "POLICY_EGRESS", ...)
+ *   dataplane_reason string  what the watchdog found (sn_dp_check_attached:
+ *                            which hook, filter or map); only while
+ *                            "dataplane" is "TAMPERED", absent otherwise
+ *   watchdog_tick_us int     how long the watchdog's last check took,
+ *                            microseconds; 0 before the first check
  *
  * PEER (in "peers")
  *   name          string  the peer's name
@@ -55,8 +64,9 @@
  *                         "unreachable", "cut-off", "static" (a peer
  *                         with configured keys); either mode:
  *                         "revoked" (the local data plane is tampered)
- *   tx_epoch      int     key epoch used to send; -1: no key (static mode
- *                         without keys)
+ *   tx_epoch      int     key epoch used to send (static keys: a new
+ *                         one each start and static_rekey_interval_s);
+ *                         -1: no key (static mode without keys)
  *   tx_slot       int     data-plane key slot used to send (0 or 1);
  *                         negative (an errno) when it cannot be read
  *   tx_packets, tx_bytes, rx_packets, rx_bytes
@@ -67,9 +77,24 @@
  *                         (the control port)
  *   MAKE-keyed peers only (absent in static mode and for peers with
  *   configured keys):
- *   key_age_s     int     seconds since the current keys were
- *                         installed; -1: never keyed
- *   make          string  the running MAKE session's state ("tls",
+ *   key_age_s     int     seconds since the newest keys were
+ *                         installed (a rekey or a new MAKE); -1: never
+ *                         keyed
+ *   appraisal_age_ms int  milliseconds since the evidence of the session
+ *                         whose keys we send with was appraised (rekeys
+ *                         do not renew it; bounded by the configured
+ *                         session lifetime, then the peer is cut off);
+ *                         -1: no keys to send with
+ *   makes         int     MAKE sessions with the peer that reached keys
+ *                         since sealnetd started
+ *   candidates    int     new MAKE sessions running beside the current
+ *                         one (0..3); one replaces the current session
+ *                         only once it reaches keys
+ *   session       string  id of the current MAKE session: 16 hex
+ *                         digits, 4 bytes of each side's HELLO nonce
+ *                         (the same on both nodes); absent before the
+ *                         first session reached keys
+ *   make          string  the current MAKE session's state ("tls",
  *                         "attest", "keys", "established", "closing",
  *                         "failed"); absent when no session runs
  *   reason        string  the last failure or state change reason;
@@ -100,19 +125,30 @@
  *                        here, a name in the MAKE events below)
  *     suppressed int     drop events left out by the rate limit before
  *                        this one
- *   keys        MAKE installed fresh keys for a peer
+ *   keys        MAKE installed fresh keys for a peer (a new session's
+ *               epoch 1, or a rekey)
+ *   make        a new MAKE session with a peer reached keys (fresh
+ *               evidence appraised on both sides); it is now the
+ *               current session, replacing the previous one.  Sent
+ *               right after that session's "keys" event
  *   make-failed a MAKE handshake with a peer failed (text: why, with the
- *               appraisal's reasons)
- *   cut-off     a peer's MAKE session lifetime expired without a fresh
- *               MAKE: its keys are gone
- *     (these three:) peer  string  the peer's name
- *                    epoch int     the peer's key epoch
- *                    text  string  what happened
- *   tampered  the watchdog found foreign programs attached: keys revoked
+ *               appraisal's reasons); the established session, if any,
+ *               is kept when the failed one was a candidate
+ *   cut-off     the evidence behind a peer's keys is older than the
+ *               session lifetime and no fresh MAKE replaced it: its keys
+ *               are gone
+ *     (these four:) peer  string  the peer's name
+ *                   epoch int     the peer's newest key epoch
+ *                   text  string  what happened
+ *     make only:    session string  the new session's id (as in the
+ *                                   status's "session")
+ *   tampered  the watchdog found the data plane changed: keys revoked,
+ *             foreign programs removed
  *     text       string  what happened
+ *     reason     string  what the watchdog found (as "dataplane_reason")
  *   A monitor refused (more than 16 at once) gets an ERROR ANSWER line.
- *   sealnetd writes keys, make-failed, cut-off and tampered to its audit
- *   log too, with "time" and "node" added (docs/sealnetd.md).
+ *   sealnetd writes keys, make, make-failed, cut-off and tampered to its
+ *   audit log too, with "time" and "node" added (docs/sealnetd.md).
  */
 #ifndef SEALNET_CONTROL_H
 #define SEALNET_CONTROL_H
@@ -170,7 +206,11 @@ struct sn_control_peer {
 	/* MAKE-keyed peers only */
 	bool is_make;	   /* the four fields below are meaningful */
 	int64_t key_age_s; /* encoded when is_make */
-	const char *make;  /* NULL: absent */
+	int64_t appraisal_age_ms;
+	uint64_t makes;
+	uint32_t candidates;
+	const char *session; /* NULL: absent */
+	const char *make;    /* NULL: absent */
 	const char *reason;
 	const char *appraisal;
 };
@@ -188,6 +228,8 @@ struct sn_control_status {
 	const char *mode;
 	uint32_t egress_prog_id, ingress_prog_id;
 	const char *dataplane;
+	const char *dataplane_reason; /* NULL: absent (not tampered) */
+	int64_t watchdog_tick_us;
 	const char *mlog_digest;
 	uint64_t mlog_events;
 	struct sn_control_peer *peers;
@@ -213,14 +255,15 @@ enum sn_control_event_kind {
 	SN_CONTROL_EV_KEYS,
 	SN_CONTROL_EV_MAKE_FAILED,
 	SN_CONTROL_EV_CUT_OFF,
+	SN_CONTROL_EV_MAKE,
 	SN_CONTROL_EV_TAMPERED,
 	SN_CONTROL_EV_ERROR, /* an error answer instead of an event */
 };
 
-/* "hello", "drop", "keys", "make-failed", "cut-off", "tampered"; NULL
- * for OTHER and ERROR */
+/* "hello", "drop", "keys", "make-failed", "cut-off", "make", "tampered";
+ * NULL for OTHER and ERROR */
 const char *sn_control_event_name(enum sn_control_event_kind kind);
-/* true for the MAKE events (keys, make-failed, cut-off) */
+/* true for the MAKE events (keys, make-failed, cut-off, make) */
 bool sn_control_event_is_make(enum sn_control_event_kind kind);
 
 /* One event; which fields are meaningful depends on kind (see above). */
@@ -231,7 +274,7 @@ struct sn_control_event {
 	const char *text; /* drop, MAKE events, tampered */
 	/* drop */
 	uint64_t ts_ns;
-	const char *reason;
+	const char *reason; /* drop: the reason's name; tampered: the finding */
 	bool ingress;
 	const char *src, *dst;
 	uint16_t sport, dport;
@@ -241,6 +284,7 @@ struct sn_control_event {
 	/* MAKE events */
 	const char *peer;
 	int64_t epoch;
+	const char *session; /* make */
 	/* error */
 	const char *error;
 };

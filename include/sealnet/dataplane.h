@@ -13,6 +13,7 @@
 #define SEALNET_DATAPLANE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "sealnet/abi.h"
@@ -94,6 +95,10 @@ int sn_dp_tx_slot(struct sn_dataplane *dp, uint32_t peer_id);
 int sn_dp_tx_counter(struct sn_dataplane *dp, uint32_t peer_id, uint64_t *out);
 /* The configured counter limit. */
 uint64_t sn_dp_counter_limit(struct sn_dataplane *dp);
+/* The replay window's top of (peer, rx slot): highest counter accepted + 1
+ * under the slot's current key, 0 while it has accepted nothing. */
+int sn_dp_rx_top(struct sn_dataplane *dp, uint32_t peer_id, unsigned int slot,
+		 uint64_t *top);
 /* Forget every key of peer (fail closed: its traffic is dropped). */
 int sn_dp_revoke_peer(struct sn_dataplane *dp, uint32_t peer_id);
 
@@ -133,9 +138,28 @@ struct sn_mlog;
  * BPF object, then each loaded program's kernel tag (as the kernel
  * reports it after load and verification). */
 int sn_dp_measure(struct sn_dataplane *dp, struct sn_mlog *m);
-/* Are the programs attached to the interface still the ones loaded and
- * measured?  0 yes, -EPERM no (logged: which direction, which ids). */
-int sn_dp_check_attached(struct sn_dataplane *dp);
+/*
+ * The watchdog's check: is the interface's data plane still the measured
+ * one, and only that?  0 yes; -EPERM no, with why naming what was found
+ * (also logged; never a key or any map value); another negative errno
+ * when the kernel could not be asked.  Checked:
+ *  - sealnet's own filter in each direction (pref SN_TC_PRIO, handle
+ *    SN_TC_HANDLE, bpf, direct action, no actions) runs the measured
+ *    program id;
+ *  - nothing else on the clsact egress/ingress hooks (any pref, handle,
+ *    chain or kind), no tcx or netkit program, no XDP program;
+ *  - the maps sealnetd writes (sn_config, sn_peer_by_addr[6], sn_policy,
+ *    sn_tx, sn_rx) hold exactly what the library wrote to them
+ *    (lib/dp_integrity.c); the maps the BPF programs write are not
+ *    checked.
+ */
+int sn_dp_check_attached(struct sn_dataplane *dp, char *why, size_t why_len);
+
+/* After tampering: put sealnet's own programs back where they were
+ * replaced or removed, remove everything else found by the check (filters,
+ * tcx/netkit programs and links, XDP), and write sn_config again.  Keys
+ * are the caller's business (sn_dp_revoke_peer).  0 or negative errno. */
+int sn_dp_enforce(struct sn_dataplane *dp);
 
 /* Names and texts of drop reasons. */
 const char *sn_drop_name(unsigned int reason);

@@ -328,7 +328,11 @@ int sn_appraise(const struct sn_evidence *ev,
 
 /* Claims as a JSON object (malloc'd string). */
 int sn_claims_to_json(const struct sn_claims *c, char **out);
+/* "sim", "snp", "tdx" (anything else: "unknown").  The names used in the
+ * node configuration, appraisal policies, the CLI and logs. */
 const char *sn_tee_name(enum sn_tee t);
+/* The reverse: 0 and *out, or -EINVAL for a name that is no TEE. */
+int sn_tee_from_name(const char *name, enum sn_tee *out);
 
 /* --- backends ------------------------------------------------------------ */
 
@@ -338,10 +342,10 @@ int sn_sim_platform_init(const char *dir);
  * sim: produce SNP report v3 evidence signed by DIR's VCEK, carrying the
  * chain in a GHCB cert table.  measurement may be NULL (zeros).
  */
-int sn_evidence_make_sim(const char *platform_dir,
-			 const uint8_t report_data[SN_REPORT_DATA_LEN],
-			 const uint8_t measurement[SN_MEASUREMENT_LEN],
-			 struct sn_evidence **out);
+int sn_evidence_produce_sim(const char *platform_dir,
+			    const uint8_t report_data[SN_REPORT_DATA_LEN],
+			    const uint8_t measurement[SN_MEASUREMENT_LEN],
+			    struct sn_evidence **out);
 /* SPKI SHA-256 of the simulated ARK in DIR (what a policy must name). */
 int sn_sim_ark_spki(const char *platform_dir, uint8_t out[SN_SHA256_LEN]);
 /* sim measurement: SHA-384 chain over files (see docs/attestation.md). */
@@ -353,9 +357,9 @@ int sn_sim_measure_files(const char *const *paths, size_t n,
  * /sys/kernel/config/tsm/report; NULL means that).  -ENODEV when the
  * interface is missing.
  */
-int sn_evidence_make_tsm(enum sn_tee tee, const char *tsm_root,
-			 const uint8_t report_data[SN_REPORT_DATA_LEN],
-			 struct sn_evidence **out);
+int sn_evidence_produce_tsm(enum sn_tee tee, const char *tsm_root,
+			    const uint8_t report_data[SN_REPORT_DATA_LEN],
+			    struct sn_evidence **out);
 
 struct sn_mlog;
 /*

@@ -243,6 +243,10 @@ uint32_t sn_make_session_peer_id(const struct sn_make_session *s);
 const char *sn_make_session_peer_name(const struct sn_make_session *s);
 /* Latest derived epoch (0: none yet). */
 uint16_t sn_make_session_epoch(const struct sn_make_session *s);
+/* An identifier of this TLS session for logs and status, the same on both
+ * ends: the first 4 bytes of the client's HELLO nonce, then the first 4 of
+ * the server's.  -EAGAIN before the peer's HELLO arrived. */
+int sn_make_session_id(const struct sn_make_session *s, uint8_t out[8]);
 /* Our appraisal of the peer's evidence (NULL before it ran). */
 const struct sn_appraisal *
 sn_make_session_peer_appraisal(const struct sn_make_session *s);

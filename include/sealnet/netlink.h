@@ -19,4 +19,25 @@ int sn_nl_set_gso_max_segs(int ifindex, uint32_t segs);
  * add replaces an existing one. */
 int sn_nl_route_mtu(bool add, uint32_t dst, int ifindex, uint32_t mtu);
 
+/* One tc filter (or a classifier's own entry: handle 0) as the kernel
+ * dumps it. */
+struct sn_tc_filter {
+	uint32_t parent;   /* e.g. clsact egress ffff:fff3 */
+	uint32_t prio;	   /* "pref" */
+	uint16_t protocol; /* network order, ETH_P_* */
+	uint32_t handle;
+	uint32_t chain;
+	char kind[16];	   /* "bpf", "u32", ... */
+	uint32_t bpf_id;   /* bpf: program id */
+	uint32_t bpf_flags; /* bpf: TCA_BPF_FLAGS (direct action) */
+	bool has_actions;  /* bpf: actions, police or classid present */
+};
+/* Call cb for every filter under parent on ifindex, in every chain (a
+ * missing qdisc yields none).  cb returns 0 to go on. */
+int sn_nl_tc_filters(int ifindex, uint32_t parent,
+		     int (*cb)(const struct sn_tc_filter *f, void *arg),
+		     void *arg);
+/* Delete f (handle 0: the whole classifier at f's prio). */
+int sn_nl_tc_filter_del(int ifindex, const struct sn_tc_filter *f);
+
 #endif

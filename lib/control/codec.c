@@ -17,33 +17,39 @@
 #define K_CMD	"cmd"
 #define K_ERROR "error"
 /* status answer */
-#define K_NODE		  "node"
-#define K_ID		  "id"
-#define K_INTERFACE	  "interface"
-#define K_MODE		  "mode"
-#define K_EGRESS_PROG_ID  "egress_prog_id"
-#define K_INGRESS_PROG_ID "ingress_prog_id"
-#define K_DATAPLANE	  "dataplane"
-#define K_MLOG_DIGEST	  "mlog_digest"
-#define K_MLOG_EVENTS	  "mlog_events"
-#define K_PEERS		  "peers"
-#define K_DROPS		  "drops"
+#define K_NODE		   "node"
+#define K_ID		   "id"
+#define K_INTERFACE	   "interface"
+#define K_MODE		   "mode"
+#define K_EGRESS_PROG_ID   "egress_prog_id"
+#define K_INGRESS_PROG_ID  "ingress_prog_id"
+#define K_DATAPLANE	   "dataplane"
+#define K_DATAPLANE_REASON "dataplane_reason"
+#define K_WATCHDOG_TICK_US "watchdog_tick_us"
+#define K_MLOG_DIGEST	   "mlog_digest"
+#define K_MLOG_EVENTS	   "mlog_events"
+#define K_PEERS		   "peers"
+#define K_DROPS		   "drops"
 /* peer */
-#define K_NAME	       "name"
-#define K_ADDRESS      "address"
-#define K_STATE	       "state"
-#define K_TX_EPOCH     "tx_epoch"
-#define K_TX_SLOT      "tx_slot"
-#define K_TX_PACKETS   "tx_packets"
-#define K_TX_BYTES     "tx_bytes"
-#define K_RX_PACKETS   "rx_packets"
-#define K_RX_BYTES     "rx_bytes"
-#define K_PEER_DROPS   "drops"
-#define K_PASSED_CLEAR "passed_clear"
-#define K_KEY_AGE_S    "key_age_s"
-#define K_MAKE	       "make"
-#define K_REASON       "reason"
-#define K_APPRAISAL    "appraisal"
+#define K_NAME		   "name"
+#define K_ADDRESS	   "address"
+#define K_STATE		   "state"
+#define K_TX_EPOCH	   "tx_epoch"
+#define K_TX_SLOT	   "tx_slot"
+#define K_TX_PACKETS	   "tx_packets"
+#define K_TX_BYTES	   "tx_bytes"
+#define K_RX_PACKETS	   "rx_packets"
+#define K_RX_BYTES	   "rx_bytes"
+#define K_PEER_DROPS	   "drops"
+#define K_PASSED_CLEAR	   "passed_clear"
+#define K_KEY_AGE_S	   "key_age_s"
+#define K_APPRAISAL_AGE_MS "appraisal_age_ms"
+#define K_MAKES		   "makes"
+#define K_CANDIDATES	   "candidates"
+#define K_SESSION	   "session"
+#define K_MAKE		   "make"
+#define K_REASON	   "reason"
+#define K_APPRAISAL	   "appraisal"
 /* drop counter */
 #define K_COUNT "count"
 #define K_TEXT	"text"
@@ -71,6 +77,7 @@ static const char *const event_names[] = {
 	[SN_CONTROL_EV_KEYS] = "keys",
 	[SN_CONTROL_EV_MAKE_FAILED] = "make-failed",
 	[SN_CONTROL_EV_CUT_OFF] = "cut-off",
+	[SN_CONTROL_EV_MAKE] = "make",
 	[SN_CONTROL_EV_TAMPERED] = "tampered",
 };
 
@@ -178,6 +185,14 @@ static json_t *peer_encode(const struct sn_control_peer *p)
 	if ((p->appraisal &&
 	     json_object_set_new(o, K_APPRAISAL, json_string(p->appraisal))) ||
 	    json_object_set_new(o, K_KEY_AGE_S, json_integer(p->key_age_s)) ||
+	    json_object_set_new(o, K_APPRAISAL_AGE_MS,
+				json_integer(p->appraisal_age_ms)) ||
+	    json_object_set_new(o, K_MAKES,
+				json_integer((json_int_t)p->makes)) ||
+	    json_object_set_new(o, K_CANDIDATES,
+				json_integer((json_int_t)p->candidates)) ||
+	    (p->session &&
+	     json_object_set_new(o, K_SESSION, json_string(p->session))) ||
 	    (p->make && json_object_set_new(o, K_MAKE, json_string(p->make))) ||
 	    (p->reason &&
 	     json_object_set_new(o, K_REASON, json_string(p->reason)))) {
@@ -214,6 +229,14 @@ int sn_control_status_encode(const struct sn_control_status *st, json_t **out)
 		      peers, K_DROPS, drops);
 	if (!o)
 		return -ENOMEM; /* "so" consumed peers and drops */
+	if ((st->dataplane_reason &&
+	     json_object_set_new(o, K_DATAPLANE_REASON,
+				 json_string(st->dataplane_reason))) ||
+	    json_object_set_new(o, K_WATCHDOG_TICK_US,
+				json_integer(st->watchdog_tick_us))) {
+		json_decref(o);
+		return -ENOMEM;
+	}
 	*out = o;
 	return 0;
 nomem:
@@ -238,6 +261,10 @@ static void peer_decode(const json_t *o, struct sn_control_peer *p)
 	p->passed_clear = (uint64_t)gint(o, K_PASSED_CLEAR);
 	p->is_make = json_object_get(o, K_KEY_AGE_S) != NULL;
 	p->key_age_s = gint(o, K_KEY_AGE_S);
+	p->appraisal_age_ms = gint(o, K_APPRAISAL_AGE_MS);
+	p->makes = (uint64_t)gint(o, K_MAKES);
+	p->candidates = (uint32_t)gint(o, K_CANDIDATES);
+	p->session = gstr(o, K_SESSION);
 	p->make = gstr(o, K_MAKE);
 	p->reason = gstr(o, K_REASON);
 	p->appraisal = gstr(o, K_APPRAISAL);
@@ -265,6 +292,8 @@ int sn_control_status_decode(const json_t *answer,
 	st.egress_prog_id = (uint32_t)gint(answer, K_EGRESS_PROG_ID);
 	st.ingress_prog_id = (uint32_t)gint(answer, K_INGRESS_PROG_ID);
 	st.dataplane = gstr(answer, K_DATAPLANE);
+	st.dataplane_reason = gstr(answer, K_DATAPLANE_REASON);
+	st.watchdog_tick_us = gint(answer, K_WATCHDOG_TICK_US);
 	st.mlog_digest = gstr(answer, K_MLOG_DIGEST);
 	st.mlog_events = (uint64_t)gint(answer, K_MLOG_EVENTS);
 	if (json_array_size(peers)) {
@@ -315,7 +344,7 @@ bool sn_control_event_is_make(enum sn_control_event_kind kind)
 {
 	return kind == SN_CONTROL_EV_KEYS ||
 	       kind == SN_CONTROL_EV_MAKE_FAILED ||
-	       kind == SN_CONTROL_EV_CUT_OFF;
+	       kind == SN_CONTROL_EV_CUT_OFF || kind == SN_CONTROL_EV_MAKE;
 }
 
 const char *sn_control_dir_name(bool ingress)
@@ -346,17 +375,26 @@ int sn_control_event_encode(const struct sn_control_event *ev, json_t **out)
 		break;
 	case SN_CONTROL_EV_TAMPERED:
 		j = json_pack("{ss ss}", K_EVENT, name, K_TEXT, ev->text);
+		if (j && ev->reason &&
+		    json_object_set_new(j, K_REASON, json_string(ev->reason)))
+			goto nomem;
 		break;
 	default: /* the MAKE events */
 		j = json_pack("{ss ss si ss}", K_EVENT, name, K_PEER, ev->peer,
 			      K_EPOCH, (int)ev->epoch, K_TEXT,
 			      ev->text ? ev->text : "");
+		if (j && ev->kind == SN_CONTROL_EV_MAKE && ev->session &&
+		    json_object_set_new(j, K_SESSION, json_string(ev->session)))
+			goto nomem;
 		break;
 	}
 	if (!j)
 		return -ENOMEM;
 	*out = j;
 	return 0;
+nomem:
+	json_decref(j);
+	return -ENOMEM;
 }
 
 int sn_control_event_decode(const json_t *j, struct sn_control_event *out)
@@ -397,6 +435,7 @@ int sn_control_event_decode(const json_t *j, struct sn_control_event *out)
 	else
 		ev.peer_id = (uint32_t)json_integer_value(peer);
 	ev.epoch = gint(j, K_EPOCH);
+	ev.session = gstr(j, K_SESSION);
 	*out = ev;
 	return 0;
 }

@@ -126,17 +126,3 @@ bool sn_appraisal_has(const struct sn_appraisal *a, enum sn_reason r)
 			return true;
 	return false;
 }
-
-const char *sn_tee_name(enum sn_tee t)
-{
-	switch (t) {
-	case SN_TEE_SIM:
-		return "sim";
-	case SN_TEE_SNP:
-		return "snp";
-	case SN_TEE_TDX:
-		return "tdx";
-	default:
-		return "unknown";
-	}
-}

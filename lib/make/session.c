@@ -1018,6 +1018,15 @@ uint16_t sn_make_session_epoch(const struct sn_make_session *s)
 	return s->epoch;
 }
 
+int sn_make_session_id(const struct sn_make_session *s, uint8_t out[8])
+{
+	if (!s || !s->got_hello)
+		return -EAGAIN;
+	memcpy(out, s->is_client ? s->nonce : s->peer_nonce, 4);
+	memcpy(out + 4, s->is_client ? s->peer_nonce : s->nonce, 4);
+	return 0;
+}
+
 const struct sn_appraisal *
 sn_make_session_peer_appraisal(const struct sn_make_session *s)
 {

@@ -3,7 +3,10 @@
 # topology.  Source after lib.sh.
 #
 #   dp_config H PEERS RULES [EXTRA]  write H's config; PEERS: "h2 h3";
-#                                    RULES: JSON array body
+#                                    RULES: JSON array body; EXTRA: top-level
+#                                    members, each followed by a comma
+#                                    (static keys: insecure_static_keys and
+#                                    state_dir $DP_DIR/H.state are written)
 #   dp_start H                       start sealnetd on H, wait until ready
 #   dp_status H                      `sealnet status --json` of H
 #   dp_drops H REASON                H's drop counter for REASON
@@ -25,9 +28,12 @@ dp_config() {
 	{
 		printf '{ "node": "%s", "id": %s, "interface": "eth0",\n' "$h" "${h#h}"
 		printf '  "control_socket": "%s/%s.sock", %s\n' "$DP_DIR" "$h" "$extra"
+		# static keys: the explicit test mode, epochs kept in state_dir
+		printf '  "insecure_static_keys": true, "state_dir": "%s/%s.state",\n' \
+			"$DP_DIR" "$h"
 		printf '  "peers": [\n'
 		for p in $peers; do
-			printf '%s    { "name": "%s", "id": %s, "address": "%s", "epoch": 1,\n' \
+			printf '%s    { "name": "%s", "id": %s, "address": "%s",\n' \
 				"$sep" "$p" "${p#h}" "$(netns_addr "$p")"
 			printf '      "tx_key": "%s", "rx_key": "%s" }' \
 				"$(dp_key "$h" "$p")" "$(dp_key "$p" "$h")"
@@ -64,7 +70,9 @@ dp_stop() {
 	local h=$1
 	[ -n "${DP_PID[$h]:-}" ] || return 0
 	local rc=0
-	kill -TERM "${DP_PID[$h]}" 2>/dev/null
+	# signal it only while it is our running job (an exited sealnetd's
+	# PID may belong to another process by now); wait reaps it either way
+	[ -n "$(netns_live_jobs "${DP_PID[$h]}")" ] && kill -TERM "${DP_PID[$h]}" 2>/dev/null
 	wait "${DP_PID[$h]}" 2>/dev/null || rc=$?
 	unset "DP_PID[$h]"
 	if [ "$rc" != 0 ]; then

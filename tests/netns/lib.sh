@@ -12,7 +12,9 @@
 #   host names are h1..hN; real namespace names carry a unique suffix
 #   (sn-<pid>-<random>-h1, ...) so concurrent runs never collide.
 #   netns_exec H CMD...     run CMD in host H (h1.. or sw)
-#   netns_bg H CMD...       same, in the background (killed at cleanup)
+#   netns_bg H CMD...       same, in the background (killed at cleanup
+#                           if still running; an exited one is never
+#                           signalled, as its PID may have been reused)
 #   netns_capture H FILE [FILTER...]  tcpdump on H's eth0 into FILE
 #   netns_capture_stop      stop all captures (flushes files)
 #   netns_addr H [6]        H's IPv4 (or IPv6) address
@@ -100,9 +102,21 @@ netns_capture() {
 	netns_fail "tcpdump did not start on $h: $(cat "$file.log")"
 }
 
+# The PIDs among "$@" that are still running background jobs of this
+# shell.  Only those may be signalled: once bash has reaped a job, its PID
+# is free and may belong to an unrelated process.
+netns_live_jobs() {
+	local p live
+	live=" $(jobs -rp | tr '\n' ' ') "
+	for p in "$@"; do
+		[[ $live == *" $p "* ]] && echo "$p"
+	done
+	return 0
+}
+
 netns_capture_stop() {
 	local p
-	for p in "${SN_NS_CAPPIDS[@]}"; do
+	for p in $(netns_live_jobs "${SN_NS_CAPPIDS[@]}"); do
 		kill -INT "$p" 2>/dev/null
 	done
 	for p in "${SN_NS_CAPPIDS[@]}"; do
@@ -152,7 +166,7 @@ netns_cleanup() {
 	local p ns
 	set +e
 	netns_capture_stop
-	for p in "${SN_NS_BGPIDS[@]}"; do
+	for p in $(netns_live_jobs "${SN_NS_BGPIDS[@]}"); do
 		kill "$p" 2>/dev/null
 	done
 	for ns in "${SN_NS_LIST[@]}"; do

@@ -83,6 +83,31 @@ pgrep -f "sleep 301" >/dev/null && { pkill -9 -f "sleep 301"; echo "FAIL: proces
 rm -f "$out"
 echo "ok: SIGKILL leftovers removed by netns_sweep"
 
+# a recorded background PID whose process exited (and was reaped) may be
+# reused by an unrelated process: cleanup must signal only live children
+# it started.  Simulated: the child records the PID of a process it did
+# not start (ours) after its own background job ended.
+sleep 60 &
+other=$!
+bash -c '
+	. "$1/lib.sh"
+	netns_init
+	netns_topology 1
+	netns_bg h1 true
+	sleep 0.5
+	SN_NS_BGPIDS+=("$2")
+	SN_NS_CAPPIDS+=("$2")
+	exit 0
+' child "$here" "$other"
+if kill -0 "$other" 2>/dev/null; then
+	echo "ok: cleanup left a process it had not started alone"
+	kill "$other"
+else
+	echo "FAIL: cleanup killed an unrelated process (pid $other) recorded as its own"
+	fail=1
+fi
+wait "$other" 2>/dev/null
+
 after=$(ip netns list | grep -c "^snct-" || true)
 [ "$before" -eq "$after" ] || { echo "FAIL: namespace count $before -> $after"; fail=1; }
 exit $fail

@@ -39,7 +39,7 @@ check "status: every drop reason listed" [ "$(grep -Ec '^[A-Z0-9_]+ +[0-9]+  ' "
 
 dp_status h1 >"$DP_DIR/status.json"
 check "status --json: the top-level fields" [ "$(jq -c 'keys' "$DP_DIR/status.json")" = \
-	'["dataplane","drops","egress_prog_id","id","ingress_prog_id","interface","mlog_digest","mlog_events","mode","node","peers"]' ]
+	'["dataplane","drops","egress_prog_id","id","ingress_prog_id","interface","mlog_digest","mlog_events","mode","node","peers","watchdog_tick_us"]' ]
 check "status --json: a static peer's fields" [ "$(jq -c '.peers[0] | keys' "$DP_DIR/status.json")" = \
 	'["address","drops","id","name","passed_clear","rx_bytes","rx_packets","state","tx_bytes","tx_epoch","tx_packets","tx_slot"]' ]
 check "status --json: a drop counter's fields" [ "$(jq -c '.drops.NO_KEY | keys' "$DP_DIR/status.json")" = '["count","text"]' ]

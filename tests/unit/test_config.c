@@ -1,15 +1,21 @@
 // SPDX-License-Identifier: Apache-2.0
 /* sealnetd's config parser: accepts the documented format, and every
  * error names the field at fault. */
+#include <errno.h>
+#include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <arpa/inet.h>
 
 #include <cmocka.h>
+#include <jansson.h>
 
 #include "sealnet/config.h"
 
@@ -19,8 +25,10 @@
 static const char good[] =
 	"{\"node\":\"h1\",\"id\":1,\"interface\":\"eth0\",\"udp_port\":5000,"
 	"\"unprotected\":{\"egress\":\"drop\"},"
+	"\"insecure_static_keys\":true,\"state_dir\":\"/var/lib/sn\","
+	"\"static_rekey_interval_s\":7,"
 	"\"peers\":[{\"name\":\"h2\",\"id\":2,\"address\":\"198.18.0.2\","
-	"\"epoch\":3,\"tx_key\":\"" K1 "\",\"rx_key\":\"" K2 "\"}],"
+	"\"tx_key\":\"" K1 "\",\"rx_key\":\"" K2 "\"}],"
 	"\"rules\":[{\"peer\":\"h2\",\"direction\":\"egress\",\"protocol\":\"tcp\",\"port\":80,\"local_port\":9},"
 	"{\"peer\":\"h2\",\"direction\":\"ingress\",\"protocol\":\"icmp\"}]}";
 
@@ -36,7 +44,8 @@ static void parses_good(void **state)
 	assert_false(c->dp.drop_unprotected_ingress);
 	assert_int_equal(c->n_peers, 1);
 	assert_int_equal(c->peers[0].addr, inet_addr("198.18.0.2"));
-	assert_int_equal(c->peers[0].epoch, 3);
+	assert_true(c->insecure_static_keys);
+	assert_int_equal(c->static_rekey_s, 7);
 	assert_int_equal(c->peers[0].tx_key[31], 1);
 	assert_int_equal(c->peers[0].rx_key[0], 2);
 	assert_int_equal(c->n_rules, 2);
@@ -87,11 +96,202 @@ static void errors_name_the_field(void **state)
 	bad("\"local_port\":9", "\"cgroup\":\"/nonexistent/cg\"", "rules[0].cgroup");
 }
 
+/* static keys (issue 9, item 3): one key for both directions, static keys
+ * without the explicit insecure flag, or without a state_dir for the
+ * per-start epochs, are refused; a configured epoch is gone */
+static void static_keys_refused(void **state)
+{
+	bad("\"rx_key\":\"" K2, "\"rx_key\":\"" K1,
+	    "peers[0]: tx_key and rx_key are the same key");
+	bad("\"insecure_static_keys\":true,", "",
+	    "static keys are for tests only");
+	bad("\"insecure_static_keys\":true,", "\"insecure_static_keys\":false,",
+	    "production keys peers with the \"make\" section");
+	bad("\"insecure_static_keys\":true,", "\"insecure_static_keys\":1,",
+	    "insecure_static_keys: must be true or false");
+	bad("\"state_dir\":\"/var/lib/sn\",", "", "state_dir: required with static keys");
+	bad("\"tx_key\"", "\"epoch\":3,\"tx_key\"", "peers[0].epoch: no longer configured");
+	bad("\"static_rekey_interval_s\":7", "\"static_rekey_interval_s\":0",
+	    "static_rekey_interval_s");
+}
+
+/* --- secrets in freed memory (issue 9, item 10 d) ---------------------- */
+
+/* a jansson allocator that looks into every block when it is freed: a
+ * block that still holds a key's hex digits leaked the secret to the heap */
+#define HDR 16
+static unsigned int secret_frees, all_frees;
+
+static void *t_malloc(size_t n)
+{
+	uint8_t *p = malloc(n + HDR);
+
+	if (!p)
+		return NULL;
+	memcpy(p, &n, sizeof(n));
+	return p + HDR;
+}
+
+static void t_free(void *q)
+{
+	uint8_t *p;
+	size_t n;
+
+	if (!q)
+		return;
+	p = (uint8_t *)q - HDR;
+	memcpy(&n, p, sizeof(n));
+	all_frees++;
+	if (memmem(q, n, "0101010101010101", 16) ||
+	    memmem(q, n, "0202020202020202", 16))
+		secret_frees++;
+	free(p);
+}
+
+static void config_buffers_wiped(void **state)
+{
+	struct sn_node_config *c = NULL;
+	char err[256] = "";
+
+	secret_frees = all_frees = 0;
+	json_set_alloc_funcs(t_malloc, t_free);
+	assert_int_equal(sn_config_parse(good, strlen(good), &c, err, sizeof(err)), 0);
+	json_set_alloc_funcs(malloc, free);
+	assert_true(all_frees > 0); /* the parse's objects went through us */
+	if (secret_frees)
+		fail_msg("%u of %u blocks freed by the config parser still held key hex digits",
+			 secret_frees, all_frees);
+	sn_config_free(c);
+	/* and on an error path (the keys were read, a later field is bad) */
+	{
+		char buf[4096];
+		const char *p = strstr(good, "\"protocol\":\"tcp\"");
+
+		snprintf(buf, sizeof(buf), "%.*s\"protocol\":\"sctp\"%s",
+			 (int)(p - good), good, p + strlen("\"protocol\":\"tcp\""));
+		secret_frees = all_frees = 0;
+		json_set_alloc_funcs(t_malloc, t_free);
+		assert_int_equal(sn_config_parse(buf, strlen(buf), &c, err, sizeof(err)), -EINVAL);
+		json_set_alloc_funcs(malloc, free);
+		assert_int_equal(secret_frees, 0);
+	}
+}
+
+/* --- file permissions (issue 9, item 10 b, c) ---------------------------- */
+
+static void write_file(const char *path, const char *text, mode_t mode)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	close(fd);
+	assert_int_equal(chmod(path, mode), 0);
+}
+
+static void load_expect(const char *path, int want, const char *n1,
+			const char *n2)
+{
+	struct sn_node_config *c = NULL;
+	char err[512] = "";
+	int r = sn_config_load(path, &c, err, sizeof(err));
+
+	if (r != want)
+		fail_msg("loading %s: %d (%s), expected %d", path, r, err, want);
+	if (want) {
+		assert_null(c);
+		if (!strstr(err, n1) || (n2 && !strstr(err, n2)))
+			fail_msg("error '%s' does not name '%s' and '%s'", err, n1,
+				 n2 ? n2 : "");
+	} else {
+		sn_config_free(c);
+	}
+}
+
+static const char make_cfg[] =
+	"{\"node\":\"h1\",\"id\":1,\"interface\":\"eth0\","
+	"\"make\":{\"sim_platform\":\"/p\",\"appraisal_policy\":\"/q\"},"
+	"\"peers\":[{\"name\":\"h2\",\"id\":2,\"address\":\"198.18.0.2\"}]}";
+
+static void key_file_permissions(void **state)
+{
+	char dir[] = "/tmp/sn-test-config.XXXXXX", path[64];
+
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/node.json", dir);
+	/* static keys: group- or world-readable is refused */
+	write_file(path, good, 0644);
+	load_expect(path, -EPERM, path, "chmod 600");
+	write_file(path, good, 0640);
+	load_expect(path, -EPERM, path, "chmod 600");
+	write_file(path, good, 0604);
+	load_expect(path, -EPERM, path, "chmod 600");
+	write_file(path, good, 0600);
+	load_expect(path, 0, NULL, NULL);
+	write_file(path, good, 0400);
+	load_expect(path, 0, NULL, NULL);
+	if (geteuid() == 0) { /* someone else's file holding our keys */
+		write_file(path, good, 0600);
+		assert_int_equal(chown(path, 65534, 65534), 0);
+		load_expect(path, -EPERM, path, "chown");
+	}
+	/* no keys in it: readable configuration is fine */
+	write_file(path, make_cfg, 0644);
+	load_expect(path, 0, NULL, NULL);
+	unlink(path);
+	rmdir(dir);
+}
+
+static void private_dirs(void **state)
+{
+	char dir[] = "/tmp/sn-test-dir.XXXXXX", file[64], err[512];
+	int fd = -1;
+
+	assert_non_null(mkdtemp(dir));
+	assert_int_equal(sn_open_private_dir(dir, "state_dir", &fd, err, sizeof(err)), 0);
+	assert_true(fd >= 0);
+	close(fd);
+	fd = -1;
+	for (mode_t m = 0; m < 3; m++) {
+		static const mode_t bad_modes[] = { 0777, 0770, 0702 };
+
+		chmod(dir, bad_modes[m]);
+		err[0] = '\0';
+		assert_int_equal(sn_open_private_dir(dir, "state_dir", &fd, err, sizeof(err)),
+				 -EPERM);
+		assert_int_equal(fd, -1);
+		if (!strstr(err, dir) || !strstr(err, "chmod go-w") ||
+		    !strstr(err, "state_dir"))
+			fail_msg("error '%s' does not name the path and the fix", err);
+	}
+	chmod(dir, 0755); /* readable by others is fine: no secrets */
+	assert_int_equal(sn_open_private_dir(dir, "state_dir", &fd, err, sizeof(err)), 0);
+	close(fd);
+	fd = -1;
+	if (geteuid() == 0) {
+		assert_int_equal(chown(dir, 65534, 65534), 0);
+		assert_int_equal(sn_open_private_dir(dir, "state_dir", &fd, err, sizeof(err)),
+				 -EPERM);
+		if (!strstr(err, dir) || !strstr(err, "chown"))
+			fail_msg("error '%s' does not name the path and the fix", err);
+	}
+	snprintf(file, sizeof(file), "%s/f", dir);
+	write_file(file, "x", 0600);
+	assert_int_equal(sn_open_private_dir(file, "state_dir", &fd, err, sizeof(err)),
+			 -ENOTDIR);
+	unlink(file);
+	rmdir(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(parses_good),
 		cmocka_unit_test(errors_name_the_field),
+		cmocka_unit_test(static_keys_refused),
+		cmocka_unit_test(config_buffers_wiped),
+		cmocka_unit_test(key_file_permissions),
+		cmocka_unit_test(private_dirs),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

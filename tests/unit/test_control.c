@@ -107,6 +107,10 @@ static struct sn_control_peer peers[] = {
 	 .tx_slot = -2,
 	 .is_make = true,
 	 .key_age_s = -1,
+	 .appraisal_age_ms = 1234,
+	 .makes = 2,
+	 .candidates = 1,
+	 .session = "0123456789abcdef",
 	 .make = "attest",
 	 .reason = "evidence rejected",
 	 .appraisal = "measurement-not-allowed"},
@@ -125,6 +129,7 @@ static const struct sn_control_status status = {
 	.egress_prog_id = 41,
 	.ingress_prog_id = 42,
 	.dataplane = "measured",
+	.watchdog_tick_us = 150,
 	.mlog_digest = "ab",
 	.mlog_events = 3,
 	.peers = peers,
@@ -156,25 +161,81 @@ static void test_status_encode(void **state)
 		   "\"tx_packets\":10,\"tx_slot\":0},"
 		   "{\"address\":\"198.18.0.3\",\"appraisal\":\"measurement-"
 		   "not-allowed\","
+		   "\"appraisal_age_ms\":1234,\"candidates\":1,"
 		   "\"drops\":0,\"id\":3,\"key_age_s\":-1,\"make\":\"attest\","
+		   "\"makes\":2,"
 		   "\"name\":\"h3\",\"passed_clear\":0,\"reason\":\"evidence "
 		   "rejected\","
-		   "\"rx_bytes\":0,\"rx_packets\":0,\"state\":\"failed\",\"tx_"
+		   "\"rx_bytes\":0,\"rx_packets\":0,"
+		   "\"session\":\"0123456789abcdef\",\"state\":\"failed\",\"tx_"
 		   "bytes\":0,"
-		   "\"tx_epoch\":0,\"tx_packets\":0,\"tx_slot\":-2}]}");
+		   "\"tx_epoch\":0,\"tx_packets\":0,\"tx_slot\":-2}],"
+		   "\"watchdog_tick_us\":150}");
 	free(s);
+	/* as sent: the order sealnetd has always used, new fields last */
+	s = json_dumps(json_array_get(json_object_get(j, "peers"), 1),
+		       JSON_COMPACT);
+	assert_string_equal(
+		s, "{\"name\":\"h3\",\"id\":3,\"address\":\"198.18.0.3\","
+		   "\"state\":\"failed\",\"tx_epoch\":0,\"tx_slot\":-2,"
+		   "\"tx_packets\":0,\"tx_bytes\":0,\"rx_packets\":0,"
+		   "\"rx_bytes\":0,\"drops\":0,\"passed_clear\":0,"
+		   "\"appraisal\":\"measurement-not-allowed\","
+		   "\"key_age_s\":-1,\"appraisal_age_ms\":1234,\"makes\":2,"
+		   "\"candidates\":1,\"session\":\"0123456789abcdef\","
+		   "\"make\":\"attest\",\"reason\":\"evidence rejected\"}");
+	free(s);
+	json_object_del(j, "peers");
+	json_object_del(j, "drops");
+	assert_json(j, "{\"node\":\"h1\",\"id\":1,\"interface\":\"eth0\","
+		       "\"mode\":\"make\",\"egress_prog_id\":41,"
+		       "\"ingress_prog_id\":42,\"dataplane\":\"measured\","
+		       "\"mlog_digest\":\"ab\",\"mlog_events\":3,"
+		       "\"watchdog_tick_us\":150}");
 	json_decref(j);
 
-	/* a MAKE peer without session, reason or appraisal: key_age_s only */
+	/* a MAKE peer without session, make, reason or appraisal: the
+	 * four numbers only */
 	peers[1].make = peers[1].reason = peers[1].appraisal = NULL;
+	peers[1].session = NULL;
 	assert_int_equal(sn_control_status_encode(&status, &j), 0);
 	assert_int_equal(json_object_size(json_array_get(
 				 json_object_get(j, "peers"), 1)),
-			 13);
+			 16);
+	/* not tampered: no dataplane_reason */
+	assert_null(json_object_get(j, "dataplane_reason"));
 	json_decref(j);
 	peers[1].make = "attest";
 	peers[1].reason = "evidence rejected";
 	peers[1].appraisal = "measurement-not-allowed";
+	peers[1].session = "0123456789abcdef";
+}
+
+static void test_status_tampered(void **state)
+{
+	struct sn_control_status st = status, back = {0};
+	json_t *j = NULL;
+
+	st.dataplane = "TAMPERED";
+	st.dataplane_reason = "egress filter pref 1 handle 0x2";
+	st.n_peers = st.n_drops = 0;
+	assert_int_equal(sn_control_status_encode(&st, &j), 0);
+	json_object_del(j, "peers");
+	json_object_del(j, "drops");
+	assert_json(j,
+		    "{\"node\":\"h1\",\"id\":1,\"interface\":\"eth0\","
+		    "\"mode\":\"make\",\"egress_prog_id\":41,"
+		    "\"ingress_prog_id\":42,\"dataplane\":\"TAMPERED\","
+		    "\"mlog_digest\":\"ab\",\"mlog_events\":3,"
+		    "\"dataplane_reason\":\"egress filter pref 1 handle 0x2\","
+		    "\"watchdog_tick_us\":150}");
+	assert_int_equal(sn_control_status_decode(j, &back), 0);
+	assert_string_equal(back.dataplane, "TAMPERED");
+	assert_string_equal(back.dataplane_reason,
+			    "egress filter pref 1 handle 0x2");
+	assert_int_equal(back.watchdog_tick_us, 150);
+	sn_control_status_release(&back);
+	json_decref(j);
 }
 
 static void test_status_decode(void **state)
@@ -191,6 +252,8 @@ static void test_status_decode(void **state)
 	assert_int_equal(st.egress_prog_id, 41);
 	assert_int_equal(st.ingress_prog_id, 42);
 	assert_string_equal(st.dataplane, "measured");
+	assert_null(st.dataplane_reason);
+	assert_int_equal(st.watchdog_tick_us, 150);
 	assert_string_equal(st.mlog_digest, "ab");
 	assert_int_equal(st.mlog_events, 3);
 	assert_int_equal(st.n_peers, 2);
@@ -205,6 +268,11 @@ static void test_status_decode(void **state)
 	assert_int_equal(st.peers[1].tx_slot, -2);
 	assert_string_equal(st.peers[1].make, "attest");
 	assert_string_equal(st.peers[1].appraisal, "measurement-not-allowed");
+	assert_int_equal(st.peers[1].appraisal_age_ms, 1234);
+	assert_int_equal(st.peers[1].makes, 2);
+	assert_int_equal(st.peers[1].candidates, 1);
+	assert_string_equal(st.peers[1].session, "0123456789abcdef");
+	assert_null(st.peers[0].session);
 	/* drops in the order sent */
 	assert_int_equal(st.n_drops, 2);
 	assert_string_equal(st.drops[0].reason, "MALFORMED");
@@ -270,7 +338,8 @@ static void test_event_encode(void **state)
 	struct sn_control_event hello = {.kind = SN_CONTROL_EV_HELLO,
 					 .node = "h1"};
 	struct sn_control_event tamp = {.kind = SN_CONTROL_EV_TAMPERED,
-					.text = "t"};
+					.text = "t",
+					.reason = "sn_policy: an entry added"};
 	struct sn_control_event mk = {.kind = SN_CONTROL_EV_KEYS,
 				      .peer = "h2",
 				      .epoch = 7,
@@ -290,6 +359,11 @@ static void test_event_encode(void **state)
 	assert_json(j, "{\"event\":\"hello\",\"node\":\"h1\"}");
 	json_decref(j);
 	assert_int_equal(sn_control_event_encode(&tamp, &j), 0);
+	assert_json(j, "{\"event\":\"tampered\",\"text\":\"t\","
+		       "\"reason\":\"sn_policy: an entry added\"}");
+	json_decref(j);
+	tamp.reason = NULL;
+	assert_int_equal(sn_control_event_encode(&tamp, &j), 0);
 	assert_json(j, "{\"event\":\"tampered\",\"text\":\"t\"}");
 	json_decref(j);
 	assert_int_equal(sn_control_event_encode(&mk, &j), 0);
@@ -303,9 +377,21 @@ static void test_event_encode(void **state)
 		       "\"text\":\"\"}");
 	json_decref(j);
 	mk.kind = SN_CONTROL_EV_CUT_OFF;
+	mk.session = "ignored"; /* only the make event carries it */
 	assert_int_equal(sn_control_event_encode(&mk, &j), 0);
 	assert_string_equal(json_string_value(json_object_get(j, "event")),
 			    "cut-off");
+	assert_null(json_object_get(j, "session"));
+	json_decref(j);
+	mk.kind = SN_CONTROL_EV_MAKE;
+	mk.epoch = 1;
+	mk.text = "new MAKE session: fresh evidence appraised";
+	mk.session = "0123456789abcdef";
+	assert_int_equal(sn_control_event_encode(&mk, &j), 0);
+	assert_json(j,
+		    "{\"event\":\"make\",\"peer\":\"h2\",\"epoch\":1,"
+		    "\"text\":\"new MAKE session: fresh evidence appraised\","
+		    "\"session\":\"0123456789abcdef\"}");
 	json_decref(j);
 
 	j = NULL;
@@ -315,6 +401,8 @@ static void test_event_encode(void **state)
 	assert_int_equal(sn_control_event_encode(&mk, &j), -EINVAL);
 	assert_null(j);
 	assert_true(sn_control_event_is_make(SN_CONTROL_EV_CUT_OFF));
+	assert_true(sn_control_event_is_make(SN_CONTROL_EV_MAKE));
+	assert_false(sn_control_event_is_make(SN_CONTROL_EV_TAMPERED));
 	assert_false(sn_control_event_is_make(SN_CONTROL_EV_DROP));
 }
 
@@ -346,6 +434,24 @@ static void test_event_decode(void **state)
 	assert_int_equal(ev.kind, SN_CONTROL_EV_CUT_OFF);
 	assert_string_equal(ev.peer, "h2");
 	assert_int_equal(ev.epoch, 3);
+	assert_null(ev.session);
+	json_decref(j);
+
+	j = json_loads("{\"event\":\"make\",\"peer\":\"h2\",\"epoch\":1,"
+		       "\"text\":\"x\",\"session\":\"00ff\"}",
+		       0, NULL);
+	assert_int_equal(sn_control_event_decode(j, &ev), 0);
+	assert_int_equal(ev.kind, SN_CONTROL_EV_MAKE);
+	assert_string_equal(ev.peer, "h2");
+	assert_string_equal(ev.session, "00ff");
+	json_decref(j);
+
+	j = json_loads("{\"event\":\"tampered\",\"text\":\"t\","
+		       "\"reason\":\"XDP program 7 attached\"}",
+		       0, NULL);
+	assert_int_equal(sn_control_event_decode(j, &ev), 0);
+	assert_int_equal(ev.kind, SN_CONTROL_EV_TAMPERED);
+	assert_string_equal(ev.reason, "XDP program 7 attached");
 	json_decref(j);
 
 	j = json_loads("{\"error\":\"too many monitors\"}", 0, NULL);
@@ -532,6 +638,7 @@ int main(void)
 		cmocka_unit_test(test_status_encode),
 		cmocka_unit_test(test_status_decode),
 		cmocka_unit_test(test_status_decode_lenient),
+		cmocka_unit_test(test_status_tampered),
 		cmocka_unit_test(test_event_encode),
 		cmocka_unit_test(test_event_decode),
 		cmocka_unit_test(test_client_request),

@@ -149,6 +149,29 @@ static void test_default_vmpl(void **state)
 	free(buf);
 }
 
+/* One TEE name mapping: every TEE round-trips; nothing else is a TEE. */
+static void test_tee_names(void **state)
+{
+	static const char *const bad[] = {"",	     "SNP",  "sev",
+					  "unknown", "sim ", "tdx_guest"};
+	enum sn_tee t = SN_TEE_UNKNOWN;
+
+	(void)state;
+	for (int i = SN_TEE_SIM; i <= SN_TEE_TDX; i++) {
+		assert_int_equal(sn_tee_from_name(sn_tee_name(i), &t), 0);
+		assert_int_equal(t, i);
+	}
+	assert_string_equal(sn_tee_name(SN_TEE_SNP), "snp");
+	assert_string_equal(sn_tee_name(SN_TEE_UNKNOWN), "unknown");
+	assert_string_equal(sn_tee_name((enum sn_tee)99), "unknown");
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		t = SN_TEE_SNP;
+		assert_int_equal(sn_tee_from_name(bad[i], &t), -EINVAL);
+		assert_int_equal(t, SN_TEE_SNP); /* untouched on failure */
+	}
+	assert_int_equal(sn_tee_from_name(NULL, &t), -EINVAL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -157,6 +180,7 @@ int main(void)
 		cmocka_unit_test(test_explicit_policies_load),
 		cmocka_unit_test(test_no_policy_denies),
 		cmocka_unit_test(test_default_vmpl),
+		cmocka_unit_test(test_tee_names),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

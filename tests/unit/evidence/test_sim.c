@@ -70,7 +70,7 @@ static void test_sim_roundtrip(void **state)
 	for (int i = 0; i < 64; i++)
 		rd[i] = (uint8_t)i;
 	memset(meas, 0xab, sizeof(meas));
-	assert_int_equal(sn_evidence_make_sim(platform, rd, meas, &ev), 0);
+	assert_int_equal(sn_evidence_produce_sim(platform, rd, meas, &ev), 0);
 	assert_int_equal(sn_evidence_serialize(ev, &wire, &len), 0);
 	assert_int_equal(sn_evidence_parse(wire, len, &ev2), 0);
 	assert_int_equal(ev2->n_certs, 3);
@@ -224,9 +224,9 @@ static void test_tsm_entry(void **state)
 	assert_int_equal(sn_tsm_read_entry(dir, SN_TEE_SNP, &ev), -ENODEV);
 	free(q);
 	/* missing interface */
-	assert_int_equal(
-		sn_evidence_make_tsm(SN_TEE_SNP, "/nonexistent/tsm", rd, &ev),
-		-ENODEV);
+	assert_int_equal(sn_evidence_produce_tsm(SN_TEE_SNP, "/nonexistent/tsm",
+						 rd, &ev),
+			 -ENODEV);
 }
 
 static void test_tsm_entry_snp(void **state)

@@ -11,7 +11,7 @@
 
 #include <openssl/pem.h>
 
-#include "../../../lib/evidence/internal.h"
+#include "../../../lib/evidence/verify/verify.h"
 
 #define Z96 "%096d"
 

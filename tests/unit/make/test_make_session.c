@@ -87,7 +87,7 @@ static int ev_provider(void *arg, const uint8_t rd[SN_REPORT_DATA_LEN],
 		*len = n->replay_len;
 		return 0;
 	}
-	err = sn_evidence_make_sim(platform, rd, n->meas, &ev);
+	err = sn_evidence_produce_sim(platform, rd, n->meas, &ev);
 	if (!err)
 		err = sn_mlog_serialize(&n->mlog, &log, &log_len);
 	if (!err)
@@ -297,6 +297,13 @@ static void test_make_ok_and_rekey(void **state)
 	assert_int_equal(sn_make_session_peer_id(b.s), 1);
 	assert_string_equal(sn_make_session_peer_name(b.s), "node-a");
 	assert_int_equal(sn_make_session_epoch(a.s), 1);
+	{ /* both ends name the session alike */
+		uint8_t ida[8], idb[8];
+
+		assert_int_equal(sn_make_session_id(a.s, ida), 0);
+		assert_int_equal(sn_make_session_id(b.s, idb), 0);
+		assert_memory_equal(ida, idb, sizeof(ida));
+	}
 	ap = sn_make_session_peer_appraisal(b.s);
 	assert_non_null(ap);
 	assert_true(ap->accepted);

@@ -5,7 +5,7 @@
 
 #include <openssl/evp.h>
 
-#include "internal.h"
+#include "formats.h"
 #include "sealnet/log.h"
 
 #define MLOG_MAGIC    "SNML"

@@ -5,7 +5,7 @@
  */
 #include <errno.h>
 
-#include "internal.h"
+#include "formats.h"
 #include "sealnet/log.h"
 
 /* field offsets */

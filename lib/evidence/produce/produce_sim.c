@@ -10,7 +10,7 @@
 #include <openssl/pem.h>
 #include <openssl/rand.h>
 
-#include "internal.h"
+#include "produce.h"
 #include "sealnet/log.h"
 #include "sealnet/util.h"
 
@@ -140,10 +140,10 @@ static void build_report(uint8_t *r, const uint8_t *report_data,
 	sn_put_le64(r + 0x1F0, tcb);	 /* launch_tcb */
 }
 
-int sn_evidence_make_sim(const char *dir,
-			 const uint8_t report_data[SN_REPORT_DATA_LEN],
-			 const uint8_t measurement[SN_MEASUREMENT_LEN],
-			 struct sn_evidence **out)
+int sn_evidence_produce_sim(const char *dir,
+			    const uint8_t report_data[SN_REPORT_DATA_LEN],
+			    const uint8_t measurement[SN_MEASUREMENT_LEN],
+			    struct sn_evidence **out)
 {
 	static const char *const certs[] = {"vcek.pem", "ask.pem", "ark.pem"};
 	struct sn_evidence *ev = NULL;

@@ -16,7 +16,7 @@
 
 #include <jansson.h>
 
-#include "internal.h"
+#include "appraise.h"
 #include "sealnet/log.h"
 #include "sealnet/util.h"
 

@@ -1,52 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
-/* X.509 helpers for the verifiers: parsing, SPKI pins, time, ECDSA. */
+/* Certificate checks for the verifiers: validity time, issuer, ECDSA. */
 #include <errno.h>
 #include <stdlib.h>
 
 #include <openssl/bn.h>
 #include <openssl/ec.h>
 #include <openssl/err.h>
-#include <openssl/pem.h>
 
-#include "internal.h"
-#include "sealnet/log.h"
-
-X509 *sn_x509_from_der(const uint8_t *der, size_t len)
-{
-	const unsigned char *p = der;
-	X509 *x;
-
-	if (len > 65536)
-		return NULL;
-	x = d2i_X509(NULL, &p, (long)len);
-	if (x && p != der + len) { /* trailing garbage */
-		X509_free(x);
-		return NULL;
-	}
-	return x;
-}
-
-int sn_spki_sha256(X509 *x, uint8_t out[SN_SHA256_LEN])
-{
-	unsigned char *der = NULL;
-	unsigned int mdlen = 0;
-	int n, ok;
-
-	n = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(x), &der);
-	if (n <= 0)
-		return -EINVAL;
-	ok = EVP_Digest(der, (size_t)n, out, &mdlen, EVP_sha256(), NULL);
-	OPENSSL_free(der);
-	return ok ? 0 : -EINVAL;
-}
-
-void sn_cert_cn(X509 *x, char *buf, size_t cap)
-{
-	buf[0] = '\0';
-	if (X509_NAME_get_text_by_NID(X509_get_subject_name(x), NID_commonName,
-				      buf, (int)cap) < 0)
-		buf[0] = '\0';
-}
+#include "verify.h"
 
 void sn_cert_check_time(X509 *x, time_t at, const char *what,
 			struct sn_appraisal *a)
@@ -59,16 +20,6 @@ void sn_cert_check_time(X509 *x, time_t at, const char *what,
 	if (X509_cmp_time(X509_get0_notAfter(x), &t) < 0)
 		sn_appraisal_add(a, SN_R_CERT_EXPIRED,
 				 "%s expired (notAfter passed)", what);
-}
-
-bool sn_cert_self_signed(X509 *x)
-{
-	EVP_PKEY *k = X509_get0_pubkey(x);
-
-	if (!k ||
-	    X509_NAME_cmp(X509_get_subject_name(x), X509_get_issuer_name(x)))
-		return false;
-	return X509_verify(x, k) == 1;
 }
 
 X509 *sn_cert_find_issuer(X509 *x, X509 **certs, size_t n)

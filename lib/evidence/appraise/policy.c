@@ -22,7 +22,7 @@
 
 #include <jansson.h>
 
-#include "internal.h"
+#include "appraise.h"
 #include "sealnet/log.h"
 #include "sealnet/util.h"
 
@@ -126,6 +126,13 @@ static int get_bool(json_t *v, bool *out, const char *k)
 	return 0;
 }
 
+/* A malformed member: "policy: " and what it must be; -EINVAL. */
+static int malformed(const char *must)
+{
+	sn_err("policy: %s", must);
+	return -EINVAL;
+}
+
 static int parse_backends(json_t *v, struct sn_policy_appraisal *p)
 {
 	size_t i;
@@ -136,24 +143,16 @@ static int parse_backends(json_t *v, struct sn_policy_appraisal *p)
 	memset(p->backend, 0, sizeof(p->backend));
 	json_array_foreach(v, i, b)
 	{
-		const char *s = json_string_value(b);
+		enum sn_tee t;
 
-		if (!s)
+		if (sn_tee_from_name(json_string_value(b), &t))
 			goto bad;
-		if (!strcmp(s, "sim"))
-			p->backend[SN_TEE_SIM] = true;
-		else if (!strcmp(s, "snp"))
-			p->backend[SN_TEE_SNP] = true;
-		else if (!strcmp(s, "tdx"))
-			p->backend[SN_TEE_TDX] = true;
-		else
-			goto bad;
+		p->backend[t] = true;
 	}
 	return 0;
 bad:
-	sn_err("policy: \"backends\" must be an array of \"snp\", \"tdx\", "
-	       "\"sim\"");
-	return -EINVAL;
+	return malformed("\"backends\" must be an array of \"snp\", \"tdx\", "
+			 "\"sim\"");
 }
 
 static int parse_tcb(json_t *v, struct sn_policy_appraisal *p)
@@ -177,9 +176,9 @@ static int parse_tcb(json_t *v, struct sn_policy_appraisal *p)
 	}
 	return 0;
 bad:
-	sn_err("policy: \"min_tcb\" must map bootloader/tee/snp/microcode/fmc "
-	       "to 0..255");
-	return -EINVAL;
+	return malformed(
+		"\"min_tcb\" must map bootloader/tee/snp/microcode/fmc "
+		"to 0..255");
 }
 
 static int parse_vmpl(json_t *v, struct sn_policy_appraisal *p)
@@ -203,8 +202,7 @@ static int parse_vmpl(json_t *v, struct sn_policy_appraisal *p)
 			"requested by less privileged guest code passes");
 	return 0;
 bad:
-	sn_err("policy: \"vmpl\" must be an array of integers 0..3");
-	return -EINVAL;
+	return malformed("\"vmpl\" must be an array of integers 0..3");
 }
 
 static int parse_member(const char *k, json_t *v, const char *base,
@@ -300,18 +298,13 @@ static int policy_parse(const char *json, size_t len, const char *base,
 			struct sn_policy_appraisal **out)
 {
 	struct sn_policy_appraisal *p;
-	json_error_t jerr;
 	json_t *root, *v;
 	const char *k;
 	int err = 0;
 
-	root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr);
-	if (!root || !json_is_object(root)) {
-		sn_err("policy: line %d: %s", jerr.line,
-		       root ? "not a JSON object" : jerr.text);
-		json_decref(root);
+	root = sn_json_load_object(json, len, "policy");
+	if (!root)
 		return -EINVAL;
-	}
 	p = malloc(sizeof(*p));
 	if (!p) {
 		json_decref(root);

@@ -17,7 +17,7 @@
 #include <openssl/err.h>
 #include <openssl/pem.h>
 
-#include "internal.h"
+#include "verify.h"
 #include "sealnet/log.h"
 #include "sealnet/util.h"
 
@@ -305,25 +305,33 @@ bad:
 	return -EINVAL;
 }
 
-static int parse_tcb_info(const uint8_t *b, size_t len,
-			  struct sn_tdx_collateral *c)
+/* split_signed, then the value's "id" and "version" must be id / version */
+static json_t *open_signed(const uint8_t *b, size_t len, const char *key,
+			   const char *id, long version, uint8_t **raw,
+			   size_t *raw_len, uint8_t sig[64], const char *what)
+{
+	json_t *t = split_signed(b, len, key, raw, raw_len, sig, what);
+	long v;
+
+	if (t &&
+	    (strcmp(json_string_value(json_object_get(t, "id")) ?: "", id) ||
+	     get_uint(t, "version", 255, &v, what) || v != version)) {
+		sn_err("TDX collateral: %s must have \"id\": \"%s\" and "
+		       "\"version\": %ld (Intel PCS API v4)",
+		       what, id, version);
+		json_decref(t);
+		t = NULL;
+	}
+	return t;
+}
+
+/* the "tcbInfo" value (open_signed) */
+static int parse_tcb_info(json_t *t, struct sn_tdx_collateral *c)
 {
 	static const char what[] = "TCB info";
-	json_t *t, *mod;
+	json_t *mod = json_object_get(t, "tdxModule");
 	long v;
-	int err = -EINVAL;
 
-	t = split_signed(b, len, "tcbInfo", &c->tcb_raw, &c->tcb_raw_len,
-			 c->tcb_sig, what);
-	if (!t)
-		return -EINVAL;
-	if (strcmp(json_string_value(json_object_get(t, "id")) ?: "", "TDX") ||
-	    get_uint(t, "version", 255, &v, what) || v != 3) {
-		sn_err("TDX collateral: TCB info must have \"id\": \"TDX\" and "
-		       "\"version\": 3 (Intel PCS API v4)");
-		goto out;
-	}
-	mod = json_object_get(t, "tdxModule");
 	if (get_time(t, "issueDate", &c->tcb_issue, what) ||
 	    get_time(t, "nextUpdate", &c->tcb_next, what) ||
 	    get_hex(t, "fmspc", c->fmspc, 6, what) ||
@@ -335,35 +343,19 @@ static int parse_tcb_info(const uint8_t *b, size_t len,
 	    get_hex(mod, "attributesMask", c->module_attr_mask, 8, what) ||
 	    parse_levels(json_object_get(t, "tcbLevels"), c, what) ||
 	    parse_modules(json_object_get(t, "tdxModuleIdentities"), c, what))
-		goto out;
+		return -EINVAL;
 	c->tcb_eval_num = (uint32_t)v;
-	err = 0;
-out:
-	json_decref(t);
-	return err;
+	return 0;
 }
 
-static int parse_qe_identity(const uint8_t *b, size_t len,
-			     struct sn_tdx_collateral *c)
+/* the "enclaveIdentity" value (open_signed) */
+static int parse_qe_identity(json_t *q, struct sn_tdx_collateral *c)
 {
 	static const char what[] = "QE identity";
-	json_t *q, *arr, *l;
+	json_t *arr, *l;
 	size_t i;
 	long v;
-	int err = -EINVAL;
 
-	q = split_signed(b, len, "enclaveIdentity", &c->qe_raw, &c->qe_raw_len,
-			 c->qe_sig, what);
-	if (!q)
-		return -EINVAL;
-	if (strcmp(json_string_value(json_object_get(q, "id")) ?: "",
-		   "TD_QE") ||
-	    get_uint(q, "version", 255, &v, what) || v != 2) {
-		sn_err("TDX collateral: QE identity must have \"id\": "
-		       "\"TD_QE\" "
-		       "and \"version\": 2");
-		goto out;
-	}
 	if (get_time(q, "issueDate", &c->qe_issue, what) ||
 	    get_time(q, "nextUpdate", &c->qe_next, what) ||
 	    get_hex(q, "miscselect", c->qe_miscselect, 4, what) ||
@@ -372,7 +364,7 @@ static int parse_qe_identity(const uint8_t *b, size_t len,
 	    get_hex(q, "attributesMask", c->qe_attr_mask, 16, what) ||
 	    get_hex(q, "mrsigner", c->qe_mrsigner, 32, what) ||
 	    get_uint(q, "isvprodid", 65535, &v, what))
-		goto out;
+		return -EINVAL;
 	c->qe_isvprodid = (uint16_t)v;
 	arr = json_object_get(q, "tcbLevels");
 	if (!json_is_array(arr) || !json_array_size(arr) ||
@@ -380,7 +372,7 @@ static int parse_qe_identity(const uint8_t *b, size_t len,
 		sn_err("TDX collateral: QE identity \"tcbLevels\" must hold "
 		       "1..%d levels",
 		       SN_TDX_MAX_LEVELS);
-		goto out;
+		return -EINVAL;
 	}
 	json_array_foreach(arr, i, l)
 	{
@@ -388,14 +380,11 @@ static int parse_qe_identity(const uint8_t *b, size_t len,
 			     what) ||
 		    level_common(l, &c->qe_levels[i].status,
 				 c->qe_levels[i].date, what))
-			goto out;
+			return -EINVAL;
 		c->qe_levels[i].isvsvn = (uint16_t)v;
 	}
 	c->n_qe_levels = json_array_size(arr);
-	err = 0;
-out:
-	json_decref(q);
-	return err;
+	return 0;
 }
 
 static X509_CRL *parse_crl(const uint8_t *b, size_t len, const char *what)
@@ -441,6 +430,7 @@ int sn_tdx_collateral_parse(const struct sn_tdx_collateral_src *src,
 			    struct sn_tdx_collateral **out)
 {
 	struct sn_tdx_collateral *c;
+	json_t *t = NULL, *q = NULL;
 	int err = -EINVAL;
 
 	if (!src || !src->tcb_info || !src->qe_identity || !src->issuer_chain ||
@@ -452,8 +442,14 @@ int sn_tdx_collateral_parse(const struct sn_tdx_collateral_src *src,
 	c = calloc(1, sizeof(*c));
 	if (!c)
 		return -ENOMEM;
-	if (parse_tcb_info(src->tcb_info, src->tcb_info_len, c) ||
-	    parse_qe_identity(src->qe_identity, src->qe_identity_len, c) ||
+	t = open_signed(src->tcb_info, src->tcb_info_len, "tcbInfo", "TDX", 3,
+			&c->tcb_raw, &c->tcb_raw_len, c->tcb_sig, "TCB info");
+	if (!t || parse_tcb_info(t, c))
+		goto out;
+	q = open_signed(src->qe_identity, src->qe_identity_len,
+			"enclaveIdentity", "TD_QE", 2, &c->qe_raw,
+			&c->qe_raw_len, c->qe_sig, "QE identity");
+	if (!q || parse_qe_identity(q, c) ||
 	    parse_chain(src->issuer_chain, src->issuer_chain_len, c))
 		goto out;
 	c->pck_crl = parse_crl(src->pck_crl, src->pck_crl_len, "the PCK CRL");
@@ -463,6 +459,8 @@ int sn_tdx_collateral_parse(const struct sn_tdx_collateral_src *src,
 		goto out;
 	err = 0;
 out:
+	json_decref(t);
+	json_decref(q);
 	if (err) {
 		sn_tdx_collateral_free(c);
 		return err;

@@ -22,7 +22,7 @@
 #include <openssl/rand.h>
 #include <openssl/rsa.h>
 
-#include "internal.h"
+#include "produce.h"
 #include "sealnet/log.h"
 #include "sealnet/util.h"
 
@@ -176,9 +176,9 @@ static int add_vcek_exts(X509 *x, const uint8_t chip_id[64])
 	return err ? -EINVAL : 0;
 }
 
-static X509 *make_cert(EVP_PKEY *subj_key, const char *cn, X509 *issuer,
-		       EVP_PKEY *issuer_key, long days, int serial,
-		       const uint8_t *chip_id)
+static X509 *issue_cert(EVP_PKEY *subj_key, const char *cn, X509 *issuer,
+			EVP_PKEY *issuer_key, long days, int serial,
+			const uint8_t *chip_id)
 {
 	X509 *x = X509_new();
 	int err = -EINVAL;
@@ -208,10 +208,15 @@ out:
 	return x;
 }
 
+/* the chain, root first: private keys (mode 0600) and certificates */
+enum { ARK, ASK, VCEK, N_CHAIN };
+static const char *const key_file[N_CHAIN] = {"ark.key", "ask.key", "vcek.key"};
+static const char *const pem_file[N_CHAIN] = {"ark.pem", "ask.pem", "vcek.pem"};
+
 int sn_sim_platform_init(const char *dir)
 {
-	EVP_PKEY *ark_k = NULL, *ask_k = NULL, *vcek_k = NULL;
-	X509 *ark = NULL, *ask = NULL, *vcek = NULL;
+	EVP_PKEY *k[N_CHAIN] = {NULL};
+	X509 *x[N_CHAIN] = {NULL};
 	uint8_t chip[SN_CHIP_ID_LEN];
 	char path[4096];
 	int err = -EINVAL, fd;
@@ -224,34 +229,29 @@ int sn_sim_platform_init(const char *dir)
 	}
 	if (RAND_bytes(chip, sizeof(chip)) != 1)
 		return -EIO;
-	ark_k = keygen(true);
-	ask_k = keygen(true);
-	vcek_k = keygen(false);
-	if (!ark_k || !ask_k || !vcek_k) {
+	k[ARK] = keygen(true);
+	k[ASK] = keygen(true);
+	k[VCEK] = keygen(false);
+	if (!k[ARK] || !k[ASK] || !k[VCEK]) {
 		sn_err("sim-tee: key generation failed");
 		goto out;
 	}
-	ark = make_cert(ark_k, "ARK-Sim", NULL, ark_k, 25 * 365, 1, NULL);
-	ask = ark ? make_cert(ask_k, "SEV-Sim", ark, ark_k, 25 * 365, 2, NULL) :
-		    NULL;
-	vcek = ask ? make_cert(vcek_k, "SEV-VCEK", ask, ask_k, 7 * 365, 3,
-			       chip) :
-		     NULL;
-	if (!vcek) {
+	x[ARK] = issue_cert(k[ARK], "ARK-Sim", NULL, k[ARK], 25 * 365, 1, NULL);
+	x[ASK] = x[ARK] ? issue_cert(k[ASK], "SEV-Sim", x[ARK], k[ARK],
+				     25 * 365, 2, NULL) :
+			  NULL;
+	x[VCEK] = x[ASK] ? issue_cert(k[VCEK], "SEV-VCEK", x[ASK], k[ASK],
+				      7 * 365, 3, chip) :
+			   NULL;
+	if (!x[VCEK]) {
 		sn_err("sim-tee: certificate creation failed");
 		goto out;
 	}
-	err = write_private(dir, "ark.key", ark_k);
-	if (!err)
-		err = write_private(dir, "ask.key", ask_k);
-	if (!err)
-		err = write_private(dir, "vcek.key", vcek_k);
-	if (!err)
-		err = write_cert(dir, "ark.pem", ark);
-	if (!err)
-		err = write_cert(dir, "ask.pem", ask);
-	if (!err)
-		err = write_cert(dir, "vcek.pem", vcek);
+	err = 0;
+	for (int i = 0; i < N_CHAIN && !err; i++)
+		err = write_private(dir, key_file[i], k[i]);
+	for (int i = 0; i < N_CHAIN && !err; i++)
+		err = write_cert(dir, pem_file[i], x[i]);
 	if (!err)
 		err = path_in(path, sizeof(path), dir, "chip_id");
 	if (!err) {
@@ -264,12 +264,10 @@ int sn_sim_platform_init(const char *dir)
 	if (err == -EEXIST)
 		sn_err("sim-tee: %s already holds a platform", dir);
 out:
-	X509_free(ark);
-	X509_free(ask);
-	X509_free(vcek);
-	EVP_PKEY_free(ark_k); /* frees (and clears) the key material */
-	EVP_PKEY_free(ask_k);
-	EVP_PKEY_free(vcek_k);
+	for (int i = 0; i < N_CHAIN; i++) {
+		X509_free(x[i]);
+		EVP_PKEY_free(k[i]); /* frees (and clears) the key material */
+	}
 	ERR_clear_error();
 	return err;
 }

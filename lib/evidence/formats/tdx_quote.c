@@ -10,7 +10,7 @@
  */
 #include <errno.h>
 
-#include "internal.h"
+#include "formats.h"
 #include "sealnet/log.h"
 
 #define TDX_VERSION	       4
@@ -31,10 +31,29 @@
 #define B_RTMR0		328
 #define B_REPORT_DATA	520
 
+/* A certification data header (u16 type | u32 size) at b + *off, before
+ * end: the type must be type (-ENOTSUP), the data must fit (-EINVAL); *size
+ * gets its size and *off moves past the header. */
+static int cert_data(const uint8_t *b, size_t *off, size_t end, uint16_t type,
+		     const char *which, size_t *size)
+{
+	if (end - *off < 6)
+		return -EINVAL;
+	if (sn_le16(b + *off) != type) {
+		sn_dbg("TDX quote: %scertification data type %u, expected %u",
+		       which, sn_le16(b + *off), type);
+		return -ENOTSUP;
+	}
+	*size = sn_le32(b + *off + 2);
+	*off += 6;
+	return *size > end - *off ? -EINVAL : 0;
+}
+
 int sn_tdx_quote_split(const uint8_t *b, size_t len, struct sn_tdx_parts *out)
 {
 	struct sn_tdx_parts p;
 	size_t off, end, sig_len, cd_size, inner_size;
+	int err;
 
 	memset(&p, 0, sizeof(p));
 	off = SN_TDX_HEADER_LEN + SN_TDX_BODY_LEN;
@@ -54,15 +73,9 @@ int sn_tdx_quote_split(const uint8_t *b, size_t len, struct sn_tdx_parts *out)
 	p.sig = b + off;
 	p.att_key = b + off + 64;
 	off += 128;
-	if (sn_le16(b + off) != 6) {
-		sn_dbg("TDX quote: certification data type %u, expected 6",
-		       sn_le16(b + off));
-		return -ENOTSUP;
-	}
-	cd_size = sn_le32(b + off + 2);
-	off += 6;
-	if (cd_size > end - off)
-		return -EINVAL;
+	err = cert_data(b, &off, end, 6, "", &cd_size);
+	if (err)
+		return err;
 	end = off + cd_size;
 	if (end - off < SN_TDX_QE_REPORT_LEN + 64 + 2)
 		return -EINVAL;
@@ -75,18 +88,9 @@ int sn_tdx_quote_split(const uint8_t *b, size_t len, struct sn_tdx_parts *out)
 		return -EINVAL;
 	p.auth = b + off;
 	off += p.auth_len;
-	if (end - off < 6)
-		return -EINVAL;
-	if (sn_le16(b + off) != 5) {
-		sn_dbg("TDX quote: inner certification data type %u, expected "
-		       "5",
-		       sn_le16(b + off));
-		return -ENOTSUP;
-	}
-	inner_size = sn_le32(b + off + 2);
-	off += 6;
-	if (inner_size > end - off)
-		return -EINVAL;
+	err = cert_data(b, &off, end, 5, "inner ", &inner_size);
+	if (err)
+		return err;
 	p.pck_pem = b + off;
 	p.pck_len = inner_size;
 	*out = p;

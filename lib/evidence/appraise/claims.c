@@ -5,7 +5,7 @@
 
 #include <jansson.h>
 
-#include "internal.h"
+#include "appraise.h"
 #include "sealnet/util.h"
 
 static int put_hex(json_t *o, const char *k, const uint8_t *b, size_t n)

@@ -3,7 +3,7 @@
 #include <errno.h>
 #include <stdlib.h>
 
-#include "internal.h"
+#include "verify.h"
 #include "sealnet/log.h"
 
 int sn_evidence_verify(const struct sn_evidence *ev,

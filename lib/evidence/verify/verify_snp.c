@@ -11,7 +11,7 @@
 #include <openssl/err.h>
 #include <openssl/objects.h>
 
-#include "internal.h"
+#include "verify.h"
 #include "sealnet/log.h"
 #include "sealnet/util.h"
 
@@ -31,32 +31,14 @@
 static const struct {
 	enum sn_amd_product product;
 	const char *name;
-	uint8_t spki[SN_SHA256_LEN];
+	const char *spki; /* lowercase hex, as sha256sum prints it */
 } amd_arks[] = {
-	{SN_AMD_MILAN,
-	 "ARK-Milan",
-	 {
-		 0x9f, 0x05, 0x6b, 0xee, 0x44, 0x37, 0x7e, 0x29,
-		 0x30, 0x8c, 0xb5, 0xff, 0xa8, 0x95, 0xbd, 0xfb,
-		 0x62, 0xd1, 0x88, 0x81, 0xfa, 0x6b, 0xed, 0x8d,
-		 0x6f, 0x07, 0x5b, 0x02, 0x04, 0x08, 0x9c, 0xb9,
-	 }},
-	{SN_AMD_GENOA,
-	 "ARK-Genoa",
-	 {
-		 0x42, 0x9a, 0x69, 0xc9, 0x42, 0x2a, 0xa2, 0x58,
-		 0xee, 0x4d, 0x8d, 0xb5, 0xfc, 0xda, 0x9c, 0x64,
-		 0x70, 0xef, 0x15, 0xf8, 0xcd, 0x5a, 0x9c, 0xeb,
-		 0xd6, 0xcb, 0xc7, 0xd9, 0x0b, 0x86, 0x38, 0x31,
-	 }},
-	{SN_AMD_TURIN,
-	 "ARK-Turin",
-	 {
-		 0x4f, 0x12, 0x54, 0x10, 0x56, 0x3a, 0x2a, 0xb9,
-		 0xa5, 0x03, 0x56, 0xf9, 0x24, 0x3f, 0x6f, 0xe0,
-		 0xb6, 0xf7, 0x3d, 0xe9, 0x86, 0x03, 0xf5, 0x3f,
-		 0x90, 0x33, 0x9c, 0x70, 0xe9, 0xd7, 0xad, 0x08,
-	 }},
+	{SN_AMD_MILAN, "ARK-Milan",
+	 "9f056bee44377e29308cb5ffa895bdfb62d18881fa6bed8d6f075b0204089cb9"},
+	{SN_AMD_GENOA, "ARK-Genoa",
+	 "429a69c9422aa258ee4d8db5fcda9c6470ef15f8cd5a9cebd6cbc7d90b863831"},
+	{SN_AMD_TURIN, "ARK-Turin",
+	 "4f125410563a2ab9a50356f9243f6fe0b6f73de98603f53f90339c70e9d7ad08"},
 };
 
 /* VCEK/VLEK extension OIDs */
@@ -186,14 +168,16 @@ static void check_root(X509 *ark, const struct sn_verify_opts *opts,
 		       struct sn_appraisal *a, enum sn_amd_product *prod)
 {
 	uint8_t h[SN_SHA256_LEN];
+	char hex[2 * SN_SHA256_LEN + 1];
 
 	if (sn_spki_sha256(ark, h)) {
 		sn_appraisal_add(a, SN_R_CERT_MALFORMED, "ARK public key");
 		return;
 	}
 	memcpy(a->root_spki_sha256, h, sizeof(h));
+	sn_hex_encode(h, sizeof(h), hex);
 	for (size_t i = 0; i < SN_ARRAY_SIZE(amd_arks); i++)
-		if (!memcmp(h, amd_arks[i].spki, sizeof(h))) {
+		if (!strcmp(hex, amd_arks[i].spki)) {
 			a->claims.tee = SN_TEE_SNP;
 			*prod = amd_arks[i].product;
 			return;

@@ -15,9 +15,20 @@
 #include <openssl/objects.h>
 #include <openssl/x509v3.h>
 
-#include "internal.h"
+#include "verify.h"
 #include "sealnet/log.h"
 #include "sealnet/util.h"
+
+/*
+ * Intel SGX Root CA (roots/intel/sgx-root-ca.pem): SHA-256 of its
+ * SubjectPublicKeyInfo DER.  Both TDX chains end there: the PCK chain
+ * (verify_tdx.c) and the collateral's TCB Signing chain (here).
+ */
+const uint8_t sn_intel_root_spki[SN_SHA256_LEN] = {
+	0xa0, 0xaf, 0x03, 0x12, 0x89, 0xf5, 0xd5, 0xd4, 0x13, 0x2f, 0x91,
+	0x86, 0x06, 0x8a, 0x7f, 0xc1, 0x36, 0x28, 0x63, 0x3b, 0xa2, 0x35,
+	0x77, 0x74, 0x72, 0xe2, 0x9b, 0x6b, 0x6c, 0x67, 0xa4, 0x9e,
+};
 
 /* QE report (SGX enclave report) offsets */
 #define QE_MISCSELECT 16

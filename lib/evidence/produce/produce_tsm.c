@@ -8,12 +8,13 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "internal.h"
+#include "produce.h"
 #include "sealnet/log.h"
 #include "sealnet/util.h"
 
@@ -28,6 +29,17 @@ static int read_attr(const char *dir, const char *name, uint8_t **buf,
 	if (n < 0 || (size_t)n >= sizeof(path))
 		return -ENAMETOOLONG;
 	return sn_read_file(path, SN_EVIDENCE_MAX_INPUT, buf, len);
+}
+
+static int read_required(const char *dir, const char *name, uint8_t **buf,
+			 size_t *len)
+{
+	int err = read_attr(dir, name, buf, len);
+
+	if (err)
+		sn_err("configfs-tsm: cannot read %s/%s: %s", dir, name,
+		       strerror(-err));
+	return err;
 }
 
 static int write_attr(const char *dir, const char *name, const uint8_t *b,
@@ -50,18 +62,16 @@ static int write_attr(const char *dir, const char *name, const uint8_t *b,
 int sn_tsm_read_entry(const char *dir, enum sn_tee tee,
 		      struct sn_evidence **out)
 {
-	const char *want = tee == SN_TEE_TDX ? "tdx_guest" : "sev_guest";
+	const char *want = sn_tsm_provider(tee);
 	struct sn_evidence *ev = NULL;
 	uint8_t *prov = NULL, *outb = NULL, *aux = NULL;
 	size_t pl, ol, al = 0;
+	char what[PATH_MAX + 32];
 	int err;
 
-	err = read_attr(dir, "provider", &prov, &pl);
-	if (err) {
-		sn_err("configfs-tsm: cannot read %s/provider: %s", dir,
-		       strerror(-err));
+	err = read_required(dir, "provider", &prov, &pl);
+	if (err)
 		goto out;
-	}
 	prov[strcspn((char *)prov, "\n")] = '\0';
 	if (strcmp((char *)prov, want)) {
 		sn_err("configfs-tsm: provider is \"%s\", the %s backend needs "
@@ -70,12 +80,9 @@ int sn_tsm_read_entry(const char *dir, enum sn_tee tee,
 		err = -ENODEV;
 		goto out;
 	}
-	err = read_attr(dir, "outblob", &outb, &ol);
-	if (err) {
-		sn_err("configfs-tsm: cannot read %s/outblob: %s", dir,
-		       strerror(-err));
+	err = read_required(dir, "outblob", &outb, &ol);
+	if (err)
 		goto out;
-	}
 	if (tee != SN_TEE_TDX && read_attr(dir, "auxblob", &aux, &al))
 		al = 0; /* no certificates from the host: caller supplies them
 			 */
@@ -84,21 +91,11 @@ int sn_tsm_read_entry(const char *dir, enum sn_tee tee,
 		goto out;
 	snprintf(ev->provider, sizeof(ev->provider), "%s", want);
 	ev->format = tee == SN_TEE_TDX ? SN_FMT_TDX_QUOTE : SN_FMT_SNP_RAW;
-	err = tee == SN_TEE_TDX ? sn_tdx_quote_parse(outb, ol, &ev->claims) :
-				  sn_snp_report_parse(outb, ol, &ev->claims);
-	if (err) {
-		sn_err("configfs-tsm: %s/outblob is not a valid %s", dir,
-		       tee == SN_TEE_TDX ? "TDX quote v4" : "SNP report");
+	snprintf(what, sizeof(what), "configfs-tsm: %s/outblob", dir);
+	err = sn_tsm_blobs_parse(ev, tee == SN_TEE_TDX, &outb, ol, aux, al,
+				 what);
+	if (err)
 		goto out;
-	}
-	if (al) {
-		err = sn_ghcb_certs_parse(aux, al, ev);
-		if (err)
-			goto out;
-	}
-	ev->report = outb;
-	ev->report_len = ol;
-	outb = NULL;
 	*out = ev;
 	ev = NULL;
 out:
@@ -109,9 +106,9 @@ out:
 	return err;
 }
 
-int sn_evidence_make_tsm(enum sn_tee tee, const char *root,
-			 const uint8_t report_data[SN_REPORT_DATA_LEN],
-			 struct sn_evidence **out)
+int sn_evidence_produce_tsm(enum sn_tee tee, const char *root,
+			    const uint8_t report_data[SN_REPORT_DATA_LEN],
+			    struct sn_evidence **out)
 {
 	struct sn_evidence *ev = NULL;
 	char dir[4096];
@@ -130,8 +127,7 @@ int sn_evidence_make_tsm(enum sn_tee tee, const char *root,
 		       "configfs none /sys/kernel/config; modprobe %s) and "
 		       "root",
 		       root, err == -EACCES ? "not writable" : "missing",
-		       sn_tee_name(tee),
-		       tee == SN_TEE_TDX ? "tdx_guest" : "sev_guest");
+		       sn_tee_name(tee), sn_tsm_provider(tee));
 		return err;
 	}
 	n = snprintf(dir, sizeof(dir), "%s/sealnet-%ld-%u", root,

@@ -16,10 +16,10 @@ int sn_evidence_produce(enum sn_tee tee, const char *platform_dir,
 	int err;
 
 	if (tee == SN_TEE_SIM)
-		err = sn_evidence_make_sim(platform_dir, report_data,
-					   measurement, &ev);
+		err = sn_evidence_produce_sim(platform_dir, report_data,
+					      measurement, &ev);
 	else if (tee == SN_TEE_SNP || tee == SN_TEE_TDX)
-		err = sn_evidence_make_tsm(tee, NULL, report_data, &ev);
+		err = sn_evidence_produce_tsm(tee, NULL, report_data, &ev);
 	else
 		err = -EINVAL;
 	if (!err && mlog)
