@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * One subcommand per file (cli/cmd_NAME.c), each exporting
- * int cmd_NAME(int argc, char **argv) with argv[0] = the subcommand name.
+ * int cmd_NAME(int argc, char **argv) with argv[0] = the subcommand name,
+ * listed in the table of cli/sealnet.c, parsing its options with
+ * cli/args.h (whose table also writes its --help).
  * Exit codes: 0 success, 1 the command ran and said no (reject, failure
  * found), 2 bad usage or unreadable input.
  */
@@ -14,8 +16,11 @@ struct sn_command {
 	const char *summary;
 };
 
-/* the table, in cli/sealnet.c */
-extern const struct sn_command sn_commands[];
+/* for display: s, or "-" when absent */
+static inline const char *sn_cli_str(const char *s)
+{
+	return s ? s : "-";
+}
 
 int cmd_version(int argc, char **argv);
 int cmd_status(int argc, char **argv);
@@ -23,8 +28,5 @@ int cmd_monitor(int argc, char **argv);
 int cmd_selftest(int argc, char **argv);
 int cmd_evidence(int argc, char **argv);
 int cmd_sim_tee(int argc, char **argv);
-
-/* shared by subcommands: true when argv holds -h or --help */
-int sn_cli_wants_help(int argc, char **argv);
 
 #endif

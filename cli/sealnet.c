@@ -1,12 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
-/* sealnet: the command-line tool.  Dispatches to cli/cmd_*.c. */
+/* sealnet: the command-line tool.  Dispatches to cli/cmd_*.c (each parses
+ * its own options with cli/args.c). */
 #include <stdio.h>
 #include <string.h>
 
 #include "sealnet/log.h"
 #include "commands.h"
 
-const struct sn_command sn_commands[] = {
+static const struct sn_command sn_commands[] = {
 	{ "evidence", cmd_evidence, "show, verify and make TEE attestation evidence" },
 	{ "sim-tee", cmd_sim_tee, "create a simulated SEV-SNP platform (sim backend)" },
 	{ "selftest", cmd_selftest, "run the kernel AEAD known-answer self-test" },
@@ -15,17 +16,6 @@ const struct sn_command sn_commands[] = {
 	{ "version", cmd_version, "print the version" },
 	{ NULL, NULL, NULL },
 };
-
-int sn_cli_wants_help(int argc, char **argv)
-{
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--"))
-			break;
-		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help"))
-			return 1;
-	}
-	return 0;
-}
 
 static void usage(FILE *f)
 {

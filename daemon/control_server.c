@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * sealnetd's control socket (protocol in include/sealnet/control.h).
- * Root only (mode 0600 in a 0700 directory); one request line of at most
- * SN_CONTROL_MAX_REQ bytes; at most SN_MAX_MONITORS live monitors, each
- * with a bounded output buffer (lines are dropped, never queued forever).
+ * sealnetd's control socket (protocol in include/sealnet/control.h,
+ * encoded by lib/control/codec.c).  Root only (mode 0600 in a 0700
+ * directory); one request line of at most SN_CONTROL_MAX_REQ bytes,
+ * answered with the status and closed, or handed to monitors.c.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -23,116 +23,76 @@
 #include "sealnet/util.h"
 #include "sealnetd.h"
 
-#define SN_MAX_MONITORS 16
-#define SN_MONITOR_MAX_BUF (1u << 20)
-
-struct sn_monitor {
-	struct bufferevent *bev;
-	struct sn_monitor *next;
-	struct sealnetd *d;
-};
-
-json_t *sn_ctl_status(struct sealnetd *d)
+/* The status answer (include/sealnet/control.h, STATUS ANSWER). */
+static int status_answer(struct sealnetd *d, json_t **out)
 {
-	json_t *st, *peers, *drops = NULL;
+	struct sn_control_drop drops[SN_DROP_MAX];
+	struct sn_control_status st = {
+		.node = d->cfg->node,
+		.id = d->cfg->id,
+		.interface = d->cfg->ifname,
+		.mode = d->cfg->make.enabled ? "make" : "static",
+		.dataplane = d->tampered ? "TAMPERED" : "measured",
+		.dataplane_reason = d->tampered ? d->tamper_reason : NULL,
+		.watchdog_tick_us = d->watch_tick_us,
+		.mlog_events = d->mlog.n,
+		.drops = drops,
+	};
+	char hex[2 * sizeof(d->mlog.digest) + 1];
+	char (*addr)[INET_ADDRSTRLEN] = NULL;
+	uint64_t counts[SN_DROP_MAX];
 	unsigned int eg = 0, in = 0;
+	int err;
 
 	sn_dp_prog_ids(d->dp, &eg, &in);
-	peers = json_array();
-	for (size_t i = 0; i < d->cfg->n_peers; i++) {
-		struct sn_peer_config *p = &d->cfg->peers[i];
-		struct sn_peer_stats ps = { 0 };
-		char a[INET_ADDRSTRLEN];
-		int slot = sn_dp_tx_slot(d->dp, p->id);
-
-		inet_ntop(AF_INET, &p->addr, a, sizeof(a));
-		sn_dp_peer_stats(d->dp, p->id, &ps);
-		json_t *po = json_pack("{ss si ss ss si si sI sI sI sI sI sI}", "name",
-				  p->name, "id", (int)p->id, "address", a,
-				  "state", d->tampered ? "revoked" :
-				  p->has_static_keys ? "keyed" : "no-keys",
-				  "tx_epoch", p->has_static_keys ? (int)p->epoch : -1,
-				  "tx_slot", slot, "tx_packets",
-				  (json_int_t)ps.tx_packets, "tx_bytes",
-				  (json_int_t)ps.tx_bytes, "rx_packets",
-				  (json_int_t)ps.rx_packets, "rx_bytes",
-				  (json_int_t)ps.rx_bytes, "drops",
-				  (json_int_t)ps.drops, "passed_clear",
-				  (json_int_t)ps.passed_clear);
-		sn_make_peer_status(d, i, po);
-		json_array_append_new(peers, po);
-	}
-	sn_dp_drop_stats(d->dp, &drops);
-	{
-		char hex[2 * sizeof(d->mlog.digest) + 1];
-
-		sn_hex_encode(d->mlog.digest, sizeof(d->mlog.digest), hex);
-		st = json_pack("{ss si ss ss si si ss ss si so so}", "node",
-			       d->cfg->node, "id", (int)d->cfg->id, "interface",
-			       d->cfg->ifname, "mode",
-			       d->cfg->make.enabled ? "make" : "static",
-			       "egress_prog_id", (int)eg, "ingress_prog_id",
-			       (int)in, "dataplane",
-			       d->tampered ? "TAMPERED" : "measured",
-			       "mlog_digest", hex, "mlog_events",
-			       (int)d->mlog.n, "peers", peers, "drops",
-			       drops ? drops : json_object());
-		if (st && d->tampered)
-			json_object_set_new(st, "dataplane_reason",
-					    json_string(d->tamper_reason));
-		if (st)
-			json_object_set_new(st, "watchdog_tick_us",
-					    json_integer(d->watch_tick_us));
-	}
-	return st;
-}
-
-static void monitor_remove(struct sealnetd *d, struct sn_monitor *m)
-{
-	struct sn_monitor **pp;
-
-	for (pp = &d->monitors; *pp; pp = &(*pp)->next) {
-		if (*pp == m) {
-			*pp = m->next;
-			break;
+	st.egress_prog_id = eg;
+	st.ingress_prog_id = in;
+	sn_hex_encode(d->mlog.digest, sizeof(d->mlog.digest), hex);
+	st.mlog_digest = hex;
+	if (d->cfg->n_peers) {
+		st.peers = calloc(d->cfg->n_peers, sizeof(*st.peers));
+		addr = calloc(d->cfg->n_peers, sizeof(*addr));
+		if (!st.peers || !addr) {
+			err = -ENOMEM;
+			goto out;
 		}
 	}
-	bufferevent_free(m->bev);
-	free(m);
-}
+	for (size_t i = 0; i < d->cfg->n_peers; i++) {
+		struct sn_peer_config *pc = &d->cfg->peers[i];
+		struct sn_control_peer *p = &st.peers[st.n_peers++];
+		struct sn_peer_stats ps = { 0 };
 
-static void monitor_event(struct bufferevent *bev, short what, void *arg)
-{
-	struct sn_monitor *m = arg;
-
-	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR))
-		monitor_remove(m->d, m);
-}
-
-static void monitor_read(struct bufferevent *bev, void *arg)
-{
-	/* monitors send nothing more; discard */
-	evbuffer_drain(bufferevent_get_input(bev),
-		       evbuffer_get_length(bufferevent_get_input(bev)));
-}
-
-void sn_ctl_broadcast(struct sealnetd *d, json_t *line)
-{
-	char *s;
-
-	if (!d->monitors)
-		return;
-	s = json_dumps(line, JSON_COMPACT);
-	if (!s)
-		return;
-	for (struct sn_monitor *m = d->monitors; m; m = m->next) {
-		struct evbuffer *out = bufferevent_get_output(m->bev);
-
-		if (evbuffer_get_length(out) > SN_MONITOR_MAX_BUF)
-			continue; /* slow reader: drop the line */
-		evbuffer_add_printf(out, "%s\n", s);
+		inet_ntop(AF_INET, &pc->addr, addr[i], sizeof(addr[i]));
+		sn_dp_peer_stats(d->dp, pc->id, &ps);
+		p->name = pc->name;
+		p->id = pc->id;
+		p->address = addr[i];
+		p->state = d->tampered		? "revoked" :
+			   pc->has_static_keys ? "keyed" :
+						 "no-keys";
+		p->tx_epoch = pc->has_static_keys ? (int64_t)pc->epoch : -1;
+		p->tx_slot = sn_dp_tx_slot(d->dp, pc->id);
+		p->tx_packets = ps.tx_packets;
+		p->tx_bytes = ps.tx_bytes;
+		p->rx_packets = ps.rx_packets;
+		p->rx_bytes = ps.rx_bytes;
+		p->drops = ps.drops;
+		p->passed_clear = ps.passed_clear;
+		sn_make_peer_status(d, i, p);
 	}
-	free(s);
+	if (!sn_dp_drop_counts(d->dp, counts)) {
+		for (unsigned int r = 1; r < SN_DROP_MAX; r++)
+			drops[st.n_drops++] = (struct sn_control_drop){
+				.reason = sn_drop_name(r),
+				.text = sn_drop_text(r),
+				.count = counts[r],
+			};
+	}
+	err = sn_control_status_encode(&st, out);
+out:
+	free(st.peers);
+	free(addr);
+	return err;
 }
 
 static void close_when_flushed(struct bufferevent *bev, void *arg)
@@ -141,16 +101,27 @@ static void close_when_flushed(struct bufferevent *bev, void *arg)
 		bufferevent_free(bev);
 }
 
+/* answer j (consumed; NULL: none) and close once it is sent */
 static void reply_and_close(struct bufferevent *bev, json_t *j)
 {
-	char *s = json_dumps(j, JSON_COMPACT);
+	char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
 
+	json_decref(j);
 	bufferevent_disable(bev, EV_READ);
 	if (s) {
 		evbuffer_add_printf(bufferevent_get_output(bev), "%s\n", s);
 		free(s);
 	}
 	bufferevent_setcb(bev, NULL, close_when_flushed, NULL, NULL);
+	close_when_flushed(bev, NULL); /* nothing to send: close now */
+}
+
+static void reply_error(struct bufferevent *bev, const char *text)
+{
+	json_t *j = NULL;
+
+	sn_control_error_encode(text, &j);
+	reply_and_close(bev, j);
 }
 
 static void req_event(struct bufferevent *bev, short what, void *arg)
@@ -163,58 +134,36 @@ static void req_read(struct bufferevent *bev, void *arg)
 {
 	struct sealnetd *d = arg;
 	struct evbuffer *in = bufferevent_get_input(bev);
-	json_error_t jerr;
-	const char *cmd;
-	json_t *req, *ans;
+	struct sn_control_event hello = {
+		.kind = SN_CONTROL_EV_HELLO,
+		.node = d->cfg->node,
+	};
+	enum sn_control_cmd cmd;
+	json_t *ans = NULL;
 	size_t n;
 	char *line;
+	int err;
 
 	line = evbuffer_readln(in, &n, EVBUFFER_EOL_LF);
 	if (!line) {
-		if (evbuffer_get_length(in) > SN_CONTROL_MAX_REQ) {
-			ans = json_pack("{ss}", "error", "request too long");
-			reply_and_close(bev, ans);
-			json_decref(ans);
-		}
+		if (evbuffer_get_length(in) > SN_CONTROL_MAX_REQ)
+			reply_error(bev, "request too long");
 		return;
 	}
-	req = json_loadb(line, n, 0, &jerr);
+	err = sn_control_request_decode(line, n, &cmd);
 	free(line);
-	cmd = json_string_value(json_object_get(req, "cmd"));
-	if (cmd && !strcmp(cmd, "status")) {
-		ans = sn_ctl_status(d);
+	if (err) {
+		reply_error(bev, "unknown request (expected {\"cmd\": \"status\"} or {\"cmd\": \"monitor\"})");
+	} else if (cmd == SN_CONTROL_CMD_STATUS) {
+		status_answer(d, &ans);
 		reply_and_close(bev, ans);
-		json_decref(ans);
-	} else if (cmd && !strcmp(cmd, "monitor")) {
-		struct sn_monitor *m;
-		unsigned int count = 0;
-
-		for (m = d->monitors; m; m = m->next)
-			count++;
-		m = count < SN_MAX_MONITORS ? calloc(1, sizeof(*m)) : NULL;
-		if (!m) {
-			ans = json_pack("{ss}", "error", "too many monitors");
-			reply_and_close(bev, ans);
-			json_decref(ans);
-		} else {
-			m->bev = bev;
-			m->d = d;
-			m->next = d->monitors;
-			d->monitors = m;
-			bufferevent_setcb(bev, monitor_read, NULL,
-					  monitor_event, m);
-			ans = json_pack("{ss ss}", "event", "hello", "node",
-					d->cfg->node);
-			sn_ctl_broadcast(d, ans);
-			json_decref(ans);
-		}
 	} else {
-		ans = json_pack("{ss}", "error",
-				"unknown request (expected {\"cmd\": \"status\"} or {\"cmd\": \"monitor\"})");
-		reply_and_close(bev, ans);
+		/* the hello line goes to the new monitor only */
+		sn_control_event_encode(&hello, &ans);
+		if (sn_ctl_monitor_add(d, bev, ans))
+			reply_error(bev, "too many monitors");
 		json_decref(ans);
 	}
-	json_decref(req);
 }
 
 static void on_accept(struct evconnlistener *l, evutil_socket_t fd,
@@ -313,8 +262,7 @@ int sn_ctl_start(struct sealnetd *d)
 
 void sn_ctl_stop(struct sealnetd *d)
 {
-	while (d->monitors)
-		monitor_remove(d, d->monitors);
+	sn_ctl_monitors_free(d);
 	if (d->ctl) {
 		evconnlistener_free(d->ctl);
 		d->ctl = NULL;

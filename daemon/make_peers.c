@@ -196,16 +196,18 @@ static void set_state(struct sn_mpeer *mp, const char *st, const char *why)
 		snprintf(mp->reason, sizeof(mp->reason), "%s", why);
 }
 
-static void broadcast(struct sealnetd *d, const char *ev, struct sn_mpeer *mp,
-		      const char *text)
+static void broadcast(struct sealnetd *d, enum sn_control_event_kind ev,
+		      struct sn_mpeer *mp, const char *text)
 {
-	json_t *j = json_pack("{ss ss si ss}", "event", ev, "peer",
-			      mp->pc->name, "epoch", (int)mp->epoch, "text",
-			      text ? text : "");
+	struct sn_control_event e = { .kind = ev, .peer = mp->pc->name,
+				      .epoch = mp->epoch, .text = text };
 
-	if (j && !strcmp(ev, "make"))
-		json_object_set_new(j, "session", json_string(mp->session));
-	if (j) {
+	/* the new session's id goes with the "make" event */
+	if (ev == SN_CONTROL_EV_MAKE)
+		e.session = mp->session;
+	json_t *j;
+
+	if (!sn_control_event_encode(&e, &j)) {
 		sn_ctl_broadcast(d, j);
 		sn_audit(d, j);
 		json_decref(j);
@@ -284,7 +286,7 @@ static void install(struct sn_mslot *sl, uint16_t epoch, const uint8_t *tx,
 	set_state(mp, "keyed", "");
 	sn_info("peer %s: keys of epoch %u installed (rx slot %u, tx slot %u "
 		"after the peer confirms)", mp->pc->name, epoch, rxs, txs);
-	broadcast(d, "keys", mp, "installed");
+	broadcast(d, SN_CONTROL_EV_KEYS, mp, "installed");
 }
 
 /* A session reached keys (both sides attested and accepted): it becomes
@@ -315,7 +317,7 @@ static void on_keys(void *arg, uint32_t peer_id, uint16_t epoch,
 	if (!sn_make_session_id(sl->s, id))
 		sn_hex_encode(id, sizeof(id), mp->session);
 	install(sl, epoch, tx, rx);
-	broadcast(mp->d, "make", mp, "new MAKE session: fresh evidence appraised");
+	broadcast(mp->d, SN_CONTROL_EV_MAKE, mp, "new MAKE session: fresh evidence appraised");
 }
 
 static void on_ready(void *arg, uint32_t peer_id, uint16_t epoch)
@@ -380,7 +382,7 @@ static void on_fail(void *arg, uint32_t peer_id, int err, const char *reason)
 		if (!has_candidate(mp))
 			set_state(mp, "failed", why);
 	}
-	broadcast(mp->d, "make-failed", mp, why);
+	broadcast(mp->d, SN_CONTROL_EV_MAKE_FAILED, mp, why);
 	if (!has_candidate(mp))
 		schedule_retry(mp);
 }
@@ -606,7 +608,7 @@ static void cut_off(struct sn_mpeer *mp)
 	set_state(mp, "cut-off", "no fresh MAKE within the session lifetime");
 	sn_warn("peer %s: keys appraised more than %u s ago: cut off until a fresh MAKE",
 		mp->pc->name, d->cfg->make.lifetime_s);
-	broadcast(d, "cut-off", mp, "session lifetime expired");
+	broadcast(d, SN_CONTROL_EV_CUT_OFF, mp, "session lifetime expired");
 	if (!has_candidate(mp))
 		schedule_retry(mp);
 }
@@ -823,8 +825,10 @@ void sn_make_stop(struct sealnetd *d)
 	d->policy = NULL;
 }
 
-void sn_make_peer_status(struct sealnetd *d, size_t i, json_t *peer)
+void sn_make_peer_status(struct sealnetd *d, size_t i,
+			 struct sn_control_peer *peer)
 {
+	int64_t now = mono_ms();
 	struct sn_mpeer *mp;
 
 	if (!d->mpeers)
@@ -832,32 +836,21 @@ void sn_make_peer_status(struct sealnetd *d, size_t i, json_t *peer)
 	mp = &d->mpeers[i];
 	if (mp->pc->has_static_keys)
 		return; /* static keys: the state set by the caller stands */
-	json_object_set_new(peer, "state",
-			    json_string(d->tampered ? "revoked" : mp->state));
-	if (mp->appraisal[0])
-		json_object_set_new(peer, "appraisal", json_string(mp->appraisal));
-	{
-		int64_t now = mono_ms();
-		int n = 0;
-
-		for (int j = 0; j < SN_MAKE_SLOTS; j++)
-			n += j != mp->cur && mp->slot[j].s;
-		json_object_set_new(peer, "tx_epoch", json_integer(mp->epoch));
-		json_object_set_new(peer, "key_age_s",
-				    json_integer(mp->keyed_ms ? (now - mp->keyed_ms) / 1000 : -1));
-		/* the keys we send with: how long ago their session's
-		 * evidence was appraised (bounded by session_lifetime_s) */
-		json_object_set_new(peer, "appraisal_age_ms",
-				    json_integer(mp->appr_ms ? now - mp->appr_ms : -1));
-		json_object_set_new(peer, "makes", json_integer(mp->makes));
-		json_object_set_new(peer, "candidates", json_integer(n));
-		if (mp->session[0])
-			json_object_set_new(peer, "session", json_string(mp->session));
-		if (cur_session(mp))
-			json_object_set_new(peer, "make",
-					    json_string(sn_make_state_name(
-						    sn_make_session_state(cur_session(mp)))));
-	}
-	if (mp->reason[0])
-		json_object_set_new(peer, "reason", json_string(mp->reason));
+	peer->state = d->tampered ? "revoked" : mp->state;
+	peer->is_make = true;
+	peer->appraisal = mp->appraisal[0] ? mp->appraisal : NULL;
+	peer->tx_epoch = mp->epoch;
+	peer->key_age_s = mp->keyed_ms ? (now - mp->keyed_ms) / 1000 : -1;
+	/* the keys we send with: how long ago their session's evidence was
+	 * appraised (bounded by session_lifetime_s) */
+	peer->appraisal_age_ms = mp->appr_ms ? now - mp->appr_ms : -1;
+	peer->makes = mp->makes;
+	peer->candidates = 0;
+	for (int j = 0; j < SN_MAKE_SLOTS; j++)
+		peer->candidates += j != mp->cur && mp->slot[j].s;
+	peer->session = mp->session[0] ? mp->session : NULL;
+	peer->make = cur_session(mp) ? sn_make_state_name(sn_make_session_state(
+					       cur_session(mp))) :
+				       NULL;
+	peer->reason = mp->reason[0] ? mp->reason : NULL;
 }

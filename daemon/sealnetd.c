@@ -82,15 +82,13 @@ static void on_drop(const struct sn_event *ev, void *arg)
 			ev->dir ? "in" : "out", s, ev->sport, t, ev->dport,
 			ev->proto, ev->peer,
 			ev->suppressed ? " (+ suppressed events)" : "");
-	j = json_pack("{ss sI ss ss ss ss si ss si si si si}", "event", "drop",
-		      "ts_ns", (json_int_t)ev->ts_ns, "reason",
-		      sn_drop_name(ev->reason), "text",
-		      sn_drop_text(ev->reason), "dir",
-		      ev->dir ? "ingress" : "egress", "src", s, "sport",
-		      (int)ev->sport, "dst", t, "dport", (int)ev->dport, "proto",
-		      (int)ev->proto, "peer", (int)ev->peer, "suppressed",
-		      (int)ev->suppressed);
-	if (j) {
+	if (!sn_control_event_encode(&(struct sn_control_event){
+		    .kind = SN_CONTROL_EV_DROP, .ts_ns = ev->ts_ns,
+		    .reason = sn_drop_name(ev->reason),
+		    .text = sn_drop_text(ev->reason), .ingress = ev->dir,
+		    .src = s, .dst = t,
+		    .sport = ev->sport, .dport = ev->dport, .proto = ev->proto,
+		    .peer_id = ev->peer, .suppressed = ev->suppressed }, &j)) {
 		sn_ctl_broadcast(d, j);
 		json_decref(j);
 	}
@@ -159,10 +157,11 @@ static void on_watch(evutil_socket_t fd, short what, void *arg)
 	sn_err("the data plane is no longer the measured one (%s): all keys "
 	       "revoked, foreign programs removed (fail closed); restart "
 	       "sealnetd after investigating", why);
-	j = json_pack("{ss ss ss}", "event", "tampered", "text",
-		      "the data plane differs from the measured one; keys revoked",
-		      "reason", why);
-	if (j) {
+	if (!sn_control_event_encode(&(struct sn_control_event){
+		    .kind = SN_CONTROL_EV_TAMPERED,
+		    .text = "the data plane differs from the measured one; keys revoked",
+		    .reason = why },
+		    &j)) {
 		sn_ctl_broadcast(d, j);
 		sn_audit(d, j);
 		json_decref(j);

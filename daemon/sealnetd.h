@@ -4,8 +4,10 @@
 #define SEALNETD_H
 
 #include <event2/event.h>
+#include <jansson.h>
 
 #include "sealnet/config.h"
+#include "sealnet/control.h"
 #include "sealnet/dataplane.h"
 #include "sealnet/evidence.h"
 
@@ -13,6 +15,7 @@ struct sn_monitor; /* a connected `sealnet monitor` */
 struct sn_mpeer;   /* a peer keyed by MAKE (make_peers.c) */
 struct ssl_ctx_st;
 struct sn_policy_appraisal;
+struct bufferevent;
 struct sn_static;
 
 struct sealnetd {
@@ -42,15 +45,21 @@ struct sealnetd {
 	struct sn_static *statics;	/* static-key peers (static_keys.c) */
 };
 
-/* control_server.c */
+/* control_server.c: the control socket */
 int sn_ctl_start(struct sealnetd *d);
 /* The control socket's directory: create it (0700) if missing; it must
  * belong to root or us and not be writable by group or others. */
 int sn_ctl_check_dir(struct sealnetd *d);
 void sn_ctl_stop(struct sealnetd *d);
-/* Send one JSON line to every monitor. */
+
+/* monitors.c: the connected monitors */
+/* Make bev a monitor and send it hello; -EBUSY when there are too many. */
+int sn_ctl_monitor_add(struct sealnetd *d, struct bufferevent *bev,
+		       json_t *hello);
+void sn_ctl_monitors_free(struct sealnetd *d);
+/* Send one event (lib/control's sn_control_event_encode) to every
+ * monitor. */
 void sn_ctl_broadcast(struct sealnetd *d, json_t *line);
-json_t *sn_ctl_status(struct sealnetd *d);
 
 /* audit.c: open STATE_DIR/audit.jsonl (state_dir checked, O_NOFOLLOW);
  * append an event (adds "time" and "node") */
@@ -65,7 +74,8 @@ void sn_make_stop(struct sealnetd *d);
 /* The local data plane was replaced: end every MAKE session, refuse new
  * ones (peers then cut this node off when its keys expire). */
 void sn_make_tampered(struct sealnetd *d);
-/* Add MAKE state of peer i to its status object. */
-void sn_make_peer_status(struct sealnetd *d, size_t i, json_t *peer);
+/* Add MAKE state of peer i to its status (MAKE-keyed peers only). */
+void sn_make_peer_status(struct sealnetd *d, size_t i,
+			 struct sn_control_peer *peer);
 
 #endif

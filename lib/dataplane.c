@@ -566,26 +566,17 @@ static int percpu_sum(int fd, uint32_t key, size_t words, uint64_t *sum)
 	return 0;
 }
 
-int sn_dp_drop_stats(struct sn_dataplane *dp, json_t **out)
+int sn_dp_drop_counts(struct sn_dataplane *dp, uint64_t counts[SN_DROP_MAX])
 {
-	json_t *o = json_object();
 	int fd = bpf_map__fd(dp->skel->maps.sn_drops), err;
+	uint64_t c[SN_DROP_MAX] = { 0 };
 
-	if (!o)
-		return -ENOMEM;
 	for (uint32_t r = 1; r < SN_DROP_MAX; r++) {
-		uint64_t n;
-
-		err = percpu_sum(fd, r, 1, &n);
-		if (err) {
-			json_decref(o);
+		err = percpu_sum(fd, r, 1, &c[r]);
+		if (err)
 			return err;
-		}
-		json_object_set_new(o, sn_drop_name(r),
-				    json_pack("{sI ss}", "count", (json_int_t)n,
-					      "text", sn_drop_text(r)));
 	}
-	*out = o;
+	memcpy(counts, c, sizeof(c));
 	return 0;
 }
 

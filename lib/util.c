@@ -64,15 +64,12 @@ void sn_hex_encode(const uint8_t *in, size_t len, char *out)
 	out[2 * len] = '\0';
 }
 
-int sn_read_file(const char *path, size_t max, uint8_t **buf, size_t *len)
+int sn_read_fd(int fd, size_t max, uint8_t **buf, size_t *len)
 {
 	uint8_t *data = NULL;
 	size_t cap = 0, n = 0;
-	int fd, err;
+	int err;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
 	for (;;) {
 		ssize_t r;
 
@@ -109,7 +106,6 @@ int sn_read_file(const char *path, size_t max, uint8_t **buf, size_t *len)
 			goto fail;
 		}
 	}
-	close(fd);
 	if (!data) {
 		data = malloc(1);
 		if (!data)
@@ -120,8 +116,18 @@ int sn_read_file(const char *path, size_t max, uint8_t **buf, size_t *len)
 	*len = n;
 	return 0;
 fail:
-	close(fd);
 	free(data);
+	return err;
+}
+
+int sn_read_file(const char *path, size_t max, uint8_t **buf, size_t *len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC), err;
+
+	if (fd < 0)
+		return -errno;
+	err = sn_read_fd(fd, max, buf, len);
+	close(fd);
 	return err;
 }
 

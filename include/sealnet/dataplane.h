@@ -16,8 +16,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include <jansson.h>
-
 #include "sealnet/abi.h"
 
 struct sn_dataplane;
@@ -116,9 +114,9 @@ struct sn_dp_rule {
 int sn_dp_add_rule(struct sn_dataplane *dp, const struct sn_dp_rule *r,
 		   uint32_t rule_id);
 
-/* Counters: {"drops": {NAME: {"count", "text"}}, per peer via
- * sn_dp_peer_stats}. Caller owns the returned object. */
-int sn_dp_drop_stats(struct sn_dataplane *dp, json_t **out);
+/* Counters: packets dropped per reason (counts[reason]; counts[0], NONE,
+ * stays 0), and per peer. */
+int sn_dp_drop_counts(struct sn_dataplane *dp, uint64_t counts[SN_DROP_MAX]);
 int sn_dp_peer_stats(struct sn_dataplane *dp, uint32_t peer_id,
 		     struct sn_peer_stats *out);
 

@@ -23,6 +23,8 @@ void sn_hex_encode(const uint8_t *in, size_t len, char *out);
  * and NUL-terminated (not counted in *len). 0 or negative errno.
  */
 int sn_read_file(const char *path, size_t max, uint8_t **buf, size_t *len);
+/* The same from an open descriptor, to its end (fd stays open). */
+int sn_read_fd(int fd, size_t max, uint8_t **buf, size_t *len);
 
 /* Constant-time compare: 0 when equal. */
 int sn_memeq_ct(const void *a, const void *b, size_t len);
