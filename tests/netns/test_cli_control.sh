@@ -8,9 +8,7 @@
 #    h1 198.18.0.1 --- br0 --- h2 198.18.0.2     (sealnetd on both)
 set -eu
 here=$(dirname "$0")
-. "$here/lib.sh"
 . "$here/dp.sh"
-netns_init
 MONPIDS=()
 stop_monitors() {
 	local p
@@ -20,8 +18,7 @@ stop_monitors() {
 	done
 	MONPIDS=()
 }
-trap 'rc=$?; set +e; stop_monitors; dp_cleanup; netns_trap $rc' EXIT
-netns_topology 2
+dp_test_begin 2 stop_monitors
 H2=$(netns_addr h2)
 dp_config h1 "h2" '{"peer":"h2","direction":"egress","protocol":"tcp","port":6000}'
 dp_config h2 "h1" '{"peer":"h1","direction":"ingress","protocol":"tcp","port":6000}'
