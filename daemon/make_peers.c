@@ -47,7 +47,6 @@
 #include "sealnet/log.h"
 #include "sealnet/make.h"
 #include "sealnet/util.h"
-#include "sealnet.skel.h"
 #include "sealnetd.h"
 
 /* denial of service: at most this many sessions started per peer within
@@ -140,53 +139,6 @@ static void slot_end(struct sn_mslot *sl)
 	sl->appraised_ms = 0;
 	if (slot_index(sl) == sl->mp->cur)
 		sl->mp->cur = -1;
-}
-
-/* launch measurement of the sim TEE: SHA-384 over SHA-384 of the sealnetd
- * binary, of the BPF object, and of the node configuration file */
-int sn_launch_measurement(const struct sn_node_config *cfg, uint8_t out[48])
-{
-	const char *files[] = { "/proc/self/exe", cfg->path };
-	uint8_t dig[48], res[48];
-	EVP_MD_CTX *all = EVP_MD_CTX_new();
-	const void *obj;
-	size_t sz;
-	int err = -EIO;
-
-	if (!all || !EVP_DigestInit_ex(all, EVP_sha384(), NULL))
-		goto out;
-	for (int i = 0; i < 2; i++) {
-		uint8_t *buf;
-		size_t len;
-
-		err = sn_read_file(files[i], 256u << 20, &buf, &len);
-		if (err) {
-			sn_err("measuring %s failed: %s", files[i], strerror(-err));
-			goto out;
-		}
-		err = -EIO;
-		if (!EVP_Digest(buf, len, dig, NULL, EVP_sha384(), NULL)) {
-			free(buf);
-			goto out;
-		}
-		OPENSSL_cleanse(buf, len);
-		free(buf);
-		if (!EVP_DigestUpdate(all, dig, sizeof(dig)))
-			goto out;
-		if (i == 0) {
-			obj = sealnet_bpf__elf_bytes(&sz);
-			if (!EVP_Digest(obj, sz, dig, NULL, EVP_sha384(), NULL) ||
-			    !EVP_DigestUpdate(all, dig, sizeof(dig)))
-				goto out;
-		}
-	}
-	if (!EVP_DigestFinal_ex(all, res, NULL))
-		goto out;
-	memcpy(out, res, sizeof(res));
-	err = 0;
-out:
-	EVP_MD_CTX_free(all);
-	return err;
 }
 
 static void set_state(struct sn_mpeer *mp, const char *st, const char *why)
@@ -561,33 +513,16 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd,
 	close(fd); /* not a MAKE peer of ours */
 }
 
-/* Restart: a previous sealnetd's programs still run (with its keys) until
- * every MAKE peer is settled -- keyed again, or failed once (refused, or
- * not answering: its traffic could not flow anyway) -- then ours replace
- * them; at the latest after SN_DEFERRED_ATTACH_S. */
-#define SN_DEFERRED_ATTACH_S 10
-
-static void maybe_attach(struct sealnetd *d, time_t now)
+/* Every MAKE peer settled -- keyed again, or failed once (refused, or
+ * not answering: its traffic could not flow anyway)?  For the deferred
+ * attach after a restart (daemon/attach.c). */
+bool sn_make_peers_settled(struct sealnetd *d)
 {
-	bool all = true;
-	int err;
-
-	if (sn_dp_is_attached(d->dp))
-		return;
 	for (size_t i = 0; i < d->cfg->n_peers; i++)
 		if (!d->cfg->peers[i].has_static_keys && !d->mpeers[i].epoch &&
 		    !d->mpeers[i].failures)
-			all = false;
-	if (!all && now < d->attach_deadline)
-		return;
-	err = sn_dp_attach(d->dp);
-	if (err) {
-		sn_err("attaching the data plane failed: %s; stopping", strerror(-err));
-		event_base_loopbreak(d->base);
-		return;
-	}
-	sn_info("data plane attached (%s); the previous instance's programs are replaced",
-		all ? "every peer settled" : "deadline reached");
+			return false;
+	return true;
 }
 
 /* The keys we send with are older than the lifetime since their
@@ -664,7 +599,7 @@ static void tick(evutil_socket_t fd, short what, void *arg)
 	struct sealnetd *d = arg;
 	int64_t now = mono_ms();
 
-	maybe_attach(d, mono());
+	sn_deferred_attach(d);
 	for (size_t i = 0; i < d->cfg->n_peers; i++) {
 		struct sn_mpeer *mp = &d->mpeers[i];
 		struct sn_make_session *s;
@@ -732,7 +667,6 @@ int sn_make_start(struct sealnetd *d)
 	}
 	if (!mc->enabled)
 		return 0;
-	d->attach_deadline = mono() + SN_DEFERRED_ATTACH_S;
 	err = sn_policy_appraisal_load(mc->policy, &d->policy);
 	if (err) {
 		sn_err("make.appraisal_policy %s: cannot load it: %s", mc->policy,

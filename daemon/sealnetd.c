@@ -313,6 +313,7 @@ int main(int argc, char **argv)
 	if (d.cfg->make.enabled &&
 	    sn_dp_previous_attached(d.cfg->ifname) > 0) {
 		d.cfg->dp.defer_attach = true;
+		sn_deferred_attach_start(&d);
 		sn_info("sealnet programs already attached to %s (a previous "
 			"instance): attaching ours once the peers are keyed",
 			d.cfg->ifname);

@@ -69,6 +69,14 @@ void sn_audit_close(struct sealnetd *d);
 
 /* make_peers.c */
 int sn_launch_measurement(const struct sn_node_config *cfg, uint8_t out[48]);
+
+/* daemon/attach.c: after a restart (the previous instance's programs
+ * still attached), attach ours once every MAKE peer is settled, at the
+ * latest SN_DEFERRED_ATTACH_S after sn_deferred_attach_start(). */
+#define SN_DEFERRED_ATTACH_S 10
+void sn_deferred_attach_start(struct sealnetd *d);
+void sn_deferred_attach(struct sealnetd *d);
+bool sn_make_peers_settled(struct sealnetd *d);
 int sn_make_start(struct sealnetd *d);
 void sn_make_stop(struct sealnetd *d);
 /* The local data plane was replaced: end every MAKE session, refuse new

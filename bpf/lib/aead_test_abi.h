@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 OR Apache-2.0 */
 /*
  * Request format of bpf/aead_test.bpf.c, the BPF_PROG_TEST_RUN harness of
- * the kernel AEAD (used by lib/kaead.c, the self-test and tests/bpf).
+ * the kernel AEAD (used by lib/dataplane/kaead.c, the self-test and tests/bpf).
  *
  * The test "packet" is struct sn_aead_req followed by len message bytes.
  * The program runs the operation on a copy in its scratch map and writes

@@ -41,6 +41,10 @@ struct sn_dp_opts {
  * benchmarks: the same programs and maps the library configures). */
 int sn_dp_prog_fd(struct sn_dataplane *dp, bool ingress);
 
+/* SHA-384 of the BPF object (bpf/sealnet.bpf.o) built into the library:
+ * what a launch measurement covers of the data plane. */
+int sn_dp_object_digest(uint8_t out[48]);
+
 /* The control mark sealnetd sets (SO_MARK) on its MAKE sockets. */
 uint32_t sn_dp_control_mark(struct sn_dataplane *dp);
 
@@ -150,7 +154,7 @@ int sn_dp_measure(struct sn_dataplane *dp, struct sn_mlog *m);
  *    chain or kind), no tcx or netkit program, no XDP program;
  *  - the maps sealnetd writes (sn_config, sn_peer_by_addr[6], sn_policy,
  *    sn_tx, sn_rx) hold exactly what the library wrote to them
- *    (lib/dp_integrity.c); the maps the BPF programs write are not
+ *    (lib/dataplane/integrity.c); the maps the BPF programs write are not
  *    checked.
  */
 int sn_dp_check_attached(struct sn_dataplane *dp, char *why, size_t why_len);

@@ -3,7 +3,7 @@
  * Integrity of the maps sealnetd writes (the watchdog).
  *
  * Every write the library makes to a watched map goes through
- * sn_dp_shadow_update() (lib/dataplane.c routes all of its
+ * sn_dp_shadow_update() (the lib/dataplane files route all of their
  * bpf_map_update_elem calls there), which records, per entry, the key and
  * the SHA-256 of the value it wrote.  The expected state is therefore
  * built from what sealnetd meant to write, not read back from the kernel,
@@ -28,7 +28,7 @@
 #include <bpf/libbpf.h>
 #include <openssl/evp.h>
 
-#include "dp_watch.h"
+#include "watch.h"
 #include "sealnet/log.h"
 
 #define HASH_LEN 32
@@ -135,7 +135,7 @@ static int wmap_init(struct sn_dp_shadow *s, struct wmap *m,
 	m->max_entries = bpf_map__max_entries(map);
 	if (!m->array && bpf_map__type(map) != BPF_MAP_TYPE_HASH) {
 		sn_err("data plane: map %s: only array and hash maps can be "
-		       "watched (lib/dp_integrity.c)",
+		       "watched (lib/dataplane/integrity.c)",
 		       m->name);
 		return -EINVAL;
 	}
@@ -194,7 +194,7 @@ int sn_dp_shadow_new(struct bpf_object *obj, struct sn_dp_shadow **out)
 			       "known "
 			       "to be written by the BPF programs: classify it "
 			       "in "
-			       "lib/dp_integrity.c",
+			       "lib/dataplane/integrity.c",
 			       name);
 			err = -EPROTO;
 			goto fail;

@@ -11,7 +11,7 @@
 #include <linux/pkt_cls.h>
 #include <linux/rtnetlink.h>
 
-#include "sealnet/netlink.h"
+#include "netlink.h"
 
 struct nl_req {
 	struct nlmsghdr nh;

@@ -4,12 +4,12 @@
  * public entry points are sn_dp_check_attached() and sn_dp_enforce() in
  * sealnet/dataplane.h):
  *
- *  - dp_hooks.c: everything attached to the interface that could run
+ *  - hooks.c: everything attached to the interface that could run
  *    before or instead of sealnet's programs: clsact filters of any kind,
  *    pref, handle or chain; tcx programs; XDP; netkit.  Only sealnet's
  *    own filter (SN_TC_PRIO, SN_TC_HANDLE, kind bpf, direct action, the
  *    measured program id, no actions) is allowed.
- *  - dp_integrity.c: a shadow of the maps sealnetd writes, kept from the
+ *  - integrity.c: a shadow of the maps sealnetd writes, kept from the
  *    library's own writes (SHA-256 of each entry's value, never the value
  *    itself), compared with the kernel's maps.
  */

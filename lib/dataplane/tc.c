@@ -6,7 +6,7 @@
 #include <bpf/libbpf.h>
 
 #include "sealnet/log.h"
-#include "sealnet/tc.h"
+#include "tc.h"
 
 static void hook_init(struct bpf_tc_hook *h, int ifindex,
 		      enum bpf_tc_attach_point ap)

@@ -26,10 +26,10 @@
 #include <linux/pkt_sched.h>
 #include <arpa/inet.h>
 
-#include "dp_watch.h"
+#include "watch.h"
 #include "sealnet/log.h"
-#include "sealnet/netlink.h"
-#include "sealnet/tc.h"
+#include "netlink.h"
+#include "tc.h"
 
 #define ATTACH_TCX_INGRESS    46 /* BPF_TCX_INGRESS */
 #define ATTACH_TCX_EGRESS     47 /* BPF_TCX_EGRESS */

@@ -1,0 +1,66 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Private to lib/dataplane: the loaded data plane's state and the
+ * helpers its files share.  The BPF skeleton (sealnet.skel.h) is included
+ * here and nowhere outside lib/dataplane (and the BPF tests/benchmarks,
+ * which test the programs themselves).
+ */
+#ifndef SN_LIB_DATAPLANE_INTERNAL_H
+#define SN_LIB_DATAPLANE_INTERNAL_H
+
+#include <errno.h>
+#include <net/if.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "sealnet/dataplane.h"
+#include "sealnet.skel.h"
+#include "watch.h"
+
+/* Every map write of this file is recorded in the watchdog's shadow of
+ * the maps sealnetd writes (lib/dataplane/integrity.c), so that the watchdog can
+ * tell sealnetd's own writes from anyone else's.  A macro, so that no
+ * write here can bypass it; each caller has its struct sn_dataplane *dp
+ * in scope (a compile error otherwise). */
+#define bpf_map_update_elem(fd, key, value, flags) \
+	sn_dp_shadow_update(dp->shadow, fd, key, value, flags)
+#define bpf_map_delete_elem(fd, key) sn_dp_shadow_delete(dp->shadow, fd, key)
+
+struct sn_dataplane {
+	struct sealnet_bpf *skel;
+	struct ring_buffer *rb;
+	sn_dp_event_fn ev_cb;
+	void *ev_arg;
+	int ifindex;
+	char ifname[IF_NAMESIZE];
+	bool attached, created_qdisc;
+	bool adopt;	/* a previous sealnet's programs were attached */
+	uint32_t old_gso_segs;
+	bool gso_changed;
+	uint32_t mtu;
+	uint32_t routes[SN_MAX_NODES]; /* peer addresses with a host route */
+	unsigned int n_routes;
+	struct sn_config cfg;
+	uint32_t key_gen; /* last installation generation handed out */
+	struct sn_dp_shadow *shadow; /* the watchdog's view of our writes */
+};
+
+static inline int write_config(struct sn_dataplane *dp)
+{
+	uint32_t zero = 0;
+
+	if (bpf_map_update_elem(bpf_map__fd(dp->skel->maps.sn_config), &zero,
+				&dp->cfg, BPF_ANY))
+		return -errno;
+	return 0;
+}
+
+static inline int check_peer(uint32_t peer_id)
+{
+	return peer_id && peer_id < SN_MAX_NODES ? 0 : -EINVAL;
+}
+
+#endif

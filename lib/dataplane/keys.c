@@ -1,0 +1,242 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * Keys: two slots per peer and direction, installed in the order that
+ * keeps a (key, counter) pair from ever repeating and a replay window from
+ * ever being reset under a live key (docs/wire-format.md §7), plus the
+ * transmit slot, counters and revocation.
+ */
+#include <errno.h>
+#include <net/if.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <openssl/crypto.h>
+
+#include "sealnet/dataplane.h"
+#include "sealnet/log.h"
+#include "internal.h"
+
+/*
+ * Replace (peer, dir, slot) in three steps, each a complete map update:
+ *   1. empty the slot (state EMPTY, key zeroed, generation 0): from here
+ *      no packet seals or opens with it, and a packet that took the old
+ *      key sees the change (seal.h sn_key_take, replay.h);
+ *   2. reset what belongs to the slot: the send counter (tx) or the
+ *      replay window (rx, under its spin lock: BPF_F_LOCK);
+ *   3. install key and epoch with a fresh generation, state VALID.
+ * The old key is never live with a reset counter or an empty window.
+ */
+static int key_write(struct sn_dataplane *dp, int fd, uint32_t peer_id,
+		     enum sn_key_dir dir, unsigned int slot,
+		     const struct sn_key *nk)
+{
+	union {
+		struct sn_tx tx;
+		struct sn_rx rx;
+	} v;
+	int err = 0;
+
+	if (bpf_map_lookup_elem(fd, &peer_id, &v))
+		return -errno;
+	memcpy(dir == SN_KEY_TX ? &v.tx.slot[slot] : &v.rx.slot[slot], nk,
+	       sizeof(*nk));
+	if (bpf_map_update_elem(fd, &peer_id, &v, BPF_ANY))
+		err = -errno;
+	OPENSSL_cleanse(&v, sizeof(v));
+	return err;
+}
+
+int sn_dp_install_key(struct sn_dataplane *dp, uint32_t peer_id,
+		      enum sn_key_dir dir, unsigned int slot, uint16_t epoch,
+		      const uint8_t key[SN_KEY_LEN])
+{
+	uint32_t idx = peer_id * 2 + slot;
+	struct sn_key nk = { 0 };
+	int fd, err;
+
+	if (check_peer(peer_id) || slot > 1)
+		return -EINVAL;
+	fd = bpf_map__fd(dir == SN_KEY_TX ? dp->skel->maps.sn_tx :
+					    dp->skel->maps.sn_rx);
+	if (dir == SN_KEY_TX) {
+		struct sn_tx tx;
+		bool busy;
+
+		if (bpf_map_lookup_elem(fd, &peer_id, &tx))
+			return -errno;
+		busy = tx.cur == slot && tx.slot[slot].state == SN_KEY_VALID;
+		OPENSSL_cleanse(&tx, sizeof(tx));
+		if (busy) {
+			sn_err("data plane: refusing to overwrite the tx key in "
+			       "use (peer %u slot %u)", peer_id, slot);
+			return -EBUSY;
+		}
+	}
+	/* 1. empty */
+	err = key_write(dp, fd, peer_id, dir, slot, &nk);
+	if (err)
+		return err;
+	/* 2. reset */
+	if (dir == SN_KEY_TX) {
+		uint64_t zero = 0;
+
+		if (bpf_map_update_elem(bpf_map__fd(dp->skel->maps.sn_tx_ctr),
+					&idx, &zero, BPF_ANY))
+			return -errno;
+	} else {
+		struct {
+			uint32_t lock, pad;
+			struct sn_replay_state st;
+		} r = { 0 };
+
+		if (bpf_map_update_elem(bpf_map__fd(dp->skel->maps.sn_replay),
+					&idx, &r, BPF_F_LOCK))
+			return -errno;
+	}
+	/* 3. install, with a generation never handed out before */
+	if (++dp->key_gen == 0)
+		++dp->key_gen;
+	memcpy(nk.key, key, SN_KEY_LEN);
+	nk.epoch = epoch;
+	nk.state = SN_KEY_VALID;
+	nk.gen = dp->key_gen;
+	err = key_write(dp, fd, peer_id, dir, slot, &nk);
+	OPENSSL_cleanse(&nk, sizeof(nk));
+	return err;
+}
+
+static int slot_op(struct sn_dataplane *dp, uint32_t peer_id,
+		   enum sn_key_dir dir, unsigned int slot, bool clear)
+{
+	union {
+		struct sn_tx tx;
+		struct sn_rx rx;
+	} v;
+	struct sn_key *k;
+	int fd, ret;
+
+	if (check_peer(peer_id) || slot > 1)
+		return -EINVAL;
+	fd = bpf_map__fd(dir == SN_KEY_TX ? dp->skel->maps.sn_tx :
+					    dp->skel->maps.sn_rx);
+	if (bpf_map_lookup_elem(fd, &peer_id, &v))
+		return -errno;
+	k = dir == SN_KEY_TX ? &v.tx.slot[slot] : &v.rx.slot[slot];
+	ret = k->state == SN_KEY_VALID ? k->epoch : -ENOKEY;
+	if (clear) {
+		memset(k, 0, sizeof(*k));
+		ret = bpf_map_update_elem(fd, &peer_id, &v, BPF_ANY) ? -errno : 0;
+	}
+	OPENSSL_cleanse(&v, sizeof(v));
+	return ret;
+}
+
+int sn_dp_clear_key(struct sn_dataplane *dp, uint32_t peer_id,
+		    enum sn_key_dir dir, unsigned int slot)
+{
+	return slot_op(dp, peer_id, dir, slot, true);
+}
+
+int sn_dp_key_epoch(struct sn_dataplane *dp, uint32_t peer_id,
+		    enum sn_key_dir dir, unsigned int slot)
+{
+	return slot_op(dp, peer_id, dir, slot, false);
+}
+
+int sn_dp_tx_slot(struct sn_dataplane *dp, uint32_t peer_id)
+{
+	struct sn_tx tx;
+	int cur;
+
+	if (check_peer(peer_id))
+		return -EINVAL;
+	if (bpf_map_lookup_elem(bpf_map__fd(dp->skel->maps.sn_tx), &peer_id,
+				&tx))
+		return -errno;
+	cur = (int)(tx.cur & 1);
+	OPENSSL_cleanse(&tx, sizeof(tx));
+	return cur;
+}
+
+int sn_dp_set_tx_slot(struct sn_dataplane *dp, uint32_t peer_id,
+		      unsigned int slot)
+{
+	struct sn_tx tx;
+	int fd = bpf_map__fd(dp->skel->maps.sn_tx), err = 0;
+
+	if (check_peer(peer_id) || slot > 1)
+		return -EINVAL;
+	if (bpf_map_lookup_elem(fd, &peer_id, &tx))
+		return -errno;
+	if (tx.slot[slot].state != SN_KEY_VALID)
+		err = -ENOKEY;
+	else {
+		tx.cur = slot;
+		if (bpf_map_update_elem(fd, &peer_id, &tx, BPF_ANY))
+			err = -errno;
+	}
+	OPENSSL_cleanse(&tx, sizeof(tx));
+	return err;
+}
+
+int sn_dp_tx_counter(struct sn_dataplane *dp, uint32_t peer_id, uint64_t *out)
+{
+	int slot = sn_dp_tx_slot(dp, peer_id);
+	uint32_t idx;
+	uint64_t v;
+
+	if (slot < 0)
+		return slot;
+	idx = peer_id * 2 + (uint32_t)slot;
+	if (bpf_map_lookup_elem(bpf_map__fd(dp->skel->maps.sn_tx_ctr), &idx, &v))
+		return -errno;
+	*out = v;
+	return 0;
+}
+
+uint64_t sn_dp_counter_limit(struct sn_dataplane *dp)
+{
+	return dp->cfg.counter_limit;
+}
+
+int sn_dp_revoke_peer(struct sn_dataplane *dp, uint32_t peer_id)
+{
+	struct sn_tx tx = { 0 };
+	struct sn_rx rx;
+	int err = 0;
+
+	if (check_peer(peer_id))
+		return -EINVAL;
+	if (bpf_map_lookup_elem(bpf_map__fd(dp->skel->maps.sn_rx), &peer_id,
+				&rx))
+		return -errno;
+	memset(rx.slot, 0, sizeof(rx.slot));
+	if (bpf_map_update_elem(bpf_map__fd(dp->skel->maps.sn_tx), &peer_id,
+				&tx, BPF_ANY) ||
+	    bpf_map_update_elem(bpf_map__fd(dp->skel->maps.sn_rx), &peer_id,
+				&rx, BPF_ANY))
+		err = -errno;
+	return err;
+}
+
+int sn_dp_rx_top(struct sn_dataplane *dp, uint32_t peer_id, unsigned int slot,
+		 uint64_t *top)
+{
+	struct {
+		uint32_t lock, pad;
+		struct sn_replay_state st;
+	} r;
+	uint32_t idx = peer_id * 2 + slot;
+
+	if (check_peer(peer_id) || slot > 1)
+		return -EINVAL;
+	if (bpf_map_lookup_elem(bpf_map__fd(dp->skel->maps.sn_replay), &idx,
+				&r))
+		return -errno;
+	*top = r.st.top;
+	return 0;
+}
