@@ -33,16 +33,25 @@
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: sealnetd --config FILE [--check | --print-measurement] [--quiet-drops] [-v]\n"
+		"usage: sealnetd --config FILE [--check | --print-measurement | --down]\n"
+		"                [--quiet-drops] [-v]\n"
 		"\n"
 		"The sealnet node agent. Loads the data plane (TC programs) on the\n"
 		"configured interface, installs peers, policy rules and keys, serves\n"
 		"the control socket (`sealnet status`, `sealnet monitor`) and runs in\n"
-		"the foreground until SIGINT or SIGTERM, when it detaches everything\n"
-		"and restores the interface.\n"
+		"the foreground until SIGINT or SIGTERM.  Then, by default\n"
+		"(\"on_stop\": \"drop\"), it fails closed: the data plane stays\n"
+		"attached with every key wiped, so traffic to and from the peers is\n"
+		"dropped, never sent in clear, until sealnetd starts again; with\n"
+		"\"on_stop\": \"detach\" it detaches everything and restores the\n"
+		"interface.\n"
 		"\n"
 		"  -c, --config FILE   node configuration (JSON; docs/sealnetd.md)\n"
 		"      --check         parse and check the configuration, then exit\n"
+		"      --down          remove a stopped node's data plane from the\n"
+		"                      configured interface and restore it (clsact,\n"
+		"                      gso_max_segs, host routes to the peers); run\n"
+		"                      it only with sealnetd stopped\n"
 		"      --print-measurement  print the launch measurement the sim TEE\n"
 		"                      reports for this binary, BPF object and config\n"
 		"      --quiet-drops   do not print each drop event on stderr\n"
@@ -52,6 +61,42 @@ static void usage(FILE *f)
 		"\n"
 		"Exit status: 0 clean shutdown, 1 runtime failure (self-test, load,\n"
 		"attach), 2 bad usage or bad configuration.\n");
+}
+
+/* --down: take a stopped node's data plane off the interface.  Ours is
+ * loaded without attaching, the peers' host routes recorded, then it
+ * replaces whatever sealnet filters are there and is detached with them,
+ * restoring clsact, gso_max_segs and the routes. */
+static int sn_down(struct sn_node_config *cfg)
+{
+	struct sn_dp_opts o = cfg->dp;
+	struct sn_dataplane *dp;
+	int err, prev = sn_dp_previous_attached(cfg->ifname);
+
+	o.defer_attach = true;
+	err = sn_dp_open(&o, &dp);
+	if (err) {
+		sn_err("--down: cannot open the data plane on %s: %s",
+		       cfg->ifname, strerror(-err));
+		return 1;
+	}
+	for (size_t i = 0; i < cfg->n_peers && !err; i++)
+		err = sn_dp_add_peer(dp, cfg->peers[i].id, cfg->peers[i].addr);
+	if (!err)
+		err = sn_dp_attach(dp);
+	sn_dp_close(dp);
+	if (err) {
+		sn_err("--down: restoring %s failed: %s", cfg->ifname,
+		       strerror(-err));
+		return 1;
+	}
+	printf("sealnetd: %s restored (%s): no sealnet filter, clsact "
+	       "removed, gso_max_segs and routes to %zu peers restored\n",
+	       cfg->ifname,
+	       prev > 0 ? "a stopped data plane was attached" :
+			  "nothing of sealnet was attached",
+	       cfg->n_peers);
+	return 0;
 }
 
 static void selftest_fail(const char *name, int tc_id, const char *why,
@@ -225,6 +270,7 @@ int main(int argc, char **argv)
 		{ "config", required_argument, NULL, 'c' },
 		{ "check", no_argument, NULL, 'C' },
 		{ "print-measurement", no_argument, NULL, 'M' },
+		{ "down", no_argument, NULL, 'D' },
 		{ "quiet-drops", no_argument, NULL, 'q' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
@@ -249,6 +295,9 @@ int main(int argc, char **argv)
 			break;
 		case 'M':
 			check = 2;
+			break;
+		case 'D':
+			check = 3;
 			break;
 		case 'q':
 			d.log_drops = 0;
@@ -285,6 +334,11 @@ int main(int argc, char **argv)
 			sn_hex_encode(m, sizeof(m), hex);
 			printf("%s\n", hex);
 		}
+		sn_config_free(d.cfg);
+		return rc;
+	}
+	if (check == 3) {
+		rc = sn_down(d.cfg);
 		sn_config_free(d.cfg);
 		return rc;
 	}
@@ -373,7 +427,15 @@ out:
 		event_free(d.ev_sigint);
 	if (d.ev_sigterm)
 		event_free(d.ev_sigterm);
-	sn_dp_close(d.dp);
+	if (rc == 0 && d.dp && !d.cfg->on_stop_detach) {
+		if (sn_dp_release(d.dp) == 0)
+			sn_info("stopped: the data plane stays on %s with no keys, "
+				"so the peers' traffic is dropped until sealnetd "
+				"starts again (on_stop drop); `sealnetd --down "
+				"--config %s` removes it", d.cfg->ifname, config);
+	} else {
+		sn_dp_close(d.dp);
+	}
 	if (d.base)
 		event_base_free(d.base);
 	sn_config_free(d.cfg);

@@ -427,7 +427,8 @@ int sn_config_parse(const char *json, size_t len, struct sn_node_config **out,
 		"unprotected", "counter_limit", "events_per_sec",
 		"control_socket", "peers", "rules", "make", "state_dir",
 		"control_mark", "flow_timeout_tcp_s", "flow_timeout_other_s",
-		"insecure_static_keys", "static_rekey_interval_s", NULL
+		"insecure_static_keys", "static_rekey_interval_s", "on_stop",
+		NULL
 	};
 	struct perr e = { errbuf, errlen };
 	struct sn_node_config *c = NULL;
@@ -510,6 +511,20 @@ int sn_config_parse(const char *json, size_t len, struct sn_node_config **out,
 			    &v)))
 		goto out;
 	c->dp.events_per_sec = (uint32_t)v;
+	{
+		char on_stop[16] = "drop";
+
+		if ((err = get_str(&e, root, "", "on_stop", false, on_stop,
+				   sizeof(on_stop))))
+			goto out;
+		if (strcmp(on_stop, "drop") && strcmp(on_stop, "detach")) {
+			err = fail(&e, "on_stop: must be \"drop\" (keep the data "
+				   "plane, keyless: peers' traffic dropped) or "
+				   "\"detach\" (restore the interface)");
+			goto out;
+		}
+		c->on_stop_detach = !strcmp(on_stop, "detach");
+	}
 	un = json_object_get(root, "unprotected");
 	if (un) {
 		static const char *const ua[] = { "egress", "ingress", NULL };

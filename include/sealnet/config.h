@@ -55,6 +55,8 @@ struct sn_node_config {
 	char state_dir[256];		/* audit log, static epochs; "" = none */
 	bool insecure_static_keys;	/* static keys allowed (tests only) */
 	uint32_t static_rekey_s;	/* static epoch rotation, default 30 */
+	bool on_stop_detach;		/* on SIGTERM: detach (true) or keep the
+					 * data plane keyless (false, default) */
 	struct sn_dp_opts dp;	/* ifname points into this struct */
 	struct sn_peer_config *peers;
 	size_t n_peers;

@@ -62,6 +62,15 @@ int sn_dp_previous_attached(const char *ifname);
 /* Detach, restore offloads and routes, free. NULL is fine. */
 void sn_dp_close(struct sn_dataplane *dp);
 
+/* Fail closed on the way out: our programs stay attached (attached now if
+ * a previous instance's were still in place), every key is wiped, so
+ * traffic to and from the peers is dropped (NO_KEY) and never leaves in
+ * clear; then free everything in user space.  The interface (clsact,
+ * gso_max_segs, host routes) stays as sealnet set it, for the next start
+ * to adopt or `sealnetd --down` to restore.  Returns 0 or the error of the
+ * attach (then everything was closed as by sn_dp_close). */
+int sn_dp_release(struct sn_dataplane *dp);
+
 /* A protected peer: id and IPv4 address (network order). Also lowers the
  * route MTU to the peer by SN_OVERHEAD. */
 int sn_dp_add_peer(struct sn_dataplane *dp, uint32_t peer_id, uint32_t addr);

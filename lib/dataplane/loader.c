@@ -324,3 +324,26 @@ int sn_dp_object_digest(uint8_t out[48])
 		return -EIO;
 	return 0;
 }
+
+int sn_dp_release(struct sn_dataplane *dp)
+{
+	int err = 0;
+
+	if (!dp)
+		return 0;
+	if (!dp->attached)
+		err = sn_dp_attach(dp);
+	if (err) {
+		sn_err("data plane: attaching before release failed: %s; "
+		       "detaching instead", strerror(-err));
+		sn_dp_close(dp);
+		return err;
+	}
+	for (uint32_t i = 1; i < SN_MAX_NODES; i++)
+		sn_dp_revoke_peer(dp, i);
+	ring_buffer__free(dp->rb);
+	sealnet_bpf__destroy(dp->skel); /* the filters keep the programs */
+	sn_dp_shadow_free(dp->shadow);
+	free(dp);
+	return 0;
+}

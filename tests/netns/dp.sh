@@ -10,7 +10,9 @@
 #   dp_start H                       start sealnetd on H, wait until ready
 #   dp_status H                      `sealnet status --json` of H
 #   dp_drops H REASON                H's drop counter for REASON
-#   dp_stop H                        SIGTERM, wait (the daemon detaches)
+#   dp_stop H                        SIGTERM, wait (the data plane stays,
+#                                    keyless: on_stop drop)
+#   dp_down H                        sealnetd --down: restore H's interface
 
 # the host library, when the test did not source it itself
 [ -n "${SN_NS_ID:-}" ] || . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -95,6 +97,11 @@ dp_test_begin() {
 	netns_init
 	trap 'rc=$?; set +e; dp_cleanup; [ -n "$DP_EXTRA_CLEANUP" ] && eval "$DP_EXTRA_CLEANUP"; netns_trap $rc' EXIT
 	netns_topology "$1"
+}
+
+# dp_down H: remove a stopped node's data plane (sealnetd --down)
+dp_down() {
+	netns_exec "$1" "$SEALNETD" --down --config "$DP_DIR/$1.json" >>"$DP_DIR/$1.log" 2>&1
 }
 
 dp_cleanup() {

@@ -85,6 +85,7 @@ check "packets sealed by h3 with a wrong key dropped as BAD_TAG ($before -> $aft
 # spoofed session: h3 (its daemon stopped, so its own policy does not stop
 # the datagram) claims to be node 1, h1's session id
 check "sealnetd on h3 stops cleanly" dp_stop h3
+check "sealnetd --down takes h3's data plane off" dp_down h3
 before=$(dp_drops h2 BAD_SOURCE)
 netns_exec h3 python3 "$here/tcp_sink.py" forge "$H2" 51820 1
 after=$(dp_drops h2 BAD_SOURCE)
@@ -95,14 +96,33 @@ check "the capture holds sealed packets ($n)" [ "$n" -gt 100 ]
 check "the marker never appears on the wire" [ "$(grep -c SEALNET-SECRET-MARKER "$DP_DIR/wire.pcap")" = 0 ]
 check "no iperf3 / sink port visible on the wire" [ "$(tcpdump -r "$DP_DIR/wire.pcap" -n 'tcp port 5201 or tcp port 6000' 2>/dev/null | grep -c "$H1")" = 0 ]
 
-# plaintext from a protected peer: h1's daemon stops; h1 sends in clear
+# a stopped sealnetd fails closed: its data plane stays, keyless, and
+# h1's traffic to h2 is dropped at h1, never sent in clear
+netns_capture h2 "$DP_DIR/stopped.pcap" udp or tcp
 check "sealnetd on h1 stops cleanly" dp_stop h1
+check "its data plane stays attached (clsact qdisc on h1)" \
+	[ -n "$(netns_exec h1 tc qdisc show dev eth0 | grep clsact)" ]
+before=$(dp_drops h2 PLAINTEXT)
+netns_exec h1 python3 -c "
+import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+for _ in range(5): s.sendto(b'SEALNET-SECRET-MARKER-after-stop', ('$H2', 5201))"
+netns_exec h1 timeout 2 bash -c "echo SEALNET-SECRET-MARKER > /dev/tcp/$H2/6000" 2>/dev/null || true
+sleep 0.3
+netns_capture_stop
+check "with h1's sealnetd stopped, nothing of h1's traffic reaches the wire in clear" \
+	[ "$(grep -c SEALNET-SECRET-MARKER "$DP_DIR/stopped.pcap")" = 0 -a \
+	  "$(tcpdump -r "$DP_DIR/stopped.pcap" -n "src host $H1 and (tcp port 6000 or udp port 5201)" 2>/dev/null | wc -l)" = 0 ]
+check "and h2 saw no plaintext from it (PLAINTEXT $before -> $(dp_drops h2 PLAINTEXT))" \
+	[ "$(dp_drops h2 PLAINTEXT)" = "$before" ]
+# sealnetd --down restores the interface; h1 then sends in clear, which
+# h2 drops
+check "sealnetd --down on h1" dp_down h1
 check "h1's interface is restored (no clsact qdisc)" \
 	[ -z "$(netns_exec h1 tc qdisc show dev eth0 | grep clsact)" ]
-before=$(dp_drops h2 PLAINTEXT)
 netns_exec h1 timeout 2 bash -c "echo x > /dev/tcp/$H2/6000" 2>/dev/null || true
 after=$(dp_drops h2 PLAINTEXT)
-check "plaintext from protected peer h1 dropped as PLAINTEXT" [ "$after" -gt "$before" ]
+check "plaintext from protected peer h1 dropped as PLAINTEXT ($before -> $after)" [ "$after" -gt "$before" ]
 
 [ "$fails" = 0 ] || { for h in h1 h2 h3; do echo "--- $h log"; tail -5 "$DP_DIR/$h.log"; done; }
 exit "$fails"

@@ -176,8 +176,10 @@ check "the cut-off of h1" grep -q '"event":"cut-off".*"peer":"h1"' "$audit"
 check "no key material in the audit log (no 256-bit hex value)" \
 	[ -z "$(grep -oE '[0-9a-fA-F]+' "$audit" | awk 'length == 64')" ]
 
-# the restarted h2, stopped, leaves its interface as the kernel had it
+# the restarted h2, stopped and taken down, leaves its interface as the
+# kernel had it
 check "h2's sealnetd (the restarted one) stops cleanly" dp_stop h2
+check "sealnetd --down on h2" dp_down h2
 segs=$(netns_exec h2 ip -d link show eth0 | grep -o 'gso_max_segs [0-9]*' | awk '{print $2}')
 check "h2's gso_max_segs is back to the kernel default (got $segs)" [ "$segs" = 65535 ]
 check "and no clsact qdisc is left on it" [ -z "$(netns_exec h2 tc qdisc show dev eth0 | grep clsact)" ]
