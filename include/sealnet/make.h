@@ -6,9 +6,9 @@
  * exporter of this very session, then data-plane keys exported from the
  * same session, per direction and per epoch.
  *
- * Three layers: the framed message codec (msg.c), the TLS context and
- * exporters (tls.c), and the session state machine on libevent's OpenSSL
- * bufferevents (session.c).
+ * Layers (lib/make/): the framed message codec (msg.c), the TLS context
+ * (tls.c), the key schedule of exporters (keys.c), and the session state
+ * machine on libevent's OpenSSL bufferevents (session.c).
  *
  * All functions return 0 or a negative errno; out-parameters are written
  * only on success.  Nothing here prints: errors go through sn_log().  Key

@@ -26,8 +26,8 @@
 #include <openssl/rand.h>
 #include <openssl/ssl.h>
 
+#include "internal.h"
 #include "sealnet/log.h"
-#include "sealnet/make.h"
 #include "sealnet/util.h"
 
 #define DEFAULT_TIMEOUT_MS 10000
@@ -47,8 +47,7 @@ struct sn_make_session {
 	enum sn_make_state st;
 
 	uint8_t nonce[SN_MAKE_NONCE_LEN];
-	uint8_t cb_own[SN_MAKE_CB_LEN];
-	uint8_t cb_peer[SN_MAKE_CB_LEN];
+	struct sn_make_keys keys; /* channel bindings, once connected */
 
 	/* attestation phase: each at most once */
 	bool got_hello, got_evidence, got_verdict;
@@ -232,29 +231,26 @@ fail(struct sn_make_session *s, int err, uint16_t code, const char *fmt, ...)
 
 /* --- keys ----------------------------------------------------------------- */
 
+/* epoch's keys (keys.c) to the caller: on_keys, or on_rekey after 1 */
 static int derive(struct sn_make_session *s, uint16_t epoch, bool first)
 {
-	uint8_t c2s[SN_MAKE_KEY_LEN], s2c[SN_MAKE_KEY_LEN];
-	const uint8_t *tx, *rx;
+	struct sn_make_epoch_keys k;
 	int err;
 
-	err = sn_make_derive_keys(s->ssl, epoch, c2s, s2c);
+	err = sn_make_keys_epoch(&s->keys, s->ssl, epoch, &k);
 	if (err)
 		goto cleanup;
 	s->epoch = epoch;
 	s->ready_notified = false;
 	s->peer_rekey_seen = false;
-	tx = s->is_client ? c2s : s2c;
-	rx = s->is_client ? s2c : c2s;
 	sn_info("make: %s (id %u): keys of epoch %u derived", who(s),
 		s->peer_id, epoch);
 	if (!first && s->cb.on_rekey)
-		s->cb.on_rekey(s->cb.arg, s->peer_id, epoch, tx, rx);
+		s->cb.on_rekey(s->cb.arg, s->peer_id, epoch, k.tx, k.rx);
 	else if (s->cb.on_keys)
-		s->cb.on_keys(s->cb.arg, s->peer_id, epoch, tx, rx);
+		s->cb.on_keys(s->cb.arg, s->peer_id, epoch, k.tx, k.rx);
 cleanup:
-	OPENSSL_cleanse(c2s, sizeof(c2s));
-	OPENSSL_cleanse(s2c, sizeof(s2c));
+	OPENSSL_cleanse(&k, sizeof(k));
 	return err;
 }
 
@@ -387,8 +383,8 @@ static int appraise(struct sn_make_session *s, const uint8_t *buf,
 	if (!log_ok)
 		add_reason(a, SN_R_MALFORMED,
 			   "runtime measurement log malformed");
-	err = sn_report_data_binding(s->cb_peer, sizeof(s->cb_peer), digest,
-				     expect);
+	err = sn_report_data_binding(s->keys.cb_peer, sizeof(s->keys.cb_peer),
+				     digest, expect);
 	if (err)
 		goto out;
 	if (sn_memeq_ct(a->claims.report_data, expect, sizeof(expect)))
@@ -462,7 +458,7 @@ static void send_own_evidence(struct sn_make_session *s)
 			return;
 		}
 	}
-	err = sn_report_data_binding(s->cb_own, sizeof(s->cb_own), digest, rd);
+	err = sn_make_keys_report_data(&s->keys, digest, rd);
 	if (!err)
 		err = s->p.evidence(s->p.evidence_arg, rd, &ev, &len);
 	if (err || !ev || !len) {
@@ -494,10 +490,7 @@ static void on_connected(struct sn_make_session *s)
 		fail(s, -EPROTO, SN_MAKE_E_PEER, "peer sent no certificate");
 		return;
 	}
-	err = sn_make_channel_binding(s->ssl, s->is_client, s->cb_own);
-	if (!err)
-		err = sn_make_channel_binding(s->ssl, !s->is_client,
-					      s->cb_peer);
+	err = sn_make_keys_bind(&s->keys, s->ssl, s->is_client);
 	if (err) {
 		fail(s, err, SN_MAKE_E_INTERNAL, "TLS exporter failed");
 		return;
