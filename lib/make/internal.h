@@ -2,7 +2,9 @@
 /*
  * Private to lib/make: what session.c (the state machine and its I/O)
  * uses of the folder's other files.  Dependencies go one way:
- *   session.c -> keys.c -> tls.c (error logging);  session.c -> msg.c
+ *   session.c -> appraise_peer.c -> lib/evidence (sn_appraise_bound)
+ *   session.c -> keys.c -> tls.c (error logging)
+ *   session.c, appraise_peer.c -> msg.c (codec, the wire's text rules)
  */
 #ifndef SEALNET_MAKE_INTERNAL_H
 #define SEALNET_MAKE_INTERNAL_H
@@ -15,12 +17,19 @@
 
 #include "sealnet/make.h"
 
-/* --- tls.c ----------------------------------------------------------------- */
+/* --- msg.c: the wire's rules for text (docs/protocol.md §2) --------------- */
+
+/* A node name: 1..SN_MAKE_NAME_MAX of [A-Za-z0-9._-]. */
+bool sn_make_name_ok(const char *s, size_t len);
+/* Replace every byte outside printable ASCII (0x20..0x7e) with '?'. */
+void sn_make_printable(char *s);
+
+/* --- tls.c ---------------------------------------------------------------- */
 
 /* Log "make: WHAT: <OpenSSL error>" and clear OpenSSL's error queue. */
 void sn_make_log_ssl(const char *what);
 
-/* --- keys.c: the key schedule (docs/protocol.md §3, §4) ---------------------- */
+/* --- keys.c: the key schedule (docs/protocol.md §3, §4) ------------------- */
 
 /* One session's channel bindings, fixed when the handshake completed. */
 struct sn_make_keys {
@@ -48,5 +57,27 @@ int sn_make_keys_report_data(const struct sn_make_keys *k,
  * (OPENSSL_cleanse). */
 int sn_make_keys_epoch(const struct sn_make_keys *k, SSL *ssl, uint16_t epoch,
 		       struct sn_make_epoch_keys *out);
+
+/* --- appraise_peer.c: the peer's EVIDENCE and VERDICT (docs/protocol.md §3) */
+
+/*
+ * Appraise the peer's serialized evidence against the session's policy,
+ * the peer's channel binding and the allowed data-plane digests; *out is
+ * malloc'd.  0 when the appraisal ran (verdict in (*out)->accepted),
+ * negative errno when it could not.
+ */
+int sn_make_appraise_peer(const struct sn_make_params *p,
+			  const uint8_t cb_peer[SN_MAKE_CB_LEN],
+			  const uint8_t *buf, size_t len,
+			  struct sn_appraisal **out);
+
+/* Fill VERDICT *v from appraisal a, echoing the peer's nonce; a rejection
+ * always carries at least one reason, each "name: detail" printable. */
+void sn_make_verdict(struct sn_make_msg *v, const struct sn_appraisal *a,
+		     const uint8_t peer_nonce[SN_MAKE_NONCE_LEN]);
+
+/* A VERDICT's reasons on one line ("a; b"), for logs and on_fail. */
+void sn_make_reasons_summary(char *out, size_t cap,
+			     const struct sn_make_reason *r, size_t n);
 
 #endif

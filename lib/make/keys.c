@@ -16,7 +16,7 @@
 #include "internal.h"
 #include "sealnet/evidence.h"
 
-/* --- exporters ------------------------------------------------------------- */
+/* --- exporters ------------------------------------------------------------ */
 
 static int exporter(SSL *ssl, const char *label, const uint8_t *ctx,
 		    size_t ctx_len, uint8_t *out, size_t out_len)
@@ -79,7 +79,7 @@ int sn_make_derive_keys(SSL *ssl, uint16_t epoch, uint8_t c2s[SN_MAKE_KEY_LEN],
 	return err;
 }
 
-/* --- what the session uses --------------------------------------------------- */
+/* --- what the session uses ------------------------------------------------ */
 
 int sn_make_keys_bind(struct sn_make_keys *k, SSL *ssl, bool is_client)
 {

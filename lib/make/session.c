@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
  * MAKE session: the state machine of docs/protocol.md on a libevent
- * OpenSSL bufferevent.  TLS handshake -> HELLO + EVIDENCE both ways ->
- * appraise the peer (channel binding recomputed from this session) ->
- * VERDICT both ways -> keys of epoch 1 -> KEYS_READY; then REKEY.
+ * OpenSSL bufferevent -- §1 (TLS 1.3 with a peer certificate), §2 (framing,
+ * the checks on receipt, ERROR), the sequence of §3 and the epochs and
+ * rekey of §4.  TLS handshake -> HELLO + EVIDENCE both ways -> appraise
+ * the peer (appraise_peer.c) -> VERDICT both ways -> keys of epoch 1
+ * (keys.c) -> KEYS_READY; then REKEY.
  *
  * Every message is checked for its state and sender before it is acted
  * upon; each may arrive once (per epoch).  Any violation sends ERROR and
@@ -212,9 +214,7 @@ fail(struct sn_make_session *s, int err, uint16_t code, const char *fmt, ...)
 			m->error.code = code;
 			memcpy(m->error.text, s->error, tl);
 			m->error.text[tl] = '\0';
-			for (char *c = m->error.text; *c; c++)
-				if (*c < 0x20 || *c > 0x7e)
-					*c = '?';
+			sn_make_printable(m->error.text);
 			(void)send_msg(s, m);
 			free(m);
 		}
@@ -332,116 +332,6 @@ out:
 
 /* --- attestation ------------------------------------------------------------ */
 
-static void add_reason(struct sn_appraisal *a, enum sn_reason code,
-		       const char *detail)
-{
-	a->accepted = false;
-	if (a->n_reasons >= SN_MAX_REASONS)
-		return;
-	a->reasons[a->n_reasons].code = code;
-	snprintf(a->reasons[a->n_reasons].detail,
-		 sizeof(a->reasons[a->n_reasons].detail), "%s", detail);
-	a->n_reasons++;
-}
-
-/*
- * Appraise the peer's serialized evidence into s->appraisal.  0 when the
- * appraisal ran (verdict in s->appraisal->accepted), negative errno when
- * it could not.
- */
-static int appraise(struct sn_make_session *s, const uint8_t *buf,
-		    size_t len)
-{
-	uint8_t digest[SN_SHA384_LEN] = {0}, expect[SN_REPORT_DATA_LEN];
-	struct sn_evidence *ev = NULL;
-	struct sn_appraisal *a;
-	bool log_ok = true;
-	int err;
-
-	a = calloc(1, sizeof(*a));
-	if (!a)
-		return -ENOMEM;
-	err = sn_evidence_parse(buf, len, &ev);
-	if (err) {
-		add_reason(a, SN_R_MALFORMED, "evidence could not be parsed");
-		err = 0;
-		goto out;
-	}
-	if (ev->mlog) {
-		struct sn_mlog log;
-
-		if (sn_mlog_parse(ev->mlog, ev->mlog_len, &log)) {
-			log_ok = false;
-		} else {
-			memcpy(digest, log.digest, sizeof(digest));
-			sn_mlog_free(&log);
-		}
-	}
-	err = sn_appraise(ev, s->p.policy, s->p.appraisal_time, a);
-	if (err)
-		goto out;
-	if (!log_ok)
-		add_reason(a, SN_R_MALFORMED,
-			   "runtime measurement log malformed");
-	err = sn_report_data_binding(s->keys.cb_peer, sizeof(s->keys.cb_peer),
-				     digest, expect);
-	if (err)
-		goto out;
-	if (sn_memeq_ct(a->claims.report_data, expect, sizeof(expect)))
-		add_reason(a, SN_R_REPORT_DATA,
-			   "report_data does not bind this TLS session "
-			   "(relayed or replayed evidence)");
-	if (s->p.n_peer_mlog_digests && log_ok) {
-		bool found = false;
-
-		for (size_t i = 0; i < s->p.n_peer_mlog_digests; i++)
-			if (!sn_memeq_ct(s->p.peer_mlog_digests[i], digest,
-					 sizeof(digest)))
-				found = true;
-		if (!found)
-			add_reason(a, SN_R_MEASUREMENT_NOT_ALLOWED,
-				   "runtime measurement log digest not "
-				   "allowed");
-	}
-out:
-	sn_evidence_free(ev);
-	if (err) {
-		free(a);
-		return err;
-	}
-	free(s->appraisal);
-	s->appraisal = a;
-	return 0;
-}
-
-/* "name: detail" made printable for the wire */
-static void reason_text(char *out, size_t cap, int code, const char *detail)
-{
-	snprintf(out, cap, "%s%s%s", sn_reason_name((enum sn_reason)code),
-		 detail[0] ? ": " : "", detail);
-	for (char *c = out; *c; c++)
-		if (*c < 0x20 || *c > 0x7e)
-			*c = '?';
-}
-
-static void reasons_summary(char *out, size_t cap,
-			    const struct sn_make_reason *r, size_t n)
-{
-	size_t off = 0;
-
-	out[0] = '\0';
-	for (size_t i = 0; i < n && off < cap; i++) {
-		int w = snprintf(out + off, cap - off, "%s%s", i ? "; " : "",
-				 r[i].text);
-
-		if (w < 0)
-			break;
-		off += (size_t)w;
-	}
-	if (!n)
-		snprintf(out, cap, "no reason given");
-}
-
 static void send_own_evidence(struct sn_make_session *s)
 {
 	uint8_t digest[SN_SHA384_LEN] = {0}, rd[SN_REPORT_DATA_LEN];
@@ -550,56 +440,35 @@ static void rx_hello(struct sn_make_session *s, const struct sn_make_msg *m)
 
 static void rx_evidence(struct sn_make_session *s, const struct sn_make_msg *m)
 {
-	const struct sn_appraisal *a;
+	struct sn_appraisal *a;
 	struct sn_make_msg *v;
 	char summary[ERR_TEXT];
 	int err;
 
 	s->got_evidence = true;
-	err = appraise(s, m->evidence.data, m->evidence.len);
+	err = sn_make_appraise_peer(&s->p, s->keys.cb_peer, m->evidence.data,
+				    m->evidence.len, &a);
 	if (err) {
 		fail(s, err, SN_MAKE_E_INTERNAL, "appraisal failed: %s",
 		     strerror(-err));
 		return;
 	}
-	a = s->appraisal;
+	free(s->appraisal);
+	s->appraisal = a;
 	v = calloc(1, sizeof(*v));
 	if (!v) {
 		fail(s, -ENOMEM, SN_MAKE_E_INTERNAL, "out of memory");
 		return;
 	}
-	v->type = SN_MAKE_VERDICT;
-	v->verdict.accept = a->accepted;
-	memcpy(v->verdict.nonce, s->peer_nonce, sizeof(s->peer_nonce));
-	if (!a->accepted) {
-		size_t n = a->n_reasons;
-
-		if (n > SN_MAKE_MAX_REASONS)
-			n = SN_MAKE_MAX_REASONS;
-		for (size_t i = 0; i < n; i++) {
-			v->verdict.reasons[i].code = (uint16_t)a->reasons[i].code;
-			reason_text(v->verdict.reasons[i].text,
-				    sizeof(v->verdict.reasons[i].text),
-				    a->reasons[i].code, a->reasons[i].detail);
-		}
-		if (!n) {
-			/* not accepted yet no reason: say so */
-			v->verdict.reasons[0].code = SN_R_NONE;
-			snprintf(v->verdict.reasons[0].text,
-				 sizeof(v->verdict.reasons[0].text),
-				 "rejected");
-			n = 1;
-		}
-		v->verdict.n_reasons = n;
-	}
+	sn_make_verdict(v, a, s->peer_nonce);
 	err = send_msg(s, v);
 	if (err) {
 		fail(s, err, SN_MAKE_E_INTERNAL, "cannot send VERDICT");
 		goto out;
 	}
 	if (!a->accepted) {
-		reasons_summary(summary, sizeof(summary), v->verdict.reasons,
-				v->verdict.n_reasons);
+		sn_make_reasons_summary(summary, sizeof(summary),
+					v->verdict.reasons, v->verdict.n_reasons);
 		fail(s, -EACCES, 0, "peer evidence rejected: %s", summary);
 		goto out;
 	}
@@ -622,8 +491,8 @@ static void rx_verdict(struct sn_make_session *s, const struct sn_make_msg *m)
 		return;
 	}
 	if (!m->verdict.accept) {
-		reasons_summary(summary, sizeof(summary), m->verdict.reasons,
-				m->verdict.n_reasons);
+		sn_make_reasons_summary(summary, sizeof(summary),
+					m->verdict.reasons, m->verdict.n_reasons);
 		fail(s, -EACCES, 0, "peer rejected our evidence: %s", summary);
 		return;
 	}
@@ -871,23 +740,6 @@ static void timer_cb(evutil_socket_t fd, short what, void *arg)
 
 /* --- public --------------------------------------------------------------- */
 
-static bool node_name_ok(const char *n)
-{
-	size_t len = n ? strlen(n) : 0;
-
-	if (len < 1 || len > SN_MAKE_NAME_MAX)
-		return false;
-	for (size_t i = 0; i < len; i++) {
-		char c = n[i];
-
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		      (c >= '0' && c <= '9') || c == '.' || c == '_' ||
-		      c == '-'))
-			return false;
-	}
-	return true;
-}
-
 int sn_make_session_new(struct event_base *base, int fd, bool is_client,
 			const struct sn_make_params *params,
 			const struct sn_make_callbacks *cbs,
@@ -898,7 +750,8 @@ int sn_make_session_new(struct event_base *base, int fd, bool is_client,
 	int err;
 
 	if (!base || fd < 0 || !params || !params->evidence ||
-	    !params->node_id || !node_name_ok(params->node_name))
+	    !params->node_id || !params->node_name ||
+	    !sn_make_name_ok(params->node_name, strlen(params->node_name)))
 		return -EINVAL;
 	s = calloc(1, sizeof(*s));
 	if (!s)
@@ -962,17 +815,7 @@ int sn_make_session_new(struct event_base *base, int fd, bool is_client,
 	return 0;
 fail:
 	SSL_free(ssl);
-	if (s->bev) {
-		/* closes fd: cannot be undone; report as such */
-		bufferevent_free(s->bev);
-		s->bev = NULL;
-	}
-	if (s->timer)
-		event_free(s->timer);
-	s->timer = NULL;
-	SSL_CTX_free(s->ctx);
-	OPENSSL_cleanse(s, sizeof(*s));
-	free(s);
+	destroy(s); /* once the bufferevent exists, this closes fd */
 	return err;
 }
 
