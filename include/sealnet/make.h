@@ -7,8 +7,10 @@
  * same session, per direction and per epoch.
  *
  * Layers (lib/make/): the framed message codec (msg.c), the TLS context
- * (tls.c), the key schedule of exporters (keys.c), and the session state
- * machine on libevent's OpenSSL bufferevents (session.c).
+ * (tls.c), the key schedule of exporters (keys.c), the appraisal of the
+ * peer's evidence (appraise_peer.c), and the session state machine on
+ * libevent's OpenSSL bufferevents (session.c) over its connection
+ * (conn.c: sending, closing, timers, lifetime).
  *
  * All functions return 0 or a negative errno; out-parameters are written
  * only on success.  Nothing here prints: errors go through sn_log().  Key

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Private to lib/make: what session.c (the state machine and its I/O)
- * uses of the folder's other files.  Dependencies go one way:
+ * Private to lib/make: the session object and what session.c (the state
+ * machine and its input) uses of the folder's other files.  Dependencies
+ * go one way:
+ *   session.c -> conn.c (lifetime, sending, closing, timers)
  *   session.c -> appraise_peer.c -> lib/evidence (sn_appraise_bound)
  *   session.c -> keys.c -> tls.c (error logging)
  *   session.c, appraise_peer.c -> msg.c (codec, the wire's text rules)
@@ -13,9 +15,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <event2/util.h>
 #include <openssl/types.h>
 
 #include "sealnet/make.h"
+
+struct bufferevent;
+struct event;
+struct event_base;
 
 /* --- msg.c: the wire's rules for text (docs/protocol.md §2) --------------- */
 
@@ -79,5 +86,68 @@ void sn_make_verdict(struct sn_make_msg *v, const struct sn_appraisal *a,
 /* A VERDICT's reasons on one line ("a; b"), for logs and on_fail. */
 void sn_make_reasons_summary(char *out, size_t cap,
 			     const struct sn_make_reason *r, size_t n);
+
+/* --- conn.c and session.c: one MAKE session ------------------------------ */
+
+#define SN_MAKE_ERR_TEXT 512
+
+struct sn_make_session {
+	struct event_base *base;
+	struct bufferevent *bev;
+	SSL *ssl; /* owned by bev */
+	SSL_CTX *ctx;
+	struct event *timer;
+	struct sn_make_params p;
+	char node_name[SN_MAKE_NAME_MAX + 1];
+	struct sn_make_callbacks cb;
+	bool is_client;
+	enum sn_make_state st;
+
+	uint8_t nonce[SN_MAKE_NONCE_LEN];
+	struct sn_make_keys keys; /* channel bindings, once connected */
+
+	/* attestation phase: each at most once */
+	bool got_hello, got_evidence, got_verdict;
+	bool own_accept, peer_accept;
+	uint32_t peer_id;
+	uint8_t peer_nonce[SN_MAKE_NONCE_LEN];
+	char peer_name[SN_MAKE_NAME_MAX + 1];
+	struct sn_appraisal *appraisal;
+
+	/* keys */
+	uint16_t epoch;	       /* latest derived, 0 none */
+	bool await_keys_ready; /* a KEYS_READY(epoch) is due from the peer */
+	bool rekey_pending;    /* we sent REKEY(epoch) */
+	bool peer_rekey_seen;  /* the peer's REKEY(epoch) arrived */
+	bool ready_notified;   /* on_ready(epoch) was called */
+
+	int fail_err;
+	bool fail_reported;
+	char error[SN_MAKE_ERR_TEXT];
+
+	bool shut; /* our write side is shut down */
+	int depth;
+	bool free_pending;
+};
+
+/* conn.c: what the state machine acts through (see there) */
+const char *sn_make_who(const struct sn_make_session *s);
+void sn_make_destroy(struct sn_make_session *s);
+void sn_make_enter(struct sn_make_session *s);
+void sn_make_leave(struct sn_make_session *s);
+/* false once the session is closing or the caller freed it */
+bool sn_make_alive(const struct sn_make_session *s);
+void sn_make_arm_timer(struct sn_make_session *s, unsigned int ms);
+/* Connection gone: close it and report the failure (once). */
+void sn_make_finish(struct sn_make_session *s);
+int sn_make_send(struct sn_make_session *s, const struct sn_make_msg *m);
+/* Fail: ERROR(code) unless code is 0, then close (see conn.c). */
+void sn_make_fail(struct sn_make_session *s, int err, uint16_t code,
+		  const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/* EOF or error on the connection outside CLOSING */
+void sn_make_conn_lost(struct sn_make_session *s, short what);
+/* bufferevent write callback, session timer (handshake, rekey, linger) */
+void sn_make_write_cb(struct bufferevent *bev, void *arg);
+void sn_make_timer_cb(evutil_socket_t fd, short what, void *arg);
 
 #endif
