@@ -34,15 +34,19 @@
 
 /* --- keys ----------------------------------------------------------------- */
 
-/* epoch's keys (keys.c) to the caller: on_keys, or on_rekey after 1 */
+/* epoch's keys (keys.c) to the caller: on_keys, or on_rekey after 1.
+ * Fails the session when they cannot be derived. */
 static int derive(struct sn_make_session *s, uint16_t epoch, bool first)
 {
 	struct sn_make_epoch_keys k;
 	int err;
 
 	err = sn_make_keys_epoch(&s->keys, s->ssl, epoch, &k);
-	if (err)
+	if (err) {
+		sn_make_fail(s, err, SN_MAKE_E_INTERNAL,
+			     "key derivation failed");
 		goto cleanup;
+	}
 	s->epoch = epoch;
 	s->ready_notified = false;
 	s->peer_rekey_seen = false;
@@ -75,27 +79,26 @@ static int send_epoch(struct sn_make_session *s, enum sn_make_msg_type t,
 	return sn_make_send(s, &m);
 }
 
+/* we receive with epoch's keys: tell the peer */
+static void send_keys_ready(struct sn_make_session *s, uint16_t epoch)
+{
+	int err = send_epoch(s, SN_MAKE_KEYS_READY, epoch);
+
+	if (err)
+		sn_make_fail(s, err, SN_MAKE_E_INTERNAL,
+			     "cannot send KEYS_READY");
+}
+
 /* both verdicts accept: epoch 1 */
 static void maybe_keys(struct sn_make_session *s)
 {
-	int err;
-
 	if (!s->own_accept || !s->peer_accept || s->st != SN_MAKE_ST_ATTEST)
 		return;
 	s->st = SN_MAKE_ST_KEYS;
 	s->await_keys_ready = true;
-	err = derive(s, 1, true);
-	if (err) {
-		sn_make_fail(s, err, SN_MAKE_E_INTERNAL,
-			     "key derivation failed");
+	if (derive(s, 1, true) || !sn_make_alive(s))
 		return;
-	}
-	if (!sn_make_alive(s))
-		return;
-	err = send_epoch(s, SN_MAKE_KEYS_READY, 1);
-	if (err)
-		sn_make_fail(s, err, SN_MAKE_E_INTERNAL,
-			     "cannot send KEYS_READY");
+	send_keys_ready(s, 1);
 }
 
 int sn_make_session_rekey(struct sn_make_session *s)
@@ -119,12 +122,7 @@ int sn_make_session_rekey(struct sn_make_session *s)
 	s->rekey_pending = true;
 	s->await_keys_ready = true;
 	err = derive(s, (uint16_t)(s->epoch + 1), false);
-	if (err) {
-		sn_make_fail(s, err, SN_MAKE_E_INTERNAL,
-			     "key derivation failed");
-		goto out;
-	}
-	if (!sn_make_alive(s))
+	if (err || !sn_make_alive(s))
 		goto out;
 	err = send_epoch(s, SN_MAKE_REKEY, s->epoch);
 	if (err) {
@@ -334,19 +332,13 @@ static void rx_keys_ready(struct sn_make_session *s, uint16_t epoch)
 
 static void rx_rekey(struct sn_make_session *s, uint16_t epoch)
 {
-	int err;
-
 	if (s->rekey_pending && epoch == s->epoch && !s->peer_rekey_seen) {
 		/* both started the same rekey: the peer's REKEY says it
 		 * receives with this epoch; its KEYS_READY still follows */
 		s->peer_rekey_seen = true;
 		notify_ready(s);
-		if (!sn_make_alive(s))
-			return;
-		err = send_epoch(s, SN_MAKE_KEYS_READY, epoch);
-		if (err)
-			sn_make_fail(s, err, SN_MAKE_E_INTERNAL,
-				     "cannot send KEYS_READY");
+		if (sn_make_alive(s))
+			send_keys_ready(s, epoch);
 		return;
 	}
 	if (s->rekey_pending || s->await_keys_ready || s->epoch == UINT16_MAX ||
@@ -356,22 +348,12 @@ static void rx_rekey(struct sn_make_session *s, uint16_t epoch)
 			     s->epoch);
 		return;
 	}
-	err = derive(s, epoch, false);
-	if (err) {
-		sn_make_fail(s, err, SN_MAKE_E_INTERNAL,
-			     "key derivation failed");
-		return;
-	}
-	if (!sn_make_alive(s))
+	if (derive(s, epoch, false) || !sn_make_alive(s))
 		return;
 	/* the initiator installed its keys before sending REKEY */
 	notify_ready(s);
-	if (!sn_make_alive(s))
-		return;
-	err = send_epoch(s, SN_MAKE_KEYS_READY, epoch);
-	if (err)
-		sn_make_fail(s, err, SN_MAKE_E_INTERNAL,
-			     "cannot send KEYS_READY");
+	if (sn_make_alive(s))
+		send_keys_ready(s, epoch);
 }
 
 static void handle(struct sn_make_session *s, const struct sn_make_msg *m)
