@@ -297,7 +297,7 @@ static inline int pair_start(struct pair_node *a, struct pair_node *b)
 	return err ? err : pair_node_start(b, sv[1], false, 0);
 }
 
-/* --- the loop -------------------------------------------------------------- */
+/* --- the loop ------------------------------------------------------------- */
 
 static inline void pair_safety(evutil_socket_t fd, short what, void *arg)
 {
