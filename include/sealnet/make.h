@@ -139,6 +139,8 @@ int sn_make_msg_encode(const struct sn_make_msg *m, uint8_t **out,
  */
 int sn_make_tls_ctx_new(SSL_CTX **out);
 
+/* --- key schedule (keys.c) ------------------------------------------------ */
+
 /* cb = SHA-256(exporter(label for the role, empty context, 32 bytes)).
  * is_client selects the client's label (use the peer's role to check the
  * peer's evidence).  -ENOTCONN before the handshake completed. */
