@@ -33,7 +33,11 @@
  *   rekey   on one established MAKE pair, sn_make_session_rekey() on the
  *           client until both on_rekey fired (rekey_ready: both on_ready).
  *   evidence, appraise: the two attestation steps alone, outside any
- *           session (one side's share; a MAKE does each twice).
+ *           session (one side's share; a MAKE does each twice): evidence
+ *           over report_data binding a fixed channel binding and the log,
+ *           appraised as a session does (sn_appraise_bound()).
+ *
+ * The pair of sessions is the unit tests' fixture, tests/unit/make/pair.h.
  *
  * tls and make alternate (one of each per iteration) so that noise from
  * other work on the machine hits both alike.  Wall time: CLOCK_MONOTONIC
@@ -69,13 +73,9 @@
 #include "sealnet/make.h"
 #include "sealnet/util.h"
 
-#define OP_TIMEOUT_S 30
+#include "pair.h" /* tests/unit/make: the socketpair MAKE fixture */
 
-static char tmpdir[64], platform[96];
-static uint8_t meas[SN_MEASUREMENT_LEN];
-static struct sn_policy_appraisal *policy;
-static SSL_CTX *tls_ctx;
-static struct event_base *base;
+#define OP_TIMEOUT_S 30
 
 static double now_us(void)
 {
@@ -164,118 +164,67 @@ static struct stats summarize(struct series *s)
 
 /* --- one operation's state ------------------------------------------------- */
 
-struct side {
-	struct sn_make_session *s;
-	struct bufferevent *bev; /* tls op */
-	struct sn_mlog mlog;
-	const char *name;
-	uint32_t id, peer;
-	bool keys, ready, connected;
-	uint16_t key_epoch, ready_epoch;
-};
-
-static struct side sides[2];
+static struct pair_node sides[2];
 static double t_start, t_keys, t_ready;
-static uint16_t want_epoch; /* the epoch being established */
-static int failed;
-static char fail_reason[512];
 
-static void check(void)
+/* pair_env.progress: the clock of an operation (both sides at the epoch
+ * being established) */
+static void progress(void)
 {
 	double t = now_us();
+	uint16_t want = sides[0].want_epoch;
 
-	if (!t_keys && sides[0].keys && sides[1].keys)
+	if (!t_keys && sides[0].key_epoch >= want && sides[1].key_epoch >= want)
 		t_keys = t;
-	if (!t_ready && sides[0].ready && sides[1].ready)
+	if (!t_ready && sides[0].ready_epoch >= want &&
+	    sides[1].ready_epoch >= want)
 		t_ready = t;
-	if (t_ready || failed)
-		event_base_loopbreak(base);
 }
 
-static void on_keys(void *arg, uint32_t peer, uint16_t epoch,
-		    const uint8_t tx[SN_MAKE_KEY_LEN],
-		    const uint8_t rx[SN_MAKE_KEY_LEN])
-{
-	struct side *sd = arg;
-
-	if (epoch == want_epoch)
-		sd->keys = true;
-	sd->key_epoch = epoch;
-	check();
-}
-
-static void on_ready(void *arg, uint32_t peer, uint16_t epoch)
-{
-	struct side *sd = arg;
-
-	if (epoch == want_epoch)
-		sd->ready = true;
-	sd->ready_epoch = epoch;
-	check();
-}
-
-static void on_fail(void *arg, uint32_t peer, int err, const char *reason)
-{
-	struct side *sd = arg;
-
-	failed = err ? err : -EIO;
-	snprintf(fail_reason, sizeof(fail_reason), "%s: %s", sd->name,
-		 reason);
-	check();
-}
-
-static int ev_provider(void *arg, const uint8_t rd[SN_REPORT_DATA_LEN],
-		       uint8_t **out, size_t *len)
-{
-	struct side *sd = arg;
-
-	return sn_evidence_produce(SN_TEE_SIM, platform, rd, meas, &sd->mlog,
-				   out, len);
-}
-
-static int mlog_digest(void *arg, uint8_t out[SN_SHA384_LEN])
-{
-	struct side *sd = arg;
-
-	memcpy(out, sd->mlog.digest, SN_SHA384_LEN);
-	return 0;
-}
-
-static void timeout_cb(evutil_socket_t fd, short what, void *arg)
-{
-	failed = -ETIMEDOUT;
-	snprintf(fail_reason, sizeof(fail_reason), "no result after %d s",
-		 OP_TIMEOUT_S);
-	event_base_loopbreak(base);
-}
-
-static void reset(void)
+/* the next operation establishes epoch want */
+static void reset(uint16_t want)
 {
 	for (int i = 0; i < 2; i++) {
-		sides[i].keys = sides[i].ready = sides[i].connected = false;
-		sides[i].key_epoch = sides[i].ready_epoch = 0;
+		sides[i].want_epoch = want;
+		sides[i].n_fail = 0;
+		if (want == 1)
+			sides[i].key_epoch = sides[i].ready_epoch = 0;
 	}
 	t_keys = t_ready = 0;
-	failed = 0;
-	fail_reason[0] = '\0';
 }
 
-/* Run the loop until check() or a failure ends it. */
+/* Run the loop until both sides are ready or one failed. */
 static void run(const char *what)
 {
-	struct timeval tv = {.tv_sec = OP_TIMEOUT_S};
-	struct event *t = evtimer_new(base, timeout_cb, NULL);
+	int err = pair_run(&sides[0], &sides[1], OP_TIMEOUT_S);
 
-	if (!t)
-		die("evtimer_new", -ENOMEM);
-	evtimer_add(t, &tv);
-	if (!t_ready && !failed)
-		event_base_dispatch(base);
-	event_free(t);
-	if (failed) {
-		fprintf(stderr, "make_latency: %s failed: %s\n", what,
-			fail_reason);
+	for (int i = 0; i < 2 && !err; i++)
+		if (sides[i].n_fail) {
+			fprintf(stderr, "make_latency: %s failed: %s: %s\n",
+				what, sides[i].name, sides[i].reason);
+			exit(1);
+		}
+	if (err) {
+		fprintf(stderr,
+			"make_latency: %s failed: no result after "
+			"%d s\n",
+			what, OP_TIMEOUT_S);
 		exit(1);
+	}
+}
+
+/* wall time of this operation into keys / ready, CPU since c0 */
+static void record(struct series *keys, struct series *ready, double c0)
+{
+	double cpu = cpu_us() - c0;
+
+	if (keys) {
+		keys->wall[keys->n++] = t_keys - t_start;
+		keys->cpu_sum += cpu;
+	}
+	if (ready) {
+		ready->wall[ready->n++] = t_ready - t_start;
+		ready->cpu_sum += cpu;
 	}
 }
 
@@ -283,7 +232,7 @@ static void run(const char *what)
 
 static void tls_event(struct bufferevent *bev, short what, void *arg)
 {
-	struct side *sd = arg;
+	struct pair_node *sd = arg;
 
 	if (what & BEV_EVENT_CONNECTED) {
 		/* like MAKE: a TLS 1.3 session with a peer certificate */
@@ -291,37 +240,26 @@ static void tls_event(struct bufferevent *bev, short what, void *arg)
 
 		if (SSL_version(ssl) != TLS1_3_VERSION ||
 		    !SSL_get0_peer_certificate(ssl)) {
-			failed = -EPROTO;
-			snprintf(fail_reason, sizeof(fail_reason),
-				 "%s: not TLS 1.3 or no peer certificate",
-				 sd->name);
+			sd->n_fail++;
+			snprintf(sd->reason, sizeof(sd->reason),
+				 "not TLS 1.3 or no peer certificate");
 		}
-		sd->connected = true;
 		/* the tls op's "keys" and "ready" are the handshake's end */
-		sd->keys = sd->ready = true;
-		check();
+		sd->key_epoch = sd->ready_epoch = 1;
+		pair_check();
 		return;
 	}
-	failed = -EIO;
-	snprintf(fail_reason, sizeof(fail_reason), "%s: TLS event 0x%x",
-		 sd->name, what);
-	check();
+	sd->n_fail++;
+	snprintf(sd->reason, sizeof(sd->reason), "TLS event 0x%x", what);
+	pair_check();
 }
 
-static struct bufferevent *tls_bev(int fd, bool client, struct side *sd)
+static struct bufferevent *tls_bev(int fd, bool client, struct pair_node *sd)
 {
-	SSL *ssl = SSL_new(tls_ctx);
-	struct bufferevent *bev;
+	struct bufferevent *bev = pair_tls_bev(fd, client);
 
-	if (!ssl || evutil_make_socket_nonblocking(fd))
-		die("SSL_new", -ENOMEM);
-	bev = bufferevent_openssl_socket_new(
-		base, fd, ssl,
-		client ? BUFFEREVENT_SSL_CONNECTING
-		       : BUFFEREVENT_SSL_ACCEPTING,
-		BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
 	if (!bev)
-		die("bufferevent_openssl_socket_new", -ENOMEM);
+		die("TLS bufferevent", -ENOMEM);
 	bufferevent_setcb(bev, NULL, NULL, tls_event, sd);
 	if (bufferevent_enable(bev, EV_READ | EV_WRITE))
 		die("bufferevent_enable", -EIO);
@@ -330,81 +268,45 @@ static struct bufferevent *tls_bev(int fd, bool client, struct side *sd)
 
 static void op_tls(struct series *s)
 {
-	double c0 = cpu_us(), t;
+	struct bufferevent *bev[2];
+	double c0 = cpu_us();
 	int sv[2];
 
-	reset();
-	want_epoch = 1;
+	reset(1);
 	t_start = now_us();
 	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv))
 		die("socketpair", -errno);
-	sides[0].bev = tls_bev(sv[0], true, &sides[0]);
-	sides[1].bev = tls_bev(sv[1], false, &sides[1]);
+	bev[0] = tls_bev(sv[0], true, &sides[0]);
+	bev[1] = tls_bev(sv[1], false, &sides[1]);
 	run("TLS handshake");
-	t = t_keys - t_start;
-	bufferevent_free(sides[0].bev);
-	bufferevent_free(sides[1].bev);
-	sides[0].bev = sides[1].bev = NULL;
+	bufferevent_free(bev[0]);
+	bufferevent_free(bev[1]);
 	if (s) {
-		s->wall[s->n++] = t;
+		s->wall[s->n++] = t_keys - t_start;
 		s->cpu_sum += cpu_us() - c0;
 	}
 }
 
 /* --- MAKE -------------------------------------------------------------------- */
 
-static void make_start(struct side *sd, int fd, bool client)
-{
-	struct sn_make_params p = {
-		.node_id = sd->id,
-		.node_name = sd->name,
-		.peer_id = sd->peer,
-		.policy = policy,
-		.evidence = ev_provider,
-		.mlog_digest = mlog_digest,
-		.evidence_arg = sd,
-		.tls_ctx = tls_ctx,
-	};
-	struct sn_make_callbacks cb = {
-		.on_keys = on_keys,
-		.on_rekey = on_keys,
-		.on_ready = on_ready,
-		.on_fail = on_fail,
-		.arg = sd,
-	};
-	int err = sn_make_session_new(base, fd, client, &p, &cb, &sd->s);
-
-	if (err)
-		die("sn_make_session_new", err);
-}
-
 /* One MAKE; the pair is left established when keep. */
 static void op_make(struct series *keys, struct series *ready, bool keep)
 {
 	double c0 = cpu_us();
-	int sv[2];
+	int err;
 
-	reset();
-	want_epoch = 1;
+	reset(1);
 	t_start = now_us();
-	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv))
-		die("socketpair", -errno);
-	make_start(&sides[0], sv[0], true);
-	make_start(&sides[1], sv[1], false);
+	err = pair_start(&sides[0], &sides[1]);
+	if (err)
+		die("MAKE pair", err);
 	run("MAKE");
-	if (keys)
-		keys->wall[keys->n++] = t_keys - t_start;
-	if (ready)
-		ready->wall[ready->n++] = t_ready - t_start;
-	if (keep)
-		return;
-	sn_make_session_free(sides[0].s);
-	sn_make_session_free(sides[1].s);
-	sides[0].s = sides[1].s = NULL;
-	if (keys)
-		keys->cpu_sum += cpu_us() - c0;
-	if (ready)
-		ready->cpu_sum += cpu_us() - c0;
+	if (!keep) {
+		sn_make_session_free(sides[0].s);
+		sn_make_session_free(sides[1].s);
+		sides[0].s = sides[1].s = NULL;
+	}
+	record(keys, ready, c0);
 }
 
 static void op_rekey(struct series *keys, struct series *ready)
@@ -412,24 +314,19 @@ static void op_rekey(struct series *keys, struct series *ready)
 	double c0 = cpu_us();
 	int err;
 
-	reset();
-	want_epoch = sn_make_session_epoch(sides[0].s) + 1;
+	reset(sn_make_session_epoch(sides[0].s) + 1);
 	t_start = now_us();
 	err = sn_make_session_rekey(sides[0].s);
 	if (err)
 		die("sn_make_session_rekey", err);
 	run("rekey");
-	if (keys) {
-		keys->wall[keys->n++] = t_keys - t_start;
-		keys->cpu_sum += cpu_us() - c0;
-	}
-	if (ready) {
-		ready->wall[ready->n++] = t_ready - t_start;
-		ready->cpu_sum += cpu_us() - c0;
-	}
+	record(keys, ready, c0);
 }
 
 /* --- the attestation steps alone ------------------------------------------- */
+
+/* the channel binding the evidence of op_evidence is bound to */
+static const uint8_t bench_cb[SN_MAKE_CB_LEN] = {0x5a};
 
 static void op_evidence(struct series *s, uint8_t **wire, size_t *len)
 {
@@ -437,10 +334,13 @@ static void op_evidence(struct series *s, uint8_t **wire, size_t *len)
 	double c0 = cpu_us(), t0 = now_us();
 	int err;
 
-	memset(rd, 0x5a, sizeof(rd));
 	free(*wire);
 	*wire = NULL;
-	err = ev_provider(&sides[0], rd, wire, len);
+	/* as session.c: report_data binds the channel and our log */
+	err = sn_report_data_binding(bench_cb, sizeof(bench_cb),
+				     sides[0].mlog.digest, rd);
+	if (!err)
+		err = pair_ev_provider(&sides[0], rd, wire, len);
 	if (err)
 		die("sim evidence", err);
 	if (s) {
@@ -449,30 +349,24 @@ static void op_evidence(struct series *s, uint8_t **wire, size_t *len)
 	}
 }
 
-/* what session.c's appraise() does, less the report_data comparison */
+/* what a session does with the peer's EVIDENCE (appraise_peer.c) */
 static void op_appraise(struct series *s, const uint8_t *wire, size_t len)
 {
+	const struct sn_appraise_binding b = {
+		.channel_binding = bench_cb,
+		.cb_len = sizeof(bench_cb),
+	};
 	struct sn_appraisal *a = calloc(1, sizeof(*a));
-	struct sn_evidence *ev = NULL;
 	double c0 = cpu_us(), t0 = now_us();
-	struct sn_mlog log;
 	int err;
 
 	if (!a)
 		die("calloc", -ENOMEM);
-	err = sn_evidence_parse(wire, len, &ev);
-	if (!err && ev->mlog) {
-		err = sn_mlog_parse(ev->mlog, ev->mlog_len, &log);
-		if (!err)
-			sn_mlog_free(&log);
-	}
-	if (!err)
-		err = sn_appraise(ev, policy, 0, a);
+	err = sn_appraise_bound(wire, len, pair_env.policy, 0, &b, a);
 	if (err)
 		die("appraisal", err);
 	if (!a->accepted)
 		die("appraisal: evidence not accepted", 0);
-	sn_evidence_free(ev);
 	free(a);
 	if (s) {
 		s->wall[s->n++] = now_us() - t0;
@@ -482,81 +376,27 @@ static void op_appraise(struct series *s, const uint8_t *wire, size_t len)
 
 /* --- setup ------------------------------------------------------------------ */
 
-static void side_init(struct side *sd, const char *name, uint32_t id,
-		      uint32_t peer)
+static void setup(void)
 {
-	int err;
+	int err = pair_env_init("sealnet-make-bench");
 
-	memset(sd, 0, sizeof(*sd));
-	sd->name = name;
-	sd->id = id;
-	sd->peer = peer;
-	sn_mlog_init(&sd->mlog);
-	err = sn_mlog_extend_data(&sd->mlog, SN_MLOG_BPF_OBJECT,
-				  "sealnet.bpf.o", name, strlen(name));
+	if (err)
+		die("sim platform, policy, TLS context", err);
+	pair_env.progress = progress;
+	err = pair_node_init(&sides[0], "bench-a", 1, 2, pair_env.meas);
+	if (!err)
+		err = pair_node_init(&sides[1], "bench-b", 2, 1, pair_env.meas);
 	if (err)
 		die("sn_mlog_extend_data", err);
 }
 
-static void setup(void)
-{
-	char tmpl[] = "/tmp/sealnet-make-bench-XXXXXX";
-	char hex[2 * SN_SHA256_LEN + 1], mhex[2 * SN_MEASUREMENT_LEN + 1];
-	char json[1024];
-	uint8_t h[SN_SHA256_LEN];
-	int err;
-
-	if (!mkdtemp(tmpl))
-		die("mkdtemp", -errno);
-	snprintf(tmpdir, sizeof(tmpdir), "%s", tmpl);
-	snprintf(platform, sizeof(platform), "%s/plat", tmpl);
-	err = sn_sim_platform_init(platform);
-	if (!err)
-		err = sn_sim_ark_spki(platform, h);
-	if (err)
-		die("sim platform", err);
-	memset(meas, 0x11, sizeof(meas));
-	sn_hex_encode(h, sizeof(h), hex);
-	sn_hex_encode(meas, sizeof(meas), mhex);
-	snprintf(json, sizeof(json),
-		 "{\"backends\": [\"sim\"], \"sim_ark_spki_sha256\": "
-		 "[\"%s\"], \"measurements\": [\"%s\"]}",
-		 hex, mhex);
-	err = sn_policy_appraisal_parse(json, strlen(json), &policy);
-	if (err)
-		die("policy", err);
-	err = sn_make_tls_ctx_new(&tls_ctx);
-	if (err)
-		die("sn_make_tls_ctx_new", err);
-	base = event_base_new();
-	if (!base)
-		die("event_base_new", -ENOMEM);
-	side_init(&sides[0], "bench-a", 1, 2);
-	side_init(&sides[1], "bench-b", 2, 1);
-}
-
 static void cleanup(void)
 {
-	static const char *const files[] = {
-		"ark.pem", "ask.pem", "vcek.pem", "ark.key",
-		"ask.key", "vcek.key", "chip_id",
-	};
-	char path[160];
-
-	sn_mlog_free(&sides[0].mlog);
-	sn_mlog_free(&sides[1].mlog);
-	event_base_free(base);
-	SSL_CTX_free(tls_ctx);
-	sn_policy_appraisal_free(policy);
-	/* the platform's files, then the dirs; anything unknown stays (and
-	 * is reported by the failing rmdir) */
-	for (size_t i = 0; i < SN_ARRAY_SIZE(files); i++) {
-		snprintf(path, sizeof(path), "%s/%s", platform, files[i]);
-		unlink(path);
-	}
-	if (rmdir(platform) || rmdir(tmpdir))
-		fprintf(stderr, "make_latency: %s not removed: %s\n", tmpdir,
-			strerror(errno));
+	pair_node_free(&sides[0]);
+	pair_node_free(&sides[1]);
+	if (pair_env_free())
+		fprintf(stderr, "make_latency: %s not removed: %s\n",
+			pair_env.tmpdir, strerror(errno));
 }
 
 /* --- main --------------------------------------------------------------------- */

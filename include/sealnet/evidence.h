@@ -326,6 +326,32 @@ int sn_appraise(const struct sn_evidence *ev,
 		const struct sn_policy_appraisal *policy, time_t at,
 		struct sn_appraisal *out);
 
+/* What a verifier expects of evidence bound to a channel, beyond its
+ * policy: its own view of the channel, the data-plane logs it allows. */
+struct sn_appraise_binding {
+	/* report_data must equal sn_report_data_binding(channel_binding,
+	 * running digest of the attached log) -- reason report-data */
+	const uint8_t *channel_binding;
+	size_t cb_len;
+	/* optional: the attached log's running digest must be one of these
+	 * (reason measurement-not-allowed); none: any */
+	const uint8_t (*mlog_digests)[SN_SHA384_LEN];
+	size_t n_mlog_digests;
+};
+
+/*
+ * Appraise serialized evidence (sn_evidence_serialize format, e.g. MAKE's
+ * EVIDENCE) bound to a channel: evidence that does not parse and a
+ * measurement log that does not replay are reason malformed; then
+ * sn_appraise() with policy and at, then the binding.  Returns 0 when the
+ * appraisal ran (the verdict is out->accepted), negative errno when it
+ * could not.
+ */
+int sn_appraise_bound(const uint8_t *buf, size_t len,
+		      const struct sn_policy_appraisal *policy, time_t at,
+		      const struct sn_appraise_binding *binding,
+		      struct sn_appraisal *out);
+
 /* Claims as a JSON object (malloc'd string). */
 int sn_claims_to_json(const struct sn_claims *c, char **out);
 /* "sim", "snp", "tdx" (anything else: "unknown").  The names used in the

@@ -6,9 +6,11 @@
  * exporter of this very session, then data-plane keys exported from the
  * same session, per direction and per epoch.
  *
- * Three layers: the framed message codec (msg.c), the TLS context and
- * exporters (tls.c), and the session state machine on libevent's OpenSSL
- * bufferevents (session.c).
+ * Layers (lib/make/): the framed message codec (msg.c), the TLS context
+ * (tls.c), the key schedule of exporters (keys.c), the appraisal of the
+ * peer's evidence (appraise_peer.c), and the session state machine on
+ * libevent's OpenSSL bufferevents (session.c) over its connection
+ * (conn.c: sending, closing, timers, lifetime).
  *
  * All functions return 0 or a negative errno; out-parameters are written
  * only on success.  Nothing here prints: errors go through sn_log().  Key
@@ -136,6 +138,8 @@ int sn_make_msg_encode(const struct sn_make_msg *m, uint8_t **out,
  * tickets or resumption.
  */
 int sn_make_tls_ctx_new(SSL_CTX **out);
+
+/* --- key schedule (keys.c) ------------------------------------------------ */
 
 /* cb = SHA-256(exporter(label for the role, empty context, 32 bytes)).
  * is_client selects the client's label (use the peer's role to check the

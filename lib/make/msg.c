@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "internal.h"
 #include "sealnet/log.h"
-#include "sealnet/make.h"
 
 /* fixed parts of the payloads */
 #define HELLO_FIXED   (2 + 1 + 4 + 1 + SN_MAKE_NONCE_LEN)
@@ -42,7 +42,7 @@ static bool name_char_ok(char c)
 	       (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
 }
 
-static bool name_ok(const char *s, size_t len)
+bool sn_make_name_ok(const char *s, size_t len)
 {
 	if (len < 1 || len > SN_MAKE_NAME_MAX)
 		return false;
@@ -58,6 +58,13 @@ static bool text_ok(const char *s, size_t len)
 		if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] > 0x7e)
 			return false;
 	return true;
+}
+
+void sn_make_printable(char *s)
+{
+	for (; *s; s++)
+		if (*s < 0x20 || *s > 0x7e)
+			*s = '?';
 }
 
 /* --- reading ------------------------------------------------------------ */
@@ -144,7 +151,7 @@ static int dec_hello(struct rd *r, struct sn_make_msg *m)
 		return bad("HELLO node id 0");
 	if (r->left != (size_t)nl + SN_MAKE_NONCE_LEN)
 		return bad("HELLO name length");
-	if (!name_ok((const char *)r->p, nl))
+	if (!sn_make_name_ok((const char *)r->p, nl))
 		return bad("HELLO name");
 	rd_bytes(r, m->hello.name, nl);
 	m->hello.name[nl] = '\0';
@@ -304,7 +311,7 @@ static int enc_size(const struct sn_make_msg *m, size_t *out)
 	switch (m->type) {
 	case SN_MAKE_HELLO:
 		n = strnlen(m->hello.name, SN_MAKE_NAME_MAX + 1);
-		if (!name_ok(m->hello.name, n) || !m->hello.node_id ||
+		if (!sn_make_name_ok(m->hello.name, n) || !m->hello.node_id ||
 		    m->hello.role > SN_MAKE_SERVER)
 			return -EINVAL;
 		*out = HELLO_FIXED + n;

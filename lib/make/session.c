@@ -1,21 +1,21 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
  * MAKE session: the state machine of docs/protocol.md on a libevent
- * OpenSSL bufferevent.  TLS handshake -> HELLO + EVIDENCE both ways ->
- * appraise the peer (channel binding recomputed from this session) ->
- * VERDICT both ways -> keys of epoch 1 -> KEYS_READY; then REKEY.
+ * OpenSSL bufferevent, and its input -- §1 (TLS 1.3 with a peer
+ * certificate), §2 (frames read and checked for state and sender), the
+ * sequence of §3 and the epochs and rekey of §4.  TLS handshake -> HELLO +
+ * EVIDENCE both ways -> appraise the peer (appraise_peer.c) -> VERDICT
+ * both ways -> keys of epoch 1 (keys.c) -> KEYS_READY; then REKEY.
+ * Sending, failing and closing, timers and the deferred free: conn.c.
  *
  * Every message is checked for its state and sender before it is acted
  * upon; each may arrive once (per epoch).  Any violation sends ERROR and
- * closes.  User callbacks may free the session: entry points count their
- * depth and the free is deferred until the outermost one returns.
+ * closes.
  */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -26,235 +26,38 @@
 #include <openssl/rand.h>
 #include <openssl/ssl.h>
 
+#include "internal.h"
 #include "sealnet/log.h"
-#include "sealnet/make.h"
 #include "sealnet/util.h"
 
 #define DEFAULT_TIMEOUT_MS 10000
-#define LINGER_MS	   1000 /* flush the last message at most this long */
-#define ERR_TEXT	   512
-
-struct sn_make_session {
-	struct event_base *base;
-	struct bufferevent *bev;
-	SSL *ssl; /* owned by bev */
-	SSL_CTX *ctx;
-	struct event *timer;
-	struct sn_make_params p;
-	char node_name[SN_MAKE_NAME_MAX + 1];
-	struct sn_make_callbacks cb;
-	bool is_client;
-	enum sn_make_state st;
-
-	uint8_t nonce[SN_MAKE_NONCE_LEN];
-	uint8_t cb_own[SN_MAKE_CB_LEN];
-	uint8_t cb_peer[SN_MAKE_CB_LEN];
-
-	/* attestation phase: each at most once */
-	bool got_hello, got_evidence, got_verdict;
-	bool own_accept, peer_accept;
-	uint32_t peer_id;
-	uint8_t peer_nonce[SN_MAKE_NONCE_LEN];
-	char peer_name[SN_MAKE_NAME_MAX + 1];
-	struct sn_appraisal *appraisal;
-
-	/* keys */
-	uint16_t epoch;		/* latest derived, 0 none */
-	bool await_keys_ready;	/* a KEYS_READY(epoch) is due from the peer */
-	bool rekey_pending;	/* we sent REKEY(epoch) */
-	bool peer_rekey_seen;	/* the peer's REKEY(epoch) arrived */
-	bool ready_notified;	/* on_ready(epoch) was called */
-
-	int fail_err;
-	bool fail_reported;
-	char error[ERR_TEXT];
-
-	bool shut; /* our write side is shut down */
-	int depth;
-	bool free_pending;
-};
-
-static const char *const state_names[] = {
-	[SN_MAKE_ST_TLS] = "tls",
-	[SN_MAKE_ST_ATTEST] = "attest",
-	[SN_MAKE_ST_KEYS] = "keys",
-	[SN_MAKE_ST_ESTABLISHED] = "established",
-	[SN_MAKE_ST_CLOSING] = "closing",
-	[SN_MAKE_ST_FAILED] = "failed",
-};
-
-const char *sn_make_state_name(enum sn_make_state st)
-{
-	if ((size_t)st < SN_ARRAY_SIZE(state_names))
-		return state_names[st];
-	return "unknown";
-}
-
-static const char *who(const struct sn_make_session *s)
-{
-	return s->peer_name[0] ? s->peer_name : "(unknown peer)";
-}
-
-/* --- lifetime ----------------------------------------------------------- */
-
-static void destroy(struct sn_make_session *s)
-{
-	if (s->timer)
-		event_free(s->timer);
-	if (s->bev)
-		bufferevent_free(s->bev); /* frees the SSL, closes fd */
-	SSL_CTX_free(s->ctx);
-	free(s->appraisal);
-	OPENSSL_cleanse(s, sizeof(*s));
-	free(s);
-}
-
-static void enter(struct sn_make_session *s)
-{
-	s->depth++;
-}
-
-static void leave(struct sn_make_session *s)
-{
-	if (--s->depth == 0 && s->free_pending)
-		destroy(s);
-}
-
-/* false once the session is closing or the caller freed it */
-static bool alive(const struct sn_make_session *s)
-{
-	return !s->free_pending && s->st < SN_MAKE_ST_CLOSING;
-}
-
-static void arm_timer(struct sn_make_session *s, unsigned int ms)
-{
-	struct timeval tv = {.tv_sec = ms / 1000,
-			     .tv_usec = (ms % 1000) * 1000};
-
-	evtimer_add(s->timer, &tv);
-}
-
-/* Connection gone: close it and report the failure (once). */
-static void finish(struct sn_make_session *s)
-{
-	s->st = SN_MAKE_ST_FAILED;
-	evtimer_del(s->timer);
-	if (s->bev) {
-		bufferevent_free(s->bev);
-		s->bev = NULL;
-		s->ssl = NULL;
-	}
-	if (!s->fail_reported && !s->free_pending) {
-		s->fail_reported = true;
-		if (s->cb.on_fail)
-			s->cb.on_fail(s->cb.arg, s->peer_id, s->fail_err,
-				      s->error);
-	}
-}
-
-static int send_msg(struct sn_make_session *s, const struct sn_make_msg *m)
-{
-	uint8_t *buf;
-	size_t len;
-	int err;
-
-	if (!s->bev)
-		return -ENOTCONN;
-	err = sn_make_msg_encode(m, &buf, &len);
-	if (err) {
-		sn_err("make: cannot encode %s: %s",
-		       sn_make_msg_type_name(m->type), strerror(-err));
-		return err;
-	}
-	err = bufferevent_write(s->bev, buf, len) ? -ENOMEM : 0;
-	free(buf);
-	return err;
-}
-
-/* Our last message reached the kernel: shut our write side so the peer
- * reads everything and then EOF (a close could make the peer's pending
- * write fail before it read our VERDICT / ERROR). */
-static void half_close(struct sn_make_session *s)
-{
-	if (s->shut || !s->bev)
-		return;
-	s->shut = true;
-	shutdown(bufferevent_getfd(s->bev), SHUT_WR);
-}
-
-/*
- * Fail the session: remember why, optionally send ERROR(code), flush what
- * is queued, shut our write side, discard input until the peer closes (at
- * most LINGER_MS), close, on_fail.
- * code 0: send nothing (the peer already knows, e.g. our VERDICT said it).
- */
-static void __attribute__((format(printf, 4, 5)))
-fail(struct sn_make_session *s, int err, uint16_t code, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (s->st >= SN_MAKE_ST_CLOSING)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(s->error, sizeof(s->error), fmt, ap);
-	va_end(ap);
-	s->fail_err = err;
-	sn_warn("make: %s (id %u): %s", who(s), s->peer_id, s->error);
-
-	if (code && s->bev && s->st != SN_MAKE_ST_TLS) {
-		struct sn_make_msg *m = calloc(1, sizeof(*m));
-
-		if (m) {
-			/* our own text; printable by construction, but
-			 * make sure before it goes on the wire */
-			size_t tl = strnlen(s->error, SN_MAKE_ERROR_MAX);
-
-			m->type = SN_MAKE_ERROR;
-			m->error.code = code;
-			memcpy(m->error.text, s->error, tl);
-			m->error.text[tl] = '\0';
-			for (char *c = m->error.text; *c; c++)
-				if (*c < 0x20 || *c > 0x7e)
-					*c = '?';
-			(void)send_msg(s, m);
-			free(m);
-		}
-	}
-	s->st = SN_MAKE_ST_CLOSING;
-	if (!s->bev) {
-		finish(s);
-		return;
-	}
-	arm_timer(s, LINGER_MS);
-	if (evbuffer_get_length(bufferevent_get_output(s->bev)) == 0)
-		half_close(s);
-}
 
 /* --- keys ----------------------------------------------------------------- */
 
+/* epoch's keys (keys.c) to the caller: on_keys, or on_rekey after 1.
+ * Fails the session when they cannot be derived. */
 static int derive(struct sn_make_session *s, uint16_t epoch, bool first)
 {
-	uint8_t c2s[SN_MAKE_KEY_LEN], s2c[SN_MAKE_KEY_LEN];
-	const uint8_t *tx, *rx;
+	struct sn_make_epoch_keys k;
 	int err;
 
-	err = sn_make_derive_keys(s->ssl, epoch, c2s, s2c);
-	if (err)
+	err = sn_make_keys_epoch(&s->keys, s->ssl, epoch, &k);
+	if (err) {
+		sn_make_fail(s, err, SN_MAKE_E_INTERNAL,
+			     "key derivation failed");
 		goto cleanup;
+	}
 	s->epoch = epoch;
 	s->ready_notified = false;
 	s->peer_rekey_seen = false;
-	tx = s->is_client ? c2s : s2c;
-	rx = s->is_client ? s2c : c2s;
-	sn_info("make: %s (id %u): keys of epoch %u derived", who(s),
+	sn_info("make: %s (id %u): keys of epoch %u derived", sn_make_who(s),
 		s->peer_id, epoch);
 	if (!first && s->cb.on_rekey)
-		s->cb.on_rekey(s->cb.arg, s->peer_id, epoch, tx, rx);
+		s->cb.on_rekey(s->cb.arg, s->peer_id, epoch, k.tx, k.rx);
 	else if (s->cb.on_keys)
-		s->cb.on_keys(s->cb.arg, s->peer_id, epoch, tx, rx);
+		s->cb.on_keys(s->cb.arg, s->peer_id, epoch, k.tx, k.rx);
 cleanup:
-	OPENSSL_cleanse(c2s, sizeof(c2s));
-	OPENSSL_cleanse(s2c, sizeof(s2c));
+	OPENSSL_cleanse(&k, sizeof(k));
 	return err;
 }
 
@@ -273,28 +76,29 @@ static int send_epoch(struct sn_make_session *s, enum sn_make_msg_type t,
 	struct sn_make_msg m = {.type = t};
 
 	m.rekey.epoch = epoch;
-	return send_msg(s, &m);
+	return sn_make_send(s, &m);
+}
+
+/* we receive with epoch's keys: tell the peer */
+static void send_keys_ready(struct sn_make_session *s, uint16_t epoch)
+{
+	int err = send_epoch(s, SN_MAKE_KEYS_READY, epoch);
+
+	if (err)
+		sn_make_fail(s, err, SN_MAKE_E_INTERNAL,
+			     "cannot send KEYS_READY");
 }
 
 /* both verdicts accept: epoch 1 */
 static void maybe_keys(struct sn_make_session *s)
 {
-	int err;
-
 	if (!s->own_accept || !s->peer_accept || s->st != SN_MAKE_ST_ATTEST)
 		return;
 	s->st = SN_MAKE_ST_KEYS;
 	s->await_keys_ready = true;
-	err = derive(s, 1, true);
-	if (err) {
-		fail(s, err, SN_MAKE_E_INTERNAL, "key derivation failed");
+	if (derive(s, 1, true) || !sn_make_alive(s))
 		return;
-	}
-	if (!alive(s))
-		return;
-	err = send_epoch(s, SN_MAKE_KEYS_READY, 1);
-	if (err)
-		fail(s, err, SN_MAKE_E_INTERNAL, "cannot send KEYS_READY");
+	send_keys_ready(s, 1);
 }
 
 int sn_make_session_rekey(struct sn_make_session *s)
@@ -306,145 +110,32 @@ int sn_make_session_rekey(struct sn_make_session *s)
 		return -EAGAIN;
 	if (s->epoch == UINT16_MAX)
 		return -ERANGE;
-	enter(s);
+	sn_make_enter(s);
 	/* roll the TLS traffic keys of both directions forward as well */
 	if (SSL_key_update(s->ssl, SSL_KEY_UPDATE_REQUESTED) != 1) {
 		ERR_clear_error();
 		err = -EIO;
-		fail(s, err, SN_MAKE_E_INTERNAL, "TLS key update failed");
+		sn_make_fail(s, err, SN_MAKE_E_INTERNAL,
+			     "TLS key update failed");
 		goto out;
 	}
 	s->rekey_pending = true;
 	s->await_keys_ready = true;
 	err = derive(s, (uint16_t)(s->epoch + 1), false);
-	if (err) {
-		fail(s, err, SN_MAKE_E_INTERNAL, "key derivation failed");
-		goto out;
-	}
-	if (!alive(s))
+	if (err || !sn_make_alive(s))
 		goto out;
 	err = send_epoch(s, SN_MAKE_REKEY, s->epoch);
 	if (err) {
-		fail(s, err, SN_MAKE_E_INTERNAL, "cannot send REKEY");
+		sn_make_fail(s, err, SN_MAKE_E_INTERNAL, "cannot send REKEY");
 		goto out;
 	}
-	arm_timer(s, s->p.rekey_timeout_ms);
+	sn_make_arm_timer(s, s->p.rekey_timeout_ms);
 out:
-	leave(s);
+	sn_make_leave(s);
 	return err;
 }
 
-/* --- attestation ------------------------------------------------------------ */
-
-static void add_reason(struct sn_appraisal *a, enum sn_reason code,
-		       const char *detail)
-{
-	a->accepted = false;
-	if (a->n_reasons >= SN_MAX_REASONS)
-		return;
-	a->reasons[a->n_reasons].code = code;
-	snprintf(a->reasons[a->n_reasons].detail,
-		 sizeof(a->reasons[a->n_reasons].detail), "%s", detail);
-	a->n_reasons++;
-}
-
-/*
- * Appraise the peer's serialized evidence into s->appraisal.  0 when the
- * appraisal ran (verdict in s->appraisal->accepted), negative errno when
- * it could not.
- */
-static int appraise(struct sn_make_session *s, const uint8_t *buf,
-		    size_t len)
-{
-	uint8_t digest[SN_SHA384_LEN] = {0}, expect[SN_REPORT_DATA_LEN];
-	struct sn_evidence *ev = NULL;
-	struct sn_appraisal *a;
-	bool log_ok = true;
-	int err;
-
-	a = calloc(1, sizeof(*a));
-	if (!a)
-		return -ENOMEM;
-	err = sn_evidence_parse(buf, len, &ev);
-	if (err) {
-		add_reason(a, SN_R_MALFORMED, "evidence could not be parsed");
-		err = 0;
-		goto out;
-	}
-	if (ev->mlog) {
-		struct sn_mlog log;
-
-		if (sn_mlog_parse(ev->mlog, ev->mlog_len, &log)) {
-			log_ok = false;
-		} else {
-			memcpy(digest, log.digest, sizeof(digest));
-			sn_mlog_free(&log);
-		}
-	}
-	err = sn_appraise(ev, s->p.policy, s->p.appraisal_time, a);
-	if (err)
-		goto out;
-	if (!log_ok)
-		add_reason(a, SN_R_MALFORMED,
-			   "runtime measurement log malformed");
-	err = sn_report_data_binding(s->cb_peer, sizeof(s->cb_peer), digest,
-				     expect);
-	if (err)
-		goto out;
-	if (sn_memeq_ct(a->claims.report_data, expect, sizeof(expect)))
-		add_reason(a, SN_R_REPORT_DATA,
-			   "report_data does not bind this TLS session "
-			   "(relayed or replayed evidence)");
-	if (s->p.n_peer_mlog_digests && log_ok) {
-		bool found = false;
-
-		for (size_t i = 0; i < s->p.n_peer_mlog_digests; i++)
-			if (!sn_memeq_ct(s->p.peer_mlog_digests[i], digest,
-					 sizeof(digest)))
-				found = true;
-		if (!found)
-			add_reason(a, SN_R_MEASUREMENT_NOT_ALLOWED,
-				   "runtime measurement log digest not "
-				   "allowed");
-	}
-out:
-	sn_evidence_free(ev);
-	if (err) {
-		free(a);
-		return err;
-	}
-	free(s->appraisal);
-	s->appraisal = a;
-	return 0;
-}
-
-/* "name: detail" made printable for the wire */
-static void reason_text(char *out, size_t cap, int code, const char *detail)
-{
-	snprintf(out, cap, "%s%s%s", sn_reason_name((enum sn_reason)code),
-		 detail[0] ? ": " : "", detail);
-	for (char *c = out; *c; c++)
-		if (*c < 0x20 || *c > 0x7e)
-			*c = '?';
-}
-
-static void reasons_summary(char *out, size_t cap,
-			    const struct sn_make_reason *r, size_t n)
-{
-	size_t off = 0;
-
-	out[0] = '\0';
-	for (size_t i = 0; i < n && off < cap; i++) {
-		int w = snprintf(out + off, cap - off, "%s%s", i ? "; " : "",
-				 r[i].text);
-
-		if (w < 0)
-			break;
-		off += (size_t)w;
-	}
-	if (!n)
-		snprintf(out, cap, "no reason given");
-}
+/* --- attestation ----------------------------------------------------------- */
 
 static void send_own_evidence(struct sn_make_session *s)
 {
@@ -457,26 +148,27 @@ static void send_own_evidence(struct sn_make_session *s)
 	if (s->p.mlog_digest) {
 		err = s->p.mlog_digest(s->p.evidence_arg, digest);
 		if (err) {
-			fail(s, err, SN_MAKE_E_INTERNAL,
-			     "own measurement log unavailable");
+			sn_make_fail(s, err, SN_MAKE_E_INTERNAL,
+				     "own measurement log unavailable");
 			return;
 		}
 	}
-	err = sn_report_data_binding(s->cb_own, sizeof(s->cb_own), digest, rd);
+	err = sn_make_keys_report_data(&s->keys, digest, rd);
 	if (!err)
 		err = s->p.evidence(s->p.evidence_arg, rd, &ev, &len);
 	if (err || !ev || !len) {
-		fail(s, err ? err : -EINVAL, SN_MAKE_E_INTERNAL,
-		     "own evidence unavailable");
+		sn_make_fail(s, err ? err : -EINVAL, SN_MAKE_E_INTERNAL,
+			     "own evidence unavailable");
 		goto cleanup;
 	}
-	if (!alive(s))
+	if (!sn_make_alive(s))
 		goto cleanup;
 	m.evidence.data = ev;
 	m.evidence.len = len;
-	err = send_msg(s, &m);
+	err = sn_make_send(s, &m);
 	if (err)
-		fail(s, err, SN_MAKE_E_INTERNAL, "cannot send own evidence");
+		sn_make_fail(s, err, SN_MAKE_E_INTERNAL,
+			     "cannot send own evidence");
 cleanup:
 	free(ev);
 }
@@ -487,19 +179,17 @@ static void on_connected(struct sn_make_session *s)
 	int err;
 
 	if (SSL_version(s->ssl) != TLS1_3_VERSION) {
-		fail(s, -EPROTO, SN_MAKE_E_VERSION, "not TLS 1.3");
+		sn_make_fail(s, -EPROTO, SN_MAKE_E_VERSION, "not TLS 1.3");
 		return;
 	}
 	if (!SSL_get0_peer_certificate(s->ssl)) {
-		fail(s, -EPROTO, SN_MAKE_E_PEER, "peer sent no certificate");
+		sn_make_fail(s, -EPROTO, SN_MAKE_E_PEER,
+			     "peer sent no certificate");
 		return;
 	}
-	err = sn_make_channel_binding(s->ssl, s->is_client, s->cb_own);
-	if (!err)
-		err = sn_make_channel_binding(s->ssl, !s->is_client,
-					      s->cb_peer);
+	err = sn_make_keys_bind(&s->keys, s->ssl, s->is_client);
 	if (err) {
-		fail(s, err, SN_MAKE_E_INTERNAL, "TLS exporter failed");
+		sn_make_fail(s, err, SN_MAKE_E_INTERNAL, "TLS exporter failed");
 		return;
 	}
 	s->st = SN_MAKE_ST_ATTEST;
@@ -508,9 +198,9 @@ static void on_connected(struct sn_make_session *s)
 	m.hello.node_id = s->p.node_id;
 	snprintf(m.hello.name, sizeof(m.hello.name), "%s", s->node_name);
 	memcpy(m.hello.nonce, s->nonce, sizeof(s->nonce));
-	err = send_msg(s, &m);
+	err = sn_make_send(s, &m);
 	if (err) {
-		fail(s, err, SN_MAKE_E_INTERNAL, "cannot send HELLO");
+		sn_make_fail(s, err, SN_MAKE_E_INTERNAL, "cannot send HELLO");
 		return;
 	}
 	send_own_evidence(s);
@@ -523,24 +213,25 @@ static void rx_hello(struct sn_make_session *s, const struct sn_make_msg *m)
 	uint8_t want = s->is_client ? SN_MAKE_SERVER : SN_MAKE_CLIENT;
 
 	if (m->hello.version != SN_MAKE_VERSION) {
-		fail(s, -EPROTONOSUPPORT, SN_MAKE_E_VERSION,
-		     "unsupported MAKE version %u", m->hello.version);
+		sn_make_fail(s, -EPROTONOSUPPORT, SN_MAKE_E_VERSION,
+			     "unsupported MAKE version %u", m->hello.version);
 		return;
 	}
 	if (m->hello.role != want) {
-		fail(s, -EPROTO, SN_MAKE_E_PEER, "peer claims our own role");
+		sn_make_fail(s, -EPROTO, SN_MAKE_E_PEER,
+			     "peer claims our own role");
 		return;
 	}
 	if (m->hello.node_id == s->p.node_id) {
-		fail(s, -EPROTO, SN_MAKE_E_PEER, "peer claims our node id %u",
-		     m->hello.node_id);
+		sn_make_fail(s, -EPROTO, SN_MAKE_E_PEER,
+			     "peer claims our node id %u", m->hello.node_id);
 		return;
 	}
 	if (s->p.peer_id != SN_MAKE_ANY_PEER &&
 	    m->hello.node_id != s->p.peer_id) {
-		fail(s, -EPROTO, SN_MAKE_E_PEER,
-		     "peer is node %u, expected %u", m->hello.node_id,
-		     s->p.peer_id);
+		sn_make_fail(s, -EPROTO, SN_MAKE_E_PEER,
+			     "peer is node %u, expected %u", m->hello.node_id,
+			     s->p.peer_id);
 		return;
 	}
 	s->got_hello = true;
@@ -549,68 +240,48 @@ static void rx_hello(struct sn_make_session *s, const struct sn_make_msg *m)
 	snprintf(s->peer_name, sizeof(s->peer_name), "%s", m->hello.name);
 	if (s->cb.on_hello &&
 	    s->cb.on_hello(s->cb.arg, s->peer_id, s->peer_name)) {
-		if (alive(s))
-			fail(s, -EPERM, SN_MAKE_E_PEER,
-			     "peer refused by local configuration");
+		if (sn_make_alive(s))
+			sn_make_fail(s, -EPERM, SN_MAKE_E_PEER,
+				     "peer refused by local configuration");
 	}
 }
 
 static void rx_evidence(struct sn_make_session *s, const struct sn_make_msg *m)
 {
-	const struct sn_appraisal *a;
+	struct sn_appraisal *a;
 	struct sn_make_msg *v;
-	char summary[ERR_TEXT];
+	char summary[SN_MAKE_ERR_TEXT];
 	int err;
 
 	s->got_evidence = true;
-	err = appraise(s, m->evidence.data, m->evidence.len);
+	err = sn_make_appraise_peer(&s->p, s->keys.cb_peer, m->evidence.data,
+				    m->evidence.len, &a);
 	if (err) {
-		fail(s, err, SN_MAKE_E_INTERNAL, "appraisal failed: %s",
-		     strerror(-err));
+		sn_make_fail(s, err, SN_MAKE_E_INTERNAL, "appraisal failed: %s",
+			     strerror(-err));
 		return;
 	}
-	a = s->appraisal;
+	free(s->appraisal);
+	s->appraisal = a;
 	v = calloc(1, sizeof(*v));
 	if (!v) {
-		fail(s, -ENOMEM, SN_MAKE_E_INTERNAL, "out of memory");
+		sn_make_fail(s, -ENOMEM, SN_MAKE_E_INTERNAL, "out of memory");
 		return;
 	}
-	v->type = SN_MAKE_VERDICT;
-	v->verdict.accept = a->accepted;
-	memcpy(v->verdict.nonce, s->peer_nonce, sizeof(s->peer_nonce));
-	if (!a->accepted) {
-		size_t n = a->n_reasons;
-
-		if (n > SN_MAKE_MAX_REASONS)
-			n = SN_MAKE_MAX_REASONS;
-		for (size_t i = 0; i < n; i++) {
-			v->verdict.reasons[i].code = (uint16_t)a->reasons[i].code;
-			reason_text(v->verdict.reasons[i].text,
-				    sizeof(v->verdict.reasons[i].text),
-				    a->reasons[i].code, a->reasons[i].detail);
-		}
-		if (!n) {
-			/* not accepted yet no reason: say so */
-			v->verdict.reasons[0].code = SN_R_NONE;
-			snprintf(v->verdict.reasons[0].text,
-				 sizeof(v->verdict.reasons[0].text),
-				 "rejected");
-			n = 1;
-		}
-		v->verdict.n_reasons = n;
-	}
-	err = send_msg(s, v);
+	sn_make_verdict(v, a, s->peer_nonce);
+	err = sn_make_send(s, v);
 	if (err) {
-		fail(s, err, SN_MAKE_E_INTERNAL, "cannot send VERDICT");
+		sn_make_fail(s, err, SN_MAKE_E_INTERNAL, "cannot send VERDICT");
 		goto out;
 	}
 	if (!a->accepted) {
-		reasons_summary(summary, sizeof(summary), v->verdict.reasons,
-				v->verdict.n_reasons);
-		fail(s, -EACCES, 0, "peer evidence rejected: %s", summary);
+		sn_make_reasons_summary(summary, sizeof(summary),
+					v->verdict.reasons, v->verdict.n_reasons);
+		sn_make_fail(s, -EACCES, 0, "peer evidence rejected: %s",
+			     summary);
 		goto out;
 	}
-	sn_info("make: %s (id %u): evidence accepted (%s)", who(s),
+	sn_info("make: %s (id %u): evidence accepted (%s)", sn_make_who(s),
 		s->peer_id, sn_tee_name(a->claims.tee));
 	s->own_accept = true;
 	maybe_keys(s);
@@ -620,18 +291,19 @@ out:
 
 static void rx_verdict(struct sn_make_session *s, const struct sn_make_msg *m)
 {
-	char summary[ERR_TEXT];
+	char summary[SN_MAKE_ERR_TEXT];
 
 	s->got_verdict = true;
 	if (CRYPTO_memcmp(m->verdict.nonce, s->nonce, sizeof(s->nonce))) {
-		fail(s, -EPROTO, SN_MAKE_E_PROTOCOL,
-		     "VERDICT for another session (nonce differs)");
+		sn_make_fail(s, -EPROTO, SN_MAKE_E_PROTOCOL,
+			     "VERDICT for another session (nonce differs)");
 		return;
 	}
 	if (!m->verdict.accept) {
-		reasons_summary(summary, sizeof(summary), m->verdict.reasons,
-				m->verdict.n_reasons);
-		fail(s, -EACCES, 0, "peer rejected our evidence: %s", summary);
+		sn_make_reasons_summary(summary, sizeof(summary),
+					m->verdict.reasons, m->verdict.n_reasons);
+		sn_make_fail(s, -EACCES, 0, "peer rejected our evidence: %s",
+			     summary);
 		return;
 	}
 	s->peer_accept = true;
@@ -641,8 +313,9 @@ static void rx_verdict(struct sn_make_session *s, const struct sn_make_msg *m)
 static void rx_keys_ready(struct sn_make_session *s, uint16_t epoch)
 {
 	if (!s->await_keys_ready || epoch != s->epoch) {
-		fail(s, -EPROTO, SN_MAKE_E_REKEY,
-		     "unexpected KEYS_READY(%u) at epoch %u", epoch, s->epoch);
+		sn_make_fail(s, -EPROTO, SN_MAKE_E_REKEY,
+			     "unexpected KEYS_READY(%u) at epoch %u", epoch,
+			     s->epoch);
 		return;
 	}
 	s->await_keys_ready = false;
@@ -659,41 +332,28 @@ static void rx_keys_ready(struct sn_make_session *s, uint16_t epoch)
 
 static void rx_rekey(struct sn_make_session *s, uint16_t epoch)
 {
-	int err;
-
 	if (s->rekey_pending && epoch == s->epoch && !s->peer_rekey_seen) {
 		/* both started the same rekey: the peer's REKEY says it
 		 * receives with this epoch; its KEYS_READY still follows */
 		s->peer_rekey_seen = true;
 		notify_ready(s);
-		if (!alive(s))
-			return;
-		err = send_epoch(s, SN_MAKE_KEYS_READY, epoch);
-		if (err)
-			fail(s, err, SN_MAKE_E_INTERNAL,
-			     "cannot send KEYS_READY");
+		if (sn_make_alive(s))
+			send_keys_ready(s, epoch);
 		return;
 	}
 	if (s->rekey_pending || s->await_keys_ready || s->epoch == UINT16_MAX ||
 	    epoch != s->epoch + 1) {
-		fail(s, -EPROTO, SN_MAKE_E_REKEY,
-		     "unexpected REKEY(%u) at epoch %u", epoch, s->epoch);
+		sn_make_fail(s, -EPROTO, SN_MAKE_E_REKEY,
+			     "unexpected REKEY(%u) at epoch %u", epoch,
+			     s->epoch);
 		return;
 	}
-	err = derive(s, epoch, false);
-	if (err) {
-		fail(s, err, SN_MAKE_E_INTERNAL, "key derivation failed");
-		return;
-	}
-	if (!alive(s))
+	if (derive(s, epoch, false) || !sn_make_alive(s))
 		return;
 	/* the initiator installed its keys before sending REKEY */
 	notify_ready(s);
-	if (!alive(s))
-		return;
-	err = send_epoch(s, SN_MAKE_KEYS_READY, epoch);
-	if (err)
-		fail(s, err, SN_MAKE_E_INTERNAL, "cannot send KEYS_READY");
+	if (sn_make_alive(s))
+		send_keys_ready(s, epoch);
 }
 
 static void handle(struct sn_make_session *s, const struct sn_make_msg *m)
@@ -702,8 +362,8 @@ static void handle(struct sn_make_session *s, const struct sn_make_msg *m)
 
 	switch (m->type) {
 	case SN_MAKE_ERROR:
-		fail(s, -ECONNABORTED, 0, "peer error %u: %s", m->error.code,
-		     m->error.text);
+		sn_make_fail(s, -ECONNABORTED, 0, "peer error %u: %s",
+			     m->error.code, m->error.text);
 		return;
 	case SN_MAKE_HELLO:
 		if (st != SN_MAKE_ST_ATTEST || s->got_hello)
@@ -731,8 +391,9 @@ static void handle(struct sn_make_session *s, const struct sn_make_msg *m)
 		rx_rekey(s, m->rekey.epoch);
 		return;
 	}
-	fail(s, -EPROTO, SN_MAKE_E_PROTOCOL, "unexpected %s in state %s",
-	     sn_make_msg_type_name(m->type), sn_make_state_name(st));
+	sn_make_fail(s, -EPROTO, SN_MAKE_E_PROTOCOL,
+		     "unexpected %s in state %s",
+		     sn_make_msg_type_name(m->type), sn_make_state_name(st));
 }
 
 /* handle every complete frame in the input buffer */
@@ -741,7 +402,7 @@ static void process_input(struct sn_make_session *s)
 	struct evbuffer *in = bufferevent_get_input(s->bev);
 	struct sn_make_msg *m = NULL;
 
-	while (alive(s)) {
+	while (sn_make_alive(s)) {
 		uint8_t hdr[SN_MAKE_HDR_LEN];
 		size_t body, avail = evbuffer_get_length(in);
 		const uint8_t *frame;
@@ -752,10 +413,10 @@ static void process_input(struct sn_make_session *s)
 		evbuffer_copyout(in, hdr, sizeof(hdr));
 		err = sn_make_msg_peek(hdr, &body);
 		if (err) {
-			fail(s, err,
-			     err == -EMSGSIZE ? SN_MAKE_E_TOO_BIG
-					      : SN_MAKE_E_PROTOCOL,
-			     "bad frame length");
+			sn_make_fail(s, err,
+				     err == -EMSGSIZE ? SN_MAKE_E_TOO_BIG :
+							SN_MAKE_E_PROTOCOL,
+				     "bad frame length");
 			break;
 		}
 		if (avail < SN_MAKE_HDR_LEN + body)
@@ -763,24 +424,25 @@ static void process_input(struct sn_make_session *s)
 		if (!m) {
 			m = malloc(sizeof(*m));
 			if (!m) {
-				fail(s, -ENOMEM, SN_MAKE_E_INTERNAL,
-				     "out of memory");
+				sn_make_fail(s, -ENOMEM, SN_MAKE_E_INTERNAL,
+					     "out of memory");
 				break;
 			}
 		}
 		frame = evbuffer_pullup(in, (ev_ssize_t)(SN_MAKE_HDR_LEN + body));
 		if (!frame) {
-			fail(s, -ENOMEM, SN_MAKE_E_INTERNAL, "out of memory");
+			sn_make_fail(s, -ENOMEM, SN_MAKE_E_INTERNAL,
+				     "out of memory");
 			break;
 		}
 		err = sn_make_msg_decode(frame, SN_MAKE_HDR_LEN + body, m);
 		if (err) {
-			fail(s, err, SN_MAKE_E_PROTOCOL,
-			     "malformed message (type %u, %zu bytes)",
-			     frame[SN_MAKE_HDR_LEN], body);
+			sn_make_fail(s, err, SN_MAKE_E_PROTOCOL,
+				     "malformed message (type %u, %zu bytes)",
+				     frame[SN_MAKE_HDR_LEN], body);
 			break;
 		}
-		sn_dbg("make: %s: received %s", who(s),
+		sn_dbg("make: %s: received %s", sn_make_who(s),
 		       sn_make_msg_type_name(m->type));
 		handle(s, m);
 		/* m->evidence points into the buffer: drain after use */
@@ -795,42 +457,19 @@ static void read_cb(struct bufferevent *bev, void *arg)
 	struct sn_make_session *s = arg;
 	struct evbuffer *in = bufferevent_get_input(bev);
 
-	enter(s);
+	sn_make_enter(s);
 	if (s->st == SN_MAKE_ST_CLOSING)
 		evbuffer_drain(in, evbuffer_get_length(in)); /* discard */
 	else
 		process_input(s);
-	leave(s);
-}
-
-static void write_cb(struct bufferevent *bev, void *arg)
-{
-	struct sn_make_session *s = arg;
-
-	enter(s);
-	if (s->st == SN_MAKE_ST_CLOSING &&
-	    evbuffer_get_length(bufferevent_get_output(bev)) == 0)
-		half_close(s);
-	leave(s);
-}
-
-static void ssl_error_text(struct bufferevent *bev, char *out, size_t cap)
-{
-	unsigned long e = bufferevent_get_openssl_error(bev);
-
-	out[0] = '\0';
-	if (e)
-		ERR_error_string_n(e, out, cap);
-	while (bufferevent_get_openssl_error(bev))
-		;
+	sn_make_leave(s);
 }
 
 static void event_cb(struct bufferevent *bev, short what, void *arg)
 {
 	struct sn_make_session *s = arg;
-	char tls[256];
 
-	enter(s);
+	sn_make_enter(s);
 	if (what & BEV_EVENT_CONNECTED) {
 		if (s->st == SN_MAKE_ST_TLS)
 			on_connected(s);
@@ -840,60 +479,20 @@ static void event_cb(struct bufferevent *bev, short what, void *arg)
 		goto out;
 	if (s->st >= SN_MAKE_ST_CLOSING) {
 		if (s->st == SN_MAKE_ST_CLOSING)
-			finish(s);
+			sn_make_finish(s);
 		goto out;
 	}
 	/* frames that arrived before the close still count (e.g. the
 	 * peer's VERDICT explaining why it closes) */
 	if (s->st != SN_MAKE_ST_TLS)
 		process_input(s);
-	if (!alive(s))
-		goto out;
-	ssl_error_text(bev, tls, sizeof(tls));
-	/* the connection is gone: nothing can be sent any more */
-	snprintf(s->error, sizeof(s->error), "%s in state %s%s%s",
-		 (what & BEV_EVENT_EOF) ? "connection closed by peer"
-					: "connection error",
-		 sn_make_state_name(s->st), tls[0] ? ": " : "", tls);
-	s->fail_err = (what & BEV_EVENT_EOF) ? -ECONNRESET : -EIO;
-	sn_warn("make: %s (id %u): %s", who(s), s->peer_id, s->error);
-	s->st = SN_MAKE_ST_CLOSING;
-	finish(s);
+	if (sn_make_alive(s))
+		sn_make_conn_lost(s, what);
 out:
-	leave(s);
-}
-
-static void timer_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct sn_make_session *s = arg;
-
-	enter(s);
-	if (s->st == SN_MAKE_ST_CLOSING)
-		finish(s);
-	else if (s->st < SN_MAKE_ST_CLOSING)
-		fail(s, -ETIMEDOUT, SN_MAKE_E_TIMEOUT, "%s timed out",
-		     s->rekey_pending ? "rekey" : "handshake");
-	leave(s);
+	sn_make_leave(s);
 }
 
 /* --- public --------------------------------------------------------------- */
-
-static bool node_name_ok(const char *n)
-{
-	size_t len = n ? strlen(n) : 0;
-
-	if (len < 1 || len > SN_MAKE_NAME_MAX)
-		return false;
-	for (size_t i = 0; i < len; i++) {
-		char c = n[i];
-
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		      (c >= '0' && c <= '9') || c == '.' || c == '_' ||
-		      c == '-'))
-			return false;
-	}
-	return true;
-}
 
 int sn_make_session_new(struct event_base *base, int fd, bool is_client,
 			const struct sn_make_params *params,
@@ -905,7 +504,8 @@ int sn_make_session_new(struct event_base *base, int fd, bool is_client,
 	int err;
 
 	if (!base || fd < 0 || !params || !params->evidence ||
-	    !params->node_id || !node_name_ok(params->node_name))
+	    !params->node_id || !params->node_name ||
+	    !sn_make_name_ok(params->node_name, strlen(params->node_name)))
 		return -EINVAL;
 	s = calloc(1, sizeof(*s));
 	if (!s)
@@ -936,7 +536,7 @@ int sn_make_session_new(struct event_base *base, int fd, bool is_client,
 		if (err)
 			goto fail;
 	}
-	s->timer = evtimer_new(base, timer_cb, s);
+	s->timer = evtimer_new(base, sn_make_timer_cb, s);
 	ssl = SSL_new(s->ctx);
 	if (!s->timer || !ssl) {
 		err = -ENOMEM;
@@ -957,83 +557,18 @@ int sn_make_session_new(struct event_base *base, int fd, bool is_client,
 	}
 	s->ssl = ssl;
 	ssl = NULL; /* owned by the bufferevent now */
-	bufferevent_setcb(s->bev, read_cb, write_cb, event_cb, s);
+	bufferevent_setcb(s->bev, read_cb, sn_make_write_cb, event_cb, s);
 	bufferevent_setwatermark(s->bev, EV_READ, 0,
 				 SN_MAKE_HDR_LEN + SN_MAKE_MAX_MSG);
 	if (bufferevent_enable(s->bev, EV_READ | EV_WRITE)) {
 		err = -EIO;
 		goto fail;
 	}
-	arm_timer(s, s->p.handshake_timeout_ms);
+	sn_make_arm_timer(s, s->p.handshake_timeout_ms);
 	*out = s;
 	return 0;
 fail:
 	SSL_free(ssl);
-	if (s->bev) {
-		/* closes fd: cannot be undone; report as such */
-		bufferevent_free(s->bev);
-		s->bev = NULL;
-	}
-	if (s->timer)
-		event_free(s->timer);
-	s->timer = NULL;
-	SSL_CTX_free(s->ctx);
-	OPENSSL_cleanse(s, sizeof(*s));
-	free(s);
+	sn_make_destroy(s); /* once the bufferevent exists, this closes fd */
 	return err;
-}
-
-void sn_make_session_free(struct sn_make_session *s)
-{
-	if (!s)
-		return;
-	if (s->depth) {
-		/* inside one of our callbacks: free on the way out */
-		s->free_pending = true;
-		if (s->bev)
-			bufferevent_disable(s->bev, EV_READ | EV_WRITE);
-		evtimer_del(s->timer);
-		return;
-	}
-	destroy(s);
-}
-
-enum sn_make_state sn_make_session_state(const struct sn_make_session *s)
-{
-	return s->st;
-}
-
-uint32_t sn_make_session_peer_id(const struct sn_make_session *s)
-{
-	return s->peer_id;
-}
-
-const char *sn_make_session_peer_name(const struct sn_make_session *s)
-{
-	return s->peer_name;
-}
-
-uint16_t sn_make_session_epoch(const struct sn_make_session *s)
-{
-	return s->epoch;
-}
-
-int sn_make_session_id(const struct sn_make_session *s, uint8_t out[8])
-{
-	if (!s || !s->got_hello)
-		return -EAGAIN;
-	memcpy(out, s->is_client ? s->nonce : s->peer_nonce, 4);
-	memcpy(out + 4, s->is_client ? s->peer_nonce : s->nonce, 4);
-	return 0;
-}
-
-const struct sn_appraisal *
-sn_make_session_peer_appraisal(const struct sn_make_session *s)
-{
-	return s->appraisal;
-}
-
-const char *sn_make_session_error(const struct sn_make_session *s)
-{
-	return s->error;
 }

@@ -1,27 +1,25 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * MAKE TLS: a TLS 1.3-only SSL_CTX with an ephemeral in-memory P-256 key
- * and self-signed certificate (identity comes from attestation, see
- * docs/protocol.md §1), and the RFC 8446 §7.5 exporters for the channel
- * binding and the data-plane keys.
+ * MAKE TLS (docs/protocol.md §1, "Transport"): a TLS 1.3-only SSL_CTX
+ * with an ephemeral in-memory P-256 key and self-signed certificate
+ * (identity comes from attestation, §1 "Why no PKI is needed").  What is
+ * exported from the session is keys.c's.
  */
 #include <errno.h>
-#include <string.h>
 
-#include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
+#include "internal.h"
 #include "sealnet/log.h"
-#include "sealnet/make.h"
 
 #define CERT_LIFETIME (30L * 24 * 3600) /* the key lives as long as the
 					  * daemon; validity is not checked */
 
-static void log_ssl(const char *what)
+void sn_make_log_ssl(const char *what)
 {
 	unsigned long e = ERR_get_error();
 	char buf[256];
@@ -76,7 +74,7 @@ static int self_signed(EVP_PKEY *key, X509 **out)
 	err = 0;
 cleanup:
 	if (err)
-		log_ssl("self-signed certificate");
+		sn_make_log_ssl("self-signed certificate");
 	BN_free(bn);
 	X509_free(x);
 	return err;
@@ -90,19 +88,19 @@ int sn_make_tls_ctx_new(SSL_CTX **out)
 	int err = -EINVAL;
 
 	if (!ctx) {
-		log_ssl("SSL_CTX_new");
+		sn_make_log_ssl("SSL_CTX_new");
 		return -ENOMEM;
 	}
 	if (SSL_CTX_set_min_proto_version(ctx, TLS1_3_VERSION) != 1 ||
 	    SSL_CTX_set_max_proto_version(ctx, TLS1_3_VERSION) != 1) {
-		log_ssl("TLS 1.3 only");
+		sn_make_log_ssl("TLS 1.3 only");
 		goto cleanup;
 	}
 	/* no resumption: every session runs a fresh (EC)DHE exchange */
 	SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET | SSL_OP_NO_RENEGOTIATION);
 	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
 	if (SSL_CTX_set_num_tickets(ctx, 0) != 1) {
-		log_ssl("SSL_CTX_set_num_tickets");
+		sn_make_log_ssl("SSL_CTX_set_num_tickets");
 		goto cleanup;
 	}
 	SSL_CTX_set_verify(ctx,
@@ -111,7 +109,7 @@ int sn_make_tls_ctx_new(SSL_CTX **out)
 
 	key = EVP_EC_gen("P-256");
 	if (!key) {
-		log_ssl("P-256 key");
+		sn_make_log_ssl("P-256 key");
 		goto cleanup;
 	}
 	err = self_signed(key, &cert);
@@ -121,7 +119,7 @@ int sn_make_tls_ctx_new(SSL_CTX **out)
 	if (SSL_CTX_use_certificate(ctx, cert) != 1 ||
 	    SSL_CTX_use_PrivateKey(ctx, key) != 1 ||
 	    SSL_CTX_check_private_key(ctx) != 1) {
-		log_ssl("certificate/key");
+		sn_make_log_ssl("certificate/key");
 		goto cleanup;
 	}
 	*out = ctx;
@@ -131,66 +129,5 @@ cleanup:
 	X509_free(cert);
 	EVP_PKEY_free(key);
 	SSL_CTX_free(ctx);
-	return err;
-}
-
-static int exporter(SSL *ssl, const char *label, const uint8_t *ctx,
-		    size_t ctx_len, uint8_t *out, size_t out_len)
-{
-	uint8_t fin[1];
-
-	/* handshake completed: both Finished messages exist (not
-	 * SSL_is_init_finished: it is false while a KeyUpdate is processed) */
-	if (!ssl || SSL_version(ssl) != TLS1_3_VERSION ||
-	    !SSL_get_finished(ssl, fin, sizeof(fin)) ||
-	    !SSL_get_peer_finished(ssl, fin, sizeof(fin)))
-		return -ENOTCONN;
-	if (SSL_export_keying_material(ssl, out, out_len, label,
-				       strlen(label), ctx, ctx_len, 1) != 1) {
-		log_ssl("TLS exporter");
-		return -EIO;
-	}
-	return 0;
-}
-
-int sn_make_channel_binding(SSL *ssl, bool is_client,
-			    uint8_t out[SN_MAKE_CB_LEN])
-{
-	uint8_t ekm[32], h[SN_MAKE_CB_LEN];
-	int err;
-
-	err = exporter(ssl,
-		       is_client ? SN_MAKE_LABEL_ATTEST_CLIENT
-				 : SN_MAKE_LABEL_ATTEST_SERVER,
-		       (const uint8_t *)"", 0, ekm, sizeof(ekm));
-	if (err)
-		goto cleanup;
-	if (EVP_Digest(ekm, sizeof(ekm), h, NULL, EVP_sha256(), NULL) != 1) {
-		log_ssl("SHA-256");
-		err = -EIO;
-		goto cleanup;
-	}
-	memcpy(out, h, sizeof(h));
-cleanup:
-	OPENSSL_cleanse(ekm, sizeof(ekm));
-	return err;
-}
-
-int sn_make_derive_keys(SSL *ssl, uint16_t epoch, uint8_t c2s[SN_MAKE_KEY_LEN],
-			uint8_t s2c[SN_MAKE_KEY_LEN])
-{
-	uint8_t ctx[2] = {(uint8_t)(epoch >> 8), (uint8_t)epoch};
-	uint8_t k[2 * SN_MAKE_KEY_LEN];
-	int err;
-
-	if (!epoch)
-		return -EINVAL;
-	err = exporter(ssl, SN_MAKE_LABEL_KEYS, ctx, sizeof(ctx), k,
-		       sizeof(k));
-	if (!err) {
-		memcpy(c2s, k, SN_MAKE_KEY_LEN);
-		memcpy(s2c, k + SN_MAKE_KEY_LEN, SN_MAKE_KEY_LEN);
-	}
-	OPENSSL_cleanse(k, sizeof(k));
 	return err;
 }
