@@ -592,14 +592,13 @@ static void maybe_remake(struct sn_mpeer *mp, int64_t now)
 	dial(-1, 0, mp);
 }
 
-/* every SN_TICK_MS: attach when deferred, expire keys, start new MAKEs,
+/* every SN_TICK_MS: expire keys, start new MAKEs,
  * rekey due sessions */
 static void tick(evutil_socket_t fd, short what, void *arg)
 {
 	struct sealnetd *d = arg;
 	int64_t now = mono_ms();
 
-	sn_deferred_attach(d);
 	for (size_t i = 0; i < d->cfg->n_peers; i++) {
 		struct sn_mpeer *mp = &d->mpeers[i];
 		struct sn_make_session *s;

@@ -176,8 +176,10 @@ static void on_watch(evutil_socket_t fd, short what, void *arg)
 	json_t *j;
 	int err;
 
-	if (!sn_dp_is_attached(d->dp))
+	if (!sn_dp_is_attached(d->dp)) {
+		sn_deferred_attach(d); /* after a restart, once peers settled */
 		return;
+	}
 	if (d->tampered) {
 		sn_dp_enforce(d->dp);
 		revoke_all(d);
