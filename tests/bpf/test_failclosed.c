@@ -85,6 +85,21 @@ static size_t tcp_pkt(uint8_t *p, const char *src, const char *dst,
 	return n;
 }
 
+/* proto 6: a TCP ACK; 17: the same bytes relabelled as a UDP datagram */
+static size_t l4_pkt(uint8_t *p, uint8_t proto, const char *src,
+		     const char *dst, uint16_t sport, uint16_t dport,
+		     const char *payload)
+{
+	size_t n = tcp_pkt(p, src, dst, sport, dport, 0x10, payload);
+
+	if (proto == 17) {
+		p[23] = 17;
+		p[38] = 0;
+		p[39] = (uint8_t)(n - 34);
+	}
+	return n;
+}
+
 static int setup(void **state)
 {
 	struct sn_dp_opts o = {
@@ -237,12 +252,7 @@ static int b_to_a(uint8_t proto, uint16_t sport, uint16_t dport)
 	uint8_t in[256], w[SN_TN_PKT_MAX], out[SN_TN_PKT_MAX];
 	size_t il, wl, ol;
 
-	il = tcp_pkt(in, B_ADDR, A_ADDR, sport, dport, 0x10, "SEALNET-MARKER");
-	if (proto == 17) {
-		in[23] = 17;
-		in[38] = 0;
-		in[39] = (uint8_t)(il - 34);
-	}
+	il = l4_pkt(in, proto, B_ADDR, A_ADDR, sport, dport, "SEALNET-MARKER");
 	assert_int_equal(sn_tn_run(nb.s->progs.sn_egress, in, il, w, &wl), 0);
 	return test_run(in_a, w, wl, out, &ol, 0);
 }
@@ -252,12 +262,7 @@ static int a_sends(uint8_t proto, uint16_t sport, uint16_t dport)
 	uint8_t in[256], out[SN_TN_PKT_MAX];
 	size_t il, ol;
 
-	il = tcp_pkt(in, A_ADDR, B_ADDR, sport, dport, 0x10, "x");
-	if (proto == 17) {
-		in[23] = 17;
-		in[38] = 0;
-		in[39] = (uint8_t)(il - 34);
-	}
+	il = l4_pkt(in, proto, A_ADDR, B_ADDR, sport, dport, "x");
 	return test_run(eg_a, in, il, out, &ol, 0);
 }
 
