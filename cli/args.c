@@ -123,6 +123,13 @@ int sn_cli_positionals(struct sn_cli_args *a, int min, int max)
 	return 0;
 }
 
+int sn_cli_end(struct sn_cli_args *a, int c, int min, int max)
+{
+	if (c != SN_CLI_DONE)
+		return c;
+	return sn_cli_positionals(a, min, max);
+}
+
 int sn_cli_parse_plain(struct sn_cli_args *a, const struct sn_cli_spec *spec,
 		       int argc, char **argv, int min, int max)
 {
@@ -131,9 +138,7 @@ int sn_cli_parse_plain(struct sn_cli_args *a, const struct sn_cli_spec *spec,
 	sn_cli_args_init(a, spec, argc, argv);
 	while ((c = sn_cli_next(a)) >= 0)
 		; /* no options but --help */
-	if (c != SN_CLI_DONE)
-		return c;
-	return sn_cli_positionals(a, min, max);
+	return sn_cli_end(a, c, min, max);
 }
 
 int sn_cli_number(struct sn_cli_args *a, long min, long max, long *out)

@@ -18,7 +18,8 @@
  *   sn_cli_args_init(&a, &spec, argc, argv);
  *   while ((c = sn_cli_next(&a)) >= 0)
  *       switch (c) { case OPT_SOCKET: sock = a.optarg; break; ... }
- *   if (c != SN_CLI_DONE)
+ *   c = sn_cli_end(&a, c, 0, 1);    (0 to 1 positional arguments)
+ *   if (c)
  *       return sn_cli_exit(c);      (--help shown: 0; bad usage: 2)
  *   positional arguments: argv[a.optind .. argc - 1]
  *
@@ -82,6 +83,11 @@ int sn_cli_parse_plain(struct sn_cli_args *a, const struct sn_cli_spec *spec,
 /* After SN_CLI_DONE: check that there are min..max positional arguments
  * (0 or SN_CLI_USAGE, printed). */
 int sn_cli_positionals(struct sn_cli_args *a, int min, int max);
+/* After the sn_cli_next loop, which ended with c: 0 when it was
+ * SN_CLI_DONE and there are min..max positional arguments (go on);
+ * otherwise SN_CLI_HELP or SN_CLI_USAGE (printed): return sn_cli_exit()
+ * of it. */
+int sn_cli_end(struct sn_cli_args *a, int c, int min, int max);
 /* The current option's argument as a number in min..max: 0 and *out, or
  * SN_CLI_USAGE (printed). */
 int sn_cli_number(struct sn_cli_args *a, long min, long max, long *out);

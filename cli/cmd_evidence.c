@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 /* sealnet evidence show|verify|make: attestation evidence tools. */
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +8,7 @@
 
 #include "sealnet/evidence.h"
 #include "sealnet/util.h"
+#include "args.h"
 #include "commands.h"
 
 #define MAX_FILES 64
@@ -31,102 +31,120 @@ static const char usage_main[] =
 	"'evidence make'), TDX DCAP quote v4.  docs/attestation.md has "
 	"details.\n";
 
-static const char usage_show[] =
-	"usage: sealnet evidence show FILE [--json]\n"
-	"\n"
-	"Print the claims in FILE: TEE type, launch measurement, TCB "
-	"versions,\n"
-	"policy bits, report_data, chip id, and the certificates carried.\n"
-	"Nothing is verified: use 'sealnet evidence verify' for that.\n"
-	"\n"
-	"  --json   print the claims as one JSON object\n"
-	"\n"
-	"Exit status: 0 printed, 2 FILE unreadable or not evidence.\n";
+enum { SHOW_JSON };
+static const struct sn_cli_opt show_opts[] = {
+	[SHOW_JSON] = { "json", 0, NULL, "print the claims as one JSON object" },
+	{ 0 },
+};
 
-static const char usage_verify[] =
-	"usage: sealnet evidence verify FILE [--cert CERT]... [--at TIME]\n"
-	"                               [--tdx-collateral DIR]\n"
-	"                               [--policy POLICY.json] [--json]\n"
-	"\n"
-	"Verify FILE's authenticity: the report/quote signature, the chain of\n"
-	"certificates to a vendor root pinned in sealnet (AMD ARK "
-	"Milan/Genoa/\n"
-	"Turin, Intel SGX Root CA), certificate validity at TIME, and that "
-	"the\n"
-	"VCEK's TCB and hwID equal the report's reported_tcb and chip_id.\n"
-	"Every problem found is listed, not only the first.\n"
-	"\n"
-	"  --cert CERT    extra certificates (VCEK/VLEK, ASK/ASVK, ARK), DER "
-	"or\n"
-	"                 PEM, one or more per file, any order; repeatable.\n"
-	"                 Certificates inside FILE (auxblob, TDX PCK chain) "
-	"are\n"
-	"                 used too.\n"
-	"  --at TIME      check certificate and collateral validity at TIME\n"
-	"                 instead of now; RFC 3339 (2025-06-01T00:00:00Z) or "
-	"a\n"
-	"                 date (2025-06-01)\n"
-	"  --tdx-collateral DIR  TDX: Intel PCS collateral to verify and "
-	"judge\n"
-	"                 the TCB with: DIR/tcb_info.json, qe_identity.json "
-	"(PCS\n"
-	"                 v4 bodies), issuer_chain.pem (Intel SGX TCB Signing "
-	"+\n"
-	"                 Root CA), pck_crl.der, root_crl.der.  Checked: "
-	"signatures\n"
-	"                 to the pinned Intel root, issueDate..nextUpdate at "
-	"TIME,\n"
-	"                 CRLs, QE identity, FMSPC; prints the platform and QE "
-	"TCB\n"
-	"                 status.  Overrides the policy's "
-	"\"tdx\".\"collateral\".\n"
-	"  --policy FILE  also appraise the claims against an appraisal "
-	"policy\n"
-	"                 (JSON; deny by default: it must name backends,\n"
-	"                 measurements and a TCB floor -- min_tcb for snp,\n"
-	"                 tdx.min_tee_tcb_svn and the RTMRs for tdx; see\n"
-	"                 docs/attestation.md); without it only authenticity "
-	"is\n"
-	"                 checked and a TDX TCB status is printed, not "
-	"judged.\n"
-	"                 TDX is accepted only with collateral and an "
-	"accepted TCB\n"
-	"                 status (default UpToDate).  Simulated (sim) "
-	"evidence is\n"
-	"                 accepted only by a policy that lists its ARK.\n"
-	"  --json         print the claims as JSON after the verdict\n"
-	"\n"
-	"Exit status: 0 accepted, 1 rejected (every reason printed), 2 bad "
-	"usage\n"
-	"or unreadable input.\n";
+static const struct sn_cli_spec show_spec = {
+	.cmd = "sealnet evidence show",
+	.args = "FILE",
+	.about = "Print the claims in FILE: TEE type, launch measurement, TCB "
+		 "versions,\n"
+		 "policy bits, report_data, chip id, and the certificates "
+		 "carried.\n"
+		 "Nothing is verified: use 'sealnet evidence verify' for that.\n",
+	.opts = show_opts,
+	.after = "Exit status: 0 printed, 2 FILE unreadable or not evidence.\n",
+};
 
-static const char usage_make[] =
-	"usage: sealnet evidence make --backend sim --platform DIR\n"
-	"                             [--report-data HEX] [--measure FILE]...\n"
-	"                             [--mlog FILE] -o OUT\n"
-	"       sealnet evidence make --backend snp|tdx [--report-data HEX] -o "
-	"OUT\n"
-	"\n"
-	"Produce evidence and write it to OUT as configfs-tsm-style JSON\n"
-	"(provider, base64url outblob = report, auxblob = certificate table).\n"
-	"\n"
-	"  --backend B      sim: simulated SEV-SNP (needs 'sealnet sim-tee "
-	"init');\n"
-	"                   snp, tdx: a real confidential guest via "
-	"configfs-tsm\n"
-	"                   (/sys/kernel/config/tsm/report, needs root)\n"
-	"  --platform DIR   the simulated platform directory (sim only)\n"
-	"  --report-data HEX  up to 64 bytes (128 hex digits) bound into the\n"
-	"                   report; shorter values are zero-padded\n"
-	"  --measure FILE   sim: launch measurement = SHA-384 chain over the\n"
-	"                   files in order: m0 = 48 zero bytes,\n"
-	"                   m(i+1) = SHA-384(m(i) || SHA-384(file i)); "
-	"repeatable\n"
-	"  --mlog FILE      attach a serialised runtime measurement log\n"
-	"  --tsm-root DIR   configfs-tsm report directory (snp/tdx)\n"
-	"  -o, --output OUT where to write the evidence\n"
-	"\n"
-	"Exit status: 0 written, 1 the backend failed, 2 bad usage.\n";
+enum { VERIFY_CERT, VERIFY_AT, VERIFY_TDX_COLLATERAL, VERIFY_POLICY,
+       VERIFY_JSON };
+static const struct sn_cli_opt verify_opts[] = {
+	[VERIFY_CERT] = { "cert", 0, "CERT",
+			  "extra certificates (VCEK/VLEK, ASK/ASVK, ARK),\n"
+			  "DER or PEM, one or more per file, any order;\n"
+			  "repeatable.  Certificates inside FILE (auxblob,\n"
+			  "TDX PCK chain) are used too." },
+	[VERIFY_AT] = { "at", 0, "TIME",
+			"check certificate and collateral validity at\n"
+			"TIME instead of now; RFC 3339\n"
+			"(2025-06-01T00:00:00Z) or a date (2025-06-01)" },
+	[VERIFY_TDX_COLLATERAL] = {
+		"tdx-collateral", 0, "DIR",
+		"TDX: Intel PCS collateral to verify and judge\n"
+		"the TCB with: DIR/tcb_info.json,\n"
+		"qe_identity.json (PCS v4 bodies),\n"
+		"issuer_chain.pem (Intel SGX TCB Signing + Root\n"
+		"CA), pck_crl.der, root_crl.der.  Checked:\n"
+		"signatures to the pinned Intel root,\n"
+		"issueDate..nextUpdate at TIME, CRLs, QE\n"
+		"identity, FMSPC; prints the platform and QE TCB\n"
+		"status.  Overrides the policy's\n"
+		"\"tdx\".\"collateral\"." },
+	[VERIFY_POLICY] = {
+		"policy", 0, "FILE",
+		"also appraise the claims against an appraisal\n"
+		"policy (JSON; deny by default: it must name\n"
+		"backends, measurements and a TCB floor --\n"
+		"min_tcb for snp, tdx.min_tee_tcb_svn and the\n"
+		"RTMRs for tdx; see docs/attestation.md); without\n"
+		"it only authenticity is checked and a TDX TCB\n"
+		"status is printed, not judged.  TDX is accepted\n"
+		"only with collateral and an accepted TCB status\n"
+		"(default UpToDate).  Simulated (sim) evidence is\n"
+		"accepted only by a policy that lists its ARK." },
+	[VERIFY_JSON] = { "json", 0, NULL,
+			  "print the claims as JSON after the verdict" },
+	{ 0 },
+};
+
+static const struct sn_cli_spec verify_spec = {
+	.cmd = "sealnet evidence verify",
+	.args = "FILE",
+	.about = "Verify FILE's authenticity: the report/quote signature, the "
+		 "chain of\n"
+		 "certificates to a vendor root pinned in sealnet (AMD ARK "
+		 "Milan/Genoa/\n"
+		 "Turin, Intel SGX Root CA), certificate validity at TIME, and "
+		 "that the\n"
+		 "VCEK's TCB and hwID equal the report's reported_tcb and "
+		 "chip_id.\n"
+		 "Every problem found is listed, not only the first.\n",
+	.opts = verify_opts,
+	.after = "Exit status: 0 accepted, 1 rejected (every reason printed), 2 "
+		 "bad usage\n"
+		 "or unreadable input.\n",
+};
+
+enum { MAKE_BACKEND, MAKE_PLATFORM, MAKE_REPORT_DATA, MAKE_MEASURE,
+       MAKE_MLOG, MAKE_TSM_ROOT, MAKE_OUTPUT };
+static const struct sn_cli_opt make_opts[] = {
+	[MAKE_BACKEND] = { "backend", 0, "B",
+			   "sim: simulated SEV-SNP (needs 'sealnet sim-tee\n"
+			   "init'); snp, tdx: a real confidential guest via\n"
+			   "configfs-tsm (/sys/kernel/config/tsm/report,\n"
+			   "needs root)" },
+	[MAKE_PLATFORM] = { "platform", 0, "DIR",
+			    "the simulated platform directory (sim only)" },
+	[MAKE_REPORT_DATA] = { "report-data", 0, "HEX",
+			       "up to 64 bytes (128 hex digits) bound into\n"
+			       "the report; shorter values are zero-padded" },
+	[MAKE_MEASURE] = { "measure", 0, "FILE",
+			   "sim: launch measurement = SHA-384 chain over\n"
+			   "the files in order: m0 = 48 zero bytes,\n"
+			   "m(i+1) = SHA-384(m(i) || SHA-384(file i));\n"
+			   "repeatable" },
+	[MAKE_MLOG] = { "mlog", 0, "FILE",
+			"attach a serialised runtime measurement log" },
+	[MAKE_TSM_ROOT] = { "tsm-root", 0, "DIR",
+			    "configfs-tsm report directory (snp/tdx)" },
+	[MAKE_OUTPUT] = { "output", 'o', "OUT", "where to write the evidence" },
+	{ 0 },
+};
+
+static const struct sn_cli_spec make_spec = {
+	.cmd = "sealnet evidence make",
+	.about = "Produce evidence and write it to OUT as configfs-tsm-style "
+		 "JSON\n"
+		 "(provider, base64url outblob = report, auxblob = certificate "
+		 "table).\n"
+		 "--backend and --output are required; --platform and --measure\n"
+		 "apply to --backend sim only (a real TEE measures at launch).\n",
+	.opts = make_opts,
+	.after = "Exit status: 0 written, 1 the backend failed, 2 bad usage.\n",
+};
 
 static int parse_time(const char *s, time_t *out)
 {
@@ -231,32 +249,19 @@ static int load(const char *path, struct sn_evidence **ev)
 
 static int do_show(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{"json", no_argument, NULL, 'j'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
-	};
 	struct sn_evidence *ev;
+	struct sn_cli_args a;
 	bool json = false;
 	int c;
 
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		if (c == 'j') {
+	sn_cli_args_init(&a, &show_spec, argc, argv);
+	while ((c = sn_cli_next(&a)) >= 0)
+		if (c == SHOW_JSON)
 			json = true;
-		} else if (c == 'h') {
-			fputs(usage_show, stdout);
-			return 0;
-		} else {
-			fputs(usage_show, stderr);
-			return 2;
-		}
-	}
-	if (optind != argc - 1) {
-		fputs(usage_show, stderr);
-		return 2;
-	}
-	if (load(argv[optind], &ev))
+	c = sn_cli_end(&a, c, 1, 1);
+	if (c)
+		return sn_cli_exit(c);
+	if (load(argv[a.optind], &ev))
 		return 2;
 	print_claims(&ev->claims, json);
 	if (!json)
@@ -267,70 +272,49 @@ static int do_show(int argc, char **argv)
 
 static int do_verify(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{"cert", required_argument, NULL, 'c'},
-		{"at", required_argument, NULL, 'a'},
-		{"policy", required_argument, NULL, 'p'},
-		{"tdx-collateral", required_argument, NULL, 'T'},
-		{"json", no_argument, NULL, 'j'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
-	};
 	const char *certs[MAX_FILES], *policy_path = NULL, *coll_dir = NULL;
 	struct sn_tdx_collateral *coll = NULL;
 	struct sn_policy_appraisal *policy = NULL;
 	struct sn_evidence *ev = NULL;
 	struct sn_appraisal *a = NULL;
+	struct sn_cli_args args;
 	size_t n_certs = 0;
 	bool json = false;
 	time_t at = 0;
 	int c, ret = 2;
 
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	sn_cli_args_init(&args, &verify_spec, argc, argv);
+	while ((c = sn_cli_next(&args)) >= 0) {
 		switch (c) {
-		case 'c':
-			if (n_certs == MAX_FILES) {
-				fprintf(stderr,
-					"sealnet evidence verify: at most %d "
-					"--cert\n",
-					MAX_FILES);
-				return 2;
-			}
-			certs[n_certs++] = optarg;
+		case VERIFY_CERT:
+			if (n_certs == MAX_FILES)
+				return sn_cli_exit(sn_cli_usage_error(
+					&args, "at most %d --cert", MAX_FILES));
+			certs[n_certs++] = args.optarg;
 			break;
-		case 'a':
-			if (parse_time(optarg, &at)) {
-				fprintf(stderr,
-					"sealnet evidence verify: --at '%s' is "
-					"not RFC 3339 (e.g. "
-					"2025-06-01T00:00:00Z)\n",
-					optarg);
-				return 2;
-			}
+		case VERIFY_AT:
+			if (parse_time(args.optarg, &at))
+				return sn_cli_exit(sn_cli_usage_error(
+					&args,
+					"--at '%s' is not RFC 3339 (e.g. "
+					"2025-06-01T00:00:00Z)",
+					args.optarg));
 			break;
-		case 'p':
-			policy_path = optarg;
+		case VERIFY_POLICY:
+			policy_path = args.optarg;
 			break;
-		case 'T':
-			coll_dir = optarg;
+		case VERIFY_TDX_COLLATERAL:
+			coll_dir = args.optarg;
 			break;
-		case 'j':
+		case VERIFY_JSON:
 			json = true;
 			break;
-		case 'h':
-			fputs(usage_verify, stdout);
-			return 0;
-		default:
-			fputs(usage_verify, stderr);
-			return 2;
 		}
 	}
-	if (optind != argc - 1) {
-		fputs(usage_verify, stderr);
-		return 2;
-	}
-	if (load(argv[optind], &ev))
+	c = sn_cli_end(&args, c, 1, 1);
+	if (c)
+		return sn_cli_exit(c);
+	if (load(argv[args.optind], &ev))
 		return 2;
 	for (size_t i = 0; i < n_certs; i++)
 		if (sn_evidence_add_cert_file(ev, certs[i])) {
@@ -370,7 +354,7 @@ static int do_verify(int argc, char **argv)
 		if (sn_evidence_verify(ev, &vo, a))
 			goto out;
 	}
-	printf("%s: %s%s\n", argv[optind], a->accepted ? "ACCEPT" : "REJECT",
+	printf("%s: %s%s\n", argv[args.optind], a->accepted ? "ACCEPT" : "REJECT",
 	       policy ? "" : " (authenticity only, no policy)");
 	print_reasons(a);
 	if (a->tdx_tcb.evaluated)
@@ -414,74 +398,53 @@ static int write_out(const char *path, const struct sn_evidence *ev)
 
 static int do_make(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{"backend", required_argument, NULL, 'b'},
-		{"platform", required_argument, NULL, 'P'},
-		{"report-data", required_argument, NULL, 'r'},
-		{"measure", required_argument, NULL, 'm'},
-		{"mlog", required_argument, NULL, 'l'},
-		{"tsm-root", required_argument, NULL, 't'},
-		{"output", required_argument, NULL, 'o'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
-	};
 	const char *backend = NULL, *platform = NULL, *out = NULL;
 	const char *mlog = NULL, *tsm_root = NULL, *measure[MAX_FILES];
 	uint8_t rd[SN_REPORT_DATA_LEN] = {0}, meas[SN_MEASUREMENT_LEN] = {0};
 	struct sn_evidence *ev = NULL;
+	struct sn_cli_args a;
 	size_t n_measure = 0;
 	enum sn_tee tee;
 	int c, err, ret = 2;
 
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "ho:", opts, NULL)) != -1) {
+	sn_cli_args_init(&a, &make_spec, argc, argv);
+	while ((c = sn_cli_next(&a)) >= 0) {
 		switch (c) {
-		case 'b':
-			backend = optarg;
+		case MAKE_BACKEND:
+			backend = a.optarg;
 			break;
-		case 'P':
-			platform = optarg;
+		case MAKE_PLATFORM:
+			platform = a.optarg;
 			break;
-		case 'l':
-			mlog = optarg;
+		case MAKE_MLOG:
+			mlog = a.optarg;
 			break;
-		case 't':
-			tsm_root = optarg;
+		case MAKE_TSM_ROOT:
+			tsm_root = a.optarg;
 			break;
-		case 'o':
-			out = optarg;
+		case MAKE_OUTPUT:
+			out = a.optarg;
 			break;
-		case 'r':
-			if (sn_hex_decode(optarg, strlen(optarg), rd,
-					  sizeof(rd)) < 0) {
-				fprintf(stderr,
-					"sealnet evidence make: --report-data "
-					"must be at most 128 hex digits\n");
-				return 2;
-			}
+		case MAKE_REPORT_DATA:
+			if (sn_hex_decode(a.optarg, strlen(a.optarg), rd,
+					  sizeof(rd)) < 0)
+				return sn_cli_exit(sn_cli_usage_error(
+					&a, "--report-data must be at most "
+					    "128 hex digits"));
 			break;
-		case 'm':
-			if (n_measure == MAX_FILES) {
-				fprintf(stderr,
-					"sealnet evidence make: at most %d "
-					"--measure\n",
-					MAX_FILES);
-				return 2;
-			}
-			measure[n_measure++] = optarg;
+		case MAKE_MEASURE:
+			if (n_measure == MAX_FILES)
+				return sn_cli_exit(sn_cli_usage_error(
+					&a, "at most %d --measure", MAX_FILES));
+			measure[n_measure++] = a.optarg;
 			break;
-		case 'h':
-			fputs(usage_make, stdout);
-			return 0;
-		default:
-			fputs(usage_make, stderr);
-			return 2;
 		}
 	}
-	if (!backend || !out || optind != argc) {
-		fputs(usage_make, stderr);
-		return 2;
-	}
+	c = sn_cli_end(&a, c, 0, 0);
+	if (!c && (!backend || !out))
+		c = sn_cli_usage_error(&a, "--backend B and -o OUT are required");
+	if (c)
+		return sn_cli_exit(c);
 	if (sn_tee_from_name(backend, &tee)) {
 		fprintf(stderr,
 			"sealnet evidence make: unknown backend '%s' (sim, snp "

@@ -11,12 +11,11 @@
 #include "sealnet/control.h"
 #include "args.h"
 #include "commands.h"
+#include "control_opts.h"
 
-enum { OPT_SOCKET, OPT_JSON, OPT_COUNT };
+enum { OPT_COUNT = SN_CLI_N_CONTROL_OPTS };
 static const struct sn_cli_opt opts[] = {
-	[OPT_SOCKET] = { "socket", 0, "PATH",
-			 "control socket (default " SN_CONTROL_SOCKET_DEFAULT ")" },
-	[OPT_JSON] = { "json", 0, NULL, "one JSON object per line, as received" },
+	SN_CLI_CONTROL_OPTS("one JSON object per line, as received"),
 	[OPT_COUNT] = { "count", 0, "N", "exit after N drop events" },
 	{ 0 },
 };
@@ -70,36 +69,32 @@ static void print_human(const struct sn_control_event *ev)
 
 int cmd_monitor(int argc, char **argv)
 {
-	const char *sock = SN_CONTROL_SOCKET_DEFAULT;
+	struct sn_cli_control ctl = SN_CLI_CONTROL_INIT;
 	struct sn_control_monitor *m = NULL;
 	struct sn_control_event ev;
 	struct sn_cli_args a;
-	bool json = false;
 	long count = -1;
 	const char *line;
 	int c, err;
 
 	sn_cli_args_init(&a, &spec, argc, argv);
 	while ((c = sn_cli_next(&a)) >= 0) {
-		if (c == OPT_SOCKET)
-			sock = a.optarg;
-		else if (c == OPT_JSON)
-			json = true;
-		else if (c == OPT_COUNT && sn_cli_number(&a, 1, LONG_MAX, &count))
+		if (sn_cli_control_opt(&ctl, &a, c))
+			continue;
+		if (c == OPT_COUNT && sn_cli_number(&a, 1, LONG_MAX, &count))
 			return 2;
 	}
-	if (c != SN_CLI_DONE)
+	c = sn_cli_end(&a, c, 0, 0);
+	if (c)
 		return sn_cli_exit(c);
-	if (sn_cli_positionals(&a, 0, 0))
-		return 2;
-	err = sn_control_monitor_open(sock, &m);
+	err = sn_control_monitor_open(ctl.socket, &m);
 	if (err) {
 		fprintf(stderr, "sealnet monitor: cannot connect to %s: %s (is sealnetd running?)\n",
-			sock, strerror(-err));
+			ctl.socket, strerror(-err));
 		return 1;
 	}
 	while (!(err = sn_control_monitor_next(m, &ev, &line))) {
-		if (json) {
+		if (ctl.json) {
 			printf("%s\n", line);
 			fflush(stdout);
 		} else {

@@ -96,10 +96,9 @@ int cmd_selftest(int argc, char **argv)
 			break;
 		}
 	}
-	if (c != SN_CLI_DONE)
+	c = sn_cli_end(&a, c, 0, 0);
+	if (c)
 		return sn_cli_exit(c);
-	if (sn_cli_positionals(&a, 0, 0))
-		return 2;
 	if (vectors && rounds) {
 		fprintf(stderr, "sealnet selftest: --rounds applies to the "
 				"known-answer test, not to --vectors\n");

@@ -9,12 +9,10 @@
 #include "sealnet/control.h"
 #include "args.h"
 #include "commands.h"
+#include "control_opts.h"
 
-enum { OPT_SOCKET, OPT_JSON };
 static const struct sn_cli_opt opts[] = {
-	[OPT_SOCKET] = { "socket", 0, "PATH",
-			 "control socket (default " SN_CONTROL_SOCKET_DEFAULT ")" },
-	[OPT_JSON] = { "json", 0, NULL, "print the raw JSON answer" },
+	SN_CLI_CONTROL_OPTS("print the raw JSON answer"),
 	{ 0 },
 };
 
@@ -108,21 +106,15 @@ static int print_status(const char *path, bool json, FILE *out)
 
 int cmd_status(int argc, char **argv)
 {
-	const char *sock = SN_CONTROL_SOCKET_DEFAULT;
+	struct sn_cli_control ctl = SN_CLI_CONTROL_INIT;
 	struct sn_cli_args a;
-	bool json = false;
 	int c;
 
 	sn_cli_args_init(&a, &spec, argc, argv);
-	while ((c = sn_cli_next(&a)) >= 0) {
-		if (c == OPT_SOCKET)
-			sock = a.optarg;
-		else if (c == OPT_JSON)
-			json = true;
-	}
-	if (c != SN_CLI_DONE)
+	while ((c = sn_cli_next(&a)) >= 0)
+		sn_cli_control_opt(&ctl, &a, c); /* it has no others */
+	c = sn_cli_end(&a, c, 0, 0);
+	if (c)
 		return sn_cli_exit(c);
-	if (sn_cli_positionals(&a, 0, 0))
-		return 2;
-	return print_status(sock, json, stdout);
+	return print_status(ctl.socket, ctl.json, stdout);
 }

@@ -138,6 +138,29 @@ static int get_uint(struct perr *e, json_t *o, const char *where,
 	return 0;
 }
 
+/* o.k as an array (absent and not required: none), with zeroed room for
+ * its elements, size bytes each: 0 and *arr, *n, *items (to be freed), or
+ * the error, named */
+static int get_array(struct perr *e, json_t *o, const char *k, bool required,
+		     size_t size, json_t **arr, size_t *n, void **items)
+{
+	json_t *v = json_object_get(o, k);
+	size_t len = json_array_size(v);
+	void *p;
+
+	if (required && !json_is_array(v))
+		return fail(e, "%s: missing or not an array", k);
+	if (v && !json_is_array(v))
+		return fail(e, "%s: must be an array", k);
+	p = calloc(len ? len : 1, size);
+	if (!p)
+		return -ENOMEM;
+	*arr = v;
+	*n = len;
+	*items = p;
+	return 0;
+}
+
 static int get_mode(struct perr *e, json_t *o, const char *k, bool *drop)
 {
 	json_t *v = json_object_get(o, k);
@@ -433,6 +456,7 @@ int sn_config_parse(const char *json, size_t len, struct sn_node_config **out,
 	struct perr e = { errbuf, errlen };
 	struct sn_node_config *c = NULL;
 	json_t *root, *peers, *rules, *un;
+	void *items;
 	json_error_t jerr;
 	uint64_t v;
 	size_t i, j;
@@ -552,17 +576,10 @@ int sn_config_parse(const char *json, size_t len, struct sn_node_config **out,
 		}
 		c->dp.control_port = c->make.port;
 	}
-	peers = json_object_get(root, "peers");
-	if (!json_is_array(peers)) {
-		err = fail(&e, "peers: missing or not an array");
+	if ((err = get_array(&e, root, "peers", true, sizeof(*c->peers), &peers,
+			     &c->n_peers, &items)))
 		goto out;
-	}
-	c->n_peers = json_array_size(peers);
-	c->peers = calloc(c->n_peers ? c->n_peers : 1, sizeof(*c->peers));
-	if (!c->peers) {
-		err = -ENOMEM;
-		goto out;
-	}
+	c->peers = items;
 	for (i = 0; i < c->n_peers; i++) {
 		if ((err = parse_peer(&e, json_array_get(peers, i), i,
 				      &c->peers[i])))
@@ -591,17 +608,10 @@ int sn_config_parse(const char *json, size_t len, struct sn_node_config **out,
 	}
 	if ((err = check_static(&e, root, c)))
 		goto out;
-	rules = json_object_get(root, "rules");
-	if (rules && !json_is_array(rules)) {
-		err = fail(&e, "rules: must be an array");
+	if ((err = get_array(&e, root, "rules", false, sizeof(*c->rules), &rules,
+			     &c->n_rules, &items)))
 		goto out;
-	}
-	c->n_rules = json_array_size(rules);
-	c->rules = calloc(c->n_rules ? c->n_rules : 1, sizeof(*c->rules));
-	if (!c->rules) {
-		err = -ENOMEM;
-		goto out;
-	}
+	c->rules = items;
 	for (i = 0; i < c->n_rules; i++)
 		if ((err = parse_rule(&e, json_array_get(rules, i), i, c,
 				      &c->rules[i])))

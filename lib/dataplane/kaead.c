@@ -192,6 +192,19 @@ cleanup:
 	return err;
 }
 
+/* Run r, which computes a tag (SEAL, POLY1305): *tag written on success. */
+static int kaead_run_tag(struct sn_kaead_req *r, uint8_t tag[16])
+{
+	int err;
+
+	if (!tag)
+		return -EINVAL;
+	err = sn_kaead_run(r);
+	if (!err)
+		memcpy(tag, r->tag, sizeof(r->tag));
+	return err;
+}
+
 int sn_kaead_seal(const uint8_t key[32], const uint8_t nonce[12],
 		  const uint8_t *aad, size_t aad_len, const uint8_t *pt,
 		  size_t len, uint8_t *ct, uint8_t tag[16])
@@ -200,14 +213,8 @@ int sn_kaead_seal(const uint8_t key[32], const uint8_t nonce[12],
 		.op = SN_KAEAD_SEAL, .key = key, .nonce = nonce, .aad = aad,
 		.aad_len = aad_len, .in = pt, .len = len, .out = ct,
 	};
-	int err;
 
-	if (!tag)
-		return -EINVAL;
-	err = sn_kaead_run(&r);
-	if (!err)
-		memcpy(tag, r.tag, sizeof(r.tag));
-	return err;
+	return kaead_run_tag(&r, tag);
 }
 
 int sn_kaead_open(const uint8_t key[32], const uint8_t nonce[12],
@@ -243,14 +250,8 @@ int sn_kaead_poly1305(const uint8_t key[32], const uint8_t *msg, size_t len,
 	struct sn_kaead_req r = {
 		.op = SN_KAEAD_POLY1305, .key = key, .in = msg, .len = len,
 	};
-	int err;
 
-	if (!tag)
-		return -EINVAL;
-	err = sn_kaead_run(&r);
-	if (!err)
-		memcpy(tag, r.tag, sizeof(r.tag));
-	return err;
+	return kaead_run_tag(&r, tag);
 }
 
 int sn_kaead_bench(enum sn_kaead_op op, size_t len, uint32_t repeat,

@@ -34,6 +34,44 @@ static void nl_put(struct nl_req *r, unsigned short type, const void *data,
 	r->nh.nlmsg_len = NLMSG_ALIGN(r->nh.nlmsg_len) + RTA_ALIGN(a->rta_len);
 }
 
+/* Append an attribute to the nested attribute m (in a buffer with room). */
+static void nl_nest_put(struct rtattr *m, unsigned short type, const void *data,
+			unsigned short len)
+{
+	struct rtattr *a = (void *)((char *)m + RTA_ALIGN(m->rta_len));
+
+	a->rta_type = type;
+	a->rta_len = RTA_LENGTH(len);
+	memcpy(RTA_DATA(a), data, len);
+	m->rta_len = (unsigned short)(RTA_ALIGN(m->rta_len) + RTA_ALIGN(a->rta_len));
+}
+
+/* A request of this type whose family header is hdr_len bytes, zeroed. */
+static void nl_init(struct nl_req *r, unsigned short type, size_t hdr_len)
+{
+	memset(r, 0, sizeof(*r));
+	r->nh.nlmsg_len = NLMSG_LENGTH(hdr_len);
+	r->nh.nlmsg_type = type;
+}
+
+/* A link request (RTM_*LINK) about ifindex. */
+static void nl_init_link(struct nl_req *r, unsigned short type, int ifindex)
+{
+	nl_init(r, type, sizeof(r->ifi));
+	r->ifi.ifi_family = AF_UNSPEC;
+	r->ifi.ifi_index = ifindex;
+}
+
+/* A tc filter request (RTM_*TFILTER) about ifindex under parent. */
+static void nl_init_tc(struct nl_req *r, unsigned short type, int ifindex,
+		       uint32_t parent)
+{
+	nl_init(r, type, sizeof(r->tcm));
+	r->tcm.tcm_family = AF_UNSPEC;
+	r->tcm.tcm_ifindex = ifindex;
+	r->tcm.tcm_parent = parent;
+}
+
 /* Send r; on reply call parse (for GET), else expect an ack. */
 static int nl_talk(struct nl_req *r, int (*parse)(struct nlmsghdr *, void *),
 		   void *arg)
@@ -111,11 +149,7 @@ int sn_nl_get_link(int ifindex, struct sn_link_info *out)
 	struct nl_req r;
 	int err;
 
-	memset(&r, 0, sizeof(r));
-	r.nh.nlmsg_len = NLMSG_LENGTH(sizeof(r.ifi));
-	r.nh.nlmsg_type = RTM_GETLINK;
-	r.ifi.ifi_family = AF_UNSPEC;
-	r.ifi.ifi_index = ifindex;
+	nl_init_link(&r, RTM_GETLINK, ifindex);
 	err = nl_talk(&r, parse_link, &li);
 	if (err)
 		return err;
@@ -129,11 +163,7 @@ int sn_nl_set_gso_max_segs(int ifindex, uint32_t segs)
 {
 	struct nl_req r;
 
-	memset(&r, 0, sizeof(r));
-	r.nh.nlmsg_len = NLMSG_LENGTH(sizeof(r.ifi));
-	r.nh.nlmsg_type = RTM_NEWLINK;
-	r.ifi.ifi_family = AF_UNSPEC;
-	r.ifi.ifi_index = ifindex;
+	nl_init_link(&r, RTM_NEWLINK, ifindex);
 	nl_put(&r, IFLA_GSO_MAX_SEGS, &segs, 4);
 	return nl_talk(&r, NULL, NULL);
 }
@@ -145,9 +175,7 @@ int sn_nl_route_mtu(bool add, uint32_t dst, int ifindex, uint32_t mtu)
 	struct rtattr *m = (void *)mx;
 	uint32_t lock = 1u << RTAX_MTU, oif = (uint32_t)ifindex;
 
-	memset(&r, 0, sizeof(r));
-	r.nh.nlmsg_len = NLMSG_LENGTH(sizeof(r.rtm));
-	r.nh.nlmsg_type = add ? RTM_NEWROUTE : RTM_DELROUTE;
+	nl_init(&r, add ? RTM_NEWROUTE : RTM_DELROUTE, sizeof(r.rtm));
 	if (add)
 		r.nh.nlmsg_flags = NLM_F_CREATE | NLM_F_REPLACE;
 	r.rtm.rtm_family = AF_INET;
@@ -160,20 +188,10 @@ int sn_nl_route_mtu(bool add, uint32_t dst, int ifindex, uint32_t mtu)
 	nl_put(&r, RTA_OIF, &oif, 4);
 	if (add) {
 		/* RTA_METRICS: nested RTAX_MTU + RTAX_LOCK */
-		struct rtattr *a;
-
 		m->rta_type = RTA_METRICS;
 		m->rta_len = RTA_LENGTH(0);
-		a = (void *)((char *)m + RTA_ALIGN(m->rta_len));
-		a->rta_type = RTAX_MTU;
-		a->rta_len = RTA_LENGTH(4);
-		memcpy(RTA_DATA(a), &mtu, 4);
-		m->rta_len = (unsigned short)(RTA_ALIGN(m->rta_len) + RTA_ALIGN(a->rta_len));
-		a = (void *)((char *)m + m->rta_len);
-		a->rta_type = RTAX_LOCK;
-		a->rta_len = RTA_LENGTH(4);
-		memcpy(RTA_DATA(a), &lock, 4);
-		m->rta_len = (unsigned short)(m->rta_len + RTA_ALIGN(a->rta_len));
+		nl_nest_put(m, RTAX_MTU, &mtu, 4);
+		nl_nest_put(m, RTAX_LOCK, &lock, 4);
 		nl_put(&r, RTA_METRICS, RTA_DATA(m),
 		       (unsigned short)(m->rta_len - RTA_LENGTH(0)));
 	}
@@ -239,13 +257,8 @@ int sn_nl_tc_filters(int ifindex, uint32_t parent,
 	struct nl_req r;
 	int err;
 
-	memset(&r, 0, sizeof(r));
-	r.nh.nlmsg_len = NLMSG_LENGTH(sizeof(r.tcm));
-	r.nh.nlmsg_type = RTM_GETTFILTER;
+	nl_init_tc(&r, RTM_GETTFILTER, ifindex, parent);
 	r.nh.nlmsg_flags = NLM_F_DUMP;
-	r.tcm.tcm_family = AF_UNSPEC;
-	r.tcm.tcm_ifindex = ifindex;
-	r.tcm.tcm_parent = parent;
 	err = nl_talk(&r, parse_filter, &w);
 	/* no clsact qdisc: no filters */
 	return err == -EINVAL || err == -ENOENT ? 0 : err;
@@ -257,12 +270,7 @@ int sn_nl_tc_filter_del(int ifindex, const struct sn_tc_filter *f)
 
 	if (!f->prio)
 		return -EINVAL; /* prio 0 would flush the whole chain */
-	memset(&r, 0, sizeof(r));
-	r.nh.nlmsg_len = NLMSG_LENGTH(sizeof(r.tcm));
-	r.nh.nlmsg_type = RTM_DELTFILTER;
-	r.tcm.tcm_family = AF_UNSPEC;
-	r.tcm.tcm_ifindex = ifindex;
-	r.tcm.tcm_parent = f->parent;
+	nl_init_tc(&r, RTM_DELTFILTER, ifindex, f->parent);
 	r.tcm.tcm_handle = f->handle;
 	r.tcm.tcm_info = TC_H_MAKE(f->prio << 16, f->protocol);
 	if (f->chain)

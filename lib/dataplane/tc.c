@@ -40,11 +40,28 @@ static int detach_one(int ifindex, enum bpf_tc_attach_point ap)
 	return err;
 }
 
+/* Attach (replace) sealnet's filter running fd on one hook. */
+static int attach_one(int ifindex, enum bpf_tc_attach_point ap, int fd)
+{
+	struct bpf_tc_hook h;
+	struct bpf_tc_opts o;
+	int err;
+
+	hook_init(&h, ifindex, ap);
+	opts_init(&o, fd);
+	o.flags = BPF_TC_F_REPLACE;
+	err = bpf_tc_attach(&h, &o);
+	if (err)
+		sn_err("attaching the %s program on ifindex %d failed: %s",
+		       ap == BPF_TC_EGRESS ? "egress" : "ingress", ifindex,
+		       strerror(-err));
+	return err;
+}
+
 int sn_tc_attach(int ifindex, int egress_fd, int ingress_fd,
 		 bool *created_qdisc)
 {
 	struct bpf_tc_hook h;
-	struct bpf_tc_opts o;
 	bool created = false;
 	int err;
 
@@ -59,26 +76,14 @@ int sn_tc_attach(int ifindex, int egress_fd, int ingress_fd,
 	}
 
 	if (egress_fd >= 0) {
-		hook_init(&h, ifindex, BPF_TC_EGRESS);
-		opts_init(&o, egress_fd);
-		o.flags = BPF_TC_F_REPLACE;
-		err = bpf_tc_attach(&h, &o);
-		if (err) {
-			sn_err("attaching the egress program on ifindex %d failed: %s",
-			       ifindex, strerror(-err));
+		err = attach_one(ifindex, BPF_TC_EGRESS, egress_fd);
+		if (err)
 			goto fail;
-		}
 	}
 	if (ingress_fd >= 0) {
-		hook_init(&h, ifindex, BPF_TC_INGRESS);
-		opts_init(&o, ingress_fd);
-		o.flags = BPF_TC_F_REPLACE;
-		err = bpf_tc_attach(&h, &o);
-		if (err) {
-			sn_err("attaching the ingress program on ifindex %d failed: %s",
-			       ifindex, strerror(-err));
+		err = attach_one(ifindex, BPF_TC_INGRESS, ingress_fd);
+		if (err)
 			goto fail;
-		}
 	}
 	if (created_qdisc)
 		*created_qdisc = created;

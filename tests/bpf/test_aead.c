@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -22,6 +23,7 @@
 
 #include "sealnet/kaead.h"
 #include "sealnet/util.h"
+#include "../../lib/dataplane/rfc8439.h" /* the vectors, hex */
 
 #define MAXLEN SN_KAEAD_MAX_LEN
 
@@ -121,66 +123,47 @@ static void ossl_chacha20(const uint8_t *key, uint32_t ctr,
 
 /* ---- RFC 8439 ----------------------------------------------------------- */
 
-static const char sunscreen[] =
-	"Ladies and Gentlemen of the class of '99: If I could offer you only "
-	"one tip for the future, sunscreen would be it.";
+/* An AEAD vector (hex key, nonce, aad, ct, tag; pt as text, len bytes):
+ * with seal, pt seals to ct and tag; ct and tag open to pt. */
+static void rfc_aead(const char *key_hex, const char *nonce_hex,
+		     const char *aad_hex, const char *ct_hex,
+		     const char *tag_hex, const char *pt, size_t len, bool seal)
+{
+	uint8_t key[32], nonce[12], aad[12], tag[16], etag[16];
+	uint8_t ct[300], exp[300], out[300];
+
+	assert_true(len <= sizeof(ct));
+	unhex(key_hex, key, 32);
+	unhex(nonce_hex, nonce, 12);
+	unhex(aad_hex, aad, 12);
+	unhex(ct_hex, exp, len);
+	unhex(tag_hex, etag, 16);
+	if (seal) {
+		assert_int_equal(sn_kaead_seal(key, nonce, aad, 12,
+					       (const uint8_t *)pt, len, ct,
+					       tag), 0);
+		assert_memory_equal(ct, exp, len);
+		assert_memory_equal(tag, etag, 16);
+	}
+	assert_int_equal(sn_kaead_open(key, nonce, aad, 12, exp, len, etag, out),
+			 0);
+	assert_memory_equal(out, pt, len);
+}
 
 static void test_rfc_2_8_2(void **state)
 {
-	uint8_t key[32], nonce[12], aad[12], tag[16], etag[16];
-	uint8_t ct[114], exp[114], pt[114];
-
 	need_kernel();
-	unhex("808182838485868788898a8b8c8d8e8f"
-	      "909192939495969798999a9b9c9d9e9f", key, 32);
-	unhex("070000004041424344454647", nonce, 12);
-	unhex("50515253c0c1c2c3c4c5c6c7", aad, 12);
-	unhex("d31a8d34648e60db7b86afbc53ef7ec2a4aded51296e08fea9e2b5a736ee62d6"
-	      "3dbea45e8ca9671282fafb69da92728b1a71de0a9e060b2905d6a5b67ecd3b36"
-	      "92ddbd7f2d778b8c9803aee328091b58fab324e4fad675945585808b4831d7bc"
-	      "3ff4def08e4b7a9de576d26586cec64b6116", exp, 114);
-	unhex("1ae10b594f09e26a7e902ecbd0600691", etag, 16);
-	assert_int_equal(sizeof(sunscreen) - 1, 114);
-
-	assert_int_equal(sn_kaead_seal(key, nonce, aad, 12,
-				       (const uint8_t *)sunscreen, 114, ct,
-				       tag), 0);
-	assert_memory_equal(ct, exp, 114);
-	assert_memory_equal(tag, etag, 16);
-	assert_int_equal(sn_kaead_open(key, nonce, aad, 12, exp, 114, etag, pt),
-			 0);
-	assert_memory_equal(pt, sunscreen, 114);
+	assert_int_equal(sizeof(rfc_sunscreen) - 1, 114);
+	rfc_aead(k282_key, k282_nonce, k282_aad, k282_ct, k282_tag,
+		 rfc_sunscreen, 114, true);
 }
 
 static void test_rfc_a_5(void **state)
 {
-	static const char pt_exp[] =
-		"Internet-Drafts are draft documents valid for a maximum of six "
-		"months and may be updated, replaced, or obsoleted by other "
-		"documents at any time. It is inappropriate to use "
-		"Internet-Drafts as reference material or to cite them other "
-		"than as /\xe2\x80\x9cwork in progress./\xe2\x80\x9d";
-	uint8_t key[32], nonce[12], aad[12], tag[16], ct[265], pt[265];
-
 	need_kernel();
-	assert_int_equal(sizeof(pt_exp) - 1, 265);
-	unhex("1c9240a5eb55d38af333888604f6b5f0"
-	      "473917c1402b80099dca5cbc207075c0", key, 32);
-	unhex("000000000102030405060708", nonce, 12);
-	unhex("f33388860000000000004e91", aad, 12);
-	unhex("eead9d67890cbb22392336fea1851f38", tag, 16);
-	unhex("64a0861575861af460f062c79be643bd5e805cfd345cf389f108670ac76c8cb2"
-	      "4c6cfc18755d43eea09ee94e382d26b0bdb7b73c321b0100d4f03b7f355894cf"
-	      "332f830e710b97ce98c8a84abd0b948114ad176e008d33bd60f982b1ff37c855"
-	      "9797a06ef4f0ef61c186324e2b3506383606907b6a7c02b0f9f6157b53c867e4"
-	      "b9166c767b804d46a59b5216cde7a4e99040c5a40433225ee282a1b0a06c523e"
-	      "af4534d7f83fa1155b0047718cbc546a0d072b04b3564eea1b422273f548271a"
-	      "0bb2316053fa76991955ebd63159434ecebb4e466dae5a1073a6727627097a10"
-	      "49e617d91d361094fa68f0ff77987130305beaba2eda04df997b714d6c6f2c29"
-	      "a6ad5cb4022b02709b", ct, 265);
-	assert_int_equal(sn_kaead_open(key, nonce, aad, 12, ct, 265, tag, pt),
-			 0);
-	assert_memory_equal(pt, pt_exp, 265);
+	assert_int_equal(sizeof(ka5_pt) - 1, 265);
+	rfc_aead(ka5_key, ka5_nonce, ka5_aad, ka5_ct, ka5_tag, ka5_pt, 265,
+		 false);
 }
 
 static void test_rfc_chacha20(void **state)
@@ -191,35 +174,28 @@ static void test_rfc_chacha20(void **state)
 	for (int i = 0; i < 32; i++)
 		key[i] = (uint8_t)i;
 	/* 2.3.2: the serialized block for counter 1 */
-	unhex("000000090000004a00000000", nonce, 12);
-	unhex("10f1e7e4d13b5915500fdd1fa32071c4c7d1f4c733c068030422aa9ac3d46c4e"
-	      "d2826446079faa0914c2d705d98b02a2b5129cd1de164eb9cbd083e8a2503c4e",
-	      exp, 64);
+	unhex(k232_nonce, nonce, 12);
+	unhex(k232_block, exp, 64);
 	assert_int_equal(sn_kaead_chacha20(key, 1, nonce, zero, 64, out), 0);
 	assert_memory_equal(out, exp, 64);
 	/* 2.4.2 */
-	unhex("000000000000004a00000000", nonce, 12);
-	unhex("6e2e359a2568f98041ba0728dd0d6981e97e7aec1d4360c20a27afccfd9fae0b"
-	      "f91b65c5524733ab8f593dabcd62b3571639d624e65152ab8f530c359f0861d8"
-	      "07ca0dbf500d6a6156a38e088a22b65e52bc514d16ccf806818ce91ab7793736"
-	      "5af90bbf74a35be6b40b8eedf2785e42874d", exp, 114);
+	unhex(k242_nonce, nonce, 12);
+	unhex(k242_ct, exp, 114);
 	assert_int_equal(sn_kaead_chacha20(key, 1, nonce,
-					   (const uint8_t *)sunscreen, 114,
+					   (const uint8_t *)rfc_sunscreen, 114,
 					   out), 0);
 	assert_memory_equal(out, exp, 114);
 }
 
 static void test_rfc_poly1305(void **state)
 {
-	static const char msg[] = "Cryptographic Forum Research Group";
 	uint8_t key[32], tag[16], exp[16];
 
 	need_kernel();
-	unhex("85d6be7857556d337f4452fe42d506a8"
-	      "0103808afb0db2fd4abff6af4149f51b", key, 32);
-	unhex("a8061dc1305136c6c22b8baf0c0127a9", exp, 16);
-	assert_int_equal(sn_kaead_poly1305(key, (const uint8_t *)msg,
-					   sizeof(msg) - 1, tag), 0);
+	unhex(k252_key, key, 32);
+	unhex(k252_tag, exp, 16);
+	assert_int_equal(sn_kaead_poly1305(key, (const uint8_t *)k252_msg,
+					   sizeof(k252_msg) - 1, tag), 0);
 	assert_memory_equal(tag, exp, 16);
 }
 

@@ -85,6 +85,21 @@ static size_t tcp_pkt(uint8_t *p, const char *src, const char *dst,
 	return n;
 }
 
+/* proto 6: a TCP ACK; 17: the same bytes relabelled as a UDP datagram */
+static size_t l4_pkt(uint8_t *p, uint8_t proto, const char *src,
+		     const char *dst, uint16_t sport, uint16_t dport,
+		     const char *payload)
+{
+	size_t n = tcp_pkt(p, src, dst, sport, dport, 0x10, payload);
+
+	if (proto == 17) {
+		p[23] = 17;
+		p[38] = 0;
+		p[39] = (uint8_t)(n - 34);
+	}
+	return n;
+}
+
 static int setup(void **state)
 {
 	struct sn_dp_opts o = {
@@ -237,12 +252,7 @@ static int b_to_a(uint8_t proto, uint16_t sport, uint16_t dport)
 	uint8_t in[256], w[SN_TN_PKT_MAX], out[SN_TN_PKT_MAX];
 	size_t il, wl, ol;
 
-	il = tcp_pkt(in, B_ADDR, A_ADDR, sport, dport, 0x10, "SEALNET-MARKER");
-	if (proto == 17) {
-		in[23] = 17;
-		in[38] = 0;
-		in[39] = (uint8_t)(il - 34);
-	}
+	il = l4_pkt(in, proto, B_ADDR, A_ADDR, sport, dport, "SEALNET-MARKER");
 	assert_int_equal(sn_tn_run(nb.s->progs.sn_egress, in, il, w, &wl), 0);
 	return test_run(in_a, w, wl, out, &ol, 0);
 }
@@ -252,42 +262,41 @@ static int a_sends(uint8_t proto, uint16_t sport, uint16_t dport)
 	uint8_t in[256], out[SN_TN_PKT_MAX];
 	size_t il, ol;
 
-	il = tcp_pkt(in, A_ADDR, B_ADDR, sport, dport, 0x10, "x");
-	if (proto == 17) {
-		in[23] = 17;
-		in[38] = 0;
-		in[39] = (uint8_t)(il - 34);
-	}
+	il = l4_pkt(in, proto, A_ADDR, B_ADDR, sport, dport, "x");
 	return test_run(eg_a, in, il, out, &ol, 0);
+}
+
+typedef int (*send_fn)(uint8_t proto, uint16_t sport, uint16_t dport);
+
+/* A rule towards PORT lets the replying side send from PORT only to a
+ * flow the opening side started: nothing before (dropped for reason), then
+ * exactly the reverse of opener's flow eph -> PORT. */
+static void stateful_rule(send_fn opener, send_fn replier,
+			  enum sn_drop_reason reason, uint16_t eph)
+{
+	uint64_t before = drops_a(reason);
+
+	assert_int_equal(replier(6, PORT, 22), 2);
+	assert_int_equal(drops_a(reason), before + 1);
+	assert_int_equal(opener(6, eph, PORT), 0);
+	assert_int_equal(replier(6, PORT, eph), 0);
+	assert_int_equal(replier(6, PORT, (uint16_t)(eph + 1)), 2);
+	assert_int_equal(drops_a(reason), before + 2);
 }
 
 static void stateful_egress_rule(void **state)
 {
-	uint64_t before = drops_a(SN_DROP_POLICY_INGRESS);
-
-	/* A's egress rule B:5201 does not let B reach A:22 from port 5201 */
-	assert_int_equal(b_to_a(6, PORT, 22), 2);
-	assert_int_equal(drops_a(SN_DROP_POLICY_INGRESS), before + 1);
-	/* a real flow A:41000 -> B:5201 opens exactly its reverse */
-	assert_int_equal(a_sends(6, 41000, PORT), 0);
-	assert_int_equal(b_to_a(6, PORT, 41000), 0);
-	assert_int_equal(b_to_a(6, PORT, 41001), 2);
-	assert_int_equal(drops_a(SN_DROP_POLICY_INGRESS), before + 2);
+	/* A's egress rule B:5201 does not let B reach A:22 from port 5201;
+	 * a real flow A:41000 -> B:5201 opens exactly its reverse */
+	stateful_rule(a_sends, b_to_a, SN_DROP_POLICY_INGRESS, 41000);
 }
 
 static void stateful_ingress_rule(void **state)
 {
-	uint64_t before = drops_a(SN_DROP_POLICY_EGRESS);
-
 	/* A's ingress rule :5201 does not let a local sender using source
-	 * port 5201 reach any port of B */
-	assert_int_equal(a_sends(6, PORT, 22), 2);
-	assert_int_equal(drops_a(SN_DROP_POLICY_EGRESS), before + 1);
-	/* B opens B:42000 -> A:5201: A's replies to exactly that pass */
-	assert_int_equal(b_to_a(6, 42000, PORT), 0);
-	assert_int_equal(a_sends(6, PORT, 42000), 0);
-	assert_int_equal(a_sends(6, PORT, 42001), 2);
-	assert_int_equal(drops_a(SN_DROP_POLICY_EGRESS), before + 2);
+	 * port 5201 reach any port of B; B opens B:42000 -> A:5201: A's
+	 * replies to exactly that pass */
+	stateful_rule(b_to_a, a_sends, SN_DROP_POLICY_EGRESS, 42000);
 }
 
 static void stateful_port0_rule(void **state)

@@ -140,6 +140,11 @@ static void test_positionals(void **state)
 	assert_int_equal(sn_cli_positionals(&a, 3, 3), 0);
 	assert_int_equal(sn_cli_positionals(&a, 0, 2), SN_CLI_USAGE);
 	assert_int_equal(sn_cli_positionals(&a, 4, 5), SN_CLI_USAGE);
+	/* sn_cli_end: the loop's end code first, then the positionals */
+	assert_int_equal(sn_cli_end(&a, SN_CLI_DONE, 1, 3), 0);
+	assert_int_equal(sn_cli_end(&a, SN_CLI_DONE, 0, 2), SN_CLI_USAGE);
+	assert_int_equal(sn_cli_end(&a, SN_CLI_HELP, 1, 3), SN_CLI_HELP);
+	assert_int_equal(sn_cli_end(&a, SN_CLI_USAGE, 1, 3), SN_CLI_USAGE);
 }
 
 static void test_plain(void **state)

@@ -320,6 +320,16 @@ static const char drop_line[] =
 	"\"src\":\"198.18.0.1\",\"sport\":40000,\"dst\":\"198.18.0.2\","
 	"\"dport\":7000,\"proto\":6,\"peer\":2,\"suppressed\":5}";
 
+/* ev encodes to exactly want */
+static void assert_event(const struct sn_control_event *ev, const char *want)
+{
+	json_t *j = NULL;
+
+	assert_int_equal(sn_control_event_encode(ev, &j), 0);
+	assert_json(j, want);
+	json_decref(j);
+}
+
 static void test_event_encode(void **state)
 {
 	struct sn_control_event ev = {
@@ -346,36 +356,24 @@ static void test_event_encode(void **state)
 				      .text = "installed"};
 	json_t *j = NULL;
 
-	assert_int_equal(sn_control_event_encode(&ev, &j), 0);
-	assert_json(j, drop_line);
-	json_decref(j);
+	assert_event(&ev, drop_line);
 	ev.ingress = true;
 	assert_int_equal(sn_control_event_encode(&ev, &j), 0);
 	assert_string_equal(json_string_value(json_object_get(j, "dir")),
 			    "ingress");
 	json_decref(j);
 
-	assert_int_equal(sn_control_event_encode(&hello, &j), 0);
-	assert_json(j, "{\"event\":\"hello\",\"node\":\"h1\"}");
-	json_decref(j);
-	assert_int_equal(sn_control_event_encode(&tamp, &j), 0);
-	assert_json(j, "{\"event\":\"tampered\",\"text\":\"t\","
-		       "\"reason\":\"sn_policy: an entry added\"}");
-	json_decref(j);
+	assert_event(&hello, "{\"event\":\"hello\",\"node\":\"h1\"}");
+	assert_event(&tamp, "{\"event\":\"tampered\",\"text\":\"t\","
+			    "\"reason\":\"sn_policy: an entry added\"}");
 	tamp.reason = NULL;
-	assert_int_equal(sn_control_event_encode(&tamp, &j), 0);
-	assert_json(j, "{\"event\":\"tampered\",\"text\":\"t\"}");
-	json_decref(j);
-	assert_int_equal(sn_control_event_encode(&mk, &j), 0);
-	assert_json(j, "{\"event\":\"keys\",\"peer\":\"h2\",\"epoch\":7,"
-		       "\"text\":\"installed\"}");
-	json_decref(j);
+	assert_event(&tamp, "{\"event\":\"tampered\",\"text\":\"t\"}");
+	assert_event(&mk, "{\"event\":\"keys\",\"peer\":\"h2\",\"epoch\":7,"
+			  "\"text\":\"installed\"}");
 	mk.kind = SN_CONTROL_EV_MAKE_FAILED;
 	mk.text = NULL;
-	assert_int_equal(sn_control_event_encode(&mk, &j), 0);
-	assert_json(j, "{\"event\":\"make-failed\",\"peer\":\"h2\",\"epoch\":7,"
-		       "\"text\":\"\"}");
-	json_decref(j);
+	assert_event(&mk, "{\"event\":\"make-failed\",\"peer\":\"h2\","
+			  "\"epoch\":7,\"text\":\"\"}");
 	mk.kind = SN_CONTROL_EV_CUT_OFF;
 	mk.session = "ignored"; /* only the make event carries it */
 	assert_int_equal(sn_control_event_encode(&mk, &j), 0);
@@ -387,12 +385,9 @@ static void test_event_encode(void **state)
 	mk.epoch = 1;
 	mk.text = "new MAKE session: fresh evidence appraised";
 	mk.session = "0123456789abcdef";
-	assert_int_equal(sn_control_event_encode(&mk, &j), 0);
-	assert_json(j,
-		    "{\"event\":\"make\",\"peer\":\"h2\",\"epoch\":1,"
-		    "\"text\":\"new MAKE session: fresh evidence appraised\","
-		    "\"session\":\"0123456789abcdef\"}");
-	json_decref(j);
+	assert_event(&mk, "{\"event\":\"make\",\"peer\":\"h2\",\"epoch\":1,"
+			  "\"text\":\"new MAKE session: fresh evidence "
+			  "appraised\",\"session\":\"0123456789abcdef\"}");
 
 	j = NULL;
 	mk.kind = SN_CONTROL_EV_OTHER;
@@ -406,13 +401,24 @@ static void test_event_encode(void **state)
 	assert_false(sn_control_event_is_make(SN_CONTROL_EV_DROP));
 }
 
+/* line decodes to an event of this kind; the JSON it points into
+ * (json_decref it after the checks) */
+static json_t *decode_event(const char *line, struct sn_control_event *ev,
+			    enum sn_control_event_kind kind)
+{
+	json_t *j = json_loads(line, 0, NULL);
+
+	assert_non_null(j);
+	assert_int_equal(sn_control_event_decode(j, ev), 0);
+	assert_int_equal(ev->kind, kind);
+	return j;
+}
+
 static void test_event_decode(void **state)
 {
 	struct sn_control_event ev;
-	json_t *j = json_loads(drop_line, 0, NULL);
+	json_t *j = decode_event(drop_line, &ev, SN_CONTROL_EV_DROP);
 
-	assert_int_equal(sn_control_event_decode(j, &ev), 0);
-	assert_int_equal(ev.kind, SN_CONTROL_EV_DROP);
 	assert_string_equal(ev.name, "drop");
 	assert_int_equal(ev.ts_ns, 123456789012ull);
 	assert_string_equal(ev.reason, "POLICY_EGRESS");
@@ -427,45 +433,35 @@ static void test_event_decode(void **state)
 	assert_int_equal(ev.suppressed, 5);
 	json_decref(j);
 
-	j = json_loads("{\"event\":\"cut-off\",\"peer\":\"h2\",\"epoch\":3,"
-		       "\"text\":\"x\"}",
-		       0, NULL);
-	assert_int_equal(sn_control_event_decode(j, &ev), 0);
-	assert_int_equal(ev.kind, SN_CONTROL_EV_CUT_OFF);
+	j = decode_event("{\"event\":\"cut-off\",\"peer\":\"h2\",\"epoch\":3,"
+			 "\"text\":\"x\"}",
+			 &ev, SN_CONTROL_EV_CUT_OFF);
 	assert_string_equal(ev.peer, "h2");
 	assert_int_equal(ev.epoch, 3);
 	assert_null(ev.session);
 	json_decref(j);
 
-	j = json_loads("{\"event\":\"make\",\"peer\":\"h2\",\"epoch\":1,"
-		       "\"text\":\"x\",\"session\":\"00ff\"}",
-		       0, NULL);
-	assert_int_equal(sn_control_event_decode(j, &ev), 0);
-	assert_int_equal(ev.kind, SN_CONTROL_EV_MAKE);
+	j = decode_event("{\"event\":\"make\",\"peer\":\"h2\",\"epoch\":1,"
+			 "\"text\":\"x\",\"session\":\"00ff\"}",
+			 &ev, SN_CONTROL_EV_MAKE);
 	assert_string_equal(ev.peer, "h2");
 	assert_string_equal(ev.session, "00ff");
 	json_decref(j);
 
-	j = json_loads("{\"event\":\"tampered\",\"text\":\"t\","
-		       "\"reason\":\"XDP program 7 attached\"}",
-		       0, NULL);
-	assert_int_equal(sn_control_event_decode(j, &ev), 0);
-	assert_int_equal(ev.kind, SN_CONTROL_EV_TAMPERED);
+	j = decode_event("{\"event\":\"tampered\",\"text\":\"t\","
+			 "\"reason\":\"XDP program 7 attached\"}",
+			 &ev, SN_CONTROL_EV_TAMPERED);
 	assert_string_equal(ev.reason, "XDP program 7 attached");
 	json_decref(j);
 
-	j = json_loads("{\"error\":\"too many monitors\"}", 0, NULL);
-	assert_int_equal(sn_control_event_decode(j, &ev), 0);
-	assert_int_equal(ev.kind, SN_CONTROL_EV_ERROR);
+	j = decode_event("{\"error\":\"too many monitors\"}", &ev,
+			 SN_CONTROL_EV_ERROR);
 	assert_string_equal(ev.error, "too many monitors");
 	json_decref(j);
 
 	/* an event of a newer sealnetd */
-	j = json_loads(
-		"{\"event\":\"rekeyed\",\"src\":\"1234567890123456789\"}", 0,
-		NULL);
-	assert_int_equal(sn_control_event_decode(j, &ev), 0);
-	assert_int_equal(ev.kind, SN_CONTROL_EV_OTHER);
+	j = decode_event("{\"event\":\"rekeyed\",\"src\":\"1234567890123456789\"}",
+			 &ev, SN_CONTROL_EV_OTHER);
 	assert_string_equal(ev.name, "rekeyed");
 	assert_string_equal(ev.src, "1234567890123456789");
 	json_decref(j);

@@ -52,6 +52,18 @@ static inline struct sn_evidence *ev_from(const uint8_t *buf, size_t len,
 	return ev;
 }
 
+/* the Milan report (hex) with its VCEK and ASK/ARK chain */
+static inline struct sn_evidence *milan_ev(void)
+{
+	size_t len;
+	uint8_t *buf = td_read("snp/milan-report.hex", &len);
+	struct sn_evidence *ev = ev_from(buf, len, "snp/milan-vcek.der",
+					 "snp/milan-ask-ark.pem", NULL);
+
+	free(buf);
+	return ev;
+}
+
 static inline time_t ymd(int y, int m, int d)
 {
 	struct tm tm = {.tm_year = y - 1900, .tm_mon = m - 1, .tm_mday = d};

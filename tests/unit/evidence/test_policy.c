@@ -113,17 +113,13 @@ static void test_explicit_policies_load(void **state)
 static void test_no_policy_denies(void **state)
 {
 	struct sn_appraisal a;
-	size_t len;
-	uint8_t *buf = td_read("snp/milan-report.hex", &len);
-	struct sn_evidence *ev = ev_from(buf, len, "snp/milan-vcek.der",
-					 "snp/milan-ask-ark.pem", NULL);
+	struct sn_evidence *ev = milan_ev();
 
 	assert_int_equal(sn_appraise(ev, NULL, 0, &a), 0);
 	assert_true(a.authentic);
 	assert_false(a.accepted);
 	assert_true(sn_appraisal_has(&a, SN_R_BACKEND_NOT_ALLOWED));
 	sn_evidence_free(ev);
-	free(buf);
 }
 
 /* The default VMPL list is [0]: a report from VMPL 1+ is refused. */
@@ -131,10 +127,7 @@ static void test_default_vmpl(void **state)
 {
 	struct sn_policy_appraisal *p;
 	struct sn_appraisal a;
-	size_t len;
-	uint8_t *buf = td_read("snp/milan-report.hex", &len);
-	struct sn_evidence *ev = ev_from(buf, len, "snp/milan-vcek.der",
-					 "snp/milan-ask-ark.pem", NULL);
+	struct sn_evidence *ev = milan_ev();
 	static const char pol[] =
 		"{\"backends\": [\"snp\"], "
 		"\"measurements\": [\"" MILAN_MEAS "\"], " SNP_TCB "}";
@@ -146,7 +139,6 @@ static void test_default_vmpl(void **state)
 	assert_int_equal(a.claims.vmpl, 0);
 	sn_policy_appraisal_free(p);
 	sn_evidence_free(ev);
-	free(buf);
 }
 
 /* One TEE name mapping: every TEE round-trips; nothing else is a TEE. */

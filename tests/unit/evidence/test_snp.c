@@ -249,10 +249,7 @@ static void test_policy_rules(void **state)
 {
 	struct sn_policy_appraisal *p;
 	struct sn_appraisal a;
-	size_t len;
-	uint8_t *buf = td_read("snp/milan-report.hex", &len);
-	struct sn_evidence *ev = ev_from(buf, len, "snp/milan-vcek.der",
-					 "snp/milan-ask-ark.pem", NULL);
+	struct sn_evidence *ev = milan_ev();
 	char pol[1024];
 	static const char *const bad[] = {
 		"{\"min_tcb\": {\"bootloader\": 300}}",
@@ -300,7 +297,6 @@ static void test_policy_rules(void **state)
 			sn_policy_appraisal_parse(bad[i], strlen(bad[i]), &p),
 			-EINVAL);
 	sn_evidence_free(ev);
-	free(buf);
 }
 
 static void test_garbage(void **state)
