@@ -451,6 +451,7 @@ int sn_config_parse(const char *json, size_t len, struct sn_node_config **out,
 		"control_socket", "peers", "rules", "make", "state_dir",
 		"control_mark", "flow_timeout_tcp_s", "flow_timeout_other_s",
 		"insecure_static_keys", "static_rekey_interval_s", "on_stop",
+		"spread_receive",
 		NULL
 	};
 	struct perr e = { errbuf, errlen };
@@ -535,6 +536,15 @@ int sn_config_parse(const char *json, size_t len, struct sn_node_config **out,
 			    &v)))
 		goto out;
 	c->dp.events_per_sec = (uint32_t)v;
+	{
+		json_t *sr = json_object_get(root, "spread_receive");
+
+		if (sr && !json_is_boolean(sr)) {
+			err = fail(&e, "spread_receive: must be true or false");
+			goto out;
+		}
+		c->dp.no_spread_receive = sr && json_is_false(sr);
+	}
 	{
 		char on_stop[16] = "drop";
 

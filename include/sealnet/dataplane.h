@@ -34,6 +34,9 @@ struct sn_dp_opts {
 	uint64_t counter_limit;	  /* 0: default (2^60) */
 	uint32_t events_per_sec;  /* 0: default (100) */
 	bool keep_offloads;	  /* do not turn TSO/GSO off (tests only) */
+	bool no_spread_receive;	  /* leave rps_cpus alone (default: a
+				   * single-queue device's receive work is
+				   * spread over all CPUs, lib/dataplane/rps.c) */
 	bool defer_attach;	  /* load and configure only; sn_dp_attach() later */
 };
 

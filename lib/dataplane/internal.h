@@ -40,6 +40,7 @@ struct sn_dataplane {
 	bool adopt;	/* a previous sealnet's programs were attached */
 	uint32_t old_gso_segs;
 	bool gso_changed;
+	bool rps_changed;	/* rps_cpus set by us (rps.c) */
 	uint32_t mtu;
 	uint32_t routes[SN_MAX_NODES]; /* peer addresses with a host route */
 	unsigned int n_routes;
@@ -62,5 +63,10 @@ static inline int check_peer(uint32_t peer_id)
 {
 	return peer_id && peer_id < SN_MAX_NODES ? 0 : -EINVAL;
 }
+
+/* rps.c: spread receive work of a single-queue device over all CPUs
+ * (when no mask is set), and undo it. */
+int sn_dp_rps_spread(struct sn_dataplane *dp);
+void sn_dp_rps_restore(struct sn_dataplane *dp);
 
 #endif

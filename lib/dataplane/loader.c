@@ -115,6 +115,14 @@ int sn_dp_open(const struct sn_dp_opts *o, struct sn_dataplane **out)
 		}
 		dp->gso_changed = true;
 	}
+	if (!o->no_spread_receive) {
+		err = sn_dp_rps_spread(dp);
+		if (err)
+			sn_warn("data plane: spreading receive work on %s "
+				"(rps_cpus) failed: %s; continuing", o->ifname,
+				strerror(-err));
+		err = 0;
+	}
 	/* a previous instance (killed hard) left its clsact qdisc: ours to
 	 * remove at the end, as that instance would have */
 	dp->adopt = o->defer_attach;
@@ -178,6 +186,7 @@ void sn_dp_close(struct sn_dataplane *dp)
 		sn_nl_route_mtu(false, dp->routes[i], dp->ifindex, 0);
 	if (dp->gso_changed)
 		sn_nl_set_gso_max_segs(dp->ifindex, dp->old_gso_segs);
+	sn_dp_rps_restore(dp);
 	ring_buffer__free(dp->rb);
 	if (dp->skel) {
 		/* wipe keys before the maps go away */

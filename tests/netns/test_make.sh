@@ -178,9 +178,13 @@ check "no key material in the audit log (no 256-bit hex value)" \
 
 # the restarted h2, stopped and taken down, leaves its interface as the
 # kernel had it
+rps() { netns_exec h2 cat /sys/class/net/eth0/queues/rx-0/rps_cpus | tr -d ',\n'; }
+check "sealnetd spreads h2's receive work over the CPUs (rps_cpus $(rps))" \
+	[ -n "$(rps | tr -d 0)" ]
 check "h2's sealnetd (the restarted one) stops cleanly" dp_stop h2
 check "sealnetd --down on h2" dp_down h2
 segs=$(netns_exec h2 ip -d link show eth0 | grep -o 'gso_max_segs [0-9]*' | awk '{print $2}')
 check "h2's gso_max_segs is back to the kernel default (got $segs)" [ "$segs" = 65535 ]
+check "rps_cpus is back to 0 (got $(rps))" [ -z "$(rps | tr -d 0)" ]
 check "and no clsact qdisc is left on it" [ -z "$(netns_exec h2 tc qdisc show dev eth0 | grep clsact)" ]
 exit "$fails"
