@@ -24,7 +24,7 @@
  * binary, of the BPF object, and of the node configuration file */
 int sn_launch_measurement(const struct sn_node_config *cfg, uint8_t out[48])
 {
-	const char *files[] = { "/proc/self/exe", cfg->path };
+	const char *files[] = {"/proc/self/exe", cfg->path};
 	uint8_t dig[48], res[48];
 	EVP_MD_CTX *all = EVP_MD_CTX_new();
 	int err = -EIO;
@@ -37,7 +37,8 @@ int sn_launch_measurement(const struct sn_node_config *cfg, uint8_t out[48])
 
 		err = sn_read_file(files[i], 256u << 20, &buf, &len);
 		if (err) {
-			sn_err("measuring %s failed: %s", files[i], strerror(-err));
+			sn_err("measuring %s failed: %s", files[i],
+			       strerror(-err));
 			goto out;
 		}
 		err = -EIO;

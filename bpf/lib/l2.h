@@ -20,10 +20,10 @@
 #include "lib/drop.h"
 #include "lib/maps.h"
 
-#define ETH_P_ARP_ 0x0806
-#define ETH_P_8021Q_ 0x8100
+#define ETH_P_ARP_    0x0806
+#define ETH_P_8021Q_  0x8100
 #define ETH_P_8021AD_ 0x88A8
-#define SN_VLAN_HLEN 4
+#define SN_VLAN_HLEN  4
 
 static __always_inline int sn_l2_other(struct __sk_buff *skb,
 				       const struct sn_config *cfg, __u8 unprot,
@@ -48,14 +48,16 @@ static __always_inline int sn_l2_other(struct __sk_buff *skb,
 	if (proto == ETH_P_IP) {
 		__u32 a;
 
-		if (bpf_skb_load_bytes(skb, off + (f->dir == SN_DIR_EGRESS ? 16 : 12),
-				       &a, 4))
+		if (bpf_skb_load_bytes(
+			    skb, off + (f->dir == SN_DIR_EGRESS ? 16 : 12), &a,
+			    4))
 			return sn_drop(cfg, f, SN_DROP_MALFORMED);
 		peer = bpf_map_lookup_elem(&sn_peer_by_addr, &a);
 	} else if (proto == ETH_P_IPV6) {
 		struct sn_in6 a;
 
-		if (bpf_skb_load_bytes(skb, off + (f->dir == SN_DIR_EGRESS ? 24 : 8),
+		if (bpf_skb_load_bytes(skb,
+				       off + (f->dir == SN_DIR_EGRESS ? 24 : 8),
 				       &a, 16))
 			return sn_drop(cfg, f, SN_DROP_MALFORMED);
 		peer = bpf_map_lookup_elem(&sn_peer_by_addr6, &a);
@@ -66,9 +68,10 @@ static __always_inline int sn_l2_other(struct __sk_buff *skb,
 	}
 	if (unprot == SN_UNPROT_PASS)
 		return TC_ACT_OK;
-	return sn_drop(cfg, f, proto == ETH_P_IP || proto == ETH_P_IPV6 ?
-				       SN_DROP_UNPROTECTED :
-				       SN_DROP_ETHERTYPE);
+	return sn_drop(cfg, f,
+		       proto == ETH_P_IP || proto == ETH_P_IPV6 ?
+			       SN_DROP_UNPROTECTED :
+			       SN_DROP_ETHERTYPE);
 }
 
 #endif

@@ -20,8 +20,7 @@
 #define SN_NS_PER_S 1000000000ull
 
 static __always_inline struct sn_policy_val *
-sn_pol_get(__u32 peer, __u16 port, __u8 proto, __u8 dir, __u8 kind,
-	   __u64 local)
+sn_pol_get(__u32 peer, __u16 port, __u8 proto, __u8 dir, __u8 kind, __u64 local)
 {
 	struct sn_policy_key k = {
 		.peer = peer,
@@ -35,11 +34,12 @@ sn_pol_get(__u32 peer, __u16 port, __u8 proto, __u8 dir, __u8 kind,
 }
 
 /* remote port then any port */
-static __always_inline struct sn_policy_val *
-sn_pol_get2(__u32 peer, __u16 port, __u8 proto, __u8 dir, __u8 kind,
-	    __u64 local)
+static __always_inline struct sn_policy_val *sn_pol_get2(__u32 peer, __u16 port,
+							 __u8 proto, __u8 dir,
+							 __u8 kind, __u64 local)
 {
-	struct sn_policy_val *v = sn_pol_get(peer, port, proto, dir, kind, local);
+	struct sn_policy_val *v =
+		sn_pol_get(peer, port, proto, dir, kind, local);
 
 	if (v || !port)
 		return v;
@@ -69,7 +69,9 @@ static __always_inline void sn_flow_open(const struct sn_flow_key *k,
 	}
 	{
 		struct sn_flow_val nv = {
-			.seen_ns = now, .rule_id = rule_id, .origin = origin,
+			.seen_ns = now,
+			.rule_id = rule_id,
+			.origin = origin,
 		};
 
 		bpf_map_update_elem(&sn_flows, k, &nv, BPF_ANY);
@@ -96,8 +98,10 @@ static __always_inline int sn_policy_egress(struct __sk_buff *skb,
 					    const struct sn_config *cfg,
 					    const struct sn_flow *f)
 {
-	struct sn_flow_key fk = { .peer = f->peer, .lport = f->sport,
-				  .rport = f->dport, .proto = f->proto };
+	struct sn_flow_key fk = {.peer = f->peer,
+				 .lport = f->sport,
+				 .rport = f->dport,
+				 .proto = f->proto};
 	struct sn_policy_val *v;
 
 	v = sn_pol_get2(f->peer, f->dport, f->proto, SN_DIR_EGRESS,
@@ -124,8 +128,10 @@ static __always_inline int sn_policy_egress(struct __sk_buff *skb,
 static __always_inline int sn_policy_ingress(const struct sn_config *cfg,
 					     const struct sn_flow *f)
 {
-	struct sn_flow_key fk = { .peer = f->peer, .lport = f->dport,
-				  .rport = f->sport, .proto = f->proto };
+	struct sn_flow_key fk = {.peer = f->peer,
+				 .lport = f->dport,
+				 .rport = f->sport,
+				 .proto = f->proto};
 	struct sn_policy_val *v;
 
 	v = sn_pol_get2(f->peer, f->dport, f->proto, SN_DIR_INGRESS,

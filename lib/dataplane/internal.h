@@ -21,10 +21,10 @@
 #include "watch.h"
 
 /* Every map write of this file is recorded in the watchdog's shadow of
- * the maps sealnetd writes (lib/dataplane/integrity.c), so that the watchdog can
- * tell sealnetd's own writes from anyone else's.  A macro, so that no
- * write here can bypass it; each caller has its struct sn_dataplane *dp
- * in scope (a compile error otherwise). */
+ * the maps sealnetd writes (lib/dataplane/integrity.c), so that the watchdog
+ * can tell sealnetd's own writes from anyone else's.  A macro, so that no write
+ * here can bypass it; each caller has its struct sn_dataplane *dp in scope (a
+ * compile error otherwise). */
 #define bpf_map_update_elem(fd, key, value, flags) \
 	sn_dp_shadow_update(dp->shadow, fd, key, value, flags)
 #define bpf_map_delete_elem(fd, key) sn_dp_shadow_delete(dp->shadow, fd, key)
@@ -37,10 +37,10 @@ struct sn_dataplane {
 	int ifindex;
 	char ifname[IF_NAMESIZE];
 	bool attached, created_qdisc;
-	bool adopt;	/* a previous sealnet's programs were attached */
+	bool adopt; /* a previous sealnet's programs were attached */
 	uint32_t old_gso_segs;
 	bool gso_changed;
-	bool rps_changed;	/* rps_cpus set by us (rps.c) */
+	bool rps_changed; /* rps_cpus set by us (rps.c) */
 	uint32_t mtu;
 	uint32_t routes[SN_MAX_NODES]; /* peer addresses with a host route */
 	unsigned int n_routes;

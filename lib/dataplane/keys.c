@@ -55,7 +55,7 @@ int sn_dp_install_key(struct sn_dataplane *dp, uint32_t peer_id,
 		      const uint8_t key[SN_KEY_LEN])
 {
 	uint32_t idx = peer_id * 2 + slot;
-	struct sn_key nk = { 0 };
+	struct sn_key nk = {0};
 	int fd, err;
 
 	if (check_peer(peer_id) || slot > 1)
@@ -71,8 +71,10 @@ int sn_dp_install_key(struct sn_dataplane *dp, uint32_t peer_id,
 		busy = tx.cur == slot && tx.slot[slot].state == SN_KEY_VALID;
 		OPENSSL_cleanse(&tx, sizeof(tx));
 		if (busy) {
-			sn_err("data plane: refusing to overwrite the tx key in "
-			       "use (peer %u slot %u)", peer_id, slot);
+			sn_err("data plane: refusing to overwrite the tx key "
+			       "in "
+			       "use (peer %u slot %u)",
+			       peer_id, slot);
 			return -EBUSY;
 		}
 	}
@@ -91,7 +93,7 @@ int sn_dp_install_key(struct sn_dataplane *dp, uint32_t peer_id,
 		struct {
 			uint32_t lock, pad;
 			struct sn_replay_state st;
-		} r = { 0 };
+		} r = {0};
 
 		if (bpf_map_update_elem(bpf_map__fd(dp->skel->maps.sn_replay),
 					&idx, &r, BPF_F_LOCK))
@@ -129,7 +131,8 @@ static int slot_op(struct sn_dataplane *dp, uint32_t peer_id,
 	ret = k->state == SN_KEY_VALID ? k->epoch : -ENOKEY;
 	if (clear) {
 		memset(k, 0, sizeof(*k));
-		ret = bpf_map_update_elem(fd, &peer_id, &v, BPF_ANY) ? -errno : 0;
+		ret = bpf_map_update_elem(fd, &peer_id, &v, BPF_ANY) ? -errno :
+								       0;
 	}
 	OPENSSL_cleanse(&v, sizeof(v));
 	return ret;
@@ -192,7 +195,8 @@ int sn_dp_tx_counter(struct sn_dataplane *dp, uint32_t peer_id, uint64_t *out)
 	if (slot < 0)
 		return slot;
 	idx = peer_id * 2 + (uint32_t)slot;
-	if (bpf_map_lookup_elem(bpf_map__fd(dp->skel->maps.sn_tx_ctr), &idx, &v))
+	if (bpf_map_lookup_elem(bpf_map__fd(dp->skel->maps.sn_tx_ctr), &idx,
+				&v))
 		return -errno;
 	*out = v;
 	return 0;
@@ -205,7 +209,7 @@ uint64_t sn_dp_counter_limit(struct sn_dataplane *dp)
 
 int sn_dp_revoke_peer(struct sn_dataplane *dp, uint32_t peer_id)
 {
-	struct sn_tx tx = { 0 };
+	struct sn_tx tx = {0};
 	struct sn_rx rx;
 	int err = 0;
 

@@ -31,8 +31,7 @@
 #include "internal.h"
 
 __attribute__((format(printf, 2, 0))) static int
-libbpf_to_sn_log(enum libbpf_print_level level, const char *fmt,
-			    va_list ap)
+libbpf_to_sn_log(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
 	if (level == LIBBPF_DEBUG)
 		return 0;
@@ -58,7 +57,8 @@ int sn_dp_open(const struct sn_dp_opts *o, struct sn_dataplane **out)
 	dp->ifindex = (int)if_nametoindex(o->ifname);
 	if (!dp->ifindex) {
 		err = -ENODEV;
-		sn_err("data plane: no interface '%s' in this network namespace",
+		sn_err("data plane: no interface '%s' in this network "
+		       "namespace",
 		       o->ifname);
 		goto fail;
 	}
@@ -88,28 +88,33 @@ int sn_dp_open(const struct sn_dp_opts *o, struct sn_dataplane **out)
 	dp->cfg.self_id = o->self_id;
 	dp->cfg.udp_port = o->udp_port ? o->udp_port : SN_UDP_PORT_DEFAULT;
 	dp->cfg.control_port = o->control_port;
-	dp->cfg.control_mark = o->control_port ? (o->control_mark ? o->control_mark :
-						    SN_CONTROL_MARK_DEFAULT) : 0;
-	dp->cfg.flow_tcp_s = o->flow_tcp_s ? o->flow_tcp_s : SN_FLOW_TCP_S_DEFAULT;
-	dp->cfg.flow_other_s = o->flow_other_s ? o->flow_other_s :
-						 SN_FLOW_OTHER_S_DEFAULT;
-	dp->cfg.unprot_egress = o->drop_unprotected_egress ? SN_UNPROT_DROP :
-							      SN_UNPROT_PASS;
-	dp->cfg.unprot_ingress = o->drop_unprotected_ingress ? SN_UNPROT_DROP :
-								SN_UNPROT_PASS;
+	dp->cfg.control_mark =
+		o->control_port ? (o->control_mark ? o->control_mark :
+						     SN_CONTROL_MARK_DEFAULT) :
+				  0;
+	dp->cfg.flow_tcp_s =
+		o->flow_tcp_s ? o->flow_tcp_s : SN_FLOW_TCP_S_DEFAULT;
+	dp->cfg.flow_other_s =
+		o->flow_other_s ? o->flow_other_s : SN_FLOW_OTHER_S_DEFAULT;
+	dp->cfg.unprot_egress =
+		o->drop_unprotected_egress ? SN_UNPROT_DROP : SN_UNPROT_PASS;
+	dp->cfg.unprot_ingress =
+		o->drop_unprotected_ingress ? SN_UNPROT_DROP : SN_UNPROT_PASS;
 	dp->cfg.mtu = (uint16_t)(li.mtu > 65535 ? 65535 : li.mtu);
 	dp->cfg.events_per_sec = o->events_per_sec ? o->events_per_sec : 100;
-	dp->cfg.counter_limit = o->counter_limit ? o->counter_limit :
-						   (1ull << 60);
+	dp->cfg.counter_limit =
+		o->counter_limit ? o->counter_limit : (1ull << 60);
 	err = write_config(dp);
 	if (err)
 		goto fail;
 
 	if (!o->keep_offloads) {
 		err = li.gso_max_segs != 1 ?
-			      sn_nl_set_gso_max_segs(dp->ifindex, 1) : 0;
+			      sn_nl_set_gso_max_segs(dp->ifindex, 1) :
+			      0;
 		if (err) {
-			sn_err("data plane: setting gso_max_segs 1 on %s failed: %s",
+			sn_err("data plane: setting gso_max_segs 1 on %s "
+			       "failed: %s",
 			       o->ifname, strerror(-err));
 			goto fail;
 		}
@@ -119,8 +124,8 @@ int sn_dp_open(const struct sn_dp_opts *o, struct sn_dataplane **out)
 		err = sn_dp_rps_spread(dp);
 		if (err)
 			sn_warn("data plane: spreading receive work on %s "
-				"(rps_cpus) failed: %s; continuing", o->ifname,
-				strerror(-err));
+				"(rps_cpus) failed: %s; continuing",
+				o->ifname, strerror(-err));
 		err = 0;
 	}
 	/* a previous instance (killed hard) left its clsact qdisc: ours to
@@ -143,10 +148,9 @@ int sn_dp_attach(struct sn_dataplane *dp)
 	bool created = false;
 	int err;
 
-	err = sn_tc_attach(dp->ifindex,
-			   bpf_program__fd(dp->skel->progs.sn_egress),
-			   bpf_program__fd(dp->skel->progs.sn_ingress),
-			   &created);
+	err = sn_tc_attach(
+		dp->ifindex, bpf_program__fd(dp->skel->progs.sn_egress),
+		bpf_program__fd(dp->skel->progs.sn_ingress), &created);
 	if (err)
 		return err;
 	if (!dp->attached)
@@ -190,8 +194,8 @@ void sn_dp_close(struct sn_dataplane *dp)
 	ring_buffer__free(dp->rb);
 	if (dp->skel) {
 		/* wipe keys before the maps go away */
-		struct sn_tx tx = { 0 };
-		struct sn_rx rx = { 0 };
+		struct sn_tx tx = {0};
+		struct sn_rx rx = {0};
 
 		for (uint32_t i = 0; i < SN_MAX_NODES; i++) {
 			bpf_map_update_elem(bpf_map__fd(dp->skel->maps.sn_tx),
@@ -232,8 +236,8 @@ static int prog_info(struct bpf_program *p, struct bpf_prog_info *info)
 
 int sn_dp_measure(struct sn_dataplane *dp, struct sn_mlog *m)
 {
-	struct bpf_program *progs[] = { dp->skel->progs.sn_egress,
-					dp->skel->progs.sn_ingress };
+	struct bpf_program *progs[] = {dp->skel->progs.sn_egress,
+				       dp->skel->progs.sn_ingress};
 	const void *obj;
 	size_t sz;
 	int err;
@@ -258,8 +262,8 @@ int sn_dp_measure(struct sn_dataplane *dp, struct sn_mlog *m)
 
 static int own_prog_ids(struct sn_dataplane *dp, unsigned int id[2])
 {
-	struct bpf_program *progs[] = { dp->skel->progs.sn_egress,
-					dp->skel->progs.sn_ingress };
+	struct bpf_program *progs[] = {dp->skel->progs.sn_egress,
+				       dp->skel->progs.sn_ingress};
 
 	for (int dir = 0; dir < 2; dir++) {
 		struct bpf_prog_info info;
@@ -302,7 +306,7 @@ int sn_dp_check_attached(struct sn_dataplane *dp, char *why, size_t why_len)
 int sn_dp_enforce(struct sn_dataplane *dp)
 {
 	unsigned int id[2];
-	bool own_ok[2] = { false, false };
+	bool own_ok[2] = {false, false};
 	char why[512];
 	int err = own_prog_ids(dp, id);
 
@@ -344,7 +348,8 @@ int sn_dp_release(struct sn_dataplane *dp)
 		err = sn_dp_attach(dp);
 	if (err) {
 		sn_err("data plane: attaching before release failed: %s; "
-		       "detaching instead", strerror(-err));
+		       "detaching instead",
+		       strerror(-err));
 		sn_dp_close(dp);
 		return err;
 	}

@@ -40,7 +40,8 @@ int sn_dp_add_peer(struct sn_dataplane *dp, uint32_t peer_id, uint32_t addr)
 	OPENSSL_cleanse(&rx, sizeof(rx));
 	err = sn_nl_route_mtu(true, addr, dp->ifindex, dp->mtu - SN_OVERHEAD);
 	if (err) {
-		sn_err("data plane: host route with MTU %u to peer %u failed: %s",
+		sn_err("data plane: host route with MTU %u to peer %u failed: "
+		       "%s",
 		       dp->mtu - SN_OVERHEAD, peer_id, strerror(-err));
 		return err;
 	}
@@ -65,10 +66,13 @@ static int put_policy(struct sn_dataplane *dp, uint32_t peer, uint16_t port,
 		      uint64_t local, uint32_t rule_id)
 {
 	struct sn_policy_key k = {
-		.peer = peer, .port = port, .proto = proto,
-		.dir_kind = (uint8_t)(dir << 4 | kind), .local = local,
+		.peer = peer,
+		.port = port,
+		.proto = proto,
+		.dir_kind = (uint8_t)(dir << 4 | kind),
+		.local = local,
 	};
-	struct sn_policy_val v = { .rule_id = rule_id };
+	struct sn_policy_val v = {.rule_id = rule_id};
 
 	if (bpf_map_update_elem(bpf_map__fd(dp->skel->maps.sn_policy), &k, &v,
 				BPF_ANY))

@@ -69,8 +69,9 @@ static void all_cpus(char *buf, size_t len)
 	groups = (int)((n + 31) / 32);
 	for (int g = groups - 1; g >= 0 && off < len; g--) {
 		long bits = n - 32L * g;
-		unsigned int m = bits >= 32 ? 0xffffffffu :
-					      (unsigned int)((1ull << bits) - 1);
+		unsigned int m = bits >= 32 ?
+					 0xffffffffu :
+					 (unsigned int)((1ull << bits) - 1);
 
 		off += (size_t)snprintf(buf + off, len - off, "%s%x",
 					g == groups - 1 ? "" : ",", m);

@@ -67,7 +67,7 @@ static int percpu_sum(int fd, uint32_t key, size_t words, uint64_t *sum)
 int sn_dp_drop_counts(struct sn_dataplane *dp, uint64_t counts[SN_DROP_MAX])
 {
 	int fd = bpf_map__fd(dp->skel->maps.sn_drops), err;
-	uint64_t c[SN_DROP_MAX] = { 0 };
+	uint64_t c[SN_DROP_MAX] = {0};
 
 	for (uint32_t r = 1; r < SN_DROP_MAX; r++) {
 		err = percpu_sum(fd, r, 1, &c[r]);
@@ -114,8 +114,7 @@ int sn_dp_events_fd(struct sn_dataplane *dp)
 	return ring_buffer__epoll_fd(dp->rb);
 }
 
-int sn_dp_events_consume(struct sn_dataplane *dp, sn_dp_event_fn cb,
-			 void *arg)
+int sn_dp_events_consume(struct sn_dataplane *dp, sn_dp_event_fn cb, void *arg)
 {
 	int n;
 

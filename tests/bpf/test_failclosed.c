@@ -37,12 +37,12 @@
 
 #define A_ADDR SN_TN_A
 #define B_ADDR SN_TN_B
-#define PORT 5201
-#define CTL 51821
-#define MARK 0x5e1a0001u
+#define PORT   5201
+#define CTL    51821
+#define MARK   0x5e1a0001u
 
-static uint8_t kab[32] = { 0x11, 0x12, 0x13 }; /* A -> B */
-static uint8_t kba[32] = { 0x21, 0x22, 0x23 }; /* B -> A */
+static uint8_t kab[32] = {0x11, 0x12, 0x13}; /* A -> B */
+static uint8_t kba[32] = {0x21, 0x22, 0x23}; /* B -> A */
 
 static struct sn_dataplane *dpa; /* node A, through the library */
 static struct sn_tnode nb;	 /* node B, raw */
@@ -52,7 +52,7 @@ static uint16_t epoch_next = 100;
 static int test_run(int fd, const uint8_t *in, size_t len, uint8_t *out,
 		    size_t *olen, uint32_t mark)
 {
-	struct __sk_buff ctx = { .mark = mark };
+	struct __sk_buff ctx = {.mark = mark};
 	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = in,
 		    .data_size_in = (uint32_t)len, .data_out = out,
 		    .data_size_out = out ? SN_TN_PKT_MAX : 0, .ctx_in = &ctx,
@@ -103,17 +103,21 @@ static size_t l4_pkt(uint8_t *p, uint8_t proto, const char *src,
 static int setup(void **state)
 {
 	struct sn_dp_opts o = {
-		.ifname = "lo", .self_id = 1, .control_port = CTL,
-		.control_mark = MARK, .keep_offloads = true,
-		.defer_attach = true, .counter_limit = 1ull << 40,
+		.ifname = "lo",
+		.self_id = 1,
+		.control_port = CTL,
+		.control_mark = MARK,
+		.keep_offloads = true,
+		.defer_attach = true,
+		.counter_limit = 1ull << 40,
 		.events_per_sec = 1000,
 	};
-	struct sn_dp_rule eg = { .peer_id = 2, .dir = SN_DIR_EGRESS,
-				 .proto = 6, .port = PORT };
-	struct sn_dp_rule in = { .peer_id = 2, .dir = SN_DIR_INGRESS,
-				 .proto = 6, .port = PORT };
-	struct sn_dp_rule udp_any = { .peer_id = 2, .dir = SN_DIR_EGRESS,
-				      .proto = 17, .port = 0 };
+	struct sn_dp_rule eg = {
+		.peer_id = 2, .dir = SN_DIR_EGRESS, .proto = 6, .port = PORT};
+	struct sn_dp_rule in = {
+		.peer_id = 2, .dir = SN_DIR_INGRESS, .proto = 6, .port = PORT};
+	struct sn_dp_rule udp_any = {
+		.peer_id = 2, .dir = SN_DIR_EGRESS, .proto = 17, .port = 0};
 
 	sn_tn_netns();
 	assert_int_equal(sn_dp_open(&o, &dpa), 0);
@@ -130,9 +134,11 @@ static int setup(void **state)
 	sn_tn_rule(&nb, SN_DIR_EGRESS, PORT);
 	sn_tn_rule(&nb, SN_DIR_INGRESS, PORT);
 	{
-		struct sn_policy_key k = { .peer = 1, .port = 0, .proto = 17,
-					   .dir_kind = SN_DIR_EGRESS << 4 };
-		struct sn_policy_val v = { 1, 0 };
+		struct sn_policy_key k = {.peer = 1,
+					  .port = 0,
+					  .proto = 17,
+					  .dir_kind = SN_DIR_EGRESS << 4};
+		struct sn_policy_val v = {1, 0};
 
 		sn_tn_upd(nb.s->maps.sn_policy, &k, &v);
 		k.proto = 6; /* B (hostile) may send any TCP to A */
@@ -155,18 +161,19 @@ static int tcp_socket(uint32_t mark)
 	int fd = socket(AF_INET, SOCK_STREAM, 0), one = 1;
 
 	assert_true(fd >= 0);
-	assert_int_equal(setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one,
-				    sizeof(one)), 0);
+	assert_int_equal(
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)), 0);
 	if (mark)
 		assert_int_equal(setsockopt(fd, SOL_SOCKET, SO_MARK, &mark,
-					    sizeof(mark)), 0);
+					    sizeof(mark)),
+				 0);
 	return fd;
 }
 
 static void bind_to(int fd, const char *addr, uint16_t port)
 {
-	struct sockaddr_in sa = { .sin_family = AF_INET,
-				  .sin_port = htons(port) };
+	struct sockaddr_in sa = {.sin_family = AF_INET,
+				 .sin_port = htons(port)};
 
 	sa.sin_addr.s_addr = addr ? sn_test_ip(addr) : INADDR_ANY;
 	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
@@ -199,9 +206,10 @@ static void control_port_ingress(void **state)
 	uint8_t in[256], out[SN_TN_PKT_MAX];
 	size_t il, ol;
 	uint64_t before = drops_a(SN_DROP_CONTROL_PORT);
-	int sshd = tcp_socket(0), web = tcp_socket(0), make_l = tcp_socket(MARK);
+	int sshd = tcp_socket(0), web = tcp_socket(0),
+	    make_l = tcp_socket(MARK);
 	int dialer = tcp_socket(MARK), peer_l = tcp_socket(MARK);
-	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(CTL) };
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(CTL)};
 	socklen_t sl = sizeof(sa);
 	uint16_t dport;
 
@@ -209,7 +217,8 @@ static void control_port_ingress(void **state)
 	bind_to(sshd, NULL, 22);
 	bind_to(web, NULL, 8080);
 	bind_to(make_l, A_ADDR, CTL);
-	assert_int_equal(listen(sshd, 4) | listen(web, 4) | listen(make_l, 4), 0);
+	assert_int_equal(listen(sshd, 4) | listen(web, 4) | listen(make_l, 4),
+			 0);
 	/* spoofed "peer:51821" packets to A's services: dropped */
 	il = tcp_pkt(in, B_ADDR, A_ADDR, CTL, 22, 0x02, "");
 	assert_int_equal(test_run(in_a, in, il, out, &ol, 0), 2);
@@ -229,7 +238,8 @@ static void control_port_ingress(void **state)
 	assert_int_equal(listen(peer_l, 4), 0);
 	bind_to(dialer, A_ADDR, 0);
 	sa.sin_addr.s_addr = sn_test_ip(B_ADDR);
-	assert_int_equal(connect(dialer, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(connect(dialer, (struct sockaddr *)&sa, sizeof(sa)),
+			 0);
 	assert_int_equal(getsockname(dialer, (struct sockaddr *)&sa, &sl), 0);
 	dport = ntohs(sa.sin_port);
 	il = tcp_pkt(in, B_ADDR, A_ADDR, CTL, dport, 0x10, "");
@@ -317,13 +327,13 @@ static void stateful_timeout(void **state)
 	/* a flow not seen within its idle timeout no longer opens replies:
 	 * shorten A's timeouts through its config map */
 	{
-		struct bpf_map_info info = { 0 };
+		struct bpf_map_info info = {0};
 		__u32 len = sizeof(info), zero = 0, id = 0;
 		struct sn_config cfg;
 		int fd = -1;
 
 		/* find A's sn_config by name among A's program's maps */
-		struct bpf_prog_info pi = { 0 };
+		struct bpf_prog_info pi = {0};
 		__u32 ids[64], pl = sizeof(pi);
 
 		pi.nr_map_ids = 64;
@@ -345,13 +355,15 @@ static void stateful_timeout(void **state)
 		assert_true(fd >= 0 && id);
 		assert_int_equal(bpf_map_lookup_elem(fd, &zero, &cfg), 0);
 		cfg.flow_tcp_s = 1;
-		assert_int_equal(bpf_map_update_elem(fd, &zero, &cfg, BPF_ANY), 0);
+		assert_int_equal(bpf_map_update_elem(fd, &zero, &cfg, BPF_ANY),
+				 0);
 		assert_int_equal(a_sends(6, 43000, PORT), 0);
 		assert_int_equal(b_to_a(6, PORT, 43000), 0);
 		sleep(3);
 		assert_int_equal(b_to_a(6, PORT, 43000), 2);
 		cfg.flow_tcp_s = SN_FLOW_TCP_S_DEFAULT;
-		assert_int_equal(bpf_map_update_elem(fd, &zero, &cfg, BPF_ANY), 0);
+		assert_int_equal(bpf_map_update_elem(fd, &zero, &cfg, BPF_ANY),
+				 0);
 		close(fd);
 	}
 }
@@ -369,7 +381,8 @@ static void not_local(void **state)
 	 * forwards (ip_forward on, a route to 198.19.0.0/16 via lo) */
 	assert_int_equal(system("sysctl -qw net.ipv4.conf.all.forwarding=1 "
 				"net.ipv4.conf.lo.forwarding=1 && "
-				"ip route add 198.19.0.0/16 dev lo"), 0);
+				"ip route add 198.19.0.0/16 dev lo"),
+			 0);
 	sn_tn_upd(nb.s->maps.sn_peer_by_addr, &other, &peer);
 	il = tcp_pkt(in, B_ADDR, "198.19.7.7", 44000, PORT, 0x10,
 		     "SEALNET-MARKER-forward-me");
@@ -380,16 +393,18 @@ static void not_local(void **state)
 	assert_int_equal(b_to_a(6, 44001, PORT), 0);
 	assert_int_equal(system("ip route del 198.19.0.0/16 dev lo && "
 				"sysctl -qw net.ipv4.conf.all.forwarding=0 "
-				"net.ipv4.conf.lo.forwarding=0"), 0);
+				"net.ipv4.conf.lo.forwarding=0"),
+			 0);
 	bpf_map_delete_elem(bpf_map__fd(nb.s->maps.sn_peer_by_addr), &other);
 }
 
 /* an IPv4 TCP frame from src to dst with ntags 802.1Q tags */
-static size_t vlan_pkt(uint8_t *p, const char *src, const char *dst,
-		       int ntags, uint16_t outer_tpid)
+static size_t vlan_pkt(uint8_t *p, const char *src, const char *dst, int ntags,
+		       uint16_t outer_tpid)
 {
 	uint8_t plain[256];
-	size_t n = tcp_pkt(plain, src, dst, 40000, PORT, 0x10, "SEALNET-MARKER");
+	size_t n =
+		tcp_pkt(plain, src, dst, 40000, PORT, 0x10, "SEALNET-MARKER");
 	size_t off = 12;
 
 	memcpy(p, plain, 12);
@@ -428,7 +443,7 @@ static void vlan_to_and_from_peer(void **state)
 
 static void ethertypes(void **state)
 {
-	uint8_t in[128] = { 0 }, out[SN_TN_PKT_MAX];
+	uint8_t in[128] = {0}, out[SN_TN_PKT_MAX];
 	size_t ol;
 
 	in[12] = 0x08; /* ARP passes */
@@ -483,12 +498,13 @@ static void *replay_loop(void *arg)
 static void b_tx_key(unsigned int s, const uint8_t *key, uint16_t epoch,
 		     uint32_t gen)
 {
-	struct sn_tx tx = { 0 };
+	struct sn_tx tx = {0};
 	uint32_t peer = 1, idx = 1 * 2 + s;
 	uint64_t zero = 0;
 
-	assert_int_equal(bpf_map_lookup_elem(bpf_map__fd(nb.s->maps.sn_tx),
-					     &peer, &tx), 0);
+	assert_int_equal(
+		bpf_map_lookup_elem(bpf_map__fd(nb.s->maps.sn_tx), &peer, &tx),
+		0);
 	sn_tn_key(&tx.slot[s], key, epoch, gen);
 	tx.cur = s;
 	sn_tn_upd(nb.s->maps.sn_tx_ctr, &idx, &zero);
@@ -521,10 +537,11 @@ static void rekey_replay_race(void **state)
 		memcpy(key, &i, sizeof(i));
 		key[31] = 0x5a;
 		/* a fresh key in A's rx slot s and B's tx slot s */
-		assert_int_equal(sn_dp_install_key(dpa, 2, SN_KEY_RX, s, e, key), 0);
+		assert_int_equal(
+			sn_dp_install_key(dpa, 2, SN_KEY_RX, s, e, key), 0);
 		b_tx_key(s, key, e, (uint32_t)i + 10);
-		assert_int_equal(sn_tn_run(nb.s->progs.sn_egress, in, il, w[s],
-					   &wl), 0);
+		assert_int_equal(
+			sn_tn_run(nb.s->progs.sn_egress, in, il, w[s], &wl), 0);
 		/* its one legitimate opening, then the replayer hammers it
 		 * while the slot is replaced by the next key */
 		assert_int_equal(test_run(in_a, w[s], wl, out, &ol, 0), 0);
@@ -538,13 +555,15 @@ static void rekey_replay_race(void **state)
 		}
 		key[31] = 0xa5;
 		assert_int_equal(sn_dp_install_key(dpa, 2, SN_KEY_RX, s,
-						   epoch_next++, key), 0);
+						   epoch_next++, key),
+				 0);
 		atomic_store(&r.pkt, NULL);
 	}
 	atomic_store(&r.stop, 1);
 	pthread_join(th, NULL);
-	print_message("replays during %d key replacements: %ld runs, %ld accepted\n",
-		      trials, (long)r.runs, (long)r.accepted);
+	print_message(
+		"replays during %d key replacements: %ld runs, %ld accepted\n",
+		trials, (long)r.runs, (long)r.accepted);
 	assert_int_equal(r.accepted, 0);
 	/* restore A's and B's epoch 7 keys for later tests */
 	assert_int_equal(sn_dp_install_key(dpa, 2, SN_KEY_RX, 0, 7, kba), 0);
@@ -553,9 +572,9 @@ static void rekey_replay_race(void **state)
 
 /* ---- 5. (key, counter) unique while rekeying under a sealing load -------- */
 
-#define SEALS 20000
+#define SEALS	     20000
 #define SEAL_PAYLOAD 1200 /* long AEAD: the key is read over ~20 blocks */
-#define REKEYS 3000
+#define REKEYS	     3000
 
 struct sealer {
 	uint8_t (*pkts)[1400];
@@ -583,7 +602,7 @@ static void *seal_loop(void *arg)
 
 static int opens_with(const uint8_t *pkt, size_t len, const uint8_t *key)
 {
-	uint8_t nonce[12] = { 0 }, aad[20], pt[1400], tag[16];
+	uint8_t nonce[12] = {0}, aad[20], pt[1400], tag[16];
 	size_t ct_len = len - 14 - 20 - SN_OVERHEAD;
 	EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
 	int n, ok;
@@ -617,7 +636,7 @@ static int cmp_u64(const void *a, const void *b)
 
 static void rekey_seal_race(void **state)
 {
-	struct sealer s = { 0 };
+	struct sealer s = {0};
 	pthread_t th;
 	uint8_t key[32];
 	uint16_t e0 = epoch_next;
@@ -636,8 +655,10 @@ static void rekey_seal_race(void **state)
 		assert_true(cur >= 0);
 		assert_int_equal(sn_dp_install_key(dpa, 2, SN_KEY_TX,
 						   (unsigned int)!cur,
-						   (uint16_t)(e0 + j), key), 0);
-		assert_int_equal(sn_dp_set_tx_slot(dpa, 2, (unsigned int)!cur), 0);
+						   (uint16_t)(e0 + j), key),
+				 0);
+		assert_int_equal(sn_dp_set_tx_slot(dpa, 2, (unsigned int)!cur),
+				 0);
 	}
 	atomic_store(&s.stop, 1);
 	pthread_join(th, NULL);
@@ -668,7 +689,8 @@ static void rekey_seal_race(void **state)
 	for (int i = 1; i < n; i++)
 		dup += seen[i] == seen[i - 1];
 	print_message("packets not sealed by their epoch's key: %d; repeated "
-		      "(epoch, counter): %d\n", bad, dup);
+		      "(epoch, counter): %d\n",
+		      bad, dup);
 	free(seen);
 	free(s.pkts);
 	assert_int_equal(bad, 0);

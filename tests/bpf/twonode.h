@@ -31,8 +31,8 @@
 #include "sealnet.skel.h"
 #include "pkt.h"
 
-#define SN_TN_A "198.18.0.1"
-#define SN_TN_B "198.18.0.2"
+#define SN_TN_A	      "198.18.0.1"
+#define SN_TN_B	      "198.18.0.2"
 #define SN_TN_PKT_MAX 4096
 
 struct sn_tnode {
@@ -66,9 +66,11 @@ static inline void sn_tn_netns(void)
 static inline void sn_tn_rule(struct sn_tnode *n, unsigned int dir,
 			      uint16_t port)
 {
-	struct sn_policy_key k = { .peer = n->peer, .port = port, .proto = 6,
-				   .dir_kind = (uint8_t)(dir << 4) };
-	struct sn_policy_val v = { 1, 0 };
+	struct sn_policy_key k = {.peer = n->peer,
+				  .port = port,
+				  .proto = 6,
+				  .dir_kind = (uint8_t)(dir << 4)};
+	struct sn_policy_val v = {1, 0};
 
 	sn_tn_upd(n->s->maps.sn_policy, &k, &v);
 }
@@ -88,15 +90,15 @@ static inline void sn_tn_init(struct sn_tnode *n, uint32_t id, uint32_t peer,
 			      const uint8_t *rxk, uint32_t events_per_sec,
 			      uint64_t counter_limit)
 {
-	struct sn_config cfg = { .self_id = id,
-				 .udp_port = SN_UDP_PORT_DEFAULT,
-				 .mtu = 1500,
-				 .events_per_sec = events_per_sec,
-				 .counter_limit = counter_limit,
-				 .flow_tcp_s = SN_FLOW_TCP_S_DEFAULT,
-				 .flow_other_s = SN_FLOW_OTHER_S_DEFAULT };
-	struct sn_tx tx = { 0 };
-	struct sn_rx rx = { 0 };
+	struct sn_config cfg = {.self_id = id,
+				.udp_port = SN_UDP_PORT_DEFAULT,
+				.mtu = 1500,
+				.events_per_sec = events_per_sec,
+				.counter_limit = counter_limit,
+				.flow_tcp_s = SN_FLOW_TCP_S_DEFAULT,
+				.flow_other_s = SN_FLOW_OTHER_S_DEFAULT};
+	struct sn_tx tx = {0};
+	struct sn_rx rx = {0};
 	uint32_t zero = 0, addr = sn_test_ip(peer_addr);
 
 	n->s = sealnet_bpf__open_and_load();
@@ -137,7 +139,7 @@ static inline int sn_tn_run_full(struct bpf_program *prog, const uint8_t *in,
 				 size_t len, uint8_t *out, size_t *out_len,
 				 uint32_t mark, uint32_t rep, uint64_t *ns)
 {
-	struct __sk_buff ctx = { .mark = mark };
+	struct __sk_buff ctx = {.mark = mark};
 	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = in,
 		    .data_size_in = (uint32_t)len, .data_out = out,
 		    .data_size_out = out ? SN_TN_PKT_MAX : 0, .repeat = rep,
