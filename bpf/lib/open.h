@@ -42,6 +42,10 @@ static __always_inline int sn_is_local(struct __sk_buff *skb,
 	fl.ipv4_dst = p->daddr;
 	fl.tot_len = p->tot_len;
 	fl.ifindex = skb->ifindex;
+	/* multicast would be routed by a multicast router: never ours
+	 * to decrypt (sealed packets are unicast) */
+	if ((bpf_ntohl(p->daddr) & 0xf0000000) == 0xe0000000)
+		return 0;
 	r = bpf_fib_lookup(skb, &fl, sizeof(fl), 0);
 	return r == BPF_FIB_LKUP_RET_FWD_DISABLED ||
 	       r == BPF_FIB_LKUP_RET_NOT_FWDED ||

@@ -27,7 +27,8 @@
  *      key sees the change (seal.h sn_key_take, replay.h);
  *   2. reset what belongs to the slot: the send counter (tx) or the
  *      replay window (rx, under its spin lock: BPF_F_LOCK);
- *   3. install key and epoch with a fresh generation, state VALID.
+ *   3. install key and epoch (still EMPTY), then state VALID with a fresh
+ *      generation over the identical key bytes.
  * The old key is never live with a reset counter or an empty window.
  */
 static int key_write(struct sn_dataplane *dp, int fd, uint32_t peer_id,
@@ -44,6 +45,41 @@ static int key_write(struct sn_dataplane *dp, int fd, uint32_t peer_id,
 		return -errno;
 	memcpy(dir == SN_KEY_TX ? &v.tx.slot[slot] : &v.rx.slot[slot], nk,
 	       sizeof(*nk));
+	if (bpf_map_update_elem(fd, &peer_id, &v, BPF_ANY))
+		err = -errno;
+	OPENSSL_cleanse(&v, sizeof(v));
+	return err;
+}
+
+/*
+ * An array-map update rewrites the value in place with a plain copy, key
+ * bytes before state and generation: a reader could see VALID with the old
+ * generation around a half-written key.  So a slot is never changed in
+ * one update from VALID to other key bytes: first (state EMPTY, gen 0)
+ * with the key bytes untouched, then the key bytes; and an installation
+ * writes key and epoch while EMPTY, then (VALID, gen) over identical key
+ * bytes.  Each update is a syscall, a full barrier in between.
+ */
+static int slots_invalidate(struct sn_dataplane *dp, int fd, uint32_t peer_id,
+			    enum sn_key_dir dir, unsigned int mask)
+{
+	union {
+		struct sn_tx tx;
+		struct sn_rx rx;
+	} v;
+	int err = 0;
+
+	if (bpf_map_lookup_elem(fd, &peer_id, &v))
+		return -errno;
+	for (unsigned int s = 0; s < 2; s++) {
+		struct sn_key *k = dir == SN_KEY_TX ? &v.tx.slot[s] :
+						      &v.rx.slot[s];
+
+		if (mask & (1u << s)) {
+			k->state = SN_KEY_EMPTY;
+			k->gen = 0;
+		}
+	}
 	if (bpf_map_update_elem(fd, &peer_id, &v, BPF_ANY))
 		err = -errno;
 	OPENSSL_cleanse(&v, sizeof(v));
@@ -78,8 +114,10 @@ int sn_dp_install_key(struct sn_dataplane *dp, uint32_t peer_id,
 			return -EBUSY;
 		}
 	}
-	/* 1. empty */
-	err = key_write(dp, fd, peer_id, dir, slot, &nk);
+	/* 1. empty: state and generation first, then the key bytes */
+	err = slots_invalidate(dp, fd, peer_id, dir, 1u << slot);
+	if (!err)
+		err = key_write(dp, fd, peer_id, dir, slot, &nk);
 	if (err)
 		return err;
 	/* 2. reset */
@@ -104,9 +142,12 @@ int sn_dp_install_key(struct sn_dataplane *dp, uint32_t peer_id,
 		++dp->key_gen;
 	memcpy(nk.key, key, SN_KEY_LEN);
 	nk.epoch = epoch;
+	nk.state = SN_KEY_EMPTY; /* key bytes while unusable, then VALID */
+	err = key_write(dp, fd, peer_id, dir, slot, &nk);
 	nk.state = SN_KEY_VALID;
 	nk.gen = dp->key_gen;
-	err = key_write(dp, fd, peer_id, dir, slot, &nk);
+	if (!err)
+		err = key_write(dp, fd, peer_id, dir, slot, &nk);
 	OPENSSL_cleanse(&nk, sizeof(nk));
 	return err;
 }
@@ -130,6 +171,12 @@ static int slot_op(struct sn_dataplane *dp, uint32_t peer_id,
 	k = dir == SN_KEY_TX ? &v.tx.slot[slot] : &v.rx.slot[slot];
 	ret = k->state == SN_KEY_VALID ? k->epoch : -ENOKEY;
 	if (clear) {
+		int e2 = slots_invalidate(dp, fd, peer_id, dir, 1u << slot);
+
+		if (e2) {
+			OPENSSL_cleanse(&v, sizeof(v));
+			return e2;
+		}
 		memset(k, 0, sizeof(*k));
 		ret = bpf_map_update_elem(fd, &peer_id, &v, BPF_ANY) ? -errno :
 								       0;
@@ -215,6 +262,14 @@ int sn_dp_revoke_peer(struct sn_dataplane *dp, uint32_t peer_id)
 
 	if (check_peer(peer_id))
 		return -EINVAL;
+	/* state and generations first, key bytes after (slots_invalidate) */
+	err = slots_invalidate(dp, bpf_map__fd(dp->skel->maps.sn_tx), peer_id,
+			       SN_KEY_TX, 3);
+	if (!err)
+		err = slots_invalidate(dp, bpf_map__fd(dp->skel->maps.sn_rx),
+				       peer_id, SN_KEY_RX, 3);
+	if (err)
+		return err;
 	if (bpf_map_lookup_elem(bpf_map__fd(dp->skel->maps.sn_rx), &peer_id,
 				&rx))
 		return -errno;
