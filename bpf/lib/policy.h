@@ -7,10 +7,15 @@
  * peer:port; ingress: peer -> local port) records its flow, keyed in local
  * orientation (peer, local port, remote port, protocol).  A packet that no
  * rule allows passes only when its flow is recorded and was seen within
- * the idle timeout: the exact reverse of a flow the policy allowed.  There
- * are no reply rules: a rule never opens anything in the other direction
- * beyond the flows that its own packets created.  Port 0 in a rule key
- * means "any port".
+ * the idle timeout, and only in the direction opposite to the packets that
+ * opened it: the exact reverse of a flow the policy allowed.  A flow never
+ * carries its own direction: a packet in the opening direction is judged
+ * by the rules every time, so a cgroup- or port-scoped egress rule cannot
+ * be ridden by another local process that reuses the 4-tuple (the flow
+ * records in `origin` the set of directions whose rules opened it).
+ * There are no reply rules: a rule never opens anything in the other
+ * direction beyond the flows that its own packets created.  Port 0 in a
+ * rule key means "any port".
  */
 #ifndef SN_BPF_POLICY_H
 #define SN_BPF_POLICY_H
@@ -54,38 +59,44 @@ static __always_inline __u64 sn_flow_timeout_ns(const struct sn_config *cfg,
 	       SN_NS_PER_S;
 }
 
-/* Record (or refresh) the flow of a packet a rule allowed. */
+/* Record (or refresh) the flow of a packet a rule allowed in direction
+ * dir (SN_DIR_EGRESS / SN_DIR_INGRESS). */
 static __always_inline void sn_flow_open(const struct sn_flow_key *k,
-					 __u32 rule_id, __u8 origin)
+					 __u32 rule_id, __u8 dir)
 {
 	struct sn_flow_val *v = bpf_map_lookup_elem(&sn_flows, k);
 	__u64 now = bpf_ktime_get_ns();
+	__u32 bit = 1u << dir;
 
 	if (v) {
 		/* one write a second at most: the entry is shared by CPUs */
 		if (now - v->seen_ns > SN_NS_PER_S)
 			v->seen_ns = now;
+		if (!(v->origin & bit))
+			__sync_fetch_and_or(&v->origin, bit);
 		return;
 	}
 	{
 		struct sn_flow_val nv = {
 			.seen_ns = now,
 			.rule_id = rule_id,
-			.origin = origin,
+			.origin = bit,
 		};
 
 		bpf_map_update_elem(&sn_flows, k, &nv, BPF_ANY);
 	}
 }
 
-/* Is k a flow recorded by an allowed packet, seen within the timeout? */
+/* Is a packet in direction dir the reply of a flow k that a rule opened
+ * in the other direction, seen within the timeout? */
 static __always_inline int sn_flow_known(const struct sn_config *cfg,
-					 const struct sn_flow_key *k)
+					 const struct sn_flow_key *k, __u8 dir)
 {
 	struct sn_flow_val *v = bpf_map_lookup_elem(&sn_flows, k);
 	__u64 now = bpf_ktime_get_ns();
 
-	if (!v || now - v->seen_ns > sn_flow_timeout_ns(cfg, k->proto))
+	if (!v || !(v->origin & (1u << (dir ^ 1))) ||
+	    now - v->seen_ns > sn_flow_timeout_ns(cfg, k->proto))
 		return 0;
 	if (now - v->seen_ns > SN_NS_PER_S)
 		v->seen_ns = now;
@@ -120,7 +131,7 @@ static __always_inline int sn_policy_egress(struct __sk_buff *skb,
 		sn_flow_open(&fk, v->rule_id, SN_DIR_EGRESS);
 		return 1;
 	}
-	return sn_flow_known(cfg, &fk);
+	return sn_flow_known(cfg, &fk, SN_DIR_EGRESS);
 }
 
 /* May peer send proto to local dport?  Allowed by a rule: records the
@@ -140,7 +151,7 @@ static __always_inline int sn_policy_ingress(const struct sn_config *cfg,
 		sn_flow_open(&fk, v->rule_id, SN_DIR_INGRESS);
 		return 1;
 	}
-	return sn_flow_known(cfg, &fk);
+	return sn_flow_known(cfg, &fk, SN_DIR_INGRESS);
 }
 
 #endif

@@ -210,8 +210,9 @@ _Static_assert(sizeof(struct sn_policy_val) == 8, "sn_policy_val");
 
 /*
  * Replies are stateful: a packet allowed by a rule in its own direction
- * records its flow (in local orientation); a packet that no rule allows
- * passes only if its flow is recorded and was seen within the idle
+ * records its flow (in local orientation) and that direction in `origin`;
+ * a packet that no rule allows passes only if its flow is recorded, was
+ * opened by a rule of the *other* direction and was seen within the idle
  * timeout (cfg flow_tcp_s / flow_other_s).  Ports are 0 for protocols
  * without ports.
  */
@@ -225,10 +226,10 @@ struct sn_flow_key {
 _Static_assert(sizeof(struct sn_flow_key) == 12, "sn_flow_key");
 
 struct sn_flow_val {
-	__u64 seen_ns;	/* bpf_ktime_get_ns() of the last packet, 1 s grain */
-	__u32 rule_id;	/* rule that opened the flow */
-	__u8 origin;	/* enum sn_dir of the packet that opened it */
-	__u8 pad[3];
+	__u64 seen_ns; /* bpf_ktime_get_ns() of the last packet, 1 s grain */
+	__u32 rule_id; /* rule that opened the flow */
+	__u32 origin;  /* bit 1 << enum sn_dir per direction whose rule opened
+			* it (atomic or); the flow carries only the other */
 };
 _Static_assert(sizeof(struct sn_flow_val) == 16, "sn_flow_val");
 

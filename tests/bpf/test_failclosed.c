@@ -9,7 +9,8 @@
  *
  *   control_port_*     the MAKE port exemption: only sealnetd's marked
  *                      sockets pass in clear, in either direction
- *   stateful_*         replies only within a flow a rule opened
+ *   stateful_*         replies only within a flow a rule opened; a flow
+ *                      opens only its reverse, never its own direction
  *   not_local          no decrypt-and-forward
  *   vlan_*, ethertype  tagged / non-IP frames to or from a peer
  *   reserved           reserved header bits
@@ -27,7 +28,10 @@
 #include <string.h>
 #include <unistd.h>
 #include <netinet/in.h>
+#include <fcntl.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 
 #include <cmocka.h>
 #include <openssl/evp.h>
@@ -320,6 +324,80 @@ static void stateful_port0_rule(void **state)
 	assert_int_equal(a_sends(17, 9999, 53), 0);
 	assert_int_equal(b_to_a(17, 53, 9999), 0);
 	assert_int_equal(b_to_a(17, 54, 9999), 2);
+}
+
+/* A cgroup v2 hierarchy of our own (the machine's may be v1 or hybrid),
+ * with one child cgroup; returns the child's id. */
+static uint64_t cg_child(char *root, size_t rl, char *child, size_t cl)
+{
+	struct {
+		struct file_handle fh;
+		uint64_t id;
+	} h = {.fh.handle_bytes = sizeof(uint64_t)};
+	char tmpl[] = "/tmp/sn-cg-XXXXXX";
+	int mnt;
+
+	assert_non_null(mkdtemp(tmpl));
+	snprintf(root, rl, "%s", tmpl);
+	if (mount("none", root, "cgroup2", 0, NULL))
+		sn_tn_die(
+			"mount -t cgroup2 (cgroup v2 needed for cgroup rules)",
+			errno);
+	snprintf(child, cl, "%s/sn-stage-%d", root, (int)getpid());
+	assert_int_equal(mkdir(child, 0755), 0);
+	assert_int_equal(name_to_handle_at(AT_FDCWD, child, &h.fh, &mnt, 0), 0);
+	return h.id;
+}
+
+static void cg_enter(const char *cg)
+{
+	char p[256];
+	FILE *f;
+
+	snprintf(p, sizeof(p), "%s/cgroup.procs", cg);
+	f = fopen(p, "w");
+	assert_non_null(f);
+	fprintf(f, "%d\n", (int)getpid());
+	assert_int_equal(fclose(f), 0);
+}
+
+static void stateful_no_same_direction(void **state)
+{
+	/* A's egress rule "stage-a may send TCP to B:6000" (cgroup-scoped).
+	 * stage-a opens A:41500 -> B:6000.  Another local process (outside
+	 * stage-a) that reuses local port 41500 within the idle timeout must
+	 * not ride the flow: the flow opens only the reverse direction. */
+	char root[64], child[96];
+	uint64_t cg = cg_child(root, sizeof(root), child, sizeof(child));
+	struct sn_dp_rule r = {.peer_id = 2,
+			       .dir = SN_DIR_EGRESS,
+			       .proto = 6,
+			       .port = 6000,
+			       .local_kind = SN_LOCAL_CGROUP,
+			       .local = cg};
+	uint64_t before = drops_a(SN_DROP_POLICY_EGRESS);
+
+	int v[4];
+
+	assert_int_equal(sn_dp_add_rule(dpa, &r, 4), 0);
+	v[0] = a_sends(6, 41500, 6000); /* not in stage-a: no rule */
+	cg_enter(child);
+	v[1] = a_sends(6, 41500, 6000); /* stage-a: the rule */
+	cg_enter(root);
+	rmdir(child);
+	umount2(root, MNT_DETACH);
+	rmdir(root);
+	v[2] = b_to_a(6, 6000, 41500);	/* B's reply: the flow */
+	v[3] = a_sends(6, 41500, 6000); /* the other process */
+	assert_int_equal(v[0], 2);
+	assert_int_equal(v[1], 0);
+	assert_int_equal(v[2], 0);
+	assert_int_equal(v[3], 2);
+	assert_int_equal(drops_a(SN_DROP_POLICY_EGRESS), before + 2);
+	/* an ingress-opened flow lets A reply; it opens nothing more towards
+	 * A than A's ingress rule already allows */
+	assert_int_equal(b_to_a(6, 42100, PORT), 0);
+	assert_int_equal(a_sends(6, PORT, 42100), 0);
 }
 
 static void stateful_timeout(void **state)
@@ -705,6 +783,7 @@ int main(void)
 		cmocka_unit_test(stateful_egress_rule),
 		cmocka_unit_test(stateful_ingress_rule),
 		cmocka_unit_test(stateful_port0_rule),
+		cmocka_unit_test(stateful_no_same_direction),
 		cmocka_unit_test(stateful_timeout),
 		cmocka_unit_test(not_local),
 		cmocka_unit_test(vlan_to_and_from_peer),
