@@ -138,6 +138,17 @@ int sn_evidence_parse(const uint8_t *buf, size_t len, struct sn_evidence **out);
 int sn_evidence_load(const char *path, struct sn_evidence **out);
 void sn_evidence_free(struct sn_evidence *ev);
 
+/* The process-wide caches of parsed certificates and of certificate
+ * signatures that verified (keyed by SHA-256 of the DER; successes only;
+ * times, roots and policy are never cached).  Counters since the last
+ * flush; flush empties both (tests, and after a trust-anchor change). */
+struct sn_evidence_cache_stats {
+	uint64_t parse_hits, parse_misses;
+	uint64_t sig_hits, sig_misses;
+};
+void sn_evidence_cache_stats(struct sn_evidence_cache_stats *out);
+void sn_evidence_cache_flush(void);
+
 /* Individual parsers (used by sn_evidence_parse and the fuzzers).  They
  * fill ev->claims / ev->certs; ev must be zeroed by the caller. */
 int sn_snp_report_parse(const uint8_t *buf, size_t len, struct sn_claims *out);

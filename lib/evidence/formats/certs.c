@@ -49,5 +49,5 @@ bool sn_cert_self_signed(X509 *x)
 	if (!k ||
 	    X509_NAME_cmp(X509_get_subject_name(x), X509_get_issuer_name(x)))
 		return false;
-	return X509_verify(x, k) == 1;
+	return sn_x509_verify_cached(x, x);
 }

@@ -45,6 +45,11 @@ int sn_tdx_quote_split(const uint8_t *b, size_t len, struct sn_tdx_parts *p);
 X509 *sn_x509_from_der(const uint8_t *der, size_t len);
 int sn_spki_sha256(X509 *x, uint8_t out[SN_SHA256_LEN]);
 bool sn_cert_self_signed(X509 *x);
+/* x509_cache.c: sn_x509_from_der through the parsed-certificate cache (a
+ * new reference: X509_free it), and X509_verify(child, issuer's key)
+ * through the good-signature cache. */
+X509 *sn_x509_from_der_cached(const uint8_t *der, size_t len);
+bool sn_x509_verify_cached(X509 *child, X509 *issuer);
 /* Common name of a certificate's subject into buf ("" when none). */
 void sn_cert_cn(X509 *x, char *buf, size_t cap);
 

@@ -76,7 +76,7 @@ int sn_ghcb_certs_parse(const uint8_t *buf, size_t len, struct sn_evidence *ev)
 
 static const uint8_t *guid_for(const struct sn_cert_der *c)
 {
-	X509 *x = sn_x509_from_der(c->der, c->len);
+	X509 *x = sn_x509_from_der_cached(c->der, c->len);
 	const uint8_t *g = guid_ask;
 	char cn[64];
 

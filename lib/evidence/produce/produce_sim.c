@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 /* The `sim` backend: producing signed SNP report v3 evidence. */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -9,6 +10,7 @@
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/rand.h>
+#include <openssl/sha.h>
 
 #include "produce.h"
 #include "sealnet/log.h"
@@ -59,8 +61,20 @@ static int read_in(const char *dir, const char *name, uint8_t **buf,
 	return err;
 }
 
+/*
+ * The VCEK private key, parsed once per process and key file content
+ * (OpenSSL 3.0's decoders cost more than the signature): the file is read
+ * at every call and its SHA-256 compared with the cached key's, so a new
+ * platform or a replaced key is picked up at once.  Returns a new
+ * reference.
+ */
+static pthread_mutex_t key_lock = PTHREAD_MUTEX_INITIALIZER;
+static uint8_t key_hash[SN_SHA256_LEN];
+static EVP_PKEY *key_cached;
+
 static EVP_PKEY *load_key(const char *dir)
 {
+	uint8_t h[SN_SHA256_LEN];
 	EVP_PKEY *k = NULL;
 	uint8_t *buf;
 	size_t len;
@@ -68,16 +82,68 @@ static EVP_PKEY *load_key(const char *dir)
 
 	if (read_in(dir, "vcek.key", &buf, &len))
 		return NULL;
-	bio = BIO_new_mem_buf(buf, (int)len);
-	if (bio)
-		k = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL);
-	BIO_free(bio);
+	SHA256(buf, len, h);
+	pthread_mutex_lock(&key_lock);
+	if (key_cached && !CRYPTO_memcmp(h, key_hash, sizeof(h)) &&
+	    EVP_PKEY_up_ref(key_cached))
+		k = key_cached;
+	pthread_mutex_unlock(&key_lock);
+	if (!k) {
+		bio = BIO_new_mem_buf(buf, (int)len);
+		if (bio)
+			k = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL);
+		BIO_free(bio);
+		if (k && EVP_PKEY_up_ref(k)) {
+			pthread_mutex_lock(&key_lock);
+			EVP_PKEY_free(key_cached);
+			key_cached = k;
+			memcpy(key_hash, h, sizeof(h));
+			pthread_mutex_unlock(&key_lock);
+		}
+	}
 	OPENSSL_cleanse(buf, len);
+	OPENSSL_cleanse(h, sizeof(h));
 	free(buf);
 	ERR_clear_error();
 	if (!k)
 		sn_err("sim: %s/vcek.key is not a private key", dir);
 	return k;
+}
+
+/* The PEM certificates of a platform file into ev as DER, without
+ * parsing them (the appraiser does): "CERTIFICATE" blocks only. */
+static int add_pem_certs(struct sn_evidence *ev, const char *dir,
+			 const char *name, const uint8_t *buf, size_t len)
+{
+	BIO *bio = BIO_new_mem_buf(buf, (int)len);
+	int n = 0, err = 0;
+	char *pname = NULL, *hdr = NULL;
+	unsigned char *der = NULL;
+	long dlen;
+
+	if (!bio)
+		return -ENOMEM;
+	while (!err && PEM_read_bio(bio, &pname, &hdr, &der, &dlen) == 1) {
+		if (strcmp(pname, "CERTIFICATE") || dlen <= 0)
+			err = -EINVAL;
+		else
+			err = sn_evidence_add_der(ev, der, (size_t)dlen);
+		n += !err;
+		OPENSSL_free(pname);
+		OPENSSL_free(hdr);
+		OPENSSL_free(der);
+		pname = hdr = NULL;
+		der = NULL;
+	}
+	ERR_clear_error();
+	BIO_free(bio);
+	if (!err && !n)
+		err = -EINVAL;
+	if (err)
+		sn_err("sim: %s/%s holds no PEM certificate (run 'sealnet "
+		       "sim-tee init' on a new directory)",
+		       dir, name);
+	return err;
 }
 
 static int sign_report(uint8_t *r, EVP_PKEY *k)
@@ -167,7 +233,7 @@ int sn_evidence_produce_sim(const char *dir,
 		err = read_in(dir, certs[i], &buf, &len);
 		if (err)
 			break;
-		err = sn_evidence_add_certs(ev, buf, len);
+		err = add_pem_certs(ev, dir, certs[i], buf, len);
 		free(buf);
 	}
 	if (err)

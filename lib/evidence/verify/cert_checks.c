@@ -34,7 +34,7 @@ X509 *sn_cert_find_issuer(X509 *x, X509 **certs, size_t n)
 				  X509_get_issuer_name(x)))
 			continue;
 		k = X509_get0_pubkey(certs[i]);
-		if (k && X509_verify(x, k) == 1)
+		if (k && sn_x509_verify_cached(x, certs[i]))
 			return certs[i];
 		if (!by_name)
 			by_name = certs[i];

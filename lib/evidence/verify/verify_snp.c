@@ -149,7 +149,8 @@ static int load_certs(const struct sn_evidence *ev, X509 **xs,
 	int n = 0;
 
 	for (size_t i = 0; i < ev->n_certs; i++) {
-		X509 *x = sn_x509_from_der(ev->certs[i].der, ev->certs[i].len);
+		X509 *x = sn_x509_from_der_cached(ev->certs[i].der,
+						  ev->certs[i].len);
 
 		if (!x) {
 			ERR_clear_error();
@@ -198,7 +199,7 @@ static void check_link(X509 *child, X509 *issuer, const char *cname,
 	if (X509_get_signature_nid(child) != NID_rsassaPss)
 		sn_appraisal_add(a, SN_R_CHAIN_SIGNATURE,
 				 "%s is not signed with RSASSA-PSS", cname);
-	else if (X509_verify(child, X509_get0_pubkey(issuer)) != 1)
+	else if (!sn_x509_verify_cached(child, issuer))
 		sn_appraisal_add(a, SN_R_CHAIN_SIGNATURE,
 				 "%s signature does not verify with the %s key",
 				 cname, iname);

@@ -64,7 +64,7 @@ static size_t load_pool(const struct sn_tdx_parts *p,
 				 "quote certification data (type 5) holds no "
 				 "PEM PCK certificate");
 	for (size_t i = 0; i < ev->n_certs && n < SN_EVIDENCE_MAX_CERTS; i++) {
-		x = sn_x509_from_der(ev->certs[i].der, ev->certs[i].len);
+		x = sn_x509_from_der_cached(ev->certs[i].der, ev->certs[i].len);
 		if (x)
 			xs[n++] = x;
 	}
@@ -95,7 +95,7 @@ static void verify_chain(X509 *leaf, X509 **xs, size_t n, time_t at,
 					 names[depth]);
 			return;
 		}
-		if (X509_verify(cur, X509_get0_pubkey(iss)) != 1)
+		if (!sn_x509_verify_cached(cur, iss))
 			sn_appraisal_add(a, SN_R_CHAIN_SIGNATURE,
 					 "%s signature does not verify",
 					 names[depth]);

@@ -125,6 +125,38 @@ static void test_sim_roundtrip(void **state)
 	sn_evidence_free(ev);
 }
 
+/* The sim provider caches the parsed VCEK key by the key file's content:
+ * evidence of a second platform is signed by that platform's key. */
+static void test_sim_two_platforms(void **state)
+{
+	char plat2[300];
+	const char *plats[3];
+	uint8_t rd[64] = {1}, meas[48] = {2};
+	struct sn_policy_appraisal *p;
+	struct sn_evidence *ev;
+	struct sn_appraisal a;
+
+	snprintf(plat2, sizeof(plat2), "%s/plat2", tmpdir);
+	assert_int_equal(sn_sim_platform_init(plat2), 0);
+	plats[0] = platform;
+	plats[1] = plat2;
+	plats[2] = platform;
+	p = sim_policy(""); /* trusts the first platform's ARK only */
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(
+			sn_evidence_produce_sim(plats[i], rd, meas, &ev), 0);
+		assert_int_equal(sn_evidence_verify(ev, NULL, &a), 0);
+		dump_reasons(&a);
+		/* authentic under its own chain: signed by its own VCEK */
+		assert_false(sn_appraisal_has(&a, SN_R_BAD_SIGNATURE));
+		assert_false(sn_appraisal_has(&a, SN_R_CHAIN_SIGNATURE));
+		assert_int_equal(sn_appraise(ev, p, 0, &a), 0);
+		assert_int_equal(a.accepted, i != 1);
+		sn_evidence_free(ev);
+	}
+	sn_policy_appraisal_free(p);
+}
+
 static void test_sim_measure(void **state)
 {
 	char path[512];
@@ -261,6 +293,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_key_modes),
 		cmocka_unit_test(test_sim_roundtrip),
+		cmocka_unit_test(test_sim_two_platforms),
 		cmocka_unit_test(test_sim_measure),
 		cmocka_unit_test(test_mlog),
 		cmocka_unit_test(test_tsm_entry),

@@ -232,6 +232,59 @@ static void test_cert_byte_altered(void **state)
 	free(raw);
 }
 
+/* The certificate caches answer exactly what recomputing would: a warm
+ * cache serves the good chain, but never a changed certificate, and times
+ * are checked at every appraisal. */
+static void test_cache(void **state)
+{
+	struct sn_evidence_cache_stats st, st0;
+	struct sn_appraisal a;
+	struct sn_evidence *ev;
+	size_t len, vl;
+	uint8_t *buf = td_read("snp/milan-report.hex", &len);
+	uint8_t *raw = milan_raw();
+	uint8_t *vcek = td_read("snp/milan-vcek.der", &vl);
+
+	sn_evidence_cache_flush();
+	verify_buf(buf, len, "snp/milan-vcek.der", "snp/milan-ask-ark.pem", 0,
+		   &a);
+	assert_true(a.accepted);
+	sn_evidence_cache_stats(&st);
+	assert_true(st.parse_misses >= 3);
+	assert_true(st.sig_misses >= 3);
+	st0 = st;
+	verify_buf(buf, len, "snp/milan-vcek.der", "snp/milan-ask-ark.pem", 0,
+		   &a);
+	assert_true(a.accepted);
+	sn_evidence_cache_stats(&st);
+	assert_int_equal(st.parse_misses, st0.parse_misses);
+	assert_true(st.parse_hits >= st0.parse_hits + 3);
+	/* VCEK<-ASK, ASK<-ARK, ARK self: none recomputed */
+	assert_int_equal(st.sig_misses, st0.sig_misses);
+	assert_true(st.sig_hits >= st0.sig_hits + 3);
+
+	/* warm cache, VCEK signature altered (its last byte) */
+	vcek[vl - 1] ^= 0x01;
+	assert_int_equal(sn_evidence_parse(raw, SN_SNP_REPORT_SIZE, &ev), 0);
+	assert_int_equal(sn_evidence_add_certs(ev, vcek, vl), 0);
+	assert_int_equal(
+		sn_evidence_add_cert_file(ev, td_path("snp/milan-ask-ark.pem")),
+		0);
+	assert_int_equal(sn_evidence_verify(ev, NULL, &a), 0);
+	assert_false(a.accepted);
+	assert_true(sn_appraisal_has(&a, SN_R_CHAIN_SIGNATURE));
+	sn_evidence_free(ev);
+
+	/* warm cache, appraised in 2100: every certificate has expired */
+	verify_buf(buf, len, "snp/milan-vcek.der", "snp/milan-ask-ark.pem",
+		   (time_t)4102444800, &a);
+	assert_false(a.accepted);
+	assert_true(sn_appraisal_has(&a, SN_R_CERT_EXPIRED));
+	free(vcek);
+	free(raw);
+	free(buf);
+}
+
 static void test_wrong_root(void **state)
 {
 	struct sn_appraisal a;
@@ -343,6 +396,7 @@ int main(void)
 		cmocka_unit_test(test_invalid_vceks),
 		cmocka_unit_test(test_alterations),
 		cmocka_unit_test(test_cert_byte_altered),
+		cmocka_unit_test(test_cache),
 		cmocka_unit_test(test_wrong_root),
 		cmocka_unit_test(test_policy_rules),
 		cmocka_unit_test(test_garbage),
