@@ -26,72 +26,13 @@
 /* The status answer (include/sealnet/control.h, STATUS ANSWER). */
 static int status_answer(struct sealnetd *d, json_t **out)
 {
-	struct sn_control_drop drops[SN_DROP_MAX];
-	struct sn_control_status st = {
-		.node = d->cfg->node,
-		.id = d->cfg->id,
-		.interface = d->cfg->ifname,
-		.mode = d->cfg->make.enabled ? "make" : "static",
-		.dataplane = d->tampered ? "TAMPERED" : "measured",
-		.dataplane_reason = d->tampered ? d->tamper_reason : NULL,
-		.watchdog_tick_us = d->watch_tick_us,
-		.mlog_events = d->mlog.n,
-		.drops = drops,
-	};
-	char hex[2 * sizeof(d->mlog.digest) + 1];
-	char (*addr)[INET_ADDRSTRLEN] = NULL;
-	uint64_t counts[SN_DROP_MAX];
-	unsigned int eg = 0, in = 0;
-	int err;
+	struct sn_status_snap snap;
+	int err = sn_status_snap(d, &snap);
 
-	sn_dp_prog_ids(d->dp, &eg, &in);
-	st.egress_prog_id = eg;
-	st.ingress_prog_id = in;
-	sn_hex_encode(d->mlog.digest, sizeof(d->mlog.digest), hex);
-	st.mlog_digest = hex;
-	if (d->cfg->n_peers) {
-		st.peers = calloc(d->cfg->n_peers, sizeof(*st.peers));
-		addr = calloc(d->cfg->n_peers, sizeof(*addr));
-		if (!st.peers || !addr) {
-			err = -ENOMEM;
-			goto out;
-		}
-	}
-	for (size_t i = 0; i < d->cfg->n_peers; i++) {
-		struct sn_peer_config *pc = &d->cfg->peers[i];
-		struct sn_control_peer *p = &st.peers[st.n_peers++];
-		struct sn_peer_stats ps = { 0 };
-
-		inet_ntop(AF_INET, &pc->addr, addr[i], sizeof(addr[i]));
-		sn_dp_peer_stats(d->dp, pc->id, &ps);
-		p->name = pc->name;
-		p->id = pc->id;
-		p->address = addr[i];
-		p->state = d->tampered		? "revoked" :
-			   pc->has_static_keys ? "keyed" :
-						 "no-keys";
-		p->tx_epoch = pc->has_static_keys ? (int64_t)pc->epoch : -1;
-		p->tx_slot = sn_dp_tx_slot(d->dp, pc->id);
-		p->tx_packets = ps.tx_packets;
-		p->tx_bytes = ps.tx_bytes;
-		p->rx_packets = ps.rx_packets;
-		p->rx_bytes = ps.rx_bytes;
-		p->drops = ps.drops;
-		p->passed_clear = ps.passed_clear;
-		sn_make_peer_status(d, i, p);
-	}
-	if (!sn_dp_drop_counts(d->dp, counts)) {
-		for (unsigned int r = 1; r < SN_DROP_MAX; r++)
-			drops[st.n_drops++] = (struct sn_control_drop){
-				.reason = sn_drop_name(r),
-				.text = sn_drop_text(r),
-				.count = counts[r],
-			};
-	}
-	err = sn_control_status_encode(&st, out);
-out:
-	free(st.peers);
-	free(addr);
+	if (err)
+		return err;
+	err = sn_control_status_encode(&snap.st, out);
+	sn_status_snap_release(&snap);
 	return err;
 }
 

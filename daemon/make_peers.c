@@ -95,6 +95,9 @@ struct sn_mpeer {
 	char reason[512];
 	char appraisal[512];	/* the last rejection of the peer's evidence */
 	unsigned int failures;	/* sessions that ended without keys */
+	uint64_t rekeys;	/* epochs > 1 installed */
+	uint64_t fail_reason[SN_R_COUNT]; /* failures by first appraisal reason */
+	uint64_t fail_session;	/* failures without an appraisal rejection */
 };
 
 static time_t mono(void)
@@ -254,8 +257,10 @@ static void on_keys(void *arg, uint32_t peer_id, uint16_t epoch,
 	uint8_t id[8];
 
 	if (epoch != 1) {
-		if (idx == mp->cur)
+		if (idx == mp->cur) {
 			install(sl, epoch, tx, rx);
+			mp->rekeys++;
+		}
 		return;
 	}
 	if (mp->cur >= 0 && mp->cur != idx) {
@@ -266,6 +271,8 @@ static void on_keys(void *arg, uint32_t peer_id, uint16_t epoch,
 	mp->cur = idx;
 	mp->makes++;
 	sl->appraised_ms = mono_ms();
+	sn_prom_hist_observe(&mp->d->make_hist,
+			     (double)(sl->appraised_ms - sl->started_ms) / 1e3);
 	if (!sn_make_session_id(sl->s, id))
 		sn_hex_encode(id, sizeof(id), mp->session);
 	install(sl, epoch, tx, rx);
@@ -324,6 +331,11 @@ static void on_fail(void *arg, uint32_t peer_id, int err, const char *reason)
 					      a->reasons[i].detail);
 	}
 	mp->failures++;
+	if (a && !a->accepted && a->n_reasons &&
+	    (unsigned int)a->reasons[0].code < SN_R_COUNT)
+		mp->fail_reason[a->reasons[0].code]++;
+	else
+		mp->fail_session++;
 	slot_end(sl);
 	if (!was_cur && mp->cur >= 0) {
 		/* a candidate: the established session is not affected */
@@ -786,4 +798,20 @@ void sn_make_peer_status(struct sealnetd *d, size_t i,
 					       cur_session(mp))) :
 				       NULL;
 	peer->reason = mp->reason[0] ? mp->reason : NULL;
+}
+
+void sn_make_peer_metrics(struct sealnetd *d, size_t i,
+			  struct sn_make_peer_metrics *out)
+{
+	struct sn_mpeer *mp;
+
+	memset(out, 0, sizeof(*out));
+	if (!d->mpeers || d->mpeers[i].pc->has_static_keys)
+		return;
+	mp = &d->mpeers[i];
+	out->makes = mp->makes;
+	out->rekeys = mp->rekeys;
+	out->failures = mp->failures;
+	memcpy(out->fail_reason, mp->fail_reason, sizeof(out->fail_reason));
+	out->fail_session = mp->fail_session;
 }

@@ -10,6 +10,7 @@
 #include "sealnet/control.h"
 #include "sealnet/dataplane.h"
 #include "sealnet/evidence.h"
+#include "sealnet/prom.h"
 
 struct sn_monitor; /* a connected `sealnet monitor` */
 struct sn_mpeer;   /* a peer keyed by MAKE (make_peers.c) */
@@ -43,7 +44,20 @@ struct sealnetd {
 	long attach_deadline;		/* deferred attach (restart) */
 	int audit_fd;			/* STATE_DIR/audit.jsonl, -1: none */
 	struct sn_static *statics;	/* static-key peers (static_keys.c) */
+	struct evhttp *metrics;		/* metrics.c, NULL: off */
+	struct sn_prom_hist make_hist;	/* MAKE start -> keys, seconds */
 };
+
+/* status.c: a snapshot of the state in the control protocol's terms
+ * (the status answer and the metrics page); release it after use. */
+struct sn_status_snap {
+	struct sn_control_status st;
+	struct sn_control_drop drops[SN_DROP_MAX];
+	char mlog_hex[2 * SN_SHA384_LEN + 1];
+	char (*addr)[16]; /* INET_ADDRSTRLEN, one per peer */
+};
+int sn_status_snap(struct sealnetd *d, struct sn_status_snap *s);
+void sn_status_snap_release(struct sn_status_snap *s);
 
 /* control_server.c: the control socket */
 int sn_ctl_start(struct sealnetd *d);
@@ -82,6 +96,19 @@ void sn_make_stop(struct sealnetd *d);
 /* The local data plane was replaced: end every MAKE session, refuse new
  * ones (peers then cut this node off when its keys expire). */
 void sn_make_tampered(struct sealnetd *d);
+/* MAKE counters of peer i (zero for static-key peers). */
+struct sn_make_peer_metrics {
+	uint64_t makes, rekeys, failures;
+	uint64_t fail_reason[SN_R_COUNT]; /* first appraisal reason */
+	uint64_t fail_session;		  /* failures without a rejection */
+};
+void sn_make_peer_metrics(struct sealnetd *d, size_t i,
+			  struct sn_make_peer_metrics *out);
+
+/* metrics.c: the Prometheus page on cfg->metrics_listen (off when "") */
+int sn_metrics_start(struct sealnetd *d);
+void sn_metrics_stop(struct sealnetd *d);
+
 /* Add MAKE state of peer i to its status (MAKE-keyed peers only). */
 void sn_make_peer_status(struct sealnetd *d, size_t i,
 			 struct sn_control_peer *peer);

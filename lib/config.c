@@ -451,7 +451,7 @@ int sn_config_parse(const char *json, size_t len, struct sn_node_config **out,
 		"control_socket", "peers", "rules", "make", "state_dir",
 		"control_mark", "flow_timeout_tcp_s", "flow_timeout_other_s",
 		"insecure_static_keys", "static_rekey_interval_s", "on_stop",
-		"spread_receive",
+		"spread_receive", "metrics_listen",
 		NULL
 	};
 	struct perr e = { errbuf, errlen };
@@ -496,8 +496,24 @@ int sn_config_parse(const char *json, size_t len, struct sn_node_config **out,
 	snprintf(c->control_socket, sizeof(c->control_socket), "%s",
 		 SN_CONTROL_SOCKET_DEFAULT);
 	if ((err = get_str(&e, root, "", "control_socket", false,
-			   c->control_socket, sizeof(c->control_socket))))
+			   c->control_socket, sizeof(c->control_socket))) ||
+	    (err = get_str(&e, root, "", "metrics_listen", false,
+			   c->metrics_listen, sizeof(c->metrics_listen))))
 		goto out;
+	if (c->metrics_listen[0]) {
+		char host[64];
+		uint16_t port;
+
+		if (sn_parse_listen(c->metrics_listen, host, sizeof(host),
+				    &port)) {
+			err = fail(&e,
+				   "metrics_listen \"%s\": expected ADDR:PORT "
+				   "with a numeric address (e.g. "
+				   "127.0.0.1:9477 or [::1]:9477)",
+				   c->metrics_listen);
+			goto out;
+		}
+	}
 	if ((err = get_str(&e, root, "", "state_dir", false, c->state_dir,
 			   sizeof(c->state_dir))))
 		goto out;

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 /* Hex codec, whole-file reads, constant-time compare. */
 #include <errno.h>
+#include <stdbool.h>
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -134,4 +136,42 @@ int sn_read_file(const char *path, size_t max, uint8_t **buf, size_t *len)
 int sn_memeq_ct(const void *a, const void *b, size_t len)
 {
 	return CRYPTO_memcmp(a, b, len) != 0;
+}
+
+int sn_parse_listen(const char *s, char *host, size_t cap, uint16_t *port)
+{
+	const char *colon, *h = s, *he;
+	char tmp[INET6_ADDRSTRLEN], *end;
+	unsigned char bin[16];
+	unsigned long p;
+	bool v6 = *s == '[';
+
+	if (v6) {
+		h = s + 1;
+		he = strchr(h, ']');
+		if (!he || he[1] != ':')
+			return -EINVAL;
+		colon = he + 1;
+	} else {
+		colon = strrchr(s, ':');
+		if (!colon || memchr(s, ':', (size_t)(colon - s)))
+			return -EINVAL;
+		he = colon;
+	}
+	if (he == h || (size_t)(he - h) >= sizeof(tmp) ||
+	    (size_t)(he - h) >= cap)
+		return -EINVAL;
+	memcpy(tmp, h, (size_t)(he - h));
+	tmp[he - h] = '\0';
+	if (inet_pton(v6 ? AF_INET6 : AF_INET, tmp, bin) != 1)
+		return -EINVAL;
+	if (colon[1] < '0' || colon[1] > '9')
+		return -EINVAL;
+	errno = 0;
+	p = strtoul(colon + 1, &end, 10);
+	if (errno || *end || p == 0 || p > 65535)
+		return -EINVAL;
+	memcpy(host, tmp, (size_t)(he - h) + 1);
+	*port = (uint16_t)p;
+	return 0;
 }

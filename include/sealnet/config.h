@@ -52,6 +52,7 @@ struct sn_node_config {
 	uint32_t id;
 	char ifname[32];
 	char control_socket[108];
+	char metrics_listen[64];	/* "ADDR:PORT" of /metrics; "" = off */
 	char state_dir[256];		/* audit log, static epochs; "" = none */
 	bool insecure_static_keys;	/* static keys allowed (tests only) */
 	uint32_t static_rekey_s;	/* static epoch rotation, default 30 */

@@ -26,6 +26,13 @@ int sn_read_file(const char *path, size_t max, uint8_t **buf, size_t *len);
 /* The same from an open descriptor, to its end (fd stays open). */
 int sn_read_fd(int fd, size_t max, uint8_t **buf, size_t *len);
 
+/*
+ * A listening address "A.B.C.D:PORT" or "[IPv6]:PORT" (numeric address,
+ * port 1..65535) into host (the address without brackets, NUL-terminated)
+ * and port.  0 or -EINVAL; outputs written only on success.
+ */
+int sn_parse_listen(const char *s, char *host, size_t cap, uint16_t *port);
+
 /* Constant-time compare: 0 when equal. */
 int sn_memeq_ct(const void *a, const void *b, size_t len);
 
