@@ -207,6 +207,7 @@ enum sn_reason {
 	SN_R_TCB_STATUS,	   /* TCB status not accepted by policy */
 	SN_R_RTMR,		   /* an RTMR not in the policy */
 	SN_R_TD_CONFIG,		   /* MRCONFIGID/MROWNER/MROWNERCONFIG */
+	SN_R_WORKFLOW,		   /* measurement log: another workflow/node */
 	SN_R_COUNT,
 };
 
@@ -339,6 +340,14 @@ int sn_appraise(const struct sn_evidence *ev,
 
 /* What a verifier expects of evidence bound to a channel, beyond its
  * policy: its own view of the channel, the data-plane logs it allows. */
+/* An event a peer's measurement log must hold (sn_appraise_binding). */
+struct sn_mlog_require {
+	uint32_t type;	  /* enum sn_mlog_type */
+	const char *desc; /* NULL: any */
+	uint8_t digest[SN_SHA384_LEN];
+	const char *what; /* for the reason, e.g. "workflow manifest" */
+};
+
 struct sn_appraise_binding {
 	/* report_data must equal sn_report_data_binding(channel_binding,
 	 * running digest of the attached log) -- reason report-data */
@@ -348,6 +357,11 @@ struct sn_appraise_binding {
 	 * (reason measurement-not-allowed); none: any */
 	const uint8_t (*mlog_digests)[SN_SHA384_LEN];
 	size_t n_mlog_digests;
+	/* optional: events the attached log must hold, each type exactly
+	 * once, with this digest (and this desc when desc is not NULL) --
+	 * reason workflow-mismatch */
+	const struct sn_mlog_require *require;
+	size_t n_require;
 };
 
 /*
@@ -437,6 +451,8 @@ enum sn_mlog_type {
 	SN_MLOG_BPF_PROG =
 		2, /* hash of a loaded program (kernel's tag/insns) */
 	SN_MLOG_CONFIG = 3,
+	SN_MLOG_WORKFLOW = 4,	 /* "workflow NAME vN": the manifest digest */
+	SN_MLOG_NODE_POLICY = 5, /* "node NAME": its compiled policy digest */
 	SN_MLOG_OTHER = 0xffff,
 };
 

@@ -178,6 +178,11 @@ struct sn_make_params {
 	 * none = any */
 	const uint8_t (*peer_mlog_digests)[SN_SHA384_LEN];
 	size_t n_peer_mlog_digests;
+	/* optional: events the peer's measurement log must hold (the
+	 * workflow manifest, the node's compiled policy: reason
+	 * workflow-mismatch); not owned, must outlive the session */
+	const struct sn_mlog_require *peer_mlog_require;
+	size_t n_peer_mlog_require;
 	/* own evidence */
 	sn_make_evidence_fn evidence;	   /* required */
 	sn_make_mlog_digest_fn mlog_digest; /* NULL: no log, zero digest */

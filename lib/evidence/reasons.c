@@ -81,6 +81,9 @@ static const struct {
 	[SN_R_TCB_STATUS] = {"tcb-status",
 			     "TCB status not accepted by the policy"},
 	[SN_R_RTMR] = {"rtmr-mismatch", "an RTMR is not in the policy"},
+	[SN_R_WORKFLOW] = {"workflow-mismatch",
+			   "the peer runs another workflow manifest, or is not "
+			   "the node the manifest names"},
 	[SN_R_TD_CONFIG] = {"td-config-mismatch",
 			    "MRCONFIGID, MROWNER or MROWNERCONFIG is not in "
 			    "the policy"},

@@ -24,6 +24,8 @@ int sn_make_appraise_peer(const struct sn_make_params *p,
 		.cb_len = SN_MAKE_CB_LEN,
 		.mlog_digests = p->peer_mlog_digests,
 		.n_mlog_digests = p->n_peer_mlog_digests,
+		.require = p->peer_mlog_require,
+		.n_require = p->n_peer_mlog_require,
 	};
 	struct sn_appraisal *a = malloc(sizeof(*a));
 	int err;

@@ -14,21 +14,50 @@
 #include "appraise.h"
 #include "sealnet/util.h"
 
-/* the attached log's running digest (zeros without a log); false when
- * the log does not parse */
-static bool mlog_digest(const struct sn_evidence *ev,
-			uint8_t digest[SN_SHA384_LEN])
+/* the attached log (empty without one); false when it does not parse */
+static bool mlog_load(const struct sn_evidence *ev, struct sn_mlog *log)
 {
-	struct sn_mlog log;
-
-	memset(digest, 0, SN_SHA384_LEN);
+	sn_mlog_init(log);
 	if (!ev->mlog)
 		return true;
-	if (sn_mlog_parse(ev->mlog, ev->mlog_len, &log))
-		return false;
-	memcpy(digest, log.digest, SN_SHA384_LEN);
-	sn_mlog_free(&log);
-	return true;
+	return sn_mlog_parse(ev->mlog, ev->mlog_len, log) == 0;
+}
+
+/* each required event: its type exactly once, digest (and desc) equal */
+static void check_required(const struct sn_appraise_binding *b,
+			   const struct sn_mlog *log, struct sn_appraisal *a)
+{
+	for (size_t i = 0; i < b->n_require; i++) {
+		const struct sn_mlog_require *r = &b->require[i];
+		const struct sn_mlog_event *hit = NULL;
+		size_t n = 0;
+
+		for (size_t j = 0; j < log->n; j++)
+			if (log->ev[j].type == r->type) {
+				hit = &log->ev[j];
+				n++;
+			}
+		if (!n)
+			sn_appraisal_add(a, SN_R_WORKFLOW,
+					 "the peer's measurement log holds no "
+					 "%s",
+					 r->what);
+		else if (n > 1)
+			sn_appraisal_add(a, SN_R_WORKFLOW,
+					 "the peer's measurement log holds %zu "
+					 "%s events (one expected)",
+					 n, r->what);
+		else if (r->desc && strcmp(hit->desc, r->desc))
+			sn_appraisal_add(a, SN_R_WORKFLOW,
+					 "the peer's %s is \"%s\", expected "
+					 "\"%s\"",
+					 r->what, hit->desc, r->desc);
+		else if (sn_memeq_ct(hit->digest, r->digest, SN_SHA384_LEN))
+			sn_appraisal_add(a, SN_R_WORKFLOW,
+					 "the peer's %s (\"%s\") has another "
+					 "digest than ours",
+					 r->what, hit->desc);
+	}
 }
 
 static void check_binding(const struct sn_appraise_binding *b,
@@ -63,6 +92,7 @@ int sn_appraise_bound(const uint8_t *buf, size_t len,
 	uint8_t digest[SN_SHA384_LEN], expect[SN_REPORT_DATA_LEN];
 	struct sn_evidence *ev = NULL;
 	struct sn_appraisal *a;
+	struct sn_mlog log;
 	bool log_ok;
 	int err;
 
@@ -77,14 +107,25 @@ int sn_appraise_bound(const uint8_t *buf, size_t len,
 		err = 0;
 		goto done;
 	}
-	log_ok = mlog_digest(ev, digest);
+	log_ok = mlog_load(ev, &log);
+	memcpy(digest, log.digest, SN_SHA384_LEN); /* zeros: no log */
 	err = sn_appraise(ev, policy, at, a);
 	if (!err)
 		err = sn_report_data_binding(binding->channel_binding,
 					     binding->cb_len, digest, expect);
+	if (!err) {
+		check_binding(binding, digest, log_ok, expect, a);
+		if (log_ok)
+			check_required(binding, &log, a);
+		else if (binding->n_require)
+			sn_appraisal_add(a, SN_R_WORKFLOW,
+					 "no readable measurement log to find "
+					 "the %s in",
+					 binding->require[0].what);
+	}
+	sn_mlog_free(&log);
 	if (err)
 		goto cleanup;
-	check_binding(binding, digest, log_ok, expect, a);
 done:
 	*out = *a;
 cleanup:

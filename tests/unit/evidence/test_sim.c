@@ -221,6 +221,102 @@ static void test_mlog(void **state)
 	free(buf);
 }
 
+/* Sim evidence bound to channel "cb" with a log of the given events
+ * (serialised, as MAKE carries it). */
+static uint8_t *bound_evidence(const struct sn_mlog *m, size_t *len)
+{
+	uint8_t rd[64], meas[48] = {0}, *log, *wire;
+	struct sn_evidence *ev;
+	size_t ll;
+
+	assert_int_equal(
+		sn_report_data_binding((const uint8_t *)"cb", 2, m->digest, rd),
+		0);
+	assert_int_equal(sn_evidence_produce_sim(platform, rd, meas, &ev), 0);
+	assert_int_equal(sn_mlog_serialize(m, &log, &ll), 0);
+	assert_int_equal(sn_evidence_set_mlog(ev, log, ll), 0);
+	assert_int_equal(sn_evidence_serialize(ev, &wire, len), 0);
+	free(log);
+	sn_evidence_free(ev);
+	return wire;
+}
+
+/* The peer's measurement log must name our workflow manifest and the
+ * node we expect (docs/protocol.md, workflow binding). */
+static void test_mlog_required(void **state)
+{
+	struct sn_policy_appraisal *p = sim_policy("");
+	struct sn_mlog_require req[2] = {
+		{.type = SN_MLOG_WORKFLOW,
+		 .desc = NULL,
+		 .what = "workflow manifest"},
+		{.type = SN_MLOG_NODE_POLICY,
+		 .desc = "node h2",
+		 .what = "node policy"},
+	};
+	struct sn_appraise_binding b = {.channel_binding =
+						(const uint8_t *)"cb",
+					.cb_len = 2,
+					.require = req,
+					.n_require = 2};
+	static const struct {
+		const char *wf_desc, *node_desc;
+		uint8_t wf_byte, node_byte;
+		int twice; /* workflow event twice */
+		bool ok;
+	} cases[] = {
+		{"workflow w v1", "node h2", 1, 2, 0, true},
+		{NULL, "node h2", 1, 2, 0, false},	 /* no workflow */
+		{"workflow w v1", NULL, 1, 2, 0, false}, /* no node */
+		{"workflow w v2", "node h2", 9, 2, 0,
+		 false}, /* other manifest */
+		{"workflow w v1", "node h3", 1, 2, 0, false}, /* other node */
+		{"workflow w v1", "node h2", 1, 8, 0, false}, /* other policy */
+		{"workflow w v1", "node h2", 1, 2, 1, false}, /* ambiguous */
+	};
+	struct sn_appraisal a;
+
+	memset(req[0].digest, 1, 48);
+	memset(req[1].digest, 2, 48);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct sn_mlog m;
+		uint8_t d[48], *wire;
+		size_t len;
+
+		sn_mlog_init(&m);
+		memset(d, 7, sizeof(d));
+		assert_int_equal(
+			sn_mlog_extend(&m, SN_MLOG_BPF_OBJECT, "obj", d), 0);
+		for (int k = 0; cases[i].wf_desc && k <= cases[i].twice; k++) {
+			memset(d, cases[i].wf_byte, sizeof(d));
+			assert_int_equal(sn_mlog_extend(&m, SN_MLOG_WORKFLOW,
+							cases[i].wf_desc, d),
+					 0);
+		}
+		if (cases[i].node_desc) {
+			memset(d, cases[i].node_byte, sizeof(d));
+			assert_int_equal(sn_mlog_extend(&m, SN_MLOG_NODE_POLICY,
+							cases[i].node_desc, d),
+					 0);
+		}
+		wire = bound_evidence(&m, &len);
+		assert_int_equal(sn_appraise_bound(wire, len, p, 0, &b, &a), 0);
+		if (!cases[i].ok)
+			dump_reasons(&a);
+		assert_int_equal(a.accepted, cases[i].ok);
+		assert_int_equal(sn_appraisal_has(&a, SN_R_WORKFLOW),
+				 !cases[i].ok);
+		/* without requirements the same evidence is accepted */
+		b.n_require = 0;
+		assert_int_equal(sn_appraise_bound(wire, len, p, 0, &b, &a), 0);
+		assert_true(a.accepted);
+		b.n_require = 2;
+		free(wire);
+		sn_mlog_free(&m);
+	}
+	sn_policy_appraisal_free(p);
+}
+
 static void write_file(const char *dir, const char *name, const void *b,
 		       size_t len)
 {
@@ -296,6 +392,7 @@ int main(void)
 		cmocka_unit_test(test_sim_two_platforms),
 		cmocka_unit_test(test_sim_measure),
 		cmocka_unit_test(test_mlog),
+		cmocka_unit_test(test_mlog_required),
 		cmocka_unit_test(test_tsm_entry),
 		cmocka_unit_test(test_tsm_entry_snp),
 	};

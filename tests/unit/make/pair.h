@@ -121,6 +121,9 @@ struct pair_node {
 	char reason[512];
 	struct sn_make_session *s;
 	uint16_t want_epoch; /* done when ready at this epoch (or failed) */
+	/* events the peer's measurement log must hold (none: any) */
+	const struct sn_mlog_require *require;
+	size_t n_require;
 };
 
 static struct pair_node *pair_nodes[2];
@@ -273,6 +276,8 @@ static inline int pair_node_start(struct pair_node *n, int fd, bool is_client,
 		.evidence_arg = n,
 		.tls_ctx = pair_env.tls_ctx,
 		.handshake_timeout_ms = timeout_ms,
+		.peer_mlog_require = n->require,
+		.n_peer_mlog_require = n->n_require,
 	};
 	struct sn_make_callbacks cb = {
 		.on_keys = pair_on_keys,

@@ -105,7 +105,8 @@ static bool contains(const char *hay, const char *needle)
 	return strstr(hay, needle) != NULL;
 }
 
-/* --- tests ------------------------------------------------------------------ */
+/* --- tests ------------------------------------------------------------------
+ */
 
 static void assert_cross(const struct pair_node *a, const struct pair_node *b)
 {
@@ -217,6 +218,73 @@ static void test_measurement_rejected(void **state)
 	assert_rejected_for(ap, SN_R_MEASUREMENT_NOT_ALLOWED, SN_R_REPORT_DATA);
 	assert_int_equal(sn_make_session_state(b.s), SN_MAKE_ST_FAILED);
 	assert_int_equal(sn_make_session_epoch(a.s), 0);
+	end_pair(&a, &b);
+}
+
+/* Workflow binding: each side's log names its manifest and node; each
+ * requires the peer's to name the same manifest and the expected node. */
+static void wf_node(struct pair_node *n, const char *name, uint32_t id,
+		    uint32_t peer, uint8_t manifest, const char *peer_name,
+		    struct sn_mlog_require req[2])
+{
+	char desc[64];
+	uint8_t d[SN_SHA384_LEN];
+
+	node_init(n, name, id, peer, good_meas);
+	memset(d, manifest, sizeof(d));
+	assert_int_equal(sn_mlog_extend(&n->mlog, SN_MLOG_WORKFLOW,
+					"workflow demo v1", d),
+			 0);
+	snprintf(desc, sizeof(desc), "node %s", name);
+	memset(d, 0x40 + (int)id, sizeof(d));
+	assert_int_equal(sn_mlog_extend(&n->mlog, SN_MLOG_NODE_POLICY, desc, d),
+			 0);
+	req[0] = (struct sn_mlog_require){.type = SN_MLOG_WORKFLOW,
+					  .what = "workflow manifest"};
+	memset(req[0].digest, manifest, SN_SHA384_LEN);
+	req[1] = (struct sn_mlog_require){.type = SN_MLOG_NODE_POLICY,
+					  .desc = peer_name,
+					  .what = "node policy"};
+	memset(req[1].digest, 0x40 + (int)peer, SN_SHA384_LEN);
+	n->require = req;
+	n->n_require = 2;
+}
+
+static void test_workflow_binding(void **state)
+{
+	struct sn_mlog_require ra[2], rb[2];
+	struct pair_node a, b;
+
+	/* same manifest, the expected nodes: keys */
+	wf_node(&a, "node-a", 1, 2, 0x11, "node node-b", ra);
+	wf_node(&b, "node-b", 2, 1, 0x11, "node node-a", rb);
+	pair(&a, &b);
+	run(&a, &b);
+	assert_int_equal(a.n_keys, 1);
+	assert_int_equal(b.n_keys, 1);
+	assert_cross(&a, &b);
+	end_pair(&a, &b);
+
+	/* another manifest on b: both refuse, both say why */
+	wf_node(&a, "node-a", 1, 2, 0x11, "node node-b", ra);
+	wf_node(&b, "node-b", 2, 1, 0x22, "node node-a", rb);
+	pair(&a, &b);
+	run(&a, &b);
+	assert_both_failed(&a, &b);
+	assert_true(contains(a.reason, "workflow-mismatch"));
+	assert_true(contains(b.reason, "workflow-mismatch"));
+	assert_rejected_for(sn_make_session_peer_appraisal(a.s), SN_R_WORKFLOW,
+			    SN_R_REPORT_DATA);
+	end_pair(&a, &b);
+
+	/* a expects node-c at b's address: a refuses */
+	wf_node(&a, "node-a", 1, 2, 0x11, "node node-c", ra);
+	wf_node(&b, "node-b", 2, 1, 0x11, "node node-a", rb);
+	pair(&a, &b);
+	run(&a, &b);
+	assert_int_equal(a.n_keys + b.n_keys, 0);
+	assert_true(contains(a.reason, "workflow-mismatch"));
+	assert_true(contains(a.reason, "expected \"node node-c\""));
 	end_pair(&a, &b);
 }
 
@@ -440,7 +508,8 @@ static void test_timeout(void **state)
 	pair_settle();
 }
 
-/* --- setup ------------------------------------------------------------------ */
+/* --- setup ------------------------------------------------------------------
+ */
 
 static int setup(void **state)
 {
@@ -466,6 +535,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_make_ok_and_rekey),
 		cmocka_unit_test(test_measurement_rejected),
+		cmocka_unit_test(test_workflow_binding),
 		cmocka_unit_test(test_relay_rejected),
 		cmocka_unit_test(test_replayed_evidence),
 		cmocka_unit_test(test_wrong_peer_id),
