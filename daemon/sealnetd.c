@@ -109,6 +109,10 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 {
 	struct sealnetd *d = arg;
 
+	if (sig == SIGHUP) {
+		sn_reload(d);
+		return;
+	}
 	sn_info("signal %d: shutting down", (int)sig);
 	event_base_loopbreak(d->base);
 }
@@ -255,15 +259,11 @@ static int install(struct sealnetd *d)
 	err = sn_static_install(d);
 	if (err)
 		return err;
-	for (size_t i = 0; i < c->n_rules; i++) {
-		err = sn_dp_add_rule(d->dp, &c->rules[i], (uint32_t)i);
-		if (err) {
-			sn_err("rules[%zu]: installing it failed: %s", i,
-			       strerror(-err));
-			return err;
-		}
-	}
-	return 0;
+	err = sn_dp_set_rules(d->dp, c->rules, c->n_rules, NULL);
+	if (err)
+		sn_err("installing the %zu rules failed: %s", c->n_rules,
+		       strerror(-err));
+	return err;
 }
 
 int main(int argc, char **argv)
@@ -394,9 +394,11 @@ int main(int argc, char **argv)
 	d.ev_events = event_new(d.base, fd, EV_READ | EV_PERSIST, on_events, &d);
 	d.ev_sigint = evsignal_new(d.base, SIGINT, on_signal, &d);
 	d.ev_sigterm = evsignal_new(d.base, SIGTERM, on_signal, &d);
-	if (!d.ev_events || !d.ev_sigint || !d.ev_sigterm ||
+	d.ev_sighup = evsignal_new(d.base, SIGHUP, on_signal, &d);
+	if (!d.ev_events || !d.ev_sigint || !d.ev_sigterm || !d.ev_sighup ||
 	    event_add(d.ev_events, NULL) || event_add(d.ev_sigint, NULL) ||
-	    event_add(d.ev_sigterm, NULL))
+	    event_add(d.ev_sigterm, NULL) || event_add(d.ev_sighup, NULL) ||
+	    sn_reload_init(&d))
 		goto out;
 	d.ev_watch = event_new(d.base, -1, EV_PERSIST, on_watch, &d);
 	if (!d.ev_watch ||
@@ -430,6 +432,8 @@ out:
 		event_free(d.ev_sigint);
 	if (d.ev_sigterm)
 		event_free(d.ev_sigterm);
+	if (d.ev_sighup)
+		event_free(d.ev_sighup);
 	if (rc == 0 && d.dp && !d.cfg->on_stop_detach) {
 		if (sn_dp_release(d.dp) == 0)
 			sn_info("stopped: the data plane stays on %s with no keys, "

@@ -45,6 +45,8 @@ struct sealnetd {
 	int audit_fd;			/* STATE_DIR/audit.jsonl, -1: none */
 	struct sn_static *statics;	/* static-key peers (static_keys.c) */
 	struct evhttp *metrics;		/* metrics.c, NULL: off */
+	struct event *ev_sighup;	/* reload.c */
+	uint8_t cfg_rest_sha256[32];	/* the configuration but its rules */
 	struct sn_prom_hist make_hist;	/* MAKE start -> keys, seconds */
 };
 
@@ -104,6 +106,10 @@ struct sn_make_peer_metrics {
 };
 void sn_make_peer_metrics(struct sealnetd *d, size_t i,
 			  struct sn_make_peer_metrics *out);
+
+/* reload.c: SIGHUP re-reads the rules (only) from the configuration */
+int sn_reload_init(struct sealnetd *d);
+void sn_reload(struct sealnetd *d);
 
 /* metrics.c: the Prometheus page on cfg->metrics_listen (off when "") */
 int sn_metrics_start(struct sealnetd *d);

@@ -67,7 +67,7 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 16384);
+	__uint(max_entries, SN_MAX_RULES);
 	__type(key, struct sn_policy_key);
 	__type(value, struct sn_policy_val);
 } sn_policy SEC(".maps");

@@ -234,6 +234,7 @@ struct sn_flow_val {
 _Static_assert(sizeof(struct sn_flow_val) == 16, "sn_flow_val");
 
 #define SN_MAX_FLOWS 65536u
+#define SN_MAX_RULES 16384u /* sn_policy entries */
 
 /* ---- counters ----------------------------------------------------------- */
 

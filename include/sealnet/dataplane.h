@@ -130,6 +130,21 @@ struct sn_dp_rule {
 int sn_dp_add_rule(struct sn_dataplane *dp, const struct sn_dp_rule *r,
 		   uint32_t rule_id);
 
+/*
+ * Make rules[0..n) the whole policy, without a gap for what stays: rules
+ * already installed keep their entry and id (so the flows they opened go
+ * on), new ones are added first, then every other entry is deleted and
+ * every flow opened by a deleted rule is cut (twice, 20 ms apart, for a
+ * packet that was between its lookup and its record).  chg (may be NULL)
+ * counts what changed.  -E2BIG above SN_MAX_RULES; on an error the policy
+ * may be between the two sets (call again).
+ */
+struct sn_dp_rules_change {
+	uint64_t added, removed, kept, flows_cut;
+};
+int sn_dp_set_rules(struct sn_dataplane *dp, const struct sn_dp_rule *rules,
+		    size_t n, struct sn_dp_rules_change *chg);
+
 /* Counters: packets dropped per reason (counts[reason]; counts[0], NONE,
  * stays 0), and per peer. */
 int sn_dp_drop_counts(struct sn_dataplane *dp, uint64_t counts[SN_DROP_MAX]);

@@ -46,6 +46,7 @@ struct sn_dataplane {
 	unsigned int n_routes;
 	struct sn_config cfg;
 	uint32_t key_gen; /* last installation generation handed out */
+	uint32_t last_rule_id; /* sn_dp_set_rules: last rule id handed out */
 	struct sn_dp_shadow *shadow; /* the watchdog's view of our writes */
 };
 

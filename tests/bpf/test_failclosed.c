@@ -16,6 +16,7 @@
  *   reserved           reserved header bits
  *   rekey_replay_race  a replay during key replacement (install order)
  *   rekey_seal_race    (key, counter) unique while rekeying under load
+ *   rules_replace      a new policy cuts the flows of the rules it drops
  */
 #include <arpa/inet.h>
 #include <pthread.h>
@@ -775,6 +776,46 @@ static void rekey_seal_race(void **state)
 	assert_int_equal(dup, 0);
 }
 
+/* ---- policy replacement (hot reload) ------------------------------------ */
+
+static void rules_replace(void **state)
+{
+	const struct sn_dp_rule keep = {
+		.peer_id = 2, .dir = SN_DIR_EGRESS, .proto = 6, .port = PORT};
+	const struct sn_dp_rule in = {
+		.peer_id = 2, .dir = SN_DIR_INGRESS, .proto = 6, .port = PORT};
+	const struct sn_dp_rule udp = {
+		.peer_id = 2, .dir = SN_DIR_EGRESS, .proto = 17, .port = 0};
+	const struct sn_dp_rule gone = {
+		.peer_id = 2, .dir = SN_DIR_EGRESS, .proto = 6, .port = 6001};
+	const struct sn_dp_rule v1[] = {keep, in, udp, gone},
+				v2[] = {keep, in, udp};
+	struct sn_dp_rules_change c;
+
+	assert_int_equal(sn_dp_set_rules(dpa, v1, 4, &c), 0);
+	assert_int_equal(c.kept, 3); /* the setup's rules keep their ids */
+	assert_int_equal(c.added, 1);
+	/* a flow under each egress rule, both answered */
+	assert_int_equal(a_sends(6, 44000, PORT), 0);
+	assert_int_equal(a_sends(6, 44001, 6001), 0);
+	assert_int_equal(b_to_a(6, PORT, 44000), 0);
+	assert_int_equal(b_to_a(6, 6001, 44001), 0);
+	/* the new version drops the rule to 6001 */
+	assert_int_equal(sn_dp_set_rules(dpa, v2, 3, &c), 0);
+	assert_int_equal(c.kept, 3);
+	assert_int_equal(c.added, 0);
+	assert_int_equal(c.removed, 1);
+	assert_true(c.flows_cut >= 1);
+	/* its flow is cut at once, both ways; the other goes on */
+	assert_int_equal(b_to_a(6, 6001, 44001), 2);
+	assert_int_equal(a_sends(6, 44001, 6001), 2);
+	assert_int_equal(b_to_a(6, PORT, 44000), 0);
+	assert_int_equal(a_sends(6, 44000, PORT), 0);
+	/* and the same set again changes nothing */
+	assert_int_equal(sn_dp_set_rules(dpa, v2, 3, &c), 0);
+	assert_int_equal(c.added + c.removed + c.flows_cut, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -791,6 +832,7 @@ int main(void)
 		cmocka_unit_test(reserved_bits),
 		cmocka_unit_test(rekey_replay_race),
 		cmocka_unit_test(rekey_seal_race),
+		cmocka_unit_test(rules_replace),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
