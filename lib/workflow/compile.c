@@ -229,9 +229,8 @@ int sn_workflow_compile_node(const struct sn_workflow *wf, const char *node,
 			goto out;
 		json_object_set_new(
 			pol, "comment",
-			json_sprintf("workflow %s v%llu: peer %s", wf->name,
-				     (unsigned long long)wf->version,
-				     wf->nodes[m].name));
+			json_sprintf("workflow %s v%llu", wf->name,
+				     (unsigned long long)wf->version));
 		snprintf(c->policies[c->n_policies].peer, SN_WF_NAME_MAX, "%s",
 			 wf->nodes[m].name);
 		c->policies[c->n_policies].policy_json =

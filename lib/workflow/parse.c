@@ -494,7 +494,8 @@ static void parse_tdx(struct ctx *c, json_t *o, const char *path,
 	get_hex(c, o, path, "mrownerconfig", true, r->mrownerconfig,
 		SN_WF_MEAS_LEN, "MROWNERCONFIG");
 	r->tdx_tcb_status_mask = 1; /* UpToDate */
-	if (!get_array(c, o, path, "accepted_tcb_status", true, 8, &st)) {
+	if (json_object_get(o, "accepted_tcb_status") &&
+	    !get_array(c, o, path, "accepted_tcb_status", true, 8, &st)) {
 		r->tdx_tcb_status_mask = 0;
 		json_array_foreach(st, i, v)
 		{
@@ -592,7 +593,8 @@ static void parse_reference(struct ctx *c, json_t *o, const char *path,
 	get_bool(c, o, path, "allow_migration_agent",
 		 &r->allow_migration_agent);
 	get_bool(c, o, path, "allow_smt", &r->allow_smt);
-	if (!get_array(c, o, path, "vmpl", true, 4, &vm)) {
+	if (json_object_get(o, "vmpl") &&
+	    !get_array(c, o, path, "vmpl", true, 4, &vm)) {
 		r->vmpl_mask = 0;
 		json_array_foreach(vm, i, v)
 		{
