@@ -9,6 +9,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <limits.h>
+
 #include <jansson.h>
 
 #include "sealnet/util.h"
@@ -89,12 +91,6 @@ static int write_out(const char *dir, const struct sn_wf_compiled *c,
 {
 	char path[4096], name[SN_WF_NAME_MAX + 16];
 
-	if (mkdir(dir, 0755) && errno != EEXIST) {
-		fprintf(stderr,
-			"sealnet workflow compile: cannot create %s: %s\n", dir,
-			strerror(errno));
-		return WF_EXIT_FAIL;
-	}
 	for (size_t i = 0; i < c->n_policies; i++) {
 		snprintf(name, sizeof(name), "policy-%s.json",
 			 c->policies[i].peer);
@@ -149,7 +145,13 @@ static int local_with_policy(const char *local_path, const char *dir,
 			make = json_object();
 			json_object_set_new(loc, "make", make);
 		}
-		snprintf(path, sizeof(path), "%s/policy.json", dir);
+		/* absolute: sealnetd may run elsewhere */
+		if (!realpath(dir, path) ||
+		    strlen(path) + sizeof("/policy.json") > sizeof(path)) {
+			json_decref(loc);
+			return WF_EXIT_FAIL;
+		}
+		strcat(path, "/policy.json");
 		if (json_is_object(make))
 			json_object_set_new(make, "appraisal_policy",
 					    json_string(path));
@@ -254,6 +256,13 @@ int wf_cmd_compile(int argc, char **argv)
 	if (sn_workflow_compile_node(wf, node, NULL, &c0, d)) {
 		wf_print_diag(argv[a.optind], d);
 		rc = WF_EXIT_USAGE;
+		goto out;
+	}
+	if (dir && mkdir(dir, 0755) && errno != EEXIST) {
+		fprintf(stderr,
+			"sealnet workflow compile: cannot create %s: %s\n", dir,
+			strerror(errno));
+		rc = WF_EXIT_FAIL;
 		goto out;
 	}
 	rc = local_with_policy(local, dir, c0, &loc);
