@@ -75,6 +75,8 @@ echo '{"interface":"lo","make":{"sim_platform":"/var/lib/sealnet/platform"}}' >l
 expect 0 "compile --out-dir" $SN workflow compile w.json --node h2 --local local.json --out-dir compiled
 check "sealnetd.json written with the local interface" [ "$(jq -r .interface compiled/sealnetd.json)" = lo ]
 check "appraisal policy set" [ "$(jq -r .make.appraisal_policy compiled/sealnetd.json)" = "$(pwd -P)/compiled/policy.json" ]
+check "sealnetd accepts the compiled configuration" \
+	"${SEALNET_BUILD}/daemon/sealnetd" --config compiled/sealnetd.json --check
 check "per-peer policies written" [ -s compiled/policy-h1.json ] && [ -s compiled/policy-l1.json ]
 echo '{"rules":[]}' >local-bad.json
 expect 2 "local members may not override the manifest" $SN workflow compile w.json --node h2 --local local-bad.json
