@@ -216,7 +216,7 @@ static void stage_checks(const struct sn_workflow *wf, struct sn_wf_diag *d)
 		for (size_t f = 0; f < wf->n_flows && !in_flow; f++)
 			in_flow =
 				wf->flows[f].from == i || wf->flows[f].to == i;
-		if (!in_flow && s->name[0]) {
+		if (!in_flow && s->name[0] && wf->flows) {
 			P(p, "$.stages[%zu]", i);
 			wf_err(d, p,
 			       "stage '%s' is in no flow (unreachable): add "
@@ -270,8 +270,32 @@ static void flow_checks(const struct sn_workflow *wf, struct sn_wf_diag *d)
 	}
 }
 
+/* a node that runs no stage has no role in the workflow */
+static void idle_nodes(const struct sn_workflow *wf, struct sn_wf_diag *d)
+{
+	char p[128];
+
+	if (!wf->stages)
+		return;
+	for (size_t n = 0; n < wf->n_nodes; n++) {
+		bool used = false;
+
+		for (size_t i = 0; i < wf->n_stages && !used; i++)
+			for (size_t k = 0; k < wf->stages[i].n_nodes; k++)
+				used |= wf->stages[i].nodes[k] == n;
+		if (!used && wf->nodes[n].name[0]) {
+			P(p, "$.nodes[%zu]", n);
+			wf_err(d, p,
+			       "node '%s' runs no stage: add it to a stage's "
+			       "nodes or remove it",
+			       wf->nodes[n].name);
+		}
+	}
+}
+
 void wf_check(const struct sn_workflow *wf, struct sn_wf_diag *d)
 {
+	idle_nodes(wf, d);
 	unique_names(wf, d);
 	stage_checks(wf, d);
 	flow_checks(wf, d);

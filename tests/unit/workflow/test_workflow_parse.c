@@ -347,7 +347,16 @@ static void m_bad_name(json_t *t)
 			    json_string("in gest"));
 }
 
+static void m_idle_node(json_t *t)
+{
+	json_array_append_new(wf_at(t, "nodes"),
+			      json_pack("{sssssissss}", "name", "spare",
+					"domain", "lab", "id", 9, "address",
+					"198.18.0.9", "tee", "sim"));
+}
+
 static const struct lint_case lint_cases[] = {
+	{"node running no stage", m_idle_node, "$.nodes[4]", "runs no stage"},
 	{"unknown member", m_unknown_top, "$.polcy", "unknown member"},
 	{"unknown stage member", m_unknown_stage, "$.stages[2].cgroup",
 	 "unknown member"},
