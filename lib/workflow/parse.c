@@ -212,12 +212,18 @@ static int hex_value(struct ctx *c, json_t *v, const char *path, uint8_t *out,
 {
 	const char *s = json_string_value(v);
 
-	if (!s || strlen(s) != 2 * nbytes ||
+	if (!s)
+		return wf_err(c->d, path,
+			      "must be a string of %zu hex digits (%s, %zu "
+			      "bytes)",
+			      2 * nbytes, what, nbytes);
+	if (strlen(s) != 2 * nbytes ||
 	    sn_hex_decode(s, strlen(s), out, nbytes) != (int)nbytes)
 		return wf_err(c->d, path,
-			      "must be %zu hex digits (%s, %zu bytes)%s%zu",
-			      2 * nbytes, what, nbytes,
-			      s ? "; this one has " : "", s ? strlen(s) : 0);
+			      "must be %zu hex digits (%s, %zu bytes); this "
+			      "one has %zu characters%s",
+			      2 * nbytes, what, nbytes, strlen(s),
+			      strlen(s) == 2 * nbytes ? ", not all hex" : "");
 	return 0;
 }
 
