@@ -148,7 +148,8 @@ int wf_write_file(const char *path, const char *data, int mode)
 	if (!tmp)
 		return -ENOMEM;
 	snprintf(tmp, n + 8, "%s.tmp", path);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+	unlink(tmp); /* a stale one; O_EXCL: never through a symlink */
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
 	if (fd < 0) {
 		err = -errno;
 		goto out;

@@ -230,7 +230,7 @@ int sn_wf_sig_message(const char *domain_id,
  * new envelope is made) is for wf's digest (-ESTALE when it is for
  * another digest) and gets the domain's signature added or replaced.
  * -EINVAL: no such domain; -ENOKEY: no Ed25519 private key readable at
- * key_pem_path.  diag (may be NULL) says which, and what to do.
+ * key_pem_path; -EPERM: the key file is accessible to group or others.  diag (may be NULL) says which, and what to do.
  */
 int sn_workflow_sign(const struct sn_workflow *wf, const char *domain_id,
 		     const char *key_pem_path, struct sn_wf_sigset **sigset,

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <openssl/bio.h>
@@ -297,7 +298,8 @@ int sn_workflow_sign(const struct sn_workflow *wf, const char *domain_id,
 	size_t publen = sizeof(pub), mlen, k, i;
 	EVP_PKEY *key = NULL;
 	BIO *bio = NULL;
-	int di, err;
+	struct stat st;
+	int di, err, fd;
 
 	memset(d, 0, sizeof(*d));
 	di = sn_workflow_find_domain(wf, domain_id);
@@ -313,9 +315,20 @@ int sn_workflow_sign(const struct sn_workflow *wf, const char *domain_id,
 		       "digest): delete it or sign the manifest it is for");
 		return -ESTALE;
 	}
-	bio = BIO_new_file(key_pem_path, "r");
+	fd = open(key_pem_path, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0 && (fstat(fd, &st) || (st.st_mode & 077))) {
+		close(fd);
+		wf_err(d, "$",
+		       "the private key %s is accessible to group or "
+		       "others: chmod 600 %s (and check who read it)",
+		       key_pem_path, key_pem_path);
+		return -EPERM;
+	}
+	bio = fd >= 0 ? BIO_new_fd(fd, BIO_CLOSE) : NULL;
 	if (bio)
 		key = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL);
+	else if (fd >= 0)
+		close(fd);
 	BIO_free(bio);
 	if (!key || !EVP_PKEY_is_a(key, "ED25519") ||
 	    EVP_PKEY_get_raw_public_key(key, pub, &publen) != 1) {

@@ -60,6 +60,9 @@ expect 4 "verify: lab missing" $SN workflow verify w.json
 check "verify names the missing domain" grep -q "^lab  *missing" "$TMP/out"
 expect 1 "sign with a key lab does not list" $SN workflow sign w.json --domain lab --key other.key
 expect 1 "sign with hospital's key for lab" $SN workflow sign w.json --domain lab --key hospital.key
+cp -p lab.key lab-open.key; chmod 640 lab-open.key
+expect 1 "sign refuses a key readable by others" $SN workflow sign w.json --domain lab --key lab-open.key
+check "and says chmod 600" grep -q "chmod 600" "$TMP/out"
 expect 2 "sign without --key" $SN workflow sign w.json --domain lab
 expect 0 "sign lab" $SN workflow sign w.json --domain lab --key lab.key
 expect 0 "verify: all signed" $SN workflow verify w.json
