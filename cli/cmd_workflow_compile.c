@@ -253,9 +253,13 @@ int wf_cmd_compile(int argc, char **argv)
 	d = calloc(1, sizeof(*d));
 	if (!d)
 		goto out;
-	if (sn_workflow_compile_node(wf, node, NULL, &c0, d)) {
+	o = sn_workflow_compile_node(wf, node, NULL, &c0, d);
+	if (o) {
 		wf_print_diag(argv[a.optind], d);
-		rc = WF_EXIT_USAGE;
+		/* too many rules: the manifest cannot be run on that node */
+		rc = o == -E2BIG  ? WF_EXIT_INVALID :
+		     o == -ENOMEM ? WF_EXIT_FAIL :
+				    WF_EXIT_USAGE;
 		goto out;
 	}
 	if (dir && mkdir(dir, 0755) && errno != EEXIST) {

@@ -36,7 +36,8 @@
 #define SN_WF_MAX_PORTS_PER_FLOW                 \
 	256 /* a port range compiles to one rule \
 	     * per port (sealnetd's rules) */
-#define SN_WF_MAX_LOCAL_PORTS 16
+#define SN_WF_MAX_LOCAL_PORTS	 16
+#define SN_WF_MAX_RULES_PER_NODE 16384 /* sealnetd's policy map size */
 
 /* Domain-separation prefixes (with their terminating NUL byte). */
 #define SN_WF_DIGEST_PREFIX "sealnet-workflow-v1"
@@ -230,7 +231,8 @@ int sn_wf_sig_message(const char *domain_id,
  * new envelope is made) is for wf's digest (-ESTALE when it is for
  * another digest) and gets the domain's signature added or replaced.
  * -EINVAL: no such domain; -ENOKEY: no Ed25519 private key readable at
- * key_pem_path; -EPERM: the key file is accessible to group or others.  diag (may be NULL) says which, and what to do.
+ * key_pem_path; -EPERM: the key file is accessible to group or others.  diag
+ * (may be NULL) says which, and what to do.
  */
 int sn_workflow_sign(const struct sn_workflow *wf, const char *domain_id,
 		     const char *key_pem_path, struct sn_wf_sigset **sigset,
@@ -288,7 +290,8 @@ int sn_wf_keygen(const char *priv_path, const char *pub_path,
  * stages.  local (may be NULL) is a JSON object of node-local members
  * merged over the result (e.g. "interface", "control_socket", "make":
  * {"sim_platform", "appraisal_policy"}); it may not override peers,
- * rules, node, id or the make members above (-EINVAL, diag).
+ * rules, node, id or the make members above (-EINVAL, diag).  -E2BIG
+ * when the node would get more than SN_WF_MAX_RULES_PER_NODE rules.
  */
 struct sn_wf_peer_policy {
 	char peer[SN_WF_NAME_MAX];

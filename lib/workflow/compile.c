@@ -20,24 +20,34 @@ static bool runs(const struct sn_wf_stage *s, size_t node)
 	return false;
 }
 
-static int add_rule(json_t *rules, json_t *r)
+/* append r (owned) unless an equal rule is there already: seen is the set
+ * of the rules' canonical texts */
+static int add_rule(json_t *rules, json_t *seen, json_t *r)
 {
-	size_t i;
-	json_t *v;
+	char *key;
+	int err = 0;
 
 	if (!r)
 		return -ENOMEM;
-	json_array_foreach(rules, i, v) if (json_equal(v, r))
-	{
-		json_decref(r);
-		return 0;
-	}
-	return json_array_append_new(rules, r) ? -ENOMEM : 0;
+	key = json_dumps(r, JSON_COMPACT | JSON_SORT_KEYS);
+	if (!key)
+		err = -ENOMEM;
+	else if (json_object_get(seen, key))
+		; /* a duplicate */
+	else if (json_array_size(rules) >= SN_WF_MAX_RULES_PER_NODE)
+		err = -E2BIG;
+	else if (json_object_set_new(seen, key, json_true()) ||
+		 json_array_append(rules, r))
+		err = -ENOMEM;
+	free(key);
+	json_decref(r);
+	return err;
 }
 
 /* the rules of flow f for node n with peer m */
 static int flow_rules(const struct sn_workflow *wf, const struct sn_wf_flow *f,
-		      bool egress, const char *peer, json_t *rules)
+		      bool egress, const char *peer, json_t *rules,
+		      json_t *seen)
 {
 	const struct sn_wf_stage *from = &wf->stages[f->from];
 	const char *proto = wf_proto_name(f->proto);
@@ -52,12 +62,12 @@ static int flow_rules(const struct sn_workflow *wf, const struct sn_wf_flow *f,
 		if (r && p)
 			json_object_set_new(r, "port", json_integer(p));
 		if (!egress) {
-			err = add_rule(rules, r);
+			err = add_rule(rules, seen, r);
 		} else if (from->cgroup[0]) {
 			if (r)
 				json_object_set_new(r, "cgroup",
 						    json_string(from->cgroup));
-			err = add_rule(rules, r);
+			err = add_rule(rules, seen, r);
 		} else {
 			for (size_t k = 0; k < from->n_local_ports && !err;
 			     k++) {
@@ -68,7 +78,7 @@ static int flow_rules(const struct sn_workflow *wf, const struct sn_wf_flow *f,
 						c, "local_port",
 						json_integer(
 							from->local_ports[k]));
-				err = add_rule(rules, c);
+				err = add_rule(rules, seen, c);
 			}
 			json_decref(r);
 		}
@@ -141,6 +151,39 @@ static int merge_local(json_t *cfg, const char *local_json,
 	return err;
 }
 
+/* every rule of node n, and which nodes are its peers */
+static int node_rules(const struct sn_workflow *wf, size_t n, bool *is_peer,
+		      json_t *rules, json_t *seen)
+{
+	int err;
+
+	for (size_t i = 0; i < wf->n_flows; i++) {
+		const struct sn_wf_flow *f = &wf->flows[i];
+		bool out_of = runs(&wf->stages[f->from], n);
+		bool into = runs(&wf->stages[f->to], n);
+
+		for (size_t m = 0; m < wf->n_nodes; m++) {
+			if (m == n)
+				continue; /* stays on the node */
+			if (out_of && runs(&wf->stages[f->to], m)) {
+				is_peer[m] = true;
+				if ((err = flow_rules(wf, f, true,
+						      wf->nodes[m].name, rules,
+						      seen)))
+					return err;
+			}
+			if (into && runs(&wf->stages[f->from], m)) {
+				is_peer[m] = true;
+				if ((err = flow_rules(wf, f, false,
+						      wf->nodes[m].name, rules,
+						      seen)))
+					return err;
+			}
+		}
+	}
+	return 0;
+}
+
 void sn_wf_compiled_free(struct sn_wf_compiled *c)
 {
 	if (!c)
@@ -158,8 +201,8 @@ int sn_workflow_compile_node(const struct sn_workflow *wf, const char *node,
 			     struct sn_wf_diag *diag)
 {
 	struct sn_wf_diag scratch, *d = diag ? diag : &scratch;
-	json_t *cfg = NULL, *peers = NULL, *rules = NULL, *pols = NULL,
-	       *whole = NULL;
+	json_t *cfg = NULL, *peers = NULL, *rules = NULL, *seen = NULL,
+	       *pols = NULL, *whole = NULL;
 	bool *is_peer = NULL;
 	struct sn_wf_compiled *c = NULL;
 	char *canon = NULL, *txt = NULL;
@@ -175,34 +218,20 @@ int sn_workflow_compile_node(const struct sn_workflow *wf, const char *node,
 	is_peer = calloc(wf->n_nodes + 1, sizeof(*is_peer));
 	peers = json_array();
 	rules = json_array();
+	seen = json_object();
 	pols = json_object();
 	c = calloc(1, sizeof(*c));
-	if (!is_peer || !peers || !rules || !pols || !c)
+	if (!is_peer || !peers || !rules || !seen || !pols || !c)
 		goto out;
-	for (size_t i = 0; i < wf->n_flows; i++) {
-		const struct sn_wf_flow *f = &wf->flows[i];
-		bool out_of = runs(&wf->stages[f->from], n);
-		bool into = runs(&wf->stages[f->to], n);
-
-		for (size_t m = 0; m < wf->n_nodes; m++) {
-			if (m == n)
-				continue; /* stays on the node */
-			if (out_of && runs(&wf->stages[f->to], m)) {
-				is_peer[m] = true;
-				if ((err = flow_rules(wf, f, true,
-						      wf->nodes[m].name,
-						      rules)))
-					goto out;
-			}
-			if (into && runs(&wf->stages[f->from], m)) {
-				is_peer[m] = true;
-				if ((err = flow_rules(wf, f, false,
-						      wf->nodes[m].name,
-						      rules)))
-					goto out;
-			}
-		}
-	}
+	err = node_rules(wf, n, is_peer, rules, seen);
+	if (err == -E2BIG)
+		wf_err(d, "$.flows",
+		       "node '%s' would get more than %d rules (the data "
+		       "plane's policy map): narrow port ranges, use fewer "
+		       "local ports or a cgroup identity",
+		       node, SN_WF_MAX_RULES_PER_NODE);
+	if (err)
+		goto out;
 	err = -ENOMEM;
 	c->policies = calloc(wf->n_nodes + 1, sizeof(*c->policies));
 	if (!c->policies)
@@ -276,6 +305,7 @@ out:
 	json_decref(cfg);
 	json_decref(peers);
 	json_decref(rules);
+	json_decref(seen);
 	json_decref(pols);
 	sn_wf_compiled_free(c);
 	return err;

@@ -182,6 +182,39 @@ static void compile_refusals(void **state)
 	sn_workflow_free(wf);
 }
 
+/* more rules than the data plane's policy map holds: refused, named */
+static void compile_too_many_rules(void **state)
+{
+	json_t *t = wf_example_tree(NULL), *flows = wf_at(t, "flows");
+	struct sn_workflow *wf = NULL;
+	struct sn_wf_compiled *c = NULL;
+	char *txt;
+	int k;
+
+	/* 65 x 256 distinct ports from ingest (h1) to align (h2) */
+	for (k = 0; k < 65; k++)
+		json_array_append_new(
+			flows,
+			json_pack("{sssssss[ii]}", "from", "ingest", "to",
+				  "align", "protocol", "udp", "port_range",
+				  10000 + 256 * k, 10000 + 256 * k + 255));
+	txt = wf_text(t);
+	assert_int_equal(sn_workflow_parse(txt, strlen(txt), &wf, &diag), 0);
+	assert_int_equal(sn_workflow_compile_node(wf, "h1", NULL, &c, &diag),
+			 -E2BIG);
+	assert_null(c);
+	assert_true(wf_diag_has(&diag, "$.flows", "more than 16384 rules"));
+	assert_int_equal(sn_workflow_compile_node(wf, "h2", NULL, &c, &diag),
+			 -E2BIG);
+	/* l2 is not concerned */
+	assert_int_equal(sn_workflow_compile_node(wf, "l2", NULL, &c, &diag),
+			 0);
+	sn_wf_compiled_free(c);
+	sn_workflow_free(wf);
+	free(txt);
+	json_decref(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -189,6 +222,7 @@ int main(void)
 		cmocka_unit_test(compile_merge_node),
 		cmocka_unit_test(compile_cgroup_identity),
 		cmocka_unit_test(compile_refusals),
+		cmocka_unit_test(compile_too_many_rules),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
