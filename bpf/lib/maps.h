@@ -38,6 +38,12 @@ struct {
 	__type(value, struct sn_tx);
 } sn_tx SEC(".maps");
 
+/* Send counters: one 64-bit word per tx slot, generation << 40 | next
+ * counter (SN_CTR_* in abi.h), written by the programs only (compare and
+ * swap): the first packet of a newer key generation in the slot restarts
+ * the sequence at 0.  The loader freezes the map (BPF_MAP_FREEZE), so no
+ * process, root included, can rewind a counter through the bpf()
+ * syscall (docs/wire-format.md §7). */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, SN_MAX_NODES * 2);
@@ -54,7 +60,7 @@ struct {
 
 struct sn_replay {
 	struct bpf_spin_lock lock;
-	__u32 pad;
+	__u32 gen; /* installation the window belongs to; 0: none yet */
 	struct sn_replay_state st;
 };
 

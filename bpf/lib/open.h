@@ -131,7 +131,7 @@ static __always_inline int sn_open(struct __sk_buff *skb,
 	rp = bpf_map_lookup_elem(&sn_replay, &idx);
 	if (!rp)
 		return sn_drop(cfg, f, SN_DROP_HELPER);
-	reason = sn_replay_check(rp, ctr);
+	reason = sn_replay_check(rp, ctr, gen);
 	if (reason)
 		return sn_drop(cfg, f, reason);
 

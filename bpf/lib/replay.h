@@ -29,23 +29,32 @@ static __always_inline __u32 sn_replay_test(const struct sn_replay_state *st,
 	return SN_DROP_NONE;
 }
 
-static __always_inline __u32 sn_replay_check(struct sn_replay *r, __u64 c)
+/* gen: the generation of the key that will open the packet.  A window of
+ * an older generation counts as empty (the update resets it); one of a
+ * newer generation means that key was replaced: KEY_CHANGED. */
+static __always_inline __u32 sn_replay_check(struct sn_replay *r, __u64 c,
+					     __u32 gen)
 {
 	__u32 reason;
 
 	bpf_spin_lock(&r->lock);
-	reason = sn_replay_test(&r->st, c);
+	if (gen < r->gen)
+		reason = SN_DROP_KEY_CHANGED;
+	else if (gen > r->gen)
+		reason = SN_DROP_NONE;
+	else
+		reason = sn_replay_test(&r->st, c);
 	bpf_spin_unlock(&r->lock);
 	return reason;
 }
 
 /*
  * k/gen: the key slot the packet was opened with and its generation when
- * the key was copied.  User space replaces a slot in three steps (empty
- * the slot, reset this window under its lock, install), so a slot still
- * VALID with the same generation inside the lock means the window is the
- * one of the key that opened the packet; otherwise KEY_CHANGED (and the
- * window of the next key is left untouched).
+ * the key was copied.  Inside the lock: the slot must still be VALID with
+ * that generation (else KEY_CHANGED: the key was replaced meanwhile); a
+ * window of an older generation is reset to empty for this one (only
+ * these programs write windows: generations only grow, so a window is
+ * never reset twice for one key); a window of a newer one: KEY_CHANGED.
  */
 static __always_inline __u32 sn_replay_update(struct sn_replay *r, __u64 c,
 					      const struct sn_key *k, __u32 gen)
@@ -54,10 +63,17 @@ static __always_inline __u32 sn_replay_update(struct sn_replay *r, __u64 c,
 
 	bpf_spin_lock(&r->lock);
 	if (*(volatile const __u8 *)&k->state != SN_KEY_VALID ||
-	    *(volatile const __u32 *)&k->gen != gen)
+	    *(volatile const __u32 *)&k->gen != gen || gen < r->gen) {
 		reason = SN_DROP_KEY_CHANGED;
-	else
+	} else {
+		if (gen > r->gen) {
+			for (__u32 i = 0; i < SN_REPLAY_WORDS; i++)
+				r->st.bitmap[i] = 0;
+			r->st.top = 0;
+			r->gen = gen;
+		}
 		reason = sn_replay_test(&r->st, c);
+	}
 	if (reason == SN_DROP_NONE) {
 		if (c >= r->st.top) {
 			/* clear the words between the old top and c */

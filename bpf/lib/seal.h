@@ -108,7 +108,7 @@ static __always_inline int sn_seal(struct __sk_buff *skb,
 	struct sn_nonce *nonce;
 	__u32 zero = 0, l4len, slot, idx, total, gen, g2, reason;
 	__u16 epoch;
-	__u64 *ctrp, ctr;
+	__u64 *ctrp, ctr = 0;
 	__u8 *buf;
 
 	if (skb->gso_segs > 1)
@@ -133,16 +133,40 @@ static __always_inline int sn_seal(struct __sk_buff *skb,
 		return sn_drop(cfg, f, SN_DROP_NO_KEY);
 	/*
 	 * Key and counter as one unit (docs/wire-format.md §7): generation
-	 * g1 VALID, then the counter (a full barrier), then the key copy and
-	 * the generation again.  User space empties the slot before it
-	 * resets the counter and installs the next key, so a counter taken
-	 * from a reset sequence, or a key copied from the next installation,
-	 * shows as a changed generation and the packet is dropped.
+	 * g2 VALID, then a counter of generation g2's sequence (one compare
+	 * and swap of the slot's word: a newer generation restarts the
+	 * sequence at 0, an older one than the word's is stale), then the
+	 * key copy and the generation again.  A slot's generations only
+	 * grow, so a sequence is never restarted twice; a key copied from
+	 * another installation than g2 shows as a changed generation and
+	 * the packet is dropped (its counter is consumed, never reused).
 	 */
 	g2 = *(volatile const __u32 *)&k->gen;
-	if (*(volatile const __u8 *)&k->state != SN_KEY_VALID || !g2)
+	if (*(volatile const __u8 *)&k->state != SN_KEY_VALID || !g2 ||
+	    g2 > SN_GEN_MAX)
 		return sn_drop(cfg, f, SN_DROP_NO_KEY);
-	ctr = __sync_fetch_and_add(ctrp, 1);
+	reason = SN_DROP_HELPER; /* contention: 8 lost races in a row */
+	for (int i = 0; i < 8; i++) {
+		__u64 old = *(volatile __u64 *)ctrp, nw;
+		__u32 og = (__u32)(old >> SN_CTR_GEN_SHIFT);
+
+		if (g2 < og) {
+			reason = SN_DROP_KEY_CHANGED;
+			break;
+		}
+		ctr = g2 > og ? 0 : old & SN_CTR_MAX;
+		if (ctr >= SN_CTR_MAX) {
+			reason = SN_DROP_COUNTER_LIMIT;
+			break;
+		}
+		nw = (__u64)g2 << SN_CTR_GEN_SHIFT | (ctr + 1);
+		if (__sync_val_compare_and_swap(ctrp, old, nw) == old) {
+			reason = SN_DROP_NONE;
+			break;
+		}
+	}
+	if (reason)
+		return sn_drop(cfg, f, reason);
 	reason = sn_key_take(k, sc->key, &gen, &epoch);
 	if (!reason && gen != g2)
 		reason = SN_DROP_KEY_CHANGED;

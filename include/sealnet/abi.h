@@ -157,8 +157,15 @@ struct sn_tx {
 };
 _Static_assert(sizeof(struct sn_tx) == 88, "sn_tx");
 
-/* sn_tx_ctr: array indexed by node id * 2 + slot: next counter to use.
- * Written by user space only when it installs a new key in that slot. */
+/* sn_tx_ctr: array indexed by node id * 2 + slot of one 64-bit word,
+ * (generation << SN_CTR_GEN_SHIFT) | next counter, written by the programs
+ * only and frozen to the syscall; a newer key generation in the slot
+ * restarts it at 0.  Key generations are per slot and below SN_GEN_MAX;
+ * counters below SN_CTR_MAX.  sn_replay windows likewise carry the
+ * generation they belong to and are reset by the programs. */
+#define SN_CTR_GEN_SHIFT 40
+#define SN_CTR_MAX	 ((1ull << SN_CTR_GEN_SHIFT) - 1)
+#define SN_GEN_MAX	 ((1u << (64 - SN_CTR_GEN_SHIFT)) - 1)
 
 /* sn_rx: array indexed by peer node id. */
 struct sn_rx {

@@ -31,7 +31,7 @@ struct sn_dp_opts {
 	uint32_t flow_other_s;	  /* ... of UDP/ICMP/other flows (0: default) */
 	bool drop_unprotected_egress;
 	bool drop_unprotected_ingress;
-	uint64_t counter_limit;	  /* 0: default (2^60) */
+	uint64_t counter_limit;	  /* 0 or above SN_CTR_MAX: SN_CTR_MAX (2^40 - 1) */
 	uint32_t events_per_sec;  /* 0: default (100) */
 	bool keep_offloads;	  /* do not turn TSO/GSO off (tests only) */
 	bool no_spread_receive;	  /* leave rps_cpus alone (default: a

@@ -45,7 +45,9 @@ struct sn_dataplane {
 	uint32_t routes[SN_MAX_NODES]; /* peer addresses with a host route */
 	unsigned int n_routes;
 	struct sn_config cfg;
-	uint32_t key_gen; /* last installation generation handed out */
+	/* last key generation installed per [peer][tx?][slot]: per slot, so
+	 * SN_GEN_MAX lasts (the counter word holds 24 bits of it) */
+	uint32_t slot_gen[SN_MAX_NODES][2][2];
 	uint32_t last_rule_id; /* sn_dp_set_rules: last rule id handed out */
 	struct sn_dp_shadow *shadow; /* the watchdog's view of our writes */
 };

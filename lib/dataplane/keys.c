@@ -72,8 +72,8 @@ static int slots_invalidate(struct sn_dataplane *dp, int fd, uint32_t peer_id,
 	if (bpf_map_lookup_elem(fd, &peer_id, &v))
 		return -errno;
 	for (unsigned int s = 0; s < 2; s++) {
-		struct sn_key *k = dir == SN_KEY_TX ? &v.tx.slot[s] :
-						      &v.rx.slot[s];
+		struct sn_key *k =
+			dir == SN_KEY_TX ? &v.tx.slot[s] : &v.rx.slot[s];
 
 		if (mask & (1u << s)) {
 			k->state = SN_KEY_EMPTY;
@@ -90,8 +90,8 @@ int sn_dp_install_key(struct sn_dataplane *dp, uint32_t peer_id,
 		      enum sn_key_dir dir, unsigned int slot, uint16_t epoch,
 		      const uint8_t key[SN_KEY_LEN])
 {
-	uint32_t idx = peer_id * 2 + slot;
 	struct sn_key nk = {0};
+	uint32_t *gp;
 	int fd, err;
 
 	if (check_peer(peer_id) || slot > 1)
@@ -120,32 +120,28 @@ int sn_dp_install_key(struct sn_dataplane *dp, uint32_t peer_id,
 		err = key_write(dp, fd, peer_id, dir, slot, &nk);
 	if (err)
 		return err;
-	/* 2. reset */
-	if (dir == SN_KEY_TX) {
-		uint64_t zero = 0;
+	/* 2. no reset from here: the counter and the replay window of the
+	 * slot are the programs' own (read-only to the syscall); the first
+	 * packet of the new generation starts them afresh.
+	 * 3. install, with a generation greater than every one before
+	 * (generations only grow: a wrap would let an old entry pass as
+	 * current) */
 
-		if (bpf_map_update_elem(bpf_map__fd(dp->skel->maps.sn_tx_ctr),
-					&idx, &zero, BPF_ANY))
-			return -errno;
-	} else {
-		struct {
-			uint32_t lock, pad;
-			struct sn_replay_state st;
-		} r = {0};
-
-		if (bpf_map_update_elem(bpf_map__fd(dp->skel->maps.sn_replay),
-					&idx, &r, BPF_F_LOCK))
-			return -errno;
+	gp = &dp->slot_gen[peer_id][dir == SN_KEY_TX][slot];
+	if (*gp >= SN_GEN_MAX) {
+		sn_err("data plane: %u keys installed in slot %u of peer %u "
+		       "in this instance: restart sealnetd (new maps) to "
+		       "install more",
+		       SN_GEN_MAX, slot, peer_id);
+		return -EOVERFLOW;
 	}
-	/* 3. install, with a generation never handed out before */
-	if (++dp->key_gen == 0)
-		++dp->key_gen;
+	++*gp;
 	memcpy(nk.key, key, SN_KEY_LEN);
 	nk.epoch = epoch;
 	nk.state = SN_KEY_EMPTY; /* key bytes while unusable, then VALID */
 	err = key_write(dp, fd, peer_id, dir, slot, &nk);
 	nk.state = SN_KEY_VALID;
-	nk.gen = dp->key_gen;
+	nk.gen = *gp;
 	if (!err)
 		err = key_write(dp, fd, peer_id, dir, slot, &nk);
 	OPENSSL_cleanse(&nk, sizeof(nk));
@@ -236,16 +232,23 @@ int sn_dp_set_tx_slot(struct sn_dataplane *dp, uint32_t peer_id,
 int sn_dp_tx_counter(struct sn_dataplane *dp, uint32_t peer_id, uint64_t *out)
 {
 	int slot = sn_dp_tx_slot(dp, peer_id);
-	uint32_t idx;
-	uint64_t v;
+	struct sn_tx tx;
+	uint64_t c;
+	uint32_t idx, gen;
 
 	if (slot < 0)
 		return slot;
 	idx = peer_id * 2 + (uint32_t)slot;
-	if (bpf_map_lookup_elem(bpf_map__fd(dp->skel->maps.sn_tx_ctr), &idx,
-				&v))
+	if (bpf_map_lookup_elem(bpf_map__fd(dp->skel->maps.sn_tx), &peer_id,
+				&tx))
 		return -errno;
-	*out = v;
+	gen = tx.slot[slot].gen;
+	OPENSSL_cleanse(&tx, sizeof(tx));
+	if (bpf_map_lookup_elem(bpf_map__fd(dp->skel->maps.sn_tx_ctr), &idx,
+				&c))
+		return -errno;
+	/* an entry of an older generation: the slot's key has sent nothing */
+	*out = (uint32_t)(c >> SN_CTR_GEN_SHIFT) == gen ? c & SN_CTR_MAX : 0;
 	return 0;
 }
 
@@ -286,16 +289,23 @@ int sn_dp_rx_top(struct sn_dataplane *dp, uint32_t peer_id, unsigned int slot,
 		 uint64_t *top)
 {
 	struct {
-		uint32_t lock, pad;
+		uint32_t lock, gen;
 		struct sn_replay_state st;
 	} r;
-	uint32_t idx = peer_id * 2 + slot;
+	uint32_t idx = peer_id * 2 + slot, gen;
+	struct sn_rx rx;
 
 	if (check_peer(peer_id) || slot > 1)
 		return -EINVAL;
+	if (bpf_map_lookup_elem(bpf_map__fd(dp->skel->maps.sn_rx), &peer_id,
+				&rx))
+		return -errno;
+	gen = rx.slot[slot].gen;
+	OPENSSL_cleanse(&rx, sizeof(rx));
 	if (bpf_map_lookup_elem(bpf_map__fd(dp->skel->maps.sn_replay), &idx,
 				&r))
 		return -errno;
-	*top = r.st.top;
+	/* a window of an older generation: nothing accepted under this key */
+	*top = r.gen == gen ? r.st.top : 0;
 	return 0;
 }

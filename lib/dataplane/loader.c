@@ -85,6 +85,15 @@ int sn_dp_open(const struct sn_dp_opts *o, struct sn_dataplane **out)
 	err = sn_dp_shadow_new(dp->skel->obj, &dp->shadow);
 	if (err)
 		goto fail;
+	/* the send counters are the programs' own: no process (root
+	 * included) may write them through the syscall, ever */
+	if (bpf_map_freeze(bpf_map__fd(dp->skel->maps.sn_tx_ctr))) {
+		err = -errno;
+		sn_err("data plane: freezing the send counters failed: %s "
+		       "(needs kernel >= 5.2)",
+		       strerror(-err));
+		goto fail;
+	}
 	dp->cfg.self_id = o->self_id;
 	dp->cfg.udp_port = o->udp_port ? o->udp_port : SN_UDP_PORT_DEFAULT;
 	dp->cfg.control_port = o->control_port;
@@ -102,8 +111,11 @@ int sn_dp_open(const struct sn_dp_opts *o, struct sn_dataplane **out)
 		o->drop_unprotected_ingress ? SN_UNPROT_DROP : SN_UNPROT_PASS;
 	dp->cfg.mtu = (uint16_t)(li.mtu > 65535 ? 65535 : li.mtu);
 	dp->cfg.events_per_sec = o->events_per_sec ? o->events_per_sec : 100;
+	/* at most SN_CTR_MAX: the counter word holds 40 bits of counter */
 	dp->cfg.counter_limit =
-		o->counter_limit ? o->counter_limit : (1ull << 60);
+		o->counter_limit && o->counter_limit < SN_CTR_MAX ?
+			o->counter_limit :
+			SN_CTR_MAX;
 	err = write_config(dp);
 	if (err)
 		goto fail;

@@ -155,8 +155,6 @@ static void replay_and_window(void **state)
 {
 	uint8_t old[2048], w[2048], back[2048];
 	size_t ol, wl, bl;
-	uint32_t idx = 2 * 2 + 0; /* peer 2, slot 0 on A */
-	uint64_t ctr;
 
 	ol = seal_a(40002, PORT, "old", old);
 	wl = seal_a(40002, PORT, "new", w);
@@ -169,11 +167,13 @@ static void replay_and_window(void **state)
 	assert_int_equal(drops(&nb, SN_DROP_REPLAY), 2);
 	/* jump far ahead: the old one falls out of the window */
 	ol = seal_a(40002, PORT, "older", old);
-	assert_int_equal(bpf_map_lookup_elem(bpf_map__fd(na.s->maps.sn_tx_ctr),
-					     &idx, &ctr), 0);
-	ctr += SN_REPLAY_WINDOW + 100;
-	assert_int_equal(bpf_map_update_elem(bpf_map__fd(na.s->maps.sn_tx_ctr),
-					     &idx, &ctr, BPF_ANY), 0);
+	/* counters are the program's own: seal past the window */
+	for (int i = 0; i < (int)SN_REPLAY_WINDOW + 100; i++) {
+		uint8_t in[2048];
+		size_t il = mkpkt(in, A_ADDR, B_ADDR, 40002, PORT, "skip");
+
+		assert_int_equal(run(na.s->progs.sn_egress, in, il, w, &wl), 0);
+	}
 	wl = seal_a(40002, PORT, "future", w);
 	assert_int_equal(run(nb.s->progs.sn_ingress, w, wl, back, &bl), 0);
 	assert_int_equal(run(nb.s->progs.sn_ingress, old, ol, back, &bl), 2);
@@ -264,17 +264,25 @@ static void counter_limit(void **state)
 	uint8_t in[2048], out[2048];
 	size_t il, ol;
 	uint32_t idx = 2 * 2, zero = 0;
-	uint64_t ctr = 999999;
-	struct sn_config cfg;
+	uint64_t c;
+	struct sn_config cfg, saved;
 
+	/* the counter is the program's own: lower the limit to just above
+	 * it instead */
 	assert_int_equal(bpf_map_lookup_elem(bpf_map__fd(na.s->maps.sn_config),
 					     &zero, &cfg), 0);
-	assert_int_equal(bpf_map_update_elem(bpf_map__fd(na.s->maps.sn_tx_ctr),
-					     &idx, &ctr, BPF_ANY), 0);
+	saved = cfg;
+	assert_int_equal(bpf_map_lookup_elem(bpf_map__fd(na.s->maps.sn_tx_ctr),
+					     &idx, &c), 0);
+	cfg.counter_limit = (c & SN_CTR_MAX) + 1;
+	assert_int_equal(bpf_map_update_elem(bpf_map__fd(na.s->maps.sn_config),
+					     &zero, &cfg, BPF_ANY), 0);
 	il = mkpkt(in, A_ADDR, B_ADDR, 40010, PORT, "last");
 	assert_int_equal(run(na.s->progs.sn_egress, in, il, out, &ol), 0);
 	assert_int_equal(run(na.s->progs.sn_egress, in, il, out, &ol), 2);
 	assert_int_equal(drops(&na, SN_DROP_COUNTER_LIMIT), 1);
+	assert_int_equal(bpf_map_update_elem(bpf_map__fd(na.s->maps.sn_config),
+					     &zero, &saved, BPF_ANY), 0);
 }
 
 /* two key slots: install the next key on both sides (receiver first),
@@ -286,8 +294,7 @@ static void rotation_loses_nothing(void **state)
 	size_t ol, nl, bl;
 	struct sn_tx tx;
 	struct sn_rx rx;
-	uint32_t peer_on_a = 2, peer_on_b = 1, idx = 2 * 2 + 1;
-	uint64_t zero = 0;
+	uint32_t peer_on_a = 2, peer_on_b = 1;
 
 	ol = seal_a(40011, PORT, "sealed under epoch 7", old);
 	/* receiver B: epoch 8 into slot 1 */
@@ -296,9 +303,8 @@ static void rotation_loses_nothing(void **state)
 	sn_tn_key(&rx.slot[1], k12b, 8, 2);
 	assert_int_equal(bpf_map_update_elem(bpf_map__fd(nb.s->maps.sn_rx),
 					     &peer_on_b, &rx, BPF_ANY), 0);
-	/* sender A: epoch 8 into slot 1, counter 0, then flip */
-	assert_int_equal(bpf_map_update_elem(bpf_map__fd(na.s->maps.sn_tx_ctr),
-					     &idx, &zero, BPF_ANY), 0);
+	/* sender A: epoch 8 into slot 1 (generation 2: its counter starts
+	 * at 0 with the first packet), then flip */
 	assert_int_equal(bpf_map_lookup_elem(bpf_map__fd(na.s->maps.sn_tx),
 					     &peer_on_a, &tx), 0);
 	sn_tn_key(&tx.slot[1], k12b, 8, 2);

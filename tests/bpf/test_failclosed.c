@@ -17,6 +17,7 @@
  *   rekey_replay_race  a replay during key replacement (install order)
  *   rekey_seal_race    (key, counter) unique while rekeying under load
  *   rules_replace      a new policy cuts the flows of the rules it drops
+ *   counter_rewind_*   no process rewinds a send counter
  */
 #include <arpa/inet.h>
 #include <pthread.h>
@@ -578,15 +579,13 @@ static void b_tx_key(unsigned int s, const uint8_t *key, uint16_t epoch,
 		     uint32_t gen)
 {
 	struct sn_tx tx = {0};
-	uint32_t peer = 1, idx = 1 * 2 + s;
-	uint64_t zero = 0;
+	uint32_t peer = 1;
 
 	assert_int_equal(
 		bpf_map_lookup_elem(bpf_map__fd(nb.s->maps.sn_tx), &peer, &tx),
 		0);
 	sn_tn_key(&tx.slot[s], key, epoch, gen);
-	tx.cur = s;
-	sn_tn_upd(nb.s->maps.sn_tx_ctr, &idx, &zero);
+	tx.cur = s; /* gen: greater than any before (a fresh counter) */
 	sn_tn_upd(nb.s->maps.sn_tx, &peer, &tx);
 }
 
@@ -646,7 +645,7 @@ static void rekey_replay_race(void **state)
 	assert_int_equal(r.accepted, 0);
 	/* restore A's and B's epoch 7 keys for later tests */
 	assert_int_equal(sn_dp_install_key(dpa, 2, SN_KEY_RX, 0, 7, kba), 0);
-	b_tx_key(0, kba, 7, 5);
+	b_tx_key(0, kba, 7, 100000);
 }
 
 /* ---- 5. (key, counter) unique while rekeying under a sealing load -------- */
@@ -776,6 +775,72 @@ static void rekey_seal_race(void **state)
 	assert_int_equal(dup, 0);
 }
 
+/* ---- counters and windows belong to the programs ------------------------ */
+
+/* A's map named name, found through its program prog (as any root
+ * process can: BPF_MAP_GET_FD_BY_ID) */
+static int a_map_fd(int prog, const char *name)
+{
+	struct bpf_prog_info pi = {0};
+	__u32 ids[64], pl = sizeof(pi);
+
+	pi.nr_map_ids = 64;
+	pi.map_ids = (uint64_t)(uintptr_t)ids;
+	assert_int_equal(bpf_obj_get_info_by_fd(prog, &pi, &pl), 0);
+	for (__u32 i = 0; i < pi.nr_map_ids; i++) {
+		struct bpf_map_info info = {0};
+		__u32 len = sizeof(info);
+		int m = bpf_map_get_fd_by_id(ids[i]);
+
+		if (m >= 0 && !bpf_obj_get_info_by_fd(m, &info, &len) &&
+		    !strcmp(info.name, name))
+			return m;
+		if (m >= 0)
+			close(m);
+	}
+	fail_msg("no map %s", name);
+	return -1;
+}
+
+/* the sealnet counter of a packet A sealed to B */
+static uint64_t a_seal_counter(void)
+{
+	uint8_t in[256], out[SN_TN_PKT_MAX];
+	size_t il, ol;
+	uint64_t c = 0;
+
+	il = l4_pkt(in, 6, A_ADDR, B_ADDR, 44100, PORT, "ctr");
+	assert_int_equal(test_run(eg_a, in, il, out, &ol, 0), 0);
+	for (int i = 0; i < 8; i++) /* eth 14 + ip 20 + udp 8, counter at 12 */
+		c = c << 8 | out[14 + 20 + 8 + 12 + i];
+	return c;
+}
+
+static void counter_rewind_refused(void **state)
+{
+	/* Another root process rewinds A's send counter for peer B to reuse
+	 * (key, counter) pairs: the frozen map refuses the write, through a
+	 * descriptor of its own as through any other, and the next packet
+	 * takes a fresh counter.  (Replay windows hold a spin lock and
+	 * cannot be frozen: docs/wire-format.md §7 says what that leaves.) */
+	int ctr = a_map_fd(eg_a, "sn_tx_ctr");
+	uint32_t idx = 2 * 2 + 0; /* peer 2, slot 0 */
+	uint64_t zero = 0, c1 = a_seal_counter(), c2;
+	int r1, e1;
+
+	r1 = bpf_map_update_elem(ctr, &idx, &zero, BPF_ANY);
+	e1 = errno;
+	c2 = a_seal_counter();
+	close(ctr);
+	print_message("rewind: counter write %d (%s); counters %llu then "
+		      "%llu\n",
+		      r1, r1 ? strerror(e1) : "accepted",
+		      (unsigned long long)c1, (unsigned long long)c2);
+	assert_true(r1 < 0);
+	assert_int_equal(e1, EPERM);
+	assert_true(c2 > c1);
+}
+
 /* ---- policy replacement (hot reload) ------------------------------------ */
 
 static void rules_replace(void **state)
@@ -833,6 +898,7 @@ int main(void)
 		cmocka_unit_test(rekey_replay_race),
 		cmocka_unit_test(rekey_seal_race),
 		cmocka_unit_test(rules_replace),
+		cmocka_unit_test(counter_rewind_refused),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
