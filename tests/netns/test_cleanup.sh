@@ -21,7 +21,7 @@ child() { # $1: mode
 		. "$1/lib.sh"
 		netns_init
 		netns_topology 2
-		netns_bg h1 sleep 301
+		netns_bg h1 sleep "$3"
 		netns_capture h2 /dev/null
 		echo ready
 		case "$2" in
@@ -29,8 +29,11 @@ child() { # $1: mode
 		fail) false || exit 1 ;;
 		hang) sleep 300 & wait $! ;;
 		esac
-	' child "$here" "$1"
+	' child "$here" "$1" "$SLEEP_MARK"
 }
+# this run's own marker: another run of this test on the machine (CI of
+# another checkout) must not look like our survivor
+SLEEP_MARK="301.$$"
 
 run() { # $1 mode, $2 signal or "", $3 expected rc
 	local mode=$1 sig=$2 want=$3 pid rc out
@@ -79,7 +82,7 @@ n=$(ip netns list | grep -c -- "^snct-$inner-" || true)
 bash -c ". '$here/lib.sh'; netns_sweep"
 n=$(ip netns list | grep -c -- "^snct-$inner-" || true)
 [ "$n" -eq 0 ] || { echo "FAIL: netns_sweep left $n namespaces of killed run $inner"; fail=1; }
-pgrep -f "sleep 301" >/dev/null && { pkill -9 -f "sleep 301"; echo "FAIL: processes of the killed run survived the sweep"; fail=1; }
+pgrep -f "sleep $SLEEP_MARK" >/dev/null && { pkill -9 -f "sleep $SLEEP_MARK"; echo "FAIL: processes of the killed run survived the sweep"; fail=1; }
 rm -f "$out"
 echo "ok: SIGKILL leftovers removed by netns_sweep"
 
