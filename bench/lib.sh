@@ -46,3 +46,38 @@ bench_median() {
 		   elif length % 2 == 1 then .[length / 2 | floor]
 		   else (.[length / 2 - 1] + .[length / 2]) / 2 end' "$1"
 }
+
+# CPU attributed to the benchmark, for a shared machine where /proc/stat
+# also counts other people's work: the benchmark's shell and every process
+# it starts (iperf3, sockperf, sealnetd, wireguard-go, stunnel, ...) in a
+# cpuacct cgroup of their own (cgroup v1 cpuacct; this kernel has no IRQ
+# time accounting, so the softirq work a process runs inline, e.g. veth
+# transmit and receive, is charged to it), plus the ksoftirqd threads
+# (softirq work deferred to them).
+#   bench_cg_init           create it and move this shell in (BENCH_CG;
+#                           empty when there is no cpuacct hierarchy)
+#   bench_cg_cpu_ns         the cgroup's CPU ns + ksoftirqd's, now
+#   bench_cg_fini           move this shell back, remove the cgroup
+BENCH_CG=
+bench_cg_init() {
+	local base=/sys/fs/cgroup/cpuacct
+	[ -f "$base/cpuacct.usage" ] && [ -w "$base/cgroup.procs" ] || return 0
+	BENCH_CG=$base/sealnet-bench-$$
+	mkdir -p "$BENCH_CG" && echo $$ >"$BENCH_CG/cgroup.procs" || BENCH_CG=
+}
+bench_cg_cpu_ns() {
+	local cg=0 ks
+	[ -n "$BENCH_CG" ] && cg=$(cat "$BENCH_CG/cpuacct.usage")
+	# ksoftirqd/N: utime + stime (fields 14, 15 of /proc/PID/stat)
+	ks=$(for p in $(pgrep -x 'ksoftirqd/[0-9]+'); do
+		awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null
+	done | awk -v hz="$(getconf CLK_TCK)" '{s += $1} END {printf "%d", s * 1e9 / hz}')
+	echo $((cg + ks))
+}
+bench_cg_fini() {
+	[ -n "$BENCH_CG" ] || return 0
+	echo $$ >/sys/fs/cgroup/cpuacct/cgroup.procs 2>/dev/null
+	rmdir "$BENCH_CG" 2>/dev/null ||
+		echo "bench: could not remove $BENCH_CG (a process of the run still in it?)" >&2
+	BENCH_CG=
+}
