@@ -81,3 +81,5 @@ bench_cg_fini() {
 		echo "bench: could not remove $BENCH_CG (a process of the run still in it?)" >&2
 	BENCH_CG=
 }
+# irq + softirq jiffies of all CPUs (where they ran, whoever was current)
+bench_softirq_jiffies() { awk '/^cpu /{print $7 + $8}' /proc/stat; }
