@@ -83,31 +83,9 @@ static void summary(const struct sn_appraisal *a, char *out, size_t cap)
 	}
 }
 
-struct attest_req {
-	const char *node, *challenge, *rek, *evidence;
-	uint8_t ch[SN_KBS_CHALLENGE_LEN];
-	uint8_t rek_raw[SN_KBS_REK_LEN];
-	uint8_t *ev;
-	size_t ev_len;
-};
-
-static int attest_parse(json_t *o, struct attest_req *r)
-{
-	if (json_unpack(o, "{s:s,s:s,s:s,s:s!}", "node", &r->node, "challenge",
-			&r->challenge, "rek", &r->rek, "evidence",
-			&r->evidence) ||
-	    sn_kbs_name_check(r->node) ||
-	    sn_kbs_b64url_decode_fixed(r->challenge, r->ch, sizeof(r->ch)) ||
-	    sn_kbs_b64url_decode_fixed(r->rek, r->rek_raw, sizeof(r->rek_raw)) ||
-	    strlen(r->evidence) > 4 * (SN_EVIDENCE_MAX_INPUT / 3) ||
-	    sn_kbs_b64url_decode(r->evidence, strlen(r->evidence), &r->ev,
-				 &r->ev_len))
-		return -EINVAL;
-	return 0;
-}
-
 static void issue(struct kbs *k, struct evhttp_request *req,
-		  const struct sn_kbs_node *n, const struct attest_req *r,
+		  const struct sn_kbs_node *n,
+		  const struct sn_kbs_attest_request *r,
 		  const struct sn_appraisal *a, const uint8_t spki[32],
 		  const char *actor)
 {
@@ -126,7 +104,7 @@ static void issue(struct kbs *k, struct evhttp_request *req,
 	sn_hex_encode(a->claims.measurement, SN_MEASUREMENT_LEN, c.measurement);
 	c.tcb = a->claims.reported_tcb;
 	memcpy(c.cnf_spki, spki, SN_SHA256_LEN);
-	memcpy(c.rek, r->rek_raw, SN_KBS_REK_LEN);
+	memcpy(c.rek, r->rek, SN_KBS_REK_LEN);
 	c.iat = (int64_t)time(NULL);
 	c.exp = c.iat + k->cfg.token_lifetime;
 	err = RAND_bytes(jti, sizeof(jti)) == 1 ? 0 : -EIO;
@@ -180,14 +158,13 @@ static void issue(struct kbs *k, struct evhttp_request *req,
 
 void kbs_attest(struct kbs *k, struct evhttp_request *req)
 {
-	struct attest_req r = { 0 };
+	struct sn_kbs_attest_request r = { 0 };
 	struct sn_policy_appraisal *pol = NULL;
 	struct sn_appraisal *a = NULL;
 	struct sn_kbs_node n;
 	uint8_t spki[SN_SHA256_LEN], cb[SN_KBS_CB_LEN];
 	char *body = NULL, *policy = NULL, *rj = NULL, actor[200], sum[600];
 	size_t len;
-	json_t *o = NULL;
 	int err;
 
 	if (kbs_peer_spki(req, spki)) {
@@ -198,8 +175,7 @@ void kbs_attest(struct kbs *k, struct evhttp_request *req)
 	}
 	if (kbs_body(k, req, "attest", KBS_ATTEST_BODY_MAX, &body, &len))
 		return;
-	o = json_loadb(body, len, JSON_REJECT_DUPLICATES, NULL);
-	if (!o || attest_parse(o, &r)) {
+	if (sn_kbs_attest_request_parse(body, len, &r)) {
 		kbs_refuse(k, req, 400, "attest", NULL, "malformed", NULL,
 			   "the body must be {\"node\", \"challenge\" (32 bytes "
 			   "base64url), \"rek\" (32 bytes base64url), "
@@ -228,7 +204,7 @@ void kbs_attest(struct kbs *k, struct evhttp_request *req)
 		goto out;
 	}
 	/* single use: consumed before appraisal, so a failure burns it too */
-	err = sn_kbs_challenge_consume(k->ch, kbs_now_ms(), r.ch);
+	err = sn_kbs_challenge_consume(k->ch, kbs_now_ms(), r.challenge);
 	if (err) {
 		kbs_refuse(k, req, 403, "attest", r.node,
 			   err == -EALREADY	  ? "challenge-used"
@@ -253,7 +229,7 @@ void kbs_attest(struct kbs *k, struct evhttp_request *req)
 			   n.stage, n.stage);
 		goto out;
 	}
-	sn_kbs_channel_binding(r.ch, spki, r.rek_raw, cb);
+	sn_kbs_channel_binding(r.challenge, spki, r.rek, cb);
 	a = calloc(1, sizeof(*a));
 	{
 		const struct sn_appraise_binding b = {
@@ -261,7 +237,8 @@ void kbs_attest(struct kbs *k, struct evhttp_request *req)
 			.cb_len = sizeof(cb),
 		};
 
-		err = a ? sn_appraise_bound(r.ev, r.ev_len, pol, 0, &b, a)
+		err = a ? sn_appraise_bound(r.evidence, r.evidence_len, pol, 0,
+					    &b, a)
 			: -ENOMEM;
 	}
 	if (err) {
@@ -294,8 +271,7 @@ out:
 	free(a);
 	free(rj);
 	free(policy);
-	free(r.ev);
-	json_decref(o);
+	sn_kbs_attest_request_clear(&r);
 	free(body);
 }
 

@@ -263,6 +263,23 @@ int sn_kbs_token_sign(const struct sn_kbs_signer *k,
 int sn_kbs_token_verify(const struct sn_kbs_signer *k, const char *tok,
 			size_t len, time_t now, struct sn_kbs_claims *out);
 
+/* --- request parsing (the daemon; fuzzed) ---------------------------- */
+
+/* POST /attest: {"node", "challenge", "rek", "evidence"} and nothing
+ * else; challenge and rek exactly 32 bytes of base64url, evidence
+ * base64url of at most SN_EVIDENCE_MAX_INPUT bytes. */
+struct sn_kbs_attest_request {
+	char node[SN_KBS_NAME_MAX];
+	uint8_t challenge[SN_KBS_CHALLENGE_LEN];
+	uint8_t rek[SN_KBS_REK_LEN];
+	uint8_t *evidence; /* malloc'd; sn_kbs_attest_request_clear() */
+	size_t evidence_len;
+};
+/* 0, or -EINVAL (malformed: the body is not exactly that) */
+int sn_kbs_attest_request_parse(const char *body, size_t len,
+				struct sn_kbs_attest_request *out);
+void sn_kbs_attest_request_clear(struct sn_kbs_attest_request *r);
+
 /* --- HTTPS client (CLI, tests) -------------------------------------- */
 
 struct sn_kbs_client_opts {
