@@ -235,6 +235,35 @@ check "a same-named certificate from another CA: refused" \
 	refused admin-required sk --cert "$T/rogue.pem" --key "$T/rogue.key" list
 check "node1 is still not revoked" [ "$(admin list | jq '.nodes[] | select(.id=="node1") | .revoked')" = 0 ]
 
+# ---- slow clients do not block others ---------------------------------------
+# 300 connections that stall: half send nothing, half a TLS record header
+# and stop; meanwhile attestations and fetches go through
+netns_exec h2 python3 - "$K" 8443 "$T/slow.ready" <<'PY' &
+import socket, sys, time
+conns = []
+for i in range(300):
+    s = socket.create_connection((sys.argv[1], int(sys.argv[2])))
+    if i % 2:
+        s.send(b"\x16\x03\x01\x02\x00\x01")
+    conns.append(s)
+open(sys.argv[3], "w").close()
+time.sleep(6)
+PY
+SLOWP=$!
+for _ in $(seq 100); do [ -e "$T/slow.ready" ] && break; sleep 0.1; done
+check "300 stalled connections are open" [ -e "$T/slow.ready" ]
+t0=$(date +%s%N)
+check "an attestation goes through meanwhile" attest node1 --token "$T/t1c"
+check "a fetch goes through meanwhile" node node1 fetch a/secret --token "$T/t1c" --rek "$T/node1.rek" -o "$T/got3"
+t1=$(date +%s%N)
+echo "info: attest + fetch with 300 stalled connections: $(( (t1 - t0) / 1000000 )) ms"
+check "  ... within 3 s" [ $(( (t1 - t0) / 1000000 )) -lt 3000 ]
+for i in $(seq 8); do attest node1 --count 5 >"$T/par$i" 2>&1 & eval "PP$i=\$!"; done
+ok=0
+for i in $(seq 8); do eval "wait \$PP$i" && ok=$((ok + 1)); done
+check "8 concurrent clients x 5 attestations all succeed" [ "$ok" = 8 ]
+wait $SLOWP || true
+
 # ---- revocation and events --------------------------------------------------
 LAST=$(sk events --wait 0 | jq .last)
 sk events --after "$LAST" --wait 8 >"$T/events.json" 2>&1 &
