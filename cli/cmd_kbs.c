@@ -18,31 +18,60 @@
 #include "commands.h"
 
 static const struct sn_cli_opt opts[] = {
-	[KO_SERVER] = { "server", 's', "HOST:PORT", "the KBS (IPv6: [ADDR]:PORT)" },
-	[KO_CA] = { "ca", 0, "FILE", "CA certificate that signed the KBS's TLS\ncertificate (PEM)" },
-	[KO_CERT] = { "cert", 0, "FILE", "client certificate: the admin's (signed by the\nadmin CA) or the node's TLS certificate" },
-	[KO_KEY] = { "key", 0, "FILE", "its private key (PEM)" },
-	[KO_STAGE] = { "stage", 0, "NAME", "enrol, put-resource: the workflow stage" },
-	[KO_NODE] = { "node", 0, "ID", "put-resource: release to this node only;\nattest: the node id" },
-	[KO_NODE_CERT] = { "node-cert", 0, "FILE", "enrol: the node's TLS certificate (PEM)" },
-	[KO_SPKI] = { "spki", 0, "HEX", "enrol: SHA-256 of the node's TLS SPKI instead" },
-	[KO_POLICY] = { "policy", 0, "FILE", "set-reference: appraisal policy (JSON,\ndocs/attestation.md)" },
-	[KO_FILE] = { "file", 0, "FILE", "put-resource: the secret's content" },
-	[KO_REASON] = { "reason", 0, "TEXT", "revoke: why (recorded and sent in the event)" },
-	[KO_AFTER] = { "after", 0, "N", "audit, events: from after sequence number N" },
-	[KO_LIMIT] = { "limit", 0, "N", "audit: at most N rows (1000)" },
-	[KO_DB] = { "db", 0, "FILE", "audit verify: check this database file\ndirectly instead of asking the KBS" },
-	[KO_WAIT] = { "wait", 0, "S", "events: wait up to S seconds for one (25)" },
-	[KO_PLATFORM] = { "platform", 0, "DIR", "attest: sim platform (sealnet sim-tee init)" },
-	[KO_MEASUREMENT] = { "measurement", 0, "HEX", "attest: the sim launch measurement (96 hex)" },
-	[KO_REK] = { "rek", 0, "FILE", "attest, fetch: the node's X25519 resource key\n(raw 32 bytes; created by attest if missing)" },
-	[KO_TOKEN] = { "token", 0, "FILE", "fetch: the token; attest: write it there" },
-	[KO_OUT] = { "out", 'o', "FILE", "fetch: write the secret there (default stdout)" },
-	[KO_COUNT] = { "count", 0, "N", "attest: attest N times, print the rate" },
-	[KO_JSON] = { "json", 0, NULL, "print the raw JSON answer" },
-	[KO_CHALLENGE] = { "challenge", 0, "B64", "attest: use this challenge instead of a fresh\none (negative tests: a replay must be refused)" },
-	[KO_BIND_CERT] = { "bind-cert", 0, "FILE", "attest: bind the evidence to this certificate's\nkey instead of --cert's (negative tests: the KBS\nmust refuse it)" },
-	{ 0 },
+	[KO_SERVER] = {"server", 's', "HOST:PORT",
+		       "the KBS (IPv6: [ADDR]:PORT)"},
+	[KO_CA] =
+		{"ca", 0, "FILE",
+		 "CA certificate that signed the KBS's TLS\ncertificate (PEM)"},
+	[KO_CERT] = {"cert", 0, "FILE",
+		     "client certificate: the admin's (signed by the\nadmin "
+		     "CA) or the node's TLS certificate"},
+	[KO_KEY] = {"key", 0, "FILE", "its private key (PEM)"},
+	[KO_STAGE] = {"stage", 0, "NAME",
+		      "enrol, put-resource: the workflow stage"},
+	[KO_NODE] = {"node", 0, "ID",
+		     "put-resource: release to this node only;\nattest: the "
+		     "node id"},
+	[KO_NODE_CERT] = {"node-cert", 0, "FILE",
+			  "enrol: the node's TLS certificate (PEM)"},
+	[KO_SPKI] = {"spki", 0, "HEX",
+		     "enrol: SHA-256 of the node's TLS SPKI instead"},
+	[KO_POLICY] = {"policy", 0, "FILE",
+		       "set-reference: appraisal policy "
+		       "(JSON,\ndocs/attestation.md)"},
+	[KO_FILE] = {"file", 0, "FILE", "put-resource: the secret's content"},
+	[KO_REASON] = {"reason", 0, "TEXT",
+		       "revoke: why (recorded and sent in the event)"},
+	[KO_AFTER] = {"after", 0, "N",
+		      "audit, events: from after sequence number N"},
+	[KO_LIMIT] = {"limit", 0, "N", "audit: at most N rows (1000)"},
+	[KO_DB] = {"db", 0, "FILE",
+		   "audit verify: check this database file\ndirectly instead "
+		   "of asking the KBS"},
+	[KO_WAIT] = {"wait", 0, "S",
+		     "events: wait up to S seconds for one (25)"},
+	[KO_PLATFORM] = {"platform", 0, "DIR",
+			 "attest: sim platform (sealnet sim-tee init)"},
+	[KO_MEASUREMENT] = {"measurement", 0, "HEX",
+			    "attest: the sim launch measurement (96 hex)"},
+	[KO_REK] = {"rek", 0, "FILE",
+		    "attest, fetch: the node's X25519 resource key\n(raw 32 "
+		    "bytes; created by attest if missing)"},
+	[KO_TOKEN] = {"token", 0, "FILE",
+		      "fetch: the token; attest: write it there"},
+	[KO_OUT] = {"out", 'o', "FILE",
+		    "fetch: write the secret there (default stdout)"},
+	[KO_COUNT] = {"count", 0, "N",
+		      "attest: attest N times, print the rate"},
+	[KO_JSON] = {"json", 0, NULL, "print the raw JSON answer"},
+	[KO_CHALLENGE] = {"challenge", 0, "B64",
+			  "attest: use this challenge instead of a fresh\none "
+			  "(negative tests: a replay must be refused)"},
+	[KO_BIND_CERT] =
+		{"bind-cert", 0, "FILE",
+		 "attest: bind the evidence to this certificate's\nkey instead "
+		 "of --cert's (negative tests: the KBS\nmust refuse it)"},
+	{0},
 };
 
 static const struct sn_cli_spec spec = {
@@ -50,28 +79,40 @@ static const struct sn_cli_spec spec = {
 	.args = "VERB [ARGS]",
 	.about =
 		"Talk to sealnet-kbs (docs/kbs-api.md) over TLS 1.3.\n"
-		"Admin verbs (--cert/--key: a certificate signed by the admin CA):\n"
+		"Admin verbs (--cert/--key: a certificate signed by the admin "
+		"CA):\n"
 		"  enrol NODE --stage S (--node-cert FILE | --spki HEX)\n"
-		"  set-reference STAGE --policy FILE    reference values / policy\n"
+		"  set-reference STAGE --policy FILE    reference values / "
+		"policy\n"
 		"  put-resource PATH --stage S [--node ID] --file FILE\n"
 		"  revoke node ID | revoke measurement HEX [--reason TEXT]\n"
-		"  list                                 nodes, references, resources,\n"
-		"                                       revocations, token count\n"
+		"  list                                 nodes, references, "
+		"resources,\n"
+		"                                       revocations, token "
+		"count\n"
 		"  audit [--after N] [--limit N]        the audit log\n"
-		"  audit verify [--db FILE]             check the audit hash chain\n"
-		"  import-manifest                      not implemented yet (the\n"
-		"                                       workflow manifest library is\n"
-		"                                       not merged): use set-reference\n"
+		"  audit verify [--db FILE]             check the audit hash "
+		"chain\n"
+		"  import-manifest                      not implemented yet "
+		"(the\n"
+		"                                       workflow manifest "
+		"library is\n"
+		"                                       not merged): use "
+		"set-reference\n"
 		"Anyone:\n"
 		"  keys                                 the token keys (JWKS)\n"
 		"  events [--after N] [--wait S]        revocation events\n"
-		"Node verbs (--cert/--key: the node's TLS certificate and key):\n"
-		"  attest --node ID --platform DIR [--measurement HEX] --rek FILE\n"
+		"Node verbs (--cert/--key: the node's TLS certificate and "
+		"key):\n"
+		"  attest --node ID --platform DIR [--measurement HEX] --rek "
+		"FILE\n"
 		"         [--token FILE] [--count N]    sim evidence -> token\n"
 		"  fetch PATH --token FILE --rek FILE [-o FILE]\n"
-		"                                       a resource, opened with the rek\n",
+		"                                       a resource, opened "
+		"with the rek\n",
 	.opts = opts,
-	.after = "Exit status: 0 done, 1 the KBS refused (its error is printed) or\n"
+	.after = "Exit status: 0 done, 1 the KBS refused (its error is "
+		 "printed) or\n"
 		 "the audit chain is broken, 2 bad usage or no answer.\n",
 };
 
@@ -79,13 +120,14 @@ int kbs_cli_call(const struct kbs_cli *k, const char *method,
 		 const char *target, const char *bearer, const char *body,
 		 struct sn_kbs_response *out)
 {
-	struct sn_kbs_response r = { 0 };
+	struct sn_kbs_response r = {0};
 	json_t *o;
 
 	if (sn_kbs_request(&k->conn, method, target, bearer, body,
 			   body ? strlen(body) : 0, &r)) {
-		fprintf(stderr, "sealnet kbs: no answer from %s for %s %s (see "
-				"the message above)\n",
+		fprintf(stderr,
+			"sealnet kbs: no answer from %s for %s %s (see "
+			"the message above)\n",
 			k->conn.server, method, target);
 		return 2;
 	}
@@ -98,15 +140,15 @@ int kbs_cli_call(const struct kbs_cli *k, const char *method,
 		json_t *rs = json_object_get(o, "reasons"), *e;
 		size_t i;
 
-		fprintf(stderr, "sealnet kbs: %s %s refused (HTTP %d): %s: %s\n",
+		fprintf(stderr,
+			"sealnet kbs: %s %s refused (HTTP %d): %s: %s\n",
 			method, target, r.status,
 			json_string_value(json_object_get(o, "error")),
-			json_string_value(json_object_get(o, "message"))
-				?: "");
-		json_array_foreach(rs, i, e)
-			fprintf(stderr, "  reason %s: %s\n",
-				json_string_value(json_object_get(e, "reason")),
-				json_string_value(json_object_get(e, "detail")));
+			json_string_value(json_object_get(o, "message")) ?: "");
+		json_array_foreach(rs, i, e) fprintf(
+			stderr, "  reason %s: %s\n",
+			json_string_value(json_object_get(e, "reason")),
+			json_string_value(json_object_get(e, "detail")));
 	} else {
 		fprintf(stderr, "sealnet kbs: %s %s: HTTP %d: %.200s\n", method,
 			target, r.status, r.body);
@@ -212,7 +254,8 @@ static int put_resource(struct sn_cli_args *a, const struct kbs_cli *k)
 	if (need(a, k, 1, KO_STAGE, KO_FILE))
 		return 2;
 	if (sn_read_file(k->opt[KO_FILE], SN_KBS_RESOURCE_MAX, &data, &len)) {
-		fprintf(stderr, "sealnet kbs: %s: unreadable or above %u bytes\n",
+		fprintf(stderr,
+			"sealnet kbs: %s: unreadable or above %u bytes\n",
 			k->opt[KO_FILE], SN_KBS_RESOURCE_MAX);
 		return 2;
 	}
@@ -223,7 +266,8 @@ static int put_resource(struct sn_cli_args *a, const struct kbs_cli *k)
 	rc = post(k, "/admin/resource",
 		  json_pack("{s:s,s:s,s:s,s:s}", "path", k->args[0], "stage",
 			    k->opt[KO_STAGE], "node",
-			    k->opt[KO_NODE] ? k->opt[KO_NODE] : "", "data", b64));
+			    k->opt[KO_NODE] ? k->opt[KO_NODE] : "", "data",
+			    b64));
 	OPENSSL_cleanse(data, len);
 	OPENSSL_cleanse(b64, strlen(b64));
 	free(data);
@@ -315,7 +359,7 @@ static int audit(struct sn_cli_args *a, const struct kbs_cli *k)
 
 int cmd_kbs(int argc, char **argv)
 {
-	struct kbs_cli k = { 0 };
+	struct kbs_cli k = {0};
 	struct sn_cli_args a;
 	char target[96];
 	int c;
@@ -326,7 +370,7 @@ int cmd_kbs(int argc, char **argv)
 		if (c == KO_COUNT && sn_cli_number(&a, 1, 1000000, &k.count))
 			return 2;
 		if ((c == KO_AFTER || c == KO_LIMIT || c == KO_WAIT) &&
-		    sn_cli_number(&a, 0, 1000000000, &(long){ 0 }))
+		    sn_cli_number(&a, 0, 1000000000, &(long){0}))
 			return 2;
 	}
 	c = sn_cli_end(&a, c, 1, 8);
@@ -340,10 +384,11 @@ int cmd_kbs(int argc, char **argv)
 	k.conn.cert = k.opt[KO_CERT];
 	k.conn.key = k.opt[KO_KEY];
 	if (!strcmp(k.verb, "import-manifest")) {
-		fprintf(stderr, "sealnet kbs import-manifest: not implemented "
-				"yet: the workflow manifest library is not merged; "
-				"set each stage's reference values with "
-				"'sealnet kbs set-reference'\n");
+		fprintf(stderr,
+			"sealnet kbs import-manifest: not implemented "
+			"yet: the workflow manifest library is not merged; "
+			"set each stage's reference values with "
+			"'sealnet kbs set-reference'\n");
 		return 2;
 	}
 	if (!(k.verb[0] == 'a' && !strcmp(k.verb, "audit") && k.opt[KO_DB]) &&
@@ -366,7 +411,8 @@ int cmd_kbs(int argc, char **argv)
 	if (!strcmp(k.verb, "list") || !strcmp(k.verb, "keys")) {
 		if (need(&a, &k, 0, -1, -1))
 			return 2;
-		return get_print(&k, k.verb[0] == 'l' ? "/admin/list" : "/keys");
+		return get_print(&k,
+				 k.verb[0] == 'l' ? "/admin/list" : "/keys");
 	}
 	if (!strcmp(k.verb, "events")) {
 		if (need(&a, &k, 0, -1, -1))

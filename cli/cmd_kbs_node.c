@@ -74,9 +74,10 @@ static int get_challenge(const struct kbs_cli *k, uint8_t ch[32])
 		return rc;
 	o = json_loadb(r.body, r.len, 0, NULL);
 	rc = sn_kbs_b64url_decode_fixed(
-		     json_string_value(json_object_get(o, "challenge")), ch, 32)
-		     ? 2
-		     : 0;
+		     json_string_value(json_object_get(o, "challenge")), ch,
+		     32) ?
+		     2 :
+		     0;
 	if (rc)
 		fprintf(stderr, "sealnet kbs: malformed challenge answer\n");
 	json_decref(o);
@@ -105,8 +106,9 @@ static int attest_once(const struct kbs_cli *k, const uint8_t spki[32],
 	if (sn_report_data_binding(cb, sizeof(cb), no_log, rd) ||
 	    sn_evidence_produce(SN_TEE_SIM, k->opt[KO_PLATFORM], rd, meas, NULL,
 				&ev, &ev_len)) {
-		fprintf(stderr, "sealnet kbs: could not produce sim evidence "
-				"with platform %s\n",
+		fprintf(stderr,
+			"sealnet kbs: could not produce sim evidence "
+			"with platform %s\n",
 			k->opt[KO_PLATFORM]);
 		goto out;
 	}
@@ -124,9 +126,11 @@ static int attest_once(const struct kbs_cli *k, const uint8_t spki[32],
 	if (!rc) {
 		*answer = json_loadb(r.body, r.len, 0, NULL);
 		sn_kbs_response_clear(&r);
-		if (!*answer || !json_is_string(json_object_get(*answer, "token"))) {
+		if (!*answer ||
+		    !json_is_string(json_object_get(*answer, "token"))) {
 			json_decref(*answer);
-			fprintf(stderr, "sealnet kbs: malformed attest answer\n");
+			fprintf(stderr,
+				"sealnet kbs: malformed attest answer\n");
 			rc = 2;
 		}
 	}
@@ -149,7 +153,7 @@ static double now_s(void)
 
 int kbs_cli_attest(const struct kbs_cli *k)
 {
-	uint8_t spki[32], priv[32], pub[32], meas[SN_MEASUREMENT_LEN] = { 0 };
+	uint8_t spki[32], priv[32], pub[32], meas[SN_MEASUREMENT_LEN] = {0};
 	long count = k->count ? k->count : 1;
 	double t0;
 	int rc = 0;
@@ -165,12 +169,13 @@ int kbs_cli_attest(const struct kbs_cli *k)
 	    (strlen(k->opt[KO_MEASUREMENT]) != 2 * SN_MEASUREMENT_LEN ||
 	     sn_hex_decode(k->opt[KO_MEASUREMENT], 2 * SN_MEASUREMENT_LEN, meas,
 			   sizeof(meas)) != SN_MEASUREMENT_LEN)) {
-		fprintf(stderr, "sealnet kbs attest: --measurement needs 96 hex "
-				"digits\n");
+		fprintf(stderr,
+			"sealnet kbs attest: --measurement needs 96 hex "
+			"digits\n");
 		return 2;
 	}
-	if (sn_kbs_cert_file_spki(k->opt[KO_BIND_CERT] ? k->opt[KO_BIND_CERT]
-						       : k->conn.cert,
+	if (sn_kbs_cert_file_spki(k->opt[KO_BIND_CERT] ? k->opt[KO_BIND_CERT] :
+							 k->conn.cert,
 				  spki) ||
 	    load_rek(k->opt[KO_REK], priv, pub))
 		return 2;
@@ -192,7 +197,8 @@ int kbs_cli_attest(const struct kbs_cli *k)
 			FILE *f = fopen(k->opt[KO_TOKEN], "w");
 
 			if (!f || fputs(tok, f) < 0 || fclose(f)) {
-				fprintf(stderr, "sealnet kbs: cannot write %s\n",
+				fprintf(stderr,
+					"sealnet kbs: cannot write %s\n",
 					k->opt[KO_TOKEN]);
 				rc = 2;
 			}
@@ -219,12 +225,13 @@ int kbs_cli_fetch(const struct kbs_cli *k)
 {
 	uint8_t priv[32], pub[32], *tok = NULL, *pt = NULL;
 	size_t tok_len = 0, pt_len = 0;
-	struct sn_kbs_response r = { 0 };
+	struct sn_kbs_response r = {0};
 	char target[SN_KBS_PATH_MAX + 16];
 	int rc = 2;
 
 	if (sn_kbs_path_check(k->args[0])) {
-		fprintf(stderr, "sealnet kbs fetch: '%s' is not a resource path\n",
+		fprintf(stderr,
+			"sealnet kbs fetch: '%s' is not a resource path\n",
 			k->args[0]);
 		return 2;
 	}
@@ -242,16 +249,16 @@ int kbs_cli_fetch(const struct kbs_cli *k)
 	if (rc)
 		goto out;
 	if (sn_kbs_open(priv, k->args[0], r.body, r.len, &pt, &pt_len)) {
-		fprintf(stderr, "sealnet kbs fetch: the sealed resource does not "
-				"open with rek %s\n",
+		fprintf(stderr,
+			"sealnet kbs fetch: the sealed resource does not "
+			"open with rek %s\n",
 			k->opt[KO_REK]);
 		rc = 1;
 		goto out;
 	}
 	if (k->opt[KO_OUT]) {
-		int fd = open(k->opt[KO_OUT], O_WRONLY | O_CREAT | O_TRUNC |
-						      O_CLOEXEC,
-			      0600);
+		int fd = open(k->opt[KO_OUT],
+			      O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 
 		if (fd < 0 || write(fd, pt, pt_len) != (ssize_t)pt_len) {
 			fprintf(stderr, "sealnet kbs fetch: cannot write %s\n",

@@ -40,11 +40,10 @@ static void ok(struct evhttp_request *req, const char *extra)
 	kbs_reply(req, 200, extra ? extra : "{\"ok\":true}");
 }
 
-static void enrol(struct kbs *k, struct evhttp_request *req,
-		  const char *actor)
+static void enrol(struct kbs *k, struct evhttp_request *req, const char *actor)
 {
 	json_t *o = admin_body(k, req, "enrol");
-	struct sn_kbs_node n = { 0 };
+	struct sn_kbs_node n = {0};
 	const char *id, *stage, *spki;
 	char detail[160];
 
@@ -64,8 +63,8 @@ static void enrol(struct kbs *k, struct evhttp_request *req,
 	snprintf(n.stage, sizeof(n.stage), "%s", stage);
 	snprintf(detail, sizeof(detail), "stage %s key %s", stage, spki);
 	{
-		const struct sn_kbs_audit_in a = { actor, "enrol", id, "ok",
-						   detail };
+		const struct sn_kbs_audit_in a = {actor, "enrol", id, "ok",
+						  detail};
 
 		if (sn_kbs_enrol(k->st, &n, &a))
 			kbs_reply(req, 503, "{\"error\":\"internal\"}");
@@ -88,23 +87,24 @@ static void reference(struct kbs *k, struct evhttp_request *req,
 		return;
 	if (json_unpack(o, "{s:s,s:o!}", "stage", &stage, "policy", &pol) ||
 	    sn_kbs_name_check(stage) || !json_is_object(pol)) {
-		kbs_refuse(k, req, 400, "set-reference", NULL, "malformed", NULL,
+		kbs_refuse(k, req, 400, "set-reference", NULL, "malformed",
+			   NULL,
 			   "set-reference takes {\"stage\", \"policy\" (an "
 			   "appraisal policy object, docs/attestation.md)}");
 		goto out;
 	}
 	txt = json_dumps(pol, JSON_COMPACT | JSON_SORT_KEYS);
 	if (!txt || sn_policy_appraisal_parse(txt, strlen(txt), &p)) {
-		kbs_refuse(k, req, 400, "set-reference", stage, "bad-policy",
-			   NULL,
-			   "the policy for stage %s is refused by the appraisal "
-			   "policy parser (see the KBS log; docs/attestation.md)",
-			   stage);
+		kbs_refuse(
+			k, req, 400, "set-reference", stage, "bad-policy", NULL,
+			"the policy for stage %s is refused by the appraisal "
+			"policy parser (see the KBS log; docs/attestation.md)",
+			stage);
 		goto out;
 	}
 	{
-		const struct sn_kbs_audit_in a = { actor, "set-reference", stage,
-						   "ok", txt };
+		const struct sn_kbs_audit_in a = {actor, "set-reference", stage,
+						  "ok", txt};
 
 		if (sn_kbs_reference_set(k->st, stage, txt, &a))
 			kbs_reply(req, 503, "{\"error\":\"internal\"}");
@@ -134,17 +134,18 @@ static void resource(struct kbs *k, struct evhttp_request *req,
 	    (node[0] && sn_kbs_name_check(node)) ||
 	    sn_kbs_b64url_decode(data, strlen(data), &raw, &len) ||
 	    len > SN_KBS_RESOURCE_MAX) {
-		kbs_refuse(k, req, 400, "put-resource", NULL, "malformed", NULL,
-			   "put-resource takes {\"path\", \"stage\", [\"node\"], "
-			   "\"data\" (base64url, at most %u bytes)}",
-			   SN_KBS_RESOURCE_MAX);
+		kbs_refuse(
+			k, req, 400, "put-resource", NULL, "malformed", NULL,
+			"put-resource takes {\"path\", \"stage\", [\"node\"], "
+			"\"data\" (base64url, at most %u bytes)}",
+			SN_KBS_RESOURCE_MAX);
 		goto out;
 	}
 	snprintf(detail, sizeof(detail), "stage %s node %s, %zu bytes", stage,
 		 node[0] ? node : "(any)", len);
 	{
-		const struct sn_kbs_audit_in a = { actor, "put-resource", path,
-						   "ok", detail };
+		const struct sn_kbs_audit_in a = {actor, "put-resource", path,
+						  "ok", detail};
 
 		if (sn_kbs_resource_put(k->st, path, stage, node, raw, len, &a))
 			kbs_reply(req, 503, "{\"error\":\"internal\"}");
@@ -159,8 +160,7 @@ out:
 	json_decref(o);
 }
 
-static void revoke(struct kbs *k, struct evhttp_request *req,
-		   const char *actor)
+static void revoke(struct kbs *k, struct evhttp_request *req, const char *actor)
 {
 	json_t *o = admin_body(k, req, "revoke");
 	const char *kind, *value, *reason = "";
@@ -179,8 +179,8 @@ static void revoke(struct kbs *k, struct evhttp_request *req,
 	}
 	snprintf(detail, sizeof(detail), "%s %s: %s", kind, value, reason);
 	{
-		const struct sn_kbs_audit_in a = { actor, "revoke", value, "ok",
-						   detail };
+		const struct sn_kbs_audit_in a = {actor, "revoke", value, "ok",
+						  detail};
 		int err = sn_kbs_revoke(k->st, kind, value, reason, &a, &seq);
 
 		if (err == -EINVAL) {
@@ -195,7 +195,8 @@ static void revoke(struct kbs *k, struct evhttp_request *req,
 			goto out;
 		}
 	}
-	snprintf(ans, sizeof(ans), "{\"ok\":true,\"seq\":%lld}", (long long)seq);
+	snprintf(ans, sizeof(ans), "{\"ok\":true,\"seq\":%lld}",
+		 (long long)seq);
 	ok(req, ans);
 	kbs_events_notify(k);
 out:
@@ -257,11 +258,12 @@ void kbs_admin(struct kbs *k, struct evhttp_request *req, const char *what)
 	else if (m == EVHTTP_REQ_GET && !strcmp(what, "audit")) {
 		if (kbs_query_int(req, "after", 0, INT64_MAX, 0, &after) ||
 		    kbs_query_int(req, "limit", 1, 10000, 1000, &limit)) {
-			kbs_refuse(k, req, 400, "audit", NULL, "malformed", NULL,
-				   "after must be >= 0, limit 1..10000");
+			kbs_refuse(k, req, 400, "audit", NULL, "malformed",
+				   NULL, "after must be >= 0, limit 1..10000");
 			return;
 		}
-		send_text(req, sn_kbs_audit_json(k->st, after, (int)limit, &txt),
+		send_text(req,
+			  sn_kbs_audit_json(k->st, after, (int)limit, &txt),
 			  txt);
 	} else if (m == EVHTTP_REQ_GET && !strcmp(what, "audit/verify"))
 		audit_verify(k, req);

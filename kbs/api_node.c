@@ -37,15 +37,16 @@ void kbs_challenge(struct kbs *k, struct evhttp_request *req)
 	}
 	if (!err)
 		err = sn_kbs_b64url_encode(ch, sizeof(ch), &b64);
-	o = err ? NULL
-		: json_pack("{s:s,s:i}", "challenge", b64, "expires_in",
+	o = err ? NULL :
+		  json_pack("{s:s,s:i}", "challenge", b64, "expires_in",
 			    k->cfg.challenge_lifetime);
 	txt = o ? json_dumps(o, JSON_COMPACT) : NULL;
 	if (txt)
 		kbs_reply(req, 200, txt);
 	else
-		kbs_reply(req, 503, "{\"error\":\"internal\",\"message\":"
-				    "\"could not make a challenge\"}");
+		kbs_reply(req, 503,
+			  "{\"error\":\"internal\",\"message\":"
+			  "\"could not make a challenge\"}");
 	json_decref(o);
 	free(txt);
 	free(b64);
@@ -73,7 +74,8 @@ static void summary(const struct sn_appraisal *a, char *out, size_t cap)
 
 	out[0] = '\0';
 	for (size_t i = 0; i < a->n_reasons && off + 1 < cap; i++) {
-		int n = snprintf(out + off, cap - off, "%s%s: %s", i ? "; " : "",
+		int n = snprintf(out + off, cap - off, "%s%s: %s",
+				 i ? "; " : "",
 				 sn_reason_name(a->reasons[i].code),
 				 a->reasons[i].detail);
 
@@ -89,8 +91,8 @@ static void issue(struct kbs *k, struct evhttp_request *req,
 		  const struct sn_appraisal *a, const uint8_t spki[32],
 		  const char *actor)
 {
-	struct sn_kbs_claims c = { 0 };
-	struct sn_kbs_token_rec rec = { 0 };
+	struct sn_kbs_claims c = {0};
+	struct sn_kbs_token_rec rec = {0};
 	uint8_t jti[16];
 	char *jti_s = NULL, *tok = NULL, *txt = NULL, detail[256];
 	json_t *o = NULL;
@@ -124,7 +126,8 @@ static void issue(struct kbs *k, struct evhttp_request *req,
 		};
 
 		snprintf(detail, sizeof(detail),
-			 "token %s stage %s tee %s measurement %.16s... exp %lld",
+			 "token %s stage %s tee %s measurement %.16s... exp "
+			 "%lld",
 			 c.jti, c.stage, c.tee, c.measurement,
 			 (long long)c.exp);
 		snprintf(rec.jti, sizeof(rec.jti), "%s", c.jti);
@@ -158,7 +161,7 @@ static void issue(struct kbs *k, struct evhttp_request *req,
 
 void kbs_attest(struct kbs *k, struct evhttp_request *req)
 {
-	struct sn_kbs_attest_request r = { 0 };
+	struct sn_kbs_attest_request r = {0};
 	struct sn_policy_appraisal *pol = NULL;
 	struct sn_appraisal *a = NULL;
 	struct sn_kbs_node n;
@@ -168,18 +171,20 @@ void kbs_attest(struct kbs *k, struct evhttp_request *req)
 	int err;
 
 	if (kbs_peer_spki(req, spki)) {
-		kbs_refuse(k, req, 401, "attest", NULL, "no-client-cert", NULL,
-			   "attestation needs the node's TLS client certificate "
-			   "(the key its evidence binds)");
+		kbs_refuse(
+			k, req, 401, "attest", NULL, "no-client-cert", NULL,
+			"attestation needs the node's TLS client certificate "
+			"(the key its evidence binds)");
 		return;
 	}
 	if (kbs_body(k, req, "attest", KBS_ATTEST_BODY_MAX, &body, &len))
 		return;
 	if (sn_kbs_attest_request_parse(body, len, &r)) {
-		kbs_refuse(k, req, 400, "attest", NULL, "malformed", NULL,
-			   "the body must be {\"node\", \"challenge\" (32 bytes "
-			   "base64url), \"rek\" (32 bytes base64url), "
-			   "\"evidence\" (base64url)} and nothing else");
+		kbs_refuse(
+			k, req, 400, "attest", NULL, "malformed", NULL,
+			"the body must be {\"node\", \"challenge\" (32 bytes "
+			"base64url), \"rek\" (32 bytes base64url), "
+			"\"evidence\" (base64url)} and nothing else");
 		goto out;
 	}
 	err = sn_kbs_node_get(k->st, r.node, &n);
@@ -207,16 +212,16 @@ void kbs_attest(struct kbs *k, struct evhttp_request *req)
 	err = sn_kbs_challenge_consume(k->ch, kbs_now_ms(), r.challenge);
 	if (err) {
 		kbs_refuse(k, req, 403, "attest", r.node,
-			   err == -EALREADY	  ? "challenge-used"
-			   : err == -ETIMEDOUT ? "challenge-expired"
-					       : "challenge-unknown",
+			   err == -EALREADY  ? "challenge-used" :
+			   err == -ETIMEDOUT ? "challenge-expired" :
+					       "challenge-unknown",
 			   NULL,
 			   "the challenge %s; get a fresh one from GET "
 			   "/challenge",
-			   err == -EALREADY    ? "was already used"
-			   : err == -ETIMEDOUT ? "has expired"
-					       : "was not issued by this KBS "
-						 "(or it restarted)");
+			   err == -EALREADY  ? "was already used" :
+			   err == -ETIMEDOUT ? "has expired" :
+					       "was not issued by this KBS "
+					       "(or it restarted)");
 		goto out;
 	}
 	err = sn_kbs_reference_get(k->st, n.stage, &policy);
@@ -238,8 +243,8 @@ void kbs_attest(struct kbs *k, struct evhttp_request *req)
 		};
 
 		err = a ? sn_appraise_bound(r.evidence, r.evidence_len, pol, 0,
-					    &b, a)
-			: -ENOMEM;
+					    &b, a) :
+			  -ENOMEM;
 	}
 	if (err) {
 		kbs_refuse(k, req, 503, "attest", r.node, "internal", NULL,
@@ -249,8 +254,8 @@ void kbs_attest(struct kbs *k, struct evhttp_request *req)
 	if (!a->accepted) {
 		rj = reasons_json(a);
 		summary(a, sum, sizeof(sum));
-		kbs_refuse(k, req, 403, "attest", r.node, "appraisal-failed", rj,
-			   "evidence of node %s rejected: %s", r.node, sum);
+		kbs_refuse(k, req, 403, "attest", r.node, "appraisal-failed",
+			   rj, "evidence of node %s rejected: %s", r.node, sum);
 		goto out;
 	}
 	{
@@ -278,8 +283,8 @@ out:
 /* "Bearer <token>": 0 and the token, or -EINVAL */
 static int bearer(struct evhttp_request *req, const char **tok)
 {
-	const char *h = evhttp_find_header(evhttp_request_get_input_headers(req),
-					   "Authorization");
+	const char *h = evhttp_find_header(
+		evhttp_request_get_input_headers(req), "Authorization");
 
 	if (!h || strncmp(h, "Bearer ", 7) || !h[7])
 		return -EINVAL;
@@ -289,7 +294,7 @@ static int bearer(struct evhttp_request *req, const char **tok)
 
 void kbs_resource(struct kbs *k, struct evhttp_request *req, const char *path)
 {
-	struct sn_kbs_resource res = { 0 };
+	struct sn_kbs_resource res = {0};
 	struct sn_kbs_claims c;
 	uint8_t spki[SN_SHA256_LEN];
 	const char *tok;
@@ -311,21 +316,23 @@ void kbs_resource(struct kbs *k, struct evhttp_request *req, const char *path)
 	err = sn_kbs_token_verify(k->signer, tok, strlen(tok), time(NULL), &c);
 	if (err) {
 		kbs_refuse(k, req, 401, "resource", path,
-			   err == -EKEYEXPIRED ? "token-expired" : "token-invalid",
+			   err == -EKEYEXPIRED ? "token-expired" :
+						 "token-invalid",
 			   NULL, "the token %s",
-			   err == -EKEYEXPIRED	 ? "has expired: attest again"
-			   : err == -EBADMSG	 ? "signature does not verify"
-			   : err == -EKEYREJECTED ? "was signed by another key"
-			   : err == -ETIME	 ? "is issued in the future"
-						 : "is malformed");
+			   err == -EKEYEXPIRED	? "has expired: attest again" :
+			   err == -EBADMSG	? "signature does not verify" :
+			   err == -EKEYREJECTED ? "was signed by another key" :
+			   err == -ETIME	? "is issued in the future" :
+						  "is malformed");
 		return;
 	}
 	if (kbs_peer_spki(req, spki) ||
 	    sn_memeq_ct(spki, c.cnf_spki, SN_SHA256_LEN)) {
-		kbs_refuse(k, req, 403, "resource", path, "token-key-mismatch",
-			   NULL,
-			   "the token is bound to another TLS key (cnf): present "
-			   "the client certificate that attested");
+		kbs_refuse(
+			k, req, 403, "resource", path, "token-key-mismatch",
+			NULL,
+			"the token is bound to another TLS key (cnf): present "
+			"the client certificate that attested");
 		return;
 	}
 	if (sn_kbs_token_known(k->st, c.jti)) {

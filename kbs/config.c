@@ -20,7 +20,8 @@ static int path_member(json_t *o, const char *name, const char *dir,
 
 	if (!v) {
 		if (required) {
-			sn_err("config: \"%s\" (a file path) is required", name);
+			sn_err("config: \"%s\" (a file path) is required",
+			       name);
 			return -EINVAL;
 		}
 		out[0] = '\0';
@@ -31,8 +32,8 @@ static int path_member(json_t *o, const char *name, const char *dir,
 		       name);
 		return -EINVAL;
 	}
-	n = s[0] == '/' ? snprintf(out, cap, "%s", s)
-			: snprintf(out, cap, "%s/%s", dir, s);
+	n = s[0] == '/' ? snprintf(out, cap, "%s", s) :
+			  snprintf(out, cap, "%s/%s", dir, s);
 	if (n < 0 || (size_t)n >= cap) {
 		sn_err("config: \"%s\" is too long", name);
 		return -EINVAL;
@@ -40,8 +41,8 @@ static int path_member(json_t *o, const char *name, const char *dir,
 	return 0;
 }
 
-static int int_member(json_t *o, const char *name, long min, long max,
-		      int def, int *out)
+static int int_member(json_t *o, const char *name, long min, long max, int def,
+		      int *out)
 {
 	json_t *v = json_object_get(o, name);
 
@@ -91,16 +92,25 @@ static int parse_listen(const char *s, struct kbs_config *c)
 }
 
 static const char *const known[] = {
-	"listen",	    "tls_cert",		  "tls_key",
-	"admin_ca",	    "database",		  "token_key",
-	"domain",	    "token_lifetime",	  "challenge_lifetime",
-	"request_timeout", "max_challenges", "max_event_waiters",
-	"comment",	    NULL,
+	"listen",
+	"tls_cert",
+	"tls_key",
+	"admin_ca",
+	"database",
+	"token_key",
+	"domain",
+	"token_lifetime",
+	"challenge_lifetime",
+	"request_timeout",
+	"max_challenges",
+	"max_event_waiters",
+	"comment",
+	NULL,
 };
 
 int kbs_config_load(const char *path, struct kbs_config *out)
 {
-	struct kbs_config c = { 0 };
+	struct kbs_config c = {0};
 	json_error_t je;
 	json_t *o = json_load_file(path, JSON_REJECT_DUPLICATES, &je), *v;
 	char dir[512];
@@ -115,7 +125,8 @@ int kbs_config_load(const char *path, struct kbs_config *out)
 		sn_err("config %s: must be a JSON object", path);
 		goto out;
 	}
-	json_object_foreach(o, key, v) {
+	json_object_foreach(o, key, v)
+	{
 		const char *const *k;
 
 		for (k = known; *k && strcmp(*k, key); k++)
@@ -148,7 +159,8 @@ int kbs_config_load(const char *path, struct kbs_config *out)
 	snprintf(c.domain, sizeof(c.domain), "%s", json_string_value(v));
 	if (path_member(o, "tls_cert", dir, true, c.tls_cert,
 			sizeof(c.tls_cert)) ||
-	    path_member(o, "tls_key", dir, true, c.tls_key, sizeof(c.tls_key)) ||
+	    path_member(o, "tls_key", dir, true, c.tls_key,
+			sizeof(c.tls_key)) ||
 	    path_member(o, "admin_ca", dir, true, c.admin_ca,
 			sizeof(c.admin_ca)) ||
 	    path_member(o, "database", dir, true, c.database,
@@ -161,8 +173,7 @@ int kbs_config_load(const char *path, struct kbs_config *out)
 	    int_member(o, "request_timeout", 1, 300, 10, &c.request_timeout) ||
 	    int_member(o, "max_challenges", 1, 1000000, 4096,
 		       &c.max_challenges) ||
-	    int_member(o, "max_event_waiters", 1, 100000, 1024,
-		       &c.max_waiters))
+	    int_member(o, "max_event_waiters", 1, 100000, 1024, &c.max_waiters))
 		goto out;
 	*out = c;
 	err = 0;

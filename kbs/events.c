@@ -42,8 +42,7 @@ static int answer(struct kbs *k, struct evhttp_request *req, int64_t after,
 	if (asprintf(&txt, "{\"events\":%s,\"last\":%lld}", ev,
 		     (long long)last) < 0)
 		txt = NULL;
-	kbs_reply(req, txt ? 200 : 503,
-		  txt ? txt : "{\"error\":\"internal\"}");
+	kbs_reply(req, txt ? 200 : 503, txt ? txt : "{\"error\":\"internal\"}");
 	free(txt);
 	free(ev);
 	return 0;
@@ -87,14 +86,15 @@ void kbs_events(struct kbs *k, struct evhttp_request *req)
 	long after, wait;
 	struct kbs_waiter *w;
 	struct timeval tv;
-	int max_wait = k->cfg.request_timeout > 1 ? k->cfg.request_timeout - 1
-						  : 1;
+	int max_wait =
+		k->cfg.request_timeout > 1 ? k->cfg.request_timeout - 1 : 1;
 
 	if (kbs_query_int(req, "after", 0, INT64_MAX, 0, &after) ||
 	    kbs_query_int(req, "wait", 0, 3600, 25, &wait)) {
-		kbs_refuse(k, req, 400, "events", NULL, "malformed", NULL,
-			   "GET /events takes after=N (>= 0) and wait=S (0..3600 "
-			   "seconds)");
+		kbs_refuse(
+			k, req, 400, "events", NULL, "malformed", NULL,
+			"GET /events takes after=N (>= 0) and wait=S (0..3600 "
+			"seconds)");
 		return;
 	}
 	if (wait > max_wait)

@@ -82,8 +82,7 @@ uint64_t kbs_now_ms(void);
 /* --- api_node.c / api_admin.c / events.c ---------------------------- */
 void kbs_challenge(struct kbs *k, struct evhttp_request *req);
 void kbs_attest(struct kbs *k, struct evhttp_request *req);
-void kbs_resource(struct kbs *k, struct evhttp_request *req,
-		  const char *path);
+void kbs_resource(struct kbs *k, struct evhttp_request *req, const char *path);
 void kbs_keys(struct kbs *k, struct evhttp_request *req);
 void kbs_admin(struct kbs *k, struct evhttp_request *req, const char *what);
 void kbs_events(struct kbs *k, struct evhttp_request *req);

@@ -22,29 +22,42 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: sealnet-kbs --config FILE [--check] [--verbose]\n"
 		"       sealnet-kbs --help | --version\n\n"
-		"The domain's attestation service and key broker.  Serves HTTPS\n"
+		"The domain's attestation service and key broker.  Serves "
+		"HTTPS\n"
 		"(TLS 1.3 only) on the configured address:\n"
 		"  GET  /challenge         a single-use challenge\n"
-		"  POST /attest            evidence -> attestation-result token (JWT ES384)\n"
-		"  GET  /resource/PATH     a resource sealed to the node's key (Bearer token)\n"
+		"  POST /attest            evidence -> attestation-result "
+		"token (JWT ES384)\n"
+		"  GET  /resource/PATH     a resource sealed to the node's key "
+		"(Bearer token)\n"
 		"  GET  /keys              the token signing keys (JWKS)\n"
 		"  GET  /events            revocation events (long-poll)\n"
-		"  /admin/...              enrol, reference values, resources, revocation,\n"
-		"                          list, audit: admin client certificate only\n"
+		"  /admin/...              enrol, reference values, resources, "
+		"revocation,\n"
+		"                          list, audit: admin client "
+		"certificate only\n"
 		"('sealnet kbs --help' is the admin and node client.)\n\n"
 		"options:\n"
-		"  -c, --config FILE  JSON configuration (docs/kbs-api.md, Configuration):\n"
-		"                     {\"listen\": \"HOST:PORT\", \"domain\": NAME,\n"
-		"                      \"tls_cert\", \"tls_key\", \"admin_ca\", \"database\",\n"
-		"                      \"token_key\" (paths; relative to FILE's directory),\n"
-		"                      \"token_lifetime\" (s, 300), \"challenge_lifetime\"\n"
+		"  -c, --config FILE  JSON configuration (docs/kbs-api.md, "
+		"Configuration):\n"
+		"                     {\"listen\": \"HOST:PORT\", \"domain\": "
+		"NAME,\n"
+		"                      \"tls_cert\", \"tls_key\", "
+		"\"admin_ca\", \"database\",\n"
+		"                      \"token_key\" (paths; relative to "
+		"FILE's directory),\n"
+		"                      \"token_lifetime\" (s, 300), "
+		"\"challenge_lifetime\"\n"
 		"                      (s, 60), \"request_timeout\" (s, 10),\n"
-		"                      \"max_challenges\" (4096), \"max_event_waiters\" (1024)}\n"
-		"      --check        load the configuration, keys and database, then exit\n"
+		"                      \"max_challenges\" (4096), "
+		"\"max_event_waiters\" (1024)}\n"
+		"      --check        load the configuration, keys and "
+		"database, then exit\n"
 		"  -v, --verbose      log debug messages\n"
 		"  -h, --help         this text\n"
 		"      --version      print the version\n\n"
-		"The token key is created (P-384, mode 0600) when missing; the\n"
+		"The token key is created (P-384, mode 0600) when missing; "
+		"the\n"
 		"database is created and migrated.  Exit status: 0 clean stop\n"
 		"(SIGTERM/SIGINT), 1 start-up failure, 2 bad usage.\n");
 }
@@ -63,25 +76,24 @@ static int setup(struct kbs *k)
 	if (!err)
 		err = sn_kbs_signer_load(k->cfg.token_key, true, &k->signer);
 	if (!err)
-		err = sn_kbs_challenges_new((size_t)k->cfg.max_challenges,
-					    (uint64_t)k->cfg.challenge_lifetime *
-						    1000,
-					    &k->ch);
+		err = sn_kbs_challenges_new(
+			(size_t)k->cfg.max_challenges,
+			(uint64_t)k->cfg.challenge_lifetime * 1000, &k->ch);
 	return err;
 }
 
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "check", no_argument, NULL, 'C' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		{ NULL, 0, NULL, 0 },
+		{"config", required_argument, NULL, 'c'},
+		{"check", no_argument, NULL, 'C'},
+		{"verbose", no_argument, NULL, 'v'},
+		{"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, 'V'},
+		{NULL, 0, NULL, 0},
 	};
-	struct kbs k = { 0 };
-	struct event *sigs[2] = { NULL, NULL };
+	struct kbs k = {0};
+	struct event *sigs[2] = {NULL, NULL};
 	const char *config = NULL;
 	bool check = false;
 	int c, rc = 1;
@@ -107,7 +119,8 @@ int main(int argc, char **argv)
 			return 0;
 		default:
 			fprintf(stderr,
-				"sealnet-kbs: unknown option or missing argument "
+				"sealnet-kbs: unknown option or missing "
+				"argument "
 				"'%s' (see --help)\n",
 				argv[optind - 1]);
 			return 2;
@@ -115,7 +128,8 @@ int main(int argc, char **argv)
 	}
 	if (!config || optind != argc) {
 		fprintf(stderr, "sealnet-kbs: %s (see --help)\n",
-			config ? "unexpected argument" : "--config FILE is required");
+			config ? "unexpected argument" :
+				 "--config FILE is required");
 		return 2;
 	}
 	signal(SIGPIPE, SIG_IGN);
@@ -123,7 +137,8 @@ int main(int argc, char **argv)
 	if (kbs_config_load(config, &k.cfg) || setup(&k))
 		goto out;
 	if (check) {
-		printf("sealnet-kbs: configuration %s, database %s and token key "
+		printf("sealnet-kbs: configuration %s, database %s and token "
+		       "key "
 		       "%s are usable\n",
 		       config, k.cfg.database, k.cfg.token_key);
 		rc = 0;

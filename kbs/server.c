@@ -38,7 +38,8 @@ uint64_t kbs_now_ms(void)
 static SSL *req_ssl(struct evhttp_request *req)
 {
 	struct evhttp_connection *c = evhttp_request_get_connection(req);
-	struct bufferevent *bev = c ? evhttp_connection_get_bufferevent(c) : NULL;
+	struct bufferevent *bev =
+		c ? evhttp_connection_get_bufferevent(c) : NULL;
 
 	return bev ? bufferevent_openssl_get_ssl(bev) : NULL;
 }
@@ -85,8 +86,7 @@ bool kbs_is_admin(struct kbs *k, struct evhttp_request *req)
 	return ok;
 }
 
-void kbs_actor(struct kbs *k, struct evhttp_request *req, char *out,
-	       size_t cap)
+void kbs_actor(struct kbs *k, struct evhttp_request *req, char *out, size_t cap)
 {
 	struct evhttp_connection *c = evhttp_request_get_connection(req);
 	uint8_t h[SN_SHA256_LEN];
@@ -116,16 +116,36 @@ void kbs_reply(struct evhttp_request *req, int status, const char *json)
 	const char *reason;
 
 	switch (status) {
-	case 200: reason = "OK"; break;
-	case 400: reason = "Bad Request"; break;
-	case 401: reason = "Unauthorized"; break;
-	case 403: reason = "Forbidden"; break;
-	case 404: reason = "Not Found"; break;
-	case 405: reason = "Method Not Allowed"; break;
-	case 409: reason = "Conflict"; break;
-	case 413: reason = "Payload Too Large"; break;
-	case 503: reason = "Service Unavailable"; break;
-	default: reason = "Error"; break;
+	case 200:
+		reason = "OK";
+		break;
+	case 400:
+		reason = "Bad Request";
+		break;
+	case 401:
+		reason = "Unauthorized";
+		break;
+	case 403:
+		reason = "Forbidden";
+		break;
+	case 404:
+		reason = "Not Found";
+		break;
+	case 405:
+		reason = "Method Not Allowed";
+		break;
+	case 409:
+		reason = "Conflict";
+		break;
+	case 413:
+		reason = "Payload Too Large";
+		break;
+	case 503:
+		reason = "Service Unavailable";
+		break;
+	default:
+		reason = "Error";
+		break;
 	}
 	evhttp_add_header(h, "Content-Type", "application/json");
 	evhttp_add_header(h, "Cache-Control", "no-store");
@@ -207,7 +227,8 @@ int kbs_body(struct kbs *k, struct evhttp_request *req, const char *action,
 int kbs_query_int(struct evhttp_request *req, const char *name, long min,
 		  long max, long def, long *out)
 {
-	const char *q = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req));
+	const char *q =
+		evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req));
 	struct evkeyvalq kv;
 	const char *v;
 	char *end;
@@ -346,12 +367,12 @@ int kbs_server_start(struct kbs *k)
 	evhttp_set_max_body_size(k->http, KBS_HTTP_BODY_MAX);
 	evhttp_set_max_headers_size(k->http, KBS_HTTP_HEADER_MAX);
 	evhttp_set_timeout(k->http, k->cfg.request_timeout);
-	evhttp_set_allowed_methods(k->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST |
-						    EVHTTP_REQ_PUT |
-						    EVHTTP_REQ_DELETE |
-						    EVHTTP_REQ_HEAD);
-	if (!evhttp_bind_socket_with_handle(k->http, k->cfg.listen_host,
-					    (ev_uint16_t)atoi(k->cfg.listen_port))) {
+	evhttp_set_allowed_methods(
+		k->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_PUT |
+				 EVHTTP_REQ_DELETE | EVHTTP_REQ_HEAD);
+	if (!evhttp_bind_socket_with_handle(
+		    k->http, k->cfg.listen_host,
+		    (ev_uint16_t)atoi(k->cfg.listen_port))) {
 		sn_err("cannot listen on %s port %s: %s (address in use, or "
 		       "not an address of this host?)",
 		       k->cfg.listen_host, k->cfg.listen_port, strerror(errno));

@@ -29,7 +29,7 @@
 #define SN_KBS_CHALLENGE_LEN 32
 #define SN_KBS_REK_LEN	     32 /* X25519 public key */
 #define SN_KBS_JTI_MAX	     32
-#define SN_KBS_TOKEN_MAX     8192 /* bytes of a compact JWT */
+#define SN_KBS_TOKEN_MAX     8192	   /* bytes of a compact JWT */
 #define SN_KBS_RESOURCE_MAX  (256u * 1024) /* bytes of one resource */
 
 /* --- names ----------------------------------------------------------- */
@@ -72,8 +72,8 @@ struct sn_kbs_node {
 
 /* An audit record to append in the same transaction as a change. */
 struct sn_kbs_audit_in {
-	const char *actor;   /* "admin:<cert subject>", "node:<spki hex>", ... */
-	const char *action;  /* "enrol", "attest", "release", "refuse", ... */
+	const char *actor;  /* "admin:<cert subject>", "node:<spki hex>", ... */
+	const char *action; /* "enrol", "attest", "release", "refuse", ... */
 	const char *subject; /* node id, stage, resource path */
 	const char *outcome; /* "ok" or an error code */
 	const char *detail;  /* free text */
@@ -88,10 +88,10 @@ int sn_kbs_node_get(struct sn_kbs_store *s, const char *id,
 		    struct sn_kbs_node *out);
 /* policy_json: an appraisal policy (docs/attestation.md) */
 int sn_kbs_reference_set(struct sn_kbs_store *s, const char *stage,
-			 const char *policy_json, const struct sn_kbs_audit_in *a);
+			 const char *policy_json,
+			 const struct sn_kbs_audit_in *a);
 /* *out malloc'd; -ENOENT when the stage has none */
-int sn_kbs_reference_get(struct sn_kbs_store *s, const char *stage,
-			 char **out);
+int sn_kbs_reference_get(struct sn_kbs_store *s, const char *stage, char **out);
 /* node "" : any node of the stage */
 int sn_kbs_resource_put(struct sn_kbs_store *s, const char *path,
 			const char *stage, const char *node,
@@ -144,7 +144,8 @@ int sn_kbs_list_json(struct sn_kbs_store *s, char **out);
  * hash; the head (count, last hash) is kept in audit_head in the same
  * transaction.  Canonical bytes: docs/kbs-api.md "Audit log".
  */
-int sn_kbs_audit_append(struct sn_kbs_store *s, const struct sn_kbs_audit_in *a);
+int sn_kbs_audit_append(struct sn_kbs_store *s,
+			const struct sn_kbs_audit_in *a);
 /* Rows after seq as a JSON array (*out malloc'd). */
 int sn_kbs_audit_json(struct sn_kbs_store *s, int64_t after, int limit,
 		      char **out);
@@ -243,7 +244,7 @@ struct sn_kbs_claims {
 	char manifest[2 * SN_SHA384_LEN + 1]; /* digest hex, "" when none */
 	char tee[8];			      /* "sim", "snp", "tdx" */
 	char measurement[2 * SN_MEASUREMENT_LEN + 1];
-	struct sn_tcb tcb; /* reported TCB (SNP/sim) */
+	struct sn_tcb tcb;		 /* reported TCB (SNP/sim) */
 	uint8_t cnf_spki[SN_SHA256_LEN]; /* SHA-256 of the node's TLS SPKI */
 	uint8_t rek[SN_KBS_REK_LEN];	 /* the node's resource key */
 	int64_t iat, exp;
@@ -283,11 +284,11 @@ void sn_kbs_attest_request_clear(struct sn_kbs_attest_request *r);
 /* --- HTTPS client (CLI, tests) -------------------------------------- */
 
 struct sn_kbs_client_opts {
-	const char *server;  /* "HOST:PORT" (IPv4/IPv6 literal or name) */
-	const char *ca;	     /* PEM file that signed the KBS's certificate */
-	const char *cert;    /* client certificate (PEM), may be NULL */
-	const char *key;     /* its private key (PEM) */
-	int timeout_s;	     /* connect/read timeout; 0: 10 s */
+	const char *server; /* "HOST:PORT" (IPv4/IPv6 literal or name) */
+	const char *ca;	    /* PEM file that signed the KBS's certificate */
+	const char *cert;   /* client certificate (PEM), may be NULL */
+	const char *key;    /* its private key (PEM) */
+	int timeout_s;	    /* connect/read timeout; 0: 10 s */
 };
 
 struct sn_kbs_response {

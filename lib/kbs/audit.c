@@ -26,7 +26,7 @@
 #include "sealnet/util.h"
 #include "internal.h"
 
-#define AUDIT_LABEL "sealnet-kbs-audit-v1"
+#define AUDIT_LABEL	"sealnet-kbs-audit-v1"
 #define AUDIT_FIELD_MAX 1024 /* longer fields are cut (at append) */
 
 static void put_be(uint8_t *p, uint64_t v, int n)
@@ -38,8 +38,8 @@ static void put_be(uint8_t *p, uint64_t v, int n)
 int sn_kbs_audit_row_hash(const struct sn_kbs_audit_row *r,
 			  uint8_t out[SN_SHA256_LEN])
 {
-	const char *f[5] = { r->actor, r->action, r->subject, r->outcome,
-			     r->detail };
+	const char *f[5] = {r->actor, r->action, r->subject, r->outcome,
+			    r->detail};
 	EVP_MD_CTX *md = EVP_MD_CTX_new();
 	uint8_t b[8];
 	int ok;
@@ -72,21 +72,22 @@ static int read_head(struct sn_kbs_store *s, int64_t *seq,
 	sqlite3_stmt *st = NULL;
 	int rc, err = 0;
 
-	if (sqlite3_prepare_v2(s->db, "SELECT seq, hash FROM audit_head"
-				      " WHERE id=1",
+	if (sqlite3_prepare_v2(s->db,
+			       "SELECT seq, hash FROM audit_head"
+			       " WHERE id=1",
 			       -1, &st, NULL) != SQLITE_OK)
 		return sn_kbs_db_err(s, "reading the audit head");
 	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW &&
-	    sqlite3_column_bytes(st, 1) == SN_SHA256_LEN) {
+	if (rc == SQLITE_ROW && sqlite3_column_bytes(st, 1) == SN_SHA256_LEN) {
 		*seq = sqlite3_column_int64(st, 0);
 		memcpy(hash, sqlite3_column_blob(st, 1), SN_SHA256_LEN);
 	} else if (rc == SQLITE_DONE) {
 		*seq = 0;
 		memset(hash, 0, SN_SHA256_LEN);
 	} else {
-		err = rc == SQLITE_ROW ? -EIO
-				       : sn_kbs_db_err(s, "reading the audit head");
+		err = rc == SQLITE_ROW ?
+			      -EIO :
+			      sn_kbs_db_err(s, "reading the audit head");
 	}
 	sqlite3_finalize(st);
 	return err;
@@ -110,9 +111,9 @@ static char *field(const char *s)
 int sn_kbs_audit_append_tx(struct sn_kbs_store *s,
 			   const struct sn_kbs_audit_in *a)
 {
-	struct sn_kbs_audit_row r = { 0 };
-	char *f[5] = { field(a->actor), field(a->action), field(a->subject),
-		       field(a->outcome), field(a->detail) };
+	struct sn_kbs_audit_row r = {0};
+	char *f[5] = {field(a->actor), field(a->action), field(a->subject),
+		      field(a->outcome), field(a->detail)};
 	uint8_t h[SN_SHA256_LEN];
 	sqlite3_stmt *st = NULL;
 	int64_t seq;
@@ -206,11 +207,12 @@ int sn_kbs_audit_json(struct sn_kbs_store *s, int64_t after, int limit,
 
 	if (!arr)
 		return -ENOMEM;
-	if (sqlite3_prepare_v2(s->db,
-			       "SELECT seq, at, actor, action, subject, outcome,"
-			       " detail, hash FROM audit WHERE seq > ?1 ORDER BY"
-			       " seq LIMIT ?2",
-			       -1, &st, NULL) != SQLITE_OK) {
+	if (sqlite3_prepare_v2(
+		    s->db,
+		    "SELECT seq, at, actor, action, subject, outcome,"
+		    " detail, hash FROM audit WHERE seq > ?1 ORDER BY"
+		    " seq LIMIT ?2",
+		    -1, &st, NULL) != SQLITE_OK) {
 		json_decref(arr);
 		return sn_kbs_db_err(s, "reading the audit log");
 	}
@@ -223,13 +225,13 @@ int sn_kbs_audit_json(struct sn_kbs_store *s, int64_t after, int limit,
 			sn_hex_encode(sqlite3_column_blob(st, 7), SN_SHA256_LEN,
 				      hex);
 		json_array_append_new(
-			arr, json_pack("{s:I,s:I,s:s,s:s,s:s,s:s,s:s,s:s}",
-				       "seq", (json_int_t)sqlite3_column_int64(st, 0),
-				       "at", (json_int_t)sqlite3_column_int64(st, 1),
-				       "actor", col(st, 2), "action", col(st, 3),
-				       "subject", col(st, 4), "outcome",
-				       col(st, 5), "detail", col(st, 6), "hash",
-				       hex));
+			arr,
+			json_pack("{s:I,s:I,s:s,s:s,s:s,s:s,s:s,s:s}", "seq",
+				  (json_int_t)sqlite3_column_int64(st, 0), "at",
+				  (json_int_t)sqlite3_column_int64(st, 1),
+				  "actor", col(st, 2), "action", col(st, 3),
+				  "subject", col(st, 4), "outcome", col(st, 5),
+				  "detail", col(st, 6), "hash", hex));
 	}
 	sqlite3_finalize(st);
 	if (rc != SQLITE_DONE) {
@@ -253,11 +255,10 @@ static void fail(struct sn_kbs_audit_report *r, int64_t seq, const char *what)
 	snprintf(r->what, sizeof(r->what), "%s", what);
 }
 
-int sn_kbs_audit_verify(struct sn_kbs_store *s,
-			struct sn_kbs_audit_report *out)
+int sn_kbs_audit_verify(struct sn_kbs_store *s, struct sn_kbs_audit_report *out)
 {
-	struct sn_kbs_audit_report r = { .ok = true };
-	uint8_t running[SN_SHA256_LEN] = { 0 }, head[SN_SHA256_LEN];
+	struct sn_kbs_audit_report r = {.ok = true};
+	uint8_t running[SN_SHA256_LEN] = {0}, head[SN_SHA256_LEN];
 	sqlite3_stmt *st = NULL;
 	int64_t expect = 1, head_seq;
 	int rc, err;
@@ -268,10 +269,11 @@ int sn_kbs_audit_verify(struct sn_kbs_store *s,
 	err = read_head(s, &head_seq, head);
 	if (err)
 		goto out;
-	if (sqlite3_prepare_v2(s->db,
-			       "SELECT seq, at, actor, action, subject, outcome,"
-			       " detail, prev, hash FROM audit ORDER BY seq",
-			       -1, &st, NULL) != SQLITE_OK) {
+	if (sqlite3_prepare_v2(
+		    s->db,
+		    "SELECT seq, at, actor, action, subject, outcome,"
+		    " detail, prev, hash FROM audit ORDER BY seq",
+		    -1, &st, NULL) != SQLITE_OK) {
 		err = sn_kbs_db_err(s, "reading the audit log");
 		goto out;
 	}

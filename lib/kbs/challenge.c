@@ -98,8 +98,7 @@ int sn_kbs_challenge_consume(struct sn_kbs_challenges *c, uint64_t now_ms,
 	for (size_t i = 0; i < c->cap; i++) {
 		struct slot *s = &c->s[i];
 
-		if (!s->expires ||
-		    sn_memeq_ct(s->v, ch, SN_KBS_CHALLENGE_LEN))
+		if (!s->expires || sn_memeq_ct(s->v, ch, SN_KBS_CHALLENGE_LEN))
 			continue;
 		if (s->used)
 			return -EALREADY;

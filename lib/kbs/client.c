@@ -25,8 +25,8 @@
 
 #define RESP_MAX (8u << 20)
 
-static int split_server(const char *server, char *host, size_t hcap,
-			char *port, size_t pcap)
+static int split_server(const char *server, char *host, size_t hcap, char *port,
+			size_t pcap)
 {
 	const char *colon;
 	size_t hl;
@@ -55,8 +55,8 @@ static int split_server(const char *server, char *host, size_t hcap,
 
 static int dial(const char *host, const char *port, int timeout_s)
 {
-	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *ai, *p;
-	struct timeval tv = { .tv_sec = timeout_s };
+	struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *ai, *p;
+	struct timeval tv = {.tv_sec = timeout_s};
 	int fd = -1, rc;
 
 	rc = getaddrinfo(host, port, &hints, &ai);
@@ -148,7 +148,7 @@ int sn_kbs_request(const struct sn_kbs_client_opts *o, const char *method,
 		   size_t body_len, struct sn_kbs_response *out)
 {
 	char host[256], port[16], *req = NULL, *buf = NULL;
-	struct sn_kbs_response r = { 0 };
+	struct sn_kbs_response r = {0};
 	SSL_CTX *ctx = NULL;
 	SSL *ssl = NULL;
 	size_t len = 0, cap = 0;
@@ -176,7 +176,8 @@ int sn_kbs_request(const struct sn_kbs_client_opts *o, const char *method,
 
 		if (inet_pton(AF_INET, host, &a4) == 1 ||
 		    inet_pton(AF_INET6, host, &a6) == 1) {
-			X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), host);
+			X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl),
+						      host);
 		} else {
 			SSL_set_tlsext_host_name(ssl, host);
 			SSL_set1_host(ssl, host);
@@ -185,26 +186,31 @@ int sn_kbs_request(const struct sn_kbs_client_opts *o, const char *method,
 	if (SSL_connect(ssl) != 1) {
 		long v = SSL_get_verify_result(ssl);
 
-		sn_err("kbs client: TLS handshake with %s failed: %s", o->server,
-		       v != X509_V_OK ? X509_verify_cert_error_string(v)
-				      : ERR_reason_error_string(ERR_peek_last_error()));
+		sn_err("kbs client: TLS handshake with %s failed: %s",
+		       o->server,
+		       v != X509_V_OK ?
+			       X509_verify_cert_error_string(v) :
+			       ERR_reason_error_string(ERR_peek_last_error()));
 		err = -ECONNABORTED;
 		goto out;
 	}
-	n = asprintf(&req,
-		     "%s %s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n"
-		     "%s%s%s%sContent-Length: %zu\r\n\r\n",
-		     method, target, host, bearer ? "Authorization: Bearer " : "",
-		     bearer ? bearer : "", bearer ? "\r\n" : "",
-		     body ? "Content-Type: application/json\r\n" : "", body_len);
+	n = asprintf(
+		&req,
+		"%s %s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n"
+		"%s%s%s%sContent-Length: %zu\r\n\r\n",
+		method, target, host, bearer ? "Authorization: Bearer " : "",
+		bearer ? bearer : "", bearer ? "\r\n" : "",
+		body ? "Content-Type: application/json\r\n" : "", body_len);
 	if (n < 0) {
 		req = NULL;
 		err = -ENOMEM;
 		goto out;
 	}
 	if (SSL_write(ssl, req, n) != n ||
-	    (body_len && SSL_write(ssl, body, (int)body_len) != (int)body_len)) {
-		sn_err("kbs client: sending the request to %s failed", o->server);
+	    (body_len &&
+	     SSL_write(ssl, body, (int)body_len) != (int)body_len)) {
+		sn_err("kbs client: sending the request to %s failed",
+		       o->server);
 		goto out;
 	}
 	for (;;) {
@@ -212,7 +218,8 @@ int sn_kbs_request(const struct sn_kbs_client_opts *o, const char *method,
 			char *nb;
 
 			if (cap >= RESP_MAX) {
-				sn_err("kbs client: answer from %s above %u bytes",
+				sn_err("kbs client: answer from %s above %u "
+				       "bytes",
 				       o->server, RESP_MAX);
 				err = -E2BIG;
 				goto out;

@@ -12,7 +12,7 @@
 int sn_kbs_attest_request_parse(const char *body, size_t len,
 				struct sn_kbs_attest_request *out)
 {
-	struct sn_kbs_attest_request r = { 0 };
+	struct sn_kbs_attest_request r = {0};
 	const char *node, *ch, *rek, *ev;
 	json_t *o = json_loadb(body, len, JSON_REJECT_DUPLICATES, NULL);
 	int err = -EINVAL;

@@ -26,9 +26,9 @@
 #include "sealnet/kbs.h"
 #include "sealnet/log.h"
 
-#define SEAL_ALG   "X25519-HKDF-SHA256-A256GCM"
-#define SEAL_INFO  "sealnet-kbs-resource-v1"
-#define SEAL_TAG   16
+#define SEAL_ALG  "X25519-HKDF-SHA256-A256GCM"
+#define SEAL_INFO "sealnet-kbs-resource-v1"
+#define SEAL_TAG  16
 
 void sn_kbs_channel_binding(const uint8_t challenge[SN_KBS_CHALLENGE_LEN],
 			    const uint8_t spki_sha256[SN_SHA256_LEN],
@@ -45,8 +45,8 @@ void sn_kbs_channel_binding(const uint8_t challenge[SN_KBS_CHALLENGE_LEN],
 
 int sn_kbs_x25519_pub(const uint8_t priv[32], uint8_t pub[32])
 {
-	EVP_PKEY *k = EVP_PKEY_new_raw_private_key(EVP_PKEY_X25519, NULL,
-						   priv, 32);
+	EVP_PKEY *k =
+		EVP_PKEY_new_raw_private_key(EVP_PKEY_X25519, NULL, priv, 32);
 	size_t n = 32;
 	int ok;
 
@@ -73,10 +73,10 @@ int sn_kbs_x25519_keygen(uint8_t priv[32], uint8_t pub[32])
 
 static int ecdh(const uint8_t priv[32], const uint8_t pub[32], uint8_t z[32])
 {
-	EVP_PKEY *sk = EVP_PKEY_new_raw_private_key(EVP_PKEY_X25519, NULL,
-						    priv, 32);
-	EVP_PKEY *pk = EVP_PKEY_new_raw_public_key(EVP_PKEY_X25519, NULL, pub,
-						   32);
+	EVP_PKEY *sk =
+		EVP_PKEY_new_raw_private_key(EVP_PKEY_X25519, NULL, priv, 32);
+	EVP_PKEY *pk =
+		EVP_PKEY_new_raw_public_key(EVP_PKEY_X25519, NULL, pub, 32);
 	EVP_PKEY_CTX *c = sk ? EVP_PKEY_CTX_new(sk, NULL) : NULL;
 	size_t n = 32;
 	int ok;
@@ -106,8 +106,8 @@ static int kdf(const uint8_t z[32], const uint8_t epk[32],
 	memcpy(info + sizeof(SEAL_INFO) - 1, path, plen);
 	p[0] = OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST,
 						(char *)"SHA256", 0);
-	p[1] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY,
-						 (void *)z, 32);
+	p[1] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, (void *)z,
+						 32);
 	p[2] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT, salt,
 						 sizeof(salt));
 	p[3] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, info,
@@ -202,9 +202,11 @@ int sn_kbs_open(const uint8_t priv[32], const char *path, const char *json,
 	if (sn_kbs_path_check(path))
 		return -EINVAL;
 	o = json_loadb(json, json_len, JSON_REJECT_DUPLICATES, NULL);
-	if (!o || json_unpack(o, "{s:s,s:s,s:s!}", "alg", &alg, "epk", &epk_s,
-			      "ct", &ct_s) ||
-	    strcmp(alg, SEAL_ALG) || sn_kbs_b64url_decode_fixed(epk_s, epk, 32) ||
+	if (!o ||
+	    json_unpack(o, "{s:s,s:s,s:s!}", "alg", &alg, "epk", &epk_s, "ct",
+			&ct_s) ||
+	    strcmp(alg, SEAL_ALG) ||
+	    sn_kbs_b64url_decode_fixed(epk_s, epk, 32) ||
 	    sn_kbs_b64url_decode(ct_s, strlen(ct_s), &ct, &ct_len) ||
 	    ct_len < SEAL_TAG) {
 		sn_err("sealed resource %s: not a %s object", path, SEAL_ALG);
@@ -251,8 +253,8 @@ int sn_kbs_cert_file_spki(const char *path, uint8_t out[SN_SHA256_LEN])
 		return -EINVAL;
 	}
 	n = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(x), &der);
-	if (n <= 0 || EVP_Digest(der, (size_t)n, out, NULL, EVP_sha256(),
-				 NULL) != 1)
+	if (n <= 0 ||
+	    EVP_Digest(der, (size_t)n, out, NULL, EVP_sha256(), NULL) != 1)
 		err = -EIO;
 	OPENSSL_free(der);
 	X509_free(x);

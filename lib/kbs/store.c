@@ -86,8 +86,8 @@ static int get_version(struct sn_kbs_store *s, int *out)
 	sqlite3_stmt *st = NULL;
 	int err = 0;
 
-	if (sqlite3_prepare_v2(s->db, "SELECT version FROM schema_version",
-			       -1, &st, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(s->db, "SELECT version FROM schema_version", -1,
+			       &st, NULL) != SQLITE_OK)
 		return sn_kbs_db_err(s, "reading the schema version");
 	if (sqlite3_step(st) == SQLITE_ROW)
 		*out = sqlite3_column_int(st, 0);
@@ -128,8 +128,8 @@ static int migrate(struct sn_kbs_store *s)
 		char sql[64];
 
 		err = sn_kbs_exec(s, migrations[v]);
-		snprintf(sql, sizeof(sql), "UPDATE schema_version SET version=%d",
-			 v + 1);
+		snprintf(sql, sizeof(sql),
+			 "UPDATE schema_version SET version=%d", v + 1);
 		if (!err)
 			err = sn_kbs_exec(s, sql);
 		if (err)
@@ -185,8 +185,8 @@ void sn_kbs_store_close(struct sn_kbs_store *s)
 }
 
 /* prepare, bind text parameters (NULL: skip), step once */
-static int run(struct sn_kbs_store *s, const char *what, const char *sql,
-	       int n, const char *const *texts)
+static int run(struct sn_kbs_store *s, const char *what, const char *sql, int n,
+	       const char *const *texts)
 {
 	sqlite3_stmt *st = NULL;
 	int err = 0;
@@ -203,7 +203,8 @@ static int run(struct sn_kbs_store *s, const char *what, const char *sql,
 
 /* change + audit in one transaction */
 static int change(struct sn_kbs_store *s, const char *what, const char *sql,
-		  int n, const char *const *texts, const struct sn_kbs_audit_in *a)
+		  int n, const char *const *texts,
+		  const struct sn_kbs_audit_in *a)
 {
 	int err = sn_kbs_begin(s);
 
@@ -223,7 +224,7 @@ int sn_kbs_enrol(struct sn_kbs_store *s, const struct sn_kbs_node *n,
 		 const struct sn_kbs_audit_in *a)
 {
 	char spki[2 * SN_SHA256_LEN + 1];
-	const char *t[3] = { n->id, n->stage, spki };
+	const char *t[3] = {n->id, n->stage, spki};
 
 	if (sn_kbs_name_check(n->id) || sn_kbs_name_check(n->stage))
 		return -EINVAL;
@@ -240,7 +241,7 @@ int sn_kbs_node_get(struct sn_kbs_store *s, const char *id,
 		    struct sn_kbs_node *out)
 {
 	sqlite3_stmt *st = NULL;
-	struct sn_kbs_node n = { 0 };
+	struct sn_kbs_node n = {0};
 	int err = -ENOENT, rc;
 
 	if (sqlite3_prepare_v2(s->db,
@@ -257,9 +258,9 @@ int sn_kbs_node_get(struct sn_kbs_store *s, const char *id,
 		snprintf(n.id, sizeof(n.id), "%s", id);
 		snprintf(n.stage, sizeof(n.stage), "%s", stage ? stage : "");
 		n.revoked = sqlite3_column_int(st, 2) != 0;
-		if (!spki || sn_hex_decode(spki, strlen(spki), n.spki_sha256,
-					   sizeof(n.spki_sha256)) !=
-				     SN_SHA256_LEN)
+		if (!spki ||
+		    sn_hex_decode(spki, strlen(spki), n.spki_sha256,
+				  sizeof(n.spki_sha256)) != SN_SHA256_LEN)
 			err = -EIO;
 		else
 			err = 0;
@@ -273,9 +274,10 @@ int sn_kbs_node_get(struct sn_kbs_store *s, const char *id,
 }
 
 int sn_kbs_reference_set(struct sn_kbs_store *s, const char *stage,
-			 const char *policy_json, const struct sn_kbs_audit_in *a)
+			 const char *policy_json,
+			 const struct sn_kbs_audit_in *a)
 {
-	const char *t[2] = { stage, policy_json };
+	const char *t[2] = {stage, policy_json};
 
 	if (sn_kbs_name_check(stage))
 		return -EINVAL;
@@ -286,14 +288,14 @@ int sn_kbs_reference_set(struct sn_kbs_store *s, const char *stage,
 		      2, t, a);
 }
 
-int sn_kbs_reference_get(struct sn_kbs_store *s, const char *stage,
-			 char **out)
+int sn_kbs_reference_get(struct sn_kbs_store *s, const char *stage, char **out)
 {
 	sqlite3_stmt *st = NULL;
 	int err = -ENOENT, rc;
 
-	if (sqlite3_prepare_v2(s->db, "SELECT policy FROM refvals WHERE stage=?1",
-			       -1, &st, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(s->db,
+			       "SELECT policy FROM refvals WHERE stage=?1", -1,
+			       &st, NULL) != SQLITE_OK)
 		return sn_kbs_db_err(s, "reading reference values");
 	sqlite3_bind_text(st, 1, stage, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
@@ -324,12 +326,13 @@ int sn_kbs_resource_put(struct sn_kbs_store *s, const char *path,
 	err = sn_kbs_begin(s);
 	if (err)
 		return err;
-	if (sqlite3_prepare_v2(s->db,
-			       "INSERT INTO resources (path, stage, node, data,"
-			       " updated_at) VALUES (?1, ?2, ?3, ?4, unixepoch())"
-			       " ON CONFLICT(path) DO UPDATE SET stage=?2,"
-			       " node=?3, data=?4, updated_at=unixepoch()",
-			       -1, &st, NULL) != SQLITE_OK) {
+	if (sqlite3_prepare_v2(
+		    s->db,
+		    "INSERT INTO resources (path, stage, node, data,"
+		    " updated_at) VALUES (?1, ?2, ?3, ?4, unixepoch())"
+		    " ON CONFLICT(path) DO UPDATE SET stage=?2,"
+		    " node=?3, data=?4, updated_at=unixepoch()",
+		    -1, &st, NULL) != SQLITE_OK) {
 		err = sn_kbs_db_err(s, "storing a resource");
 		goto out;
 	}
@@ -364,7 +367,7 @@ int sn_kbs_resource_get(struct sn_kbs_store *s, const char *path,
 	sqlite3_bind_text(st, 1, path, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
-		struct sn_kbs_resource r = { 0 };
+		struct sn_kbs_resource r = {0};
 		const void *d = sqlite3_column_blob(st, 2);
 		int n = sqlite3_column_bytes(st, 2);
 
@@ -404,8 +407,8 @@ int sn_kbs_token_record(struct sn_kbs_store *s,
 			const struct sn_kbs_audit_in *a)
 {
 	char iat[24], exp[24];
-	const char *v[6] = { t->jti, t->node, t->stage, t->measurement, iat,
-			     exp };
+	const char *v[6] = {t->jti,	    t->node, t->stage,
+			    t->measurement, iat,     exp};
 
 	snprintf(iat, sizeof(iat), "%lld", (long long)t->iat);
 	snprintf(exp, sizeof(exp), "%lld", (long long)t->exp);
@@ -449,7 +452,7 @@ int sn_kbs_revoke(struct sn_kbs_store *s, const char *kind, const char *value,
 		  const char *reason, const struct sn_kbs_audit_in *a,
 		  int64_t *seq)
 {
-	const char *t[3] = { kind, value, reason };
+	const char *t[3] = {kind, value, reason};
 	int err;
 
 	if (!strcmp(kind, "node")) {
@@ -509,10 +512,11 @@ int sn_kbs_events_json(struct sn_kbs_store *s, int64_t after, int limit,
 
 	if (!arr)
 		return -ENOMEM;
-	if (sqlite3_prepare_v2(s->db,
-			       "SELECT seq, kind, value, reason, at FROM"
-			       " revocations WHERE seq > ?1 ORDER BY seq LIMIT ?2",
-			       -1, &st, NULL) != SQLITE_OK) {
+	if (sqlite3_prepare_v2(
+		    s->db,
+		    "SELECT seq, kind, value, reason, at FROM"
+		    " revocations WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+		    -1, &st, NULL) != SQLITE_OK) {
 		json_decref(arr);
 		return sn_kbs_db_err(s, "reading revocation events");
 	}
@@ -523,10 +527,14 @@ int sn_kbs_events_json(struct sn_kbs_store *s, int64_t after, int limit,
 		json_array_append_new(
 			arr,
 			json_pack("{s:I,s:s,s:s,s:s,s:I}", "seq", (json_int_t)l,
-				  "kind", (const char *)sqlite3_column_text(st, 1),
-				  "value", (const char *)sqlite3_column_text(st, 2),
-				  "reason", (const char *)sqlite3_column_text(st, 3),
-				  "at", (json_int_t)sqlite3_column_int64(st, 4)));
+				  "kind",
+				  (const char *)sqlite3_column_text(st, 1),
+				  "value",
+				  (const char *)sqlite3_column_text(st, 2),
+				  "reason",
+				  (const char *)sqlite3_column_text(st, 3),
+				  "at",
+				  (json_int_t)sqlite3_column_int64(st, 4)));
 	}
 	if (rc != SQLITE_DONE)
 		err = sn_kbs_db_err(s, "reading revocation events");
@@ -565,12 +573,14 @@ static int rows_json(struct sn_kbs_store *s, const char *sql,
 			if (sqlite3_column_type(st, i) == SQLITE_INTEGER)
 				json_object_set_new(
 					o, cols[i],
-					json_integer(sqlite3_column_int64(st, i)));
+					json_integer(
+						sqlite3_column_int64(st, i)));
 			else
 				json_object_set_new(
 					o, cols[i],
 					json_string((const char *)
-							    sqlite3_column_text(st, i)));
+							    sqlite3_column_text(
+								    st, i)));
 		}
 		json_array_append_new(arr, o);
 	}
@@ -585,43 +595,52 @@ static int rows_json(struct sn_kbs_store *s, const char *sql,
 
 int sn_kbs_list_json(struct sn_kbs_store *s, char **out)
 {
-	static const char *const nc[] = { "id", "stage", "spki_sha256",
-					   "revoked" };
-	static const char *const rc[] = { "stage", "updated_at" };
-	static const char *const sc[] = { "path", "stage", "node", "size" };
-	static const char *const vc[] = { "seq", "kind", "value", "reason",
-					  "at" };
-	static const char *const tc[] = { "tokens" };
+	static const char *const nc[] = {"id", "stage", "spki_sha256",
+					 "revoked"};
+	static const char *const rc[] = {"stage", "updated_at"};
+	static const char *const sc[] = {"path", "stage", "node", "size"};
+	static const char *const vc[] = {"seq", "kind", "value", "reason",
+					 "at"};
+	static const char *const tc[] = {"tokens"};
 	json_t *o = json_object(), *a;
 	char *txt;
 	int err;
 
 	if (!o)
 		return -ENOMEM;
-	err = rows_json(s, "SELECT id, stage, spki_sha256, revoked FROM nodes"
-			   " ORDER BY id", nc, 4, &a);
+	err = rows_json(s,
+			"SELECT id, stage, spki_sha256, revoked FROM nodes"
+			" ORDER BY id",
+			nc, 4, &a);
 	if (!err) {
 		json_object_set_new(o, "nodes", a);
-		err = rows_json(s, "SELECT stage, updated_at FROM refvals"
-				   " ORDER BY stage", rc, 2, &a);
+		err = rows_json(s,
+				"SELECT stage, updated_at FROM refvals"
+				" ORDER BY stage",
+				rc, 2, &a);
 	}
 	if (!err) {
 		json_object_set_new(o, "references", a);
-		err = rows_json(s, "SELECT path, stage, node, length(data) FROM"
-				   " resources ORDER BY path", sc, 4, &a);
+		err = rows_json(s,
+				"SELECT path, stage, node, length(data) FROM"
+				" resources ORDER BY path",
+				sc, 4, &a);
 	}
 	if (!err) {
 		json_object_set_new(o, "resources", a);
-		err = rows_json(s, "SELECT seq, kind, value, reason, at FROM"
-				   " revocations ORDER BY seq", vc, 5, &a);
+		err = rows_json(s,
+				"SELECT seq, kind, value, reason, at FROM"
+				" revocations ORDER BY seq",
+				vc, 5, &a);
 	}
 	if (!err) {
 		json_object_set_new(o, "revocations", a);
 		err = rows_json(s, "SELECT count(*) FROM tokens", tc, 1, &a);
 	}
 	if (!err) {
-		json_object_set(o, "tokens",
-				json_object_get(json_array_get(a, 0), "tokens"));
+		json_object_set(
+			o, "tokens",
+			json_object_get(json_array_get(a, 0), "tokens"));
 		json_decref(a);
 	}
 	txt = err ? NULL : json_dumps(o, JSON_COMPACT);

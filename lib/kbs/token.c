@@ -134,7 +134,8 @@ int sn_kbs_signer_load(const char *path, bool create,
 		return -EIO;
 	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	f = fd >= 0 ? fdopen(fd, "w") : NULL;
-	if (!f || PEM_write_PrivateKey(f, key, NULL, NULL, 0, NULL, NULL) != 1 ||
+	if (!f ||
+	    PEM_write_PrivateKey(f, key, NULL, NULL, 0, NULL, NULL) != 1 ||
 	    fflush(f) || fsync(fileno(f))) {
 		sn_err("token key %s: could not write a new key: %s", path,
 		       strerror(errno));
@@ -185,8 +186,8 @@ const char *sn_kbs_signer_kid(const struct sn_kbs_signer *k)
 int sn_kbs_jwks_json(const struct sn_kbs_signer *k, char **out)
 {
 	json_t *o = json_pack("{s:[{s:s,s:s,s:s,s:s,s:s,s:s,s:s}]}", "keys",
-			      "kty", "EC", "crv", "P-384", "x", k->x, "y",
-			      k->y, "kid", k->kid, "alg", "ES384", "use", "sig");
+			      "kty", "EC", "crv", "P-384", "x", k->x, "y", k->y,
+			      "kid", k->kid, "alg", "ES384", "use", "sig");
 	char *t = o ? json_dumps(o, JSON_COMPACT) : NULL;
 
 	json_decref(o);
@@ -257,7 +258,8 @@ int sn_kbs_token_sign(const struct sn_kbs_signer *k,
 		goto out;
 	}
 	md = EVP_MD_CTX_new();
-	if (!md || EVP_DigestSignInit(md, NULL, EVP_sha384(), NULL, k->key) != 1 ||
+	if (!md ||
+	    EVP_DigestSignInit(md, NULL, EVP_sha384(), NULL, k->key) != 1 ||
 	    EVP_DigestSign(md, der, &der_len, (const uint8_t *)input,
 			   strlen(input)) != 1)
 		goto out;
@@ -354,9 +356,9 @@ static int parse_claims(json_t *o, struct sn_kbs_claims *c)
 			"iss", &iss, "sub", &sub, "domain", &dom, "stage",
 			&stage, "manifest", &man, "tee", &tee, "measurement",
 			&meas, "tcb", "bootloader", &bl, "tee", &te, "snp",
-			&snp, "microcode", &mc, "fmc", &fmc, "cnf",
-			"spki#S256", &cnf, "rek", &rek, "iat", &iat, "exp",
-			&exp, "jti", &jti))
+			&snp, "microcode", &mc, "fmc", &fmc, "cnf", "spki#S256",
+			&cnf, "rek", &rek, "iat", &iat, "exp", &exp, "jti",
+			&jti))
 		return -EINVAL;
 	if (copy_str(c->iss, sizeof(c->iss), iss) ||
 	    copy_str(c->sub, sizeof(c->sub), sub) ||
@@ -386,7 +388,7 @@ int sn_kbs_token_verify(const struct sn_kbs_signer *k, const char *tok,
 			size_t len, time_t now, struct sn_kbs_claims *out)
 {
 	const char *d1, *d2, *end = tok + len;
-	struct sn_kbs_claims c = { 0 };
+	struct sn_kbs_claims c = {0};
 	const char *alg, *typ, *kid;
 	json_t *hdr = NULL, *pl = NULL;
 	uint8_t *sig = NULL;

@@ -57,7 +57,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		break;
 	}
 	case 2: {
-		uint8_t priv[32] = { 7 }, *pt = NULL;
+		uint8_t priv[32] = {7}, *pt = NULL;
 		size_t len = 0;
 
 		if (!sn_kbs_open(priv, "a/b", str, n, &pt, &len))
@@ -72,8 +72,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		(void)sn_kbs_name_check(str);
 		(void)sn_kbs_path_check(str);
 		if (!sn_kbs_b64url_decode(s, n, &b, &len)) {
-			if (sn_kbs_b64url_encode(b, len, &e) || strlen(e) != n ||
-			    memcmp(e, s, n))
+			if (sn_kbs_b64url_encode(b, len, &e) ||
+			    strlen(e) != n || memcmp(e, s, n))
 				abort();
 			free(e);
 			free(b);

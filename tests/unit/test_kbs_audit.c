@@ -39,8 +39,8 @@ static int setup(void **state)
 	assert_int_equal(sn_kbs_store_open(f->path, &f->st), 0);
 	for (int i = 1; i <= 5; i++) {
 		char detail[32];
-		const struct sn_kbs_audit_in a = { "admin:test", "enrol", "n",
-						   "ok", detail };
+		const struct sn_kbs_audit_in a = {"admin:test", "enrol", "n",
+						  "ok", detail};
 
 		snprintf(detail, sizeof(detail), "entry %d", i);
 		assert_int_equal(sn_kbs_audit_append(f->st, &a), 0);
@@ -102,7 +102,7 @@ static void chain_ok(void **state)
 	sn_kbs_store_close(f->st);
 	assert_int_equal(sn_kbs_store_open(f->path, &f->st), 0);
 	{
-		const struct sn_kbs_audit_in a = { "x", "y", "z", "ok", "" };
+		const struct sn_kbs_audit_in a = {"x", "y", "z", "ok", ""};
 
 		assert_int_equal(sn_kbs_audit_append(f->st, &a), 0);
 	}
@@ -194,18 +194,23 @@ static void forged_row_detected(void **state)
 {
 	struct fx *f = *state;
 	struct sn_kbs_audit_report r;
-	struct sn_kbs_audit_row row = { .seq = 3, .at = 1000, .actor = "admin:test",
-					.action = "enrol", .subject = "n",
-					.outcome = "ok", .detail = "forged" };
+	struct sn_kbs_audit_row row = {.seq = 3,
+				       .at = 1000,
+				       .actor = "admin:test",
+				       .action = "enrol",
+				       .subject = "n",
+				       .outcome = "ok",
+				       .detail = "forged"};
 	uint8_t h[32];
 	char sql[512], hex[65];
 	sqlite3 *db;
 	sqlite3_stmt *st;
 
 	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_prepare_v2(db, "SELECT prev FROM audit WHERE seq=3",
-					    -1, &st, NULL),
-			 SQLITE_OK);
+	assert_int_equal(
+		sqlite3_prepare_v2(db, "SELECT prev FROM audit WHERE seq=3", -1,
+				   &st, NULL),
+		SQLITE_OK);
 	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
 	memcpy(row.prev, sqlite3_column_blob(st, 0), 32);
 	sqlite3_finalize(st);
@@ -249,15 +254,21 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(chain_ok, setup, teardown),
-		cmocka_unit_test_setup_teardown(sql_update_refused, setup, teardown),
-		cmocka_unit_test_setup_teardown(edit_detected, setup, teardown),
-		cmocka_unit_test_setup_teardown(edit_time_detected, setup, teardown),
-		cmocka_unit_test_setup_teardown(delete_detected, setup, teardown),
-		cmocka_unit_test_setup_teardown(delete_renumbered_detected, setup,
+		cmocka_unit_test_setup_teardown(sql_update_refused, setup,
 						teardown),
-		cmocka_unit_test_setup_teardown(reorder_detected, setup, teardown),
-		cmocka_unit_test_setup_teardown(forged_row_detected, setup, teardown),
-		cmocka_unit_test_setup_teardown(tail_drop_detected, setup, teardown),
+		cmocka_unit_test_setup_teardown(edit_detected, setup, teardown),
+		cmocka_unit_test_setup_teardown(edit_time_detected, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(delete_detected, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(delete_renumbered_detected,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(reorder_detected, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(forged_row_detected, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(tail_drop_detected, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(migrations_refuse_newer, setup,
 						teardown),
 	};

@@ -21,7 +21,7 @@
 static void challenge_single_use(void **state)
 {
 	struct sn_kbs_challenges *c;
-	uint8_t a[32], b[32], unknown[32] = { 1 };
+	uint8_t a[32], b[32], unknown[32] = {1};
 
 	assert_int_equal(sn_kbs_challenges_new(4, 1000, &c), 0);
 	assert_int_equal(sn_kbs_challenge_issue(c, 0, a), 0);
@@ -79,19 +79,19 @@ static void seal_roundtrip(void **state)
 				     sizeof(msg), &sealed),
 			 0);
 	assert_null(strstr(sealed, "stage secret"));
-	assert_int_equal(sn_kbs_open(priv, "a/secret", sealed, strlen(sealed),
-				     &pt, &n),
-			 0);
+	assert_int_equal(
+		sn_kbs_open(priv, "a/secret", sealed, strlen(sealed), &pt, &n),
+		0);
 	assert_int_equal(n, sizeof(msg));
 	assert_memory_equal(pt, msg, n);
 	free(pt);
 	/* another key, another path */
-	assert_int_equal(sn_kbs_open(priv2, "a/secret", sealed, strlen(sealed),
-				     &pt, &n),
-			 -EBADMSG);
-	assert_int_equal(sn_kbs_open(priv, "b/secret", sealed, strlen(sealed),
-				     &pt, &n),
-			 -EBADMSG);
+	assert_int_equal(
+		sn_kbs_open(priv2, "a/secret", sealed, strlen(sealed), &pt, &n),
+		-EBADMSG);
+	assert_int_equal(
+		sn_kbs_open(priv, "b/secret", sealed, strlen(sealed), &pt, &n),
+		-EBADMSG);
 	/* a flipped ciphertext byte */
 	{
 		json_t *o = json_loads(sealed, 0, NULL);
@@ -101,23 +101,24 @@ static void seal_roundtrip(void **state)
 		ct[5] = ct[5] == 'A' ? 'B' : 'A';
 		json_object_set_new(o, "ct", json_string(ct));
 		t = json_dumps(o, JSON_COMPACT);
-		assert_int_equal(sn_kbs_open(priv, "a/secret", t, strlen(t), &pt,
-					     &n),
-				 -EBADMSG);
+		assert_int_equal(
+			sn_kbs_open(priv, "a/secret", t, strlen(t), &pt, &n),
+			-EBADMSG);
 		free(t);
 		free(ct);
 		json_decref(o);
 	}
 	/* an extra member */
-	assert_int_equal(sn_kbs_open(priv, "a/secret", "{\"alg\":\"x\"}", 11,
-				     &pt, &n),
-			 -EINVAL);
+	assert_int_equal(
+		sn_kbs_open(priv, "a/secret", "{\"alg\":\"x\"}", 11, &pt, &n),
+		-EINVAL);
 	free(sealed);
 }
 
 static void binding_layout(void **state)
 {
-	uint8_t ch[32], spki[32], rek[32], cb[SN_KBS_CB_LEN], cb2[SN_KBS_CB_LEN];
+	uint8_t ch[32], spki[32], rek[32], cb[SN_KBS_CB_LEN],
+		cb2[SN_KBS_CB_LEN];
 
 	memset(ch, 1, 32);
 	memset(spki, 2, 32);
@@ -156,7 +157,7 @@ static void b64url_strict(void **state)
 	uint8_t *o;
 	size_t n;
 	char *e;
-	const uint8_t in[] = { 0xfb, 0xff, 0x01 };
+	const uint8_t in[] = {0xfb, 0xff, 0x01};
 
 	assert_int_equal(sn_kbs_b64url_encode(in, 3, &e), 0);
 	assert_string_equal(e, "-_8B");

@@ -99,7 +99,8 @@ static void roundtrip(void **state)
 	char *t = sign(f->k1, NOW, NOW + 300);
 
 	claims(&in, NOW, NOW + 300);
-	assert_int_equal(sn_kbs_token_verify(f->k1, t, strlen(t), NOW, &out), 0);
+	assert_int_equal(sn_kbs_token_verify(f->k1, t, strlen(t), NOW, &out),
+			 0);
 	assert_memory_equal(&in, &out, sizeof(in));
 	/* a reloaded key verifies too (the file holds the key) */
 	{
@@ -123,10 +124,11 @@ static char *with_part(const char *t, int i, const char *part)
 	if (i == 0)
 		assert_true(asprintf(&o, "%s%s", part, d1) > 0);
 	else if (i == 1)
-		assert_true(asprintf(&o, "%.*s.%s%s", (int)(d1 - t), t, part, d2) >
-			    0);
+		assert_true(asprintf(&o, "%.*s.%s%s", (int)(d1 - t), t, part,
+				     d2) > 0);
 	else
-		assert_true(asprintf(&o, "%.*s.%s", (int)(d2 - t), t, part) > 0);
+		assert_true(asprintf(&o, "%.*s.%s", (int)(d2 - t), t, part) >
+			    0);
 	return o;
 }
 
@@ -134,8 +136,8 @@ static char *b64(const char *s)
 {
 	char *o;
 
-	assert_int_equal(sn_kbs_b64url_encode((const uint8_t *)s, strlen(s), &o),
-			 0);
+	assert_int_equal(
+		sn_kbs_b64url_encode((const uint8_t *)s, strlen(s), &o), 0);
 	return o;
 }
 
@@ -164,7 +166,8 @@ static void wrong_key(void **state)
 	/* another key's kid */
 	assert_int_equal(verify(f->k1, t), -EKEYREJECTED);
 	/* another key's signature under this key's kid */
-	snprintf(hdr, sizeof(hdr), "{\"alg\":\"ES384\",\"kid\":\"%s\",\"typ\":\"JWT\"}",
+	snprintf(hdr, sizeof(hdr),
+		 "{\"alg\":\"ES384\",\"kid\":\"%s\",\"typ\":\"JWT\"}",
 		 sn_kbs_signer_kid(f->k1));
 	h = b64(hdr);
 	t2 = with_part(t, 0, h);
@@ -195,13 +198,13 @@ static void bad_headers(void **state)
 	char *t = sign(f->k1, NOW, NOW + 300);
 	/* around the kid */
 	const char *hdrs[][2] = {
-		{ "{\"alg\":\"none\",\"typ\":\"JWT\",\"kid\":\"", "\"}" },
-		{ "{\"alg\":\"HS384\",\"typ\":\"JWT\",\"kid\":\"", "\"}" },
-		{ "{\"alg\":\"ES256\",\"typ\":\"JWT\",\"kid\":\"", "\"}" },
-		{ "{\"alg\":\"ES384\",\"typ\":\"JWT\",\"kid\":\"",
-		  "\",\"jku\":\"x\"}" },
-		{ "{\"alg\":\"ES384\",\"kid\":\"", "\"}" },
-		{ "[\"", "\"]" },
+		{"{\"alg\":\"none\",\"typ\":\"JWT\",\"kid\":\"", "\"}"},
+		{"{\"alg\":\"HS384\",\"typ\":\"JWT\",\"kid\":\"", "\"}"},
+		{"{\"alg\":\"ES256\",\"typ\":\"JWT\",\"kid\":\"", "\"}"},
+		{"{\"alg\":\"ES384\",\"typ\":\"JWT\",\"kid\":\"",
+		 "\",\"jku\":\"x\"}"},
+		{"{\"alg\":\"ES384\",\"kid\":\"", "\"}"},
+		{"[\"", "\"]"},
 	};
 
 	for (size_t i = 0; i < sizeof(hdrs) / sizeof(hdrs[0]); i++) {
@@ -222,7 +225,7 @@ static void malformed(void **state)
 {
 	struct fx *f = *state;
 	char *t = sign(f->k1, NOW, NOW + 300), *t2, *big;
-	const char *bad[] = { "", ".", "..", "a.b", "a.b.c.d", "a.b.c" };
+	const char *bad[] = {"", ".", "..", "a.b", "a.b.c.d", "a.b.c"};
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		assert_int_equal(verify(f->k1, bad[i]), -EINVAL);
@@ -240,7 +243,7 @@ static void malformed(void **state)
 	memset(big, 'A', SN_KBS_TOKEN_MAX + 1);
 	big[SN_KBS_TOKEN_MAX + 1] = '\0';
 	assert_int_equal(sn_kbs_token_verify(f->k1, big, SN_KBS_TOKEN_MAX + 1,
-					     NOW, &(struct sn_kbs_claims){ 0 }),
+					     NOW, &(struct sn_kbs_claims){0}),
 			 -EINVAL);
 	free(big);
 	free(t);
@@ -281,7 +284,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(roundtrip, setup, teardown),
-		cmocka_unit_test_setup_teardown(forged_payload, setup, teardown),
+		cmocka_unit_test_setup_teardown(forged_payload, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(wrong_key, setup, teardown),
 		cmocka_unit_test_setup_teardown(expired, setup, teardown),
 		cmocka_unit_test_setup_teardown(bad_headers, setup, teardown),
