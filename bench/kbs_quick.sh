@@ -14,7 +14,7 @@ B=${SEALNET_BUILD:-$repo/build/rel}
 SEALNET=$B/cli/sealnet; KBS=$B/kbs/sealnet-kbs
 T=$(mktemp -d /tmp/kbsbench.XXXXXX)
 netns_init
-trap 'netns_trap; rm -rf "$T"' EXIT
+trap 'rc=$?; netns_cleanup; rm -rf "$T"; netns_trap $rc' EXIT
 netns_topology 2
 K=$(netns_addr h1); SRV="$K:8443"
 cd "$T"

@@ -23,7 +23,7 @@ for c in openssl curl jq sqlite3 python3; do
 	command -v $c >/dev/null || netns_fail "needs $c (scripts/setup installs it)"
 done
 netns_init
-trap 'netns_trap; rm -rf "$T"' EXIT
+trap 'rc=$?; netns_cleanup; rm -rf "$T"; netns_trap $rc' EXIT
 netns_topology 2
 K=$(netns_addr h1)
 SRV="$K:8443"
