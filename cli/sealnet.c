@@ -10,6 +10,7 @@
 static const struct sn_command sn_commands[] = {
 	{ "evidence", cmd_evidence, "show, verify and make TEE attestation evidence" },
 	{ "sim-tee", cmd_sim_tee, "create a simulated SEV-SNP platform (sim backend)" },
+	{ "kbs", cmd_kbs, "the key broker: admin verbs, attest and fetch (sealnet-kbs)" },
 	{ "selftest", cmd_selftest, "run the kernel AEAD known-answer self-test" },
 	{ "monitor", cmd_monitor, "print live drop and MAKE events of the running sealnetd" },
 	{ "status", cmd_status, "show peers, attestation, keys and per-reason drop counters" },

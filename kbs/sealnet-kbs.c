@@ -1,35 +1,116 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * sealnet-kbs: a domain's verifier and key broker.
- *
- * Not built yet: this binary only answers --help/--version and says so.
- * The key broker (reference values, key release, federation bundles,
- * audit log in SQLite) is tracked as its own issue.
+ * sealnet-kbs: a domain's attestation service and key broker
+ * (docs/kbs-api.md): nodes attest with TEE evidence bound to a challenge
+ * and their TLS key, get an attestation-result token, and fetch the
+ * resources their stage may have, sealed to the key in their evidence.
  */
+#include <errno.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+
+#include "sealnet/log.h"
+#include "kbs.h"
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: sealnet-kbs [--help] [--version]\n\n"
-		   "The domain key broker. Not implemented in this version:\n"
-		   "nodes are keyed by static keys or by peer-to-peer MAKE.\n\n"
-		   "  -h, --help     this text\n"
-		   "      --version  print the version\n");
+	fprintf(f,
+		"usage: sealnet-kbs --config FILE [--check] [--verbose]\n"
+		"       sealnet-kbs --help | --version\n\n"
+		"The domain's attestation service and key broker.  Serves "
+		"HTTPS\n"
+		"(TLS 1.3 only) on the configured address:\n"
+		"  GET  /challenge         a single-use challenge\n"
+		"  POST /attest            evidence -> attestation-result "
+		"token (JWT ES384)\n"
+		"  GET  /resource/PATH     a resource sealed to the node's key "
+		"(Bearer token)\n"
+		"  GET  /keys              the token signing keys (JWKS)\n"
+		"  GET  /events            revocation events (long-poll)\n"
+		"  /admin/...              enrol, reference values, resources, "
+		"revocation,\n"
+		"                          list, audit: admin client "
+		"certificate only\n"
+		"('sealnet kbs --help' is the admin and node client.)\n\n"
+		"options:\n"
+		"  -c, --config FILE  JSON configuration (docs/kbs-api.md, "
+		"Configuration):\n"
+		"                     {\"listen\": \"HOST:PORT\", \"domain\": "
+		"NAME,\n"
+		"                      \"tls_cert\", \"tls_key\", "
+		"\"admin_ca\", \"database\",\n"
+		"                      \"token_key\" (paths; relative to "
+		"FILE's directory),\n"
+		"                      \"token_lifetime\" (s, 300), "
+		"\"challenge_lifetime\"\n"
+		"                      (s, 60), \"request_timeout\" (s, 10),\n"
+		"                      \"max_challenges\" (4096), "
+		"\"max_event_waiters\" (1024)}\n"
+		"      --check        load the configuration, keys and "
+		"database, then exit\n"
+		"  -v, --verbose      log debug messages\n"
+		"  -h, --help         this text\n"
+		"      --version      print the version\n\n"
+		"The token key is created (P-384, mode 0600) when missing; "
+		"the\n"
+		"database is created and migrated.  Exit status: 0 clean stop\n"
+		"(SIGTERM/SIGINT), 1 start-up failure, 2 bad usage.\n");
+}
+
+static void on_signal(evutil_socket_t sig, short what, void *arg)
+{
+	sn_info("signal %d: stopping", (int)sig);
+	event_base_loopexit(arg, NULL);
+}
+
+static int setup(struct kbs *k)
+{
+	int err;
+
+	err = sn_kbs_store_open(k->cfg.database, &k->st);
+	if (!err)
+		err = sn_kbs_signer_load(k->cfg.token_key, true, &k->signer);
+	if (!err)
+		err = sn_kbs_challenges_new(
+			(size_t)k->cfg.max_challenges,
+			(uint64_t)k->cfg.challenge_lifetime * 1000, &k->ch);
+	return err;
 }
 
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		{ NULL, 0, NULL, 0 },
+		{"config", required_argument, NULL, 'c'},
+		{"check", no_argument, NULL, 'C'},
+		{"verbose", no_argument, NULL, 'v'},
+		{"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, 'V'},
+		{NULL, 0, NULL, 0},
 	};
-	int c;
+	struct kbs k = {0};
+	struct event *sigs[2] = {NULL, NULL};
+	const char *config = NULL;
+	bool check = false;
+	int c, rc = 1;
 
+	sn_log_set(sn_log_stderr, "sealnet-kbs");
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "c:vh", opts, NULL)) != -1) {
 		switch (c) {
+		case 'c':
+			config = optarg;
+			break;
+		case 'C':
+			check = true;
+			break;
+		case 'v':
+			sn_log_set_level(SN_LOG_DEBUG);
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -37,12 +118,56 @@ int main(int argc, char **argv)
 			printf("sealnet-kbs %s\n", SEALNET_VERSION);
 			return 0;
 		default:
-			fprintf(stderr, "sealnet-kbs: unknown option '%s' (see --help)\n",
+			fprintf(stderr,
+				"sealnet-kbs: unknown option or missing "
+				"argument "
+				"'%s' (see --help)\n",
 				argv[optind - 1]);
 			return 2;
 		}
 	}
-	fprintf(stderr, "sealnet-kbs: the key broker is not implemented in this "
-			"version (see --help)\n");
-	return 2;
+	if (!config || optind != argc) {
+		fprintf(stderr, "sealnet-kbs: %s (see --help)\n",
+			config ? "unexpected argument" :
+				 "--config FILE is required");
+		return 2;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	LIST_INIT(&k.waiters);
+	if (kbs_config_load(config, &k.cfg) || setup(&k))
+		goto out;
+	if (check) {
+		printf("sealnet-kbs: configuration %s, database %s and token "
+		       "key "
+		       "%s are usable\n",
+		       config, k.cfg.database, k.cfg.token_key);
+		rc = 0;
+		goto out;
+	}
+	k.base = event_base_new();
+	if (!k.base || kbs_server_start(&k))
+		goto out;
+	sigs[0] = evsignal_new(k.base, SIGTERM, on_signal, k.base);
+	sigs[1] = evsignal_new(k.base, SIGINT, on_signal, k.base);
+	if (!sigs[0] || !sigs[1] || event_add(sigs[0], NULL) ||
+	    event_add(sigs[1], NULL))
+		goto out;
+	sn_info("domain %s: listening on %s port %s (token key %s)",
+		k.cfg.domain, k.cfg.listen_host, k.cfg.listen_port,
+		sn_kbs_signer_kid(k.signer));
+	rc = event_base_dispatch(k.base) ? 1 : 0;
+out:
+	for (int i = 0; i < 2; i++)
+		if (sigs[i])
+			event_free(sigs[i]);
+	kbs_server_stop(&k);
+	if (k.base)
+		event_base_free(k.base);
+	sn_kbs_challenges_free(k.ch);
+	sn_kbs_signer_free(k.signer);
+	sn_kbs_store_close(k.st);
+	if (rc == 1)
+		fprintf(stderr, "sealnet-kbs: not started (see the messages "
+				"above)\n");
+	return rc;
 }

@@ -1,0 +1,308 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * sealnet-kbs: the domain's attestation service and key broker
+ * (docs/kbs-api.md).  The shared logic lives in lib/kbs/:
+ *
+ *   store.c      SQLite state (WAL, synchronous=FULL), schema migrations
+ *   audit.c      the hash-chained, append-only audit log and its check
+ *   token.c      attestation-result tokens: JWT ES384, JWKS
+ *   challenge.c  single-use, expiring challenges
+ *   seal.c       resources sealed to the node's X25519 key (ECDH + HKDF +
+ *                AES-256-GCM) and the report_data binding
+ *   client.c     a small HTTPS client (the CLI, tests)
+ *
+ * All functions return 0 or a negative errno; out-parameters are written
+ * only on success.  Nothing here prints: errors go through sn_log().
+ */
+#ifndef SEALNET_KBS_H
+#define SEALNET_KBS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "sealnet/evidence.h"
+
+#define SN_KBS_NAME_MAX	     64	 /* node ids, stage names, domain id */
+#define SN_KBS_PATH_MAX	     200 /* resource paths */
+#define SN_KBS_CHALLENGE_LEN 32
+#define SN_KBS_REK_LEN	     32 /* X25519 public key */
+#define SN_KBS_JTI_MAX	     32
+#define SN_KBS_TOKEN_MAX     8192	   /* bytes of a compact JWT */
+#define SN_KBS_RESOURCE_MAX  (256u * 1024) /* bytes of one resource */
+
+/* --- names ----------------------------------------------------------- */
+
+/* Node ids, stage and domain names: 1..63 of [A-Za-z0-9._-], not starting
+ * with '.' or '-'.  0 or -EINVAL. */
+int sn_kbs_name_check(const char *s);
+/* Resource paths: 1..199 of [A-Za-z0-9._-/], segments non-empty, no "."
+ * or ".." segment, no leading or trailing '/'.  0 or -EINVAL. */
+int sn_kbs_path_check(const char *s);
+
+/* base64url without padding; *out malloc'd, NUL-terminated */
+int sn_kbs_b64url_encode(const uint8_t *in, size_t len, char **out);
+/* strict base64url (no padding, no other characters); *out malloc'd */
+int sn_kbs_b64url_decode(const char *in, size_t len, uint8_t **out,
+			 size_t *out_len);
+/* decode exactly n bytes into out: 0, or -EINVAL */
+int sn_kbs_b64url_decode_fixed(const char *in, uint8_t *out, size_t n);
+
+/* --- store ------------------------------------------------------------- */
+
+struct sn_kbs_store;
+
+#define SN_KBS_SCHEMA_VERSION 1
+
+/* Open (create) the database at path: WAL, synchronous=FULL, foreign keys,
+ * migrations up to SN_KBS_SCHEMA_VERSION.  A database from a newer
+ * version is refused (-EPROTO). */
+int sn_kbs_store_open(const char *path, struct sn_kbs_store **out);
+void sn_kbs_store_close(struct sn_kbs_store *s);
+/* the schema version the file is at */
+int sn_kbs_store_version(struct sn_kbs_store *s, int *out);
+
+struct sn_kbs_node {
+	char id[SN_KBS_NAME_MAX];
+	char stage[SN_KBS_NAME_MAX];
+	uint8_t spki_sha256[SN_SHA256_LEN]; /* its TLS key */
+	bool revoked;
+};
+
+/* An audit record to append in the same transaction as a change. */
+struct sn_kbs_audit_in {
+	const char *actor;  /* "admin:<cert subject>", "node:<spki hex>", ... */
+	const char *action; /* "enrol", "attest", "release", "refuse", ... */
+	const char *subject; /* node id, stage, resource path */
+	const char *outcome; /* "ok" or an error code */
+	const char *detail;  /* free text */
+};
+
+/* Each change and its audit entry in one transaction (committed with
+ * synchronous=FULL before the call returns). */
+int sn_kbs_enrol(struct sn_kbs_store *s, const struct sn_kbs_node *n,
+		 const struct sn_kbs_audit_in *a);
+/* -ENOENT: not enrolled */
+int sn_kbs_node_get(struct sn_kbs_store *s, const char *id,
+		    struct sn_kbs_node *out);
+/* policy_json: an appraisal policy (docs/attestation.md) */
+int sn_kbs_reference_set(struct sn_kbs_store *s, const char *stage,
+			 const char *policy_json,
+			 const struct sn_kbs_audit_in *a);
+/* *out malloc'd; -ENOENT when the stage has none */
+int sn_kbs_reference_get(struct sn_kbs_store *s, const char *stage, char **out);
+/* node "" : any node of the stage */
+int sn_kbs_resource_put(struct sn_kbs_store *s, const char *path,
+			const char *stage, const char *node,
+			const uint8_t *data, size_t len,
+			const struct sn_kbs_audit_in *a);
+struct sn_kbs_resource {
+	char stage[SN_KBS_NAME_MAX];
+	char node[SN_KBS_NAME_MAX];
+	uint8_t *data; /* malloc'd; sn_kbs_resource_clear() */
+	size_t len;
+};
+int sn_kbs_resource_get(struct sn_kbs_store *s, const char *path,
+			struct sn_kbs_resource *out);
+void sn_kbs_resource_clear(struct sn_kbs_resource *r);
+
+struct sn_kbs_token_rec {
+	char jti[SN_KBS_JTI_MAX];
+	char node[SN_KBS_NAME_MAX];
+	char stage[SN_KBS_NAME_MAX];
+	char measurement[2 * SN_MEASUREMENT_LEN + 1];
+	int64_t iat, exp;
+};
+int sn_kbs_token_record(struct sn_kbs_store *s,
+			const struct sn_kbs_token_rec *t,
+			const struct sn_kbs_audit_in *a);
+/* 0 when recorded, -ENOENT when not */
+int sn_kbs_token_known(struct sn_kbs_store *s, const char *jti);
+
+/* kind: "node" or "measurement" (96 hex).  A node revocation also marks
+ * the node revoked.  *seq: the event's sequence number. */
+int sn_kbs_revoke(struct sn_kbs_store *s, const char *kind, const char *value,
+		  const char *reason, const struct sn_kbs_audit_in *a,
+		  int64_t *seq);
+/* 1 revoked, 0 not, negative errno */
+int sn_kbs_is_revoked(struct sn_kbs_store *s, const char *kind,
+		      const char *value);
+/* Revocation events after seq, as a JSON array (*out malloc'd), and the
+ * last sequence number. */
+int sn_kbs_events_json(struct sn_kbs_store *s, int64_t after, int limit,
+		       char **out, int64_t *last);
+/* nodes, stages with references, resources (without data), revocations,
+ * number of tokens: a JSON object (*out malloc'd) */
+int sn_kbs_list_json(struct sn_kbs_store *s, char **out);
+
+/* --- audit log ------------------------------------------------------ */
+
+/*
+ * Append-only and hash-chained: each row holds prev = SHA-256 of the
+ * previous row's canonical bytes (32 zero bytes for the first) and its own
+ * hash; the head (count, last hash) is kept in audit_head in the same
+ * transaction.  Canonical bytes: docs/kbs-api.md "Audit log".
+ */
+int sn_kbs_audit_append(struct sn_kbs_store *s,
+			const struct sn_kbs_audit_in *a);
+/* Rows after seq as a JSON array (*out malloc'd). */
+int sn_kbs_audit_json(struct sn_kbs_store *s, int64_t after, int limit,
+		      char **out);
+
+struct sn_kbs_audit_report {
+	bool ok;
+	int64_t rows;
+	int64_t bad_seq; /* first row that fails, or 0 */
+	char what[160];	 /* what failed, when !ok */
+	uint8_t head[SN_SHA256_LEN];
+};
+/* Check the whole chain.  0 when the check ran (verdict in out->ok). */
+int sn_kbs_audit_verify(struct sn_kbs_store *s,
+			struct sn_kbs_audit_report *out);
+/* The canonical bytes of a row (exposed for tests and the docs). */
+struct sn_kbs_audit_row {
+	int64_t seq, at;
+	const char *actor, *action, *subject, *outcome, *detail;
+	uint8_t prev[SN_SHA256_LEN];
+};
+int sn_kbs_audit_row_hash(const struct sn_kbs_audit_row *r,
+			  uint8_t out[SN_SHA256_LEN]);
+
+/* --- challenges ------------------------------------------------------ */
+
+struct sn_kbs_challenges;
+
+/* capacity: outstanding challenges at most; lifetime in ms */
+int sn_kbs_challenges_new(size_t capacity, uint64_t lifetime_ms,
+			  struct sn_kbs_challenges **out);
+void sn_kbs_challenges_free(struct sn_kbs_challenges *c);
+/* A fresh random challenge valid until now + lifetime.  -EBUSY when
+ * capacity unexpired challenges are outstanding. */
+int sn_kbs_challenge_issue(struct sn_kbs_challenges *c, uint64_t now_ms,
+			   uint8_t out[SN_KBS_CHALLENGE_LEN]);
+/* Use one: 0 (now used), -ENOENT never issued (or forgotten), -EALREADY
+ * already used, -ETIMEDOUT expired. */
+int sn_kbs_challenge_consume(struct sn_kbs_challenges *c, uint64_t now_ms,
+			     const uint8_t ch[SN_KBS_CHALLENGE_LEN]);
+
+/* --- binding and sealing ------------------------------------------- */
+
+/*
+ * The channel binding an attesting node's report_data commits to:
+ *   cb = "sealnet-kbs-attest-v1" || 0x00 || challenge (32)
+ *        || SHA-256(node TLS SubjectPublicKeyInfo DER) (32) || rek (32)
+ *   report_data = SHA-512(cb || mlog running digest)
+ * (sn_report_data_binding(); 48 zero bytes when no log).
+ */
+#define SN_KBS_CB_LABEL "sealnet-kbs-attest-v1"
+#define SN_KBS_CB_LEN	(sizeof(SN_KBS_CB_LABEL) + 32 + 32 + 32)
+void sn_kbs_channel_binding(const uint8_t challenge[SN_KBS_CHALLENGE_LEN],
+			    const uint8_t spki_sha256[SN_SHA256_LEN],
+			    const uint8_t rek[SN_KBS_REK_LEN],
+			    uint8_t out[SN_KBS_CB_LEN]);
+
+/* Seal data to the X25519 public key rek for resource path (JSON object
+ * {"alg","epk","ct"}, *out malloc'd). */
+int sn_kbs_seal(const uint8_t rek[SN_KBS_REK_LEN], const char *path,
+		const uint8_t *data, size_t len, char **out);
+/* Open what sn_kbs_seal made with the private key (a PEM X25519 key file's
+ * contents or raw 32 bytes: priv).  *out malloc'd.  -EBADMSG when it does
+ * not authenticate. */
+int sn_kbs_open(const uint8_t priv[32], const char *path, const char *json,
+		size_t json_len, uint8_t **out, size_t *out_len);
+/* A fresh X25519 key pair */
+int sn_kbs_x25519_keygen(uint8_t priv[32], uint8_t pub[32]);
+int sn_kbs_x25519_pub(const uint8_t priv[32], uint8_t pub[32]);
+
+/* SHA-256 of the DER SubjectPublicKeyInfo of a PEM certificate (file) */
+int sn_kbs_cert_file_spki(const char *path, uint8_t out[SN_SHA256_LEN]);
+
+/* --- tokens -------------------------------------------------------- */
+
+struct sn_kbs_signer; /* the KBS's ES384 key */
+
+/* Load the P-384 private key at path (PEM); create it (mode 0600) when
+ * missing and create is true. */
+int sn_kbs_signer_load(const char *path, bool create,
+		       struct sn_kbs_signer **out);
+/* From a PEM public key or key pair in memory (verification only when
+ * public) */
+int sn_kbs_signer_from_pem(const char *pem, size_t len,
+			   struct sn_kbs_signer **out);
+void sn_kbs_signer_free(struct sn_kbs_signer *k);
+/* RFC 7638 JWK thumbprint, base64url: the "kid" */
+const char *sn_kbs_signer_kid(const struct sn_kbs_signer *k);
+/* {"keys":[{...}]} (*out malloc'd) */
+int sn_kbs_jwks_json(const struct sn_kbs_signer *k, char **out);
+
+struct sn_kbs_claims {
+	char iss[SN_KBS_NAME_MAX + 16]; /* "sealnet-kbs:<domain>" */
+	char sub[SN_KBS_NAME_MAX];	/* node id */
+	char domain[SN_KBS_NAME_MAX];
+	char stage[SN_KBS_NAME_MAX];
+	char manifest[2 * SN_SHA384_LEN + 1]; /* digest hex, "" when none */
+	char tee[8];			      /* "sim", "snp", "tdx" */
+	char measurement[2 * SN_MEASUREMENT_LEN + 1];
+	struct sn_tcb tcb;		 /* reported TCB (SNP/sim) */
+	uint8_t cnf_spki[SN_SHA256_LEN]; /* SHA-256 of the node's TLS SPKI */
+	uint8_t rek[SN_KBS_REK_LEN];	 /* the node's resource key */
+	int64_t iat, exp;
+	char jti[SN_KBS_JTI_MAX];
+};
+
+/* A compact JWS (ES384) over the claims; *out malloc'd. */
+int sn_kbs_token_sign(const struct sn_kbs_signer *k,
+		      const struct sn_kbs_claims *c, char **out);
+/*
+ * Verify a compact JWS with key k at time now: -EINVAL malformed (not three
+ * base64url parts, header not exactly {alg ES384, typ JWT, kid}, claims
+ * missing or of the wrong type), -EKEYREJECTED kid of another key,
+ * -EBADMSG signature does not verify, -EKEYEXPIRED expired (exp <= now),
+ * -ETIME issued in the future (iat > now + 60).
+ */
+int sn_kbs_token_verify(const struct sn_kbs_signer *k, const char *tok,
+			size_t len, time_t now, struct sn_kbs_claims *out);
+
+/* --- request parsing (the daemon; fuzzed) ---------------------------- */
+
+/* POST /attest: {"node", "challenge", "rek", "evidence"} and nothing
+ * else; challenge and rek exactly 32 bytes of base64url, evidence
+ * base64url of at most SN_EVIDENCE_MAX_INPUT bytes. */
+struct sn_kbs_attest_request {
+	char node[SN_KBS_NAME_MAX];
+	uint8_t challenge[SN_KBS_CHALLENGE_LEN];
+	uint8_t rek[SN_KBS_REK_LEN];
+	uint8_t *evidence; /* malloc'd; sn_kbs_attest_request_clear() */
+	size_t evidence_len;
+};
+/* 0, or -EINVAL (malformed: the body is not exactly that) */
+int sn_kbs_attest_request_parse(const char *body, size_t len,
+				struct sn_kbs_attest_request *out);
+void sn_kbs_attest_request_clear(struct sn_kbs_attest_request *r);
+
+/* --- HTTPS client (CLI, tests) -------------------------------------- */
+
+struct sn_kbs_client_opts {
+	const char *server; /* "HOST:PORT" (IPv4/IPv6 literal or name) */
+	const char *ca;	    /* PEM file that signed the KBS's certificate */
+	const char *cert;   /* client certificate (PEM), may be NULL */
+	const char *key;    /* its private key (PEM) */
+	int timeout_s;	    /* connect/read timeout; 0: 10 s */
+};
+
+struct sn_kbs_response {
+	int status;
+	char *body; /* malloc'd, NUL-terminated */
+	size_t len;
+};
+
+/* One request (HTTP/1.1, Connection: close) over TLS 1.3.  bearer may be
+ * NULL; body may be NULL for GET.  0 when an HTTP answer was read (any
+ * status); negative errno when not (connection, TLS, malformed answer). */
+int sn_kbs_request(const struct sn_kbs_client_opts *o, const char *method,
+		   const char *target, const char *bearer, const char *body,
+		   size_t body_len, struct sn_kbs_response *out);
+void sn_kbs_response_clear(struct sn_kbs_response *r);
+
+#endif

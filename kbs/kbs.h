@@ -1,0 +1,97 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* sealnet-kbs private: configuration, server state, request helpers. */
+#ifndef SEALNET_KBS_DAEMON_H
+#define SEALNET_KBS_DAEMON_H
+
+#include <stdint.h>
+#include <sys/queue.h>
+
+#include <event2/event.h>
+#include <event2/http.h>
+#include <openssl/ssl.h>
+
+#include "sealnet/kbs.h"
+
+struct kbs_config {
+	char listen_host[128];
+	char listen_port[8];
+	char tls_cert[512], tls_key[512], admin_ca[512];
+	char database[512], token_key[512];
+	char domain[SN_KBS_NAME_MAX];
+	int token_lifetime;	/* s */
+	int challenge_lifetime; /* s */
+	int request_timeout;	/* s */
+	int max_challenges;
+	int max_waiters; /* pending GET /events */
+};
+
+/* Parse the JSON configuration file (docs/kbs-api.md "Configuration").
+ * Relative paths are taken from the file's directory. */
+int kbs_config_load(const char *path, struct kbs_config *out);
+
+struct kbs_waiter;
+
+struct kbs {
+	struct kbs_config cfg;
+	struct event_base *base;
+	struct evhttp *http;
+	SSL_CTX *ssl;
+	X509_STORE *admin_store;
+	struct sn_kbs_store *st;
+	struct sn_kbs_signer *signer;
+	struct sn_kbs_challenges *ch;
+	LIST_HEAD(, kbs_waiter) waiters;
+	int n_waiters;
+};
+
+/* request limits (evhttp refuses above KBS_HTTP_BODY_MAX by itself) */
+#define KBS_HTTP_BODY_MAX   (1u << 20)
+#define KBS_HTTP_HEADER_MAX 16384
+#define KBS_ATTEST_BODY_MAX (256u * 1024)
+#define KBS_ADMIN_BODY_MAX  (512u * 1024)
+
+/* --- server.c: helpers for the handlers ---------------------------- */
+
+int kbs_server_start(struct kbs *k);
+void kbs_server_stop(struct kbs *k);
+
+/* the peer's TLS certificate (NULL when it sent none) */
+X509 *kbs_peer_cert(struct evhttp_request *req);
+/* SHA-256 of the peer certificate's SPKI: 0 or -ENOENT */
+int kbs_peer_spki(struct evhttp_request *req, uint8_t out[SN_SHA256_LEN]);
+/* who is asking, for the audit log: "admin:CN", "key:<spki hex>" or
+ * "anonymous", with the peer address */
+void kbs_actor(struct kbs *k, struct evhttp_request *req, char *out,
+	       size_t cap);
+/* true when the client certificate chains to the admin CA */
+bool kbs_is_admin(struct kbs *k, struct evhttp_request *req);
+
+void kbs_reply(struct evhttp_request *req, int status, const char *json);
+/* refuse: audit {actor, action, subject, code, message} and answer
+ * {"error": code, "message": message[, "reasons": reasons]} */
+void kbs_refuse(struct kbs *k, struct evhttp_request *req, int status,
+		const char *action, const char *subject, const char *code,
+		const char *reasons_json, const char *fmt, ...)
+	__attribute__((format(printf, 8, 9)));
+/* the body, at most max bytes: 0, -E2BIG (refused with 413 already) */
+int kbs_body(struct kbs *k, struct evhttp_request *req, const char *action,
+	     size_t max, char **out, size_t *len);
+/* monotonic ms */
+uint64_t kbs_now_ms(void);
+
+/* --- api_node.c / api_admin.c / events.c ---------------------------- */
+void kbs_challenge(struct kbs *k, struct evhttp_request *req);
+void kbs_attest(struct kbs *k, struct evhttp_request *req);
+void kbs_resource(struct kbs *k, struct evhttp_request *req, const char *path);
+void kbs_keys(struct kbs *k, struct evhttp_request *req);
+void kbs_admin(struct kbs *k, struct evhttp_request *req, const char *what);
+void kbs_events(struct kbs *k, struct evhttp_request *req);
+/* a revocation was committed: answer the waiting GET /events */
+void kbs_events_notify(struct kbs *k);
+void kbs_events_free(struct kbs *k);
+
+/* a query parameter as a number in min..max (absent: def): 0 or -EINVAL */
+int kbs_query_int(struct evhttp_request *req, const char *name, long min,
+		  long max, long def, long *out);
+
+#endif

@@ -1,0 +1,341 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * The audit log: append-only (triggers refuse UPDATE and DELETE) and
+ * hash-chained, so that an edit, a deletion or a reordering made behind
+ * the KBS's back (the file edited directly) is detected by
+ * sn_kbs_audit_verify().
+ *
+ * Canonical bytes of a row (all integers big-endian):
+ *   "sealnet-kbs-audit-v1" (20 bytes) || seq (u64) || at (i64)
+ *   || for actor, action, subject, outcome, detail: len (u32) || bytes
+ *   || prev (32)
+ * hash = SHA-256(canonical bytes); prev = the previous row's hash (32 zero
+ * bytes for row 1).  audit_head holds the last seq and hash, updated in
+ * the same transaction, so that dropping the newest rows is detected too.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+#include <openssl/evp.h>
+
+#include "sealnet/log.h"
+#include "sealnet/util.h"
+#include "internal.h"
+
+#define AUDIT_LABEL	"sealnet-kbs-audit-v1"
+#define AUDIT_FIELD_MAX 1024 /* longer fields are cut (at append) */
+
+static void put_be(uint8_t *p, uint64_t v, int n)
+{
+	for (int i = n - 1; i >= 0; i--, v >>= 8)
+		p[i] = (uint8_t)v;
+}
+
+int sn_kbs_audit_row_hash(const struct sn_kbs_audit_row *r,
+			  uint8_t out[SN_SHA256_LEN])
+{
+	const char *f[5] = {r->actor, r->action, r->subject, r->outcome,
+			    r->detail};
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	uint8_t b[8];
+	int ok;
+
+	if (!md)
+		return -ENOMEM;
+	ok = EVP_DigestInit_ex(md, EVP_sha256(), NULL) &&
+	     EVP_DigestUpdate(md, AUDIT_LABEL, strlen(AUDIT_LABEL));
+	put_be(b, (uint64_t)r->seq, 8);
+	ok = ok && EVP_DigestUpdate(md, b, 8);
+	put_be(b, (uint64_t)r->at, 8);
+	ok = ok && EVP_DigestUpdate(md, b, 8);
+	for (int i = 0; i < 5; i++) {
+		const char *s = f[i] ? f[i] : "";
+		size_t n = strlen(s);
+
+		put_be(b, n, 4);
+		ok = ok && EVP_DigestUpdate(md, b, 4) &&
+		     EVP_DigestUpdate(md, s, n);
+	}
+	ok = ok && EVP_DigestUpdate(md, r->prev, SN_SHA256_LEN) &&
+	     EVP_DigestFinal_ex(md, out, NULL);
+	EVP_MD_CTX_free(md);
+	return ok ? 0 : -EIO;
+}
+
+static int read_head(struct sn_kbs_store *s, int64_t *seq,
+		     uint8_t hash[SN_SHA256_LEN])
+{
+	sqlite3_stmt *st = NULL;
+	int rc, err = 0;
+
+	if (sqlite3_prepare_v2(s->db,
+			       "SELECT seq, hash FROM audit_head"
+			       " WHERE id=1",
+			       -1, &st, NULL) != SQLITE_OK)
+		return sn_kbs_db_err(s, "reading the audit head");
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW && sqlite3_column_bytes(st, 1) == SN_SHA256_LEN) {
+		*seq = sqlite3_column_int64(st, 0);
+		memcpy(hash, sqlite3_column_blob(st, 1), SN_SHA256_LEN);
+	} else if (rc == SQLITE_DONE) {
+		*seq = 0;
+		memset(hash, 0, SN_SHA256_LEN);
+	} else {
+		err = rc == SQLITE_ROW ?
+			      -EIO :
+			      sn_kbs_db_err(s, "reading the audit head");
+	}
+	sqlite3_finalize(st);
+	return err;
+}
+
+/* a copy cut to AUDIT_FIELD_MAX bytes with non-printable bytes replaced,
+ * so that the log stays one line per field */
+static char *field(const char *s)
+{
+	size_t n = s ? strnlen(s, AUDIT_FIELD_MAX) : 0;
+	char *c = malloc(n + 1);
+
+	if (!c)
+		return NULL;
+	for (size_t i = 0; i < n; i++)
+		c[i] = (s[i] >= 0x20 && s[i] < 0x7f) ? s[i] : '?';
+	c[n] = '\0';
+	return c;
+}
+
+int sn_kbs_audit_append_tx(struct sn_kbs_store *s,
+			   const struct sn_kbs_audit_in *a)
+{
+	struct sn_kbs_audit_row r = {0};
+	char *f[5] = {field(a->actor), field(a->action), field(a->subject),
+		      field(a->outcome), field(a->detail)};
+	uint8_t h[SN_SHA256_LEN];
+	sqlite3_stmt *st = NULL;
+	int64_t seq;
+	int err;
+
+	for (int i = 0; i < 5; i++)
+		if (!f[i]) {
+			err = -ENOMEM;
+			goto out;
+		}
+	err = read_head(s, &seq, r.prev);
+	if (err)
+		goto out;
+	r.seq = seq + 1;
+	r.at = (int64_t)time(NULL);
+	r.actor = f[0];
+	r.action = f[1];
+	r.subject = f[2];
+	r.outcome = f[3];
+	r.detail = f[4];
+	err = sn_kbs_audit_row_hash(&r, h);
+	if (err)
+		goto out;
+	if (sqlite3_prepare_v2(s->db,
+			       "INSERT INTO audit (seq, at, actor, action,"
+			       " subject, outcome, detail, prev, hash) VALUES"
+			       " (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+			       -1, &st, NULL) != SQLITE_OK) {
+		err = sn_kbs_db_err(s, "appending to the audit log");
+		goto out;
+	}
+	sqlite3_bind_int64(st, 1, r.seq);
+	sqlite3_bind_int64(st, 2, r.at);
+	for (int i = 0; i < 5; i++)
+		sqlite3_bind_text(st, 3 + i, f[i], -1, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 8, r.prev, SN_SHA256_LEN, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 9, h, SN_SHA256_LEN, SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_DONE) {
+		err = sn_kbs_db_err(s, "appending to the audit log");
+		goto out;
+	}
+	sqlite3_finalize(st);
+	st = NULL;
+	if (sqlite3_prepare_v2(s->db,
+			       "INSERT INTO audit_head (id, seq, hash) VALUES"
+			       " (1, ?1, ?2) ON CONFLICT(id) DO UPDATE SET"
+			       " seq=?1, hash=?2",
+			       -1, &st, NULL) != SQLITE_OK) {
+		err = sn_kbs_db_err(s, "updating the audit head");
+		goto out;
+	}
+	sqlite3_bind_int64(st, 1, r.seq);
+	sqlite3_bind_blob(st, 2, h, SN_SHA256_LEN, SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		err = sn_kbs_db_err(s, "updating the audit head");
+out:
+	sqlite3_finalize(st);
+	for (int i = 0; i < 5; i++)
+		free(f[i]);
+	return err;
+}
+
+int sn_kbs_audit_append(struct sn_kbs_store *s, const struct sn_kbs_audit_in *a)
+{
+	int err = sn_kbs_begin(s);
+
+	if (err)
+		return err;
+	err = sn_kbs_audit_append_tx(s, a);
+	if (!err)
+		err = sn_kbs_commit(s);
+	if (err)
+		sn_kbs_rollback(s);
+	return err;
+}
+
+static const char *col(sqlite3_stmt *st, int i)
+{
+	const char *t = (const char *)sqlite3_column_text(st, i);
+
+	return t ? t : "";
+}
+
+int sn_kbs_audit_json(struct sn_kbs_store *s, int64_t after, int limit,
+		      char **out)
+{
+	sqlite3_stmt *st = NULL;
+	json_t *arr = json_array();
+	char *txt;
+	int rc;
+
+	if (!arr)
+		return -ENOMEM;
+	if (sqlite3_prepare_v2(
+		    s->db,
+		    "SELECT seq, at, actor, action, subject, outcome,"
+		    " detail, hash FROM audit WHERE seq > ?1 ORDER BY"
+		    " seq LIMIT ?2",
+		    -1, &st, NULL) != SQLITE_OK) {
+		json_decref(arr);
+		return sn_kbs_db_err(s, "reading the audit log");
+	}
+	sqlite3_bind_int64(st, 1, after);
+	sqlite3_bind_int(st, 2, limit);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		char hex[2 * SN_SHA256_LEN + 1] = "";
+
+		if (sqlite3_column_bytes(st, 7) == SN_SHA256_LEN)
+			sn_hex_encode(sqlite3_column_blob(st, 7), SN_SHA256_LEN,
+				      hex);
+		json_array_append_new(
+			arr,
+			json_pack("{s:I,s:I,s:s,s:s,s:s,s:s,s:s,s:s}", "seq",
+				  (json_int_t)sqlite3_column_int64(st, 0), "at",
+				  (json_int_t)sqlite3_column_int64(st, 1),
+				  "actor", col(st, 2), "action", col(st, 3),
+				  "subject", col(st, 4), "outcome", col(st, 5),
+				  "detail", col(st, 6), "hash", hex));
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		json_decref(arr);
+		return sn_kbs_db_err(s, "reading the audit log");
+	}
+	txt = json_dumps(arr, JSON_COMPACT);
+	json_decref(arr);
+	if (!txt)
+		return -ENOMEM;
+	*out = txt;
+	return 0;
+}
+
+static void fail(struct sn_kbs_audit_report *r, int64_t seq, const char *what)
+{
+	if (!r->ok)
+		return;
+	r->ok = false;
+	r->bad_seq = seq;
+	snprintf(r->what, sizeof(r->what), "%s", what);
+}
+
+int sn_kbs_audit_verify(struct sn_kbs_store *s, struct sn_kbs_audit_report *out)
+{
+	struct sn_kbs_audit_report r = {.ok = true};
+	uint8_t running[SN_SHA256_LEN] = {0}, head[SN_SHA256_LEN];
+	sqlite3_stmt *st = NULL;
+	int64_t expect = 1, head_seq;
+	int rc, err;
+
+	err = sn_kbs_exec(s, "BEGIN"); /* one consistent snapshot */
+	if (err)
+		return err;
+	err = read_head(s, &head_seq, head);
+	if (err)
+		goto out;
+	if (sqlite3_prepare_v2(
+		    s->db,
+		    "SELECT seq, at, actor, action, subject, outcome,"
+		    " detail, prev, hash FROM audit ORDER BY seq",
+		    -1, &st, NULL) != SQLITE_OK) {
+		err = sn_kbs_db_err(s, "reading the audit log");
+		goto out;
+	}
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct sn_kbs_audit_row row = {
+			.seq = sqlite3_column_int64(st, 0),
+			.at = sqlite3_column_int64(st, 1),
+			.actor = col(st, 2),
+			.action = col(st, 3),
+			.subject = col(st, 4),
+			.outcome = col(st, 5),
+			.detail = col(st, 6),
+		};
+		uint8_t h[SN_SHA256_LEN];
+		char what[160];
+
+		r.rows++;
+		if (row.seq != expect) {
+			snprintf(what, sizeof(what),
+				 "row %lld follows row %lld: rows are missing",
+				 (long long)row.seq, (long long)expect - 1);
+			fail(&r, row.seq, what);
+		}
+		if (sqlite3_column_bytes(st, 7) != SN_SHA256_LEN ||
+		    sqlite3_column_bytes(st, 8) != SN_SHA256_LEN) {
+			fail(&r, row.seq, "a hash column is not 32 bytes");
+			break;
+		}
+		memcpy(row.prev, sqlite3_column_blob(st, 7), SN_SHA256_LEN);
+		if (sn_memeq_ct(row.prev, running, SN_SHA256_LEN))
+			fail(&r, row.seq,
+			     "prev is not the hash of the row before it "
+			     "(a row was deleted, inserted or moved)");
+		err = sn_kbs_audit_row_hash(&row, h);
+		if (err)
+			goto out;
+		if (sn_memeq_ct(h, sqlite3_column_blob(st, 8), SN_SHA256_LEN))
+			fail(&r, row.seq,
+			     "the row's content does not match its hash "
+			     "(the row was edited)");
+		memcpy(running, h, SN_SHA256_LEN);
+		expect = row.seq + 1;
+	}
+	if (rc != SQLITE_DONE) {
+		err = sn_kbs_db_err(s, "reading the audit log");
+		goto out;
+	}
+	if (head_seq != expect - 1 ||
+	    sn_memeq_ct(head, running, SN_SHA256_LEN)) {
+		char what[160];
+
+		snprintf(what, sizeof(what),
+			 "the head (row %lld) is not the last row (%lld): the "
+			 "newest rows were removed or edited",
+			 (long long)head_seq, (long long)expect - 1);
+		fail(&r, expect - 1, what);
+	}
+	memcpy(r.head, running, SN_SHA256_LEN);
+out:
+	sqlite3_finalize(st);
+	sn_kbs_rollback(s);
+	if (!err)
+		*out = r;
+	return err;
+}

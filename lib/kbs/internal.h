@@ -1,0 +1,25 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* lib/kbs private: the store's handle and transaction helpers. */
+#ifndef SEALNET_LIB_KBS_INTERNAL_H
+#define SEALNET_LIB_KBS_INTERNAL_H
+
+#include <sqlite3.h>
+
+#include "sealnet/kbs.h"
+
+struct sn_kbs_store {
+	sqlite3 *db;
+	char path[256];
+};
+
+/* log sqlite's message for what and return -EIO */
+int sn_kbs_db_err(struct sn_kbs_store *s, const char *what);
+int sn_kbs_exec(struct sn_kbs_store *s, const char *sql);
+int sn_kbs_begin(struct sn_kbs_store *s);
+int sn_kbs_commit(struct sn_kbs_store *s);
+void sn_kbs_rollback(struct sn_kbs_store *s);
+/* append inside an open transaction */
+int sn_kbs_audit_append_tx(struct sn_kbs_store *s,
+			   const struct sn_kbs_audit_in *a);
+
+#endif

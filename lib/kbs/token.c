@@ -1,0 +1,436 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * Attestation-result tokens: compact JWS (RFC 7515) with ES384 (RFC 7518
+ * §3.4: ECDSA P-384 / SHA-384, signature r || s, 48 bytes each), signed
+ * and verified with OpenSSL directly (docs/kbs-api.md says why).  The
+ * verifier is strict: the header must be exactly {"alg":"ES384",
+ * "typ":"JWT","kid":<this key's>}, every claim present with its type.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <jansson.h>
+#include <openssl/bn.h>
+#include <openssl/core_names.h>
+#include <openssl/ecdsa.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+
+#include "sealnet/kbs.h"
+#include "sealnet/log.h"
+#include "sealnet/util.h"
+
+#define ES384_LEN 48
+#define IAT_SKEW  60
+
+struct sn_kbs_signer {
+	EVP_PKEY *key;
+	bool priv;
+	char x[72], y[72]; /* base64url coordinates */
+	char kid[48];
+};
+
+static int coords(struct sn_kbs_signer *k)
+{
+	uint8_t pub[1 + 2 * ES384_LEN], h[SN_SHA256_LEN];
+	char *x = NULL, *y = NULL, *kid = NULL, tp[256];
+	size_t n = 0;
+	int err;
+
+	if (EVP_PKEY_get_octet_string_param(k->key,
+					    OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY,
+					    pub, sizeof(pub), &n) != 1 ||
+	    n != sizeof(pub) || pub[0] != 4)
+		return -EINVAL;
+	err = sn_kbs_b64url_encode(pub + 1, ES384_LEN, &x);
+	if (!err)
+		err = sn_kbs_b64url_encode(pub + 1 + ES384_LEN, ES384_LEN, &y);
+	if (!err) {
+		/* RFC 7638: required members, lexicographic, no spaces */
+		snprintf(tp, sizeof(tp),
+			 "{\"crv\":\"P-384\",\"kty\":\"EC\",\"x\":\"%s\","
+			 "\"y\":\"%s\"}",
+			 x, y);
+		if (EVP_Digest(tp, strlen(tp), h, NULL, EVP_sha256(), NULL) !=
+		    1)
+			err = -EIO;
+	}
+	if (!err)
+		err = sn_kbs_b64url_encode(h, sizeof(h), &kid);
+	if (!err) {
+		snprintf(k->x, sizeof(k->x), "%s", x);
+		snprintf(k->y, sizeof(k->y), "%s", y);
+		snprintf(k->kid, sizeof(k->kid), "%s", kid);
+	}
+	free(x);
+	free(y);
+	free(kid);
+	return err;
+}
+
+static int is_p384(EVP_PKEY *k)
+{
+	char g[32];
+
+	return EVP_PKEY_is_a(k, "EC") &&
+	       EVP_PKEY_get_utf8_string_param(k, OSSL_PKEY_PARAM_GROUP_NAME, g,
+					      sizeof(g), NULL) == 1 &&
+	       !strcmp(g, "secp384r1");
+}
+
+static int wrap(EVP_PKEY *key, bool priv, struct sn_kbs_signer **out)
+{
+	struct sn_kbs_signer *k;
+	int err;
+
+	if (!is_p384(key)) {
+		sn_err("token key: not an EC P-384 key (ES384 needs one)");
+		EVP_PKEY_free(key);
+		return -EINVAL;
+	}
+	k = calloc(1, sizeof(*k));
+	if (!k) {
+		EVP_PKEY_free(key);
+		return -ENOMEM;
+	}
+	k->key = key;
+	k->priv = priv;
+	err = coords(k);
+	if (err) {
+		sn_kbs_signer_free(k);
+		return err;
+	}
+	*out = k;
+	return 0;
+}
+
+int sn_kbs_signer_load(const char *path, bool create,
+		       struct sn_kbs_signer **out)
+{
+	FILE *f = fopen(path, "r");
+	EVP_PKEY *key;
+	int fd;
+
+	if (f) {
+		key = PEM_read_PrivateKey(f, NULL, NULL, NULL);
+		fclose(f);
+		if (!key) {
+			sn_err("token key %s: not a PEM private key", path);
+			return -EINVAL;
+		}
+		return wrap(key, true, out);
+	}
+	if (errno != ENOENT || !create) {
+		sn_err("token key %s: %s", path, strerror(errno));
+		return -errno;
+	}
+	key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-384");
+	if (!key)
+		return -EIO;
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	f = fd >= 0 ? fdopen(fd, "w") : NULL;
+	if (!f ||
+	    PEM_write_PrivateKey(f, key, NULL, NULL, 0, NULL, NULL) != 1 ||
+	    fflush(f) || fsync(fileno(f))) {
+		sn_err("token key %s: could not write a new key: %s", path,
+		       strerror(errno));
+		if (f)
+			fclose(f);
+		else if (fd >= 0)
+			close(fd);
+		unlink(path);
+		EVP_PKEY_free(key);
+		return -EIO;
+	}
+	fclose(f);
+	sn_info("token key %s: created a new P-384 key", path);
+	return wrap(key, true, out);
+}
+
+int sn_kbs_signer_from_pem(const char *pem, size_t len,
+			   struct sn_kbs_signer **out)
+{
+	BIO *b = BIO_new_mem_buf(pem, (int)len);
+	EVP_PKEY *key = b ? PEM_read_bio_PrivateKey(b, NULL, NULL, NULL) : NULL;
+	bool priv = key != NULL;
+
+	if (b && !key) {
+		BIO_free(b);
+		b = BIO_new_mem_buf(pem, (int)len);
+		key = b ? PEM_read_bio_PUBKEY(b, NULL, NULL, NULL) : NULL;
+	}
+	BIO_free(b);
+	if (!key)
+		return -EINVAL;
+	return wrap(key, priv, out);
+}
+
+void sn_kbs_signer_free(struct sn_kbs_signer *k)
+{
+	if (!k)
+		return;
+	EVP_PKEY_free(k->key);
+	free(k);
+}
+
+const char *sn_kbs_signer_kid(const struct sn_kbs_signer *k)
+{
+	return k->kid;
+}
+
+int sn_kbs_jwks_json(const struct sn_kbs_signer *k, char **out)
+{
+	json_t *o = json_pack("{s:[{s:s,s:s,s:s,s:s,s:s,s:s,s:s}]}", "keys",
+			      "kty", "EC", "crv", "P-384", "x", k->x, "y", k->y,
+			      "kid", k->kid, "alg", "ES384", "use", "sig");
+	char *t = o ? json_dumps(o, JSON_COMPACT) : NULL;
+
+	json_decref(o);
+	if (!t)
+		return -ENOMEM;
+	*out = t;
+	return 0;
+}
+
+static json_t *claims_json(const struct sn_kbs_claims *c)
+{
+	char *cnf = NULL, *rek = NULL;
+	json_t *o = NULL;
+
+	if (sn_kbs_b64url_encode(c->cnf_spki, SN_SHA256_LEN, &cnf) ||
+	    sn_kbs_b64url_encode(c->rek, SN_KBS_REK_LEN, &rek))
+		goto out;
+	o = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,"
+		      "s:{s:i,s:i,s:i,s:i,s:i},s:{s:s,s:s},s:I,s:I,s:s}",
+		      "iss", c->iss, "sub", c->sub, "domain", c->domain,
+		      "stage", c->stage, "manifest", c->manifest, "tee", c->tee,
+		      "measurement", c->measurement, "tcb", "bootloader",
+		      (int)c->tcb.bootloader, "tee", (int)c->tcb.tee, "snp",
+		      (int)c->tcb.snp, "microcode", (int)c->tcb.microcode,
+		      "fmc", (int)c->tcb.fmc, "cnf", "spki#S256", cnf, "rek",
+		      rek, "iat", (json_int_t)c->iat, "exp", (json_int_t)c->exp,
+		      "jti", c->jti);
+out:
+	free(cnf);
+	free(rek);
+	return o;
+}
+
+static int b64_json(json_t *o, char **out)
+{
+	char *t = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
+	int err;
+
+	if (!t)
+		return -ENOMEM;
+	err = sn_kbs_b64url_encode((const uint8_t *)t, strlen(t), out);
+	free(t);
+	return err;
+}
+
+int sn_kbs_token_sign(const struct sn_kbs_signer *k,
+		      const struct sn_kbs_claims *c, char **out)
+{
+	json_t *hdr = json_pack("{s:s,s:s,s:s}", "alg", "ES384", "typ", "JWT",
+				"kid", k->kid);
+	json_t *pl = claims_json(c);
+	char *h = NULL, *p = NULL, *sig_s = NULL, *input = NULL, *tok = NULL;
+	uint8_t der[160], rs[2 * ES384_LEN];
+	size_t der_len = sizeof(der);
+	const uint8_t *dp = der;
+	ECDSA_SIG *sig = NULL;
+	EVP_MD_CTX *md = NULL;
+	int err = -EIO;
+
+	if (!k->priv || !hdr || !pl) {
+		err = k->priv ? -ENOMEM : -EINVAL;
+		goto out;
+	}
+	if (b64_json(hdr, &h) || b64_json(pl, &p))
+		goto out;
+	if (asprintf(&input, "%s.%s", h, p) < 0) {
+		input = NULL;
+		goto out;
+	}
+	md = EVP_MD_CTX_new();
+	if (!md ||
+	    EVP_DigestSignInit(md, NULL, EVP_sha384(), NULL, k->key) != 1 ||
+	    EVP_DigestSign(md, der, &der_len, (const uint8_t *)input,
+			   strlen(input)) != 1)
+		goto out;
+	sig = d2i_ECDSA_SIG(NULL, &dp, (long)der_len);
+	if (!sig ||
+	    BN_bn2binpad(ECDSA_SIG_get0_r(sig), rs, ES384_LEN) != ES384_LEN ||
+	    BN_bn2binpad(ECDSA_SIG_get0_s(sig), rs + ES384_LEN, ES384_LEN) !=
+		    ES384_LEN ||
+	    sn_kbs_b64url_encode(rs, sizeof(rs), &sig_s))
+		goto out;
+	if (asprintf(&tok, "%s.%s", input, sig_s) < 0) {
+		tok = NULL;
+		goto out;
+	}
+	err = 0;
+	*out = tok;
+out:
+	ECDSA_SIG_free(sig);
+	EVP_MD_CTX_free(md);
+	json_decref(hdr);
+	json_decref(pl);
+	free(h);
+	free(p);
+	free(sig_s);
+	free(input);
+	return err;
+}
+
+/* r || s (96 bytes) over input with the key: 0 or -EBADMSG */
+static int verify_sig(const struct sn_kbs_signer *k, const char *input,
+		      size_t len, const uint8_t rs[2 * ES384_LEN])
+{
+	ECDSA_SIG *sig = ECDSA_SIG_new();
+	BIGNUM *r = BN_bin2bn(rs, ES384_LEN, NULL);
+	BIGNUM *s = BN_bin2bn(rs + ES384_LEN, ES384_LEN, NULL);
+	uint8_t *der = NULL;
+	EVP_MD_CTX *md = NULL;
+	int n, ok = 0;
+
+	if (!sig || !r || !s || ECDSA_SIG_set0(sig, r, s) != 1) {
+		BN_free(r);
+		BN_free(s);
+		goto out;
+	}
+	n = i2d_ECDSA_SIG(sig, &der);
+	md = EVP_MD_CTX_new();
+	ok = n > 0 && md &&
+	     EVP_DigestVerifyInit(md, NULL, EVP_sha384(), NULL, k->key) == 1 &&
+	     EVP_DigestVerify(md, der, (size_t)n, (const uint8_t *)input,
+			      len) == 1;
+out:
+	OPENSSL_free(der);
+	EVP_MD_CTX_free(md);
+	ECDSA_SIG_free(sig);
+	return ok ? 0 : -EBADMSG;
+}
+
+/* base64url part [b, e) decoded to JSON */
+static json_t *part_json(const char *b, const char *e)
+{
+	uint8_t *d = NULL;
+	size_t n = 0;
+	json_t *o;
+
+	if (sn_kbs_b64url_decode(b, (size_t)(e - b), &d, &n))
+		return NULL;
+	o = json_loadb((const char *)d, n, JSON_REJECT_DUPLICATES, NULL);
+	free(d);
+	if (o && !json_is_object(o)) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
+static int copy_str(char *dst, size_t cap, const char *s)
+{
+	if (strlen(s) >= cap)
+		return -EINVAL;
+	strcpy(dst, s);
+	return 0;
+}
+
+static int parse_claims(json_t *o, struct sn_kbs_claims *c)
+{
+	const char *iss, *sub, *dom, *stage, *man, *tee, *meas, *cnf, *rek,
+		*jti;
+	json_int_t iat, exp;
+	int bl, te, snp, mc, fmc;
+
+	if (json_unpack(o,
+			"{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:{s:i,s:i,s:i,s:i,s:i!},"
+			"s:{s:s,s:s!},s:I,s:I,s:s!}",
+			"iss", &iss, "sub", &sub, "domain", &dom, "stage",
+			&stage, "manifest", &man, "tee", &tee, "measurement",
+			&meas, "tcb", "bootloader", &bl, "tee", &te, "snp",
+			&snp, "microcode", &mc, "fmc", &fmc, "cnf", "spki#S256",
+			&cnf, "rek", &rek, "iat", &iat, "exp", &exp, "jti",
+			&jti))
+		return -EINVAL;
+	if (copy_str(c->iss, sizeof(c->iss), iss) ||
+	    copy_str(c->sub, sizeof(c->sub), sub) ||
+	    copy_str(c->domain, sizeof(c->domain), dom) ||
+	    copy_str(c->stage, sizeof(c->stage), stage) ||
+	    copy_str(c->manifest, sizeof(c->manifest), man) ||
+	    copy_str(c->tee, sizeof(c->tee), tee) ||
+	    copy_str(c->measurement, sizeof(c->measurement), meas) ||
+	    copy_str(c->jti, sizeof(c->jti), jti) ||
+	    sn_kbs_b64url_decode_fixed(cnf, c->cnf_spki, SN_SHA256_LEN) ||
+	    sn_kbs_b64url_decode_fixed(rek, c->rek, SN_KBS_REK_LEN))
+		return -EINVAL;
+	if (bl < 0 || bl > 255 || te < 0 || te > 255 || snp < 0 || snp > 255 ||
+	    mc < 0 || mc > 255 || fmc < 0 || fmc > 255)
+		return -EINVAL;
+	c->tcb.bootloader = (uint8_t)bl;
+	c->tcb.tee = (uint8_t)te;
+	c->tcb.snp = (uint8_t)snp;
+	c->tcb.microcode = (uint8_t)mc;
+	c->tcb.fmc = (uint8_t)fmc;
+	c->iat = iat;
+	c->exp = exp;
+	return 0;
+}
+
+int sn_kbs_token_verify(const struct sn_kbs_signer *k, const char *tok,
+			size_t len, time_t now, struct sn_kbs_claims *out)
+{
+	const char *d1, *d2, *end = tok + len;
+	struct sn_kbs_claims c = {0};
+	const char *alg, *typ, *kid;
+	json_t *hdr = NULL, *pl = NULL;
+	uint8_t *sig = NULL;
+	size_t sig_len = 0;
+	int err = -EINVAL;
+
+	if (!len || len > SN_KBS_TOKEN_MAX || memchr(tok, '\0', len))
+		return -EINVAL;
+	d1 = memchr(tok, '.', len);
+	d2 = d1 ? memchr(d1 + 1, '.', (size_t)(end - d1 - 1)) : NULL;
+	if (!d2 || memchr(d2 + 1, '.', (size_t)(end - d2 - 1)))
+		return -EINVAL;
+	hdr = part_json(tok, d1);
+	pl = part_json(d1 + 1, d2);
+	if (!hdr || !pl ||
+	    sn_kbs_b64url_decode(d2 + 1, (size_t)(end - d2 - 1), &sig,
+				 &sig_len) ||
+	    sig_len != 2 * ES384_LEN)
+		goto out;
+	if (json_unpack(hdr, "{s:s,s:s,s:s!}", "alg", &alg, "typ", &typ, "kid",
+			&kid) ||
+	    strcmp(alg, "ES384") || strcmp(typ, "JWT"))
+		goto out;
+	if (strcmp(kid, k->kid)) {
+		err = -EKEYREJECTED;
+		goto out;
+	}
+	err = verify_sig(k, tok, (size_t)(d2 - tok), sig);
+	if (err)
+		goto out;
+	err = parse_claims(pl, &c);
+	if (err)
+		goto out;
+	if (c.exp <= (int64_t)now)
+		err = -EKEYEXPIRED;
+	else if (c.iat > (int64_t)now + IAT_SKEW)
+		err = -ETIME;
+out:
+	json_decref(hdr);
+	json_decref(pl);
+	free(sig);
+	if (!err)
+		*out = c;
+	return err;
+}

@@ -1,0 +1,345 @@
+#!/usr/bin/env bash
+# sealnet-kbs end to end (docs/kbs-api.md): the KBS in h1, nodes and the
+# admin in h2, certificates made with the openssl CLI, sim evidence.
+#
+#    h1 198.18.0.1 (sealnet-kbs :8443) --- br0 --- h2 198.18.0.2 (clients)
+#
+# enrol, set-reference, put-resource; attest -> token -> fetch -> open;
+# every refusal (replayed / unknown / expired challenge, evidence bound to
+# another TLS key, wrong measurement, token for another stage, token with
+# another TLS key, forged / expired token, oversized and malformed
+# requests, non-admin on the admin API, revoked node) answered with its
+# error code and recorded in the audit log; revocation pushed by GET
+# /events; kill -9 during a burst of attestations: every token a client
+# got is in the database after restart and the audit chain verifies.
+set -eu
+here=$(dirname "$0")
+. "$here/lib.sh"
+SN_BUILD=${SEALNET_BUILD:-$(cd "$here/../.." && pwd)/build/test}
+SEALNET="$SN_BUILD/cli/sealnet"
+KBS="$SN_BUILD/kbs/sealnet-kbs"
+T=$(mktemp -d /tmp/sealnet-kbs.XXXXXX)
+for c in openssl curl jq sqlite3 python3; do
+	command -v $c >/dev/null || netns_fail "needs $c (scripts/setup installs it)"
+done
+netns_init
+trap 'rc=$?; netns_cleanup; rm -rf "$T"; netns_trap $rc' EXIT
+netns_topology 2
+K=$(netns_addr h1)
+SRV="$K:8443"
+
+# ---- certificates --------------------------------------------------------
+mk_ca() { # NAME CN
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+		-keyout "$T/$1.key" -out "$T/$1.pem" -days 2 -subj "/CN=$2" \
+		-addext basicConstraints=critical,CA:TRUE \
+		-addext keyUsage=critical,keyCertSign,cRLSign 2>/dev/null
+}
+mk_leaf() { # NAME CN CA EXT...
+	local n=$1 cn=$2 ca=$3
+	shift 3
+	openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+		-keyout "$T/$n.key" -out "$T/$n.csr" -subj "/CN=$cn" 2>/dev/null
+	printf '%s\n' "$@" >"$T/$n.ext"
+	openssl x509 -req -in "$T/$n.csr" -CA "$T/$ca.pem" -CAkey "$T/$ca.key" \
+		-CAcreateserial -days 1 -extfile "$T/$n.ext" -out "$T/$n.pem" 2>/dev/null
+}
+mk_self() { # NAME CN: a node's self-signed TLS certificate
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+		-keyout "$T/$1.key" -out "$T/$1.pem" -days 1 -subj "/CN=$2" 2>/dev/null
+}
+mk_ca ca "kbs test CA"
+mk_ca adminca "kbs admin CA"
+mk_ca rogueca "not the admin CA"
+mk_leaf server kbs ca "subjectAltName=IP:$K" "extendedKeyUsage=serverAuth"
+mk_leaf admin alice adminca "extendedKeyUsage=clientAuth"
+mk_leaf rogue alice rogueca "extendedKeyUsage=clientAuth"
+for n in node1 node2 node3 other; do mk_self $n $n; done
+
+# ---- sim platform, reference values --------------------------------------
+"$SEALNET" sim-tee init "$T/plat" >"$T/plat.txt"
+ARK=$(sed -n 's/.*sim_ark_spki_sha256"): \([0-9a-f]*\)$/\1/p' "$T/plat.txt")
+M1=$(printf 'stage A image' | sha384sum | cut -c1-96)
+M2=$(printf 'rogue image' | sha384sum | cut -c1-96)
+M3=$(printf 'stage A image, old release' | sha384sum | cut -c1-96)
+printf '{"backends":["sim"],"measurements":["%s","%s"],"sim_ark_spki_sha256":["%s"]}\n' \
+	"$M1" "$M3" "$ARK" >"$T/policy.json"
+
+kbs_config() { # FILE TOKEN_LIFETIME CHALLENGE_LIFETIME
+	cat >"$1" <<JSON
+{ "listen": "$SRV", "domain": "d1",
+  "tls_cert": "server.pem", "tls_key": "server.key", "admin_ca": "adminca.pem",
+  "database": "kbs.db", "token_key": "token.key",
+  "token_lifetime": $2, "challenge_lifetime": $3, "request_timeout": 10 }
+JSON
+}
+kbs_config "$T/kbs.json" 300 60
+kbs_config "$T/kbs-short.json" 3 2
+
+KBS_PID=
+kbs_start() { # CONFIG
+	ip netns exec "$(netns_name h1)" "$KBS" --config "$1" >>"$T/kbs.log" 2>&1 &
+	KBS_PID=$!
+	SN_NS_BGPIDS+=($!)
+	for _ in $(seq 100); do
+		netns_exec h2 curl -sf --cacert "$T/ca.pem" "https://$SRV/keys" \
+			>/dev/null 2>&1 && return 0
+		sleep 0.1
+	done
+	cat "$T/kbs.log" >&2
+	netns_fail "sealnet-kbs did not start"
+}
+kbs_start "$T/kbs.json"
+
+# clients, all in h2
+sk() { netns_exec h2 "$SEALNET" kbs --server "$SRV" --ca "$T/ca.pem" "$@"; }
+admin() { sk --cert "$T/admin.pem" --key "$T/admin.key" "$@"; }
+node() { # NODE VERB ARGS...: as that node (its TLS certificate)
+	local n=$1
+	shift
+	sk --cert "$T/$n.pem" --key "$T/$n.key" "$@"
+}
+attest() { # NODE [ARGS...]
+	local n=$1
+	shift
+	node "$n" attest --node "$n" --platform "$T/plat" --measurement "$M1" \
+		--rek "$T/$n.rek" "$@"
+}
+curl_as() { # CERT ARGS...: the HTTP status
+	local c=$1
+	shift
+	netns_exec h2 curl -s -o "$T/curl.out" -w '%{http_code}' --cacert "$T/ca.pem" \
+		${c:+--cert "$T/$c.pem" --key "$T/$c.key"} "$@"
+}
+# refused CODE CMD...: CMD exits 1 and its error names CODE
+refused() {
+	local code=$1 rc=0
+	shift
+	"$@" >"$T/out" 2>"$T/err" || rc=$?
+	[ "$rc" = 1 ] && grep -q "refused (HTTP [0-9]*): $code:" "$T/err" ||
+		{ echo "  rc $rc, stderr: $(cat "$T/err")"; return 1; }
+}
+fails_() { ! "$@" >/dev/null 2>&1; }
+has_error() { # CODE: the last curl answer's error
+	[ "$(jq -r .error "$T/curl.out" 2>/dev/null)" = "$1" ] ||
+		{ echo "  answer: $(head -c 300 "$T/curl.out")"; return 1; }
+}
+
+# ---- admin: enrol, references, resources ---------------------------------
+check "admin: enrol node1 (stage A)" admin enrol node1 --stage A --node-cert "$T/node1.pem"
+check "admin: enrol node2 (stage B)" admin enrol node2 --stage B --node-cert "$T/node2.pem"
+check "admin: enrol node3 (stage A)" admin enrol node3 --stage A --node-cert "$T/node3.pem"
+check "admin: set-reference A" admin set-reference A --policy "$T/policy.json"
+check "admin: set-reference B" admin set-reference B --policy "$T/policy.json"
+echo '{"allow_any_measurement": true}' >"$T/bad-policy.json"
+check "admin: a policy the appraisal parser refuses is refused" \
+	refused bad-policy admin set-reference A --policy "$T/bad-policy.json"
+head -c 1000 /dev/urandom >"$T/secretA"
+echo "stage B secret" >"$T/secretB"
+check "admin: put-resource a/secret" admin put-resource a/secret --stage A --file "$T/secretA"
+check "admin: put-resource b/secret" admin put-resource b/secret --stage B --file "$T/secretB"
+check "admin: put-resource a/node3-only" admin put-resource a/node3-only --stage A --node node3 --file "$T/secretB"
+admin list >"$T/list.json"
+check "admin: list shows 3 nodes and 3 resources" \
+	[ "$(jq -c '[(.nodes|length),(.resources|length),(.references|length)]' "$T/list.json")" = '[3,3,2]' ]
+
+# ---- attest, token, fetch -------------------------------------------------
+check "node1 attests with sim evidence and gets a token" attest node1 --token "$T/t1"
+PAYLOAD=$(cut -d. -f2 "$T/t1")
+claims() { python3 -c 'import sys,base64,json; p=sys.argv[1]; print(json.dumps(json.loads(base64.urlsafe_b64decode(p+"="*(-len(p)%4)))))' "$1"; }
+claims "$PAYLOAD" >"$T/t1.json"
+S1=$(openssl x509 -in "$T/node1.pem" -pubkey -noout | openssl pkey -pubin -outform DER | openssl dgst -sha256 -binary | basenc --base64url | tr -d '=')
+check "token: sub, stage, domain, measurement, tee" \
+	[ "$(jq -r '[.sub,.stage,.domain,.measurement,.tee,.iss]|join(" ")' "$T/t1.json")" = "node1 A d1 $M1 sim sealnet-kbs:d1" ]
+check "token: cnf is the node's TLS key hash" [ "$(jq -r '.cnf["spki#S256"]' "$T/t1.json")" = "$S1" ]
+check "token: exp - iat = 300 s" [ "$(jq '.exp - .iat' "$T/t1.json")" = 300 ]
+check "token: header ES384 with the JWKS key id" \
+	[ "$(claims "$(cut -d. -f1 "$T/t1")" | jq -r '.alg + " " + .kid')" = "ES384 $(sk keys | jq -r '.keys[0].kid')" ]
+check "node1 fetches a/secret and opens it with its rek" node node1 fetch a/secret --token "$T/t1" --rek "$T/node1.rek" -o "$T/got"
+check "the secret is the one put" cmp -s "$T/got" "$T/secretA"
+curl_as node1 -H "Authorization: Bearer $(cat "$T/t1")" "https://$SRV/resource/a/secret" >/dev/null
+check "the answer is sealed (not the plaintext)" \
+	[ "$(jq -r .alg "$T/curl.out")" = X25519-HKDF-SHA256-A256GCM ]
+head -c 32 /dev/urandom >"$T/wrong.rek"
+netns_exec h2 "$SEALNET" kbs --server "$SRV" --ca "$T/ca.pem" --cert "$T/node1.pem" --key "$T/node1.key" \
+	fetch a/secret --token "$T/t1" --rek "$T/wrong.rek" -o "$T/got2" 2>"$T/err" && rc=0 || rc=$?
+check "fetch with the wrong rek: does not open (exit 1)" [ "$rc" = 1 ]
+check "node1 may not fetch a/node3-only" refused wrong-node node node1 fetch a/node3-only --token "$T/t1" --rek "$T/node1.rek"
+
+# ---- challenge refusals ---------------------------------------------------
+CH=$(netns_exec h2 curl -s --cacert "$T/ca.pem" "https://$SRV/challenge" | jq -r .challenge)
+check "attest with a fetched challenge" attest node1 --challenge "$CH" --token "$T/t1b"
+check "replayed challenge: refused (challenge-used)" refused challenge-used attest node1 --challenge "$CH"
+check "unknown challenge: refused (challenge-unknown)" \
+	refused challenge-unknown attest node1 --challenge "$(head -c 32 /dev/urandom | basenc --base64url | tr -d =)"
+
+# ---- appraisal refusals ---------------------------------------------------
+check "evidence bound to another TLS key: refused" refused appraisal-failed attest node1 --bind-cert "$T/other.pem"
+check "  ... the reason is report-data" grep -q 'reason report-data' "$T/err"
+check "a measurement not in the reference values: refused" \
+	refused appraisal-failed node node1 attest --node node1 --platform "$T/plat" --measurement "$M2" --rek "$T/node1.rek"
+check "  ... the reason is measurement-not-allowed" grep -q 'reason measurement-not-allowed' "$T/err"
+check "a TLS key other than the enrolled one: refused" refused wrong-tls-key \
+	node other attest --node node1 --platform "$T/plat" --measurement "$M1" --rek "$T/node1.rek"
+check "a node that is not enrolled: refused" refused not-enrolled \
+	node other attest --node ghost --platform "$T/plat" --measurement "$M1" --rek "$T/other.rek"
+
+# ---- token refusals -------------------------------------------------------
+check "node2 (stage B) attests" attest node2 --token "$T/t2"
+check "a token for stage B cannot fetch a stage A resource" \
+	refused wrong-stage node node2 fetch a/secret --token "$T/t2" --rek "$T/node2.rek"
+check "node2 fetches b/secret" node node2 fetch b/secret --token "$T/t2" --rek "$T/node2.rek" -o "$T/gotB"
+check "node1's token over node2's TLS key: refused (cnf)" \
+	refused token-key-mismatch node node2 fetch a/secret --token "$T/t1" --rek "$T/node2.rek"
+# forged: node1's token with the stage changed to B, old signature
+python3 - "$T/t1" "$T/forged" <<'PY'
+import sys, base64, json
+h, p, s = open(sys.argv[1]).read().strip().split('.')
+c = json.loads(base64.urlsafe_b64decode(p + '=' * (-len(p) % 4)))
+c['stage'] = 'B'
+p2 = base64.urlsafe_b64encode(json.dumps(c, separators=(',', ':')).encode()).decode().rstrip('=')
+open(sys.argv[2], 'w').write('.'.join([h, p2, s]))
+PY
+check "forged token (payload edited): refused" \
+	refused token-invalid node node1 fetch b/secret --token "$T/forged" --rek "$T/node1.rek"
+check "  ... the message says the signature" grep -q 'signature does not verify' "$T/err"
+printf 'eyJhbGciOiJub25lIn0.e30.' >"$T/none"
+check "alg none token: refused" refused token-invalid node node1 fetch a/secret --token "$T/none" --rek "$T/node1.rek"
+check "no token: refused (401)" [ "$(curl_as node1 "https://$SRV/resource/a/secret")" = 401 ]
+check "  ... error no-token" has_error no-token
+
+# ---- oversized and malformed requests ------------------------------------
+head -c 300000 /dev/zero | tr '\0' a >"$T/big"
+check "oversized attest body (300 kB): 413" \
+	[ "$(curl_as node1 -X POST --data-binary @"$T/big" "https://$SRV/attest")" = 413 ]
+check "  ... error too-large" has_error too-large
+head -c 2000000 /dev/zero | tr '\0' a >"$T/huge"
+check "a body above the server's hard limit (2 MB): 413" \
+	[ "$(curl_as node1 -X POST --data-binary @"$T/huge" "https://$SRV/attest")" = 413 ]
+check "malformed JSON: 400" [ "$(curl_as node1 -X POST --data-binary '{"node":' "https://$SRV/attest")" = 400 ]
+check "  ... error malformed" has_error malformed
+check "unknown member: 400" [ "$(curl_as node1 -X POST --data-binary '{"node":"node1","challenge":"","rek":"","evidence":"","x":1}' "https://$SRV/attest")" = 400 ]
+check "a challenge of the wrong length: 400" [ "$(curl_as node1 -X POST --data-binary '{"node":"node1","challenge":"AAAA","rek":"AAAA","evidence":"AAAA"}' "https://$SRV/attest")" = 400 ]
+check "attest without a client certificate: 401" [ "$(curl_as "" -X POST --data-binary '{}' "https://$SRV/attest")" = 401 ]
+check "a path with %-escapes: 400" [ "$(curl_as node1 "https://$SRV/resource/a%2Fsecret")" = 400 ]
+check "a path with ..: 400" [ "$(curl_as node1 --path-as-is "https://$SRV/resource/a/../secret")" = 400 ]
+check "GET /attest: 405" [ "$(curl_as node1 "https://$SRV/attest")" = 405 ]
+check "TLS 1.2 is refused" fails_ netns_exec h2 curl -s --cacert "$T/ca.pem" --tlsv1.2 --tls-max 1.2 "https://$SRV/keys"
+
+# ---- the admin API: only with the admin CA's certificate ------------------
+check "list as a node: refused (admin-required)" refused admin-required node node1 list
+check "enrol as a node: refused" refused admin-required node node1 enrol evil --stage A --spki "$(printf '%064d' 0)"
+check "revoke without a certificate: 403" [ "$(curl_as "" -X POST --data-binary '{"kind":"node","value":"node1"}' "https://$SRV/admin/revoke")" = 403 ]
+check "  ... error admin-required" has_error admin-required
+check "a same-named certificate from another CA: refused" \
+	refused admin-required sk --cert "$T/rogue.pem" --key "$T/rogue.key" list
+check "node1 is still not revoked" [ "$(admin list | jq '.nodes[] | select(.id=="node1") | .revoked')" = 0 ]
+
+# ---- slow clients do not block others ---------------------------------------
+# 300 connections that stall: half send nothing, half a TLS record header
+# and stop; meanwhile attestations and fetches go through
+netns_exec h2 python3 - "$K" 8443 "$T/slow.ready" <<'PY' &
+import socket, sys, time
+conns = []
+for i in range(300):
+    s = socket.create_connection((sys.argv[1], int(sys.argv[2])))
+    if i % 2:
+        s.send(b"\x16\x03\x01\x02\x00\x01")
+    conns.append(s)
+open(sys.argv[3], "w").close()
+time.sleep(6)
+PY
+SLOWP=$!
+for _ in $(seq 100); do [ -e "$T/slow.ready" ] && break; sleep 0.1; done
+check "300 stalled connections are open" [ -e "$T/slow.ready" ]
+t0=$(date +%s%N)
+check "an attestation goes through meanwhile" attest node1 --token "$T/t1c"
+check "a fetch goes through meanwhile" node node1 fetch a/secret --token "$T/t1c" --rek "$T/node1.rek" -o "$T/got3"
+t1=$(date +%s%N)
+echo "info: attest + fetch with 300 stalled connections: $(( (t1 - t0) / 1000000 )) ms"
+check "  ... within 3 s" [ $(( (t1 - t0) / 1000000 )) -lt 3000 ]
+for i in $(seq 8); do attest node1 --count 5 >"$T/par$i" 2>&1 & eval "PP$i=\$!"; done
+ok=0
+for i in $(seq 8); do eval "wait \$PP$i" && ok=$((ok + 1)); done
+check "8 concurrent clients x 5 attestations all succeed" [ "$ok" = 8 ]
+wait $SLOWP || true
+
+# ---- revocation and events --------------------------------------------------
+LAST=$(sk events --wait 0 | jq .last)
+sk events --after "$LAST" --wait 8 >"$T/events.json" 2>&1 &
+EVP=$!
+sleep 0.5
+t0=$(date +%s%N)
+check "admin: revoke node node2" admin revoke node node2 --reason "test"
+wait $EVP
+t1=$(date +%s%N)
+check "the waiting GET /events got the revocation" \
+	[ "$(jq -c '[.events[0].kind, .events[0].value]' "$T/events.json")" = '["node","node2"]' ]
+echo "info: revocation event delivered $(( (t1 - t0) / 1000000 )) ms after the revoke command"
+check "  ... within 2 s" [ $(( (t1 - t0) / 1000000 )) -lt 2000 ]
+check "a revoked node cannot attest" refused node-revoked attest node2
+check "a revoked node's token is not honoured" refused revoked node node2 fetch b/secret --token "$T/t2" --rek "$T/node2.rek"
+check "node3 attests with the old release M3" \
+	node node3 attest --node node3 --platform "$T/plat" --measurement "$M3" --rek "$T/node3.rek" --token "$T/t3old"
+check "admin: revoke measurement M3" admin revoke measurement "$M3" --reason "old release"
+check "measurement M3 can no longer attest" refused measurement-revoked \
+	node node3 attest --node node3 --platform "$T/plat" --measurement "$M3" --rek "$T/node3.rek"
+check "a token for M3 is not honoured" refused revoked node node3 fetch a/node3-only --token "$T/t3old" --rek "$T/node3.rek"
+check "events list both revocations" [ "$(sk events --wait 0 | jq '.events | length')" = 2 ]
+
+# ---- every refusal is in the audit log ------------------------------------
+admin audit --limit 10000 >"$T/audit.json"
+for code in bad-policy wrong-node challenge-used challenge-unknown appraisal-failed wrong-tls-key \
+	not-enrolled wrong-stage token-key-mismatch token-invalid no-token too-large malformed \
+	no-client-cert bad-path bad-method admin-required node-revoked revoked measurement-revoked; do
+	check "audit: a refusal $code" jq -e --arg c "$code" 'any(.[]; .outcome == $c)' "$T/audit.json" >/dev/null
+done
+check "audit: the admin's changes, by admin:alice" \
+	jq -e '[.[] | select(.actor | startswith("admin:alice@")) | .action] | index("enrol") and index("revoke") and index("put-resource")' "$T/audit.json" >/dev/null
+check "audit verify (over the API)" admin audit verify
+
+# ---- kill -9 during a burst of attestations --------------------------------
+CHX=$(netns_exec h2 curl -s --cacert "$T/ca.pem" "https://$SRV/challenge" | jq -r .challenge)
+for i in 1 2 3 4; do
+	attest node1 --count 400 >"$T/burst$i" 2>"$T/burst$i.err" &
+	eval "BP$i=\$!"
+done
+sleep 3
+kill -9 "$KBS_PID"
+wait "$KBS_PID" 2>/dev/null || true
+for i in 1 2 3 4; do eval "wait \$BP$i" || true; done
+cat "$T"/burst? | awk '{print $2}' >"$T/jtis"
+N=$(wc -l <"$T/jtis")
+echo "info: $N tokens issued before the kill"
+check "the burst got tokens before the kill" [ "$N" -gt 0 ]
+check "the burst was cut by the kill" [ "$N" -lt 1600 ]
+kbs_start "$T/kbs-short.json"
+missing=0
+while read -r j; do
+	[ "$(sqlite3 "$T/kbs.db" "SELECT count(*) FROM tokens WHERE jti='$j'")" = 1 ] || missing=$((missing + 1))
+	[ "$(sqlite3 "$T/kbs.db" "SELECT count(*) FROM audit WHERE action='attest' AND detail LIKE 'token $j %'")" = 1 ] ||
+		missing=$((missing + 1))
+done <"$T/jtis"
+check "every token a client received is recorded, with its audit entry" [ "$missing" = 0 ]
+check "audit verify after the crash (over the API)" admin audit verify
+check "audit verify after the crash (the database file)" "$SEALNET" kbs audit verify --db "$T/kbs.db"
+
+# ---- expiry (token lifetime 3 s, challenge lifetime 2 s now) --------------
+check "node1 attests (short-lived token)" attest node1 --token "$T/t3"
+CH=$(netns_exec h2 curl -s --cacert "$T/ca.pem" "https://$SRV/challenge" | jq -r .challenge)
+sleep 3.5
+check "expired challenge: refused (challenge-expired)" refused challenge-expired attest node1 --challenge "$CH"
+check "expired token: refused (token-expired)" refused token-expired node node1 fetch a/secret --token "$T/t3" --rek "$T/node1.rek"
+check "a challenge from before the restart is unknown" refused challenge-unknown attest node1 --challenge "$CHX"
+
+# ---- tampering with the audit log is detected ------------------------------
+sqlite3 "$T/kbs.db" ".backup '$T/copy.db'"
+sqlite3 "$T/copy.db" "DROP TRIGGER audit_no_update; UPDATE audit SET detail='nothing happened' WHERE seq=5"
+"$SEALNET" kbs audit verify --db "$T/copy.db" >"$T/v.txt" && rc=0 || rc=$?
+check "an edited audit row is detected (exit 1, row 5)" [ "$rc" = 1 ] && grep -q 'BROKEN at row 5' "$T/v.txt"
+
+# ---- clean stop -------------------------------------------------------------
+kill -TERM "$KBS_PID"
+wait "$KBS_PID" && rc=0 || rc=$?
+check "SIGTERM: clean exit 0 (no leak reported)" [ "$rc" = 0 ]
+exit "$fails"

@@ -1,0 +1,191 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * lib/kbs: challenges (single use, expiry, capacity), sealing (round
+ * trip; another key, another path, a flipped byte do not open), the
+ * channel binding layout, names, paths and strict base64url.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+
+#include "sealnet/kbs.h"
+
+static void challenge_single_use(void **state)
+{
+	struct sn_kbs_challenges *c;
+	uint8_t a[32], b[32], unknown[32] = {1};
+
+	assert_int_equal(sn_kbs_challenges_new(4, 1000, &c), 0);
+	assert_int_equal(sn_kbs_challenge_issue(c, 0, a), 0);
+	assert_int_equal(sn_kbs_challenge_issue(c, 0, b), 0);
+	assert_memory_not_equal(a, b, 32);
+	assert_int_equal(sn_kbs_challenge_consume(c, 10, a), 0);
+	assert_int_equal(sn_kbs_challenge_consume(c, 20, a), -EALREADY);
+	assert_int_equal(sn_kbs_challenge_consume(c, 20, unknown), -ENOENT);
+	assert_int_equal(sn_kbs_challenge_consume(c, 30, b), 0);
+	sn_kbs_challenges_free(c);
+}
+
+static void challenge_expiry(void **state)
+{
+	struct sn_kbs_challenges *c;
+	uint8_t a[32], b[32];
+
+	assert_int_equal(sn_kbs_challenges_new(4, 1000, &c), 0);
+	assert_int_equal(sn_kbs_challenge_issue(c, 0, a), 0);
+	assert_int_equal(sn_kbs_challenge_issue(c, 0, b), 0);
+	assert_int_equal(sn_kbs_challenge_consume(c, 999, b), 0);
+	assert_int_equal(sn_kbs_challenge_consume(c, 1000, a), -ETIMEDOUT);
+	/* and never usable again */
+	assert_int_equal(sn_kbs_challenge_consume(c, 1001, a), -EALREADY);
+	/* forgotten after twice the lifetime */
+	assert_int_equal(sn_kbs_challenge_issue(c, 2500, b), 0);
+	assert_int_equal(sn_kbs_challenge_consume(c, 2500, a), -ENOENT);
+	sn_kbs_challenges_free(c);
+}
+
+static void challenge_capacity(void **state)
+{
+	struct sn_kbs_challenges *c;
+	uint8_t a[32];
+
+	assert_int_equal(sn_kbs_challenges_new(3, 1000, &c), 0);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(sn_kbs_challenge_issue(c, 0, a), 0);
+	assert_int_equal(sn_kbs_challenge_issue(c, 0, a), -EBUSY);
+	/* expired ones no longer count */
+	assert_int_equal(sn_kbs_challenge_issue(c, 1000, a), 0);
+	sn_kbs_challenges_free(c);
+}
+
+static void seal_roundtrip(void **state)
+{
+	uint8_t priv[32], pub[32], priv2[32], pub2[32], *pt = NULL;
+	const char msg[] = "the stage secret";
+	size_t n = 0;
+	char *sealed = NULL;
+
+	assert_int_equal(sn_kbs_x25519_keygen(priv, pub), 0);
+	assert_int_equal(sn_kbs_x25519_keygen(priv2, pub2), 0);
+	assert_int_equal(sn_kbs_seal(pub, "a/secret", (const uint8_t *)msg,
+				     sizeof(msg), &sealed),
+			 0);
+	assert_null(strstr(sealed, "stage secret"));
+	assert_int_equal(
+		sn_kbs_open(priv, "a/secret", sealed, strlen(sealed), &pt, &n),
+		0);
+	assert_int_equal(n, sizeof(msg));
+	assert_memory_equal(pt, msg, n);
+	free(pt);
+	/* another key, another path */
+	assert_int_equal(
+		sn_kbs_open(priv2, "a/secret", sealed, strlen(sealed), &pt, &n),
+		-EBADMSG);
+	assert_int_equal(
+		sn_kbs_open(priv, "b/secret", sealed, strlen(sealed), &pt, &n),
+		-EBADMSG);
+	/* a flipped ciphertext byte */
+	{
+		json_t *o = json_loads(sealed, 0, NULL);
+		char *ct = strdup(json_string_value(json_object_get(o, "ct")));
+		char *t;
+
+		ct[5] = ct[5] == 'A' ? 'B' : 'A';
+		json_object_set_new(o, "ct", json_string(ct));
+		t = json_dumps(o, JSON_COMPACT);
+		assert_int_equal(
+			sn_kbs_open(priv, "a/secret", t, strlen(t), &pt, &n),
+			-EBADMSG);
+		free(t);
+		free(ct);
+		json_decref(o);
+	}
+	/* an extra member */
+	assert_int_equal(
+		sn_kbs_open(priv, "a/secret", "{\"alg\":\"x\"}", 11, &pt, &n),
+		-EINVAL);
+	free(sealed);
+}
+
+static void binding_layout(void **state)
+{
+	uint8_t ch[32], spki[32], rek[32], cb[SN_KBS_CB_LEN],
+		cb2[SN_KBS_CB_LEN];
+
+	memset(ch, 1, 32);
+	memset(spki, 2, 32);
+	memset(rek, 3, 32);
+	sn_kbs_channel_binding(ch, spki, rek, cb);
+	assert_int_equal(sizeof(cb), 22 + 96);
+	assert_memory_equal(cb, "sealnet-kbs-attest-v1\0", 22);
+	assert_memory_equal(cb + 22, ch, 32);
+	assert_memory_equal(cb + 54, spki, 32);
+	assert_memory_equal(cb + 86, rek, 32);
+	spki[0] ^= 1;
+	sn_kbs_channel_binding(ch, spki, rek, cb2);
+	assert_memory_not_equal(cb, cb2, sizeof(cb));
+}
+
+static void names_paths(void **state)
+{
+	assert_int_equal(sn_kbs_name_check("node-1.a_b"), 0);
+	assert_int_equal(sn_kbs_name_check(""), -EINVAL);
+	assert_int_equal(sn_kbs_name_check("-x"), -EINVAL);
+	assert_int_equal(sn_kbs_name_check(".x"), -EINVAL);
+	assert_int_equal(sn_kbs_name_check("a b"), -EINVAL);
+	assert_int_equal(sn_kbs_name_check("a/b"), -EINVAL);
+	assert_int_equal(sn_kbs_path_check("a/b/c.key"), 0);
+	assert_int_equal(sn_kbs_path_check("a//b"), -EINVAL);
+	assert_int_equal(sn_kbs_path_check("/a"), -EINVAL);
+	assert_int_equal(sn_kbs_path_check("a/"), -EINVAL);
+	assert_int_equal(sn_kbs_path_check("a/../b"), -EINVAL);
+	assert_int_equal(sn_kbs_path_check("a/./b"), -EINVAL);
+	assert_int_equal(sn_kbs_path_check(".."), -EINVAL);
+	assert_int_equal(sn_kbs_path_check("a%2fb"), -EINVAL);
+}
+
+static void b64url_strict(void **state)
+{
+	uint8_t *o;
+	size_t n;
+	char *e;
+	const uint8_t in[] = {0xfb, 0xff, 0x01};
+
+	assert_int_equal(sn_kbs_b64url_encode(in, 3, &e), 0);
+	assert_string_equal(e, "-_8B");
+	free(e);
+	assert_int_equal(sn_kbs_b64url_decode("-_8B", 4, &o, &n), 0);
+	assert_int_equal(n, 3);
+	assert_memory_equal(o, in, 3);
+	free(o);
+	assert_int_equal(sn_kbs_b64url_decode("+/8B", 4, &o, &n), -EINVAL);
+	assert_int_equal(sn_kbs_b64url_decode("AA==", 4, &o, &n), -EINVAL);
+	assert_int_equal(sn_kbs_b64url_decode("A", 1, &o, &n), -EINVAL);
+	/* non-canonical: the unused low bits set */
+	assert_int_equal(sn_kbs_b64url_decode("AB", 2, &o, &n), -EINVAL);
+	assert_int_equal(sn_kbs_b64url_decode("AA", 2, &o, &n), 0);
+	free(o);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(challenge_single_use),
+		cmocka_unit_test(challenge_expiry),
+		cmocka_unit_test(challenge_capacity),
+		cmocka_unit_test(seal_roundtrip),
+		cmocka_unit_test(binding_layout),
+		cmocka_unit_test(names_paths),
+		cmocka_unit_test(b64url_strict),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
