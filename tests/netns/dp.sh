@@ -57,7 +57,7 @@ dp_start() {
 	DP_PID[$h]=$!
 	SN_NS_BGPIDS+=($!)
 	for _ in $(seq 100); do
-		grep -q "sealnetd: ready" "$DP_DIR/$h.log" && return 0
+		grep -qs "sealnetd: ready" "$DP_DIR/$h.log" && return 0
 		kill -0 "${DP_PID[$h]}" 2>/dev/null || break
 		sleep 0.1
 	done
