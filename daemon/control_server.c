@@ -21,6 +21,7 @@
 #include "sealnet/control.h"
 #include "sealnet/log.h"
 #include "sealnet/util.h"
+#include "sealnet/engine.h"
 #include "sealnetd.h"
 
 /* The status answer (include/sealnet/control.h, STATUS ANSWER). */
@@ -64,6 +65,8 @@ static int status_answer(struct sealnetd *d, json_t **out)
 
 		inet_ntop(AF_INET, &pc->addr, addr[i], sizeof(addr[i]));
 		sn_dp_peer_stats(d->dp, pc->id, &ps);
+		if (d->engine)
+			sn_engine_peer_stats(d->engine, pc->id, &ps);
 		p->name = pc->name;
 		p->id = pc->id;
 		p->address = addr[i];
@@ -81,6 +84,8 @@ static int status_answer(struct sealnetd *d, json_t **out)
 		sn_make_peer_status(d, i, p);
 	}
 	if (!sn_dp_drop_counts(d->dp, counts)) {
+		if (d->engine)
+			sn_engine_drop_counts(d->engine, counts);
 		for (unsigned int r = 1; r < SN_DROP_MAX; r++)
 			drops[st.n_drops++] = (struct sn_control_drop){
 				.reason = sn_drop_name(r),

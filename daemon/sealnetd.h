@@ -43,7 +43,15 @@ struct sealnetd {
 	long attach_deadline;		/* deferred attach (restart) */
 	int audit_fd;			/* STATE_DIR/audit.jsonl, -1: none */
 	struct sn_static *statics;	/* static-key peers (static_keys.c) */
+	struct sn_engine *engine;	/* SIMD engine (engine.c); NULL: bpf */
 };
+
+/* engine.c: with "dataplane": {"engine": "simd"}, open the engine, hand
+ * it the peers and the key operations, route through it, start it (after
+ * sn_dp_open, before any key is installed); teardown before the data
+ * plane is released or closed. */
+int sn_engine_setup(struct sealnetd *d);
+void sn_engine_teardown(struct sealnetd *d);
 
 /* control_server.c: the control socket */
 int sn_ctl_start(struct sealnetd *d);

@@ -426,6 +426,7 @@ enum sn_mlog_type {
 	SN_MLOG_BPF_PROG =
 		2, /* hash of a loaded program (kernel's tag/insns) */
 	SN_MLOG_CONFIG = 3,
+	SN_MLOG_ENGINE = 4, /* hash of the SIMD engine's binary */
 	SN_MLOG_OTHER = 0xffff,
 };
 
