@@ -93,6 +93,23 @@ fail:
 	return err;
 }
 
+/* version 1 seals IPv4 only: no IPv6 on the device (link-local
+ * addresses, router solicitations); best effort */
+static void tun_no_ipv6(struct sn_engine *e)
+{
+	char path[96];
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/sys/net/ipv6/conf/%s/disable_ipv6",
+		 e->tun_name);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	if (write(fd, "1\n", 2) != 2)
+		sn_warn("engine: disabling IPv6 on %s failed", e->tun_name);
+	close(fd);
+}
+
 /* MTU lowered by the overhead, and up */
 static int tun_up(struct sn_engine *e)
 {
@@ -101,6 +118,7 @@ static int tun_up(struct sn_engine *e)
 
 	if (s < 0)
 		return -errno;
+	tun_no_ipv6(e);
 	snprintf(ifr.ifr_name, IFNAMSIZ, "%s", e->tun_name);
 	ifr.ifr_mtu = (int)(e->link_mtu - SN_OVERHEAD);
 	if (ioctl(s, SIOCSIFMTU, &ifr) || ioctl(s, SIOCGIFFLAGS, &ifr))
@@ -117,7 +135,7 @@ static int udp_open(struct sn_engine *e)
 	struct sockaddr_in sa = {.sin_family = AF_INET,
 				 .sin_port = htons(e->udp_port)};
 	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	int one = 1, pmtu = IP_PMTUDISC_DO, buf = 8 << 20, err;
+	int one = 1, pmtu = IP_PMTUDISC_DO, buf = 4 << 20, err;
 
 	if (fd < 0)
 		return -errno;
@@ -129,9 +147,11 @@ static int udp_open(struct sn_engine *e)
 	    setsockopt(fd, IPPROTO_UDP, UDP_GRO, &one, sizeof(one)) ||
 	    bind(fd, (struct sockaddr *)&sa, sizeof(sa)))
 		goto fail;
-	/* best effort: bigger buffers for bursts of 64 KB segments */
+	/* best effort: room for bursts of 64 KB GRO segments.  The send
+	 * buffer stays the default: a full one blocks the send thread, the
+	 * device's queue fills and the stack's TCP backs off, instead of
+	 * sealed packets queueing here for longer than a rekey interval */
 	setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &buf, sizeof(buf));
-	setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &buf, sizeof(buf));
 	e->udp_fd = fd;
 	return 0;
 fail:
