@@ -117,8 +117,9 @@ echo "== phase 1: offloads $offloads"
 cp "$DP_DIR/h1.p1" "$DP_DIR/h1.json"
 cp "$DP_DIR/h2.p1" "$DP_DIR/h2.json"
 start_both
-check "h2 runs the SIMD engine (device sn-h2 with the policy programs)" \
-	netns_exec h2 tc filter show dev sn-h2 egress
+check "h2 runs the SIMD engine: device sn-h2 with the policy programs" \
+	[ -n "$(netns_exec h2 tc filter show dev sn-h2 egress | grep sn_tun_egress)" -a \
+	  -n "$(netns_exec h2 tc filter show dev sn-h2 ingress | grep sn_tun_ingress)" ]
 check "its binary is in h2's measurement log (engine event)" \
 	grep -q "engine: simd" "$DP_DIR/h2.log"
 b1=$(sealed_drops h1)
@@ -143,6 +144,10 @@ check "no sealed packet dropped on h1 ($(drops_detail h1)) or h2 ($(drops_detail
 	[ "$(sealed_drops h1)" = "$b1" -a "$(sealed_drops h2)" = "$b2" ]
 
 echo "== the SIMD side's policy"
+# listeners, so that a connection the policy did not stop would succeed
+netns_bg h1 $SINK serve "$H1" 7000 >/dev/null 2>&1
+netns_bg h2 $SINK serve "$H2" 7001 >/dev/null 2>&1
+sleep 0.3
 tx=$(dp_peer h2 h1 tx_packets)
 pe=$(dp_drops h2 POLICY_EGRESS)
 netns_exec h2 timeout 3 bash -c "echo x > /dev/tcp/$H1/7000" 2>/dev/null && ok=1 || ok=0
