@@ -93,11 +93,20 @@ drops_detail() {
 	dp_status "$1" | jq -c '[.drops | to_entries[] | select(.value.count > 0) | {(.key): .value.count}] | add'
 }
 
+# wait until H listens on TCP PORT (up to 10 s)
+wait_listen() {
+	for _ in $(seq 100); do
+		netns_exec "$1" ss -Htln "sport = :$2" | grep -q . && return 0
+		sleep 0.1
+	done
+	netns_fail "nothing listens on $1:$2"
+}
+
 # transfer N bytes from host A to B:PORT, data checked
 transfer() { # FROM TO PORT BYTES MARKER [SECONDS]
 	local out="$DP_DIR/sink.$3" got sent
 	netns_bg "$2" $SINK serve "$(netns_addr "$2")" "$3" >"$out"
-	sleep 0.3
+	wait_listen "$2" "$3"
 	sent=$(netns_exec "$1" $SINK send "$(netns_addr "$2")" "$3" "$4" "$5" ${6:-})
 	for _ in $(seq 50); do [ -s "$out" ] && break; sleep 0.1; done
 	got=$(cat "$out")
@@ -109,7 +118,7 @@ iperf() { # FROM TO ARGS... -> received bytes (JSON end.sum_received)
 	local from=$1 to=$2
 	shift 2
 	netns_exec "$to" iperf3 -s -1 -D -p 5201 -B "$(netns_addr "$to")"
-	sleep 0.3
+	wait_listen "$to" 5201
 	netns_exec "$from" timeout 30 iperf3 -J -c "$(netns_addr "$to")" -p 5201 "$@" >"$DP_DIR/iperf.json" || true
 }
 
@@ -147,7 +156,8 @@ echo "== the SIMD side's policy"
 # listeners, so that a connection the policy did not stop would succeed
 netns_bg h1 $SINK serve "$H1" 7000 >/dev/null 2>&1
 netns_bg h2 $SINK serve "$H2" 7001 >/dev/null 2>&1
-sleep 0.3
+wait_listen h1 7000
+wait_listen h2 7001
 tx=$(dp_peer h2 h1 tx_packets)
 pe=$(dp_drops h2 POLICY_EGRESS)
 netns_exec h2 timeout 3 bash -c "echo x > /dev/tcp/$H1/7000" 2>/dev/null && ok=1 || ok=0
@@ -238,7 +248,8 @@ SN_NS_BGPIDS+=($!)
 sampler=$!
 netns_bg h2 $SINK serve "$H2" 6000 >"$DP_DIR/sink.6000"
 netns_bg h1 $SINK serve "$H1" 6001 >"$DP_DIR/sink.6001"
-sleep 0.3
+wait_listen h2 6000
+wait_listen h1 6001
 netns_exec h1 $SINK send "$H2" 6000 60000000 rk12 8 >"$DP_DIR/sent.6000" &
 p12=$!
 s21=$(netns_exec h2 $SINK send "$H1" 6001 60000000 rk21 8)
