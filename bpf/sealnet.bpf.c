@@ -12,6 +12,18 @@
  *          of sealnetd's own MAKE sockets (lib/control.h).
  * Neither IPv4 nor IPv6 (ARP, VLAN tags, other ethertypes): lib/l2.h.
  *
+ * SIMD engine mode (cfg->flags & SN_CFG_ENGINE_SIMD, lib/engine/): the
+ * engine in sealnetd seals and opens; these programs keep the policy.
+ *   egress:  to a peer, only the engine's sealed UDP (skb->mark ==
+ *            cfg->engine_mark, UDP udp_port -> udp_port) and the control
+ *            exemption pass; anything else is dropped (ENGINE_BYPASS),
+ *            never sealed here (the engine owns the counters).
+ *   ingress: sealed UDP goes up, unopened, to the engine's socket; the rest
+ *            as above (plaintext from a peer dropped).
+ *   sn_tun_egress / sn_tun_ingress on the engine's TUN device: egress
+ *            policy before a byte reaches the engine; ingress policy on the
+ *            packets the engine opened.
+ *
  * Protocol: docs/wire-format.md.  Maps and drop reasons: sealnet/abi.h.
  */
 #include "lib/common.h"
@@ -146,6 +158,13 @@ int sn_egress(struct __sk_buff *skb)
 	    sn_peer_or_unprotected(skb, cfg, &p, p.daddr, cfg->unprot_egress,
 				   &f, &verdict))
 		return verdict;
+	if (cfg->flags & SN_CFG_ENGINE_SIMD) {
+		if (skb->mark == cfg->engine_mark && cfg->engine_mark &&
+		    p.proto == IPPROTO_UDP_ && p.ihl_ok &&
+		    p.sport == cfg->udp_port && p.dport == cfg->udp_port)
+			return TC_ACT_OK;
+		return sn_drop(cfg, &f, SN_DROP_ENGINE_BYPASS);
+	}
 	if (!p.ihl_ok)
 		return sn_drop(cfg, &f, SN_DROP_IP_OPTIONS);
 	if (p.frag)
@@ -167,12 +186,88 @@ int sn_ingress(struct __sk_buff *skb)
 		return TC_ACT_SHOT;
 	if (sn_classify(skb, cfg, cfg->unprot_ingress, &p, &f, &verdict))
 		return verdict;
-	if (p.proto == IPPROTO_UDP_ && p.dport == cfg->udp_port)
+	if (p.proto == IPPROTO_UDP_ && p.dport == cfg->udp_port) {
+		if (cfg->flags & SN_CFG_ENGINE_SIMD)
+			return TC_ACT_OK; /* opened by the engine */
 		return sn_open(skb, cfg, &p, &f);
+	}
 	if (sn_peer_or_unprotected(skb, cfg, &p, p.saddr, cfg->unprot_ingress,
 				   &f, &verdict))
 		return verdict;
 	return sn_drop(cfg, &f, SN_DROP_PLAINTEXT);
+}
+
+/*
+ * The SIMD engine's TUN device (no link-layer header).  Everything routed
+ * there goes to a peer (policy routing, lib/engine/route.c): egress is the
+ * policy check before the engine reads the packet; a GSO super-packet is
+ * checked once, by its headers, like the segments it becomes.
+ */
+SEC("tc")
+int sn_tun_egress(struct __sk_buff *skb)
+{
+	struct sn_config *cfg = sn_cfg();
+	struct sn_flow f = { .dir = SN_DIR_EGRESS };
+	struct sn_pkt p;
+	__u32 *peer;
+	int r;
+
+	if (!cfg)
+		return TC_ACT_SHOT;
+	r = sn_parse_l3(skb, &p);
+	if (r)
+		return sn_drop(cfg, &f,
+			       r < 0 ? SN_DROP_MALFORMED : SN_DROP_ETHERTYPE);
+	f.saddr = p.saddr;
+	f.daddr = p.daddr;
+	f.sport = p.sport;
+	f.dport = p.dport;
+	f.proto = p.proto;
+	peer = bpf_map_lookup_elem(&sn_peer_by_addr, &p.daddr);
+	if (!peer)
+		return sn_drop(cfg, &f, SN_DROP_UNPROTECTED);
+	f.peer = *peer;
+	if (sn_control_port(cfg, &p))
+		return sn_drop(cfg, &f, SN_DROP_CONTROL_PORT);
+	if (!p.ihl_ok)
+		return sn_drop(cfg, &f, SN_DROP_IP_OPTIONS);
+	if (p.frag)
+		return sn_drop(cfg, &f, SN_DROP_FRAGMENT);
+	if (!sn_policy_egress(skb, cfg, &f))
+		return sn_drop(cfg, &f, SN_DROP_POLICY_EGRESS);
+	return TC_ACT_OK;
+}
+
+/* Packets the engine opened and wrote to the TUN device: the engine
+ * checked that the source address is the session's peer (BAD_SOURCE); the
+ * ingress policy decides on the decrypted protocol and ports. */
+SEC("tc")
+int sn_tun_ingress(struct __sk_buff *skb)
+{
+	struct sn_config *cfg = sn_cfg();
+	struct sn_flow f = { .dir = SN_DIR_INGRESS };
+	struct sn_pkt p;
+	__u32 *peer;
+	int r;
+
+	if (!cfg)
+		return TC_ACT_SHOT;
+	r = sn_parse_l3(skb, &p);
+	if (r)
+		return sn_drop(cfg, &f,
+			       r < 0 ? SN_DROP_MALFORMED : SN_DROP_ETHERTYPE);
+	f.saddr = p.saddr;
+	f.daddr = p.daddr;
+	f.sport = p.sport;
+	f.dport = p.dport;
+	f.proto = p.proto;
+	peer = bpf_map_lookup_elem(&sn_peer_by_addr, &p.saddr);
+	if (!peer)
+		return sn_drop(cfg, &f, SN_DROP_UNKNOWN_SESSION);
+	f.peer = *peer;
+	if (!sn_policy_ingress(cfg, &f))
+		return sn_drop(cfg, &f, SN_DROP_POLICY_INGRESS);
+	return TC_ACT_OK;
 }
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

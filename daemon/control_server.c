@@ -21,6 +21,7 @@
 #include "sealnet/control.h"
 #include "sealnet/log.h"
 #include "sealnet/util.h"
+#include "sealnet/engine.h"
 #include "sealnetd.h"
 
 /* The status answer (include/sealnet/control.h, STATUS ANSWER). */

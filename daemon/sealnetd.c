@@ -27,6 +27,7 @@
 #include "sealnet/log.h"
 #include "sealnet/selftest.h"
 #include "sealnet/util.h"
+#include "sealnet/engine.h"
 #include "sealnetd.h"
 #include "static_keys.h"
 
@@ -376,9 +377,12 @@ int main(int argc, char **argv)
 	}
 	if (sn_dp_open(&d.cfg->dp, &d.dp))
 		goto out;
+	if (sn_engine_setup(&d))
+		goto out;
 	if (install(&d))
 		goto out;
-	if (sn_dp_measure(d.dp, &d.mlog)) {
+	if (sn_dp_measure(d.dp, &d.mlog) ||
+	    (d.engine && sn_engine_measure(&d.mlog))) {
 		sn_err("measuring the data plane failed");
 		goto out;
 	}
@@ -434,6 +438,7 @@ out:
 		event_free(d.ev_sigterm);
 	if (d.ev_sighup)
 		event_free(d.ev_sighup);
+	sn_engine_teardown(&d);
 	if (rc == 0 && d.dp && !d.cfg->on_stop_detach) {
 		if (sn_dp_release(d.dp) == 0)
 			sn_info("stopped: the data plane stays on %s with no keys, "

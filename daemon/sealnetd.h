@@ -48,6 +48,7 @@ struct sealnetd {
 	struct event *ev_sighup;	/* reload.c */
 	uint8_t cfg_rest_sha256[32];	/* the configuration but its rules */
 	struct sn_prom_hist make_hist;	/* MAKE start -> keys, seconds */
+	struct sn_engine *engine;	/* SIMD engine (engine.c); NULL: bpf */
 };
 
 /* status.c: a snapshot of the state in the control protocol's terms
@@ -60,6 +61,13 @@ struct sn_status_snap {
 };
 int sn_status_snap(struct sealnetd *d, struct sn_status_snap *s);
 void sn_status_snap_release(struct sn_status_snap *s);
+
+/* engine.c: with "dataplane": {"engine": "simd"}, open the engine, hand
+ * it the peers and the key operations, route through it, start it (after
+ * sn_dp_open, before any key is installed); teardown before the data
+ * plane is released or closed. */
+int sn_engine_setup(struct sealnetd *d);
+void sn_engine_teardown(struct sealnetd *d);
 
 /* control_server.c: the control socket */
 int sn_ctl_start(struct sealnetd *d);

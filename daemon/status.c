@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <arpa/inet.h>
 
+#include "sealnet/engine.h"
 #include "sealnet/util.h"
 #include "sealnetd.h"
 
@@ -53,6 +54,8 @@ int sn_status_snap(struct sealnetd *d, struct sn_status_snap *s)
 
 		inet_ntop(AF_INET, &pc->addr, s->addr[i], sizeof(s->addr[i]));
 		sn_dp_peer_stats(d->dp, pc->id, &ps);
+		if (d->engine)
+			sn_engine_peer_stats(d->engine, pc->id, &ps);
 		p->name = pc->name;
 		p->id = pc->id;
 		p->address = s->addr[i];
@@ -70,6 +73,8 @@ int sn_status_snap(struct sealnetd *d, struct sn_status_snap *s)
 		sn_make_peer_status(d, i, p);
 	}
 	if (!sn_dp_drop_counts(d->dp, counts)) {
+		if (d->engine)
+			sn_engine_drop_counts(d->engine, counts);
 		for (unsigned int r = 1; r < SN_DROP_MAX; r++)
 			s->drops[s->st.n_drops++] = (struct sn_control_drop){
 				.reason = sn_drop_name(r),

@@ -442,6 +442,30 @@ static int check_static(struct perr *e, json_t *root, struct sn_node_config *c)
 	return 0;
 }
 
+/* "dataplane": { "engine": "bpf" | "simd" } (absent: bpf) */
+static int parse_dataplane(struct perr *e, json_t *d, struct sn_dp_opts *dp)
+{
+	static const char *const allowed[] = { "engine", NULL };
+	char engine[8] = "bpf";
+	int err;
+
+	if (!d)
+		return 0;
+	if (!json_is_object(d))
+		return fail(e, "dataplane: must be an object, e.g. "
+			       "{\"engine\": \"simd\"}");
+	if ((err = only(e, d, "dataplane", allowed)) ||
+	    (err = get_str(e, d, "dataplane", "engine", false, engine,
+			   sizeof(engine))))
+		return err;
+	if (strcmp(engine, "bpf") && strcmp(engine, "simd"))
+		return fail(e, "dataplane.engine: must be \"bpf\" (seal in the "
+			       "kernel's TC programs, default) or \"simd\" "
+			       "(seal in sealnetd with the CPU's vector units)");
+	dp->engine_simd = !strcmp(engine, "simd");
+	return 0;
+}
+
 int sn_config_parse(const char *json, size_t len, struct sn_node_config **out,
 		    char *errbuf, size_t errlen)
 {
@@ -451,7 +475,7 @@ int sn_config_parse(const char *json, size_t len, struct sn_node_config **out,
 		"control_socket", "peers", "rules", "make", "state_dir",
 		"control_mark", "flow_timeout_tcp_s", "flow_timeout_other_s",
 		"insecure_static_keys", "static_rekey_interval_s", "on_stop",
-		"spread_receive", "metrics_listen",
+		"spread_receive", "metrics_listen", "dataplane",
 		NULL
 	};
 	struct perr e = { errbuf, errlen };
@@ -575,6 +599,9 @@ int sn_config_parse(const char *json, size_t len, struct sn_node_config **out,
 		}
 		c->on_stop_detach = !strcmp(on_stop, "detach");
 	}
+	if ((err = parse_dataplane(&e, json_object_get(root, "dataplane"),
+				   &c->dp)))
+		goto out;
 	un = json_object_get(root, "unprotected");
 	if (un) {
 		static const char *const ua[] = { "egress", "ingress", NULL };

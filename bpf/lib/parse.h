@@ -59,6 +59,47 @@ static __always_inline int sn_parse(struct __sk_buff *skb, struct sn_pkt *p)
 	return 0;
 }
 
+/*
+ * The same for a TUN device (IFF_TUN: no link-layer header, skb data
+ * starts at the IP header; the SIMD engine's device).  GSO super-packets
+ * (TSO/USO, up to 64 KB) are parsed like any packet: only the headers are
+ * read.  0 IPv4, 1 not IPv4 (eth_proto from skb->protocol), -1 malformed.
+ */
+static __always_inline int sn_parse_l3(struct __sk_buff *skb, struct sn_pkt *p)
+{
+	void *data = (void *)(long)skb->data;
+	void *end = (void *)(long)skb->data_end;
+	struct iphdr *iph = data;
+
+	p->eth_proto = bpf_ntohs((__u16)skb->protocol);
+	if (p->eth_proto != ETH_P_IP)
+		return 1;
+	if ((void *)(iph + 1) > end)
+		return -1;
+	if (iph->version != 4 || iph->ihl < 5)
+		return -1;
+	p->proto = iph->protocol;
+	p->ihl_ok = iph->ihl == 5;
+	p->frag = (bpf_ntohs(iph->frag_off) & (IP_MF | IP_OFFSET)) != 0;
+	p->tot_len = bpf_ntohs(iph->tot_len);
+	p->saddr = iph->saddr;
+	p->daddr = iph->daddr;
+	p->sport = 0;
+	p->dport = 0;
+	if (p->tot_len < 20 || (__u32)p->tot_len > skb->len)
+		return -1;
+	if (p->ihl_ok && !p->frag &&
+	    (p->proto == IPPROTO_TCP_ || p->proto == IPPROTO_UDP_)) {
+		__u16 *ports = (void *)(iph + 1);
+
+		if ((void *)(ports + 2) > end)
+			return -1;
+		p->sport = bpf_ntohs(ports[0]);
+		p->dport = bpf_ntohs(ports[1]);
+	}
+	return 0;
+}
+
 /* Rewrite the IPv4 header's protocol and total length, fixing its checksum. */
 static __always_inline int sn_ip_rewrite(struct __sk_buff *skb, __u8 old_proto,
 					 __u8 new_proto, __u16 old_len,

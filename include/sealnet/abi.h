@@ -83,7 +83,8 @@ _Static_assert(sizeof(struct sn_wire_hdr) == SN_HDR_LEN, "wire header");
 	X(NOT_LOCAL, "sealed packet not addressed to this host (never forwarded)") \
 	X(ETHERTYPE, "VLAN-tagged or non-IP frame to or from a protected peer (or unprotected mode drop)") \
 	X(KEY_CHANGED, "key slot replaced while the packet was sealed or opened (rekey race)") \
-	X(RESERVED, "sealnet header reserved bits not zero")
+	X(RESERVED, "sealnet header reserved bits not zero")                 \
+	X(ENGINE_BYPASS, "packet to a protected peer that bypassed the SIMD engine")
 
 enum sn_drop_reason {
 #define SN_X_ENUM(name, text) SN_DROP_##name,
@@ -112,8 +113,11 @@ struct sn_config {
 	__u32 control_mark;   /* SO_MARK of sealnetd's MAKE sockets; 0: none */
 	__u32 flow_tcp_s;     /* idle timeout of a TCP flow entry, seconds */
 	__u32 flow_other_s;   /* idle timeout of a UDP/ICMP/other flow entry */
+	__u32 engine_mark;    /* SO_MARK of the SIMD engine's UDP socket
+			       * (with SN_CFG_ENGINE_SIMD); 0: none */
+	__u32 pad2;
 };
-_Static_assert(sizeof(struct sn_config) == 40, "sn_config");
+_Static_assert(sizeof(struct sn_config) == 48, "sn_config");
 
 #define SN_CONTROL_MARK_DEFAULT 0x5e1a0001u
 #define SN_FLOW_TCP_S_DEFAULT 7440u  /* > the 2 h TCP keepalive default */
@@ -121,6 +125,12 @@ _Static_assert(sizeof(struct sn_config) == 40, "sn_config");
 
 #define SN_CFG_CGROUP_RULES (1u << 0) /* some egress rule names a cgroup */
 #define SN_CFG_PORT_RULES (1u << 1)   /* some egress rule names a local port */
+/* The SIMD engine seals and opens (lib/engine/): on the interface, egress
+ * passes only the engine's sealed UDP (engine_mark) to peers, ingress
+ * passes sealed UDP up to the engine's socket unopened; the TUN device's
+ * programs (sn_tun_egress/sn_tun_ingress) enforce the policy. */
+#define SN_CFG_ENGINE_SIMD (1u << 2)
+#define SN_ENGINE_MARK_DEFAULT 0x5e1a0002u
 
 /* ---- peers -------------------------------------------------------------- */
 

@@ -38,6 +38,11 @@ struct sn_dp_opts {
 				   * single-queue device's receive work is
 				   * spread over all CPUs, lib/dataplane/rps.c) */
 	bool defer_attach;	  /* load and configure only; sn_dp_attach() later */
+	bool engine_simd;	  /* the SIMD engine seals (lib/engine/): the
+				   * programs only enforce policy and pass the
+				   * engine's sealed UDP (SN_CFG_ENGINE_SIMD) */
+	uint32_t engine_mark;	  /* SO_MARK of the engine's UDP socket
+				   * (0: SN_ENGINE_MARK_DEFAULT) */
 };
 
 /* The loaded egress or ingress program (for BPF_PROG_TEST_RUN in tests and
@@ -191,6 +196,47 @@ int sn_dp_check_attached(struct sn_dataplane *dp, char *why, size_t why_len);
  * tcx/netkit programs and links, XDP), and write sn_config again.  Keys
  * are the caller's business (sn_dp_revoke_peer).  0 or negative errno. */
 int sn_dp_enforce(struct sn_dataplane *dp);
+
+/*
+ * A second sealer (the SIMD engine, lib/engine/, with opts.engine_simd):
+ * every key operation above (install, clear, set_tx_slot, revoke) is
+ * passed on to it after the maps were written, in the same order, and
+ * the counter queries (sn_dp_tx_counter, sn_dp_rx_top) are answered by
+ * it, since it, not the programs, seals and opens.
+ */
+struct sn_dp_key_sink {
+	int (*install)(void *arg, uint32_t peer, enum sn_key_dir dir,
+		       unsigned int slot, uint16_t epoch,
+		       const uint8_t key[SN_KEY_LEN]);
+	void (*clear)(void *arg, uint32_t peer, enum sn_key_dir dir,
+		      unsigned int slot);
+	void (*set_tx)(void *arg, uint32_t peer, unsigned int slot);
+	int (*tx_counter)(void *arg, uint32_t peer, unsigned int slot,
+			  uint64_t *out);
+	int (*rx_top)(void *arg, uint32_t peer, unsigned int slot,
+		      uint64_t *out);
+	void *arg;
+};
+void sn_dp_set_key_sink(struct sn_dataplane *dp,
+			const struct sn_dp_key_sink *sink);
+
+/*
+ * The SIMD engine's TUN device (tun_ifindex): attach sn_tun_egress /
+ * sn_tun_ingress to its clsact hooks (policy), route every peer's
+ * address (now and added later) through it with the MTU lowered by
+ * SN_OVERHEAD (table SN_ENGINE_TABLE, rule SN_ENGINE_RULE_PREF + 2),
+ * except packets with the control mark or the engine mark (rules + 0, +1,
+ * main table), and set rp_filter loose (2) on the interface and the
+ * device: a peer's sealed UDP arrives on the interface while the route
+ * back to it is the device.  Undone by sn_dp_close (the device's own
+ * routes go with it).
+ */
+#define SN_ENGINE_TABLE 51820u
+#define SN_ENGINE_RULE_PREF 5180u
+int sn_dp_engine_attach(struct sn_dataplane *dp, int tun_ifindex);
+uint32_t sn_dp_engine_mark(struct sn_dataplane *dp);
+uint16_t sn_dp_udp_port(struct sn_dataplane *dp);
+uint32_t sn_dp_link_mtu(struct sn_dataplane *dp);
 
 /* Names and texts of drop reasons. */
 const char *sn_drop_name(unsigned int reason);

@@ -453,6 +453,7 @@ enum sn_mlog_type {
 	SN_MLOG_CONFIG = 3,
 	SN_MLOG_WORKFLOW = 4,	 /* "workflow NAME vN": the manifest digest */
 	SN_MLOG_NODE_POLICY = 5, /* "node NAME": its compiled policy digest */
+	SN_MLOG_ENGINE = 6,	 /* hash of the SIMD engine's binary */
 	SN_MLOG_OTHER = 0xffff,
 };
 

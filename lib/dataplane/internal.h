@@ -50,6 +50,12 @@ struct sn_dataplane {
 	uint32_t slot_gen[SN_MAX_NODES][2][2];
 	uint32_t last_rule_id; /* sn_dp_set_rules: last rule id handed out */
 	struct sn_dp_shadow *shadow; /* the watchdog's view of our writes */
+	/* SIMD engine (engine.c): its key sink, its TUN device, the rules */
+	struct sn_dp_key_sink sink;
+	bool has_sink;
+	int tun_ifindex; /* 0: no engine attached */
+	bool rules_added;
+	int old_rp_filter; /* the interface's, restored; -1: untouched */
 };
 
 static inline int write_config(struct sn_dataplane *dp)
@@ -66,6 +72,11 @@ static inline int check_peer(uint32_t peer_id)
 {
 	return peer_id && peer_id < SN_MAX_NODES ? 0 : -EINVAL;
 }
+
+/* engine.c: the peer's route through the engine's TUN device (when one
+ * is attached). */
+int sn_dp_engine_route(struct sn_dataplane *dp, uint32_t addr);
+void sn_dp_engine_detach(struct sn_dataplane *dp);
 
 /* rps.c: spread receive work of a single-queue device over all CPUs
  * (when no mask is set), and undo it. */

@@ -145,6 +145,9 @@ int sn_dp_install_key(struct sn_dataplane *dp, uint32_t peer_id,
 	if (!err)
 		err = key_write(dp, fd, peer_id, dir, slot, &nk);
 	OPENSSL_cleanse(&nk, sizeof(nk));
+	if (!err && dp->has_sink)
+		err = dp->sink.install(dp->sink.arg, peer_id, dir, slot, epoch,
+				       key);
 	return err;
 }
 
@@ -184,6 +187,8 @@ static int slot_op(struct sn_dataplane *dp, uint32_t peer_id,
 int sn_dp_clear_key(struct sn_dataplane *dp, uint32_t peer_id,
 		    enum sn_key_dir dir, unsigned int slot)
 {
+	if (dp->has_sink && !check_peer(peer_id) && slot <= 1)
+		dp->sink.clear(dp->sink.arg, peer_id, dir, slot);
 	return slot_op(dp, peer_id, dir, slot, true);
 }
 
@@ -224,6 +229,8 @@ int sn_dp_set_tx_slot(struct sn_dataplane *dp, uint32_t peer_id,
 		tx.cur = slot;
 		if (bpf_map_update_elem(fd, &peer_id, &tx, BPF_ANY))
 			err = -errno;
+		else if (dp->has_sink)
+			dp->sink.set_tx(dp->sink.arg, peer_id, slot);
 	}
 	OPENSSL_cleanse(&tx, sizeof(tx));
 	return err;
@@ -238,6 +245,9 @@ int sn_dp_tx_counter(struct sn_dataplane *dp, uint32_t peer_id, uint64_t *out)
 
 	if (slot < 0)
 		return slot;
+	if (dp->has_sink)
+		return dp->sink.tx_counter(dp->sink.arg, peer_id,
+					   (unsigned int)slot, out);
 	idx = peer_id * 2 + (uint32_t)slot;
 	if (bpf_map_lookup_elem(bpf_map__fd(dp->skel->maps.sn_tx), &peer_id,
 				&tx))
@@ -265,6 +275,11 @@ int sn_dp_revoke_peer(struct sn_dataplane *dp, uint32_t peer_id)
 
 	if (check_peer(peer_id))
 		return -EINVAL;
+	if (dp->has_sink)
+		for (unsigned int s = 0; s < 2; s++) {
+			dp->sink.clear(dp->sink.arg, peer_id, SN_KEY_TX, s);
+			dp->sink.clear(dp->sink.arg, peer_id, SN_KEY_RX, s);
+		}
 	/* state and generations first, key bytes after (slots_invalidate) */
 	err = slots_invalidate(dp, bpf_map__fd(dp->skel->maps.sn_tx), peer_id,
 			       SN_KEY_TX, 3);
@@ -297,6 +312,8 @@ int sn_dp_rx_top(struct sn_dataplane *dp, uint32_t peer_id, unsigned int slot,
 
 	if (check_peer(peer_id) || slot > 1)
 		return -EINVAL;
+	if (dp->has_sink)
+		return dp->sink.rx_top(dp->sink.arg, peer_id, slot, top);
 	if (bpf_map_lookup_elem(bpf_map__fd(dp->skel->maps.sn_rx), &peer_id,
 				&rx))
 		return -errno;

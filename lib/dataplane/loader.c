@@ -116,6 +116,12 @@ int sn_dp_open(const struct sn_dp_opts *o, struct sn_dataplane **out)
 		o->counter_limit && o->counter_limit < SN_CTR_MAX ?
 			o->counter_limit :
 			SN_CTR_MAX;
+	dp->old_rp_filter = -1;
+	if (o->engine_simd) {
+		dp->cfg.flags |= SN_CFG_ENGINE_SIMD;
+		dp->cfg.engine_mark = o->engine_mark ? o->engine_mark :
+						       SN_ENGINE_MARK_DEFAULT;
+	}
 	err = write_config(dp);
 	if (err)
 		goto fail;
@@ -196,6 +202,7 @@ void sn_dp_close(struct sn_dataplane *dp)
 {
 	if (!dp)
 		return;
+	sn_dp_engine_detach(dp);
 	if (dp->attached)
 		sn_tc_detach(dp->ifindex, dp->created_qdisc);
 	for (unsigned int i = 0; i < dp->n_routes; i++)

@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <linux/fib_rules.h>
 #include <linux/if_link.h>
 #include <linux/netlink.h>
 #include <linux/pkt_cls.h>
@@ -170,6 +171,33 @@ int sn_nl_set_gso_max_segs(int ifindex, uint32_t segs)
 
 int sn_nl_route_mtu(bool add, uint32_t dst, int ifindex, uint32_t mtu)
 {
+	return sn_nl_route_mtu_table(add, dst, ifindex, mtu, RT_TABLE_MAIN);
+}
+
+int sn_nl_rule(bool add, uint32_t pref, uint32_t fwmark, uint32_t table)
+{
+	struct nl_req r;
+	uint32_t mask = 0xffffffffu;
+
+	/* struct fib_rule_hdr has struct rtmsg's layout */
+	nl_init(&r, add ? RTM_NEWRULE : RTM_DELRULE, sizeof(r.rtm));
+	if (add)
+		r.nh.nlmsg_flags = NLM_F_CREATE | NLM_F_EXCL;
+	r.rtm.rtm_family = AF_INET;
+	r.rtm.rtm_table = table < 256 ? (unsigned char)table : RT_TABLE_UNSPEC;
+	r.rtm.rtm_type = FR_ACT_TO_TBL;
+	nl_put(&r, FRA_PRIORITY, &pref, 4);
+	nl_put(&r, FRA_TABLE, &table, 4);
+	if (fwmark) {
+		nl_put(&r, FRA_FWMARK, &fwmark, 4);
+		nl_put(&r, FRA_FWMASK, &mask, 4);
+	}
+	return nl_talk(&r, NULL, NULL);
+}
+
+int sn_nl_route_mtu_table(bool add, uint32_t dst, int ifindex, uint32_t mtu,
+			  uint32_t table)
+{
 	struct nl_req r;
 	char mx[64];
 	struct rtattr *m = (void *)mx;
@@ -180,12 +208,14 @@ int sn_nl_route_mtu(bool add, uint32_t dst, int ifindex, uint32_t mtu)
 		r.nh.nlmsg_flags = NLM_F_CREATE | NLM_F_REPLACE;
 	r.rtm.rtm_family = AF_INET;
 	r.rtm.rtm_dst_len = 32;
-	r.rtm.rtm_table = RT_TABLE_MAIN;
+	r.rtm.rtm_table = table < 256 ? (unsigned char)table : RT_TABLE_UNSPEC;
 	r.rtm.rtm_protocol = RTPROT_STATIC;
 	r.rtm.rtm_scope = RT_SCOPE_LINK;
 	r.rtm.rtm_type = RTN_UNICAST;
 	nl_put(&r, RTA_DST, &dst, 4);
 	nl_put(&r, RTA_OIF, &oif, 4);
+	if (table >= 256)
+		nl_put(&r, RTA_TABLE, &table, 4);
 	if (add) {
 		/* RTA_METRICS: nested RTAX_MTU + RTAX_LOCK */
 		m->rta_type = RTA_METRICS;

@@ -18,6 +18,12 @@ int sn_nl_set_gso_max_segs(int ifindex, uint32_t segs);
 /* Host route to dst (IPv4, network order) on ifindex with a locked MTU;
  * add replaces an existing one. */
 int sn_nl_route_mtu(bool add, uint32_t dst, int ifindex, uint32_t mtu);
+/* The same in routing table `table`. */
+int sn_nl_route_mtu_table(bool add, uint32_t dst, int ifindex, uint32_t mtu,
+			  uint32_t table);
+/* IPv4 policy rule at priority pref: packets with exactly fwmark (0: any)
+ * look up `table`.  add fails with -EEXIST when the same rule exists. */
+int sn_nl_rule(bool add, uint32_t pref, uint32_t fwmark, uint32_t table);
 
 /* One tc filter (or a classifier's own entry: handle 0) as the kernel
  * dumps it. */

@@ -38,7 +38,12 @@ int sn_dp_add_peer(struct sn_dataplane *dp, uint32_t peer_id, uint32_t addr)
 		return err;
 	}
 	OPENSSL_cleanse(&rx, sizeof(rx));
-	err = sn_nl_route_mtu(true, addr, dp->ifindex, dp->mtu - SN_OVERHEAD);
+	/* SIMD engine: the interface carries the engine's sealed UDP at the
+	 * full MTU; the lowered MTU is on the route through its device */
+	err = dp->cfg.flags & SN_CFG_ENGINE_SIMD ?
+		      0 :
+		      sn_nl_route_mtu(true, addr, dp->ifindex,
+				      dp->mtu - SN_OVERHEAD);
 	if (err) {
 		sn_err("data plane: host route with MTU %u to peer %u failed: "
 		       "%s",
@@ -47,7 +52,7 @@ int sn_dp_add_peer(struct sn_dataplane *dp, uint32_t peer_id, uint32_t addr)
 	}
 	if (dp->n_routes < SN_MAX_NODES)
 		dp->routes[dp->n_routes++] = addr;
-	return 0;
+	return sn_dp_engine_route(dp, addr);
 }
 
 int sn_dp_add_peer6(struct sn_dataplane *dp, uint32_t peer_id,

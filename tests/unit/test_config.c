@@ -115,6 +115,30 @@ static void static_keys_refused(void **state)
 	    "static_rekey_interval_s");
 }
 
+/* "dataplane": {"engine": "bpf" | "simd"} (issue 10): default bpf */
+static void dataplane_engine(void **state)
+{
+	struct sn_node_config *c = NULL;
+	char buf[4096], err[256] = "";
+	const char *at = strstr(good, "\"peers\"");
+
+	assert_int_equal(sn_config_parse(good, strlen(good), &c, err, sizeof(err)), 0);
+	assert_false(c->dp.engine_simd);
+	sn_config_free(c);
+	c = NULL;
+	snprintf(buf, sizeof(buf), "%.*s\"dataplane\":{\"engine\":\"simd\"},%s",
+		 (int)(at - good), good, at);
+	assert_int_equal(sn_config_parse(buf, strlen(buf), &c, err, sizeof(err)), 0);
+	assert_true(c->dp.engine_simd);
+	sn_config_free(c);
+	bad("\"peers\"", "\"dataplane\":{\"engine\":\"gpu\"},\"peers\"",
+	    "dataplane.engine: must be \"bpf\"");
+	bad("\"peers\"", "\"dataplane\":{\"engin\":\"simd\"},\"peers\"",
+	    "dataplane.engin: unknown member");
+	bad("\"peers\"", "\"dataplane\":\"simd\",\"peers\"",
+	    "dataplane: must be an object");
+}
+
 /* --- secrets in freed memory (issue 9, item 10 d) ---------------------- */
 
 /* a jansson allocator that looks into every block when it is freed: a
@@ -289,6 +313,7 @@ int main(void)
 		cmocka_unit_test(parses_good),
 		cmocka_unit_test(errors_name_the_field),
 		cmocka_unit_test(static_keys_refused),
+		cmocka_unit_test(dataplane_engine),
 		cmocka_unit_test(config_buffers_wiped),
 		cmocka_unit_test(key_file_permissions),
 		cmocka_unit_test(private_dirs),

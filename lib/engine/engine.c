@@ -1,0 +1,425 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * The SIMD engine's set-up and key table: the TUN device, the UDP socket,
+ * the threads, the key sink (sn_dp_key_sink), counters, measurement.  The
+ * send path is tx.c, the receive path rx.c.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <netinet/udp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <linux/if_tun.h>
+#include <openssl/crypto.h>
+
+#include "sealnet/evidence.h"
+#include "sealnet/log.h"
+#include "sealnet/util.h"
+#include "internal.h"
+
+uint64_t sn_eng_csum_add(uint64_t sum, const void *data, size_t len)
+{
+	const uint8_t *p = data;
+
+	while (len >= 4) {
+		uint32_t w;
+
+		memcpy(&w, p, 4);
+		sum += w;
+		p += 4;
+		len -= 4;
+	}
+	if (len >= 2) {
+		uint16_t w;
+
+		memcpy(&w, p, 2);
+		sum += w;
+		p += 2;
+		len -= 2;
+	}
+	if (len) {
+		uint16_t w = 0;
+
+		memcpy(&w, p, 1); /* the odd last byte, zero padded */
+		sum += w;
+	}
+	return sum;
+}
+
+uint16_t sn_eng_csum_fold(uint64_t sum)
+{
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return (uint16_t)sum;
+}
+
+static int tun_create(struct sn_engine *e, const char *name)
+{
+	struct ifreq ifr = {0};
+	int hlen = SN_ENG_VNET_HLEN, fd, err;
+	unsigned int off = TUN_F_CSUM | TUN_F_TSO4 | TUN_F_USO4;
+
+	if (strlen(name) >= IFNAMSIZ)
+		return -ENAMETOOLONG;
+	fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	ifr.ifr_flags = IFF_TUN | IFF_NO_PI | IFF_VNET_HDR;
+	snprintf(ifr.ifr_name, IFNAMSIZ, "%s", name);
+	if (ioctl(fd, TUNSETIFF, &ifr) || ioctl(fd, TUNSETVNETHDRSZ, &hlen))
+		goto fail;
+	e->uso = true;
+	if (ioctl(fd, TUNSETOFFLOAD, off)) {
+		e->uso = false; /* kernel older than 6.2: TCP only */
+		if (ioctl(fd, TUNSETOFFLOAD, off & ~TUN_F_USO4))
+			goto fail;
+	}
+	if (fcntl(fd, F_SETFL, O_NONBLOCK))
+		goto fail;
+	snprintf(e->tun_name, sizeof(e->tun_name), "%s", ifr.ifr_name);
+	e->tun_fd = fd;
+	return 0;
+fail:
+	err = -errno;
+	close(fd);
+	return err;
+}
+
+/* version 1 seals IPv4 only: no IPv6 on the device (link-local
+ * addresses, router solicitations); best effort */
+static void tun_no_ipv6(struct sn_engine *e)
+{
+	char path[96];
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/sys/net/ipv6/conf/%s/disable_ipv6",
+		 e->tun_name);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	if (write(fd, "1\n", 2) != 2)
+		sn_warn("engine: disabling IPv6 on %s failed", e->tun_name);
+	close(fd);
+}
+
+/* MTU lowered by the overhead, and up */
+static int tun_up(struct sn_engine *e)
+{
+	struct ifreq ifr = {0};
+	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), err = 0;
+
+	if (s < 0)
+		return -errno;
+	tun_no_ipv6(e);
+	snprintf(ifr.ifr_name, IFNAMSIZ, "%s", e->tun_name);
+	ifr.ifr_mtu = (int)(e->link_mtu - SN_OVERHEAD);
+	if (ioctl(s, SIOCSIFMTU, &ifr) || ioctl(s, SIOCGIFFLAGS, &ifr))
+		err = -errno;
+	ifr.ifr_flags |= IFF_UP;
+	if (!err && ioctl(s, SIOCSIFFLAGS, &ifr))
+		err = -errno;
+	close(s);
+	return err;
+}
+
+static int udp_open(struct sn_engine *e)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET,
+				 .sin_port = htons(e->udp_port)};
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	int one = 1, pmtu = IP_PMTUDISC_DO, buf = 4 << 20, err;
+
+	if (fd < 0)
+		return -errno;
+	if (setsockopt(fd, SOL_SOCKET, SO_MARK, &e->mark, sizeof(e->mark)) ||
+	    setsockopt(fd, IPPROTO_IP, IP_MTU_DISCOVER, &pmtu, sizeof(pmtu)) ||
+	    setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one)) ||
+	    setsockopt(fd, IPPROTO_IP, IP_RECVTOS, &one, sizeof(one)) ||
+	    setsockopt(fd, IPPROTO_IP, IP_RECVTTL, &one, sizeof(one)) ||
+	    setsockopt(fd, IPPROTO_UDP, UDP_GRO, &one, sizeof(one)) ||
+	    bind(fd, (struct sockaddr *)&sa, sizeof(sa)))
+		goto fail;
+	/* best effort: room for bursts of 64 KB GRO segments.  The send
+	 * buffer stays the default: a full one blocks the send thread, the
+	 * device's queue fills and the stack's TCP backs off, instead of
+	 * sealed packets queueing here for longer than a rekey interval */
+	setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &buf, sizeof(buf));
+	e->udp_fd = fd;
+	return 0;
+fail:
+	err = -errno;
+	close(fd);
+	return err;
+}
+
+int sn_engine_open(const struct sn_engine_opts *o, struct sn_engine **out)
+{
+	struct sn_engine *e;
+	int err;
+
+	if (!o->tun_name || !o->self_id || o->self_id >= SN_MAX_NODES ||
+	    !o->udp_port || !o->mark || o->link_mtu < 576)
+		return -EINVAL;
+	e = calloc(1, sizeof(*e));
+	if (!e)
+		return -ENOMEM;
+	e->tun_fd = e->udp_fd = e->stop_fd = -1;
+	e->self_id = o->self_id;
+	e->udp_port = o->udp_port;
+	e->mark = o->mark;
+	e->link_mtu = o->link_mtu;
+	e->counter_limit = o->counter_limit ? o->counter_limit : 1ull << 60;
+	e->peers = calloc(SN_MAX_NODES, sizeof(*e->peers));
+	if (!e->peers) {
+		err = -ENOMEM;
+		goto fail;
+	}
+	for (unsigned int i = 0; i < SN_MAX_NODES; i++)
+		pthread_mutex_init(&e->peers[i].lock, NULL);
+	e->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (e->stop_fd < 0) {
+		err = -errno;
+		goto fail;
+	}
+	err = tun_create(e, o->tun_name);
+	if (err) {
+		sn_err("engine: creating TUN device %s failed: %s (needs "
+		       "/dev/net/tun and CAP_NET_ADMIN)",
+		       o->tun_name, strerror(-err));
+		goto fail;
+	}
+	err = udp_open(e);
+	if (err) {
+		sn_err("engine: UDP socket on port %u failed: %s (is another "
+		       "sealnetd or program bound to it?)",
+		       o->udp_port, strerror(-err));
+		goto fail;
+	}
+	e->ifindex = (int)if_nametoindex(e->tun_name);
+	if (!e->ifindex) {
+		err = -ENODEV;
+		goto fail;
+	}
+	sn_info("engine: simd (OpenSSL ChaCha20-Poly1305), device %s, %s",
+		e->tun_name, e->uso ? "TSO + USO" : "TSO (no USO: kernel)");
+	*out = e;
+	return 0;
+fail:
+	sn_engine_close(e);
+	return err;
+}
+
+int sn_engine_ifindex(struct sn_engine *e)
+{
+	return e->ifindex;
+}
+
+int sn_engine_add_peer(struct sn_engine *e, uint32_t peer_id, uint32_t addr)
+{
+	if (!peer_id || peer_id >= SN_MAX_NODES || !addr || e->tx_started ||
+	    e->rx_started)
+		return -EINVAL;
+	if (!e->peers[peer_id].addr)
+		e->peer_ids[e->n_peers++] = peer_id;
+	e->peers[peer_id].addr = addr;
+	return 0;
+}
+
+static struct sn_eng_peer *peer_of(struct sn_engine *e, uint32_t id)
+{
+	return id && id < SN_MAX_NODES ? &e->peers[id] : NULL;
+}
+
+static void slot_wipe(struct sn_eng_slot *s)
+{
+	OPENSSL_cleanse(s, sizeof(*s));
+}
+
+/* docs/wire-format.md §7: under the peer's lock the slot is emptied, its
+ * counter or window reset and the key written with a generation never
+ * handed out before; a sender or receiver holding the lock sees either
+ * the old installation whole or the new one whole. */
+static int sink_install(void *arg, uint32_t peer, enum sn_key_dir dir,
+			unsigned int slot, uint16_t epoch,
+			const uint8_t key[SN_KEY_LEN])
+{
+	struct sn_engine *e = arg;
+	struct sn_eng_peer *p = peer_of(e, peer);
+	struct sn_eng_slot *s;
+
+	if (!p || slot > 1)
+		return -EINVAL;
+	pthread_mutex_lock(&p->lock);
+	s = dir == SN_KEY_TX ? &p->tx[slot] : &p->rx[slot];
+	if (dir == SN_KEY_TX && p->cur == slot && s->valid) {
+		pthread_mutex_unlock(&p->lock);
+		return -EBUSY;
+	}
+	slot_wipe(s);
+	memcpy(s->key, key, SN_KEY_LEN);
+	s->epoch = epoch;
+	if (++e->gen == 0)
+		++e->gen;
+	s->gen = e->gen;
+	s->valid = true;
+	pthread_mutex_unlock(&p->lock);
+	return 0;
+}
+
+static void sink_clear(void *arg, uint32_t peer, enum sn_key_dir dir,
+		       unsigned int slot)
+{
+	struct sn_engine *e = arg;
+	struct sn_eng_peer *p = peer_of(e, peer);
+
+	if (!p || slot > 1)
+		return;
+	pthread_mutex_lock(&p->lock);
+	slot_wipe(dir == SN_KEY_TX ? &p->tx[slot] : &p->rx[slot]);
+	pthread_mutex_unlock(&p->lock);
+}
+
+static void sink_set_tx(void *arg, uint32_t peer, unsigned int slot)
+{
+	struct sn_engine *e = arg;
+	struct sn_eng_peer *p = peer_of(e, peer);
+
+	if (!p || slot > 1)
+		return;
+	pthread_mutex_lock(&p->lock);
+	p->cur = slot;
+	pthread_mutex_unlock(&p->lock);
+}
+
+static int sink_tx_counter(void *arg, uint32_t peer, unsigned int slot,
+			   uint64_t *out)
+{
+	struct sn_engine *e = arg;
+	struct sn_eng_peer *p = peer_of(e, peer);
+
+	if (!p || slot > 1)
+		return -EINVAL;
+	pthread_mutex_lock(&p->lock);
+	*out = p->tx[slot].ctr;
+	pthread_mutex_unlock(&p->lock);
+	return 0;
+}
+
+static int sink_rx_top(void *arg, uint32_t peer, unsigned int slot,
+		       uint64_t *out)
+{
+	struct sn_engine *e = arg;
+	struct sn_eng_peer *p = peer_of(e, peer);
+
+	if (!p || slot > 1)
+		return -EINVAL;
+	pthread_mutex_lock(&p->lock);
+	*out = p->rx[slot].win.top;
+	pthread_mutex_unlock(&p->lock);
+	return 0;
+}
+
+void sn_engine_key_sink(struct sn_engine *e, struct sn_dp_key_sink *out)
+{
+	*out = (struct sn_dp_key_sink){
+		.install = sink_install,
+		.clear = sink_clear,
+		.set_tx = sink_set_tx,
+		.tx_counter = sink_tx_counter,
+		.rx_top = sink_rx_top,
+		.arg = e,
+	};
+}
+
+int sn_engine_start(struct sn_engine *e)
+{
+	int err = tun_up(e);
+
+	if (err) {
+		sn_err("engine: bringing %s up failed: %s", e->tun_name,
+		       strerror(-err));
+		return err;
+	}
+	err = -pthread_create(&e->tx_thread, NULL, sn_eng_tx_main, e);
+	if (err)
+		return err;
+	e->tx_started = true;
+	err = -pthread_create(&e->rx_thread, NULL, sn_eng_rx_main, e);
+	if (err)
+		return err;
+	e->rx_started = true;
+	return 0;
+}
+
+void sn_engine_close(struct sn_engine *e)
+{
+	uint64_t one = 1;
+
+	if (!e)
+		return;
+	if (e->stop_fd >= 0 && write(e->stop_fd, &one, sizeof(one)) < 0)
+		sn_warn("engine: signalling the threads failed");
+	if (e->tx_started)
+		pthread_join(e->tx_thread, NULL);
+	if (e->rx_started)
+		pthread_join(e->rx_thread, NULL);
+	if (e->tun_fd >= 0)
+		close(e->tun_fd);
+	if (e->udp_fd >= 0)
+		close(e->udp_fd);
+	if (e->stop_fd >= 0)
+		close(e->stop_fd);
+	if (e->peers) {
+		for (unsigned int i = 0; i < SN_MAX_NODES; i++)
+			pthread_mutex_destroy(&e->peers[i].lock);
+		OPENSSL_cleanse(e->peers, SN_MAX_NODES * sizeof(*e->peers));
+		free(e->peers);
+	}
+	free(e);
+}
+
+void sn_engine_drop_counts(struct sn_engine *e, uint64_t counts[SN_DROP_MAX])
+{
+	for (unsigned int i = 1; i < SN_DROP_MAX; i++)
+		counts[i] += atomic_load(&e->drops[i]);
+}
+
+void sn_engine_peer_stats(struct sn_engine *e, uint32_t peer_id,
+			  struct sn_peer_stats *ps)
+{
+	struct sn_eng_peer *p = peer_of(e, peer_id);
+
+	if (!p)
+		return;
+	ps->tx_packets += atomic_load(&p->tx_packets);
+	ps->tx_bytes += atomic_load(&p->tx_bytes);
+	ps->rx_packets += atomic_load(&p->rx_packets);
+	ps->rx_bytes += atomic_load(&p->rx_bytes);
+	ps->drops += atomic_load(&p->drops);
+}
+
+int sn_engine_measure(struct sn_mlog *m)
+{
+	uint8_t *buf;
+	size_t len;
+	int err = sn_read_file("/proc/self/exe", 256u << 20, &buf, &len);
+
+	if (err) {
+		sn_err("engine: reading its binary (/proc/self/exe) to "
+		       "measure it failed: %s",
+		       strerror(-err));
+		return err;
+	}
+	err = sn_mlog_extend_data(m, SN_MLOG_ENGINE,
+				  "engine simd: sealnetd binary", buf, len);
+	free(buf);
+	return err;
+}

@@ -1,0 +1,83 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Private to lib/engine: the engine's state shared by its files. */
+#ifndef SN_LIB_ENGINE_INTERNAL_H
+#define SN_LIB_ENGINE_INTERNAL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <openssl/evp.h>
+
+#include "sealnet/engine.h"
+
+/* not in every distribution's uapi headers yet */
+#ifndef TUN_F_USO4
+#define TUN_F_USO4 0x20
+#endif
+#ifndef VIRTIO_NET_HDR_GSO_UDP_L4
+#define VIRTIO_NET_HDR_GSO_UDP_L4 5
+#endif
+
+#define SN_ENG_VNET_HLEN 10u /* struct virtio_net_hdr */
+#define SN_ENG_MAX_PKT	 65536u
+#define SN_ENG_BATCH	 16u /* packets per read/write batch */
+#define SN_ENG_UDP_SEGS	 64u /* segments per UDP_SEGMENT send */
+
+/* One key slot (docs/wire-format.md §7): written under the peer's lock by
+ * the key sink; send takes key and counters under the same lock. */
+struct sn_eng_slot {
+	uint8_t key[SN_KEY_LEN];
+	uint16_t epoch;
+	bool valid;
+	uint32_t gen; /* installation, unique per engine */
+	uint64_t ctr; /* tx: next counter */
+	struct {
+		uint64_t top;
+		uint64_t bitmap[SN_REPLAY_WORDS];
+	} win; /* rx: replay window of this installation */
+};
+
+struct sn_eng_peer {
+	uint32_t addr; /* network order; 0: not a peer */
+	pthread_mutex_t lock;
+	unsigned int cur; /* tx slot */
+	struct sn_eng_slot tx[2], rx[2];
+	_Atomic uint64_t tx_packets, tx_bytes, rx_packets, rx_bytes, drops;
+};
+
+struct sn_engine {
+	int tun_fd, udp_fd, stop_fd; /* stop_fd: eventfd, readable = stop */
+	int ifindex;
+	char tun_name[16];
+	uint32_t self_id, mark, link_mtu;
+	uint16_t udp_port;
+	uint64_t counter_limit;
+	bool uso; /* the kernel took TUN_F_USO4 */
+	uint32_t gen;
+	uint32_t peer_ids[SN_MAX_NODES];
+	unsigned int n_peers;
+	struct sn_eng_peer *peers; /* SN_MAX_NODES, indexed by id */
+	pthread_t tx_thread, rx_thread;
+	bool tx_started, rx_started;
+	_Atomic uint64_t drops[SN_DROP_MAX];
+};
+
+static inline void sn_eng_drop(struct sn_engine *e, struct sn_eng_peer *p,
+			       unsigned int reason, uint64_t n)
+{
+	atomic_fetch_add_explicit(&e->drops[reason], n, memory_order_relaxed);
+	if (p)
+		atomic_fetch_add_explicit(&p->drops, n, memory_order_relaxed);
+}
+
+/* 16-bit one's complement sum helpers (checksums) */
+uint64_t sn_eng_csum_add(uint64_t sum, const void *data, size_t len);
+uint16_t sn_eng_csum_fold(uint64_t sum);
+
+/* tx.c / rx.c: the threads */
+void *sn_eng_tx_main(void *arg);
+void *sn_eng_rx_main(void *arg);
+
+#endif

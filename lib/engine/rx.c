@@ -1,0 +1,436 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * The engine's receive path: UDP (GRO, recvmmsg) -> check, open -> TUN.
+ *
+ * Every datagram on the engine's socket is a sealed packet addressed to
+ * this host (the socket receives only local deliveries: docs/wire-format.md
+ * §4 step 2).  The checks and their order are §4's: length, type,
+ * reserved, session, source address, key slot by epoch, replay window
+ * (test), tag, then -- under the peer's lock -- the slot must still hold
+ * the same installation (KEY_CHANGED) and the counter is tested again and
+ * marked.  The inner packet is rebuilt from the outer header (source,
+ * destination, TOS, TTL; protocol = next_proto, DF set) and written to
+ * the TUN device, whose TC ingress program applies the ingress policy.
+ */
+#include <endian.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/ip.h>
+#include <netinet/udp.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <linux/virtio_net.h>
+#include <openssl/crypto.h>
+
+#include "sealnet/log.h"
+#include "internal.h"
+
+#define RX_BUF	SN_ENG_MAX_PKT
+#define RX_CMSG 256u
+
+struct rx_ctx {
+	struct sn_engine *e;
+	EVP_CIPHER *cipher;
+	EVP_CIPHER_CTX *cctx;
+	uint8_t *bufs; /* SN_ENG_BATCH x RX_BUF */
+	struct mmsghdr msgs[SN_ENG_BATCH];
+	struct iovec iov[SN_ENG_BATCH];
+	struct sockaddr_in src[SN_ENG_BATCH];
+	char cmsg[SN_ENG_BATCH][RX_CMSG];
+	uint8_t out[SN_ENG_VNET_HLEN + 20 + SN_BUF_SIZE];
+	/* consecutive TCP segments of one flow, written as one GSO packet */
+	struct {
+		uint8_t *buf; /* vnet header + IPv4 + TCP + payload */
+		size_t len;   /* after the vnet header */
+		unsigned int n;
+		struct sn_eng_peer *p;
+		uint32_t next_seq;
+		size_t thl, mss;
+		bool open; /* may take another segment */
+	} co;
+};
+
+#define CO_CAP		  (SN_ENG_VNET_HLEN + 65535u)
+#define TCP_PSH		  0x08
+#define TCP_ACK		  0x10
+#define TCP_NOT_COALESCED 0xe7 /* CWR ECE URG RST SYN FIN */
+
+#define RW_MASK (SN_REPLAY_WORDS - 1)
+
+/* bpf/lib/replay.h, the same window */
+static unsigned int replay_test(const struct sn_eng_slot *s, uint64_t c)
+{
+	if (c >= s->win.top)
+		return SN_DROP_NONE;
+	if (s->win.top - c > SN_REPLAY_WINDOW)
+		return SN_DROP_TOO_OLD;
+	if (s->win.bitmap[(c >> 6) & RW_MASK] & (1ull << (c & 63)))
+		return SN_DROP_REPLAY;
+	return SN_DROP_NONE;
+}
+
+static void replay_mark(struct sn_eng_slot *s, uint64_t c)
+{
+	if (c >= s->win.top) {
+		uint64_t from = s->win.top ? ((s->win.top - 1) >> 6) + 1 : 0;
+		uint64_t to = c >> 6;
+		uint64_t n = to >= from ? to - from + 1 : 0;
+
+		if (n > SN_REPLAY_WORDS)
+			n = SN_REPLAY_WORDS;
+		for (uint64_t i = 0; i < n; i++)
+			s->win.bitmap[(from + i) & RW_MASK] = 0;
+		s->win.top = c + 1;
+	}
+	s->win.bitmap[(c >> 6) & RW_MASK] |= 1ull << (c & 63);
+}
+
+static uint16_t ip_csum(const void *h)
+{
+	return (uint16_t)~sn_eng_csum_fold(sn_eng_csum_add(0, h, 20));
+}
+
+static void tun_write(struct rx_ctx *t, struct sn_eng_peer *p, const uint8_t *b,
+		      size_t len, unsigned int n)
+{
+	if (write(t->e->tun_fd, b, len) < 0)
+		sn_eng_drop(t->e, p, SN_DROP_HELPER, n);
+}
+
+/*
+ * Write the held segments: one as it is; several as one TSO packet (the
+ * stack takes it as GRO would have built it: checksum offload pending,
+ * segment size the first segment's payload).  Every segment was opened,
+ * authenticated and replay-checked on its own before it was held.
+ */
+static void co_flush(struct rx_ctx *t)
+{
+	uint8_t *ip = t->co.buf + SN_ENG_VNET_HLEN;
+
+	if (!t->co.n)
+		return;
+	if (t->co.n > 1) {
+		struct virtio_net_hdr vh = {
+			.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM,
+			.gso_type = VIRTIO_NET_HDR_GSO_TCPV4,
+			.hdr_len = (uint16_t)(20 + t->co.thl),
+			.gso_size = (uint16_t)t->co.mss,
+			.csum_start = 20,
+			.csum_offset = 16,
+		};
+		uint16_t tot = htons((uint16_t)t->co.len), w[2], c;
+		uint64_t sum;
+
+		memcpy(ip + 2, &tot, 2);
+		ip[10] = ip[11] = 0;
+		c = ip_csum(ip);
+		memcpy(ip + 10, &c, 2);
+		/* the pseudo-header sum, as a pending offload expects */
+		w[0] = htons(IPPROTO_TCP);
+		w[1] = htons((uint16_t)(t->co.len - 20));
+		sum = sn_eng_csum_add(sn_eng_csum_add(0, ip + 12, 8), w, 4);
+		c = sn_eng_csum_fold(sum);
+		memcpy(ip + 20 + 16, &c, 2);
+		memcpy(t->co.buf, &vh, sizeof(vh));
+	}
+	tun_write(t, t->co.p, t->co.buf, SN_ENG_VNET_HLEN + t->co.len, t->co.n);
+	OPENSSL_cleanse(t->co.buf, SN_ENG_VNET_HLEN + t->co.len);
+	t->co.n = 0;
+	t->co.len = 0;
+}
+
+/* may the TCP segment at ip (IPv4 20 + l4 bytes) join the held ones? */
+static bool co_joins(struct rx_ctx *t, struct sn_eng_peer *p, const uint8_t *ip,
+		     size_t l4, size_t thl, size_t pay)
+{
+	const uint8_t *h = t->co.buf + SN_ENG_VNET_HLEN;
+	uint32_t seq;
+
+	if (!t->co.n || !t->co.open || t->co.p != p || thl != t->co.thl ||
+	    pay > t->co.mss || t->co.len + pay > 65535 - 20)
+		return false;
+	memcpy(&seq, ip + 24, 4);
+	if (ntohl(seq) != t->co.next_seq)
+		return false;
+	/* IPv4: TOS, TTL, protocol, addresses; TCP: ports, ack, flags but
+	 * PSH, window, urgent pointer and every option byte the same */
+	return ip[1] == h[1] && ip[8] == h[8] && !memcmp(ip + 12, h + 12, 8) &&
+	       !memcmp(ip + 20, h + 20, 4) && !memcmp(ip + 28, h + 28, 5) &&
+	       ((ip[33] ^ h[33]) & ~TCP_PSH) == 0 &&
+	       !memcmp(ip + 34, h + 34, 2) &&
+	       !memcmp(ip + 38, h + 38, thl - 18) && l4 == thl + pay;
+}
+
+/* the opened packet in t->out (vnet header, IPv4, l4 bytes) */
+static void deliver(struct rx_ctx *t, struct sn_eng_peer *p, size_t l4)
+{
+	uint8_t *ip = t->out + SN_ENG_VNET_HLEN;
+	size_t thl = l4 >= 20 ? (size_t)(ip[32] >> 4) * 4 : 0, pay;
+	uint32_t seq;
+
+	atomic_fetch_add_explicit(&p->rx_packets, 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&p->rx_bytes, l4, memory_order_relaxed);
+	if (!t->co.buf || ip[9] != IPPROTO_TCP || thl < 20 || thl >= l4 ||
+	    (ip[33] & TCP_NOT_COALESCED) || !(ip[33] & TCP_ACK)) {
+		co_flush(t);
+		tun_write(t, p, t->out, SN_ENG_VNET_HLEN + 20 + l4, 1);
+		return;
+	}
+	pay = l4 - thl;
+	if (co_joins(t, p, ip, l4, thl, pay)) {
+		uint8_t *h = t->co.buf + SN_ENG_VNET_HLEN;
+
+		memcpy(h + t->co.len, ip + 20 + thl, pay);
+		t->co.len += pay;
+		t->co.n++;
+		t->co.next_seq += (uint32_t)pay;
+		h[33] |= ip[33] & TCP_PSH;
+		if (pay < t->co.mss || (ip[33] & TCP_PSH))
+			t->co.open = false;
+		return;
+	}
+	co_flush(t);
+	memcpy(t->co.buf, t->out, SN_ENG_VNET_HLEN + 20 + l4);
+	t->co.len = 20 + l4;
+	t->co.n = 1;
+	t->co.p = p;
+	t->co.thl = thl;
+	t->co.mss = pay;
+	memcpy(&seq, ip + 24, 4);
+	t->co.next_seq = ntohl(seq) + (uint32_t)pay;
+	t->co.open = !(ip[33] & TCP_PSH);
+}
+
+struct meta {
+	uint32_t saddr, daddr;
+	uint8_t tos, ttl;
+};
+
+/* one sealed datagram d[0..len) */
+static void open_one(struct rx_ctx *t, const struct meta *m, const uint8_t *d,
+		     size_t len)
+{
+	struct sn_engine *e = t->e;
+	struct sn_eng_peer *p = NULL;
+	struct sn_eng_slot *s = NULL;
+	uint8_t key[SN_KEY_LEN], aad[SN_HDR_LEN], nonce[SN_NONCE_LEN] = {0};
+	uint8_t *ipo = t->out + SN_ENG_VNET_HLEN;
+	struct iphdr ip = {0};
+	struct virtio_net_hdr vh = {.flags = VIRTIO_NET_HDR_F_DATA_VALID};
+	uint32_t session, gen = 0;
+	uint16_t epoch, rsv;
+	uint64_t ctr, le;
+	size_t l4;
+	unsigned int reason = 0;
+	int n;
+
+	if (len < SN_HDR_LEN + SN_TAG_LEN + 1) {
+		sn_eng_drop(e, NULL, SN_DROP_MALFORMED, 1);
+		return;
+	}
+	l4 = len - SN_HDR_LEN - SN_TAG_LEN;
+	if (l4 > SN_MAX_L4) {
+		sn_eng_drop(e, NULL, SN_DROP_TOO_BIG, 1);
+		return;
+	}
+	memcpy(&rsv, d + 2, 2);
+	if (d[0] != SN_TYPE_DATA) {
+		sn_eng_drop(e, NULL, SN_DROP_BAD_TYPE, 1);
+		return;
+	}
+	if (rsv) {
+		sn_eng_drop(e, NULL, SN_DROP_RESERVED, 1);
+		return;
+	}
+	memcpy(&session, d + 4, 4);
+	session = ntohl(session);
+	if (session && session < SN_MAX_NODES && e->peers[session].addr)
+		p = &e->peers[session];
+	if (!p) {
+		sn_eng_drop(e, NULL, SN_DROP_UNKNOWN_SESSION, 1);
+		return;
+	}
+	if (m->saddr != p->addr) {
+		sn_eng_drop(e, p, SN_DROP_BAD_SOURCE, 1);
+		return;
+	}
+	memcpy(&epoch, d + 10, 2);
+	epoch = ntohs(epoch);
+	memcpy(&ctr, d + 12, 8);
+	ctr = be64toh(ctr);
+
+	pthread_mutex_lock(&p->lock);
+	for (unsigned int i = 0; i < 2; i++)
+		if (p->rx[i].valid && p->rx[i].epoch == epoch)
+			s = &p->rx[i];
+	if (!s)
+		reason = SN_DROP_NO_KEY;
+	else if (!(reason = replay_test(s, ctr))) {
+		memcpy(key, s->key, SN_KEY_LEN);
+		gen = s->gen;
+	}
+	pthread_mutex_unlock(&p->lock);
+	if (reason) {
+		sn_eng_drop(e, p, reason, 1);
+		return;
+	}
+
+	memcpy(aad, d, SN_HDR_LEN);
+	aad[SN_HDR_CSUM_SLOT] = aad[SN_HDR_CSUM_SLOT + 1] = 0;
+	le = htole64(ctr);
+	memcpy(nonce + 4, &le, 8);
+	if (!EVP_DecryptInit_ex(t->cctx, t->cipher, NULL, key, nonce) ||
+	    !EVP_DecryptUpdate(t->cctx, NULL, &n, aad, SN_HDR_LEN) ||
+	    !EVP_DecryptUpdate(t->cctx, ipo + 20, &n, d + SN_HDR_LEN,
+			       (int)l4) ||
+	    !EVP_CIPHER_CTX_ctrl(t->cctx, EVP_CTRL_AEAD_SET_TAG, SN_TAG_LEN,
+				 (void *)(d + SN_HDR_LEN + l4)) ||
+	    EVP_DecryptFinal_ex(t->cctx, ipo + 20 + l4, &n) <= 0)
+		reason = SN_DROP_BAD_TAG;
+	OPENSSL_cleanse(key, sizeof(key));
+	if (reason) {
+		OPENSSL_cleanse(ipo + 20, l4);
+		sn_eng_drop(e, p, reason, 1);
+		return;
+	}
+
+	pthread_mutex_lock(&p->lock);
+	if (!s->valid || s->gen != gen)
+		reason = SN_DROP_KEY_CHANGED;
+	else if (!(reason = replay_test(s, ctr)))
+		replay_mark(s, ctr);
+	pthread_mutex_unlock(&p->lock);
+	if (reason) {
+		OPENSSL_cleanse(ipo + 20, l4);
+		sn_eng_drop(e, p, reason, 1);
+		return;
+	}
+
+	ip.version = 4;
+	ip.ihl = 5;
+	ip.tos = m->tos;
+	ip.tot_len = htons((uint16_t)(20 + l4));
+	ip.frag_off = htons(0x4000);
+	ip.ttl = m->ttl;
+	ip.protocol = d[1];
+	ip.saddr = m->saddr;
+	ip.daddr = m->daddr;
+	ip.check = ip_csum(&ip);
+	memcpy(ipo, &ip, 20);
+	memcpy(t->out, &vh, sizeof(vh));
+	deliver(t, p, l4);
+}
+
+static void handle(struct rx_ctx *t, struct mmsghdr *mm, uint8_t *buf)
+{
+	struct msghdr *m = &mm->msg_hdr;
+	struct sockaddr_in *src = m->msg_name;
+	struct meta md = {.saddr = src->sin_addr.s_addr, .ttl = 64};
+	size_t len = mm->msg_len, seg = len;
+
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(m); c; c = CMSG_NXTHDR(m, c)) {
+		if (c->cmsg_level == SOL_UDP && c->cmsg_type == UDP_GRO) {
+			int g;
+
+			memcpy(&g, CMSG_DATA(c), sizeof(g));
+			if (g > 0)
+				seg = (size_t)g;
+		} else if (c->cmsg_level == IPPROTO_IP &&
+			   c->cmsg_type == IP_PKTINFO) {
+			struct in_pktinfo pi;
+
+			memcpy(&pi, CMSG_DATA(c), sizeof(pi));
+			md.daddr = pi.ipi_addr.s_addr;
+		} else if (c->cmsg_level == IPPROTO_IP &&
+			   c->cmsg_type == IP_TOS) {
+			md.tos = *(uint8_t *)CMSG_DATA(c);
+		} else if (c->cmsg_level == IPPROTO_IP &&
+			   c->cmsg_type == IP_TTL) {
+			int ttl;
+
+			memcpy(&ttl, CMSG_DATA(c), sizeof(ttl));
+			md.ttl = (uint8_t)ttl;
+		}
+	}
+	for (size_t off = 0; off < len; off += seg)
+		open_one(t, &md, buf + off, len - off < seg ? len - off : seg);
+}
+
+void *sn_eng_rx_main(void *arg)
+{
+	struct rx_ctx *t = calloc(1, sizeof(*t));
+	struct sn_engine *e = arg;
+
+	if (!t)
+		goto out;
+	t->e = e;
+	t->bufs = malloc((size_t)SN_ENG_BATCH * RX_BUF);
+	t->co.buf = malloc(CO_CAP); /* NULL: no coalescing */
+	t->cipher = EVP_CIPHER_fetch(NULL, "ChaCha20-Poly1305", NULL);
+	t->cctx = EVP_CIPHER_CTX_new();
+	if (!t->bufs || !t->cipher || !t->cctx) {
+		sn_err("engine: receive path: out of memory or no "
+		       "ChaCha20-Poly1305 in OpenSSL");
+		goto out;
+	}
+	for (;;) {
+		int n;
+
+		for (unsigned int i = 0; i < SN_ENG_BATCH; i++) {
+			t->iov[i] = (struct iovec){t->bufs + (size_t)i * RX_BUF,
+						   RX_BUF};
+			t->msgs[i].msg_hdr = (struct msghdr){
+				.msg_name = &t->src[i],
+				.msg_namelen = sizeof(t->src[i]),
+				.msg_iov = &t->iov[i],
+				.msg_iovlen = 1,
+				.msg_control = t->cmsg[i],
+				.msg_controllen = RX_CMSG,
+			};
+		}
+		n = recvmmsg(e->udp_fd, t->msgs, SN_ENG_BATCH, MSG_DONTWAIT,
+			     NULL);
+		if (n > 0) {
+			for (int i = 0; i < n; i++)
+				handle(t, &t->msgs[i],
+				       t->bufs + (size_t)i * RX_BUF);
+			co_flush(t);
+			continue;
+		}
+		if (n < 0 && errno == EAGAIN) {
+			struct pollfd pf[2] = {
+				{.fd = e->udp_fd, .events = POLLIN},
+				{.fd = e->stop_fd, .events = POLLIN}};
+
+			if (poll(pf, 2, -1) < 0 && errno != EINTR)
+				break;
+			if (pf[1].revents)
+				break;
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		sn_err("engine: receiving on the UDP socket failed: %s",
+		       strerror(errno));
+		break;
+	}
+out:
+	if (t) {
+		if (t->bufs)
+			OPENSSL_cleanse(t->bufs, (size_t)SN_ENG_BATCH * RX_BUF);
+		free(t->bufs);
+		if (t->co.buf)
+			OPENSSL_cleanse(t->co.buf, CO_CAP);
+		free(t->co.buf);
+		EVP_CIPHER_CTX_free(t->cctx);
+		EVP_CIPHER_free(t->cipher);
+		OPENSSL_cleanse(t, sizeof(*t));
+		free(t);
+	}
+	return NULL;
+}
