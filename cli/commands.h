@@ -28,5 +28,6 @@ int cmd_monitor(int argc, char **argv);
 int cmd_selftest(int argc, char **argv);
 int cmd_evidence(int argc, char **argv);
 int cmd_sim_tee(int argc, char **argv);
+int cmd_workflow(int argc, char **argv);
 
 #endif

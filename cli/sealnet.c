@@ -14,6 +14,7 @@ static const struct sn_command sn_commands[] = {
 	{ "monitor", cmd_monitor, "print live drop and MAKE events of the running sealnetd" },
 	{ "status", cmd_status, "show peers, attestation, keys and per-reason drop counters" },
 	{ "version", cmd_version, "print the version" },
+	{ "workflow", cmd_workflow, "the signed workflow manifest: lint, sign, verify, compile" },
 	{ NULL, NULL, NULL },
 };
 
