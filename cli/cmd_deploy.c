@@ -138,7 +138,8 @@ static void emit_json(struct run *r, json_t *ev)
 	}
 	json_object_set_new(ev, "t",
 			    json_real((double)(long)(dp_now() * 1e3) / 1e3));
-	json_dumpf(ev, stdout, JSON_COMPACT | JSON_SORT_KEYS);
+	json_dumpf(ev, stdout,
+		   JSON_COMPACT | JSON_SORT_KEYS | JSON_REAL_PRECISION(7));
 	fputc('\n', stdout);
 	fflush(stdout);
 	json_decref(ev);
@@ -558,6 +559,8 @@ static void show(struct run *r, bool final)
 
 	if (r->json)
 		return;
+	if (final && !r->tty)
+		return;
 	if (!final && !r->tty &&
 	    !memcmp(counts, r->last_counts, sizeof(counts)))
 		return;
@@ -814,6 +817,7 @@ static int run_local(struct run *r, double timeout, long conc,
 	char platform[DP_PATH_MAX + 16], nodes[DP_PATH_MAX + 16], ark[65];
 	struct dp_cluster old = {0};
 	bool existing = false, created = false;
+	size_t n_proven = 0;
 	int rc = 1, err;
 
 	snprintf(platform, sizeof(platform), "%s/platform", r->c.state);
@@ -1027,7 +1031,7 @@ static int run_local(struct run *r, double timeout, long conc,
 			}
 			nd->keyed = k;
 		}
-		proven = probe_round(r);
+		proven = n_proven = probe_round(r);
 		for (size_t i = 0; i < wf->n_nodes; i++)
 			keyed += r->c.nodes[i].keyed;
 		show(r, false);
@@ -1054,7 +1058,7 @@ static int run_local(struct run *r, double timeout, long conc,
 	if (!r->json)
 		printf("%s in %.2f s: %zu nodes, %zu/%zu edges proven\n",
 		       rc ? "FAILED" : "deployed", dp_now(), wf->n_nodes,
-		       r->n_e - (size_t)0, r->n_e);
+		       n_proven, r->n_e);
 	return rc;
 out:
 	/* interrupted or failed before running: leave nothing behind */

@@ -71,7 +71,7 @@ int dp_make_netns(struct dp_cluster *c, const struct sn_workflow *wf);
 /* sealnetd of node i in its namespace (detached: own session) */
 int dp_spawn_sealnetd(struct dp_cluster *c, size_t i, const char *sealnetd);
 /* is node i's recorded sealnetd alive, in its namespace? */
-bool dp_node_alive(const struct dp_node *n);
+bool dp_node_alive(struct dp_node *n);
 /* stop every sealnetd, delete every namespace, forget them */
 void dp_teardown(struct dp_cluster *c, bool quiet);
 

@@ -388,10 +388,11 @@ int dp_spawn_sealnetd(struct dp_cluster *c, size_t i, const char *sealnetd)
 	}
 	close(fd);
 	n->pid = pid;
+	n->child = true;
 	return dp_state_save(c);
 }
 
-bool dp_node_alive(const struct dp_node *n)
+bool dp_node_alive(struct dp_node *n)
 {
 	char p[64], buf[512];
 	struct stat st;
@@ -400,9 +401,14 @@ bool dp_node_alive(const struct dp_node *n)
 
 	if (n->pid <= 0)
 		return false;
-	/* our own child that exited: reap it */
-	if (waitpid(n->pid, NULL, WNOHANG) == n->pid)
+	if (n->child) {
+		/* started by this run: exact, by waitpid */
+		if (waitpid(n->pid, NULL, WNOHANG) == 0)
+			return true;
+		n->child = false;
+		n->pid = 0;
 		return false;
+	}
 	snprintf(p, sizeof(p), "/proc/%d/stat", (int)n->pid);
 	fd = open(p, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
@@ -416,19 +422,12 @@ bool dp_node_alive(const struct dp_node *n)
 
 	if (!rp || rp[1] != ' ' || rp[2] == 'Z' || rp[2] == 'X')
 		return false;
-	/* the pid is still the one we started: it lives in the node's
-	 * namespace (or is ip netns exec, about to exec, under deploy) */
+	/* the pid is still the sealnetd recorded: it lives in the node's
+	 * namespace (a reused pid would not) */
 	snprintf(p, sizeof(p), "/proc/%d/ns/net", (int)n->pid);
 	if (stat(p, &st))
 		return false;
-	if (st.st_ino == ns_ino(n->ns))
-		return true;
-	/* ip netns exec of this deploy, not yet exec'd into sealnetd */
-	int ppid = 0;
-
-	if (sscanf(rp + 2, "%*c %d", &ppid) != 1)
-		return false;
-	return ppid == getpid() && strstr(buf, "(ip)") != NULL;
+	return st.st_ino == ns_ino(n->ns);
 }
 
 /* kill -9 every process left in one of the namespaces (by inode) */
@@ -498,10 +497,9 @@ void dp_teardown(struct dp_cluster *c, bool quiet)
 					"not stop in 5 s: killed\n",
 					c->nodes[i].name, (int)c->nodes[i].pid);
 			kill(c->nodes[i].pid, SIGKILL);
+			if (c->nodes[i].child)
+				waitpid(c->nodes[i].pid, NULL, 0);
 		}
-	for (size_t i = 0; i < c->n_nodes; i++)
-		if (c->nodes[i].pid > 0)
-			waitpid(c->nodes[i].pid, NULL, WNOHANG);
 	kill_ns_procs(c);
 	for (size_t i = 0; i < c->n_nodes; i++)
 		if (c->nodes[i].ns[0] && ns_exists(c->nodes[i].ns))
