@@ -33,6 +33,7 @@ struct dp_node {
 	char sock[DP_PATH_MAX]; /* control socket */
 	pid_t pid;		/* sealnetd (0: not started) */
 	bool ns_made;		/* namespace exists */
+	bool child;		/* pid is our child (this run started it) */
 	/* progress */
 	bool started, dataplane, keyed, failed;
 	double t_started, t_dataplane, t_keyed;

@@ -25,7 +25,6 @@ check() {
 }
 cleanup() {
 	"$SEALNET" undeploy --state "$ST" >/dev/null 2>&1
-	"$SEALNET" undeploy --state "$T/state2" >/dev/null 2>&1
 	rm -rf "$T"
 }
 trap 'rc=$?; set +e; cleanup; exit $rc' EXIT
@@ -154,10 +153,9 @@ done
 jq '.measurements.n4 = "'"$(printf '0%.0s' $(seq 96))"'"' "$T/meas.json" >"$T/meas-bad.json"
 python3 "$GEN" 4 "$PUB" --mesh 2 --measurements "$T/meas-bad.json" >"$T/bad.json"
 "$SEALNET" workflow sign "$T/bad.json" --domain d --key "$T/d.key" >/dev/null
-# the same node configurations (and measurements) as before: the same
-# state directory layout, in a fresh one (its own platform: copied)
-mkdir -p "$T/state2" && cp -a "$ST/platform" "$T/state2/"
-"$SEALNET" deploy "$T/bad.json" --state "$T/state2" --json --timeout 12 >"$T/events2" 2>"$T/err2"
+# (the same state directory: the node configurations, hence their launch
+# measurements, name its paths)
+"$SEALNET" deploy "$T/bad.json" --state "$ST" --json --timeout 12 >"$T/events2" 2>"$T/err2"
 rc=$?
 done2=$(grep '"event":"done"' "$T/events2")
 check "deploy with n4's evidence refused: exit 1 ($rc)" [ "$rc" = 1 ]
@@ -167,7 +165,7 @@ check "n4 is named with the reason ($(jq -r '.failed_nodes[] | select(.node == "
 	grep -q "measurement-not-allowed" <<<"$(jq -r '.failed_nodes[] | select(.node != "n4") | .reason' <<<"$done2")"
 check "the three edges to or from n4 are named" \
 	[ "$(jq '[.failed_edges[] | select(.from == "n4" or .to == "n4")] | length' <<<"$done2")" = 3 ]
-TAG2=$(tag_of "$T/state2")
-"$SEALNET" undeploy --state "$T/state2" >/dev/null
+TAG2=$(tag_of "$ST")
+"$SEALNET" undeploy --state "$ST" >/dev/null
 check "undeploy of the failed deploy leaves nothing" [ "$(ours "$TAG2")" = 0 ]
 exit "$fails"
