@@ -46,6 +46,7 @@ for n in "$@"; do
 	python3 "$here/gen_manifest.py" "$n" "$PUB" >"$T/draft.json"
 	"$S" deploy "$T/draft.json" --print-measurements --state "$T/state" >"$T/meas.json"
 	python3 "$here/gen_manifest.py" "$n" "$PUB" --measurements "$T/meas.json" >"$T/w.json"
+	rm -f "$T/w.sig.json"
 	"$S" workflow sign "$T/w.json" --domain d --key "$T/d.key" >/dev/null
 	t0=$(date +%s.%N)
 	rc=0
