@@ -111,7 +111,8 @@ struct run {
 	struct dp_cluster c;
 	struct edge *e;
 	size_t n_e;
-	int *pair; /* [a * n + b]: the edge being probed, -1 */
+	int *pair;     /* [a * n + b]: the edge being probed, -1 */
+	size_t *order; /* start order */
 	struct view v;
 	bool json, tty;
 	int last_lines;
@@ -810,6 +811,15 @@ static void report_failures(struct run *r)
 	emit_json(r, ev);
 }
 
+static int by_id_desc(const void *a, const void *b, void *arg)
+{
+	const struct sn_workflow *wf = arg;
+	uint32_t x = wf->nodes[*(const size_t *)a].id,
+		 y = wf->nodes[*(const size_t *)b].id;
+
+	return x < y ? 1 : x > y ? -1 : 0;
+}
+
 static int run_local(struct run *r, double timeout, long conc,
 		     const char *sealnetd, bool measure)
 {
@@ -817,6 +827,7 @@ static int run_local(struct run *r, double timeout, long conc,
 	char platform[DP_PATH_MAX + 16], nodes[DP_PATH_MAX + 16], ark[65];
 	struct dp_cluster old = {0};
 	bool existing = false, created = false;
+	size_t *order;
 	size_t n_proven = 0;
 	int rc = 1, err;
 
@@ -975,6 +986,16 @@ static int run_local(struct run *r, double timeout, long conc,
 			r->c.nodes[i].started = true;
 			r->c.nodes[i].t_started = dp_now();
 		}
+	/* start order: highest node id first.  Of two peers the lower id
+	 * dials (docs/sealnetd.md); started after its higher peers, a node
+	 * usually finds them listening, instead of waiting for its MAKE
+	 * retry (backoff 1 s) */
+	order = r->order = malloc(wf->n_nodes * sizeof(*order));
+	if (!order)
+		goto out;
+	for (size_t i = 0; i < wf->n_nodes; i++)
+		order[i] = i;
+	qsort_r(order, wf->n_nodes, sizeof(*order), by_id_desc, wf);
 	/* start, poll, probe */
 	for (;;) {
 		size_t inflight = 0, keyed = 0, proven;
@@ -986,8 +1007,9 @@ static int run_local(struct run *r, double timeout, long conc,
 			inflight += r->c.nodes[i].started &&
 				    !r->c.nodes[i].dataplane &&
 				    !r->c.nodes[i].failed;
-		for (size_t i = 0; i < wf->n_nodes && inflight < (size_t)conc;
-		     i++) {
+		for (size_t o = 0; o < wf->n_nodes && inflight < (size_t)conc;
+		     o++) {
+			size_t i = order[o];
 			struct dp_node *nd = &r->c.nodes[i];
 
 			if (nd->started)
@@ -1166,6 +1188,7 @@ out:
 	free(defsig);
 	free(r.e);
 	free(r.pair);
+	free(r.order);
 	view_free(&r.v);
 	free(r.c.nodes);
 	sn_workflow_free(r.wf);
