@@ -95,6 +95,7 @@ struct edge {
 	bool proven, probing;
 	double t_probe, t_proven;
 	uint64_t tx0, rx0;
+	int probe_err; /* the last probe could not be sent */
 };
 
 /* counters and peer states of the last status poll: [node][peer node] */
@@ -669,7 +670,7 @@ static size_t probe_round(struct run *r)
 		e->t_probe = now;
 		e->probing = true;
 		r->pair[ab] = (int)k;
-		dp_probe(r->wf, &r->c, e->flow, e->a, e->b);
+		e->probe_err = dp_probe(r->wf, &r->c, e->flow, e->a, e->b);
 	}
 	return done;
 }
@@ -752,7 +753,18 @@ static void report_failures(struct run *r)
 			pr++;
 			continue;
 		}
-		if (!r->v.est[ab] || !r->v.est[ba])
+		if (e->probe_err == -EPERM)
+			snprintf(why, sizeof(why),
+				 "no probe sent: the stage's cgroup %s is not "
+				 "in a cgroup v2 file system",
+				 r->wf->stages[r->wf->flows[e->flow].from]
+					 .cgroup);
+		else if (e->probe_err)
+			snprintf(why, sizeof(why),
+				 "the probe could not be sent from %s (%s)",
+				 r->wf->nodes[e->a].name,
+				 strerror(-e->probe_err));
+		else if (!r->v.est[ab] || !r->v.est[ba])
 			snprintf(why, sizeof(why), "%s and %s are not keyed",
 				 r->wf->nodes[e->a].name,
 				 r->wf->nodes[e->b].name);
@@ -809,6 +821,39 @@ static void report_failures(struct run *r)
 		json_object_set_new(ev, "edge_times", et);
 	}
 	emit_json(r, ev);
+}
+
+static int measure_all(struct run *r, const char *sealnetd, const char *ark)
+{
+	struct sn_workflow *wf = r->wf;
+
+	json_t *o = json_pack("{s:s, s:{}}", "ark_spki_sha256", ark,
+			      "measurements");
+
+	for (size_t i = 0; i < wf->n_nodes; i++) {
+		char cfg[DP_PATH_MAX + 32], out[256];
+		char *argv[] = {(char *)sealnetd, "--print-measurement",
+				"--config", cfg, NULL};
+
+		snprintf(cfg, sizeof(cfg), "%s/sealnetd.json",
+			 r->c.nodes[i].dir);
+		if (dp_run_capture(argv, NULL, out, sizeof(out))) {
+			fprintf(stderr,
+				"sealnet deploy: %s "
+				"--print-measurement "
+				"--config %s failed\n",
+				sealnetd, cfg);
+			json_decref(o);
+			return 1;
+		}
+		out[strcspn(out, "\n")] = 0;
+		json_object_set_new(json_object_get(o, "measurements"),
+				    r->c.nodes[i].name, json_string(out));
+	}
+	json_dumpf(o, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
+	printf("\n");
+	json_decref(o);
+	return 0;
 }
 
 static int by_id_desc(const void *a, const void *b, void *arg)
@@ -870,10 +915,15 @@ static int run_local(struct run *r, double timeout, long conc,
 				"%s` first\n",
 				r->c.state, old.digest_hex, r->c.state);
 			free(old.nodes);
+			free(old.cgroups);
 			return 6;
 		}
 		existing = true;
 		snprintf(r->c.tag, sizeof(r->c.tag), "%s", old.tag);
+		/* the cgroups it created stay recorded */
+		r->c.cgroups = old.cgroups;
+		r->c.n_cgroups = old.n_cgroups;
+		old.cgroups = NULL;
 	} else {
 		struct stat st;
 
@@ -916,34 +966,28 @@ static int run_local(struct run *r, double timeout, long conc,
 	}
 	free(old.nodes);
 	if (measure) {
-		json_t *o = json_pack("{s:s, s:{}}", "ark_spki_sha256", ark,
-				      "measurements");
+		/* sealnetd --print-measurement loads the configuration, whose
+		 * cgroup rules must name existing directories: the missing ones
+		 * exist for the measurement only */
+		struct dp_cluster tmp = {0};
+		const char *bad = NULL;
 
-		for (size_t i = 0; i < wf->n_nodes; i++) {
-			char cfg[DP_PATH_MAX + 32], out[256];
-			char *argv[] = {(char *)sealnetd, "--print-measurement",
-					"--config", cfg, NULL};
-
-			snprintf(cfg, sizeof(cfg), "%s/sealnetd.json",
-				 r->c.nodes[i].dir);
-			if (dp_run_capture(argv, NULL, out, sizeof(out))) {
-				fprintf(stderr,
-					"sealnet deploy: %s "
-					"--print-measurement "
-					"--config %s failed\n",
-					sealnetd, cfg);
-				json_decref(o);
-				return 1;
-			}
-			out[strcspn(out, "\n")] = 0;
-			json_object_set_new(json_object_get(o, "measurements"),
-					    r->c.nodes[i].name,
-					    json_string(out));
+		err = dp_make_cgroups(&tmp, wf, false, &bad);
+		if (err) {
+			fprintf(stderr, "sealnet deploy: stage cgroup %s: %s\n",
+				bad ? bad : "?",
+				err == -EPERM ? "its parent is not a cgroup v2 "
+						"directory (mount one, or use "
+						"local_ports)" :
+						strerror(-err));
+			dp_teardown(&tmp, true);
+			free(tmp.cgroups);
+			return err == -EPERM ? 2 : 1;
 		}
-		json_dumpf(o, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
-		printf("\n");
-		json_decref(o);
-		return 0;
+		rc = measure_all(r, sealnetd, ark);
+		dp_teardown(&tmp, true);
+		free(tmp.cgroups);
+		return rc;
 	}
 	emit_json(r, json_pack("{s:s, s:s, s:s, s:I, s:I, s:s}", "event",
 			       "verified", "workflow", wf->name, "digest",
@@ -958,6 +1002,25 @@ static int run_local(struct run *r, double timeout, long conc,
 		all_running &= dp_node_alive(&r->c.nodes[i]);
 	if (!all_running)
 		created = true;
+	{
+		const char *bad = NULL;
+
+		err = dp_make_cgroups(&r->c, wf, true, &bad);
+		if (err) {
+			fprintf(stderr,
+				"sealnet deploy: stage cgroup %s: %s; a local "
+				"cluster creates a stage's missing cgroup only "
+				"in a cgroup v2 file system (mount one, or use "
+				"local_ports)\n",
+				bad ? bad : "?",
+				err == -EPERM ? "its parent is not a cgroup v2 "
+						"directory" :
+						strerror(-err));
+			rc = err == -EPERM ? 2 : 1;
+			dp_teardown(&r->c, r->json);
+			return rc;
+		}
+	}
 	err = dp_make_netns(&r->c, wf);
 	r->t_netns = dp_now();
 	emit_json(r,
@@ -1191,6 +1254,7 @@ out:
 	free(r.order);
 	view_free(&r.v);
 	free(r.c.nodes);
+	free(r.c.cgroups);
 	sn_workflow_free(r.wf);
 	return rc;
 }

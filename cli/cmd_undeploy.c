@@ -73,5 +73,6 @@ int cmd_undeploy(int argc, char **argv)
 	       "removed\n",
 	       c.n_nodes);
 	free(c.nodes);
+	free(c.cgroups);
 	return 0;
 }

@@ -48,6 +48,9 @@ struct dp_cluster {
 	char digest_hex[2 * SN_WF_DIGEST_LEN + 1];
 	struct dp_node *nodes;
 	size_t n_nodes;
+	/* stage cgroups this deploy created (removed by teardown) */
+	char (*cgroups)[SN_WF_TEXT_MAX];
+	size_t n_cgroups;
 };
 
 extern volatile sig_atomic_t dp_interrupted;
@@ -75,6 +78,14 @@ int dp_spawn_sealnetd(struct dp_cluster *c, size_t i, const char *sealnetd);
 bool dp_node_alive(struct dp_node *n);
 /* stop every sealnetd, delete every namespace, forget them */
 void dp_teardown(struct dp_cluster *c, bool quiet);
+
+/* is path a directory name whose parent is on a cgroup v2 file system? */
+bool dp_in_cgroup2(const char *path);
+/* create every stage cgroup that is missing (recorded in deploy.json
+ * first when record); -EPERM with *bad = the stage's path when one is
+ * not in a cgroup v2 fs */
+int dp_make_cgroups(struct dp_cluster *c, const struct sn_workflow *wf,
+		    bool record, const char **bad);
 
 /* a probe packet of flow f from node `from` to node `to` (fork + setns) */
 int dp_probe(const struct sn_workflow *wf, const struct dp_cluster *c,

@@ -11,7 +11,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/magic.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -156,6 +158,13 @@ int dp_state_save(const struct dp_cluster *c)
 			goto out;
 	}
 	json_object_set(o, "nodes", ns);
+	{
+		json_t *cg = json_array();
+
+		for (size_t i = 0; i < c->n_cgroups; i++)
+			json_array_append_new(cg, json_string(c->cgroups[i]));
+		json_object_set_new(o, "cgroups", cg);
+	}
 	text = json_dumps(o, JSON_INDENT(2) | JSON_SORT_KEYS);
 	if (!text)
 		goto out;
@@ -214,6 +223,18 @@ int dp_state_load(struct dp_cluster *c)
 		n->pid = (pid_t)json_integer_value(json_object_get(e, "pid"));
 	}
 	c->n_nodes = json_array_size(nodes);
+	{
+		json_t *cg = json_object_get(o, "cgroups");
+		size_t m = json_array_size(cg);
+
+		c->cgroups = m ? calloc(m, sizeof(*c->cgroups)) : NULL;
+		for (size_t k = 0; c->cgroups && k < m; k++)
+			if (json_is_string(json_array_get(cg, k)))
+				snprintf(c->cgroups[c->n_cgroups++],
+					 SN_WF_TEXT_MAX, "%s",
+					 json_string_value(
+						 json_array_get(cg, k)));
+	}
 	json_decref(o);
 	return 0;
 }
@@ -228,13 +249,20 @@ static bool ns_exists(const char *ns)
 	return !access(p, F_OK);
 }
 
+/* the inode of the named namespace (0: none); only a mounted network
+ * namespace (nsfs), so that no other inode is ever taken for one */
 static ino_t ns_ino(const char *ns)
 {
 	char p[160];
+	struct statfs sf;
 	struct stat st;
 
+	if (!ns[0] || strchr(ns, '/'))
+		return 0;
 	snprintf(p, sizeof(p), "/run/netns/%s", ns);
-	return stat(p, &st) ? 0 : st.st_ino;
+	if (statfs(p, &sf) || sf.f_type != NSFS_MAGIC || stat(p, &st))
+		return 0;
+	return st.st_ino;
 }
 
 /* append to a growing batch text */
@@ -348,6 +376,55 @@ out:
 	free(fresh);
 	free(b);
 	return err;
+}
+
+/* ---- stage cgroups ------------------------------------------------- */
+
+bool dp_in_cgroup2(const char *path)
+{
+	char parent[SN_WF_TEXT_MAX];
+	struct statfs sf;
+	char *sl;
+
+	snprintf(parent, sizeof(parent), "%s", path);
+	sl = strrchr(parent, '/');
+	if (!sl || sl == parent || strstr(path, "/../") || !strcmp(sl, "/..") ||
+	    !strcmp(sl, "/.") || !sl[1])
+		return false;
+	*sl = 0;
+	return !statfs(parent, &sf) && sf.f_type == CGROUP2_SUPER_MAGIC;
+}
+
+int dp_make_cgroups(struct dp_cluster *c, const struct sn_workflow *wf,
+		    bool record, const char **bad)
+{
+	for (size_t i = 0; i < wf->n_stages; i++) {
+		const char *cg = wf->stages[i].cgroup;
+		struct stat st;
+
+		if (!cg[0] || !stat(cg, &st))
+			continue; /* none, or there (not ours to remove) */
+		if (!dp_in_cgroup2(cg)) {
+			*bad = cg;
+			return -EPERM;
+		}
+		void *n = realloc(c->cgroups,
+				  (c->n_cgroups + 1) * sizeof(*c->cgroups));
+
+		if (!n)
+			return -ENOMEM;
+		c->cgroups = n;
+		snprintf(c->cgroups[c->n_cgroups++], SN_WF_TEXT_MAX, "%s", cg);
+		int err = record ? dp_state_save(c) : 0;
+
+		if (err)
+			return err;
+		if (mkdir(cg, 0755)) {
+			*bad = cg;
+			return -errno;
+		}
+	}
+	return 0;
 }
 
 /* ---- sealnetd -------------------------------------------------------- */
@@ -519,6 +596,14 @@ void dp_teardown(struct dp_cluster *c, bool quiet)
 			rm_tree(c->nodes[i].dir);
 	}
 	c->sw_made = false;
+	for (size_t i = 0; i < c->n_cgroups; i++)
+		if (rmdir(c->cgroups[i]) && errno != ENOENT && !quiet)
+			fprintf(stderr,
+				"sealnet: cannot remove cgroup %s: %s\n",
+				c->cgroups[i], strerror(errno));
+	c->n_cgroups = 0;
+	if (!c->n_nodes)
+		return; /* cgroups only (--print-measurements) */
 	{
 		char p[DP_PATH_MAX + 16];
 

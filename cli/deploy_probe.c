@@ -13,7 +13,9 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <linux/magic.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -51,8 +53,8 @@ static int probe_child(const struct sn_workflow *wf, const char *ns,
 		return 3;
 	close(fd);
 	if (s->cgroup[0]) {
-		/* the stage's processes: its cgroup (created when missing;
-		 * removed by the parent after the probe) */
+		/* the stage's processes: its cgroup (deploy created it
+		 * before sealnetd started, if it was missing) */
 		snprintf(p, sizeof(p), "%s/cgroup.procs", s->cgroup);
 		fd = open(p, O_WRONLY | O_CLOEXEC);
 		if (fd < 0 || dprintf(fd, "%d\n", (int)getpid()) < 0)
@@ -117,12 +119,13 @@ int dp_probe(const struct sn_workflow *wf, const struct dp_cluster *c,
 	     size_t flow, size_t from, size_t to)
 {
 	const struct sn_wf_stage *s = &wf->stages[wf->flows[flow].from];
-	bool made_cg = false;
 	pid_t pid;
 	int st;
 
-	if (s->cgroup[0] && mkdir(s->cgroup, 0755) == 0)
-		made_cg = true;
+	/* the probe runs as root: it joins only a directory of a cgroup v2
+	 * file system, never a path elsewhere that a manifest names */
+	if (s->cgroup[0] && !dp_in_cgroup2(s->cgroup))
+		return -EPERM;
 	pid = fork();
 	if (pid < 0)
 		return -errno;
@@ -131,7 +134,5 @@ int dp_probe(const struct sn_workflow *wf, const struct dp_cluster *c,
 	while (waitpid(pid, &st, 0) < 0)
 		if (errno != EINTR)
 			return -errno;
-	if (made_cg)
-		rmdir(s->cgroup);
 	return WIFEXITED(st) && !WEXITSTATUS(st) ? 0 : -EIO;
 }

@@ -5,8 +5,7 @@ bench/cluster): a pipeline of one-node stages p1 -> p2 -> ... -> pK, whose
 last stage sends to every node of an all-to-all stage `mesh` (M nodes,
 every node to every other).  All sim TEE, one domain.
 
-  gen_manifest.py N PUBHEX [--mesh M] [--measurements FILE] [--flow-proto P]
-                  [--cgroup-stage]
+  gen_manifest.py N PUBHEX [--mesh M] [--measurements FILE] [--cgroup DIR]
 
 PUBHEX: the domain's Ed25519 public key (sealnet workflow keygen).
 --measurements: the JSON `sealnet deploy --print-measurements` printed
@@ -27,6 +26,7 @@ def main():
     ap.add_argument("--mesh", type=int, default=None)
     ap.add_argument("--measurements")
     ap.add_argument("--name", default="bench")
+    ap.add_argument("--cgroup", help="stage p1's identity: this cgroup v2 directory")
     a = ap.parse_args()
     n = a.n
     mesh = a.mesh if a.mesh is not None else min(10, n // 2)
@@ -48,8 +48,11 @@ def main():
     k = n - mesh
     stages, flows = [], []
     for i in range(k):
+        ident = {"local_ports": [7000 + i + 1]}
+        if i == 0 and a.cgroup:
+            ident = {"cgroup": a.cgroup}
         stages.append({"name": f"p{i + 1}", "domain": "d", "nodes": [names[i]],
-                       "identity": {"local_ports": [7000 + i + 1]},
+                       "identity": ident,
                        "reference": ref([names[i]])})
         if i:
             flows.append({"from": f"p{i}", "to": f"p{i + 1}",

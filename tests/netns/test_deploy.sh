@@ -25,7 +25,9 @@ check() {
 }
 cleanup() {
 	"$SEALNET" undeploy --state "$ST" >/dev/null 2>&1
-	rm -rf "$T"
+	[ -d "$CG/sndp-p1" ] && rmdir "$CG/sndp-p1"
+	mountpoint -q "$CG" && umount "$CG"
+	rm -rf --one-file-system "$T"
 }
 trap 'rc=$?; set +e; cleanup; exit $rc' EXIT
 trap 'exit 130' INT
@@ -40,12 +42,20 @@ alive() { local p n=0; for p in "$@"; do [ -d "/proc/$p" ] && [ "$(awk '{print $
 tag_of() { jq -r .tag "$1/deploy.json"; }
 
 # --- a signed manifest whose reference values are this deploy's ---------
+# stage p1 (n1) is identified by a cgroup v2 directory that does not exist
+# yet: deploy creates it before sealnetd loads its rules, the probe of the
+# n1 -> n2 edge runs in it, undeploy removes it.  (`ip netns exec` gives
+# sealnetd a fresh /sys: the hierarchy is mounted outside /sys.)
+CG="$T/cg2"
+mkdir "$CG" && mount -t cgroup2 none "$CG" || { echo "cannot mount cgroup v2"; exit 1; }
+gen() { python3 "$GEN" 4 "$PUB" --mesh 2 --cgroup "$CG/sndp-p1" "$@"; }
 "$SEALNET" workflow keygen "$T/d.key" >"$T/kg.out" || exit 1
 PUB=$(grep -oE '[0-9a-f]{64}' "$T/kg.out")
-python3 "$GEN" 4 "$PUB" --mesh 2 >"$T/draft.json" || exit 1
+gen >"$T/draft.json" || exit 1
 "$SEALNET" deploy "$T/draft.json" --print-measurements --state "$ST" >"$T/meas.json" ||
 	{ echo "print-measurements failed"; exit 1; }
-python3 "$GEN" 4 "$PUB" --mesh 2 --measurements "$T/meas.json" >"$T/w.json"
+check "--print-measurements leaves no cgroup and no deployment" [ ! -e "$CG/sndp-p1" -a ! -e "$ST/deploy.json" ]
+gen --measurements "$T/meas.json" >"$T/w.json"
 "$SEALNET" workflow sign "$T/w.json" --domain d --key "$T/d.key" >/dev/null || exit 1
 
 # --- refused: unsigned, bad signature -------------------------------------
@@ -64,6 +74,15 @@ rc=$?
 check "a manifest changed after signing is refused (exit 5: $rc)" [ "$rc" = 5 ]
 check "and nothing was created" [ ! -e "$ST/deploy.json" ]
 
+# a stage cgroup outside a cgroup v2 file system: refused, nothing made
+python3 "$GEN" 4 "$PUB" --mesh 2 --cgroup "$T/notcg" >"$T/notcg.json"
+"$SEALNET" workflow sign "$T/notcg.json" --domain d --key "$T/d.key" >/dev/null
+"$SEALNET" deploy "$T/notcg.json" --state "$ST" >"$T/out" 2>&1
+rc=$?
+check "a stage cgroup outside cgroup v2 is refused (exit 2: $rc; $(grep -o 'stage cgroup.*directory' "$T/out" | head -1))" [ "$rc" = 2 ]
+check "and neither the directory nor a namespace was made" \
+	[ ! -e "$T/notcg" -a ! -e "$ST/deploy.json" ]
+
 # --- deploy ---------------------------------------------------------------
 "$SEALNET" deploy "$T/w.json" --state "$ST" --json --timeout 60 >"$T/events" 2>"$T/err"
 rc=$?
@@ -79,6 +98,8 @@ for ph in started dataplane keyed; do
 	check "4 nodes $ph" [ "$(grep -c "\"phase\":\"$ph\"" "$T/events")" = 4 ]
 done
 TAG=$(tag_of "$ST")
+check "the stage cgroup was created and recorded" \
+	[ -d "$CG/sndp-p1" -a "$(jq -r '.cgroups[0]' "$ST/deploy.json")" = "$CG/sndp-p1" ]
 check "one namespace per node and the switch (sndp-$TAG-*): $(ours "$TAG")" [ "$(ours "$TAG")" = 5 ]
 # independently: the data plane's counters, n1 -> n2 and n3 -> n4
 sock() { echo "$ST/nodes/$1/sealnetd.sock"; }
@@ -127,6 +148,7 @@ check "undeploy succeeds" [ $? = 0 ]
 check "no namespace left ($(ours "$TAG"))" [ "$(ours "$TAG")" = 0 ]
 check "no sealnetd left ($(alive $pids1) of $pids1)" [ "$(alive $pids1)" = 0 ]
 check "state forgotten (deploy.json, nodes/ gone)" [ ! -e "$ST/deploy.json" -a ! -e "$ST/nodes" ]
+check "the stage cgroup it created is removed" [ ! -e "$CG/sndp-p1" ]
 "$SEALNET" undeploy --state "$ST" >/dev/null 2>&1
 check "undeploy again: nothing to do, exit 0" [ $? = 0 ]
 
@@ -146,12 +168,12 @@ for sig in INT TERM; do
 	check "SIG$sig during deploy ($(echo $pids | wc -w) sealnetd started): exit $rc (not 0)" [ "$rc" != 0 ]
 	check "  leaves no namespace ($(ours "$TAG"))" [ "$(ours "$TAG")" = 0 ]
 	check "  and no process ($(alive $pids))" [ -n "$pids" -a "$(alive $pids)" = 0 ]
-	check "  and no state" [ ! -e "$ST/deploy.json" ]
+	check "  and no state, no cgroup" [ ! -e "$ST/deploy.json" -a ! -e "$CG/sndp-p1" ]
 done
 
 # --- a node that fails attestation does not stall the rest -----------------
 jq '.measurements.n4 = "'"$(printf '0%.0s' $(seq 96))"'"' "$T/meas.json" >"$T/meas-bad.json"
-python3 "$GEN" 4 "$PUB" --mesh 2 --measurements "$T/meas-bad.json" >"$T/bad.json"
+gen --measurements "$T/meas-bad.json" >"$T/bad.json"
 "$SEALNET" workflow sign "$T/bad.json" --domain d --key "$T/d.key" >/dev/null
 # (the same state directory: the node configurations, hence their launch
 # measurements, name its paths)
@@ -167,5 +189,5 @@ check "the three edges to or from n4 are named" \
 	[ "$(jq '[.failed_edges[] | select(.from == "n4" or .to == "n4")] | length' <<<"$done2")" = 3 ]
 TAG2=$(tag_of "$ST")
 "$SEALNET" undeploy --state "$ST" >/dev/null
-check "undeploy of the failed deploy leaves nothing" [ "$(ours "$TAG2")" = 0 ]
+check "undeploy of the failed deploy leaves nothing" [ "$(ours "$TAG2")" = 0 -a ! -e "$CG/sndp-p1" ]
 exit "$fails"
