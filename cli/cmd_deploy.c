@@ -1158,7 +1158,7 @@ int cmd_deploy(int argc, char **argv)
 		   *prefix = "/etc/sealnet";
 	char *defsig = NULL, sealnetd[PATH_MAX], rs[PATH_MAX];
 	long timeout = 60, conc = 8;
-	bool measure = false;
+	bool measure = false, sealnetd_set = false;
 	struct sn_cli_args a;
 	int c, rc;
 
@@ -1191,6 +1191,7 @@ int cmd_deploy(int argc, char **argv)
 			break;
 		case O_SEALNETD:
 			snprintf(sealnetd, sizeof(sealnetd), "%s", a.optarg);
+			sealnetd_set = true;
 			break;
 		case O_PREFIX:
 			prefix = a.optarg;
@@ -1218,7 +1219,11 @@ int cmd_deploy(int argc, char **argv)
 		}
 	}
 	if (emit) {
-		rc = do_emit(r.wf, emit, prefix, sealnetd);
+		/* on the machines: the installed daemon (meson's default
+		 * prefix), not this build's */
+		rc = do_emit(r.wf, emit, prefix,
+			     sealnetd_set ? sealnetd :
+					    "/usr/local/bin/sealnetd");
 		goto out;
 	}
 	if (geteuid()) {

@@ -83,6 +83,21 @@ check "a stage cgroup outside cgroup v2 is refused (exit 2: $rc; $(grep -o 'stag
 check "and neither the directory nor a namespace was made" \
 	[ ! -e "$T/notcg" -a ! -e "$ST/deploy.json" ]
 
+# --- --emit: files for real machines, nothing started ----------------------
+"$SEALNET" deploy "$T/w.json" --emit "$T/emit" >"$T/out" 2>&1
+rc=$?
+check "--emit succeeds (exit $rc)" [ "$rc" = 0 ]
+check "--emit writes sealnetd.json, policy.json and a unit per node" \
+	[ "$(ls "$T"/emit/n*/sealnetd.json "$T"/emit/n*/policy.json "$T"/emit/n*/sealnetd.service 2>/dev/null | wc -l)" = 12 ]
+check "the unit starts sealnetd with its configuration" \
+	grep -q '^ExecStart=/usr/local/bin/sealnetd --config /etc/sealnet/sealnetd.json$' "$T/emit/n3/sealnetd.service"
+check "n3's configuration: its peers n2 and n4, MAKE with the policy file" \
+	[ "$(jq -c '[.node, ([.peers[].name] | sort), .make.appraisal_policy]' "$T/emit/n3/sealnetd.json")" = '["n3",["n2","n4"],"/etc/sealnet/policy.json"]' ]
+check "and started nothing" [ ! -e "$ST/deploy.json" ]
+"$SEALNET" deploy "$T/unsigned.json" --emit "$T/emit2" >/dev/null 2>&1
+rc=$?
+check "--emit of an unsigned manifest is refused (exit $rc), nothing written" [ "$rc" = 4 -a ! -e "$T/emit2" ]
+
 # --- deploy ---------------------------------------------------------------
 "$SEALNET" deploy "$T/w.json" --state "$ST" --json --timeout 60 >"$T/events" 2>"$T/err"
 rc=$?
