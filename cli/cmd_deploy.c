@@ -112,8 +112,9 @@ struct run {
 	struct dp_cluster c;
 	struct edge *e;
 	size_t n_e;
-	int *pair;     /* [a * n + b]: the edge being probed, -1 */
-	size_t *order; /* start order */
+	int *pair;	    /* [a * n + b]: the edge being probed, -1 */
+	size_t *order;	    /* start order */
+	size_t *open_edges; /* [node]: its edges not proven yet */
 	struct view v;
 	bool json, tty;
 	int last_lines;
@@ -635,6 +636,8 @@ static size_t probe_round(struct run *r)
 			if (r->v.tx[ab] > e->tx0 && r->v.rx[ba] > e->rx0) {
 				e->proven = true;
 				e->probing = false;
+				r->open_edges[e->a]--;
+				r->open_edges[e->b]--;
 				e->t_proven = now;
 				r->pair[ab] = -1;
 				done++;
@@ -704,8 +707,13 @@ static int build_edges(struct run *r)
 			}
 	}
 	r->pair = malloc(wf->n_nodes * wf->n_nodes * sizeof(int));
-	if (!r->pair)
+	r->open_edges = calloc(wf->n_nodes, sizeof(*r->open_edges));
+	if (!r->pair || !r->open_edges)
 		return -ENOMEM;
+	for (size_t k = 0; k < r->n_e; k++) {
+		r->open_edges[r->e[k].a]++;
+		r->open_edges[r->e[k].b]++;
+	}
 	memset(r->pair, 0xff, wf->n_nodes * wf->n_nodes * sizeof(int));
 	return 0;
 }
@@ -1099,6 +1107,12 @@ static int run_local(struct run *r, double timeout, long conc,
 				node_event(r, i, "failed", nd->why);
 				continue;
 			}
+			/* a node keyed with every peer whose edges are all
+			 * proven has nothing left to show: not asked again
+			 * (each status answer costs its sealnetd a snapshot of
+			 * the data plane, CPU the starting nodes need) */
+			if (nd->keyed && !r->open_edges[i])
+				continue;
 			if (poll_node(r, i, &dpl))
 				continue;
 			if (dpl && !nd->dataplane) {
@@ -1257,6 +1271,7 @@ out:
 	free(r.e);
 	free(r.pair);
 	free(r.order);
+	free(r.open_edges);
 	view_free(&r.v);
 	free(r.c.nodes);
 	free(r.c.cgroups);
