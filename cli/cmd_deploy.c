@@ -657,7 +657,7 @@ static size_t probe_round(struct run *r)
 				emit_json(r, ev);
 				continue;
 			}
-			if (now - e->t_probe < 1.0)
+			if (now - e->t_probe < 0.25)
 				continue;
 		} else if (r->pair[ab] >= 0) {
 			continue; /* another flow of this pair is being probed
