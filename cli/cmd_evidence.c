@@ -33,8 +33,8 @@ static const char usage_main[] =
 
 enum { SHOW_JSON };
 static const struct sn_cli_opt show_opts[] = {
-	[SHOW_JSON] = {"json", 0, NULL, "print the claims as one JSON object"},
-	{0},
+	[SHOW_JSON] = { "json", 0, NULL, "print the claims as one JSON object" },
+	{ 0 },
 };
 
 static const struct sn_cli_spec show_spec = {
@@ -44,55 +44,50 @@ static const struct sn_cli_spec show_spec = {
 		 "versions,\n"
 		 "policy bits, report_data, chip id, and the certificates "
 		 "carried.\n"
-		 "Nothing is verified: use 'sealnet evidence verify' for "
-		 "that.\n",
+		 "Nothing is verified: use 'sealnet evidence verify' for that.\n",
 	.opts = show_opts,
 	.after = "Exit status: 0 printed, 2 FILE unreadable or not evidence.\n",
 };
 
-enum {
-	VERIFY_CERT,
-	VERIFY_AT,
-	VERIFY_TDX_COLLATERAL,
-	VERIFY_POLICY,
-	VERIFY_JSON
-};
+enum { VERIFY_CERT, VERIFY_AT, VERIFY_TDX_COLLATERAL, VERIFY_POLICY,
+       VERIFY_JSON };
 static const struct sn_cli_opt verify_opts[] = {
-	[VERIFY_CERT] = {"cert", 0, "CERT",
-			 "extra certificates (VCEK/VLEK, ASK/ASVK, ARK),\n"
-			 "DER or PEM, one or more per file, any order;\n"
-			 "repeatable.  Certificates inside FILE (auxblob,\n"
-			 "TDX PCK chain) are used too."},
-	[VERIFY_AT] = {"at", 0, "TIME",
-		       "check certificate and collateral validity at\n"
-		       "TIME instead of now; RFC 3339\n"
-		       "(2025-06-01T00:00:00Z) or a date (2025-06-01)"},
-	[VERIFY_TDX_COLLATERAL] =
-		{"tdx-collateral", 0, "DIR",
-		 "TDX: Intel PCS collateral to verify and judge\n"
-		 "the TCB with: DIR/tcb_info.json,\n"
-		 "qe_identity.json (PCS v4 bodies),\n"
-		 "issuer_chain.pem (Intel SGX TCB Signing + Root\n"
-		 "CA), pck_crl.der, root_crl.der.  Checked:\n"
-		 "signatures to the pinned Intel root,\n"
-		 "issueDate..nextUpdate at TIME, CRLs, QE\n"
-		 "identity, FMSPC; prints the platform and QE TCB\n"
-		 "status.  Overrides the policy's\n"
-		 "\"tdx\".\"collateral\"."},
-	[VERIFY_POLICY] = {"policy", 0, "FILE",
-			   "also appraise the claims against an appraisal\n"
-			   "policy (JSON; deny by default: it must name\n"
-			   "backends, measurements and a TCB floor --\n"
-			   "min_tcb for snp, tdx.min_tee_tcb_svn and the\n"
-			   "RTMRs for tdx; see docs/attestation.md); without\n"
-			   "it only authenticity is checked and a TDX TCB\n"
-			   "status is printed, not judged.  TDX is accepted\n"
-			   "only with collateral and an accepted TCB status\n"
-			   "(default UpToDate).  Simulated (sim) evidence is\n"
-			   "accepted only by a policy that lists its ARK."},
-	[VERIFY_JSON] = {"json", 0, NULL,
-			 "print the claims as JSON after the verdict"},
-	{0},
+	[VERIFY_CERT] = { "cert", 0, "CERT",
+			  "extra certificates (VCEK/VLEK, ASK/ASVK, ARK),\n"
+			  "DER or PEM, one or more per file, any order;\n"
+			  "repeatable.  Certificates inside FILE (auxblob,\n"
+			  "TDX PCK chain) are used too." },
+	[VERIFY_AT] = { "at", 0, "TIME",
+			"check certificate and collateral validity at\n"
+			"TIME instead of now; RFC 3339\n"
+			"(2025-06-01T00:00:00Z) or a date (2025-06-01)" },
+	[VERIFY_TDX_COLLATERAL] = {
+		"tdx-collateral", 0, "DIR",
+		"TDX: Intel PCS collateral to verify and judge\n"
+		"the TCB with: DIR/tcb_info.json,\n"
+		"qe_identity.json (PCS v4 bodies),\n"
+		"issuer_chain.pem (Intel SGX TCB Signing + Root\n"
+		"CA), pck_crl.der, root_crl.der.  Checked:\n"
+		"signatures to the pinned Intel root,\n"
+		"issueDate..nextUpdate at TIME, CRLs, QE\n"
+		"identity, FMSPC; prints the platform and QE TCB\n"
+		"status.  Overrides the policy's\n"
+		"\"tdx\".\"collateral\"." },
+	[VERIFY_POLICY] = {
+		"policy", 0, "FILE",
+		"also appraise the claims against an appraisal\n"
+		"policy (JSON; deny by default: it must name\n"
+		"backends, measurements and a TCB floor --\n"
+		"min_tcb for snp, tdx.min_tee_tcb_svn and the\n"
+		"RTMRs for tdx; see docs/attestation.md); without\n"
+		"it only authenticity is checked and a TDX TCB\n"
+		"status is printed, not judged.  TDX is accepted\n"
+		"only with collateral and an accepted TCB status\n"
+		"(default UpToDate).  Simulated (sim) evidence is\n"
+		"accepted only by a policy that lists its ARK." },
+	[VERIFY_JSON] = { "json", 0, NULL,
+			  "print the claims as JSON after the verdict" },
+	{ 0 },
 };
 
 static const struct sn_cli_spec verify_spec = {
@@ -108,43 +103,35 @@ static const struct sn_cli_spec verify_spec = {
 		 "chip_id.\n"
 		 "Every problem found is listed, not only the first.\n",
 	.opts = verify_opts,
-	.after =
-		"Exit status: 0 accepted, 1 rejected (every reason printed), 2 "
-		"bad usage\n"
-		"or unreadable input.\n",
+	.after = "Exit status: 0 accepted, 1 rejected (every reason printed), 2 "
+		 "bad usage\n"
+		 "or unreadable input.\n",
 };
 
-enum {
-	MAKE_BACKEND,
-	MAKE_PLATFORM,
-	MAKE_REPORT_DATA,
-	MAKE_MEASURE,
-	MAKE_MLOG,
-	MAKE_TSM_ROOT,
-	MAKE_OUTPUT
-};
+enum { MAKE_BACKEND, MAKE_PLATFORM, MAKE_REPORT_DATA, MAKE_MEASURE,
+       MAKE_MLOG, MAKE_TSM_ROOT, MAKE_OUTPUT };
 static const struct sn_cli_opt make_opts[] = {
-	[MAKE_BACKEND] = {"backend", 0, "B",
-			  "sim: simulated SEV-SNP (needs 'sealnet sim-tee\n"
-			  "init'); snp, tdx: a real confidential guest via\n"
-			  "configfs-tsm (/sys/kernel/config/tsm/report,\n"
-			  "needs root)"},
-	[MAKE_PLATFORM] = {"platform", 0, "DIR",
-			   "the simulated platform directory (sim only)"},
-	[MAKE_REPORT_DATA] = {"report-data", 0, "HEX",
-			      "up to 64 bytes (128 hex digits) bound into\n"
-			      "the report; shorter values are zero-padded"},
-	[MAKE_MEASURE] = {"measure", 0, "FILE",
-			  "sim: launch measurement = SHA-384 chain over\n"
-			  "the files in order: m0 = 48 zero bytes,\n"
-			  "m(i+1) = SHA-384(m(i) || SHA-384(file i));\n"
-			  "repeatable"},
-	[MAKE_MLOG] = {"mlog", 0, "FILE",
-		       "attach a serialised runtime measurement log"},
-	[MAKE_TSM_ROOT] = {"tsm-root", 0, "DIR",
-			   "configfs-tsm report directory (snp/tdx)"},
-	[MAKE_OUTPUT] = {"output", 'o', "OUT", "where to write the evidence"},
-	{0},
+	[MAKE_BACKEND] = { "backend", 0, "B",
+			   "sim: simulated SEV-SNP (needs 'sealnet sim-tee\n"
+			   "init'); snp, tdx: a real confidential guest via\n"
+			   "configfs-tsm (/sys/kernel/config/tsm/report,\n"
+			   "needs root)" },
+	[MAKE_PLATFORM] = { "platform", 0, "DIR",
+			    "the simulated platform directory (sim only)" },
+	[MAKE_REPORT_DATA] = { "report-data", 0, "HEX",
+			       "up to 64 bytes (128 hex digits) bound into\n"
+			       "the report; shorter values are zero-padded" },
+	[MAKE_MEASURE] = { "measure", 0, "FILE",
+			   "sim: launch measurement = SHA-384 chain over\n"
+			   "the files in order: m0 = 48 zero bytes,\n"
+			   "m(i+1) = SHA-384(m(i) || SHA-384(file i));\n"
+			   "repeatable" },
+	[MAKE_MLOG] = { "mlog", 0, "FILE",
+			"attach a serialised runtime measurement log" },
+	[MAKE_TSM_ROOT] = { "tsm-root", 0, "DIR",
+			    "configfs-tsm report directory (snp/tdx)" },
+	[MAKE_OUTPUT] = { "output", 'o', "OUT", "where to write the evidence" },
+	{ 0 },
 };
 
 static const struct sn_cli_spec make_spec = {
@@ -153,10 +140,8 @@ static const struct sn_cli_spec make_spec = {
 		 "JSON\n"
 		 "(provider, base64url outblob = report, auxblob = certificate "
 		 "table).\n"
-		 "--backend and --output are required; --platform and "
-		 "--measure\n"
-		 "apply to --backend sim only (a real TEE measures at "
-		 "launch).\n",
+		 "--backend and --output are required; --platform and --measure\n"
+		 "apply to --backend sim only (a real TEE measures at launch).\n",
 	.opts = make_opts,
 	.after = "Exit status: 0 written, 1 the backend failed, 2 bad usage.\n",
 };
@@ -369,8 +354,7 @@ static int do_verify(int argc, char **argv)
 		if (sn_evidence_verify(ev, &vo, a))
 			goto out;
 	}
-	printf("%s: %s%s\n", argv[args.optind],
-	       a->accepted ? "ACCEPT" : "REJECT",
+	printf("%s: %s%s\n", argv[args.optind], a->accepted ? "ACCEPT" : "REJECT",
 	       policy ? "" : " (authenticity only, no policy)");
 	print_reasons(a);
 	if (a->tdx_tcb.evaluated)
@@ -458,8 +442,7 @@ static int do_make(int argc, char **argv)
 	}
 	c = sn_cli_end(&a, c, 0, 0);
 	if (!c && (!backend || !out))
-		c = sn_cli_usage_error(&a,
-				       "--backend B and -o OUT are required");
+		c = sn_cli_usage_error(&a, "--backend B and -o OUT are required");
 	if (c)
 		return sn_cli_exit(c);
 	if (sn_tee_from_name(backend, &tee)) {

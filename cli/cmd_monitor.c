@@ -16,8 +16,8 @@
 enum { OPT_COUNT = SN_CLI_N_CONTROL_OPTS };
 static const struct sn_cli_opt opts[] = {
 	SN_CLI_CONTROL_OPTS("one JSON object per line, as received"),
-	[OPT_COUNT] = {"count", 0, "N", "exit after N drop events"},
-	{0},
+	[OPT_COUNT] = { "count", 0, "N", "exit after N drop events" },
+	{ 0 },
 };
 
 static const struct sn_cli_spec spec = {
@@ -31,8 +31,7 @@ static const struct sn_cli_spec spec = {
 		 "'suppressed' field counts those left out before it.\n"
 		 "The fields of --json: include/sealnet/control.h.\n",
 	.opts = opts,
-	.after = "Exit status: 0 the stream ended (or N drops seen), 1 "
-		 "sealnetd\n"
+	.after = "Exit status: 0 the stream ended (or N drops seen), 1 sealnetd\n"
 		 "unreachable, 2 bad usage.\n",
 };
 
@@ -43,8 +42,8 @@ static void print_human(const struct sn_control_event *ev)
 		printf("drop %-15s %-7s %s:%u -> %s:%u proto %u peer %" PRIu32
 		       "  (%s)\n",
 		       sn_cli_str(ev->reason), sn_control_dir_name(ev->ingress),
-		       sn_cli_str(ev->src), ev->sport, sn_cli_str(ev->dst),
-		       ev->dport, ev->proto, ev->peer_id, sn_cli_str(ev->text));
+		       sn_cli_str(ev->src), ev->sport, sn_cli_str(ev->dst), ev->dport,
+		       ev->proto, ev->peer_id, sn_cli_str(ev->text));
 		break;
 	case SN_CONTROL_EV_HELLO:
 		printf("monitoring node %s\n", sn_cli_str(ev->node));
@@ -62,8 +61,7 @@ static void print_human(const struct sn_control_event *ev)
 		if (ev->name && ev->peer)
 			printf("%-4s %-15s peer %s epoch %" PRId64 "  %s\n",
 			       ev->kind == SN_CONTROL_EV_KEYS ? "make" : "peer",
-			       ev->name, ev->peer, ev->epoch,
-			       sn_cli_str(ev->text));
+			       ev->name, ev->peer, ev->epoch, sn_cli_str(ev->text));
 		break;
 	}
 	fflush(stdout);
@@ -91,9 +89,7 @@ int cmd_monitor(int argc, char **argv)
 		return sn_cli_exit(c);
 	err = sn_control_monitor_open(ctl.socket, &m);
 	if (err) {
-		fprintf(stderr,
-			"sealnet monitor: cannot connect to %s: %s (is "
-			"sealnetd running?)\n",
+		fprintf(stderr, "sealnet monitor: cannot connect to %s: %s (is sealnetd running?)\n",
 			ctl.socket, strerror(-err));
 		return 1;
 	}

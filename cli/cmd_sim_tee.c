@@ -11,31 +11,22 @@
 static const struct sn_cli_spec spec = {
 	.cmd = "sealnet sim-tee",
 	.args = "init DIR",
-	.about = "Create a simulated SEV-SNP platform in DIR (created with "
-		 "mode 0700 if\n"
-		 "missing; refused if DIR already holds one):\n"
-		 "  ark.pem ark.key    simulated AMD Root Key, RSA-4096, "
-		 "self-signed\n"
-		 "  ask.pem ask.key    simulated AMD SEV Key, RSA-4096, signed "
-		 "by the ARK\n"
-		 "  vcek.pem vcek.key  simulated VCEK, ECDSA P-384, signed by "
-		 "the ASK,\n"
-		 "                     with the TCB (OIDs "
-		 "1.3.6.1.4.1.3704.1.3.x) and\n"
-		 "                     hwID (…1.4) extensions as AMD encodes "
-		 "them\n"
-		 "  chip_id            the simulated chip id (64 bytes)\n"
-		 "Certificates are signed with RSASSA-PSS, SHA-384, salt 48, "
-		 "like AMD's.\n"
-		 "Private keys are written with mode 0600.\n"
-		 "\n"
-		 "'sealnet evidence make --backend sim --platform DIR' then "
-		 "produces\n"
-		 "signed reports.  Simulated evidence is accepted only by an "
-		 "appraisal\n"
-		 "policy naming this ARK; the command prints the value for the "
-		 "policy's\n"
-		 "\"sim_ark_spki_sha256\" list.\n",
+	.about =
+		"Create a simulated SEV-SNP platform in DIR (created with mode 0700 if\n"
+		"missing; refused if DIR already holds one):\n"
+		"  ark.pem ark.key    simulated AMD Root Key, RSA-4096, self-signed\n"
+		"  ask.pem ask.key    simulated AMD SEV Key, RSA-4096, signed by the ARK\n"
+		"  vcek.pem vcek.key  simulated VCEK, ECDSA P-384, signed by the ASK,\n"
+		"                     with the TCB (OIDs 1.3.6.1.4.1.3704.1.3.x) and\n"
+		"                     hwID (…1.4) extensions as AMD encodes them\n"
+		"  chip_id            the simulated chip id (64 bytes)\n"
+		"Certificates are signed with RSASSA-PSS, SHA-384, salt 48, like AMD's.\n"
+		"Private keys are written with mode 0600.\n"
+		"\n"
+		"'sealnet evidence make --backend sim --platform DIR' then produces\n"
+		"signed reports.  Simulated evidence is accepted only by an appraisal\n"
+		"policy naming this ARK; the command prints the value for the policy's\n"
+		"\"sim_ark_spki_sha256\" list.\n",
 	.after = "Exit status: 0 created, 1 creation failed, 2 bad usage.\n",
 };
 

@@ -13,19 +13,16 @@
 
 static const struct sn_cli_opt opts[] = {
 	SN_CLI_CONTROL_OPTS("print the raw JSON answer"),
-	{0},
+	{ 0 },
 };
 
 static const struct sn_cli_spec spec = {
 	.cmd = "sealnet status",
-	.about =
-		"Show the running sealnetd's interface, data-plane "
-		"measurement\n"
-		"(measured or TAMPERED), and per peer: MAKE state, key epoch,\n"
-		"the last failure and evidence rejection with their reasons,\n"
-		"counters; then the per-reason drop counters. No key "
-		"material.\n"
-		"The fields of --json: include/sealnet/control.h.\n",
+	.about = "Show the running sealnetd's interface, data-plane measurement\n"
+		 "(measured or TAMPERED), and per peer: MAKE state, key epoch,\n"
+		 "the last failure and evidence rejection with their reasons,\n"
+		 "counters; then the per-reason drop counters. No key material.\n"
+		 "The fields of --json: include/sealnet/control.h.\n",
 	.opts = opts,
 	.after = "Exit status: 0 shown, 1 sealnetd unreachable or said no,\n"
 		 "2 bad usage.\n",
@@ -36,12 +33,10 @@ static void print_table(const struct sn_control_status *st, FILE *out)
 	fprintf(out,
 		"node %s (id %" PRIu32 ") on %s, mode %s, egress prog %" PRIu32
 		", ingress prog %" PRIu32 "\n",
-		sn_cli_str(st->node), st->id, sn_cli_str(st->interface),
-		sn_cli_str(st->mode), st->egress_prog_id, st->ingress_prog_id);
-	fprintf(out,
-		"data plane: %s, measurement log %s (%" PRIu64 " events)\n",
-		sn_cli_str(st->dataplane), sn_cli_str(st->mlog_digest),
-		st->mlog_events);
+		sn_cli_str(st->node), st->id, sn_cli_str(st->interface), sn_cli_str(st->mode),
+		st->egress_prog_id, st->ingress_prog_id);
+	fprintf(out, "data plane: %s, measurement log %s (%" PRIu64 " events)\n",
+		sn_cli_str(st->dataplane), sn_cli_str(st->mlog_digest), st->mlog_events);
 	fprintf(out, "\n%-12s %5s %-15s %-12s %8s %10s %12s %10s %12s %8s\n",
 		"peer", "id", "address", "state", "tx-epoch", "tx-pkts",
 		"tx-bytes", "rx-pkts", "rx-bytes", "drops");
@@ -52,9 +47,9 @@ static void print_table(const struct sn_control_status *st, FILE *out)
 			"%-12s %5" PRIu32 " %-15s %-12s %8" PRId64 " %10" PRIu64
 			" %12" PRIu64 " %10" PRIu64 " %12" PRIu64 " %8" PRIu64
 			"\n",
-			sn_cli_str(p->name), p->id, sn_cli_str(p->address),
-			sn_cli_str(p->state), p->tx_epoch, p->tx_packets,
-			p->tx_bytes, p->rx_packets, p->rx_bytes, p->drops);
+			sn_cli_str(p->name), p->id, sn_cli_str(p->address), sn_cli_str(p->state),
+			p->tx_epoch, p->tx_packets, p->tx_bytes, p->rx_packets,
+			p->rx_bytes, p->drops);
 		if (p->reason && *p->reason)
 			fprintf(out, "  last failure: %s\n", p->reason);
 		if (p->appraisal)
@@ -76,8 +71,7 @@ static int print_status(const char *path, bool json, FILE *out)
 	if (err) {
 		fprintf(stderr,
 			"sealnet: cannot get status from %s: %s\n"
-			"sealnet: is sealnetd running? (--socket selects "
-			"another socket)\n",
+			"sealnet: is sealnetd running? (--socket selects another socket)\n",
 			path, strerror(-err));
 		return 1;
 	}

@@ -24,21 +24,18 @@
 
 enum { SN_CLI_OPT_SOCKET, SN_CLI_OPT_JSON, SN_CLI_N_CONTROL_OPTS };
 
-#define SN_CLI_CONTROL_OPTS(json_help)                                      \
-	[SN_CLI_OPT_SOCKET] =                                               \
-		{"socket", 0, "PATH",                                       \
-		 "control socket (default " SN_CONTROL_SOCKET_DEFAULT ")"}, \
-	[SN_CLI_OPT_JSON] = {"json", 0, NULL, json_help}
+#define SN_CLI_CONTROL_OPTS(json_help)                                        \
+	[SN_CLI_OPT_SOCKET] = { "socket", 0, "PATH",                           \
+				"control socket (default "                     \
+				SN_CONTROL_SOCKET_DEFAULT ")" },               \
+	[SN_CLI_OPT_JSON] = { "json", 0, NULL, json_help }
 
 struct sn_cli_control {
 	const char *socket; /* --socket, or the default */
 	bool json;	    /* --json */
 };
 
-#define SN_CLI_CONTROL_INIT                         \
-	{                                           \
-		.socket = SN_CONTROL_SOCKET_DEFAULT \
-	}
+#define SN_CLI_CONTROL_INIT { .socket = SN_CONTROL_SOCKET_DEFAULT }
 
 /* Take option c if it is --socket or --json (true); false for the
  * command's own options. */

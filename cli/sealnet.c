@@ -8,31 +8,23 @@
 #include "commands.h"
 
 static const struct sn_command sn_commands[] = {
-	{"evidence", cmd_evidence,
-	 "show, verify and make TEE attestation evidence"},
-	{"sim-tee", cmd_sim_tee,
-	 "create a simulated SEV-SNP platform (sim backend)"},
-	{"selftest", cmd_selftest,
-	 "run the kernel AEAD known-answer self-test"},
-	{"monitor", cmd_monitor,
-	 "print live drop and MAKE events of the running sealnetd"},
-	{"status", cmd_status,
-	 "show peers, attestation, keys and per-reason drop counters"},
-	{"version", cmd_version, "print the version"},
-	{"deploy", cmd_deploy,
-	 "bring a signed workflow up as a local cluster (or --emit)"},
-	{"undeploy", cmd_undeploy, "remove the local cluster deploy created"},
-	{"workflow", cmd_workflow,
-	 "the signed workflow manifest: lint, sign, verify, compile"},
-	{NULL, NULL, NULL},
+	{ "evidence", cmd_evidence, "show, verify and make TEE attestation evidence" },
+	{ "sim-tee", cmd_sim_tee, "create a simulated SEV-SNP platform (sim backend)" },
+	{ "selftest", cmd_selftest, "run the kernel AEAD known-answer self-test" },
+	{ "monitor", cmd_monitor, "print live drop and MAKE events of the running sealnetd" },
+	{ "status", cmd_status, "show peers, attestation, keys and per-reason drop counters" },
+	{ "version", cmd_version, "print the version" },
+	{ "deploy", cmd_deploy, "bring a signed workflow up as a local cluster (or --emit)" },
+	{ "undeploy", cmd_undeploy, "remove the local cluster deploy created" },
+	{ "workflow", cmd_workflow, "the signed workflow manifest: lint, sign, verify, compile" },
+	{ NULL, NULL, NULL },
 };
 
 static void usage(FILE *f)
 {
-	fprintf(f,
-		"usage: sealnet <command> [options]\n\n"
-		"sealnet: confidential interconnect for attested workflows.\n\n"
-		"commands:\n");
+	fprintf(f, "usage: sealnet <command> [options]\n\n"
+		   "sealnet: confidential interconnect for attested workflows.\n\n"
+		   "commands:\n");
 	for (const struct sn_command *c = sn_commands; c->name; c++)
 		fprintf(f, "  %-10s %s\n", c->name, c->summary);
 	fprintf(f, "\n'sealnet <command> --help' describes a command.\n");
@@ -55,8 +47,7 @@ int main(int argc, char **argv)
 	for (const struct sn_command *c = sn_commands; c->name; c++)
 		if (!strcmp(argv[1], c->name))
 			return c->fn(argc - 1, argv + 1);
-	fprintf(stderr,
-		"sealnet: unknown command '%s'; 'sealnet --help' lists them\n",
+	fprintf(stderr, "sealnet: unknown command '%s'; 'sealnet --help' lists them\n",
 		argv[1]);
 	return 2;
 }
