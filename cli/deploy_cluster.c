@@ -548,11 +548,63 @@ static void rm_tree(const char *path)
 	dp_run(argv, NULL);
 }
 
+/* Only what deploy itself names is removed, whatever deploy.json says:
+ * namespaces sndp-*, node directories STATE/nodes/NAME, cgroup
+ * directories in a cgroup v2 file system. */
+static bool our_ns(const char *ns)
+{
+	return !strncmp(ns, DP_PREFIX, strlen(DP_PREFIX)) && !strchr(ns, '/') &&
+	       !strchr(ns, ' ') && !strchr(ns, '\n');
+}
+
+static bool our_dir(const struct dp_cluster *c, const char *dir)
+{
+	char pre[DP_PATH_MAX + 16];
+	size_t n;
+
+	n = (size_t)snprintf(pre, sizeof(pre), "%s/nodes/", c->state);
+	return !strncmp(dir, pre, n) && dir[n] && !strchr(dir + n, '/') &&
+	       strcmp(dir + n, "..") && strcmp(dir + n, ".");
+}
+
+static void sanitize(struct dp_cluster *c, bool quiet)
+{
+	for (size_t i = 0; i < c->n_nodes; i++) {
+		struct dp_node *n = &c->nodes[i];
+
+		if (n->ns[0] && !our_ns(n->ns)) {
+			if (!quiet)
+				fprintf(stderr,
+					"sealnet: deploy.json names namespace "
+					"'%s', not one of deploy's (" DP_PREFIX
+					"*): left alone\n",
+					n->ns);
+			n->ns[0] = 0;
+			n->pid = 0; /* its liveness check needs the namespace */
+		}
+		if (n->dir[0] && !our_dir(c, n->dir)) {
+			if (!quiet)
+				fprintf(stderr,
+					"sealnet: deploy.json names directory "
+					"'%s', not under %s/nodes/: left "
+					"alone\n",
+					n->dir, c->state);
+			n->dir[0] = 0;
+		}
+	}
+	if (c->sw_ns[0] && !our_ns(c->sw_ns))
+		c->sw_ns[0] = 0;
+	for (size_t i = 0; i < c->n_cgroups; i++)
+		if (!dp_in_cgroup2(c->cgroups[i]))
+			c->cgroups[i][0] = 0;
+}
+
 void dp_teardown(struct dp_cluster *c, bool quiet)
 {
 	char *b = NULL;
 	size_t len = 0, cap = 0;
 
+	sanitize(c, quiet);
 	for (size_t i = 0; i < c->n_nodes; i++)
 		if (dp_node_alive(&c->nodes[i]))
 			kill(c->nodes[i].pid, SIGTERM);
@@ -597,7 +649,8 @@ void dp_teardown(struct dp_cluster *c, bool quiet)
 	}
 	c->sw_made = false;
 	for (size_t i = 0; i < c->n_cgroups; i++)
-		if (rmdir(c->cgroups[i]) && errno != ENOENT && !quiet)
+		if (c->cgroups[i][0] && rmdir(c->cgroups[i]) &&
+		    errno != ENOENT && !quiet)
 			fprintf(stderr,
 				"sealnet: cannot remove cgroup %s: %s\n",
 				c->cgroups[i], strerror(errno));

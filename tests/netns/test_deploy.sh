@@ -27,6 +27,7 @@ cleanup() {
 	"$SEALNET" undeploy --state "$ST" >/dev/null 2>&1
 	[ -d "$CG/sndp-p1" ] && rmdir "$CG/sndp-p1"
 	mountpoint -q "$CG" && umount "$CG"
+	ip netns del "snvictim-$$" 2>/dev/null
 	rm -rf --one-file-system "$T"
 }
 trap 'rc=$?; set +e; cleanup; exit $rc' EXIT
@@ -205,4 +206,19 @@ check "the three edges to or from n4 are named" \
 TAG2=$(tag_of "$ST")
 "$SEALNET" undeploy --state "$ST" >/dev/null
 check "undeploy of the failed deploy leaves nothing" [ "$(ours "$TAG2")" = 0 -a ! -e "$CG/sndp-p1" ]
+# --- undeploy removes only what deploy names, whatever deploy.json says ----
+victim_ns="snvictim-$$"
+mkdir -p "$T/victim" "$ST"
+ip netns add "$victim_ns"
+cat >"$ST/deploy.json" <<JSON
+{"tag": "000000", "manifest_digest": "00", "switch_netns": "$victim_ns",
+ "cgroups": ["$T/victim"],
+ "nodes": [{"name": "x", "netns": "$victim_ns", "dir": "$T/victim", "netns_made": true, "pid": $$}]}
+JSON
+"$SEALNET" undeploy --state "$ST" >"$T/out5" 2>&1
+check "a forged deploy.json: undeploy leaves a foreign namespace, directory and process alone" \
+	[ -d "$T/victim" ] && ip netns list | grep -q "^$victim_ns" && kill -0 $$
+grep -q "left alone" "$T/out5" && r=0 || r=1
+check "and says so" [ "$r" = 0 ]
+ip netns del "$victim_ns"
 exit "$fails"
