@@ -30,5 +30,7 @@ int cmd_evidence(int argc, char **argv);
 int cmd_sim_tee(int argc, char **argv);
 int cmd_workflow(int argc, char **argv);
 int cmd_kbs(int argc, char **argv);
+int cmd_deploy(int argc, char **argv);
+int cmd_undeploy(int argc, char **argv);
 
 #endif

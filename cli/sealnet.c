@@ -15,6 +15,8 @@ static const struct sn_command sn_commands[] = {
 	{ "monitor", cmd_monitor, "print live drop and MAKE events of the running sealnetd" },
 	{ "status", cmd_status, "show peers, attestation, keys and per-reason drop counters" },
 	{ "version", cmd_version, "print the version" },
+	{ "deploy", cmd_deploy, "bring a signed workflow up as a local cluster (or --emit)" },
+	{ "undeploy", cmd_undeploy, "remove the local cluster deploy created" },
 	{ "workflow", cmd_workflow, "the signed workflow manifest: lint, sign, verify, compile" },
 	{ NULL, NULL, NULL },
 };

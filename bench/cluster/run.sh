@@ -1,0 +1,120 @@
+#!/usr/bin/env bash
+# bench/cluster: sealnet deploy -> every edge carries a sealed probe, for
+# N nodes in network namespaces on this machine (manifests from
+# gen_manifest.py: a pipeline plus an all-to-all stage of 10 nodes), with a
+# per-phase breakdown and the predicted critical path of the same cluster
+# on separate machines.
+#
+#   bench/cluster/run.sh [-b BUILD] [-c CONCURRENCY] N...   (default 10 50 100)
+#
+# Phases (from deploy --json's events, seconds since deploy started):
+#   verify+compile   manifest, signatures, per-node configs written
+#   netns            namespaces, bridge, veths, addresses (ip -batch)
+#   start            sealnetd spawned -> data plane loaded: self-test
+#                    (kernel AEAD KAT), BPF load + attach (per node)
+#   make             data plane loaded -> keyed with every peer: evidence
+#                    both ways + appraisal + MAKE per edge (per node)
+#   probe            last node keyed -> last edge's probe seen sealed and
+#                    opened in the counters
+# Critical path on separate machines (each node its own CPUs, all started
+# at once): netns/setup is per machine and parallel; per node: its start
+# time measured in the least loaded run (the 10-node one, min over nodes)
+# plus its MAKE fan-out: deg x the per-MAKE time measured when MAKEs did
+# not share the CPUs (the 10-node run's fastest node: keyed time / its
+# degree) -- an upper bound, since sealnetd runs a node's MAKEs in
+# parallel; plus one probe round (100 ms poll, measured).
+set -eu
+here=$(cd "$(dirname "$0")" && pwd)
+B=$here/../../build/test
+CONC=8
+while getopts b:c: o; do
+	case $o in
+	b) B=$OPTARG ;;
+	c) CONC=$OPTARG ;;
+	*) exit 2 ;;
+	esac
+done
+shift $((OPTIND - 1))
+[ $# -gt 0 ] || set -- 10 50 100
+S=$B/cli/sealnet
+T=$(mktemp -d /tmp/sealnet-bench-cluster.XXXXXX)
+trap '"$S" undeploy --state "$T/state" >/dev/null 2>&1; rm -rf "$T"' EXIT
+"$S" workflow keygen "$T/d.key" >"$T/kg"
+PUB=$(grep -oE '[0-9a-f]{64}' "$T/kg")
+# the distributed critical path's terms, measured here: one sealnetd start
+# alone (2-node manifest, concurrency 1: the first node starts with
+# nothing else of ours running) and one MAKE (bench/make_latency, median
+# "MAKE to ready", the pair on one CPU)
+python3 "$here/gen_manifest.py" 2 "$PUB" --mesh 0 >"$T/d2.json"
+"$S" deploy "$T/d2.json" --print-measurements --state "$T/state" >"$T/m2.json"
+python3 "$here/gen_manifest.py" 2 "$PUB" --mesh 0 --measurements "$T/m2.json" >"$T/w2.json"
+"$S" workflow sign "$T/w2.json" --domain d --key "$T/d.key" >/dev/null
+"$S" deploy "$T/w2.json" --state "$T/state" --json --concurrency 1 >"$T/ev2"
+"$S" undeploy --state "$T/state" >/dev/null
+START1=$(jq -r 'select(.event == "done") | .node_times | map(select(.node == "n2"))[0] | .dataplane - .started' "$T/ev2")
+MAKE1=0.005
+if [ -x "$B/bench/make_latency" ]; then
+	MAKE1=$("$B/bench/make_latency" -n 20 2>/dev/null | grep "^{" | jq -r "select(.op == \"make_ready\") | .wall_median_us / 1e6")
+fi
+echo "# one sealnetd start alone: $START1 s; one MAKE (pair): $MAKE1 s"
+echo "# bench/cluster $(date -u +%FT%TZ) build $B, concurrency $CONC, $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg)"
+for n in "$@"; do
+	python3 "$here/gen_manifest.py" "$n" "$PUB" >"$T/draft.json"
+	"$S" deploy "$T/draft.json" --print-measurements --state "$T/state" >"$T/meas.json"
+	python3 "$here/gen_manifest.py" "$n" "$PUB" --measurements "$T/meas.json" >"$T/w.json"
+	rm -f "$T/w.sig.json"
+	"$S" workflow sign "$T/w.json" --domain d --key "$T/d.key" >/dev/null
+	t0=$(date +%s.%N)
+	rc=0
+	"$S" deploy "$T/w.json" --state "$T/state" --json --timeout 120 \
+		--concurrency "$CONC" >"$T/ev-$n" 2>"$T/err-$n" || rc=$?
+	t1=$(date +%s.%N)
+	"$S" undeploy --state "$T/state" >/dev/null
+	python3 - "$T/ev-$n" "$n" "$rc" "$t0" "$t1" "$T/w.json" "$START1" "$MAKE1" <<'PY'
+import json, sys
+ev = [json.loads(l) for l in open(sys.argv[1])]
+n, rc, t0, t1 = int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4]), float(sys.argv[5])
+wf = json.load(open(sys.argv[6]))
+done = [e for e in ev if e["event"] == "done"][0]
+ver = [e for e in ev if e["event"] == "verified"][0]["t"]
+nt = done["node_times"]
+start = [x["dataplane"] - x["started"] for x in nt if x["dataplane"]]
+make = [x["keyed"] - x["dataplane"] for x in nt if x["keyed"]]
+# degree (peers) per node from the manifest
+stage_of = {}
+for s in wf["stages"]:
+    for x in s["nodes"]:
+        stage_of[x] = s["name"]
+peers = {x["name"]: set() for x in wf["nodes"]}
+for f in wf["flows"]:
+    for s in wf["stages"]:
+        if s["name"] == f["from"]: a = s["nodes"]
+        if s["name"] == f["to"]: b = s["nodes"]
+    for x in a:
+        for y in b:
+            if x != y:
+                peers[x].add(y); peers[y].add(x)
+deg = {k: len(v) for k, v in peers.items()}
+last_keyed = max(x["keyed"] for x in nt)
+last_edge = max(done["edge_times"]) if done["edge_times"] else 0
+pct = lambda v, p: sorted(v)[min(len(v) - 1, int(p * len(v)))] if v else float("nan")
+start1, make1 = float(sys.argv[7]), float(sys.argv[8])
+out = {
+    "nodes": n, "edges": done["edges"], "proven": done["proven"], "ok": done["ok"], "exit": rc,
+    "wall_s": round(t1 - t0, 3),
+    "verify_compile_s": round(ver, 3),
+    "netns_s": round(done["netns_done"] - ver, 3),
+    "start_s_median": round(pct(start, .5), 3), "start_s_max": round(max(start), 3), "start_s_min": round(min(start), 3),
+    "make_s_median": round(pct(make, .5), 3), "make_s_max": round(max(make), 3),
+    "all_keyed_s": round(last_keyed, 3), "all_edges_s": round(last_edge, 3),
+    "probe_s": round(last_edge - last_keyed, 3),
+    "max_degree": max(deg.values()),
+    # separate machines, started at once: one start + the busiest node's
+    # MAKEs one after the other (an upper bound: sealnetd runs them
+    # concurrently) + one status poll (50 ms) to see the probe
+    "critical_path_s": round(start1 + max(deg.values()) * make1 + 0.05, 3),
+    "critical_terms": {"start": start1, "make": make1, "max_degree": max(deg.values()), "poll": 0.05},
+}
+print(json.dumps(out))
+PY
+done
