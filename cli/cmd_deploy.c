@@ -490,6 +490,18 @@ int cmd_deploy(int argc, char **argv)
 		rc = 1;
 		goto out;
 	}
+	/* the state directory's nodes/NAME/sealnetd.sock must fit a unix
+	 * socket path; a truncated path would name another directory */
+	if (strlen(rs) + SN_WF_NAME_MAX + 32 >= sizeof(r.c.state) ||
+	    strlen(rs) > 60) {
+		fprintf(stderr,
+			"sealnet deploy: --state %s: path too long (%zu bytes; "
+			"at most 60, so that each node's control socket path "
+			"fits): choose a shorter directory\n",
+			rs, strlen(rs));
+		rc = 2;
+		goto out;
+	}
 	snprintf(r.c.state, sizeof(r.c.state), "%s", rs);
 	dp_hex(r.wf->digest, SN_WF_DIGEST_LEN, r.c.digest_hex);
 	r.tty = isatty(1);
