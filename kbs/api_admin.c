@@ -198,6 +198,7 @@ static void revoke(struct kbs *k, struct evhttp_request *req, const char *actor)
 	snprintf(ans, sizeof(ans), "{\"ok\":true,\"seq\":%lld}",
 		 (long long)seq);
 	ok(req, ans);
+	kbs_metrics_revoked(k);
 	kbs_events_notify(k);
 out:
 	json_decref(o);

@@ -89,7 +89,7 @@ static void issue(struct kbs *k, struct evhttp_request *req,
 		  const struct sn_kbs_node *n,
 		  const struct sn_kbs_attest_request *r,
 		  const struct sn_appraisal *a, const uint8_t spki[32],
-		  const char *actor)
+		  const char *actor, int64_t t0_ms)
 {
 	struct sn_kbs_claims c = {0};
 	struct sn_kbs_token_rec rec = {0};
@@ -147,9 +147,11 @@ static void issue(struct kbs *k, struct evhttp_request *req,
 			      c.measurement);
 		txt = o ? json_dumps(o, JSON_COMPACT) : NULL;
 	}
-	if (txt)
+	if (txt) {
 		kbs_reply(req, 200, txt);
-	else
+		kbs_metrics_attested(k, (double)((int64_t)kbs_now_ms() - t0_ms) /
+						1e3);
+	} else
 		kbs_refuse(k, req, 503, "attest", n->id, "internal", NULL,
 			   "the token could not be issued or recorded "
 			   "(database error?)");
@@ -168,6 +170,7 @@ void kbs_attest(struct kbs *k, struct evhttp_request *req)
 	uint8_t spki[SN_SHA256_LEN], cb[SN_KBS_CB_LEN];
 	char *body = NULL, *policy = NULL, *rj = NULL, actor[200], sum[600];
 	size_t len;
+	int64_t t0_ms = (int64_t)kbs_now_ms();
 	int err;
 
 	if (kbs_peer_spki(req, spki)) {
@@ -270,7 +273,7 @@ void kbs_attest(struct kbs *k, struct evhttp_request *req)
 		}
 	}
 	kbs_actor(k, req, actor, sizeof(actor));
-	issue(k, req, &n, &r, a, spki, actor);
+	issue(k, req, &n, &r, a, spki, actor, t0_ms);
 out:
 	sn_policy_appraisal_free(pol);
 	free(a);
@@ -395,6 +398,7 @@ void kbs_resource(struct kbs *k, struct evhttp_request *req, const char *path)
 		}
 	}
 	kbs_reply(req, 200, sealed);
+	kbs_metrics_released(k);
 out:
 	free(sealed);
 	sn_kbs_resource_clear(&res);

@@ -9,6 +9,7 @@
 #include <jansson.h>
 
 #include "sealnet/log.h"
+#include "sealnet/util.h"
 #include "kbs.h"
 
 static int path_member(json_t *o, const char *name, const char *dir,
@@ -104,6 +105,7 @@ static const char *const known[] = {
 	"request_timeout",
 	"max_challenges",
 	"max_event_waiters",
+	"metrics_listen",
 	"comment",
 	NULL,
 };
@@ -175,6 +177,24 @@ int kbs_config_load(const char *path, struct kbs_config *out)
 		       &c.max_challenges) ||
 	    int_member(o, "max_event_waiters", 1, 100000, 1024, &c.max_waiters))
 		goto out;
+	v = json_object_get(o, "metrics_listen");
+	if (v) {
+		char host[64];
+		uint16_t port;
+
+		if (!json_is_string(v) ||
+		    strlen(json_string_value(v)) >= sizeof(c.metrics_listen) ||
+		    sn_parse_listen(json_string_value(v), host, sizeof(host),
+				    &port)) {
+			sn_err("config %s: \"metrics_listen\" must be "
+			       "\"ADDR:PORT\" with a numeric address (e.g. "
+			       "127.0.0.1:9478 or [::1]:9478)",
+			       path);
+			goto out;
+		}
+		snprintf(c.metrics_listen, sizeof(c.metrics_listen), "%s",
+			 json_string_value(v));
+	}
 	*out = c;
 	err = 0;
 out:

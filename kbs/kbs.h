@@ -11,6 +11,7 @@
 #include <openssl/ssl.h>
 
 #include "sealnet/kbs.h"
+#include "sealnet/prom.h"
 
 struct kbs_config {
 	char listen_host[128];
@@ -23,6 +24,7 @@ struct kbs_config {
 	int request_timeout;	/* s */
 	int max_challenges;
 	int max_waiters; /* pending GET /events */
+	char metrics_listen[64]; /* "ADDR:PORT" of /metrics; "" = off */
 };
 
 /* Parse the JSON configuration file (docs/kbs-api.md "Configuration").
@@ -42,7 +44,19 @@ struct kbs {
 	struct sn_kbs_challenges *ch;
 	LIST_HEAD(, kbs_waiter) waiters;
 	int n_waiters;
+	struct kbs_metrics *metrics; /* metrics.c */
 };
+
+/* --- metrics.c: the Prometheus page on cfg.metrics_listen --------------- */
+
+int kbs_metrics_start(struct kbs *k); /* also with metrics off: counters */
+void kbs_metrics_stop(struct kbs *k);
+/* a refusal (kbs_refuse), an attestation that got its token (seconds
+ * from the request), a resource released, a revocation recorded */
+void kbs_metrics_refused(struct kbs *k, const char *action, const char *code);
+void kbs_metrics_attested(struct kbs *k, double seconds);
+void kbs_metrics_released(struct kbs *k);
+void kbs_metrics_revoked(struct kbs *k);
 
 /* request limits (evhttp refuses above KBS_HTTP_BODY_MAX by itself) */
 #define KBS_HTTP_BODY_MAX   (1u << 20)

@@ -145,7 +145,7 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	k.base = event_base_new();
-	if (!k.base || kbs_server_start(&k))
+	if (!k.base || kbs_metrics_start(&k) || kbs_server_start(&k))
 		goto out;
 	sigs[0] = evsignal_new(k.base, SIGTERM, on_signal, k.base);
 	sigs[1] = evsignal_new(k.base, SIGINT, on_signal, k.base);
@@ -161,6 +161,7 @@ out:
 		if (sigs[i])
 			event_free(sigs[i]);
 	kbs_server_stop(&k);
+	kbs_metrics_stop(&k);
 	if (k.base)
 		event_base_free(k.base);
 	sn_kbs_challenges_free(k.ch);

@@ -185,6 +185,7 @@ void kbs_refuse(struct kbs *k, struct evhttp_request *req, int status,
 	}
 	sn_info("refused %s %s for %s: %s: %s", action, subject ? subject : "",
 		actor, code, msg);
+	kbs_metrics_refused(k, action, code);
 	if (reasons_json)
 		r = json_loads(reasons_json, 0, NULL);
 	o = json_pack("{s:s,s:s}", "error", code, "message", msg);

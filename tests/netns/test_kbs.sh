@@ -70,7 +70,8 @@ kbs_config() { # FILE TOKEN_LIFETIME CHALLENGE_LIFETIME
 { "listen": "$SRV", "domain": "d1",
   "tls_cert": "server.pem", "tls_key": "server.key", "admin_ca": "adminca.pem",
   "database": "kbs.db", "token_key": "token.key",
-  "token_lifetime": $2, "challenge_lifetime": $3, "request_timeout": 10 }
+  "token_lifetime": $2, "challenge_lifetime": $3, "request_timeout": 10,
+  "metrics_listen": "${SRV%:*}:9478" }
 JSON
 }
 kbs_config "$T/kbs.json" 300 60
@@ -183,6 +184,22 @@ check "a TLS key other than the enrolled one: refused" refused wrong-tls-key \
 	node other attest --node node1 --platform "$T/plat" --measurement "$M1" --rek "$T/node1.rek"
 check "a node that is not enrolled: refused" refused not-enrolled \
 	node other attest --node ghost --platform "$T/plat" --measurement "$M1" --rek "$T/other.rek"
+
+# ---- metrics (issue 15, item 3) ---------------------------------------------
+MURL="http://${SRV%:*}:9478/metrics"
+mval() { netns_exec h2 curl -sf --max-time 5 "$MURL" | grep -E "^$1(\{|\s)" | grep -F -- "${2:-}" | awk '{print $2}' | head -1; }
+check "metrics: tokens issued counted (>= 2 so far)" [ "$(mval sealnet_kbs_tokens_issued_total)" -ge 2 ]
+check "metrics: the replayed challenge counted as a refusal" \
+	[ "$(mval sealnet_kbs_refusals_total 'action="attest",code="challenge-used"')" -ge 1 ]
+check "metrics: a resource released" [ "$(mval sealnet_kbs_resources_released_total)" -ge 1 ]
+check "metrics: the attestation latency histogram counted them" \
+	[ "$(mval sealnet_kbs_attestation_duration_seconds_count)" = "$(mval sealnet_kbs_tokens_issued_total)" ]
+check "metrics: another path is 404" \
+	[ "$(netns_exec h2 curl -s -o /dev/null -w '%{http_code}' "http://${SRV%:*}:9478/keys")" = 404 ]
+check "metrics: the page names no token or node" bash -c "! netns_exec() { :; }; ! ip netns exec '$(netns_name h2)' curl -sf '$MURL' | grep -qE 'node[0-9]|eyJ'"
+jq '.metrics_listen = "localhost:9478"' "$T/kbs.json" >"$T/kbs-badm.json"
+check "a bad metrics_listen is refused by --check, naming it" \
+	bash -c "! '$KBS' --config '$T/kbs-badm.json' --check >'$T/badm.out' 2>&1 && grep -q 'metrics_listen' '$T/badm.out'"
 
 # ---- token refusals -------------------------------------------------------
 check "node2 (stage B) attests" attest node2 --token "$T/t2"

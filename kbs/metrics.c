@@ -1,0 +1,209 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * sealnet-kbs's Prometheus page: GET /metrics on cfg.metrics_listen
+ * (plain HTTP, "ADDR:PORT"; off when empty), text format 0.0.4
+ * (lib/metrics/prom.c).  Unauthenticated like every Prometheus target:
+ * bind it to a loopback or management address; it names no node, token
+ * or secret, only counts (refusals by action and code, attestations,
+ * resources, revocations, waiting event clients) and the attestation
+ * latency.  docs/kbs-api.md, Metrics.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+#include <event2/http.h>
+
+#include "sealnet/log.h"
+#include "sealnet/util.h"
+#include "kbs.h"
+
+#define KBS_MAX_REFUSAL_KINDS 128
+
+struct refusal {
+	char action[32], code[48];
+	uint64_t n;
+};
+
+struct kbs_metrics {
+	struct evhttp *http;
+	uint64_t attested, released, revoked, refusals_other;
+	struct refusal refusals[KBS_MAX_REFUSAL_KINDS];
+	size_t n_refusals;
+	struct sn_prom_hist attest_s;
+};
+
+static const double attest_bounds[] = {0.001, 0.002, 0.005, 0.01, 0.025, 0.05,
+				       0.1,   0.25,  0.5,   1,	  2.5};
+
+void kbs_metrics_refused(struct kbs *k, const char *action, const char *code)
+{
+	struct kbs_metrics *m = k->metrics;
+	size_t i;
+
+	if (!m)
+		return;
+	for (i = 0; i < m->n_refusals; i++)
+		if (!strcmp(m->refusals[i].action, action) &&
+		    !strcmp(m->refusals[i].code, code))
+			break;
+	if (i == m->n_refusals) {
+		if (i == KBS_MAX_REFUSAL_KINDS ||
+		    strlen(action) >= sizeof(m->refusals[i].action) ||
+		    strlen(code) >= sizeof(m->refusals[i].code)) {
+			m->refusals_other++;
+			return;
+		}
+		strcpy(m->refusals[i].action, action);
+		strcpy(m->refusals[i].code, code);
+		m->n_refusals++;
+	}
+	m->refusals[i].n++;
+}
+
+void kbs_metrics_attested(struct kbs *k, double seconds)
+{
+	if (k->metrics) {
+		k->metrics->attested++;
+		sn_prom_hist_observe(&k->metrics->attest_s, seconds);
+	}
+}
+
+void kbs_metrics_released(struct kbs *k)
+{
+	if (k->metrics)
+		k->metrics->released++;
+}
+
+void kbs_metrics_revoked(struct kbs *k)
+{
+	if (k->metrics)
+		k->metrics->revoked++;
+}
+
+static int page(struct kbs *k, struct sn_prom *p)
+{
+	struct kbs_metrics *m = k->metrics;
+	const char *dl[] = {"domain", k->cfg.domain, NULL};
+
+	sn_prom_family(p, "sealnet_kbs_info", "gauge",
+		       "Constant 1, labelled with the broker's domain.");
+	sn_prom_u64(p, "sealnet_kbs_info", dl, 1);
+	sn_prom_family(p, "sealnet_kbs_tokens_issued_total", "counter",
+		       "Attestations that were accepted and got a token.");
+	sn_prom_u64(p, "sealnet_kbs_tokens_issued_total", NULL, m->attested);
+	sn_prom_family(p, "sealnet_kbs_resources_released_total", "counter",
+		       "Resources released (sealed to the bearer's key).");
+	sn_prom_u64(p, "sealnet_kbs_resources_released_total", NULL,
+		    m->released);
+	sn_prom_family(p, "sealnet_kbs_revocations_total", "counter",
+		       "Revocations recorded (node or measurement).");
+	sn_prom_u64(p, "sealnet_kbs_revocations_total", NULL, m->revoked);
+	sn_prom_family(p, "sealnet_kbs_refusals_total", "counter",
+		       "Requests refused, by action and error code "
+		       "(docs/kbs-api.md); code \"other\" when the table of "
+		       "kinds is full.");
+	for (size_t i = 0; i < m->n_refusals; i++) {
+		const char *l[] = {"action", m->refusals[i].action, "code",
+				   m->refusals[i].code, NULL};
+
+		sn_prom_u64(p, "sealnet_kbs_refusals_total", l,
+			    m->refusals[i].n);
+	}
+	if (m->refusals_other) {
+		const char *l[] = {"action", "other", "code", "other", NULL};
+
+		sn_prom_u64(p, "sealnet_kbs_refusals_total", l,
+			    m->refusals_other);
+	}
+	sn_prom_family(p, "sealnet_kbs_event_waiters", "gauge",
+		       "Clients waiting on GET /events.");
+	sn_prom_u64(p, "sealnet_kbs_event_waiters", NULL,
+		    (uint64_t)k->n_waiters);
+	sn_prom_family(p, "sealnet_kbs_attestation_duration_seconds",
+		       "histogram",
+		       "Time from a POST /attest request to its token "
+		       "(appraisal, signing, the committed record).");
+	sn_prom_hist(p, "sealnet_kbs_attestation_duration_seconds", NULL,
+		     &m->attest_s);
+	return sn_prom_text(p, NULL) ? 0 : -ENOMEM;
+}
+
+static void on_request(struct evhttp_request *req, void *arg)
+{
+	struct kbs *k = arg;
+	const char *uri = evhttp_request_get_uri(req);
+	enum evhttp_cmd_type c = evhttp_request_get_command(req);
+	struct sn_prom *p = NULL;
+	struct evbuffer *out = NULL;
+	const char *text;
+	size_t len;
+
+	if (c != EVHTTP_REQ_GET && c != EVHTTP_REQ_HEAD) {
+		evhttp_add_header(evhttp_request_get_output_headers(req),
+				  "Allow", "GET, HEAD");
+		evhttp_send_error(req, 405, "only GET /metrics");
+		return;
+	}
+	if (!uri || (strcmp(uri, "/metrics") && strncmp(uri, "/metrics?", 9))) {
+		evhttp_send_error(req, HTTP_NOTFOUND, "only /metrics");
+		return;
+	}
+	if (sn_prom_new(&p) || page(k, p) || !(text = sn_prom_text(p, &len)) ||
+	    !(out = evbuffer_new()) || evbuffer_add(out, text, len)) {
+		evhttp_send_error(req, HTTP_INTERNAL, "cannot build the page");
+	} else {
+		evhttp_add_header(evhttp_request_get_output_headers(req),
+				  "Content-Type", "text/plain; version=0.0.4");
+		evhttp_send_reply(req, HTTP_OK, "OK", out);
+	}
+	if (out)
+		evbuffer_free(out);
+	sn_prom_free(p);
+}
+
+int kbs_metrics_start(struct kbs *k)
+{
+	struct kbs_metrics *m = calloc(1, sizeof(*m));
+	char host[64];
+	uint16_t port;
+
+	if (!m)
+		return -ENOMEM;
+	m->attest_s.bounds = attest_bounds;
+	m->attest_s.n_bounds = sizeof(attest_bounds) / sizeof(attest_bounds[0]);
+	k->metrics = m;
+	if (!k->cfg.metrics_listen[0])
+		return 0;
+	if (sn_parse_listen(k->cfg.metrics_listen, host, sizeof(host), &port))
+		return -EINVAL; /* the config loader checked it */
+	m->http = evhttp_new(k->base);
+	if (!m->http)
+		return -ENOMEM;
+	evhttp_set_allowed_methods(
+		m->http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD | EVHTTP_REQ_POST |
+				 EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE);
+	evhttp_set_max_headers_size(m->http, 8192);
+	evhttp_set_max_body_size(m->http, 4096);
+	evhttp_set_timeout(m->http, 10);
+	evhttp_set_gencb(m->http, on_request, k);
+	if (evhttp_bind_socket(m->http, host, port)) {
+		sn_err("metrics_listen %s: cannot listen there (address not "
+		       "local, or port %u in use)",
+		       k->cfg.metrics_listen, port);
+		return -EADDRNOTAVAIL;
+	}
+	sn_info("metrics on http://%s/metrics", k->cfg.metrics_listen);
+	return 0;
+}
+
+void kbs_metrics_stop(struct kbs *k)
+{
+	if (!k->metrics)
+		return;
+	if (k->metrics->http)
+		evhttp_free(k->metrics->http);
+	free(k->metrics);
+	k->metrics = NULL;
+}
