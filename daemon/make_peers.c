@@ -419,11 +419,15 @@ static int start_session(struct sn_mpeer *mp, int fd, bool client)
 		close(fd);
 		return -EPERM;
 	}
+	size_t pi = (size_t)(mp - d->mpeers), n_req;
+	const struct sn_mlog_require *req = sn_wfd_require(d, pi, &n_req);
 	struct sn_make_params prm = {
 		.node_id = d->cfg->id,
 		.node_name = d->cfg->node,
 		.peer_id = mp->pc->id,
-		.policy = d->policy,
+		.policy = sn_wfd_policy(d, pi),
+		.peer_mlog_require = req,
+		.n_peer_mlog_require = n_req,
 		.peer_mlog_digests = (const uint8_t(*)[SN_SHA384_LEN])
 			d->cfg->make.dp_digests,
 		.n_peer_mlog_digests = d->cfg->make.n_dp_digests,
@@ -678,7 +682,8 @@ int sn_make_start(struct sealnetd *d)
 	}
 	if (!mc->enabled)
 		return 0;
-	err = sn_policy_appraisal_load(mc->policy, &d->policy);
+	/* from a manifest: one policy per peer (workflow.c) */
+	err = d->wfd ? 0 : sn_policy_appraisal_load(mc->policy, &d->policy);
 	if (err) {
 		sn_err("make.appraisal_policy %s: cannot load it: %s", mc->policy,
 		       strerror(-err));
@@ -724,6 +729,20 @@ int sn_make_start(struct sealnetd *d)
 	sn_info("MAKE on port %u, tee %s, rekey every %u s, lifetime %u s",
 		mc->port, mc->tee, mc->rekey_s, mc->lifetime_s);
 	return 0;
+}
+
+void sn_make_remake(struct sealnetd *d)
+{
+	for (size_t i = 0; d->mpeers && i < d->cfg->n_peers; i++) {
+		struct sn_mpeer *mp = &d->mpeers[i];
+
+		if (mp->pc->has_static_keys || !mp->client || !mp->retry ||
+		    d->tampered)
+			continue;
+		event_del(mp->retry);
+		mp->backoff_s = 1;
+		dial(-1, 0, mp);
+	}
 }
 
 void sn_make_tampered(struct sealnetd *d)
