@@ -87,6 +87,8 @@ struct sn_mpeer {
 	int rx_slot;		/* slot holding the newest rx key, -1 none */
 	bool client;		/* we dial */
 	bool cut_off;
+	bool remake_due;	/* client: a new MAKE wanted now (new manifest
+				 * version, or the retry of a failed re-MAKE) */
 	time_t starts[SN_MAKE_STARTS_MAX]; /* recent session starts (ring) */
 	unsigned int n_starts;
 	unsigned int makes;	/* sessions that reached keys */
@@ -298,6 +300,22 @@ static void on_ready(void *arg, uint32_t peer_id, uint16_t epoch)
 	mp->appr_ms = mp->tx_appr_ms[cur ^ 1];
 	set_state(mp, "established", "");
 	sn_info("peer %s: sending with epoch %u", mp->pc->name, epoch);
+}
+
+static void dial(evutil_socket_t fd_unused, short what, void *arg);
+
+/* the retry timer: with an established session, the new MAKE goes
+ * through maybe_remake (at epoch 1 it rekeys first: a new session's
+ * epoch 1 must not collide with the one in use) */
+static void retry(evutil_socket_t fd, short what, void *arg)
+{
+	struct sn_mpeer *mp = arg;
+
+	if (mp->cur >= 0) {
+		mp->remake_due = true;
+		return;
+	}
+	dial(fd, what, arg);
 }
 
 static void schedule_retry(struct sn_mpeer *mp)
@@ -593,7 +611,8 @@ static void maybe_remake(struct sn_mpeer *mp, int64_t now)
 
 	if (!mp->client || !s || has_candidate(mp) ||
 	    (mp->retry && evtimer_pending(mp->retry, NULL)) || /* backoff */
-	    now - mp->slot[mp->cur].appraised_ms < life - SN_REMAKE_LEAD_MS(life) ||
+	    (!mp->remake_due &&
+	     now - mp->slot[mp->cur].appraised_ms < life - SN_REMAKE_LEAD_MS(life)) ||
 	    sn_make_session_state(s) != SN_MAKE_ST_ESTABLISHED ||
 	    mp->tx_epoch != mp->epoch)
 		return; /* not due, or a rotation still settles */
@@ -605,6 +624,7 @@ static void maybe_remake(struct sn_mpeer *mp, int64_t now)
 	sn_info("peer %s: session %s appraised %lld ms ago: new MAKE (fresh evidence)",
 		mp->pc->name, mp->session,
 		(long long)(now - mp->slot[mp->cur].appraised_ms));
+	mp->remake_due = false;
 	dial(-1, 0, mp);
 }
 
@@ -720,7 +740,7 @@ int sn_make_start(struct sealnetd *d)
 		if (mp->pc->has_static_keys)
 			continue;
 		mp->client = d->cfg->id < mp->pc->id;
-		mp->retry = evtimer_new(d->base, dial, mp);
+		mp->retry = evtimer_new(d->base, retry, mp);
 		if (!mp->retry)
 			return -ENOMEM;
 		if (mp->client)
@@ -741,7 +761,10 @@ void sn_make_remake(struct sealnetd *d)
 			continue;
 		event_del(mp->retry);
 		mp->backoff_s = 1;
-		dial(-1, 0, mp);
+		if (mp->cur >= 0)
+			mp->remake_due = true; /* maybe_remake, next tick */
+		else
+			dial(-1, 0, mp);
 	}
 }
 

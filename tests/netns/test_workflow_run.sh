@@ -13,7 +13,8 @@
 # keeps every byte, and both sides re-MAKE on v2; an older version is
 # refused (rollback); h1 alone on v3: its new MAKE fails with
 # workflow-mismatch in both logs and both statuses while the established
-# session stays; h2 on v3 too: MAKE succeeds again; `workflow graph`.
+# session stays; h2 on v3 too: MAKE succeeds again; v4 changing the
+# lifetimes is refused (needs a restart); `workflow graph`.
 set -eu
 here=$(dirname "$0")
 . "$here/dp.sh"
@@ -172,6 +173,18 @@ m3=$(dp_peer h1 h2 makes)
 install h2 3
 kill -HUP "${DP_PID[h2]}"
 check "h2 on v3 too: MAKE succeeds again" wait_makes h1 h2 $((m3 + 1))
+
+# ---- a version that changes more than rules and policies: refused ------
+wf_write "$W/v4.json" demo 4 "$doms" "$nodes" "$stages" "$f0" \
+	'{"rekey_interval_s": 20, "session_lifetime_s": 90}'
+wf_sign "$W/v4.json" hosp lab
+install h1 4
+kill -HUP "${DP_PID[h1]}"
+sleep 0.5
+check "a version changing the lifetimes is refused, naming it (restart needed)" \
+	grep -q 'workflow reload refused: version 4 changes the lifetimes or this node.s TEE: restart sealnetd for that; version 3 stays' "$DP_DIR/h1.log"
+check "the audit log: reloads ok, refused (rollback), ok, refused (lifetimes)" \
+	[ "$(jq -r -s '[.[] | select(.event == "workflow-reload") | .result] | join(",")' "$DP_DIR/h1.state/audit.jsonl")" = "ok,refused,ok,refused" ]
 
 # ---- the graph -----------------------------------------------------------
 "$SEALNET" workflow graph "$W/v1.json" >"$DP_DIR/graph.dot"
