@@ -3,7 +3,10 @@
  * Launch measurement of the simulated TEE: what the sim backend puts in
  * the report's MEASUREMENT field, standing in for what SEV-SNP / TDX
  * firmware measures at launch.  It covers the sealnetd binary, the BPF
- * object the library loads and the node configuration file; `sealnetd
+ * object the library loads and the node configuration file (running from
+ * a workflow manifest: the node-local file, or nothing -- the empty
+ * string's digest -- without one; the manifest is bound by the
+ * measurement log); `sealnetd
  * --print-measurement` prints it for appraisal policies.  (The data
  * plane's runtime measurement -- the loaded programs' kernel tags -- is
  * the measurement log, lib/dataplane/loader.c sn_dp_measure.)

@@ -109,14 +109,16 @@ static int gen_new(const struct sn_workflow *wf,
 		const char *peer = cfg->peers[i].name;
 		const struct sn_wf_peer_policy *pp = NULL;
 		struct sn_wf_compiled *pc = NULL;
-		struct sn_wf_diag dg = { 0 };
+		struct sn_wf_diag dg = {0};
 
 		for (size_t j = 0; j < comp->n_policies; j++)
 			if (!strcmp(comp->policies[j].peer, peer))
 				pp = &comp->policies[j];
 		if (!pp) {
-			sn_err("workflow: no appraisal policy compiled for peer "
-			       "%s (a bug: report it)", peer);
+			sn_err("workflow: no appraisal policy compiled for "
+			       "peer "
+			       "%s (a bug: report it)",
+			       peer);
 			err = -ENOENT;
 			goto fail;
 		}
@@ -124,28 +126,33 @@ static int gen_new(const struct sn_workflow *wf,
 						strlen(pp->policy_json),
 						&g->policy[i]);
 		if (err) {
-			sn_err("workflow: the appraisal policy compiled for peer "
+			sn_err("workflow: the appraisal policy compiled for "
+			       "peer "
 			       "%s does not load: %s (check the reference "
-			       "values of its stages)", peer, strerror(-err));
+			       "values of its stages)",
+			       peer, strerror(-err));
 			goto fail;
 		}
 		/* the peer's node policy: compiled here from the same
 		 * manifest, so a peer cannot claim another one */
 		err = sn_workflow_compile_node(wf, peer, NULL, &pc, &dg);
 		if (err) {
-			print_diag("workflow: compiling peer's node policy", &dg);
+			print_diag("workflow: compiling peer's node policy",
+				   &dg);
 			goto fail;
 		}
 		snprintf(g->desc[i][0], SN_MLOG_DESC_MAX, "workflow %s v%llu",
 			 wf->name, (unsigned long long)wf->version);
 		snprintf(g->desc[i][1], SN_MLOG_DESC_MAX, "node %s", peer);
-		g->req[i][0] = (struct sn_mlog_require){
-			.type = SN_MLOG_WORKFLOW, .desc = g->desc[i][0],
-			.what = "workflow manifest" };
+		g->req[i][0] =
+			(struct sn_mlog_require){.type = SN_MLOG_WORKFLOW,
+						 .desc = g->desc[i][0],
+						 .what = "workflow manifest"};
 		memcpy(g->req[i][0].digest, wf->digest, SN_WF_DIGEST_LEN);
-		g->req[i][1] = (struct sn_mlog_require){
-			.type = SN_MLOG_NODE_POLICY, .desc = g->desc[i][1],
-			.what = "node policy" };
+		g->req[i][1] =
+			(struct sn_mlog_require){.type = SN_MLOG_NODE_POLICY,
+						 .desc = g->desc[i][1],
+						 .what = "node policy"};
 		memcpy(g->req[i][1].digest, pc->policy_digest,
 		       SN_WF_DIGEST_LEN);
 		sn_wf_compiled_free(pc);
@@ -196,7 +203,7 @@ static int load_version(struct sn_wfd *w, struct sn_workflow **wf_out,
 	struct sn_workflow *wf = NULL;
 	struct sn_wf_sigset *ss = NULL;
 	struct sn_wf_compiled *comp = NULL;
-	struct sn_wf_verify_result res = { 0 };
+	struct sn_wf_verify_result res = {0};
 	struct sn_node_config *cfg = NULL;
 	json_t *root = NULL, *make;
 	char *txt = NULL, err[512];
@@ -208,7 +215,8 @@ static int load_version(struct sn_wfd *w, struct sn_workflow **wf_out,
 	if (e) {
 		sn_err("workflow manifest %s is not valid (%zu errors): "
 		       "refusing to start; `sealnet workflow lint` shows the "
-		       "same", w->manifest, dg->n_total);
+		       "same",
+		       w->manifest, dg->n_total);
 		print_diag(w->manifest, dg);
 		goto out;
 	}
@@ -217,7 +225,8 @@ static int load_version(struct sn_wfd *w, struct sn_workflow **wf_out,
 	if (e) {
 		sn_err("workflow signatures %s: cannot be read (%s): every "
 		       "domain must sign the manifest (`sealnet workflow "
-		       "sign`)", w->sigs, strerror(-e));
+		       "sign`)",
+		       w->sigs, strerror(-e));
 		print_diag(w->sigs, dg);
 		goto out;
 	}
@@ -297,8 +306,8 @@ static int read_local(const char *cfg_path, json_t **local, json_t **wfm)
 	}
 	root = json_load_file(cfg_path, JSON_REJECT_DUPLICATES, &je);
 	if (!root || !json_is_object(root)) {
-		sn_err("%s: not a JSON object (line %d: %s)", cfg_path,
-		       je.line, root ? "not an object" : je.text);
+		sn_err("%s: not a JSON object (line %d: %s)", cfg_path, je.line,
+		       root ? "not an object" : je.text);
 		json_decref(root);
 		return -EINVAL;
 	}
@@ -311,7 +320,8 @@ static int read_local(const char *cfg_path, json_t **local, json_t **wfm)
 	if (json_is_object(m) && json_object_get(m, "appraisal_policy")) {
 		sn_err("%s: make.appraisal_policy: decided by the workflow "
 		       "manifest (one policy per peer, from the reference "
-		       "values of its stages): remove it", cfg_path);
+		       "values of its stages): remove it",
+		       cfg_path);
 		json_decref(root);
 		json_decref(*wfm);
 		*wfm = NULL;
@@ -343,8 +353,8 @@ bool sn_wfd_config_has_workflow(const char *cfg_path)
 	return has;
 }
 
-int sn_wfd_load(struct sealnetd *d, const char *cfg_path,
-		const char *manifest, const char *sigs, const char *node)
+int sn_wfd_load(struct sealnetd *d, const char *cfg_path, const char *manifest,
+		const char *sigs, const char *node)
 {
 	struct sn_wfd *w = calloc(1, sizeof(*w));
 	json_t *local = NULL, *wfm = NULL;
@@ -360,7 +370,8 @@ int sn_wfd_load(struct sealnetd *d, const char *cfg_path,
 	e = -EINVAL;
 	if (wfm && manifest) {
 		sn_err("%s has a \"workflow\" member and --workflow was given: "
-		       "use one of the two", cfg_path);
+		       "use one of the two",
+		       cfg_path);
 		goto fail;
 	}
 	if (wfm) {
@@ -369,14 +380,16 @@ int sn_wfd_load(struct sealnetd *d, const char *cfg_path,
 
 		if (!json_is_object(wfm)) {
 			sn_err("%s: workflow: must be an object {\"manifest\", "
-			       "\"signatures\", \"node\"}", cfg_path);
+			       "\"signatures\", \"node\"}",
+			       cfg_path);
 			goto fail;
 		}
-		json_object_foreach(wfm, k, v) {
-			const char **slot = !strcmp(k, "manifest") ? &mf :
+		json_object_foreach(wfm, k, v)
+		{
+			const char **slot = !strcmp(k, "manifest")   ? &mf :
 					    !strcmp(k, "signatures") ? &sg :
 					    !strcmp(k, "node")	     ? &nd :
-									NULL;
+								       NULL;
 			if (!slot || !json_is_string(v)) {
 				sn_err("%s: workflow.%s: %s", cfg_path, k,
 				       slot ? "must be a string" :
@@ -388,7 +401,8 @@ int sn_wfd_load(struct sealnetd *d, const char *cfg_path,
 		}
 		if (!mf || !nd) {
 			sn_err("%s: workflow: \"manifest\" and \"node\" are "
-			       "required", cfg_path);
+			       "required",
+			       cfg_path);
 			goto fail;
 		}
 		if (resolve(cfg_path, mf, w->manifest, sizeof(w->manifest)) ||
@@ -397,8 +411,8 @@ int sn_wfd_load(struct sealnetd *d, const char *cfg_path,
 		manifest = w->manifest;
 		sigs = sg ? w->sigs : NULL;
 		node = nd;
-	} else if (snprintf(w->manifest, sizeof(w->manifest), "%s",
-			    manifest) >= (int)sizeof(w->manifest) ||
+	} else if (snprintf(w->manifest, sizeof(w->manifest), "%s", manifest) >=
+			   (int)sizeof(w->manifest) ||
 		   (sigs && snprintf(w->sigs, sizeof(w->sigs), "%s", sigs) >=
 				    (int)sizeof(w->sigs))) {
 		goto toolong;
@@ -483,16 +497,18 @@ int sn_wfd_measure(struct sealnetd *d)
 	int e = extend(w, &d->mlog);
 
 	if (e) {
-		sn_err("extending the measurement log with the workflow failed: "
-		       "%s", strerror(-e));
+		sn_err("extending the measurement log with the workflow "
+		       "failed: "
+		       "%s",
+		       strerror(-e));
 		return e;
 	}
 	sn_hex_encode(w->wf->digest, SN_WF_DIGEST_LEN, h1);
 	sn_hex_encode(w->comp->policy_digest, SN_WF_DIGEST_LEN, h2);
 	sn_info("workflow %s v%llu (manifest %s, digest %.16s..), node %s "
 		"(policy digest %.16s..): in the measurement log",
-		w->wf->name, (unsigned long long)w->wf->version, w->manifest, h1,
-		w->node, h2);
+		w->wf->name, (unsigned long long)w->wf->version, w->manifest,
+		h1, w->node, h2);
 	return 0;
 }
 
@@ -531,7 +547,8 @@ static void differs(const struct sn_node_config *a,
 		 strcmp(a->make.tee, b->make.tee))
 		snprintf(why, n, "the lifetimes or this node's TEE");
 	for (size_t i = 0; !why[0] && i < a->n_peers; i++) {
-		const struct sn_peer_config *p = &a->peers[i], *q = &b->peers[i];
+		const struct sn_peer_config *p = &a->peers[i],
+					    *q = &b->peers[i];
 
 		if (strcmp(p->name, q->name) || p->id != q->id ||
 		    p->addr != q->addr || p->make_port != q->make_port ||
@@ -592,9 +609,12 @@ void sn_wfd_reload(struct sealnetd *d)
 	}
 	if (load_version(w, &wf, &comp, &nc)) {
 		sn_err("workflow reload refused (errors above): version %llu "
-		       "stays", (unsigned long long)w->wf->version);
-		audit_wf(d, "refused", "the new manifest does not load or "
-		 "verify", NULL, NULL);
+		       "stays",
+		       (unsigned long long)w->wf->version);
+		audit_wf(d, "refused",
+			 "the new manifest does not load or "
+			 "verify",
+			 NULL, NULL);
 		return;
 	}
 	if (!CRYPTO_memcmp(wf->digest, w->wf->digest, SN_WF_DIGEST_LEN)) {
@@ -603,7 +623,8 @@ void sn_wfd_reload(struct sealnetd *d)
 		goto out;
 	}
 	if (wf->version <= w->wf->version) {
-		snprintf(why, sizeof(why), "version %llu is not newer than the "
+		snprintf(why, sizeof(why),
+			 "version %llu is not newer than the "
 			 "running version %llu (a rollback?)",
 			 (unsigned long long)wf->version,
 			 (unsigned long long)w->wf->version);
@@ -618,9 +639,10 @@ void sn_wfd_reload(struct sealnetd *d)
 	if (why[0]) {
 		char t[sizeof(why)];
 
-		snprintf(t, sizeof(t), "version %llu changes %s: restart "
-			 "sealnetd for that", (unsigned long long)wf->version,
-			 why);
+		snprintf(t, sizeof(t),
+			 "version %llu changes %s: restart "
+			 "sealnetd for that",
+			 (unsigned long long)wf->version, why);
 		memcpy(why, t, sizeof(why));
 		goto refuse;
 	}
