@@ -132,6 +132,10 @@ const struct sn_policy_appraisal *sn_wfd_policy(const struct sealnetd *d,
 						size_t peer);
 const struct sn_mlog_require *sn_wfd_require(const struct sealnetd *d,
 					     size_t peer, size_t *n);
+/* the control socket's "workflow-apply" (include/sealnet/control.h): the
+ * answer (or an error answer) */
+json_t *sn_wfd_apply_request(struct sealnetd *d, const char *manifest,
+			     const char *sigs);
 /* make_peers.c: every client-side peer starts a new MAKE now (fresh
  * evidence); the established sessions stay until it replaces them */
 void sn_make_remake(struct sealnetd *d);

@@ -36,6 +36,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <jansson.h>
 #include <openssl/crypto.h>
@@ -195,7 +197,23 @@ static int default_sigs(const char *manifest, char *out, size_t n)
 
 /* Load, verify and compile: *wf, *comp and the parsed configuration
  * *cfg; every error printed. */
-static int load_version(struct sn_wfd *w, struct sn_workflow **wf_out,
+/* a manifest and its envelope, as read (once: what is verified is what
+ * is applied and saved) */
+struct wf_bytes {
+	const char *mpath, *spath;
+	uint8_t *m, *s;
+	size_t ml, sl;
+};
+
+static void bytes_free(struct wf_bytes *b)
+{
+	free(b->m);
+	free(b->s);
+	b->m = b->s = NULL;
+}
+
+static int load_version(struct sn_wfd *w, struct wf_bytes *b,
+			struct sn_workflow **wf_out,
 			struct sn_wf_compiled **comp_out,
 			struct sn_node_config **cfg_out)
 {
@@ -211,23 +229,30 @@ static int load_version(struct sn_wfd *w, struct sn_workflow **wf_out,
 
 	if (!dg)
 		return -ENOMEM;
-	e = sn_workflow_load(w->manifest, &wf, dg);
+	e = sn_read_file(b->mpath, SN_WF_MAX_BYTES, &b->m, &b->ml);
+	if (e) {
+		sn_err("workflow manifest %s: cannot be read: %s", b->mpath,
+		       strerror(-e));
+		goto out;
+	}
+	e = sn_workflow_parse((const char *)b->m, b->ml, &wf, dg);
 	if (e) {
 		sn_err("workflow manifest %s is not valid (%zu errors): "
-		       "refusing to start; `sealnet workflow lint` shows the "
-		       "same",
-		       w->manifest, dg->n_total);
-		print_diag(w->manifest, dg);
+		       "refusing it; `sealnet workflow lint` shows the same",
+		       b->mpath, dg->n_total);
+		print_diag(b->mpath, dg);
 		goto out;
 	}
 	memset(dg, 0, sizeof(*dg));
-	e = sn_wf_sigset_load(w->sigs, &ss, dg);
+	e = sn_read_file(b->spath, SN_WF_MAX_BYTES, &b->s, &b->sl);
+	if (!e)
+		e = sn_wf_sigset_parse((const char *)b->s, b->sl, &ss, dg);
 	if (e) {
 		sn_err("workflow signatures %s: cannot be read (%s): every "
 		       "domain must sign the manifest (`sealnet workflow "
 		       "sign`)",
-		       w->sigs, strerror(-e));
-		print_diag(w->sigs, dg);
+		       b->spath, strerror(-e));
+		print_diag(b->spath, dg);
 		goto out;
 	}
 	memset(dg, 0, sizeof(*dg));
@@ -236,14 +261,14 @@ static int load_version(struct sn_wfd *w, struct sn_workflow **wf_out,
 		sn_err("workflow manifest %s is not signed by every domain "
 		       "(%zu of %zu signed validly, %zu missing, %zu bad; "
 		       "envelope %s): refusing it",
-		       w->manifest, res.n_ok, res.n_domains, res.n_missing,
-		       res.n_bad, w->sigs);
+		       b->mpath, res.n_ok, res.n_domains, res.n_missing,
+		       res.n_bad, b->spath);
 		for (size_t i = 0; i < res.n_domains && res.domain_status; i++)
 			if (res.domain_status[i] != SN_WF_SIG_OK)
 				sn_err("  domain %s: %s", wf->domains[i].id,
 				       sn_wf_sig_status_name(
 					       res.domain_status[i]));
-		print_diag(w->sigs, dg);
+		print_diag(b->spath, dg);
 		if (e == -ENOMEM)
 			goto out;
 		e = e == -ENOKEY ? -ENOKEY : -EBADMSG;
@@ -253,8 +278,8 @@ static int load_version(struct sn_wfd *w, struct sn_workflow **wf_out,
 	e = sn_workflow_compile_node(wf, w->node, w->local_json, &comp, dg);
 	if (e) {
 		sn_err("compiling node %s's policy from %s failed (%s)",
-		       w->node, w->manifest, strerror(-e));
-		print_diag(w->manifest, dg);
+		       w->node, b->mpath, strerror(-e));
+		print_diag(b->mpath, dg);
 		goto out;
 	}
 	/* appraisal happens per peer: mark the single policy path */
@@ -270,7 +295,7 @@ static int load_version(struct sn_wfd *w, struct sn_workflow **wf_out,
 	if (e) {
 		sn_err("node %s's compiled configuration (manifest %s and its "
 		       "node-local members) does not load: %s",
-		       w->node, w->manifest, err);
+		       w->node, b->mpath, err);
 		goto out;
 	}
 	*wf_out = wf;
@@ -368,9 +393,9 @@ int sn_wfd_load(struct sealnetd *d, const char *cfg_path, const char *manifest,
 	if (e)
 		goto fail;
 	e = -EINVAL;
-	if (wfm && manifest) {
-		sn_err("%s has a \"workflow\" member and --workflow was given: "
-		       "use one of the two",
+	if (wfm && (manifest || sigs || node)) {
+		sn_err("%s has a \"workflow\" member and --workflow, "
+		       "--signatures or --node was given: use one of the two",
 		       cfg_path);
 		goto fail;
 	}
@@ -434,7 +459,12 @@ int sn_wfd_load(struct sealnetd *d, const char *cfg_path, const char *manifest,
 	w->local_json = json_dumps(local, JSON_COMPACT);
 	if (!w->local_json)
 		goto fail;
-	e = load_version(w, &w->wf, &w->comp, &cfg);
+	{
+		struct wf_bytes b = {.mpath = w->manifest, .spath = w->sigs};
+
+		e = load_version(w, &b, &w->wf, &w->comp, &cfg);
+		bytes_free(&b);
+	}
 	if (e)
 		goto fail;
 	snprintf(cfg->path, sizeof(cfg->path), "%s", cfg_path ? cfg_path : "");
@@ -584,7 +614,12 @@ static void audit_wf(struct sealnetd *d, const char *result, const char *why,
 	}
 }
 
-void sn_wfd_reload(struct sealnetd *d)
+enum { APPLY_OK, APPLY_UNCHANGED, APPLY_REFUSED, APPLY_FAILED };
+
+/* Load, check and apply the version in b (see the top of the file): an
+ * APPLY_ value, why says why when not ok. */
+static int apply(struct sealnetd *d, struct wf_bytes *b, char *why,
+		 size_t why_len)
 {
 	struct sn_wfd *w = d->wfd;
 	struct sn_workflow *wf = NULL;
@@ -595,35 +630,31 @@ void sn_wfd_reload(struct sealnetd *d)
 	struct sn_dp_rules_change c;
 	struct sn_dp_rule *old;
 	size_t n_old;
-	char why[256];
-	int e;
+	size_t n = why_len;
+	int e, rc = APPLY_REFUSED;
 
+	why[0] = 0;
 	sn_mlog_init(&m);
-	sn_info("SIGHUP: reloading workflow manifest %s (signatures %s)",
-		w->manifest, w->sigs);
 	if (d->tampered) {
-		sn_err("workflow reload refused: the data plane is tampered; "
-		       "restart sealnetd");
-		audit_wf(d, "refused", "data plane tampered", NULL, NULL);
-		return;
+		snprintf(why, n,
+			 "the data plane is tampered: restart sealnetd");
+		goto refuse;
 	}
-	if (load_version(w, &wf, &comp, &nc)) {
-		sn_err("workflow reload refused (errors above): version %llu "
-		       "stays",
-		       (unsigned long long)w->wf->version);
-		audit_wf(d, "refused",
-			 "the new manifest does not load or "
-			 "verify",
-			 NULL, NULL);
-		return;
+	if (load_version(w, b, &wf, &comp, &nc)) {
+		snprintf(why, n,
+			 "the new manifest %s does not load or verify "
+			 "with %s (errors in sealnetd's log)",
+			 b->mpath, b->spath);
+		goto refuse;
 	}
 	if (!CRYPTO_memcmp(wf->digest, w->wf->digest, SN_WF_DIGEST_LEN)) {
 		sn_info("workflow reload: the manifest is unchanged (same "
 			"digest): nothing to do");
+		rc = APPLY_UNCHANGED;
 		goto out;
 	}
 	if (wf->version <= w->wf->version) {
-		snprintf(why, sizeof(why),
+		snprintf(why, n,
 			 "version %llu is not newer than the "
 			 "running version %llu (a rollback?)",
 			 (unsigned long long)wf->version,
@@ -631,27 +662,28 @@ void sn_wfd_reload(struct sealnetd *d)
 		goto refuse;
 	}
 	if (strcmp(wf->name, w->wf->name)) {
-		snprintf(why, sizeof(why), "another workflow (%s, running %s)",
-			 wf->name, w->wf->name);
+		snprintf(why, n, "another workflow (%s, running %s)", wf->name,
+			 w->wf->name);
 		goto refuse;
 	}
-	differs(d->cfg, nc, why, sizeof(why));
-	if (why[0]) {
-		char t[sizeof(why)];
+	{
+		char t[160];
 
-		snprintf(t, sizeof(t),
-			 "version %llu changes %s: restart "
-			 "sealnetd for that",
-			 (unsigned long long)wf->version, why);
-		memcpy(why, t, sizeof(why));
-		goto refuse;
+		differs(d->cfg, nc, t, sizeof(t));
+		if (t[0]) {
+			snprintf(why, n,
+				 "version %llu changes %s: restart sealnetd "
+				 "for that",
+				 (unsigned long long)wf->version, t);
+			goto refuse;
+		}
 	}
 	snprintf(nc->path, sizeof(nc->path), "%s", d->cfg->path);
 	e = gen_new(wf, comp, nc, &g);
 	if (!e)
 		e = sn_dp_measure(d->dp, &m);
 	if (e) {
-		snprintf(why, sizeof(why), "preparing version %llu failed: %s",
+		snprintf(why, n, "preparing version %llu failed: %s",
 			 (unsigned long long)wf->version, strerror(-e));
 		goto refuse;
 	}
@@ -662,6 +694,9 @@ void sn_wfd_reload(struct sealnetd *d)
 		       "versions: send SIGHUP again",
 		       (unsigned long long)wf->version, strerror(-e));
 		audit_wf(d, "failed", strerror(-e), wf, NULL);
+		snprintf(why, n, "installing the rules failed: %s",
+			 strerror(-e));
+		rc = APPLY_FAILED;
 		goto out;
 	}
 	/* commit: the rules, the version, the policies, a new log */
@@ -697,6 +732,7 @@ void sn_wfd_reload(struct sealnetd *d)
 		(unsigned long long)c.removed, (unsigned long long)c.flows_cut);
 	audit_wf(d, "ok", NULL, w->wf, &c);
 	sn_make_remake(d);
+	rc = APPLY_OK;
 	goto out;
 refuse:
 	sn_err("workflow reload refused: %s; version %llu stays", why,
@@ -708,4 +744,82 @@ out:
 	sn_config_free(nc);
 	sn_wf_compiled_free(comp);
 	sn_workflow_free(wf);
+	return rc;
+}
+
+void sn_wfd_reload(struct sealnetd *d)
+{
+	struct wf_bytes b = {.mpath = d->wfd->manifest, .spath = d->wfd->sigs};
+	char why[320];
+
+	sn_info("SIGHUP: reloading workflow manifest %s (signatures %s)",
+		b.mpath, b.spath);
+	apply(d, &b, why, sizeof(why));
+	bytes_free(&b);
+}
+
+/* write data over path: a temporary file beside it, then rename */
+static int save(const char *path, const uint8_t *data, size_t len)
+{
+	char tmp[PATH_MAX + 16];
+	int fd, e = 0;
+
+	if (snprintf(tmp, sizeof(tmp), "%s.XXXXXX", path) >= (int)sizeof(tmp))
+		return -ENAMETOOLONG;
+	fd = mkstemp(tmp);
+	if (fd < 0)
+		return -errno;
+	for (size_t off = 0; off < len && !e;) {
+		ssize_t r = write(fd, data + off, len - off);
+
+		if (r < 0 && errno != EINTR)
+			e = -errno;
+		else if (r > 0)
+			off += (size_t)r;
+	}
+	if (!e && (fchmod(fd, 0644) || fsync(fd)))
+		e = -errno;
+	if (close(fd) && !e)
+		e = -errno;
+	if (!e && rename(tmp, path))
+		e = -errno;
+	if (e)
+		unlink(tmp);
+	return e;
+}
+
+json_t *sn_wfd_apply_request(struct sealnetd *d, const char *manifest,
+			     const char *sigs)
+{
+	static const char *const names[] = {"ok", "unchanged", "refused",
+					    "failed"};
+	struct sn_wfd *w = d->wfd;
+	struct wf_bytes b = {.mpath = manifest, .spath = sigs};
+	char why[320] = "";
+	int rc, e;
+
+	if (!w)
+		return json_pack("{ss}", "error",
+				 "this sealnetd does not run from a workflow "
+				 "manifest");
+	if (!manifest || !sigs || manifest[0] != '/' || sigs[0] != '/')
+		return json_pack("{ss}", "error",
+				 "workflow-apply needs the absolute paths "
+				 "\"manifest\" and \"signatures\"");
+	sn_info("control socket: applying workflow manifest %s (signatures "
+		"%s)",
+		manifest, sigs);
+	rc = apply(d, &b, why, sizeof(why));
+	if (rc == APPLY_OK && strcmp(manifest, w->manifest) &&
+	    ((e = save(w->sigs, b.s, b.sl)) ||
+	     (e = save(w->manifest, b.m, b.ml)))) {
+		snprintf(why, sizeof(why),
+			 "applied, but saving it over %s / %s failed: %s (a "
+			 "restart would load the previous version)",
+			 w->manifest, w->sigs, strerror(-e));
+		sn_err("workflow apply: %s", why);
+	}
+	bytes_free(&b);
+	return json_pack("{ss ss sI}", "result", names[rc], "reason", why,
+			 "version", (json_int_t)w->wf->version);
 }

@@ -13,7 +13,8 @@
 # keeps every byte, and both sides re-MAKE on v2; an older version is
 # refused (rollback); h1 alone on v3: its new MAKE fails with
 # workflow-mismatch in both logs and both statuses while the established
-# session stays; h2 on v3 too: MAKE succeeds again; v4 changing the
+# session stays; h2 takes v3 through `sealnet workflow apply` (saved over
+# its files): MAKE succeeds again, an older one is refused; v4 changing the
 # lifetimes is refused (needs a restart); `workflow graph`.
 set -eu
 here=$(dirname "$0")
@@ -170,9 +171,19 @@ done
 echo "   h1: $(dp_peer h1 h2 appraisal)"
 check "the established session stays meanwhile" [ "$(dp_peer h1 h2 state)" = established ]
 m3=$(dp_peer h1 h2 makes)
-install h2 3
-kill -HUP "${DP_PID[h2]}"
+# h2 takes v3 through its control socket (sealnet workflow apply)
+out=$("$SEALNET" workflow apply "$W/v3.json" --socket "$DP_DIR/h2.sock")
+check "workflow apply: h2 takes v3 ($out)" grep -q ': ok (running version 3)$' <<<"$out"
+check "... and saved it over the manifest it runs from" cmp -s "$W/v3.json" "$W/h2/workflow.json"
+check "... and the signatures" cmp -s "$W/v3.sig.json" "$W/h2/workflow.sig.json"
 check "h2 on v3 too: MAKE succeeds again" wait_makes h1 h2 $((m3 + 1))
+set +e
+out=$("$SEALNET" workflow apply "$W/v1.json" --socket "$DP_DIR/h2.sock")
+rc=$?
+set -e
+check "workflow apply of an older version: refused, exit 1 ($out)" \
+	[ "$rc" = 1 -a -n "$(grep 'refused (running version 3): version 1 is not newer' <<<"$out")" ]
+check "... the running files stay" cmp -s "$W/v3.json" "$W/h2/workflow.json"
 
 # ---- a version that changes more than rules and policies: refused ------
 wf_write "$W/v4.json" demo 4 "$doms" "$nodes" "$stages" "$f0" \
