@@ -68,6 +68,8 @@ static void usage(FILE *f)
 		"                      it only with sealnetd stopped\n"
 		"      --print-measurement  print the launch measurement the sim TEE\n"
 		"                      reports for this binary, BPF object and config\n"
+		"                      (with --workflow or a \"workflow\" member: the\n"
+		"                      local file; the manifest is not read)\n"
 		"      --quiet-drops   do not print each drop event on stderr\n"
 		"  -v, --verbose       debug logging\n"
 		"  -h, --help          this text\n"
