@@ -33,6 +33,8 @@ static const char usage_main[] =
 	"                              appraisal policies)\n"
 	"  graph FILE [--svg OUT]      Graphviz DOT of stages, flows and "
 	"domains\n"
+	"  apply FILE [SIGFILE] [--socket S]  a running sealnetd takes a new\n"
+	"                              version (its exit status: 0/1/2)\n"
 	"\n"
 	"'sealnet workflow <subcommand> --help' describes each one.\n"
 	"\n" WF_EXIT_TEXT;
@@ -177,6 +179,7 @@ int cmd_workflow(int argc, char **argv)
 		{"hash", wf_cmd_hash},	     {"keygen", wf_cmd_keygen},
 		{"sign", wf_cmd_sign},	     {"verify", wf_cmd_verify},
 		{"compile", wf_cmd_compile}, {"graph", wf_cmd_graph},
+		{"apply", wf_cmd_apply},
 	};
 
 	if (argc < 2) {

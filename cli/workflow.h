@@ -41,5 +41,6 @@ int wf_cmd_sign(int argc, char **argv);
 int wf_cmd_verify(int argc, char **argv);
 int wf_cmd_compile(int argc, char **argv);
 int wf_cmd_graph(int argc, char **argv);
+int wf_cmd_apply(int argc, char **argv);
 
 #endif

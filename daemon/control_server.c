@@ -93,6 +93,17 @@ static void req_read(struct bufferevent *bev, void *arg)
 		return;
 	}
 	err = sn_control_request_decode(line, n, &cmd);
+	if (!err && cmd == SN_CONTROL_CMD_WORKFLOW_APPLY) {
+		json_t *req = json_loadb(line, n, 0, NULL);
+
+		ans = sn_wfd_apply_request(
+			d, json_string_value(json_object_get(req, "manifest")),
+			json_string_value(json_object_get(req, "signatures")));
+		json_decref(req);
+		free(line);
+		reply_and_close(bev, ans);
+		return;
+	}
 	free(line);
 	if (err) {
 		reply_error(bev, "unknown request (expected {\"cmd\": \"status\"} or {\"cmd\": \"monitor\"})");

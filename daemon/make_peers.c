@@ -87,6 +87,8 @@ struct sn_mpeer {
 	int rx_slot;		/* slot holding the newest rx key, -1 none */
 	bool client;		/* we dial */
 	bool cut_off;
+	bool remake_due;	/* client: a new MAKE wanted now (new manifest
+				 * version, or the retry of a failed re-MAKE) */
 	time_t starts[SN_MAKE_STARTS_MAX]; /* recent session starts (ring) */
 	unsigned int n_starts;
 	unsigned int makes;	/* sessions that reached keys */
@@ -300,6 +302,22 @@ static void on_ready(void *arg, uint32_t peer_id, uint16_t epoch)
 	sn_info("peer %s: sending with epoch %u", mp->pc->name, epoch);
 }
 
+static void dial(evutil_socket_t fd_unused, short what, void *arg);
+
+/* the retry timer: with an established session, the new MAKE goes
+ * through maybe_remake (at epoch 1 it rekeys first: a new session's
+ * epoch 1 must not collide with the one in use) */
+static void retry(evutil_socket_t fd, short what, void *arg)
+{
+	struct sn_mpeer *mp = arg;
+
+	if (mp->cur >= 0) {
+		mp->remake_due = true;
+		return;
+	}
+	dial(fd, what, arg);
+}
+
 static void schedule_retry(struct sn_mpeer *mp)
 {
 	struct timeval tv = { .tv_sec = mp->backoff_s };
@@ -419,11 +437,15 @@ static int start_session(struct sn_mpeer *mp, int fd, bool client)
 		close(fd);
 		return -EPERM;
 	}
+	size_t pi = (size_t)(mp - d->mpeers), n_req;
+	const struct sn_mlog_require *req = sn_wfd_require(d, pi, &n_req);
 	struct sn_make_params prm = {
 		.node_id = d->cfg->id,
 		.node_name = d->cfg->node,
 		.peer_id = mp->pc->id,
-		.policy = d->policy,
+		.policy = sn_wfd_policy(d, pi),
+		.peer_mlog_require = req,
+		.n_peer_mlog_require = n_req,
 		.peer_mlog_digests = (const uint8_t(*)[SN_SHA384_LEN])
 			d->cfg->make.dp_digests,
 		.n_peer_mlog_digests = d->cfg->make.n_dp_digests,
@@ -589,7 +611,8 @@ static void maybe_remake(struct sn_mpeer *mp, int64_t now)
 
 	if (!mp->client || !s || has_candidate(mp) ||
 	    (mp->retry && evtimer_pending(mp->retry, NULL)) || /* backoff */
-	    now - mp->slot[mp->cur].appraised_ms < life - SN_REMAKE_LEAD_MS(life) ||
+	    (!mp->remake_due &&
+	     now - mp->slot[mp->cur].appraised_ms < life - SN_REMAKE_LEAD_MS(life)) ||
 	    sn_make_session_state(s) != SN_MAKE_ST_ESTABLISHED ||
 	    mp->tx_epoch != mp->epoch)
 		return; /* not due, or a rotation still settles */
@@ -601,6 +624,7 @@ static void maybe_remake(struct sn_mpeer *mp, int64_t now)
 	sn_info("peer %s: session %s appraised %lld ms ago: new MAKE (fresh evidence)",
 		mp->pc->name, mp->session,
 		(long long)(now - mp->slot[mp->cur].appraised_ms));
+	mp->remake_due = false;
 	dial(-1, 0, mp);
 }
 
@@ -678,7 +702,8 @@ int sn_make_start(struct sealnetd *d)
 	}
 	if (!mc->enabled)
 		return 0;
-	err = sn_policy_appraisal_load(mc->policy, &d->policy);
+	/* from a manifest: one policy per peer (workflow.c) */
+	err = d->wfd ? 0 : sn_policy_appraisal_load(mc->policy, &d->policy);
 	if (err) {
 		sn_err("make.appraisal_policy %s: cannot load it: %s", mc->policy,
 		       strerror(-err));
@@ -715,7 +740,7 @@ int sn_make_start(struct sealnetd *d)
 		if (mp->pc->has_static_keys)
 			continue;
 		mp->client = d->cfg->id < mp->pc->id;
-		mp->retry = evtimer_new(d->base, dial, mp);
+		mp->retry = evtimer_new(d->base, retry, mp);
 		if (!mp->retry)
 			return -ENOMEM;
 		if (mp->client)
@@ -724,6 +749,23 @@ int sn_make_start(struct sealnetd *d)
 	sn_info("MAKE on port %u, tee %s, rekey every %u s, lifetime %u s",
 		mc->port, mc->tee, mc->rekey_s, mc->lifetime_s);
 	return 0;
+}
+
+void sn_make_remake(struct sealnetd *d)
+{
+	for (size_t i = 0; d->mpeers && i < d->cfg->n_peers; i++) {
+		struct sn_mpeer *mp = &d->mpeers[i];
+
+		if (mp->pc->has_static_keys || !mp->client || !mp->retry ||
+		    d->tampered)
+			continue;
+		event_del(mp->retry);
+		mp->backoff_s = 1;
+		if (mp->cur >= 0)
+			mp->remake_due = true; /* maybe_remake, next tick */
+		else
+			dial(-1, 0, mp);
+	}
 }
 
 void sn_make_tampered(struct sealnetd *d)

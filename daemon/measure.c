@@ -3,7 +3,10 @@
  * Launch measurement of the simulated TEE: what the sim backend puts in
  * the report's MEASUREMENT field, standing in for what SEV-SNP / TDX
  * firmware measures at launch.  It covers the sealnetd binary, the BPF
- * object the library loads and the node configuration file; `sealnetd
+ * object the library loads and the node configuration file (running from
+ * a workflow manifest: the node-local file, or nothing -- the empty
+ * string's digest -- without one; the manifest is bound by the
+ * measurement log); `sealnetd
  * --print-measurement` prints it for appraisal policies.  (The data
  * plane's runtime measurement -- the loaded programs' kernel tags -- is
  * the measurement log, lib/dataplane/loader.c sn_dp_measure.)
@@ -35,7 +38,10 @@ int sn_launch_measurement(const struct sn_node_config *cfg, uint8_t out[48])
 		uint8_t *buf;
 		size_t len;
 
-		err = sn_read_file(files[i], 256u << 20, &buf, &len);
+		/* from a manifest without a local file: nothing */
+		err = files[i][0] ? sn_read_file(files[i], 256u << 20, &buf,
+						 &len) :
+				    ((buf = calloc(1, 1)) ? (len = 0, 0) : -ENOMEM);
 		if (err) {
 			sn_err("measuring %s failed: %s", files[i],
 			       strerror(-err));

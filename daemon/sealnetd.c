@@ -36,6 +36,8 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: sealnetd --config FILE [--check | --print-measurement | --down]\n"
 		"                [--quiet-drops] [-v]\n"
+		"       sealnetd --workflow MANIFEST [--signatures SIGFILE] --node NAME\n"
+		"                [--config LOCAL] [same options]\n"
 		"\n"
 		"The sealnet node agent. Loads the data plane (TC programs) on the\n"
 		"configured interface, installs peers, policy rules and keys, serves\n"
@@ -47,7 +49,19 @@ static void usage(FILE *f)
 		"\"on_stop\": \"detach\" it detaches everything and restores the\n"
 		"interface.\n"
 		"\n"
-		"  -c, --config FILE   node configuration (JSON; docs/sealnetd.md)\n"
+		"  -c, --config FILE   node configuration (JSON; docs/sealnetd.md); with\n"
+		"                      a manifest: only the node-local members\n"
+		"                      (interface, control_socket, state_dir,\n"
+		"                      make.sim_platform, metrics_listen...), or a\n"
+		"                      \"workflow\" member naming the manifest\n"
+		"  -w, --workflow FILE run from a signed workflow manifest\n"
+		"                      (docs/workflow.md): every domain's signature is\n"
+		"                      verified, this node's policy compiled from it;\n"
+		"                      any error stops the start; SIGHUP loads a newer\n"
+		"                      signed version of the same file\n"
+		"      --signatures FILE  the signature envelope (default: MANIFEST\n"
+		"                      with .json replaced by .sig.json)\n"
+		"  -n, --node NAME     which of the manifest's nodes this is\n"
 		"      --check         parse and check the configuration, then exit\n"
 		"      --down          remove a stopped node's data plane from the\n"
 		"                      configured interface and restore it (clsact,\n"
@@ -55,6 +69,8 @@ static void usage(FILE *f)
 		"                      it only with sealnetd stopped\n"
 		"      --print-measurement  print the launch measurement the sim TEE\n"
 		"                      reports for this binary, BPF object and config\n"
+		"                      (with --workflow or a \"workflow\" member: the\n"
+		"                      local file; the manifest is not read)\n"
 		"      --quiet-drops   do not print each drop event on stderr\n"
 		"  -v, --verbose       debug logging\n"
 		"  -h, --help          this text\n"
@@ -111,7 +127,10 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 	struct sealnetd *d = arg;
 
 	if (sig == SIGHUP) {
-		sn_reload(d);
+		if (d->wfd)
+			sn_wfd_reload(d);
+		else
+			sn_reload(d);
 		return;
 	}
 	sn_info("signal %d: shutting down", (int)sig);
@@ -271,6 +290,9 @@ int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "config", required_argument, NULL, 'c' },
+		{ "workflow", required_argument, NULL, 'w' },
+		{ "signatures", required_argument, NULL, 'S' },
+		{ "node", required_argument, NULL, 'n' },
 		{ "check", no_argument, NULL, 'C' },
 		{ "print-measurement", no_argument, NULL, 'M' },
 		{ "down", no_argument, NULL, 'D' },
@@ -282,16 +304,27 @@ int main(int argc, char **argv)
 	};
 	struct sealnetd d = { .ctl_fd = -1, .log_drops = 1, .audit_fd = -1 };
 	struct sn_selftest_stats st;
-	const char *config = NULL;
+	const char *config = NULL, *workflow = NULL, *sigs = NULL,
+		   *node = NULL;
 	char err[512];
 	int check = 0, opt, rc = 1, fd;
+	bool wf_mode;
 
 	sn_log_set(sn_log_stderr, "sealnetd");
 	sn_mlog_init(&d.mlog);
-	while ((opt = getopt_long(argc, argv, "c:vh", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "c:w:n:vh", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'c':
 			config = optarg;
+			break;
+		case 'w':
+			workflow = optarg;
+			break;
+		case 'S':
+			sigs = optarg;
+			break;
+		case 'n':
+			node = optarg;
 			break;
 		case 'C':
 			check = 1;
@@ -319,12 +352,40 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (!config || optind != argc) {
+	if ((!config && !workflow) || optind != argc) {
 		fprintf(stderr, "sealnetd: %s (see --help)\n",
-			config ? "unexpected argument" : "--config FILE is required");
+			optind != argc ? "unexpected argument" :
+					 "--config FILE or --workflow FILE is required");
 		return 2;
 	}
-	if (sn_config_load(config, &d.cfg, err, sizeof(err))) {
+	wf_mode = workflow || sn_wfd_config_has_workflow(config);
+	if (!wf_mode && (sigs || node)) {
+		fprintf(stderr, "sealnetd: --signatures and --node go with "
+				"--workflow (see --help)\n");
+		return 2;
+	}
+	if (wf_mode && check == 2) {
+		/* the launch measurement covers the local file only: the
+		 * manifest lists it, and is bound by the measurement log */
+		static struct sn_node_config lc;
+		uint8_t m[48];
+		char hex[97];
+
+		snprintf(lc.path, sizeof(lc.path), "%s", config ? config : "");
+		if (sn_launch_measurement(&lc, m))
+			return 1;
+		sn_hex_encode(m, sizeof(m), hex);
+		printf("%s\n", hex);
+		return 0;
+	}
+	if (wf_mode) {
+		if (sn_wfd_load(&d, config, workflow, sigs, node)) {
+			fprintf(stderr, "sealnetd: refusing to start: the "
+					"workflow manifest is not usable (every "
+					"error above)\n");
+			return 2;
+		}
+	} else if (sn_config_load(config, &d.cfg, err, sizeof(err))) {
 		fprintf(stderr, "sealnetd: %s: %s\n", config, err);
 		return 2;
 	}
@@ -343,12 +404,15 @@ int main(int argc, char **argv)
 	if (check == 3) {
 		rc = sn_down(d.cfg);
 		sn_config_free(d.cfg);
+		sn_wfd_free(d.wfd);
 		return rc;
 	}
 	if (check) {
 		printf("sealnetd: %s: configuration OK (node %s, %zu peers, %zu rules)\n",
-		       config, d.cfg->node, d.cfg->n_peers, d.cfg->n_rules);
+		       workflow ? workflow : config, d.cfg->node,
+		       d.cfg->n_peers, d.cfg->n_rules);
 		sn_config_free(d.cfg);
+		sn_wfd_free(d.wfd);
 		return 0;
 	}
 	signal(SIGPIPE, SIG_IGN);
@@ -386,6 +450,8 @@ int main(int argc, char **argv)
 		sn_err("measuring the data plane failed");
 		goto out;
 	}
+	if (d.wfd && sn_wfd_measure(&d))
+		goto out;
 	d.base = event_base_new();
 	if (!d.base)
 		goto out;
@@ -402,7 +468,7 @@ int main(int argc, char **argv)
 	if (!d.ev_events || !d.ev_sigint || !d.ev_sigterm || !d.ev_sighup ||
 	    event_add(d.ev_events, NULL) || event_add(d.ev_sigint, NULL) ||
 	    event_add(d.ev_sigterm, NULL) || event_add(d.ev_sighup, NULL) ||
-	    sn_reload_init(&d))
+	    (!d.wfd && sn_reload_init(&d)))
 		goto out;
 	d.ev_watch = event_new(d.base, -1, EV_PERSIST, on_watch, &d);
 	if (!d.ev_watch ||
@@ -451,6 +517,7 @@ out:
 	if (d.base)
 		event_base_free(d.base);
 	sn_config_free(d.cfg);
+	sn_wfd_free(d.wfd);
 	if (rc)
 		sn_err("stopped on an error; the interface was left as it was found");
 	return rc;

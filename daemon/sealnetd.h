@@ -18,6 +18,8 @@ struct ssl_ctx_st;
 struct sn_policy_appraisal;
 struct bufferevent;
 struct sn_static;
+struct sn_wfd;
+struct sn_mlog_require;
 
 struct sealnetd {
 	struct event_base *base;
@@ -49,6 +51,7 @@ struct sealnetd {
 	uint8_t cfg_rest_sha256[32];	/* the configuration but its rules */
 	struct sn_prom_hist make_hist;	/* MAKE start -> keys, seconds */
 	struct sn_engine *engine;	/* SIMD engine (engine.c); NULL: bpf */
+	struct sn_wfd *wfd;		/* workflow.c; NULL: no manifest */
 };
 
 /* status.c: a snapshot of the state in the control protocol's terms
@@ -118,6 +121,32 @@ void sn_make_peer_metrics(struct sealnetd *d, size_t i,
 /* reload.c: SIGHUP re-reads the rules (only) from the configuration */
 int sn_reload_init(struct sealnetd *d);
 void sn_reload(struct sealnetd *d);
+
+/* workflow.c: sealnetd running from a workflow manifest.  sn_wfd_load
+ * verifies and compiles it into d->cfg and d->wfd (every error printed);
+ * cfg_path (may be NULL) holds the node-local members, or the
+ * "workflow" member when manifest is NULL. */
+bool sn_wfd_config_has_workflow(const char *cfg_path);
+int sn_wfd_load(struct sealnetd *d, const char *cfg_path,
+		const char *manifest, const char *sigs, const char *node);
+void sn_wfd_free(struct sn_wfd *w);
+/* extend the log with the WORKFLOW and NODE_POLICY events */
+int sn_wfd_measure(struct sealnetd *d);
+/* SIGHUP in workflow mode: a new signed version (workflow.c) */
+void sn_wfd_reload(struct sealnetd *d);
+/* peer i's appraisal policy (d->policy without a manifest) and the
+ * events its log must hold (none without a manifest) */
+const struct sn_policy_appraisal *sn_wfd_policy(const struct sealnetd *d,
+						size_t peer);
+const struct sn_mlog_require *sn_wfd_require(const struct sealnetd *d,
+					     size_t peer, size_t *n);
+/* the control socket's "workflow-apply" (include/sealnet/control.h): the
+ * answer (or an error answer) */
+json_t *sn_wfd_apply_request(struct sealnetd *d, const char *manifest,
+			     const char *sigs);
+/* make_peers.c: every client-side peer starts a new MAKE now (fresh
+ * evidence); the established sessions stay until it replaces them */
+void sn_make_remake(struct sealnetd *d);
 
 /* metrics.c: the Prometheus page on cfg->metrics_listen (off when "") */
 int sn_metrics_start(struct sealnetd *d);

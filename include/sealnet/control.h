@@ -15,12 +15,32 @@
  *   of at most SN_CONTROL_MAX_REQ bytes; sealnetd answers
  *     - "status":  one answer line, then closes;
  *     - "monitor": event lines, one per line, until the client closes;
+ *     - "workflow-apply": one apply answer line, then closes;
  *   and to anything else one error line, then closes.  Unknown fields
  *   must be ignored by readers (fields may be added; none is removed or
  *   changes type without a new command).
  *
  * REQUEST  {"cmd": "status"} | {"cmd": "monitor"}
  *   cmd        string   SN_CONTROL_CMD_STATUS or SN_CONTROL_CMD_MONITOR
+ *
+ * REQUEST  {"cmd": "workflow-apply", "manifest": PATH, "signatures": PATH}
+ *   (sealnet workflow apply; a sealnetd running from a manifest only)
+ *   manifest    string  absolute path of a new manifest version, readable
+ *                       by sealnetd
+ *   signatures  string  absolute path of its signature envelope
+ *   sealnetd reads both once, checks them as for SIGHUP (docs/sealnetd.md,
+ *   "Running from a workflow manifest"), applies the new version and then
+ *   writes the same bytes over the manifest and envelope it runs from
+ *   (temporary file + rename), so a restart keeps the new version.
+ * APPLY ANSWER  {"result": R, "reason": TEXT, "version": N}
+ *   result   string  "ok" (applied), "unchanged" (the running digest),
+ *                    "refused" (nothing changed: reason says why; the
+ *                    details are in sealnetd's log), "failed" (the rules
+ *                    could not be installed: send it again)
+ *   reason   string  "" when ok; with ok, a non-empty reason says the
+ *                    files could not be saved (a restart would load the
+ *                    previous version)
+ *   version  int     the version running after the request
  *
  * ERROR ANSWER (to any request)  {"error": TEXT}
  *   error      string   what was wrong: "unknown request (expected ...)",
@@ -172,9 +192,10 @@
 enum sn_control_cmd {
 	SN_CONTROL_CMD_STATUS,
 	SN_CONTROL_CMD_MONITOR,
+	SN_CONTROL_CMD_WORKFLOW_APPLY,
 };
 
-/* "status", "monitor" */
+/* "status", "monitor", "workflow-apply" */
 const char *sn_control_cmd_name(enum sn_control_cmd cmd);
 /* The request line for cmd, "\n"-terminated; caller frees. */
 int sn_control_request_encode(enum sn_control_cmd cmd, char **line);

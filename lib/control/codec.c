@@ -69,6 +69,7 @@
 static const char *const cmd_names[] = {
 	[SN_CONTROL_CMD_STATUS] = "status",
 	[SN_CONTROL_CMD_MONITOR] = "monitor",
+	[SN_CONTROL_CMD_WORKFLOW_APPLY] = "workflow-apply",
 };
 
 static const char *const event_names[] = {

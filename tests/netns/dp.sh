@@ -49,10 +49,14 @@ dp_config() {
 	chmod 600 "$DP_DIR/$h.json"
 }
 
+# dp_start H [SEALNETD-ARGS...]: default --config $DP_DIR/H.json
 dp_start() {
 	local h=$1
+	shift
+	local args=("$@")
+	[ $# -gt 0 ] || args=(--config "$DP_DIR/$h.json")
 	# a simple command, so $! is sealnetd itself (ip netns exec execs it)
-	ip netns exec "$(netns_name "$h")" "$SEALNETD" --config "$DP_DIR/$h.json" \
+	ip netns exec "$(netns_name "$h")" "$SEALNETD" "${args[@]}" \
 		>"$DP_DIR/$h.log" 2>&1 &
 	DP_PID[$h]=$!
 	SN_NS_BGPIDS+=($!)
