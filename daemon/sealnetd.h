@@ -18,6 +18,7 @@ struct ssl_ctx_st;
 struct sn_policy_appraisal;
 struct bufferevent;
 struct sn_static;
+struct sn_kbsc;
 
 struct sealnetd {
 	struct event_base *base;
@@ -48,6 +49,7 @@ struct sealnetd {
 	struct event *ev_sighup;	/* reload.c */
 	uint8_t cfg_rest_sha256[32];	/* the configuration but its rules */
 	struct sn_prom_hist make_hist;	/* MAKE start -> keys, seconds */
+	struct sn_kbsc *kbsc;		/* kbs_client.c, NULL: no KBS */
 };
 
 /* status.c: a snapshot of the state in the control protocol's terms
@@ -106,6 +108,25 @@ struct sn_make_peer_metrics {
 };
 void sn_make_peer_metrics(struct sealnetd *d, size_t i,
 			  struct sn_make_peer_metrics *out);
+
+/* make_peers.c, for kbs_client.c: revoke peer i (end its sessions, delete
+ * its keys, refuse its MAKE); the measurement of its last accepted
+ * appraisal (-ENOENT: none yet) */
+void sn_make_revoke(struct sealnetd *d, size_t i, const char *why);
+int sn_make_peer_measurement(struct sealnetd *d, size_t i,
+			     uint8_t out[SN_MEASUREMENT_LEN]);
+bool sn_make_peer_revoked(struct sealnetd *d, size_t i);
+
+/* kbs_client.c: with "kbs" configured, a GET /events long-poll to the
+ * KBS; revocations of a peer's node or measurement revoke the peer. */
+int sn_kbsc_start(struct sealnetd *d);
+void sn_kbsc_stop(struct sealnetd *d);
+/* true (why filled) when the KBS revoked node name or measurement meas
+ * (may be NULL) */
+bool sn_kbsc_refused(struct sealnetd *d, const char *name,
+		     const uint8_t *meas, char *why, size_t cap);
+/* the sealnet_kbs_* families (metrics.c); nothing without a KBS */
+void sn_kbsc_metrics(struct sealnetd *d, struct sn_prom *p);
 
 /* reload.c: SIGHUP re-reads the rules (only) from the configuration */
 int sn_reload_init(struct sealnetd *d);

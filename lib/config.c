@@ -325,6 +325,31 @@ static int parse_make(struct perr *e, json_t *m, struct sn_make_config *mc)
 	return 0;
 }
 
+/* "kbs": {"url": "https://HOST:PORT", "ca": PATH[, "poll_s": N]} */
+static int parse_kbs(struct perr *e, json_t *k, struct sn_kbs_node_config *kc)
+{
+	static const char *const allowed[] = { "url", "ca", "poll_s", NULL };
+	char url[sizeof(kc->server) + 8];
+	uint64_t v = 20;
+	int err;
+
+	if (!json_is_object(k))
+		return fail(e, "kbs: must be an object");
+	if ((err = only(e, k, "kbs", allowed)) ||
+	    (err = get_str(e, k, "kbs", "url", true, url, sizeof(url))) ||
+	    (err = get_str(e, k, "kbs", "ca", true, kc->ca, sizeof(kc->ca))) ||
+	    (err = get_uint(e, k, "kbs", "poll_s", false, 1, 300, &v)))
+		return err;
+	if (strncmp(url, "https://", 8) || !url[8] || strchr(url + 8, '/') ||
+	    !strchr(url + 8, ':'))
+		return fail(e, "kbs.url \"%s\": expected https://HOST:PORT "
+			       "(e.g. https://198.18.0.1:8443), no path", url);
+	snprintf(kc->server, sizeof(kc->server), "%s", url + 8);
+	kc->poll_s = (uint32_t)v;
+	kc->enabled = true;
+	return 0;
+}
+
 static int parse_proto(const char *s, uint8_t *out)
 {
 	if (!strcmp(s, "tcp"))
@@ -451,7 +476,7 @@ int sn_config_parse(const char *json, size_t len, struct sn_node_config **out,
 		"control_socket", "peers", "rules", "make", "state_dir",
 		"control_mark", "flow_timeout_tcp_s", "flow_timeout_other_s",
 		"insecure_static_keys", "static_rekey_interval_s", "on_stop",
-		"spread_receive", "metrics_listen",
+		"spread_receive", "metrics_listen", "kbs",
 		NULL
 	};
 	struct perr e = { errbuf, errlen };
@@ -516,6 +541,9 @@ int sn_config_parse(const char *json, size_t len, struct sn_node_config **out,
 	}
 	if ((err = get_str(&e, root, "", "state_dir", false, c->state_dir,
 			   sizeof(c->state_dir))))
+		goto out;
+	if (json_object_get(root, "kbs") &&
+	    (err = parse_kbs(&e, json_object_get(root, "kbs"), &c->kbs)))
 		goto out;
 	c->dp.ifname = c->ifname;
 	c->dp.self_id = c->id;

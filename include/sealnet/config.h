@@ -45,9 +45,18 @@ struct sn_make_config {
 	size_t n_dp_digests;
 };
 
+/* "kbs": the domain's key broker (docs/sealnetd.md, daemon/kbs_client.c) */
+struct sn_kbs_node_config {
+	bool enabled;
+	char server[128];		/* "HOST:PORT" (from "https://HOST:PORT") */
+	char ca[256];			/* PEM: the KBS's TLS trust anchor */
+	uint32_t poll_s;		/* GET /events ?wait=, default 20 */
+};
+
 struct sn_node_config {
 	char path[256];			/* the file it was read from */
 	struct sn_make_config make;
+	struct sn_kbs_node_config kbs;
 	char node[SN_NAME_MAX];
 	uint32_t id;
 	char ifname[32];
