@@ -6,8 +6,10 @@
  * With "kbs" configured, sealnetd keeps one `GET /events?after=N&wait=S`
  * long-poll open to the KBS, over TLS 1.3 verified against the configured
  * trust anchor and the URL's host (name or IP address), in its event loop
- * (libevent evhttp over an OpenSSL bufferevent: nothing blocks).  Each
- * answer is applied, then the next poll starts with after = last; a
+ * (libevent evhttp over an OpenSSL bufferevent: nothing blocks).  The
+ * first poll asks wait=0 (the backlog, at once), the next ones wait up to
+ * poll_s.  Each answer is applied, then the next poll starts with after =
+ * last; a
  * failed poll is retried with exponential backoff (1 s .. 30 s).  At start
  * N = 0, so every revocation the KBS ever recorded is applied again.
  *
@@ -347,8 +349,10 @@ static void poll_start(evutil_socket_t fd, short what, void *arg)
 	snprintf(hosthdr, sizeof(hosthdr), "%s:%u", k->host, k->port);
 	evhttp_add_header(evhttp_request_get_output_headers(req), "Host",
 			  hosthdr);
+	/* the first poll (and the first after a failure) is answered at
+	 * once: the backlog is applied and the link known to work */
 	snprintf(target, sizeof(target), "/events?after=%lld&wait=%u",
-		 (long long)k->after, k->d->cfg->kbs.poll_s);
+		 (long long)k->after, k->connected ? k->d->cfg->kbs.poll_s : 0);
 	k->polls++;
 	if (evhttp_make_request(k->conn, req, EVHTTP_REQ_GET, target))
 		goto fail; /* the request is freed by evhttp on failure */
