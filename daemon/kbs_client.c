@@ -42,9 +42,9 @@
 #include "sealnet/util.h"
 #include "sealnetd.h"
 
-#define KBSC_BODY_MAX (4u << 20) /* 1000 events at most per answer */
-#define KBSC_REVOKED_MAX 65536	 /* remembered node ids + measurements */
-#define KBSC_KEY_MAX 112	 /* "node:<id>" or "meas:<96 hex>" */
+#define KBSC_BODY_MAX	 (4u << 20) /* 1000 events at most per answer */
+#define KBSC_REVOKED_MAX 65536	    /* remembered node ids + measurements */
+#define KBSC_KEY_MAX	 112	    /* "node:<id>" or "meas:<96 hex>" */
 
 struct sn_kbsc {
 	struct sealnetd *d;
@@ -152,9 +152,10 @@ static void audit_revocation(struct sealnetd *d, int64_t seq, const char *kind,
 			     const char *value, const char *reason,
 			     const char *peer)
 {
-	json_t *j = json_pack("{ss sI ss ss ss ss}", "event", "kbs-revocation",
-			      "seq", (json_int_t)seq, "kind", kind, "value",
-			      value, "reason", reason, "peer", peer ? peer : "");
+	json_t *j =
+		json_pack("{ss sI ss ss ss ss}", "event", "kbs-revocation",
+			  "seq", (json_int_t)seq, "kind", kind, "value", value,
+			  "reason", reason, "peer", peer ? peer : "");
 
 	if (j) {
 		sn_audit(d, j);
@@ -180,8 +181,9 @@ static void apply_event(struct sn_kbsc *k, json_t *ev)
 	k->events++;
 	if (!strcmp(kind, "node")) {
 		snprintf(key, sizeof(key), "node:%.60s", value);
-		snprintf(why, sizeof(why), "revoked by the KBS: node %.60s (%.60s)",
-			 value, reason);
+		snprintf(why, sizeof(why),
+			 "revoked by the KBS: node %.60s (%.60s)", value,
+			 reason);
 	} else if (!strcmp(kind, "measurement") && strlen(value) == 96) {
 		snprintf(key, sizeof(key), "meas:%s", value);
 		snprintf(why, sizeof(why),
@@ -193,7 +195,8 @@ static void apply_event(struct sn_kbsc *k, json_t *ev)
 		return;
 	}
 	if (remember(k, key, why))
-		sn_err("kbs: cannot remember revocation %lld (%s): out of memory "
+		sn_err("kbs: cannot remember revocation %lld (%s): out of "
+		       "memory "
 		       "or more than %u revocations",
 		       (long long)seq, key, KBSC_REVOKED_MAX);
 	for (size_t i = 0; i < d->cfg->n_peers; i++) {
@@ -222,17 +225,19 @@ static void apply_event(struct sn_kbsc *k, json_t *ev)
 	}
 	if (!strcmp(kind, "node") && !strcmp(value, d->cfg->node))
 		sn_warn("kbs: this node (%s) is revoked (event %lld, %s): its "
-			"peers refuse it", value, (long long)seq, reason);
+			"peers refuse it",
+			value, (long long)seq, reason);
 	if (!applied) {
 		sn_info("kbs: revocation %lld (%s %s) noted: no current peer "
-			"is affected", (long long)seq, kind, value);
+			"is affected",
+			(long long)seq, kind, value);
 		audit_revocation(d, seq, kind, value, reason, NULL);
 	}
 }
 
 static void schedule(struct sn_kbsc *k, unsigned int s)
 {
-	struct timeval tv = { .tv_sec = s };
+	struct timeval tv = {.tv_sec = s};
 
 	event_add(k->next, &tv);
 }
@@ -269,10 +274,11 @@ static void on_answer(struct evhttp_request *req, void *arg)
 		e = bev ? bufferevent_get_openssl_error(bev) : 0;
 		if (!e)
 			e = ERR_peek_last_error();
-		snprintf(what, sizeof(what),
-			 "GET /events failed: %s (check kbs.url and that kbs.ca "
-			 "signed the KBS's certificate for that host)",
-			 e ? ERR_reason_error_string(e) : "connection failed");
+		snprintf(
+			what, sizeof(what),
+			"GET /events failed: %s (check kbs.url and that kbs.ca "
+			"signed the KBS's certificate for that host)",
+			e ? ERR_reason_error_string(e) : "connection failed");
 		ERR_clear_error();
 		poll_failed(k, what);
 		return;
@@ -280,21 +286,20 @@ static void on_answer(struct evhttp_request *req, void *arg)
 	b = evhttp_request_get_input_buffer(req);
 	len = evbuffer_get_length(b);
 	if (code != 200 || len > KBSC_BODY_MAX) {
-		snprintf(what, sizeof(what), "GET /events answered HTTP %d (%zu bytes)",
-			 code, len);
+		snprintf(what, sizeof(what),
+			 "GET /events answered HTTP %d (%zu bytes)", code, len);
 		poll_failed(k, what);
 		return;
 	}
 	root = json_loadb((const char *)evbuffer_pullup(b, -1), len, 0, &jerr);
 	evs = root ? json_object_get(root, "events") : NULL;
-	if (!json_is_array(evs) ||
-	    json_unpack(root, "{sI}", "last", &last)) {
+	if (!json_is_array(evs) || json_unpack(root, "{sI}", "last", &last)) {
 		json_decref(root);
-		poll_failed(k, "GET /events: the answer is not {events: [...], last: N}");
+		poll_failed(k, "GET /events: the answer is not {events: [...], "
+			       "last: N}");
 		return;
 	}
-	json_array_foreach(evs, i, ev)
-		apply_event(k, ev);
+	json_array_foreach(evs, i, ev) apply_event(k, ev);
 	if (last > k->after)
 		k->after = last;
 	json_decref(root);
@@ -323,16 +328,16 @@ static void poll_start(evutil_socket_t fd, short what, void *arg)
 	if (!ssl)
 		goto fail;
 	if (k->host_is_ip) {
-		if (X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), k->host) != 1)
+		if (X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl),
+						  k->host) != 1)
 			goto fail_ssl;
 	} else if (SSL_set_tlsext_host_name(ssl, k->host) != 1 ||
 		   SSL_set1_host(ssl, k->host) != 1) {
 		goto fail_ssl;
 	}
-	bev = bufferevent_openssl_socket_new(k->d->base, -1, ssl,
-					     BUFFEREVENT_SSL_CONNECTING,
-					     BEV_OPT_CLOSE_ON_FREE |
-						     BEV_OPT_DEFER_CALLBACKS);
+	bev = bufferevent_openssl_socket_new(
+		k->d->base, -1, ssl, BUFFEREVENT_SSL_CONNECTING,
+		BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
 	if (!bev)
 		goto fail_ssl;
 	k->conn = evhttp_connection_base_bufferevent_new(k->d->base, NULL, bev,
@@ -392,7 +397,8 @@ int sn_kbsc_start(struct sealnetd *d)
 	SSL_CTX_set_verify(k->ctx, SSL_VERIFY_PEER, NULL);
 	if (SSL_CTX_load_verify_locations(k->ctx, c->ca, NULL) != 1) {
 		sn_err("kbs.ca %s: cannot read a PEM CA certificate from it "
-		       "(the certificate that signed the KBS's TLS certificate)",
+		       "(the certificate that signed the KBS's TLS "
+		       "certificate)",
 		       c->ca);
 		goto fail;
 	}
@@ -444,7 +450,8 @@ void sn_kbsc_metrics(struct sealnetd *d, struct sn_prom *p)
 		       "keys deleted, MAKE refused).");
 	sn_prom_u64(p, "sealnet_kbs_peer_revocations_total", NULL,
 		    k->revocations);
-	sn_prom_family(p, "sealnet_kbs_poll_failures_total", "counter",
-		       "GET /events polls that failed (connection, TLS, answer).");
+	sn_prom_family(
+		p, "sealnet_kbs_poll_failures_total", "counter",
+		"GET /events polls that failed (connection, TLS, answer).");
 	sn_prom_u64(p, "sealnet_kbs_poll_failures_total", NULL, k->failures);
 }

@@ -166,4 +166,16 @@ check "admin: revoke measurement of h3" admin revoke measurement "$M3" --reason 
 for _ in $(seq 50); do [ "$(dp_peer h1 h3 state)" = revoked ] && break; sleep 0.1; done
 check "h1 revokes h3, whose last appraisal showed that measurement" [ "$(dp_peer h1 h3 state)" = revoked ]
 check "with the measurement in the reason" grep -q "revoked by the KBS: measurement ${M3:0:16}" <<<"$(dp_peer h1 h3 reason)"
+
+# ---- the KBS's TLS certificate is verified against kbs.ca -----------------
+check "h2 stops" dp_stop h2
+jq --arg ca "$T/otherca.pem" '.kbs.ca = $ca' "$T/h2.json" >"$T/h2.tmp" && mv "$T/h2.tmp" "$T/h2.json"
+: >"$T/h2.log"
+dp_start h2
+for _ in $(seq 50); do grep -q "GET /events failed" "$T/h2.log" && break; sleep 0.1; done
+check "with another CA as kbs.ca, h2 does not accept the KBS's certificate" \
+	grep -q "GET /events failed: certificate verify failed" "$T/h2.log"
+check "and follows nothing" bash -c "! grep -q 'following revocations' '$T/h2.log'"
+check "sealnetd --check refuses a kbs.url that is not https://HOST:PORT" bash -c \
+	"jq '.kbs.url = \"http://$SRV\"' '$T/h1.json' >'$T/bad.json'; ! '$SEALNETD' --check --config '$T/bad.json' 2>'$T/bad.err' && grep -q 'kbs.url' '$T/bad.err'"
 exit "$fails"
