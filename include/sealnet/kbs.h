@@ -264,6 +264,28 @@ int sn_kbs_token_sign(const struct sn_kbs_signer *k,
 int sn_kbs_token_verify(const struct sn_kbs_signer *k, const char *tok,
 			size_t len, time_t now, struct sn_kbs_claims *out);
 
+/* A JWKS ({"keys": [JWK, ...]}, what GET /keys answers): every key
+ * must be EC P-384 with x, y and a kid equal to its RFC 7638 thumbprint
+ * (-EKEYREJECTED otherwise, -EINVAL malformed or more than cap keys).
+ * keys[0..*n) are verification-only signers; free each. */
+int sn_kbs_jwks_parse(const char *json, size_t len,
+		      struct sn_kbs_signer **keys, size_t cap, size_t *n);
+
+/*
+ * A peer's token in MAKE (docs/protocol.md §3.1): verified with one of
+ * keys (the issuing KBS's JWKS) at now, then cnf.spki#S256 must equal
+ * spki_sha256 (the peer's certificate in this TLS session) and, when
+ * expect_sub is not NULL, sub must equal it.  0 accepted (*out the
+ * claims); otherwise why says what failed: -EKEYREJECTED no key with its
+ * kid (refetch the JWKS once), -EBADMSG signature, -EKEYEXPIRED, -ETIME,
+ * -EINVAL malformed, -EPERM another TLS key or node.
+ */
+int sn_kbs_token_check_peer(struct sn_kbs_signer *const *keys, size_t n,
+			    const char *tok, size_t len, time_t now,
+			    const uint8_t spki_sha256[SN_SHA256_LEN],
+			    const char *expect_sub, struct sn_kbs_claims *out,
+			    char *why, size_t cap);
+
 /* --- request parsing (the daemon; fuzzed) ---------------------------- */
 
 /* POST /attest: {"node", "challenge", "rek", "evidence"} and nothing

@@ -434,3 +434,126 @@ out:
 		*out = c;
 	return err;
 }
+
+/* one JWK {"kty":"EC","crv":"P-384","x","y","kid",...}: the published kid
+ * must be the key's RFC 7638 thumbprint */
+static int from_jwk(json_t *j, struct sn_kbs_signer **out)
+{
+	const char *kty, *crv, *x, *y, *kid;
+	uint8_t *xb = NULL, *yb = NULL, pub[1 + 2 * ES384_LEN];
+	size_t xl = 0, yl = 0;
+	OSSL_PARAM params[3];
+	EVP_PKEY_CTX *pc = NULL;
+	EVP_PKEY *key = NULL;
+	struct sn_kbs_signer *k = NULL;
+	int err = -EINVAL;
+
+	if (json_unpack(j, "{s:s,s:s,s:s,s:s,s:s}", "kty", &kty, "crv", &crv,
+			"x", &x, "y", &y, "kid", &kid) ||
+	    strcmp(kty, "EC") || strcmp(crv, "P-384") ||
+	    sn_kbs_b64url_decode(x, strlen(x), &xb, &xl) ||
+	    sn_kbs_b64url_decode(y, strlen(y), &yb, &yl) ||
+	    xl != ES384_LEN || yl != ES384_LEN)
+		goto out;
+	pub[0] = 0x04;
+	memcpy(pub + 1, xb, xl);
+	memcpy(pub + 1 + xl, yb, yl);
+	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME,
+						     (char *)"P-384", 0);
+	params[1] = OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY,
+						      pub, sizeof(pub));
+	params[2] = OSSL_PARAM_construct_end();
+	pc = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
+	if (!pc || EVP_PKEY_fromdata_init(pc) != 1 ||
+	    EVP_PKEY_fromdata(pc, &key, EVP_PKEY_PUBLIC_KEY, params) != 1)
+		goto out;
+	err = wrap(key, false, &k); /* takes key */
+	key = NULL;
+	if (err)
+		goto out;
+	if (strcmp(k->kid, kid)) {
+		sn_kbs_signer_free(k);
+		err = -EKEYREJECTED;
+		goto out;
+	}
+	*out = k;
+out:
+	EVP_PKEY_free(key);
+	EVP_PKEY_CTX_free(pc);
+	free(xb);
+	free(yb);
+	return err;
+}
+
+int sn_kbs_jwks_parse(const char *json, size_t len,
+		      struct sn_kbs_signer **keys, size_t cap, size_t *n)
+{
+	json_t *root = json_loadb(json, len, JSON_REJECT_DUPLICATES, NULL);
+	json_t *arr = root ? json_object_get(root, "keys") : NULL, *j;
+	size_t i, got = 0;
+	int err = 0;
+
+	if (!json_is_array(arr) || !json_array_size(arr) ||
+	    json_array_size(arr) > cap) {
+		json_decref(root);
+		return -EINVAL;
+	}
+	json_array_foreach(arr, i, j) {
+		err = from_jwk(j, &keys[got]);
+		if (err)
+			break;
+		got++;
+	}
+	json_decref(root);
+	if (err) {
+		while (got)
+			sn_kbs_signer_free(keys[--got]);
+		return err;
+	}
+	*n = got;
+	return 0;
+}
+
+int sn_kbs_token_check_peer(struct sn_kbs_signer *const *keys, size_t n,
+			    const char *tok, size_t len, time_t now,
+			    const uint8_t spki_sha256[SN_SHA256_LEN],
+			    const char *expect_sub, struct sn_kbs_claims *out,
+			    char *why, size_t cap)
+{
+	struct sn_kbs_claims c;
+	int err = -EKEYREJECTED;
+
+	for (size_t i = 0; i < n && err == -EKEYREJECTED; i++)
+		err = sn_kbs_token_verify(keys[i], tok, len, now, &c);
+	switch (err) {
+	case 0:
+		break;
+	case -EKEYREJECTED:
+		snprintf(why, cap, "signed with a key (kid) the KBS does not publish");
+		return err;
+	case -EBADMSG:
+		snprintf(why, cap, "the signature does not verify");
+		return err;
+	case -EKEYEXPIRED:
+		snprintf(why, cap, "expired");
+		return err;
+	case -ETIME:
+		snprintf(why, cap, "issued in the future");
+		return err;
+	default:
+		snprintf(why, cap, "malformed");
+		return -EINVAL;
+	}
+	if (CRYPTO_memcmp(c.cnf_spki, spki_sha256, SN_SHA256_LEN)) {
+		snprintf(why, cap, "bound (cnf) to another TLS key than this "
+				   "session's certificate");
+		return -EPERM;
+	}
+	if (expect_sub && strcmp(c.sub, expect_sub)) {
+		snprintf(why, cap, "issued to node \"%s\", expected \"%s\"",
+			 c.sub, expect_sub);
+		return -EPERM;
+	}
+	*out = c;
+	return 0;
+}
