@@ -452,8 +452,8 @@ static int from_jwk(json_t *j, struct sn_kbs_signer **out)
 			"x", &x, "y", &y, "kid", &kid) ||
 	    strcmp(kty, "EC") || strcmp(crv, "P-384") ||
 	    sn_kbs_b64url_decode(x, strlen(x), &xb, &xl) ||
-	    sn_kbs_b64url_decode(y, strlen(y), &yb, &yl) || xl != ES384_LEN ||
-	    yl != ES384_LEN)
+	    sn_kbs_b64url_decode(y, strlen(y), &yb, &yl) ||
+	    xl != ES384_LEN || yl != ES384_LEN)
 		goto out;
 	pub[0] = 0x04;
 	memcpy(pub + 1, xb, xl);
@@ -485,8 +485,8 @@ out:
 	return err;
 }
 
-int sn_kbs_jwks_parse(const char *json, size_t len, struct sn_kbs_signer **keys,
-		      size_t cap, size_t *n)
+int sn_kbs_jwks_parse(const char *json, size_t len,
+		      struct sn_kbs_signer **keys, size_t cap, size_t *n)
 {
 	json_t *root = json_loadb(json, len, JSON_REJECT_DUPLICATES, NULL);
 	json_t *arr = root ? json_object_get(root, "keys") : NULL, *j;
@@ -498,8 +498,7 @@ int sn_kbs_jwks_parse(const char *json, size_t len, struct sn_kbs_signer **keys,
 		json_decref(root);
 		return -EINVAL;
 	}
-	json_array_foreach(arr, i, j)
-	{
+	json_array_foreach(arr, i, j) {
 		err = from_jwk(j, &keys[got]);
 		if (err)
 			break;
@@ -530,8 +529,7 @@ int sn_kbs_token_check_peer(struct sn_kbs_signer *const *keys, size_t n,
 	case 0:
 		break;
 	case -EKEYREJECTED:
-		snprintf(why, cap,
-			 "signed with a key (kid) the KBS does not publish");
+		snprintf(why, cap, "signed with a key (kid) the KBS does not publish");
 		return err;
 	case -EBADMSG:
 		snprintf(why, cap, "the signature does not verify");
@@ -547,9 +545,8 @@ int sn_kbs_token_check_peer(struct sn_kbs_signer *const *keys, size_t n,
 		return -EINVAL;
 	}
 	if (CRYPTO_memcmp(c.cnf_spki, spki_sha256, SN_SHA256_LEN)) {
-		snprintf(why, cap,
-			 "bound (cnf) to another TLS key than this "
-			 "session's certificate");
+		snprintf(why, cap, "bound (cnf) to another TLS key than this "
+				   "session's certificate");
 		return -EPERM;
 	}
 	if (expect_sub && strcmp(c.sub, expect_sub)) {

@@ -232,7 +232,8 @@ static int dec_error(struct rd *r, struct sn_make_msg *m)
 	return 0;
 }
 
-int sn_make_msg_decode(const uint8_t *buf, size_t len, struct sn_make_msg *out)
+int sn_make_msg_decode(const uint8_t *buf, size_t len,
+		       struct sn_make_msg *out)
 {
 	struct sn_make_msg *m;
 	struct rd r;
@@ -246,8 +247,8 @@ int sn_make_msg_decode(const uint8_t *buf, size_t len, struct sn_make_msg *out)
 	if (err)
 		return err == -EMSGSIZE ? err : bad("zero length");
 	if (len != SN_MAKE_HDR_LEN + body)
-		return bad(len < SN_MAKE_HDR_LEN + body ? "truncated frame" :
-							  "trailing bytes");
+		return bad(len < SN_MAKE_HDR_LEN + body ? "truncated frame"
+							: "trailing bytes");
 	m = calloc(1, sizeof(*m));
 	if (!m)
 		return -ENOMEM;
@@ -394,7 +395,8 @@ static int enc_size(const struct sn_make_msg *m, size_t *out)
 	return -EINVAL;
 }
 
-int sn_make_msg_encode(const struct sn_make_msg *m, uint8_t **out, size_t *len)
+int sn_make_msg_encode(const struct sn_make_msg *m, uint8_t **out,
+		       size_t *len)
 {
 	struct wr w = {0};
 	size_t payload, tl;

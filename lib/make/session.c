@@ -137,8 +137,7 @@ out:
 	return err;
 }
 
-/* --- attestation -----------------------------------------------------------
- */
+/* --- attestation ----------------------------------------------------------- */
 
 static void send_own_evidence(struct sn_make_session *s)
 {
@@ -335,8 +334,7 @@ static void conclude(struct sn_make_session *s)
 		a = s->ev_appraisal;
 		s->ev_appraisal = NULL;
 		for (size_t i = 0; i < s->tok_appraisal->n_reasons &&
-				   a->n_reasons < SN_MAX_REASONS;
-		     i++)
+				   a->n_reasons < SN_MAX_REASONS; i++)
 			a->reasons[a->n_reasons++] =
 				s->tok_appraisal->reasons[i];
 		if (s->tok_appraisal->accepted && a->accepted &&
@@ -347,8 +345,7 @@ static void conclude(struct sn_make_session *s)
 			a->reasons[a->n_reasons].code = SN_R_TOKEN;
 			snprintf(a->reasons[a->n_reasons].detail,
 				 sizeof(a->reasons[0].detail),
-				 "the token's measurement is not the "
-				 "evidence's");
+				 "the token's measurement is not the evidence's");
 			a->n_reasons++;
 		}
 		a->accepted = a->accepted && s->tok_appraisal->accepted &&
@@ -377,18 +374,14 @@ static void conclude(struct sn_make_session *s)
 	}
 	if (!a->accepted) {
 		sn_make_reasons_summary(summary, sizeof(summary),
-					v->verdict.reasons,
-					v->verdict.n_reasons);
+					v->verdict.reasons, v->verdict.n_reasons);
 		sn_make_fail(s, -EACCES, 0, "peer %s rejected: %s",
 			     s->got_token ? "token or evidence" : "evidence",
 			     summary);
 		goto out;
 	}
 	sn_info("make: %s (id %u): %s accepted (%s)", sn_make_who(s),
-		s->peer_id,
-		s->got_token ?
-			(s->got_evidence ? "token and evidence" : "token") :
-			"evidence",
+		s->peer_id, s->got_token ? (s->got_evidence ? "token and evidence" : "token") : "evidence",
 		sn_tee_name(a->claims.tee));
 	s->own_accept = true;
 	maybe_keys(s);
@@ -476,8 +469,7 @@ static void rx_verdict(struct sn_make_session *s, const struct sn_make_msg *m)
 	}
 	if (!m->verdict.accept) {
 		sn_make_reasons_summary(summary, sizeof(summary),
-					m->verdict.reasons,
-					m->verdict.n_reasons);
+					m->verdict.reasons, m->verdict.n_reasons);
 		sn_make_fail(s, -EACCES, 0, "peer rejected our evidence: %s",
 			     summary);
 		return;
@@ -568,9 +560,8 @@ static void handle(struct sn_make_session *s, const struct sn_make_msg *m)
 		     s->got_evidence)) {
 			sn_make_fail(s, -EACCES, SN_MAKE_E_PEER,
 				     "TOKEN where this node accepts %s",
-				     s->got_evidence ?
-					     "one proof, EVIDENCE came" :
-					     "only raw evidence");
+				     s->got_evidence ? "one proof, EVIDENCE came" :
+						       "only raw evidence");
 			return;
 		}
 		rx_token(s, m);
@@ -629,8 +620,7 @@ static void process_input(struct sn_make_session *s)
 				break;
 			}
 		}
-		frame = evbuffer_pullup(in,
-					(ev_ssize_t)(SN_MAKE_HDR_LEN + body));
+		frame = evbuffer_pullup(in, (ev_ssize_t)(SN_MAKE_HDR_LEN + body));
 		if (!frame) {
 			sn_make_fail(s, -ENOMEM, SN_MAKE_E_INTERNAL,
 				     "out of memory");
@@ -754,8 +744,8 @@ int sn_make_session_new(struct event_base *base, int fd, bool is_client,
 	}
 	s->bev = bufferevent_openssl_socket_new(
 		base, fd, ssl,
-		is_client ? BUFFEREVENT_SSL_CONNECTING :
-			    BUFFEREVENT_SSL_ACCEPTING,
+		is_client ? BUFFEREVENT_SSL_CONNECTING
+			  : BUFFEREVENT_SSL_ACCEPTING,
 		BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
 	if (!s->bev) {
 		err = -ENOMEM;

@@ -16,9 +16,8 @@
 #include "internal.h"
 #include "sealnet/log.h"
 
-#define CERT_LIFETIME                                     \
-	(30L * 24 * 3600) /* the key lives as long as the \
-			   * daemon; validity is not checked */
+#define CERT_LIFETIME (30L * 24 * 3600) /* the key lives as long as the
+					  * daemon; validity is not checked */
 
 void sn_make_log_ssl(const char *what)
 {
@@ -114,8 +113,8 @@ static int ctx_new(const char *cert_file, const char *key_file, SSL_CTX **out)
 						SSL_FILETYPE_PEM) != 1 ||
 		    SSL_CTX_check_private_key(ctx) != 1) {
 			sn_err("make: cannot use certificate %s with key %s "
-			       "(PEM files of one key pair)",
-			       cert_file, key_file);
+			       "(PEM files of one key pair)", cert_file,
+			       key_file);
 			ERR_clear_error();
 			goto cleanup;
 		}
@@ -153,7 +152,8 @@ int sn_make_tls_ctx_new(SSL_CTX **out)
 	return ctx_new(NULL, NULL, out);
 }
 
-int sn_make_tls_ctx_new_with(const char *cert, const char *key, SSL_CTX **out)
+int sn_make_tls_ctx_new_with(const char *cert, const char *key,
+			     SSL_CTX **out)
 {
 	if (!cert || !key)
 		return -EINVAL;
