@@ -381,7 +381,10 @@ static void conclude(struct sn_make_session *s)
 		goto out;
 	}
 	sn_info("make: %s (id %u): %s accepted (%s)", sn_make_who(s),
-		s->peer_id, s->got_token ? (s->got_evidence ? "token and evidence" : "token") : "evidence",
+		s->peer_id,
+		!s->got_token	   ? "evidence" :
+		s->got_evidence ? "token and evidence" :
+				  "token",
 		sn_tee_name(a->claims.tee));
 	s->own_accept = true;
 	maybe_keys(s);
