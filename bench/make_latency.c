@@ -311,7 +311,7 @@ static void op_make(struct series *keys, struct series *ready, bool keep)
 
 /* --- MAKE in token mode ------------------------------------------------------ */
 
-/* each side's own TLS key and a KBS token bound to it (ES384, setup) */
+/* each side's own TLS key and a KBS token bound to it (SN_KBS_TOKEN_ALG, setup) */
 static SSL_CTX *tok_ctx[2];
 static char *tok_str[2];
 static struct sn_kbs_signer *tok_kbs;
@@ -338,7 +338,7 @@ static void token_setup(void)
 					&pair_tok.n_keys);
 	free(jwks);
 	if (err)
-		die("token setup (P-384 key, TLS keys, tokens, JWKS)", err);
+		die("token setup (token key, TLS keys, tokens, JWKS)", err);
 }
 
 static void token_cleanup(void)
@@ -354,7 +354,7 @@ static void token_cleanup(void)
 
 /* One MAKE where each side presents its token and accepts only a token
  * (no evidence produced or appraised): TLS, HELLO v2, TOKEN both ways,
- * token checks (ES384 signature, cnf, sub), VERDICT, keys. */
+ * token checks (ECDSA signature, cnf, sub), VERDICT, keys. */
 static void op_make_token(struct series *keys, struct series *ready)
 {
 	double c0;
@@ -621,8 +621,8 @@ int main(int argc, char **argv)
 	       "N = %d, rekeys = %d, warm-up = %d\n",
 	       s_make.med / s_tls.med, s_make.cpu / s_tls.cpu, n, n_rekey,
 	       warm);
-	printf("# token MAKE / TLS: %.2fx wall (median), %.2fx CPU (ES384 "
-	       "tokens, P-256 TLS keys)\n",
+	printf("# token MAKE / TLS: %.2fx wall (median), %.2fx CPU "
+	       "(" SN_KBS_TOKEN_ALG " tokens, P-256 TLS keys)\n",
 	       s_tok.med / s_tls.med, s_tok.cpu / s_tls.cpu);
 
 	free(tls.wall);

@@ -24,6 +24,20 @@
 
 #include "sealnet/evidence.h"
 
+/* The token algorithm (docs/kbs-api.md "Tokens", why ES256): ES256
+ * (ECDSA P-256, SHA-256).  Building with -DSN_KBS_TOKEN_ES384=1 gives
+ * ES384 (P-384, SHA-384), the first version's, for comparisons. */
+#ifndef SN_KBS_TOKEN_ES384
+#define SN_KBS_TOKEN_ES384 0
+#endif
+#if SN_KBS_TOKEN_ES384
+#define SN_KBS_TOKEN_ALG "ES384"
+#define SN_KBS_TOKEN_CRV "P-384"
+#else
+#define SN_KBS_TOKEN_ALG "ES256"
+#define SN_KBS_TOKEN_CRV "P-256"
+#endif
+
 #define SN_KBS_NAME_MAX	     64	 /* node ids, stage names, domain id */
 #define SN_KBS_PATH_MAX	     200 /* resource paths */
 #define SN_KBS_CHALLENGE_LEN 32

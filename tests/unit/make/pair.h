@@ -197,10 +197,10 @@ static inline int pair_ctx_spki(SSL_CTX *ctx, uint8_t out[SN_SHA256_LEN])
 	return 0;
 }
 
-/* a new in-memory P-384 token key */
+/* a new in-memory token key (SN_KBS_TOKEN_CRV) */
 static inline int pair_token_key(struct sn_kbs_signer **out)
 {
-	EVP_PKEY *k = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-384");
+	EVP_PKEY *k = EVP_PKEY_Q_keygen(NULL, NULL, "EC", SN_KBS_TOKEN_CRV);
 	BIO *b = BIO_new(BIO_s_mem());
 	char *pem;
 	long len;
