@@ -451,6 +451,11 @@ static int start_session(struct sn_mpeer *mp, int fd, bool client)
 		.mlog_digest = mlog_digest,
 		.evidence_arg = d,
 		.tls_ctx = d->tls,
+		/* KBS tokens (kbs_token.c; 0 and NULLs without) */
+		.accept = sn_kbst_accept(d),
+		.token = d->kbst ? sn_kbst_token : NULL,
+		.verify_token = d->kbst ? sn_kbst_verify : NULL,
+		.token_arg = d,
 	};
 	struct sn_make_callbacks cbs = make_cbs_tmpl;
 	int err;
@@ -712,7 +717,12 @@ int sn_make_start(struct sealnetd *d)
 	err = sn_launch_measurement(d->cfg, d->launch_measurement);
 	if (err)
 		return err;
-	err = sn_make_tls_ctx_new((SSL_CTX **)&d->tls);
+	/* token mode: the key pair the KBS token's cnf names */
+	err = d->cfg->kbs.node_cert[0] ?
+		      sn_make_tls_ctx_new_with(d->cfg->kbs.node_cert,
+					       d->cfg->kbs.node_key,
+					       (SSL_CTX **)&d->tls) :
+		      sn_make_tls_ctx_new((SSL_CTX **)&d->tls);
 	if (err)
 		return err;
 	d->make_l = evconnlistener_new_bind(d->base, on_accept, d,

@@ -19,6 +19,7 @@ struct sn_policy_appraisal;
 struct bufferevent;
 struct sn_static;
 struct sn_kbsc;
+struct sn_kbst;
 
 struct sealnetd {
 	struct event_base *base;
@@ -50,6 +51,7 @@ struct sealnetd {
 	uint8_t cfg_rest_sha256[32];	/* the configuration but its rules */
 	struct sn_prom_hist make_hist;	/* MAKE start -> keys, seconds */
 	struct sn_kbsc *kbsc;		/* kbs_client.c, NULL: no KBS */
+	struct sn_kbst *kbst;		/* kbs_token.c, NULL: no token mode */
 };
 
 /* status.c: a snapshot of the state in the control protocol's terms
@@ -125,6 +127,18 @@ void sn_kbsc_stop(struct sealnetd *d);
  * (may be NULL) */
 bool sn_kbsc_refused(struct sealnetd *d, const char *name,
 		     const uint8_t *meas, char *why, size_t cap);
+/* kbs_token.c: with kbs.node_cert, the node's token (attested by a
+ * helper process, renewed) and the check of peers' tokens in MAKE
+ * (docs/protocol.md §3.1) */
+int sn_kbst_start(struct sealnetd *d);
+void sn_kbst_stop(struct sealnetd *d);
+/* the MAKE accept mode (0: no token mode, evidence) */
+int sn_kbst_accept(struct sealnetd *d);
+/* sn_make_token_fn and sn_make_token_verify_fn; arg: the sealnetd */
+int sn_kbst_token(void *arg, char **out);
+int sn_kbst_verify(void *arg, const char *tok, size_t len,
+		   const uint8_t spki[SN_SHA256_LEN], uint32_t peer_id,
+		   const char *peer_name, struct sn_appraisal *out);
 /* the sealnet_kbs_* families (metrics.c); nothing without a KBS */
 void sn_kbsc_metrics(struct sealnetd *d, struct sn_prom *p);
 

@@ -328,8 +328,14 @@ static int parse_make(struct perr *e, json_t *m, struct sn_make_config *mc)
 /* "kbs": {"url": "https://HOST:PORT", "ca": PATH[, "poll_s": N]} */
 static int parse_kbs(struct perr *e, json_t *k, struct sn_kbs_node_config *kc)
 {
-	static const char *const allowed[] = { "url", "ca", "poll_s", NULL };
-	char url[sizeof(kc->server) + 8];
+	static const char *const allowed[] = { "url",	   "ca",
+					       "poll_s",   "node_cert",
+					       "node_key", "make_accept",
+					       NULL };
+	static const char *const accepts[] = { "evidence", "token",
+					       "token-or-evidence",
+					       "token-and-evidence", NULL };
+	char url[sizeof(kc->server) + 8], acc[32] = "";
 	uint64_t v = 20;
 	int err;
 
@@ -346,6 +352,34 @@ static int parse_kbs(struct perr *e, json_t *k, struct sn_kbs_node_config *kc)
 			       "(e.g. https://198.18.0.1:8443), no path", url);
 	snprintf(kc->server, sizeof(kc->server), "%s", url + 8);
 	kc->poll_s = (uint32_t)v;
+	if ((err = get_str(e, k, "kbs", "node_cert", false, kc->node_cert,
+			   sizeof(kc->node_cert))) ||
+	    (err = get_str(e, k, "kbs", "node_key", false, kc->node_key,
+			   sizeof(kc->node_key))) ||
+	    (err = get_str(e, k, "kbs", "make_accept", false, acc,
+			   sizeof(acc))))
+		return err;
+	if (!kc->node_cert[0] != !kc->node_key[0])
+		return fail(e, "kbs.node_cert and kbs.node_key: give both (the "
+			       "node's TLS key pair enrolled at the KBS) or "
+			       "neither");
+	kc->make_accept = kc->node_cert[0] ? 3 : 1;
+	if (acc[0]) {
+		uint8_t i;
+
+		for (i = 0; accepts[i] && strcmp(accepts[i], acc); i++)
+			;
+		if (!accepts[i])
+			return fail(e, "kbs.make_accept \"%s\": expected "
+				       "\"evidence\", \"token\", "
+				       "\"token-or-evidence\" or "
+				       "\"token-and-evidence\"", acc);
+		kc->make_accept = (uint8_t)(i + 1);
+	}
+	if (kc->make_accept != 1 && !kc->node_cert[0])
+		return fail(e, "kbs.make_accept \"%s\" needs kbs.node_cert "
+			       "and kbs.node_key (a node that checks tokens "
+			       "presents one too)", acc);
 	kc->enabled = true;
 	return 0;
 }

@@ -51,6 +51,11 @@ struct sn_kbs_node_config {
 	char server[128];		/* "HOST:PORT" (from "https://HOST:PORT") */
 	char ca[256];			/* PEM: the KBS's TLS trust anchor */
 	uint32_t poll_s;		/* GET /events ?wait=, default 20 */
+	/* token mode (both or neither): the node's TLS key pair, enrolled
+	 * at the KBS, used for attestation and as the MAKE certificate */
+	char node_cert[256], node_key[256];
+	uint8_t make_accept; /* enum sn_make_accept; default 1 (evidence),
+			      * 3 (token-or-evidence) with node_cert */
 };
 
 struct sn_node_config {

@@ -341,4 +341,27 @@ int sn_kbs_request(const struct sn_kbs_client_opts *o, const char *method,
 		   size_t body_len, struct sn_kbs_response *out);
 void sn_kbs_response_clear(struct sn_kbs_response *r);
 
+/* --- a node's attestation (attest.c) ---------------------------------- */
+
+/* Produce evidence over report_data (e.g. sn_evidence_produce); *ev
+ * malloc'd. */
+typedef int (*sn_kbs_evidence_fn)(void *arg,
+				  const uint8_t report_data[SN_REPORT_DATA_LEN],
+				  uint8_t **ev, size_t *len);
+struct sn_kbs_attest_result {
+	char *token; /* malloc'd compact JWS */
+	int64_t expires_at;
+};
+/*
+ * GET /challenge, evidence bound to it, to o->cert's key, to rek and to
+ * mlog_digest (NULL: no log), POST /attest as node.  0 and *out; else
+ * why says what failed (-EACCES: refused, the KBS's code and message).
+ * Blocking, each request bounded by o->timeout_s.
+ */
+int sn_kbs_attest(const struct sn_kbs_client_opts *o, const char *node,
+		  const uint8_t rek[SN_KBS_REK_LEN],
+		  const uint8_t mlog_digest[SN_SHA384_LEN],
+		  sn_kbs_evidence_fn evidence, void *arg,
+		  struct sn_kbs_attest_result *out, char *why, size_t cap);
+
 #endif
