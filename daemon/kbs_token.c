@@ -93,8 +93,8 @@ static void child_write(int fd, json_t *j)
 
 static void __attribute__((noreturn)) child(struct sn_kbst *k, int fd)
 {
-	struct sn_kbs_attest_result r = { 0 };
-	struct sn_kbs_response keys = { 0 };
+	struct sn_kbs_attest_result r = {0};
+	struct sn_kbs_response keys = {0};
 	char why[320];
 	json_t *j;
 	int err;
@@ -122,7 +122,7 @@ static void __attribute__((noreturn)) child(struct sn_kbst *k, int fd)
 
 static void schedule(struct sn_kbst *k, unsigned int s)
 {
-	struct timeval tv = { .tv_sec = s };
+	struct timeval tv = {.tv_sec = s};
 
 	event_add(k->ev_next, &tv);
 }
@@ -226,7 +226,7 @@ static void on_kill(evutil_socket_t fd, short what, void *arg)
 static void run_helper(evutil_socket_t fd_unused, short what, void *arg)
 {
 	struct sn_kbst *k = arg;
-	struct timeval tv = { .tv_sec = SN_KBST_HELPER_S };
+	struct timeval tv = {.tv_sec = SN_KBST_HELPER_S};
 	int p[2];
 	pid_t pid;
 
@@ -252,8 +252,8 @@ static void run_helper(evutil_socket_t fd_unused, short what, void *arg)
 	k->pid = pid;
 	k->fd = p[0];
 	evutil_make_socket_nonblocking(k->fd);
-	k->ev_read = event_new(k->d->base, k->fd, EV_READ | EV_PERSIST, on_read,
-			       k);
+	k->ev_read =
+		event_new(k->d->base, k->fd, EV_READ | EV_PERSIST, on_read, k);
 	if (!k->ev_read || event_add(k->ev_read, NULL)) {
 		reap(k, true);
 		failed(k, "out of memory");
@@ -275,11 +275,11 @@ int sn_kbst_start(struct sealnetd *d)
 	k->d = d;
 	k->fd = -1;
 	k->backoff_s = 1;
-	k->o = (struct sn_kbs_client_opts){ .server = c->server,
-					     .ca = c->ca,
-					     .cert = c->node_cert,
-					     .key = c->node_key,
-					     .timeout_s = 10 };
+	k->o = (struct sn_kbs_client_opts){.server = c->server,
+					   .ca = c->ca,
+					   .cert = c->node_cert,
+					   .key = c->node_key,
+					   .timeout_s = 10};
 	k->out = evbuffer_new();
 	k->ev_next = evtimer_new(d->base, run_helper, k);
 	k->ev_kill = evtimer_new(d->base, on_kill, k);
@@ -292,8 +292,8 @@ int sn_kbst_start(struct sealnetd *d)
 	d->kbst = k;
 	sn_info("kbs: attesting as %s with %s (MAKE accepts %s)", d->cfg->node,
 		c->node_cert,
-		(const char *[]){ "?", "evidence", "token", "token-or-evidence",
-				  "token-and-evidence" }[c->make_accept]);
+		(const char *[]){"?", "evidence", "token", "token-or-evidence",
+				 "token-and-evidence"}[c->make_accept]);
 	schedule(k, 0); /* from the loop: sn_make_start sets what it needs */
 	return 0;
 }
@@ -367,7 +367,8 @@ int sn_kbst_verify(void *arg, const char *tok, size_t len,
 	    time(NULL) - k->last_run >= SN_KBST_REFETCH_S) {
 		/* a key we do not know (yet): refetch the JWKS once */
 		sn_info("kbs: %s's token names a key not in the JWKS: "
-			"refetching it", peer_name);
+			"refetching it",
+			peer_name);
 		event_del(k->ev_next);
 		run_helper(-1, 0, k);
 	}
