@@ -15,6 +15,7 @@ set -eu
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 . "$repo/tests/netns/lib.sh"
 B=${1:-$repo/build/bench}
+mkdir -p "$B"; B=$(cd "$B" && pwd)
 [ -x "$B/bench/kbs_load" ] || {
 	meson setup "$B" "$repo" --buildtype=release -Dtests=true >/dev/null
 	ninja -C "$B" kbs/sealnet-kbs cli/sealnet bench/kbs_load >/dev/null
@@ -79,6 +80,11 @@ for C in 4 16; do
 		'. + {kbs_cpu_ms_per_op: ($cpu | tonumber)}'
 done
 if [ -f "$T/perf.data" ]; then
-	echo "# perf: the KBS's CPU by symbol during the 16-client attestation run (top 25, self)"
-	perf report -q -i "$T/perf.data" --no-children --sort dso,symbol 2>/dev/null | grep -v '^$' | head -25
+	echo "# perf: the KBS's CPU during the 16-client attestation run, by library (self)"
+	perf report -q -i "$T/perf.data" --no-children -g none --sort dso 2>/dev/null | grep -v '^$' | head -12
+	echo "# ... by symbol (top 25, self)"
+	perf report -q -i "$T/perf.data" --no-children -g none --sort dso,symbol 2>/dev/null | grep -v '^$' | head -25
+	echo "# ... by caller in sealnet-kbs (children: the request handlers' share)"
+	perf report -q -i "$T/perf.data" --children -g none --sort symbol 2>/dev/null |
+		grep -E 'on_attest|on_challenge|sn_appraise|sn_evidence_verify|sn_kbs_token_sign|sn_kbs_token_record|sqlite3_step|SSL_do_handshake|ossl_statem|sn_kbs_challenge|sn_policy' | head -20
 fi
