@@ -9,6 +9,9 @@
  *     key made at start, then fetches the KBS's JWKS (GET /keys), and
  *     writes {"token", "expires_at", "jwks"} or {"error"} to a pipe that
  *     the event loop reads: nothing blocks the loop;
+ *   - with kbs.resources, it fetches each (GET /resource/PATH with the
+ *     token), opens it with the resource key and writes it, mode 0600, to
+ *     STATE_DIR/resources/PATH ('/' written as %2F);
  *   - it runs at start and again when two thirds of the token's lifetime
  *     have passed (on failure after 1, 2, 4 ... 30 s);
  *   - MAKE presents the token (sn_kbst_token) and checks peers' tokens
@@ -26,6 +29,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include <event2/buffer.h>
@@ -91,6 +95,86 @@ static void child_write(int fd, json_t *j)
 	free(s);
 }
 
+/* resource path -> STATE_DIR/resources/<path with / as %2F> (0600) */
+static int child_store(struct sn_kbst *k, const char *path, const uint8_t *b,
+		       size_t len, char *why, size_t cap)
+{
+	char dir[300], name[600], tmp[620];
+	size_t o = 0;
+	int fd;
+
+	snprintf(dir, sizeof(dir), "%s/resources", k->d->cfg->state_dir);
+	if (mkdir(dir, 0700) && errno != EEXIST) {
+		snprintf(why, cap, "cannot create %s: %s", dir,
+			 strerror(errno));
+		return -errno;
+	}
+	o = (size_t)snprintf(name, sizeof(name), "%s/", dir);
+	for (const char *c = path; *c && o + 4 < sizeof(name); c++) {
+		if (*c == '/') {
+			memcpy(name + o, "%2F", 3);
+			o += 3;
+		} else {
+			name[o++] = *c;
+		}
+	}
+	name[o] = '\0';
+	snprintf(tmp, sizeof(tmp), "%s.tmp", name);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
+		  0600);
+	if (fd < 0 || write(fd, b, len) != (ssize_t)len || fsync(fd) ||
+	    close(fd) || rename(tmp, name)) {
+		snprintf(why, cap, "cannot write %s: %s", name,
+			 strerror(errno));
+		if (fd >= 0)
+			unlink(tmp);
+		return -EIO;
+	}
+	return 0;
+}
+
+/* GET /resource/<path> with the token, opened with the rek, stored */
+static int child_resources(struct sn_kbst *k, const char *token, char *why,
+			   size_t cap)
+{
+	const struct sn_kbs_node_config *c = &k->d->cfg->kbs;
+
+	for (size_t i = 0; i < c->n_resources; i++) {
+		struct sn_kbs_response r = {0};
+		char target[256];
+		uint8_t *pt = NULL;
+		size_t n = 0;
+		int err;
+
+		snprintf(target, sizeof(target), "/resource/%s",
+			 c->resources[i]);
+		err = sn_kbs_request(&k->o, "GET", target, token, NULL, 0, &r);
+		if (!err && r.status != 200) {
+			snprintf(why, cap, "GET %s: HTTP %d: %.160s", target,
+				 r.status, r.body ? r.body : "");
+			err = -EACCES;
+		} else if (err) {
+			snprintf(why, cap, "GET %s: no answer", target);
+		} else if ((err = sn_kbs_open(k->rek_priv, c->resources[i],
+					      r.body, r.len, &pt, &n))) {
+			snprintf(why, cap,
+				 "GET %s: the answer does not open "
+				 "with this node's resource key",
+				 target);
+		} else {
+			err = child_store(k, c->resources[i], pt, n, why, cap);
+		}
+		if (pt) {
+			OPENSSL_cleanse(pt, n);
+			free(pt);
+		}
+		sn_kbs_response_clear(&r);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
 static void __attribute__((noreturn)) child(struct sn_kbst *k, int fd)
 {
 	struct sn_kbs_attest_result r = {0};
@@ -108,11 +192,14 @@ static void __attribute__((noreturn)) child(struct sn_kbst *k, int fd)
 			 keys.status);
 		err = -EPROTO;
 	}
+	if (!err)
+		err = child_resources(k, r.token, why, sizeof(why));
 	if (err)
 		j = json_pack("{ss}", "error", why);
 	else
-		j = json_pack("{ss sI ss}", "token", r.token, "expires_at",
-			      (json_int_t)r.expires_at, "jwks", keys.body);
+		j = json_pack("{ss sI ss si}", "token", r.token, "expires_at",
+			      (json_int_t)r.expires_at, "jwks", keys.body,
+			      "resources", (int)k->d->cfg->kbs.n_resources);
 	if (j)
 		child_write(fd, j);
 	_exit(err ? 1 : 0);
@@ -192,8 +279,11 @@ static void apply(struct sn_kbst *k, const char *s, size_t len)
 	k->tokens++;
 	k->backoff_s = 1;
 	left = exp - (int64_t)time(NULL);
-	sn_info("kbs: token %s (%lld s left), %zu key(s) in the JWKS",
-		k->tokens == 1 ? "received" : "renewed", (long long)left, n);
+	sn_info("kbs: token %s (%lld s left), %zu key(s) in the JWKS, %zu "
+		"resource(s) fetched into %s/resources",
+		k->tokens == 1 ? "received" : "renewed", (long long)left, n,
+		k->d->cfg->kbs.n_resources,
+		k->d->cfg->state_dir[0] ? k->d->cfg->state_dir : "(none)");
 	/* renew when two thirds of its lifetime have passed */
 	schedule(k, left > 6 ? (unsigned int)(left * 2 / 3) : 2);
 }

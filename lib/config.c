@@ -15,6 +15,7 @@
 #include <openssl/crypto.h>
 
 #include "sealnet/config.h"
+#include "sealnet/kbs.h"
 #include "sealnet/control.h"
 #include "sealnet/evidence.h"
 #include "sealnet/util.h"
@@ -331,7 +332,9 @@ static int parse_kbs(struct perr *e, json_t *k, struct sn_kbs_node_config *kc)
 	static const char *const allowed[] = { "url",	   "ca",
 					       "poll_s",   "node_cert",
 					       "node_key", "make_accept",
-					       NULL };
+					       "resources", NULL };
+	json_t *res = json_object_get(k, "resources"), *x;
+	size_t ri;
 	static const char *const accepts[] = { "evidence", "token",
 					       "token-or-evidence",
 					       "token-and-evidence", NULL };
@@ -375,6 +378,25 @@ static int parse_kbs(struct perr *e, json_t *k, struct sn_kbs_node_config *kc)
 				       "\"token-or-evidence\" or "
 				       "\"token-and-evidence\"", acc);
 		kc->make_accept = (uint8_t)(i + 1);
+	}
+	if (res) {
+		if (!json_is_array(res) ||
+		    json_array_size(res) > SN_ARRAY_SIZE(kc->resources) ||
+		    !kc->node_cert[0])
+			return fail(e, "kbs.resources: an array of at most %zu "
+				       "resource paths, with kbs.node_cert",
+				    SN_ARRAY_SIZE(kc->resources));
+		json_array_foreach(res, ri, x) {
+			const char *rp = json_string_value(x);
+
+			if (!rp || sn_kbs_path_check(rp))
+				return fail(e, "kbs.resources[%zu]: not a resource "
+					       "path (segments of [A-Za-z0-9._-] "
+					       "separated by /)", ri);
+			snprintf(kc->resources[ri], sizeof(kc->resources[ri]),
+				 "%s", rp);
+		}
+		kc->n_resources = json_array_size(res);
 	}
 	if (kc->make_accept != 1 && !kc->node_cert[0])
 		return fail(e, "kbs.make_accept \"%s\" needs kbs.node_cert "
@@ -579,6 +601,11 @@ int sn_config_parse(const char *json, size_t len, struct sn_node_config **out,
 	if (json_object_get(root, "kbs") &&
 	    (err = parse_kbs(&e, json_object_get(root, "kbs"), &c->kbs)))
 		goto out;
+	if (c->kbs.n_resources && !c->state_dir[0]) {
+		err = fail(&e, "kbs.resources: needs state_dir (they are "
+			       "written to STATE_DIR/resources)");
+		goto out;
+	}
 	c->dp.ifname = c->ifname;
 	c->dp.self_id = c->id;
 	v = SN_UDP_PORT_DEFAULT;

@@ -56,6 +56,9 @@ struct sn_kbs_node_config {
 	char node_cert[256], node_key[256];
 	uint8_t make_accept; /* enum sn_make_accept; default 1 (evidence),
 			      * 3 (token-or-evidence) with node_cert */
+	/* resources fetched with each token, into STATE_DIR/resources */
+	char resources[16][200];
+	size_t n_resources;
 };
 
 struct sn_node_config {

@@ -80,11 +80,15 @@ for h in h1 h2 h3; do
 done
 kbs_member h1 token-or-evidence
 kbs_member h2 token
+# h2 fetches its stage's secret with each token
+jq '.kbs.resources = ["s/secret"]' "$T/h2.json" >"$T/h2.tmp" && mv "$T/h2.tmp" "$T/h2.json"
+head -c 300 /dev/urandom >"$T/secret"
 dp_policy h1 h2 h3
 check "sealnetd --check accepts the kbs member" "$SEALNETD" --check --config "$T/h2.json"
 check "admin: enrol h1" admin enrol h1 --stage S --node-cert "$T/h1tls.pem"
 check "admin: enrol h2" admin enrol h2 --stage S --node-cert "$T/h2tls.pem"
 check "admin: set-reference S" admin set-reference S --policy "$T/policy.json"
+check "admin: put-resource s/secret (stage S)" admin put-resource s/secret --stage S --file "$T/secret"
 
 for h in h1 h2 h3; do dp_start $h; done
 wait_log() { # H TEXT [TENTHS]
@@ -93,6 +97,9 @@ wait_log() { # H TEXT [TENTHS]
 }
 check "h1 got a token from the KBS" wait_log h1 "kbs: token received"
 check "h2 got a token from the KBS" wait_log h2 "kbs: token received"
+check "h2 fetched its resource, opened with its key, mode 0600" \
+	cmp "$T/secret" "$T/h2.state/resources/s%2Fsecret"
+check "  (mode 0600)" [ "$(stat -c %a "$T/h2.state/resources/s%2Fsecret")" = 600 ]
 check "h1-h2 in MAKE" dp_wait_peer h1 h2
 check "h2 accepted h1 by its token (no evidence)" wait_log h2 "h1 (id 1): token accepted"
 check "h1 accepted h2 by its token" wait_log h1 "h2 (id 2): token accepted"
