@@ -309,6 +309,78 @@ static void op_make(struct series *keys, struct series *ready, bool keep)
 	record(keys, ready, c0);
 }
 
+/* --- MAKE in token mode ------------------------------------------------------ */
+
+/* each side's own TLS key and a KBS token bound to it (SN_KBS_TOKEN_ALG, setup) */
+static SSL_CTX *tok_ctx[2];
+static char *tok_str[2];
+static struct sn_kbs_signer *tok_kbs;
+
+static void token_setup(void)
+{
+	uint8_t spki[SN_SHA256_LEN];
+	char *jwks = NULL;
+	int err = pair_token_key(&tok_kbs);
+
+	for (int i = 0; i < 2 && !err; i++) {
+		err = sn_make_tls_ctx_new(&tok_ctx[i]);
+		if (!err)
+			err = pair_ctx_spki(tok_ctx[i], spki);
+		if (!err)
+			err = pair_token_make(tok_kbs, sides[i].name, spki,
+					      pair_env.meas, time(NULL), 3600,
+					      &tok_str[i]);
+	}
+	if (!err)
+		err = sn_kbs_jwks_json(tok_kbs, &jwks);
+	if (!err)
+		err = sn_kbs_jwks_parse(jwks, strlen(jwks), pair_tok.keys, 4,
+					&pair_tok.n_keys);
+	free(jwks);
+	if (err)
+		die("token setup (token key, TLS keys, tokens, JWKS)", err);
+}
+
+static void token_cleanup(void)
+{
+	for (int i = 0; i < 2; i++) {
+		SSL_CTX_free(tok_ctx[i]);
+		free(tok_str[i]);
+	}
+	for (size_t i = 0; i < pair_tok.n_keys; i++)
+		sn_kbs_signer_free(pair_tok.keys[i]);
+	sn_kbs_signer_free(tok_kbs);
+}
+
+/* One MAKE where each side presents its token and accepts only a token
+ * (no evidence produced or appraised): TLS, HELLO v2, TOKEN both ways,
+ * token checks (ECDSA signature, cnf, sub), VERDICT, keys. */
+static void op_make_token(struct series *keys, struct series *ready)
+{
+	double c0;
+
+	for (int i = 0; i < 2; i++) {
+		sides[i].accept = SN_MAKE_ACCEPT_TOKEN;
+		sides[i].token = tok_str[i];
+		sides[i].ctx = tok_ctx[i];
+	}
+	c0 = cpu_us();
+	reset(1);
+	t_start = now_us();
+	if (pair_start(&sides[0], &sides[1]))
+		die("MAKE pair (token)", -EIO);
+	run("MAKE (token)");
+	sn_make_session_free(sides[0].s);
+	sn_make_session_free(sides[1].s);
+	sides[0].s = sides[1].s = NULL;
+	record(keys, ready, c0);
+	for (int i = 0; i < 2; i++) {
+		sides[i].accept = 0;
+		sides[i].token = NULL;
+		sides[i].ctx = NULL;
+	}
+}
+
 static void op_rekey(struct series *keys, struct series *ready)
 {
 	double c0 = cpu_us();
@@ -422,8 +494,9 @@ static void row(const char *label, const struct stats *st)
 int main(int argc, char **argv)
 {
 	struct series tls, make, make_ready, rekey, rekey_ready, evid, appr;
+	struct series mtok, mtok_ready;
 	struct stats s_tls, s_make, s_ready, s_rk = {0}, s_rkr = {0}, s_ev,
-							 s_ap;
+							 s_ap, s_tok, s_tokr;
 	int n = 30, n_rekey = -1, warm = 2, c;
 	uint8_t *wire = NULL;
 	size_t wire_len = 0;
@@ -471,10 +544,14 @@ int main(int argc, char **argv)
 	series_init(&rekey_ready, "rekey_ready", n_rekey);
 	series_init(&evid, "evidence", n);
 	series_init(&appr, "appraise", n);
+	series_init(&mtok, "make_token", n);
+	series_init(&mtok_ready, "make_token_ready", n);
+	token_setup();
 
 	for (int i = 0; i < warm; i++) {
 		op_tls(NULL);
 		op_make(NULL, NULL, false);
+		op_make_token(NULL, NULL);
 		op_evidence(NULL, &wire, &wire_len);
 		op_appraise(NULL, wire, wire_len);
 	}
@@ -482,7 +559,10 @@ int main(int argc, char **argv)
 	for (int i = 0; i < n; i++) {
 		op_tls(&tls);
 		op_make(&make, NULL, false);
+		op_make_token(&mtok, NULL);
 	}
+	for (int i = 0; i < n; i++)
+		op_make_token(NULL, &mtok_ready);
 	/* make_ready separately (its CPU would otherwise double-count) */
 	for (int i = 0; i < n; i++)
 		op_make(NULL, &make_ready, false);
@@ -513,6 +593,11 @@ int main(int argc, char **argv)
 	}
 	s_ev = summarize(&evid);
 	s_ap = summarize(&appr);
+	s_tok = summarize(&mtok);
+	s_tokr = summarize(&mtok_ready);
+	printf("{\"bench\":\"make\",\"op\":\"ratio_make_token_tls\","
+	       "\"n\":%d,\"wall_median\":%.2f,\"cpu\":%.2f}\n",
+	       n, s_tok.med / s_tls.med, s_tok.cpu / s_tls.cpu);
 	printf("{\"bench\":\"make\",\"op\":\"ratio_make_tls\",\"n\":%d,"
 	       "\"wall_median\":%.2f,\"cpu\":%.2f}\n",
 	       n, s_make.med / s_tls.med, s_make.cpu / s_tls.cpu);
@@ -524,6 +609,8 @@ int main(int argc, char **argv)
 	row("TLS 1.3 handshake", &s_tls);
 	row("MAKE to keys (both on_keys)", &s_make);
 	row("MAKE to ready (KEYS_READY)", &s_ready);
+	row("token MAKE to keys", &s_tok);
+	row("token MAKE to ready", &s_tokr);
 	if (n_rekey) {
 		row("rekey to keys", &s_rk);
 		row("rekey to ready", &s_rkr);
@@ -534,6 +621,9 @@ int main(int argc, char **argv)
 	       "N = %d, rekeys = %d, warm-up = %d\n",
 	       s_make.med / s_tls.med, s_make.cpu / s_tls.cpu, n, n_rekey,
 	       warm);
+	printf("# token MAKE / TLS: %.2fx wall (median), %.2fx CPU "
+	       "(" SN_KBS_TOKEN_ALG " tokens, P-256 TLS keys)\n",
+	       s_tok.med / s_tls.med, s_tok.cpu / s_tls.cpu);
 
 	free(tls.wall);
 	free(make.wall);
@@ -542,6 +632,9 @@ int main(int argc, char **argv)
 	free(rekey_ready.wall);
 	free(evid.wall);
 	free(appr.wall);
+	free(mtok.wall);
+	free(mtok_ready.wall);
+	token_cleanup();
 	cleanup();
 	return 0;
 }

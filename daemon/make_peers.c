@@ -100,6 +100,9 @@ struct sn_mpeer {
 	uint64_t rekeys;	/* epochs > 1 installed */
 	uint64_t fail_reason[SN_R_COUNT]; /* failures by first appraisal reason */
 	uint64_t fail_session;	/* failures without an appraisal rejection */
+	bool revoked;		/* by the KBS: no MAKE with it (kbs_client.c) */
+	bool has_meas;		/* meas: the last accepted appraisal's */
+	uint8_t meas[SN_MEASUREMENT_LEN];
 };
 
 static time_t mono(void)
@@ -264,6 +267,23 @@ static void on_keys(void *arg, uint32_t peer_id, uint16_t epoch,
 			mp->rekeys++;
 		}
 		return;
+	}
+	{
+		const struct sn_appraisal *a =
+			sn_make_session_peer_appraisal(sl->s);
+		char why[256];
+
+		if (a) {
+			memcpy(mp->meas, a->claims.measurement, sizeof(mp->meas));
+			mp->has_meas = true;
+		}
+		/* a revoked measurement (the KBS's events): no keys */
+		if (sn_kbsc_refused(mp->d, mp->pc->name,
+				    a ? a->claims.measurement : NULL, why,
+				    sizeof(why))) {
+			sn_make_revoke(mp->d, (size_t)(mp - mp->d->mpeers), why);
+			return;
+		}
 	}
 	if (mp->cur >= 0 && mp->cur != idx) {
 		sn_info("peer %s: new MAKE session keyed: it replaces session %s",
@@ -453,10 +473,20 @@ static int start_session(struct sn_mpeer *mp, int fd, bool client)
 		.mlog_digest = mlog_digest,
 		.evidence_arg = d,
 		.tls_ctx = d->tls,
+		/* KBS tokens (kbs_token.c; 0 and NULLs without) */
+		.accept = sn_kbst_accept(d),
+		.token = d->kbst ? sn_kbst_token : NULL,
+		.verify_token = d->kbst ? sn_kbst_verify : NULL,
+		.token_arg = d,
 	};
 	struct sn_make_callbacks cbs = make_cbs_tmpl;
 	int err;
 
+	if (mp->revoked) { /* by the KBS (kbs_client.c): refused */
+		close(fd);
+		sn_warn("peer %s: MAKE refused: %s", mp->pc->name, mp->reason);
+		return -EPERM;
+	}
 	sl = free_slot(mp);
 	cbs.arg = sl;
 	err = sn_make_session_new(d->base, fd, client, &prm, &cbs, &sl->s);
@@ -712,7 +742,12 @@ int sn_make_start(struct sealnetd *d)
 	err = sn_launch_measurement(d->cfg, d->launch_measurement);
 	if (err)
 		return err;
-	err = sn_make_tls_ctx_new((SSL_CTX **)&d->tls);
+	/* token mode: the key pair the KBS token's cnf names */
+	err = d->cfg->kbs.node_cert[0] ?
+		      sn_make_tls_ctx_new_with(d->cfg->kbs.node_cert,
+					       d->cfg->kbs.node_key,
+					       (SSL_CTX **)&d->tls) :
+		      sn_make_tls_ctx_new((SSL_CTX **)&d->tls);
 	if (err)
 		return err;
 	d->make_l = evconnlistener_new_bind(d->base, on_accept, d,
@@ -786,6 +821,49 @@ void sn_make_tampered(struct sealnetd *d)
 		if (!mp->pc->has_static_keys)
 			set_state(mp, "revoked", "local data plane tampered");
 	}
+}
+
+/* The KBS revoked peer i (its node, or the measurement its last appraisal
+ * showed): end every session with it, delete its keys from the data plane
+ * and refuse its MAKE from now on (until sealnetd restarts and the KBS no
+ * longer lists the revocation). */
+void sn_make_revoke(struct sealnetd *d, size_t i, const char *why)
+{
+	struct sn_mpeer *mp;
+
+	if (!d->mpeers || i >= d->cfg->n_peers || d->mpeers[i].pc->has_static_keys)
+		return;
+	mp = &d->mpeers[i];
+	for (int j = 0; j < SN_MAKE_SLOTS; j++)
+		slot_end(&mp->slot[j]);
+	if (mp->retry)
+		event_del(mp->retry);
+	sn_dp_revoke_peer(d->dp, mp->pc->id);
+	mp->epoch = mp->tx_epoch = 0;
+	mp->appr_ms = 0;
+	memset(mp->rx_appr_ms, 0, sizeof(mp->rx_appr_ms));
+	memset(mp->tx_appr_ms, 0, sizeof(mp->tx_appr_ms));
+	mp->rx_slot = -1;
+	mp->revoked = true;
+	set_state(mp, "revoked", why);
+	sn_warn("peer %s: %s: sessions ended, keys deleted, its MAKE refused",
+		mp->pc->name, why);
+	broadcast(d, SN_CONTROL_EV_CUT_OFF, mp, why);
+}
+
+/* the measurement peer i's last accepted appraisal showed: 0, or -ENOENT */
+int sn_make_peer_measurement(struct sealnetd *d, size_t i,
+			     uint8_t out[SN_MEASUREMENT_LEN])
+{
+	if (!d->mpeers || i >= d->cfg->n_peers || !d->mpeers[i].has_meas)
+		return -ENOENT;
+	memcpy(out, d->mpeers[i].meas, SN_MEASUREMENT_LEN);
+	return 0;
+}
+
+bool sn_make_peer_revoked(struct sealnetd *d, size_t i)
+{
+	return d->mpeers && i < d->cfg->n_peers && d->mpeers[i].revoked;
 }
 
 void sn_make_stop(struct sealnetd *d)

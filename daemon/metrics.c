@@ -174,6 +174,7 @@ static int build_page(struct sealnetd *d, struct sn_prom *p)
 		       "Time from the start of a MAKE session to its keys "
 		       "(TLS, evidence both ways, appraisal), any peer.");
 	sn_prom_hist(p, "sealnet_make_duration_seconds", NULL, &d->make_hist);
+	sn_kbsc_metrics(d, p);
 	sn_status_snap_release(&snap);
 	return sn_prom_text(p, NULL) ? 0 : -ENOMEM;
 }

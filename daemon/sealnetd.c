@@ -474,7 +474,8 @@ int main(int argc, char **argv)
 	if (!d.ev_watch ||
 	    event_add(d.ev_watch, &(struct timeval){ .tv_sec = 1 }))
 		goto out;
-	if (sn_metrics_start(&d) || sn_make_start(&d) || sn_static_start(&d))
+	if (sn_metrics_start(&d) || sn_kbst_start(&d) || sn_make_start(&d) ||
+	    sn_static_start(&d) || sn_kbsc_start(&d))
 		goto out;
 	audit_lifecycle(&d, "start");
 	if (sn_ctl_start(&d))
@@ -491,7 +492,9 @@ out:
 	sn_audit_close(&d);
 	sn_ctl_stop(&d);
 	sn_metrics_stop(&d);
+	sn_kbsc_stop(&d);
 	sn_make_stop(&d);
+	sn_kbst_stop(&d);
 	sn_static_stop(&d);
 	if (d.ev_events)
 		event_free(d.ev_events);

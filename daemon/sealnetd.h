@@ -20,6 +20,8 @@ struct bufferevent;
 struct sn_static;
 struct sn_wfd;
 struct sn_mlog_require;
+struct sn_kbsc;
+struct sn_kbst;
 
 struct sealnetd {
 	struct event_base *base;
@@ -52,6 +54,8 @@ struct sealnetd {
 	struct sn_prom_hist make_hist;	/* MAKE start -> keys, seconds */
 	struct sn_engine *engine;	/* SIMD engine (engine.c); NULL: bpf */
 	struct sn_wfd *wfd;		/* workflow.c; NULL: no manifest */
+	struct sn_kbsc *kbsc;		/* kbs_client.c, NULL: no KBS */
+	struct sn_kbst *kbst;		/* kbs_token.c, NULL: no token mode */
 };
 
 /* status.c: a snapshot of the state in the control protocol's terms
@@ -117,6 +121,37 @@ struct sn_make_peer_metrics {
 };
 void sn_make_peer_metrics(struct sealnetd *d, size_t i,
 			  struct sn_make_peer_metrics *out);
+
+/* make_peers.c, for kbs_client.c: revoke peer i (end its sessions, delete
+ * its keys, refuse its MAKE); the measurement of its last accepted
+ * appraisal (-ENOENT: none yet) */
+void sn_make_revoke(struct sealnetd *d, size_t i, const char *why);
+int sn_make_peer_measurement(struct sealnetd *d, size_t i,
+			     uint8_t out[SN_MEASUREMENT_LEN]);
+bool sn_make_peer_revoked(struct sealnetd *d, size_t i);
+
+/* kbs_client.c: with "kbs" configured, a GET /events long-poll to the
+ * KBS; revocations of a peer's node or measurement revoke the peer. */
+int sn_kbsc_start(struct sealnetd *d);
+void sn_kbsc_stop(struct sealnetd *d);
+/* true (why filled) when the KBS revoked node name or measurement meas
+ * (may be NULL) */
+bool sn_kbsc_refused(struct sealnetd *d, const char *name,
+		     const uint8_t *meas, char *why, size_t cap);
+/* kbs_token.c: with kbs.node_cert, the node's token (attested by a
+ * helper process, renewed) and the check of peers' tokens in MAKE
+ * (docs/protocol.md §3.1) */
+int sn_kbst_start(struct sealnetd *d);
+void sn_kbst_stop(struct sealnetd *d);
+/* the MAKE accept mode (0: no token mode, evidence) */
+int sn_kbst_accept(struct sealnetd *d);
+/* sn_make_token_fn and sn_make_token_verify_fn; arg: the sealnetd */
+int sn_kbst_token(void *arg, char **out);
+int sn_kbst_verify(void *arg, const char *tok, size_t len,
+		   const uint8_t spki[SN_SHA256_LEN], uint32_t peer_id,
+		   const char *peer_name, struct sn_appraisal *out);
+/* the sealnet_kbs_* families (metrics.c); nothing without a KBS */
+void sn_kbsc_metrics(struct sealnetd *d, struct sn_prom *p);
 
 /* reload.c: SIGHUP re-reads the rules (only) from the configuration */
 int sn_reload_init(struct sealnetd *d);

@@ -27,7 +27,7 @@ static void usage(FILE *f)
 		"(TLS 1.3 only) on the configured address:\n"
 		"  GET  /challenge         a single-use challenge\n"
 		"  POST /attest            evidence -> attestation-result "
-		"token (JWT ES384)\n"
+		"token (JWT " SN_KBS_TOKEN_ALG ")\n"
 		"  GET  /resource/PATH     a resource sealed to the node's key "
 		"(Bearer token)\n"
 		"  GET  /keys              the token signing keys (JWKS)\n"
@@ -56,7 +56,7 @@ static void usage(FILE *f)
 		"  -v, --verbose      log debug messages\n"
 		"  -h, --help         this text\n"
 		"      --version      print the version\n\n"
-		"The token key is created (P-384, mode 0600) when missing; "
+		"The token key is created (" SN_KBS_TOKEN_CRV ", mode 0600) when missing; "
 		"the\n"
 		"database is created and migrated.  Exit status: 0 clean stop\n"
 		"(SIGTERM/SIGINT), 1 start-up failure, 2 bad usage.\n");

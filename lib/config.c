@@ -15,6 +15,7 @@
 #include <openssl/crypto.h>
 
 #include "sealnet/config.h"
+#include "sealnet/kbs.h"
 #include "sealnet/control.h"
 #include "sealnet/evidence.h"
 #include "sealnet/util.h"
@@ -325,6 +326,86 @@ static int parse_make(struct perr *e, json_t *m, struct sn_make_config *mc)
 	return 0;
 }
 
+/* "kbs": {"url": "https://HOST:PORT", "ca": PATH[, "poll_s": N]} */
+static int parse_kbs(struct perr *e, json_t *k, struct sn_kbs_node_config *kc)
+{
+	static const char *const allowed[] = { "url",	   "ca",
+					       "poll_s",   "node_cert",
+					       "node_key", "make_accept",
+					       "resources", NULL };
+	json_t *res = json_object_get(k, "resources"), *x;
+	size_t ri;
+	static const char *const accepts[] = { "evidence", "token",
+					       "token-or-evidence",
+					       "token-and-evidence", NULL };
+	char url[sizeof(kc->server) + 8], acc[32] = "";
+	uint64_t v = 20;
+	int err;
+
+	if (!json_is_object(k))
+		return fail(e, "kbs: must be an object");
+	if ((err = only(e, k, "kbs", allowed)) ||
+	    (err = get_str(e, k, "kbs", "url", true, url, sizeof(url))) ||
+	    (err = get_str(e, k, "kbs", "ca", true, kc->ca, sizeof(kc->ca))) ||
+	    (err = get_uint(e, k, "kbs", "poll_s", false, 1, 300, &v)))
+		return err;
+	if (strncmp(url, "https://", 8) || !url[8] || strchr(url + 8, '/') ||
+	    !strchr(url + 8, ':'))
+		return fail(e, "kbs.url \"%s\": expected https://HOST:PORT "
+			       "(e.g. https://198.18.0.1:8443), no path", url);
+	snprintf(kc->server, sizeof(kc->server), "%s", url + 8);
+	kc->poll_s = (uint32_t)v;
+	if ((err = get_str(e, k, "kbs", "node_cert", false, kc->node_cert,
+			   sizeof(kc->node_cert))) ||
+	    (err = get_str(e, k, "kbs", "node_key", false, kc->node_key,
+			   sizeof(kc->node_key))) ||
+	    (err = get_str(e, k, "kbs", "make_accept", false, acc,
+			   sizeof(acc))))
+		return err;
+	if (!kc->node_cert[0] != !kc->node_key[0])
+		return fail(e, "kbs.node_cert and kbs.node_key: give both (the "
+			       "node's TLS key pair enrolled at the KBS) or "
+			       "neither");
+	kc->make_accept = kc->node_cert[0] ? 3 : 1;
+	if (acc[0]) {
+		uint8_t i;
+
+		for (i = 0; accepts[i] && strcmp(accepts[i], acc); i++)
+			;
+		if (!accepts[i])
+			return fail(e, "kbs.make_accept \"%s\": expected "
+				       "\"evidence\", \"token\", "
+				       "\"token-or-evidence\" or "
+				       "\"token-and-evidence\"", acc);
+		kc->make_accept = (uint8_t)(i + 1);
+	}
+	if (res) {
+		if (!json_is_array(res) ||
+		    json_array_size(res) > SN_ARRAY_SIZE(kc->resources) ||
+		    !kc->node_cert[0])
+			return fail(e, "kbs.resources: an array of at most %zu "
+				       "resource paths, with kbs.node_cert",
+				    SN_ARRAY_SIZE(kc->resources));
+		json_array_foreach(res, ri, x) {
+			const char *rp = json_string_value(x);
+
+			if (!rp || sn_kbs_path_check(rp))
+				return fail(e, "kbs.resources[%zu]: not a resource "
+					       "path (segments of [A-Za-z0-9._-] "
+					       "separated by /)", ri);
+			snprintf(kc->resources[ri], sizeof(kc->resources[ri]),
+				 "%s", rp);
+		}
+		kc->n_resources = json_array_size(res);
+	}
+	if (kc->make_accept != 1 && !kc->node_cert[0])
+		return fail(e, "kbs.make_accept \"%s\" needs kbs.node_cert "
+			       "and kbs.node_key (a node that checks tokens "
+			       "presents one too)", acc);
+	kc->enabled = true;
+	return 0;
+}
+
 static int parse_proto(const char *s, uint8_t *out)
 {
 	if (!strcmp(s, "tcp"))
@@ -475,7 +556,7 @@ int sn_config_parse(const char *json, size_t len, struct sn_node_config **out,
 		"control_socket", "peers", "rules", "make", "state_dir",
 		"control_mark", "flow_timeout_tcp_s", "flow_timeout_other_s",
 		"insecure_static_keys", "static_rekey_interval_s", "on_stop",
-		"spread_receive", "metrics_listen", "dataplane",
+		"spread_receive", "metrics_listen", "dataplane", "kbs",
 		NULL
 	};
 	struct perr e = { errbuf, errlen };
@@ -541,6 +622,14 @@ int sn_config_parse(const char *json, size_t len, struct sn_node_config **out,
 	if ((err = get_str(&e, root, "", "state_dir", false, c->state_dir,
 			   sizeof(c->state_dir))))
 		goto out;
+	if (json_object_get(root, "kbs") &&
+	    (err = parse_kbs(&e, json_object_get(root, "kbs"), &c->kbs)))
+		goto out;
+	if (c->kbs.n_resources && !c->state_dir[0]) {
+		err = fail(&e, "kbs.resources: needs state_dir (they are "
+			       "written to STATE_DIR/resources)");
+		goto out;
+	}
 	c->dp.ifname = c->ifname;
 	c->dp.self_id = c->id;
 	v = SN_UDP_PORT_DEFAULT;

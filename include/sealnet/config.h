@@ -45,9 +45,26 @@ struct sn_make_config {
 	size_t n_dp_digests;
 };
 
+/* "kbs": the domain's key broker (docs/sealnetd.md, daemon/kbs_client.c) */
+struct sn_kbs_node_config {
+	bool enabled;
+	char server[128];		/* "HOST:PORT" (from "https://HOST:PORT") */
+	char ca[256];			/* PEM: the KBS's TLS trust anchor */
+	uint32_t poll_s;		/* GET /events ?wait=, default 20 */
+	/* token mode (both or neither): the node's TLS key pair, enrolled
+	 * at the KBS, used for attestation and as the MAKE certificate */
+	char node_cert[256], node_key[256];
+	uint8_t make_accept; /* enum sn_make_accept; default 1 (evidence),
+			      * 3 (token-or-evidence) with node_cert */
+	/* resources fetched with each token, into STATE_DIR/resources */
+	char resources[16][200];
+	size_t n_resources;
+};
+
 struct sn_node_config {
 	char path[256];			/* the file it was read from */
 	struct sn_make_config make;
+	struct sn_kbs_node_config kbs;
 	char node[SN_NAME_MAX];
 	uint32_t id;
 	char ifname[32];

@@ -208,6 +208,8 @@ enum sn_reason {
 	SN_R_RTMR,		   /* an RTMR not in the policy */
 	SN_R_TD_CONFIG,		   /* MRCONFIGID/MROWNER/MROWNERCONFIG */
 	SN_R_WORKFLOW,		   /* measurement log: another workflow/node */
+	/* KBS tokens in MAKE (issue 13); appended */
+	SN_R_TOKEN, /* the peer's attestation-result token is refused */
 	SN_R_COUNT,
 };
 

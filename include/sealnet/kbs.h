@@ -24,6 +24,20 @@
 
 #include "sealnet/evidence.h"
 
+/* The token algorithm (docs/kbs-api.md "Tokens", why ES256): ES256
+ * (ECDSA P-256, SHA-256).  Building with -DSN_KBS_TOKEN_ES384=1 gives
+ * ES384 (P-384, SHA-384), the first version's, for comparisons. */
+#ifndef SN_KBS_TOKEN_ES384
+#define SN_KBS_TOKEN_ES384 0
+#endif
+#if SN_KBS_TOKEN_ES384
+#define SN_KBS_TOKEN_ALG "ES384"
+#define SN_KBS_TOKEN_CRV "P-384"
+#else
+#define SN_KBS_TOKEN_ALG "ES256"
+#define SN_KBS_TOKEN_CRV "P-256"
+#endif
+
 #define SN_KBS_NAME_MAX	     64	 /* node ids, stage names, domain id */
 #define SN_KBS_PATH_MAX	     200 /* resource paths */
 #define SN_KBS_CHALLENGE_LEN 32
@@ -264,6 +278,28 @@ int sn_kbs_token_sign(const struct sn_kbs_signer *k,
 int sn_kbs_token_verify(const struct sn_kbs_signer *k, const char *tok,
 			size_t len, time_t now, struct sn_kbs_claims *out);
 
+/* A JWKS ({"keys": [JWK, ...]}, what GET /keys answers): every key
+ * must be EC P-384 with x, y and a kid equal to its RFC 7638 thumbprint
+ * (-EKEYREJECTED otherwise, -EINVAL malformed or more than cap keys).
+ * keys[0..*n) are verification-only signers; free each. */
+int sn_kbs_jwks_parse(const char *json, size_t len,
+		      struct sn_kbs_signer **keys, size_t cap, size_t *n);
+
+/*
+ * A peer's token in MAKE (docs/protocol.md §3.1): verified with one of
+ * keys (the issuing KBS's JWKS) at now, then cnf.spki#S256 must equal
+ * spki_sha256 (the peer's certificate in this TLS session) and, when
+ * expect_sub is not NULL, sub must equal it.  0 accepted (*out the
+ * claims); otherwise why says what failed: -EKEYREJECTED no key with its
+ * kid (refetch the JWKS once), -EBADMSG signature, -EKEYEXPIRED, -ETIME,
+ * -EINVAL malformed, -EPERM another TLS key or node.
+ */
+int sn_kbs_token_check_peer(struct sn_kbs_signer *const *keys, size_t n,
+			    const char *tok, size_t len, time_t now,
+			    const uint8_t spki_sha256[SN_SHA256_LEN],
+			    const char *expect_sub, struct sn_kbs_claims *out,
+			    char *why, size_t cap);
+
 /* --- request parsing (the daemon; fuzzed) ---------------------------- */
 
 /* POST /attest: {"node", "challenge", "rek", "evidence"} and nothing
@@ -304,5 +340,28 @@ int sn_kbs_request(const struct sn_kbs_client_opts *o, const char *method,
 		   const char *target, const char *bearer, const char *body,
 		   size_t body_len, struct sn_kbs_response *out);
 void sn_kbs_response_clear(struct sn_kbs_response *r);
+
+/* --- a node's attestation (attest.c) ---------------------------------- */
+
+/* Produce evidence over report_data (e.g. sn_evidence_produce); *ev
+ * malloc'd. */
+typedef int (*sn_kbs_evidence_fn)(void *arg,
+				  const uint8_t report_data[SN_REPORT_DATA_LEN],
+				  uint8_t **ev, size_t *len);
+struct sn_kbs_attest_result {
+	char *token; /* malloc'd compact JWS */
+	int64_t expires_at;
+};
+/*
+ * GET /challenge, evidence bound to it, to o->cert's key, to rek and to
+ * mlog_digest (NULL: no log), POST /attest as node.  0 and *out; else
+ * why says what failed (-EACCES: refused, the KBS's code and message).
+ * Blocking, each request bounded by o->timeout_s.
+ */
+int sn_kbs_attest(const struct sn_kbs_client_opts *o, const char *node,
+		  const uint8_t rek[SN_KBS_REK_LEN],
+		  const uint8_t mlog_digest[SN_SHA384_LEN],
+		  sn_kbs_evidence_fn evidence, void *arg,
+		  struct sn_kbs_attest_result *out, char *why, size_t cap);
 
 #endif

@@ -30,6 +30,8 @@
 
 #define SN_MAKE_PORT	    51821
 #define SN_MAKE_VERSION	    1
+#define SN_MAKE_VERSION_TOKEN 2 /* HELLO with the accept byte (TOKEN) */
+#define SN_MAKE_TOKEN_MAX     8192 /* bytes of a compact JWS in TOKEN */
 #define SN_MAKE_HDR_LEN	    4		 /* u32 BE length */
 #define SN_MAKE_MAX_MSG	    (256u * 1024) /* type + payload */
 #define SN_MAKE_NONCE_LEN   32
@@ -54,6 +56,16 @@ enum sn_make_msg_type {
 	SN_MAKE_KEYS_READY = 4,
 	SN_MAKE_REKEY = 5,
 	SN_MAKE_ERROR = 6,
+	SN_MAKE_TOKEN = 7, /* a KBS attestation-result token (JWS) */
+};
+
+/* What a node accepts as the peer's proof (HELLO v2's accept byte,
+ * docs/protocol.md §3.1).  A v1 HELLO means SN_MAKE_ACCEPT_EVIDENCE. */
+enum sn_make_accept {
+	SN_MAKE_ACCEPT_EVIDENCE = 1,	      /* raw evidence only */
+	SN_MAKE_ACCEPT_TOKEN = 2,	      /* a token only */
+	SN_MAKE_ACCEPT_TOKEN_OR_EVIDENCE = 3, /* either (a token if held) */
+	SN_MAKE_ACCEPT_TOKEN_AND_EVIDENCE = 4, /* both */
 };
 
 enum sn_make_role {
@@ -87,7 +99,12 @@ struct sn_make_msg {
 			uint32_t node_id;
 			char name[SN_MAKE_NAME_MAX + 1];
 			uint8_t nonce[SN_MAKE_NONCE_LEN];
+			uint8_t accept; /* version 2 only; enum sn_make_accept */
 		} hello;
+		struct {
+			const char *data; /* not NUL-terminated */
+			size_t len;
+		} token;
 		struct {
 			const uint8_t *data;
 			size_t len;
@@ -138,6 +155,10 @@ int sn_make_msg_encode(const struct sn_make_msg *m, uint8_t **out,
  * tickets or resumption.
  */
 int sn_make_tls_ctx_new(SSL_CTX **out);
+/* The same with this node's certificate and key (PEM files): token mode,
+ * where the token's cnf names this key. */
+int sn_make_tls_ctx_new_with(const char *cert, const char *key,
+			     SSL_CTX **out);
 
 /* --- key schedule (keys.c) ------------------------------------------------ */
 
@@ -166,6 +187,20 @@ typedef int (*sn_make_evidence_fn)(void *arg,
  * evidence provider attaches). */
 typedef int (*sn_make_mlog_digest_fn)(void *arg, uint8_t out[SN_SHA384_LEN]);
 
+/* This node's current KBS token (compact JWS), *out malloc'd and
+ * NUL-terminated; -ENOENT when it has none (now). */
+typedef int (*sn_make_token_fn)(void *arg, char **out);
+/* Check the peer's token: tok[0..len) as received, peer_spki_sha256 the
+ * SHA-256 of the DER SubjectPublicKeyInfo of the peer's certificate in
+ * this TLS session (which proved possession of its key), peer_name and
+ * peer_id from its HELLO.  Fill *out (zeroed by the caller): accepted, or
+ * reasons (SN_R_TOKEN ...); claims.tee and claims.measurement from the
+ * token.  0 when the check ran, negative errno when it could not. */
+typedef int (*sn_make_token_verify_fn)(
+	void *arg, const char *tok, size_t len,
+	const uint8_t peer_spki_sha256[SN_SHA256_LEN], uint32_t peer_id,
+	const char *peer_name, struct sn_appraisal *out);
+
 struct sn_make_params {
 	uint32_t node_id;      /* this node, != 0 */
 	const char *node_name; /* [A-Za-z0-9._-]{1,63} */
@@ -188,6 +223,13 @@ struct sn_make_params {
 	sn_make_mlog_digest_fn mlog_digest; /* NULL: no log, zero digest */
 	void *evidence_arg;
 	SSL_CTX *tls_ctx; /* shared context (up-ref'd); NULL: a new one */
+	/* KBS tokens (docs/protocol.md §3.1).  accept 0 means EVIDENCE; with
+	 * accept EVIDENCE and no token getter the session is exactly
+	 * version 1. */
+	enum sn_make_accept accept;
+	sn_make_token_fn token;		      /* NULL: this node has none */
+	sn_make_token_verify_fn verify_token; /* required to accept tokens */
+	void *token_arg;
 	unsigned int handshake_timeout_ms; /* 0: 10000 */
 	unsigned int rekey_timeout_ms;	   /* 0: the handshake timeout */
 };

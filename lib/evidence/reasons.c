@@ -84,6 +84,9 @@ static const struct {
 	[SN_R_WORKFLOW] = {"workflow-mismatch",
 			   "the peer runs another workflow manifest, or is not "
 			   "the node the manifest names"},
+	[SN_R_TOKEN] = {"token-refused",
+			"the peer's KBS token is invalid, expired, for another "
+			"node or TLS key, or revoked"},
 	[SN_R_TD_CONFIG] = {"td-config-mismatch",
 			    "MRCONFIGID, MROWNER or MROWNERCONFIG is not in "
 			    "the policy"},

@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * Attestation-result tokens: compact JWS (RFC 7515) with ES384 (RFC 7518
- * §3.4: ECDSA P-384 / SHA-384, signature r || s, 48 bytes each), signed
- * and verified with OpenSSL directly (docs/kbs-api.md says why).  The
- * verifier is strict: the header must be exactly {"alg":"ES384",
+ * Attestation-result tokens: compact JWS (RFC 7515) with ES256 (RFC 7518
+ * §3.4: ECDSA P-256 / SHA-256, signature r || s, 32 bytes each; ES384 with
+ * -DSN_KBS_TOKEN_ES384=1, include/sealnet/kbs.h), signed and verified
+ * with OpenSSL directly (docs/kbs-api.md says why, and why ES256).  The
+ * verifier is strict: the header must be exactly {"alg":"ES256",
  * "typ":"JWT","kid":<this key's>}, every claim present with its type.
+ * Also: the JWKS parser and the check of a peer's token in MAKE.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -25,7 +27,16 @@
 #include "sealnet/log.h"
 #include "sealnet/util.h"
 
-#define ES384_LEN 48
+/* the curve's coordinate and signature-half size, its group, digest */
+#if SN_KBS_TOKEN_ES384
+#define TOK_LEN  48
+#define TOK_GROUP  "secp384r1"
+#define TOK_MD()   EVP_sha384()
+#else
+#define TOK_LEN  32
+#define TOK_GROUP  "prime256v1"
+#define TOK_MD()   EVP_sha256()
+#endif
 #define IAT_SKEW  60
 
 struct sn_kbs_signer {
@@ -37,7 +48,7 @@ struct sn_kbs_signer {
 
 static int coords(struct sn_kbs_signer *k)
 {
-	uint8_t pub[1 + 2 * ES384_LEN], h[SN_SHA256_LEN];
+	uint8_t pub[1 + 2 * TOK_LEN], h[SN_SHA256_LEN];
 	char *x = NULL, *y = NULL, *kid = NULL, tp[256];
 	size_t n = 0;
 	int err;
@@ -47,13 +58,13 @@ static int coords(struct sn_kbs_signer *k)
 					    pub, sizeof(pub), &n) != 1 ||
 	    n != sizeof(pub) || pub[0] != 4)
 		return -EINVAL;
-	err = sn_kbs_b64url_encode(pub + 1, ES384_LEN, &x);
+	err = sn_kbs_b64url_encode(pub + 1, TOK_LEN, &x);
 	if (!err)
-		err = sn_kbs_b64url_encode(pub + 1 + ES384_LEN, ES384_LEN, &y);
+		err = sn_kbs_b64url_encode(pub + 1 + TOK_LEN, TOK_LEN, &y);
 	if (!err) {
 		/* RFC 7638: required members, lexicographic, no spaces */
 		snprintf(tp, sizeof(tp),
-			 "{\"crv\":\"P-384\",\"kty\":\"EC\",\"x\":\"%s\","
+			 "{\"crv\":\"" SN_KBS_TOKEN_CRV "\",\"kty\":\"EC\",\"x\":\"%s\","
 			 "\"y\":\"%s\"}",
 			 x, y);
 		if (EVP_Digest(tp, strlen(tp), h, NULL, EVP_sha256(), NULL) !=
@@ -73,14 +84,14 @@ static int coords(struct sn_kbs_signer *k)
 	return err;
 }
 
-static int is_p384(EVP_PKEY *k)
+static int is_token_curve(EVP_PKEY *k)
 {
 	char g[32];
 
 	return EVP_PKEY_is_a(k, "EC") &&
 	       EVP_PKEY_get_utf8_string_param(k, OSSL_PKEY_PARAM_GROUP_NAME, g,
 					      sizeof(g), NULL) == 1 &&
-	       !strcmp(g, "secp384r1");
+	       !strcmp(g, TOK_GROUP);
 }
 
 static int wrap(EVP_PKEY *key, bool priv, struct sn_kbs_signer **out)
@@ -88,8 +99,8 @@ static int wrap(EVP_PKEY *key, bool priv, struct sn_kbs_signer **out)
 	struct sn_kbs_signer *k;
 	int err;
 
-	if (!is_p384(key)) {
-		sn_err("token key: not an EC P-384 key (ES384 needs one)");
+	if (!is_token_curve(key)) {
+		sn_err("token key: not an EC " SN_KBS_TOKEN_CRV " key (" SN_KBS_TOKEN_ALG " needs one); move the old key file away to have a new one created");
 		EVP_PKEY_free(key);
 		return -EINVAL;
 	}
@@ -129,7 +140,7 @@ int sn_kbs_signer_load(const char *path, bool create,
 		sn_err("token key %s: %s", path, strerror(errno));
 		return -errno;
 	}
-	key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-384");
+	key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", SN_KBS_TOKEN_CRV);
 	if (!key)
 		return -EIO;
 	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
@@ -148,7 +159,7 @@ int sn_kbs_signer_load(const char *path, bool create,
 		return -EIO;
 	}
 	fclose(f);
-	sn_info("token key %s: created a new P-384 key", path);
+	sn_info("token key %s: created a new " SN_KBS_TOKEN_CRV " key", path);
 	return wrap(key, true, out);
 }
 
@@ -186,8 +197,8 @@ const char *sn_kbs_signer_kid(const struct sn_kbs_signer *k)
 int sn_kbs_jwks_json(const struct sn_kbs_signer *k, char **out)
 {
 	json_t *o = json_pack("{s:[{s:s,s:s,s:s,s:s,s:s,s:s,s:s}]}", "keys",
-			      "kty", "EC", "crv", "P-384", "x", k->x, "y", k->y,
-			      "kid", k->kid, "alg", "ES384", "use", "sig");
+			      "kty", "EC", "crv", SN_KBS_TOKEN_CRV, "x", k->x, "y", k->y,
+			      "kid", k->kid, "alg", SN_KBS_TOKEN_ALG, "use", "sig");
 	char *t = o ? json_dumps(o, JSON_COMPACT) : NULL;
 
 	json_decref(o);
@@ -236,11 +247,11 @@ static int b64_json(json_t *o, char **out)
 int sn_kbs_token_sign(const struct sn_kbs_signer *k,
 		      const struct sn_kbs_claims *c, char **out)
 {
-	json_t *hdr = json_pack("{s:s,s:s,s:s}", "alg", "ES384", "typ", "JWT",
+	json_t *hdr = json_pack("{s:s,s:s,s:s}", "alg", SN_KBS_TOKEN_ALG, "typ", "JWT",
 				"kid", k->kid);
 	json_t *pl = claims_json(c);
 	char *h = NULL, *p = NULL, *sig_s = NULL, *input = NULL, *tok = NULL;
-	uint8_t der[160], rs[2 * ES384_LEN];
+	uint8_t der[160], rs[2 * TOK_LEN];
 	size_t der_len = sizeof(der);
 	const uint8_t *dp = der;
 	ECDSA_SIG *sig = NULL;
@@ -259,15 +270,15 @@ int sn_kbs_token_sign(const struct sn_kbs_signer *k,
 	}
 	md = EVP_MD_CTX_new();
 	if (!md ||
-	    EVP_DigestSignInit(md, NULL, EVP_sha384(), NULL, k->key) != 1 ||
+	    EVP_DigestSignInit(md, NULL, TOK_MD(), NULL, k->key) != 1 ||
 	    EVP_DigestSign(md, der, &der_len, (const uint8_t *)input,
 			   strlen(input)) != 1)
 		goto out;
 	sig = d2i_ECDSA_SIG(NULL, &dp, (long)der_len);
 	if (!sig ||
-	    BN_bn2binpad(ECDSA_SIG_get0_r(sig), rs, ES384_LEN) != ES384_LEN ||
-	    BN_bn2binpad(ECDSA_SIG_get0_s(sig), rs + ES384_LEN, ES384_LEN) !=
-		    ES384_LEN ||
+	    BN_bn2binpad(ECDSA_SIG_get0_r(sig), rs, TOK_LEN) != TOK_LEN ||
+	    BN_bn2binpad(ECDSA_SIG_get0_s(sig), rs + TOK_LEN, TOK_LEN) !=
+		    TOK_LEN ||
 	    sn_kbs_b64url_encode(rs, sizeof(rs), &sig_s))
 		goto out;
 	if (asprintf(&tok, "%s.%s", input, sig_s) < 0) {
@@ -290,11 +301,11 @@ out:
 
 /* r || s (96 bytes) over input with the key: 0 or -EBADMSG */
 static int verify_sig(const struct sn_kbs_signer *k, const char *input,
-		      size_t len, const uint8_t rs[2 * ES384_LEN])
+		      size_t len, const uint8_t rs[2 * TOK_LEN])
 {
 	ECDSA_SIG *sig = ECDSA_SIG_new();
-	BIGNUM *r = BN_bin2bn(rs, ES384_LEN, NULL);
-	BIGNUM *s = BN_bin2bn(rs + ES384_LEN, ES384_LEN, NULL);
+	BIGNUM *r = BN_bin2bn(rs, TOK_LEN, NULL);
+	BIGNUM *s = BN_bin2bn(rs + TOK_LEN, TOK_LEN, NULL);
 	uint8_t *der = NULL;
 	EVP_MD_CTX *md = NULL;
 	int n, ok = 0;
@@ -307,7 +318,7 @@ static int verify_sig(const struct sn_kbs_signer *k, const char *input,
 	n = i2d_ECDSA_SIG(sig, &der);
 	md = EVP_MD_CTX_new();
 	ok = n > 0 && md &&
-	     EVP_DigestVerifyInit(md, NULL, EVP_sha384(), NULL, k->key) == 1 &&
+	     EVP_DigestVerifyInit(md, NULL, TOK_MD(), NULL, k->key) == 1 &&
 	     EVP_DigestVerify(md, der, (size_t)n, (const uint8_t *)input,
 			      len) == 1;
 out:
@@ -406,11 +417,11 @@ int sn_kbs_token_verify(const struct sn_kbs_signer *k, const char *tok,
 	if (!hdr || !pl ||
 	    sn_kbs_b64url_decode(d2 + 1, (size_t)(end - d2 - 1), &sig,
 				 &sig_len) ||
-	    sig_len != 2 * ES384_LEN)
+	    sig_len != 2 * TOK_LEN)
 		goto out;
 	if (json_unpack(hdr, "{s:s,s:s,s:s!}", "alg", &alg, "typ", &typ, "kid",
 			&kid) ||
-	    strcmp(alg, "ES384") || strcmp(typ, "JWT"))
+	    strcmp(alg, SN_KBS_TOKEN_ALG) || strcmp(typ, "JWT"))
 		goto out;
 	if (strcmp(kid, k->kid)) {
 		err = -EKEYREJECTED;
@@ -433,4 +444,127 @@ out:
 	if (!err)
 		*out = c;
 	return err;
+}
+
+/* one JWK {"kty":"EC","crv":"P-384","x","y","kid",...}: the published kid
+ * must be the key's RFC 7638 thumbprint */
+static int from_jwk(json_t *j, struct sn_kbs_signer **out)
+{
+	const char *kty, *crv, *x, *y, *kid;
+	uint8_t *xb = NULL, *yb = NULL, pub[1 + 2 * TOK_LEN];
+	size_t xl = 0, yl = 0;
+	OSSL_PARAM params[3];
+	EVP_PKEY_CTX *pc = NULL;
+	EVP_PKEY *key = NULL;
+	struct sn_kbs_signer *k = NULL;
+	int err = -EINVAL;
+
+	if (json_unpack(j, "{s:s,s:s,s:s,s:s,s:s}", "kty", &kty, "crv", &crv,
+			"x", &x, "y", &y, "kid", &kid) ||
+	    strcmp(kty, "EC") || strcmp(crv, SN_KBS_TOKEN_CRV) ||
+	    sn_kbs_b64url_decode(x, strlen(x), &xb, &xl) ||
+	    sn_kbs_b64url_decode(y, strlen(y), &yb, &yl) ||
+	    xl != TOK_LEN || yl != TOK_LEN)
+		goto out;
+	pub[0] = 0x04;
+	memcpy(pub + 1, xb, xl);
+	memcpy(pub + 1 + xl, yb, yl);
+	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME,
+						     (char *)SN_KBS_TOKEN_CRV, 0);
+	params[1] = OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY,
+						      pub, sizeof(pub));
+	params[2] = OSSL_PARAM_construct_end();
+	pc = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
+	if (!pc || EVP_PKEY_fromdata_init(pc) != 1 ||
+	    EVP_PKEY_fromdata(pc, &key, EVP_PKEY_PUBLIC_KEY, params) != 1)
+		goto out;
+	err = wrap(key, false, &k); /* takes key */
+	key = NULL;
+	if (err)
+		goto out;
+	if (strcmp(k->kid, kid)) {
+		sn_kbs_signer_free(k);
+		err = -EKEYREJECTED;
+		goto out;
+	}
+	*out = k;
+out:
+	EVP_PKEY_free(key);
+	EVP_PKEY_CTX_free(pc);
+	free(xb);
+	free(yb);
+	return err;
+}
+
+int sn_kbs_jwks_parse(const char *json, size_t len,
+		      struct sn_kbs_signer **keys, size_t cap, size_t *n)
+{
+	json_t *root = json_loadb(json, len, JSON_REJECT_DUPLICATES, NULL);
+	json_t *arr = root ? json_object_get(root, "keys") : NULL, *j;
+	size_t i, got = 0;
+	int err = 0;
+
+	if (!json_is_array(arr) || !json_array_size(arr) ||
+	    json_array_size(arr) > cap) {
+		json_decref(root);
+		return -EINVAL;
+	}
+	json_array_foreach(arr, i, j) {
+		err = from_jwk(j, &keys[got]);
+		if (err)
+			break;
+		got++;
+	}
+	json_decref(root);
+	if (err) {
+		while (got)
+			sn_kbs_signer_free(keys[--got]);
+		return err;
+	}
+	*n = got;
+	return 0;
+}
+
+int sn_kbs_token_check_peer(struct sn_kbs_signer *const *keys, size_t n,
+			    const char *tok, size_t len, time_t now,
+			    const uint8_t spki_sha256[SN_SHA256_LEN],
+			    const char *expect_sub, struct sn_kbs_claims *out,
+			    char *why, size_t cap)
+{
+	struct sn_kbs_claims c;
+	int err = -EKEYREJECTED;
+
+	for (size_t i = 0; i < n && err == -EKEYREJECTED; i++)
+		err = sn_kbs_token_verify(keys[i], tok, len, now, &c);
+	switch (err) {
+	case 0:
+		break;
+	case -EKEYREJECTED:
+		snprintf(why, cap, "signed with a key (kid) the KBS does not publish");
+		return err;
+	case -EBADMSG:
+		snprintf(why, cap, "the signature does not verify");
+		return err;
+	case -EKEYEXPIRED:
+		snprintf(why, cap, "expired");
+		return err;
+	case -ETIME:
+		snprintf(why, cap, "issued in the future");
+		return err;
+	default:
+		snprintf(why, cap, "malformed");
+		return -EINVAL;
+	}
+	if (CRYPTO_memcmp(c.cnf_spki, spki_sha256, SN_SHA256_LEN)) {
+		snprintf(why, cap, "bound (cnf) to another TLS key than this "
+				   "session's certificate");
+		return -EPERM;
+	}
+	if (expect_sub && strcmp(c.sub, expect_sub)) {
+		snprintf(why, cap, "issued to node \"%s\", expected \"%s\"",
+			 c.sub, expect_sub);
+		return -EPERM;
+	}
+	*out = c;
+	return 0;
 }

@@ -61,6 +61,8 @@ void sn_make_destroy(struct sn_make_session *s)
 		bufferevent_free(s->bev); /* frees the SSL, closes fd */
 	SSL_CTX_free(s->ctx);
 	free(s->appraisal);
+	free(s->ev_appraisal);
+	free(s->tok_appraisal);
 	OPENSSL_cleanse(s, sizeof(*s));
 	free(s);
 }

@@ -112,7 +112,12 @@ struct sn_make_session {
 	uint32_t peer_id;
 	uint8_t peer_nonce[SN_MAKE_NONCE_LEN];
 	char peer_name[SN_MAKE_NAME_MAX + 1];
-	struct sn_appraisal *appraisal;
+	struct sn_appraisal *appraisal; /* the verdict's basis */
+	/* KBS tokens (docs/protocol.md §3.1) */
+	bool v2;		       /* we sent HELLO version 2 */
+	uint8_t peer_wants;	       /* the peer's HELLO accept */
+	bool got_token;
+	struct sn_appraisal *ev_appraisal, *tok_appraisal;
 
 	/* keys */
 	uint16_t epoch;	       /* latest derived, 0 none */

@@ -32,6 +32,8 @@ const char *sn_make_msg_type_name(int type)
 		return "REKEY";
 	case SN_MAKE_ERROR:
 		return "ERROR";
+	case SN_MAKE_TOKEN:
+		return "TOKEN";
 	}
 	return "unknown";
 }
@@ -138,10 +140,15 @@ static int dec_hello(struct rd *r, struct sn_make_msg *m)
 {
 	uint8_t nl;
 
+	size_t v2;
+
 	if (r->left < HELLO_FIXED + 1 ||
-	    r->left > HELLO_FIXED + SN_MAKE_NAME_MAX)
+	    r->left > HELLO_FIXED + SN_MAKE_NAME_MAX + 1)
 		return bad("HELLO length");
 	rd_u16(r, &m->hello.version);
+	/* version 2 appends the accept byte; other versions are v1's layout
+	 * (the session refuses them) */
+	v2 = m->hello.version == SN_MAKE_VERSION_TOKEN;
 	rd_u8(r, &m->hello.role);
 	rd_u32(r, &m->hello.node_id);
 	rd_u8(r, &nl);
@@ -149,13 +156,20 @@ static int dec_hello(struct rd *r, struct sn_make_msg *m)
 		return bad("HELLO role");
 	if (m->hello.node_id == 0)
 		return bad("HELLO node id 0");
-	if (r->left != (size_t)nl + SN_MAKE_NONCE_LEN)
+	if (r->left != (size_t)nl + SN_MAKE_NONCE_LEN + v2)
 		return bad("HELLO name length");
 	if (!sn_make_name_ok((const char *)r->p, nl))
 		return bad("HELLO name");
 	rd_bytes(r, m->hello.name, nl);
 	m->hello.name[nl] = '\0';
 	rd_bytes(r, m->hello.nonce, SN_MAKE_NONCE_LEN);
+	m->hello.accept = SN_MAKE_ACCEPT_EVIDENCE;
+	if (v2) {
+		rd_u8(r, &m->hello.accept);
+		if (m->hello.accept < SN_MAKE_ACCEPT_EVIDENCE ||
+		    m->hello.accept > SN_MAKE_ACCEPT_TOKEN_AND_EVIDENCE)
+			return bad("HELLO accept");
+	}
 	return 0;
 }
 
@@ -190,6 +204,15 @@ static int dec_verdict(struct rd *r, struct sn_make_msg *m)
 	if (r->left)
 		return bad("VERDICT trailing bytes");
 	return 0;
+}
+
+/* a compact JWS: base64url parts and dots */
+static bool token_ok(const char *s, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if (!name_char_ok(s[i]))
+			return false;
+	return len > 0 && len <= SN_MAKE_TOKEN_MAX;
 }
 
 static int dec_error(struct rd *r, struct sn_make_msg *m)
@@ -262,6 +285,15 @@ int sn_make_msg_decode(const uint8_t *buf, size_t len,
 	case SN_MAKE_ERROR:
 		err = dec_error(&r, m);
 		break;
+	case SN_MAKE_TOKEN:
+		if (!token_ok((const char *)r.p, r.left)) {
+			err = bad("TOKEN length or characters");
+			break;
+		}
+		m->token.data = (const char *)r.p;
+		m->token.len = r.left;
+		err = 0;
+		break;
 	default:
 		sn_dbg("make: unknown message type %u", type);
 		err = -ENOMSG;
@@ -314,7 +346,17 @@ static int enc_size(const struct sn_make_msg *m, size_t *out)
 		if (!sn_make_name_ok(m->hello.name, n) || !m->hello.node_id ||
 		    m->hello.role > SN_MAKE_SERVER)
 			return -EINVAL;
-		*out = HELLO_FIXED + n;
+		if (m->hello.version == SN_MAKE_VERSION_TOKEN &&
+		    (m->hello.accept < SN_MAKE_ACCEPT_EVIDENCE ||
+		     m->hello.accept > SN_MAKE_ACCEPT_TOKEN_AND_EVIDENCE))
+			return -EINVAL;
+		*out = HELLO_FIXED + n +
+		       (m->hello.version == SN_MAKE_VERSION_TOKEN);
+		return 0;
+	case SN_MAKE_TOKEN:
+		if (!m->token.data || !token_ok(m->token.data, m->token.len))
+			return -EINVAL;
+		*out = m->token.len;
 		return 0;
 	case SN_MAKE_EVIDENCE:
 		if (!m->evidence.data || !m->evidence.len ||
@@ -377,6 +419,11 @@ int sn_make_msg_encode(const struct sn_make_msg *m, uint8_t **out,
 		wr_u8(&w, (uint8_t)tl);
 		wr_bytes(&w, m->hello.name, tl);
 		wr_bytes(&w, m->hello.nonce, SN_MAKE_NONCE_LEN);
+		if (m->hello.version == SN_MAKE_VERSION_TOKEN)
+			wr_u8(&w, m->hello.accept);
+		break;
+	case SN_MAKE_TOKEN:
+		wr_bytes(&w, m->token.data, m->token.len);
 		break;
 	case SN_MAKE_EVIDENCE:
 		wr_bytes(&w, m->evidence.data, m->evidence.len);

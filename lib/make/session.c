@@ -24,7 +24,9 @@
 #include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/rand.h>
+#include <openssl/sha.h>
 #include <openssl/ssl.h>
+#include <openssl/x509.h>
 
 #include "internal.h"
 #include "sealnet/log.h"
@@ -173,6 +175,66 @@ cleanup:
 	free(ev);
 }
 
+static enum sn_make_accept own_accept(const struct sn_make_session *s)
+{
+	return s->p.accept ? s->p.accept : SN_MAKE_ACCEPT_EVIDENCE;
+}
+
+/* our token in TOKEN: 0 sent, -ENOENT none (nothing sent), other errors
+ * fail the session */
+static int send_own_token(struct sn_make_session *s)
+{
+	struct sn_make_msg m = {.type = SN_MAKE_TOKEN};
+	char *tok = NULL;
+	int err;
+
+	if (!s->p.token)
+		return -ENOENT;
+	err = s->p.token(s->p.token_arg, &tok);
+	if (err == -ENOENT)
+		return err;
+	if (err || !tok) {
+		sn_make_fail(s, err ? err : -EINVAL, SN_MAKE_E_INTERNAL,
+			     "own KBS token unavailable");
+		return err ? err : -EINVAL;
+	}
+	m.token.data = tok;
+	m.token.len = strlen(tok);
+	err = sn_make_send(s, &m);
+	if (err)
+		sn_make_fail(s, err, SN_MAKE_E_INTERNAL, "cannot send TOKEN");
+	OPENSSL_cleanse(tok, m.token.len);
+	free(tok);
+	return err;
+}
+
+/* v2: what the peer's HELLO accepts decides what we prove ourselves with */
+static void send_proofs(struct sn_make_session *s)
+{
+	int err;
+
+	switch (s->peer_wants) {
+	case SN_MAKE_ACCEPT_EVIDENCE:
+		send_own_evidence(s);
+		return;
+	case SN_MAKE_ACCEPT_TOKEN_OR_EVIDENCE:
+		if (send_own_token(s) == -ENOENT && sn_make_alive(s))
+			send_own_evidence(s);
+		return;
+	case SN_MAKE_ACCEPT_TOKEN:
+	case SN_MAKE_ACCEPT_TOKEN_AND_EVIDENCE:
+		err = send_own_token(s);
+		if (err == -ENOENT)
+			sn_make_fail(s, -ENOKEY, SN_MAKE_E_PEER,
+				     "the peer requires a KBS token and this "
+				     "node has none (attest to the KBS)");
+		else if (!err && sn_make_alive(s) &&
+			 s->peer_wants == SN_MAKE_ACCEPT_TOKEN_AND_EVIDENCE)
+			send_own_evidence(s);
+		return;
+	}
+}
+
 static void on_connected(struct sn_make_session *s)
 {
 	struct sn_make_msg m = {.type = SN_MAKE_HELLO};
@@ -193,7 +255,10 @@ static void on_connected(struct sn_make_session *s)
 		return;
 	}
 	s->st = SN_MAKE_ST_ATTEST;
-	m.hello.version = SN_MAKE_VERSION;
+	/* version 1 unless tokens are involved on our side */
+	s->v2 = s->p.token || own_accept(s) != SN_MAKE_ACCEPT_EVIDENCE;
+	m.hello.version = s->v2 ? SN_MAKE_VERSION_TOKEN : SN_MAKE_VERSION;
+	m.hello.accept = (uint8_t)own_accept(s);
 	m.hello.role = s->is_client ? SN_MAKE_CLIENT : SN_MAKE_SERVER;
 	m.hello.node_id = s->p.node_id;
 	snprintf(m.hello.name, sizeof(m.hello.name), "%s", s->node_name);
@@ -203,7 +268,8 @@ static void on_connected(struct sn_make_session *s)
 		sn_make_fail(s, err, SN_MAKE_E_INTERNAL, "cannot send HELLO");
 		return;
 	}
-	send_own_evidence(s);
+	if (!s->v2)
+		send_own_evidence(s); /* v1: at once, as always */
 }
 
 /* --- receiving ------------------------------------------------------------ */
@@ -212,7 +278,8 @@ static void rx_hello(struct sn_make_session *s, const struct sn_make_msg *m)
 {
 	uint8_t want = s->is_client ? SN_MAKE_SERVER : SN_MAKE_CLIENT;
 
-	if (m->hello.version != SN_MAKE_VERSION) {
+	if (m->hello.version != SN_MAKE_VERSION &&
+	    m->hello.version != SN_MAKE_VERSION_TOKEN) {
 		sn_make_fail(s, -EPROTONOSUPPORT, SN_MAKE_E_VERSION,
 			     "unsupported MAKE version %u", m->hello.version);
 		return;
@@ -235,6 +302,7 @@ static void rx_hello(struct sn_make_session *s, const struct sn_make_msg *m)
 		return;
 	}
 	s->got_hello = true;
+	s->peer_wants = m->hello.accept;
 	s->peer_id = m->hello.node_id;
 	memcpy(s->peer_nonce, m->hello.nonce, sizeof(s->peer_nonce));
 	snprintf(s->peer_name, sizeof(s->peer_name), "%s", m->hello.name);
@@ -243,22 +311,52 @@ static void rx_hello(struct sn_make_session *s, const struct sn_make_msg *m)
 		if (sn_make_alive(s))
 			sn_make_fail(s, -EPERM, SN_MAKE_E_PEER,
 				     "peer refused by local configuration");
+		return;
 	}
+	if (s->v2 && sn_make_alive(s))
+		send_proofs(s);
 }
 
-static void rx_evidence(struct sn_make_session *s, const struct sn_make_msg *m)
+/* the verdict on the peer, once the proofs our accept mode needs are in:
+ * the evidence's appraisal, the token's check, or (both required) the
+ * evidence's with the token's reasons added and the measurements equal */
+static void conclude(struct sn_make_session *s)
 {
+	enum sn_make_accept acc = own_accept(s);
 	struct sn_appraisal *a;
 	struct sn_make_msg *v;
 	char summary[SN_MAKE_ERR_TEXT];
 	int err;
 
-	s->got_evidence = true;
-	err = sn_make_appraise_peer(&s->p, s->keys.cb_peer, m->evidence.data,
-				    m->evidence.len, &a);
-	if (err) {
-		sn_make_fail(s, err, SN_MAKE_E_INTERNAL, "appraisal failed: %s",
-			     strerror(-err));
+	if (acc == SN_MAKE_ACCEPT_TOKEN_AND_EVIDENCE) {
+		if (!s->ev_appraisal || !s->tok_appraisal)
+			return;
+		a = s->ev_appraisal;
+		s->ev_appraisal = NULL;
+		for (size_t i = 0; i < s->tok_appraisal->n_reasons &&
+				   a->n_reasons < SN_MAX_REASONS; i++)
+			a->reasons[a->n_reasons++] =
+				s->tok_appraisal->reasons[i];
+		if (s->tok_appraisal->accepted && a->accepted &&
+		    CRYPTO_memcmp(s->tok_appraisal->claims.measurement,
+				  a->claims.measurement,
+				  sizeof(a->claims.measurement)) &&
+		    a->n_reasons < SN_MAX_REASONS) {
+			a->reasons[a->n_reasons].code = SN_R_TOKEN;
+			snprintf(a->reasons[a->n_reasons].detail,
+				 sizeof(a->reasons[0].detail),
+				 "the token's measurement is not the evidence's");
+			a->n_reasons++;
+		}
+		a->accepted = a->accepted && s->tok_appraisal->accepted &&
+			      !a->n_reasons;
+	} else if (s->tok_appraisal) {
+		a = s->tok_appraisal;
+		s->tok_appraisal = NULL;
+	} else if (s->ev_appraisal) {
+		a = s->ev_appraisal;
+		s->ev_appraisal = NULL;
+	} else {
 		return;
 	}
 	free(s->appraisal);
@@ -277,16 +375,89 @@ static void rx_evidence(struct sn_make_session *s, const struct sn_make_msg *m)
 	if (!a->accepted) {
 		sn_make_reasons_summary(summary, sizeof(summary),
 					v->verdict.reasons, v->verdict.n_reasons);
-		sn_make_fail(s, -EACCES, 0, "peer evidence rejected: %s",
+		sn_make_fail(s, -EACCES, 0, "peer %s rejected: %s",
+			     s->got_token ? "token or evidence" : "evidence",
 			     summary);
 		goto out;
 	}
-	sn_info("make: %s (id %u): evidence accepted (%s)", sn_make_who(s),
-		s->peer_id, sn_tee_name(a->claims.tee));
+	sn_info("make: %s (id %u): %s accepted (%s)", sn_make_who(s),
+		s->peer_id,
+		!s->got_token	   ? "evidence" :
+		s->got_evidence ? "token and evidence" :
+				  "token",
+		sn_tee_name(a->claims.tee));
 	s->own_accept = true;
 	maybe_keys(s);
 out:
 	free(v);
+}
+
+static int peer_spki_sha256(SSL *ssl, uint8_t out[SN_SHA256_LEN])
+{
+	X509 *c = SSL_get0_peer_certificate(ssl);
+	unsigned char *der = NULL;
+	int n;
+
+	if (!c)
+		return -EPROTO;
+	n = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(c), &der);
+	if (n <= 0)
+		return -EINVAL;
+	SHA256(der, (size_t)n, out);
+	OPENSSL_free(der);
+	return 0;
+}
+
+static void rx_token(struct sn_make_session *s, const struct sn_make_msg *m)
+{
+	uint8_t spki[SN_SHA256_LEN];
+	struct sn_appraisal *a;
+	int err;
+
+	s->got_token = true;
+	a = calloc(1, sizeof(*a));
+	if (!a) {
+		sn_make_fail(s, -ENOMEM, SN_MAKE_E_INTERNAL, "out of memory");
+		return;
+	}
+	err = peer_spki_sha256(s->ssl, spki);
+	if (!err)
+		err = s->p.verify_token(s->p.token_arg, m->token.data,
+					m->token.len, spki, s->peer_id,
+					s->peer_name, a);
+	if (err) {
+		free(a);
+		sn_make_fail(s, err, SN_MAKE_E_INTERNAL,
+			     "token check failed: %s", strerror(-err));
+		return;
+	}
+	if (!a->accepted && !a->n_reasons) {
+		a->reasons[0].code = SN_R_TOKEN;
+		snprintf(a->reasons[0].detail, sizeof(a->reasons[0].detail),
+			 "refused");
+		a->n_reasons = 1;
+	}
+	free(s->tok_appraisal);
+	s->tok_appraisal = a;
+	conclude(s);
+}
+
+static void rx_evidence(struct sn_make_session *s, const struct sn_make_msg *m)
+{
+	struct sn_appraisal *a;
+	int err;
+
+	s->got_evidence = true;
+	err = sn_make_appraise_peer(&s->p, s->keys.cb_peer, m->evidence.data,
+				    m->evidence.len, &a);
+	if (err) {
+		sn_make_fail(s, err, SN_MAKE_E_INTERNAL, "appraisal failed: %s",
+			     strerror(-err));
+		return;
+	}
+	free(s->ev_appraisal);
+	s->ev_appraisal = a;
+	conclude(s);
 }
 
 static void rx_verdict(struct sn_make_session *s, const struct sn_make_msg *m)
@@ -373,7 +544,30 @@ static void handle(struct sn_make_session *s, const struct sn_make_msg *m)
 	case SN_MAKE_EVIDENCE:
 		if (st != SN_MAKE_ST_ATTEST || !s->got_hello || s->got_evidence)
 			break;
+		if (own_accept(s) == SN_MAKE_ACCEPT_TOKEN ||
+		    (own_accept(s) == SN_MAKE_ACCEPT_TOKEN_OR_EVIDENCE &&
+		     s->got_token)) {
+			sn_make_fail(s, -EACCES, SN_MAKE_E_PEER,
+				     "EVIDENCE where this node accepts %s",
+				     s->got_token ? "one proof, a TOKEN came" :
+						    "only a KBS token");
+			return;
+		}
 		rx_evidence(s, m);
+		return;
+	case SN_MAKE_TOKEN:
+		if (st != SN_MAKE_ST_ATTEST || !s->got_hello || s->got_token)
+			break;
+		if (own_accept(s) == SN_MAKE_ACCEPT_EVIDENCE ||
+		    (own_accept(s) == SN_MAKE_ACCEPT_TOKEN_OR_EVIDENCE &&
+		     s->got_evidence)) {
+			sn_make_fail(s, -EACCES, SN_MAKE_E_PEER,
+				     "TOKEN where this node accepts %s",
+				     s->got_evidence ? "one proof, EVIDENCE came" :
+						       "only raw evidence");
+			return;
+		}
+		rx_token(s, m);
 		return;
 	case SN_MAKE_VERDICT:
 		if (st != SN_MAKE_ST_ATTEST || !s->got_hello || s->got_verdict)
@@ -503,6 +697,11 @@ int sn_make_session_new(struct event_base *base, int fd, bool is_client,
 	SSL *ssl = NULL;
 	int err;
 
+	if (params && params->accept &&
+	    (params->accept > SN_MAKE_ACCEPT_TOKEN_AND_EVIDENCE ||
+	     (params->accept != SN_MAKE_ACCEPT_EVIDENCE &&
+	      !params->verify_token)))
+		return -EINVAL;
 	if (!base || fd < 0 || !params || !params->evidence ||
 	    !params->node_id || !params->node_name ||
 	    !sn_make_name_ok(params->node_name, strlen(params->node_name)))

@@ -80,7 +80,7 @@ cleanup:
 	return err;
 }
 
-int sn_make_tls_ctx_new(SSL_CTX **out)
+static int ctx_new(const char *cert_file, const char *key_file, SSL_CTX **out)
 {
 	SSL_CTX *ctx = SSL_CTX_new(TLS_method());
 	EVP_PKEY *key = NULL;
@@ -106,6 +106,20 @@ int sn_make_tls_ctx_new(SSL_CTX **out)
 	SSL_CTX_set_verify(ctx,
 			   SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT,
 			   accept_any_cert);
+	if (cert_file) {
+		err = -EINVAL;
+		if (SSL_CTX_use_certificate_chain_file(ctx, cert_file) != 1 ||
+		    SSL_CTX_use_PrivateKey_file(ctx, key_file,
+						SSL_FILETYPE_PEM) != 1 ||
+		    SSL_CTX_check_private_key(ctx) != 1) {
+			sn_err("make: cannot use certificate %s with key %s "
+			       "(PEM files of one key pair)", cert_file,
+			       key_file);
+			ERR_clear_error();
+			goto cleanup;
+		}
+		goto done;
+	}
 
 	key = EVP_EC_gen("P-256");
 	if (!key) {
@@ -122,6 +136,7 @@ int sn_make_tls_ctx_new(SSL_CTX **out)
 		sn_make_log_ssl("certificate/key");
 		goto cleanup;
 	}
+done:
 	*out = ctx;
 	ctx = NULL;
 	err = 0;
@@ -130,4 +145,17 @@ cleanup:
 	EVP_PKEY_free(key);
 	SSL_CTX_free(ctx);
 	return err;
+}
+
+int sn_make_tls_ctx_new(SSL_CTX **out)
+{
+	return ctx_new(NULL, NULL, out);
+}
+
+int sn_make_tls_ctx_new_with(const char *cert, const char *key,
+			     SSL_CTX **out)
+{
+	if (!cert || !key)
+		return -EINVAL;
+	return ctx_new(cert, key, out);
 }

@@ -14,6 +14,8 @@
 
 #include "sealnet/kbs.h"
 
+/* a fixed token key on the tokens' curve (include/sealnet/kbs.h) */
+#if SN_KBS_TOKEN_ES384
 static const char key_pem[] =
 	"-----BEGIN PRIVATE KEY-----\n"
 	"MIG2AgEAMBAGByqGSM49AgEGBSuBBAAiBIGeMIGbAgEBBDDqaev/GtyQrcA/6me4\n"
@@ -21,6 +23,14 @@ static const char key_pem[] =
 	"yc1fWMB9EdgKJuEPv1tSWsxtbMZOQUKUr+zOI6uN2eCMv8R7EWWzKwRP8xyQ3t2X\n"
 	"Ct8nGDogdy0p+w5w+AwXGqXr1k4FihiN80lKklGCJaelzJ85f6V958s=\n"
 	"-----END PRIVATE KEY-----\n";
+#else
+static const char key_pem[] =
+	"-----BEGIN PRIVATE KEY-----\n"
+	"MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgPDCFQlyfqPbUYQv1\n"
+	"Ejl0aPHuZx0mx2Re8vnr1pzboomhRANCAATm7BR9Lm60iuz0ZTbSEBqOvxTpmkOK\n"
+	"rp/U209wmZv/BYY8FKZjgX+U1P04TYWCp5HM4DoDJJyv3L+GqKrn4zqv\n"
+	"-----END PRIVATE KEY-----\n";
+#endif
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

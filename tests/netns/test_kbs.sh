@@ -154,8 +154,8 @@ check "token: sub, stage, domain, measurement, tee" \
 	[ "$(jq -r '[.sub,.stage,.domain,.measurement,.tee,.iss]|join(" ")' "$T/t1.json")" = "node1 A d1 $M1 sim sealnet-kbs:d1" ]
 check "token: cnf is the node's TLS key hash" [ "$(jq -r '.cnf["spki#S256"]' "$T/t1.json")" = "$S1" ]
 check "token: exp - iat = 300 s" [ "$(jq '.exp - .iat' "$T/t1.json")" = 300 ]
-check "token: header ES384 with the JWKS key id" \
-	[ "$(claims "$(cut -d. -f1 "$T/t1")" | jq -r '.alg + " " + .kid')" = "ES384 $(sk keys | jq -r '.keys[0].kid')" ]
+check "token: header ES256 with the JWKS key id" \
+	[ "$(claims "$(cut -d. -f1 "$T/t1")" | jq -r '.alg + " " + .kid')" = "ES256 $(sk keys | jq -r '.keys[0].kid')" ]
 check "node1 fetches a/secret and opens it with its rek" node node1 fetch a/secret --token "$T/t1" --rek "$T/node1.rek" -o "$T/got"
 check "the secret is the one put" cmp -s "$T/got" "$T/secretA"
 curl_as node1 -H "Authorization: Bearer $(cat "$T/t1")" "https://$SRV/resource/a/secret" >/dev/null

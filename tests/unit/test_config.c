@@ -96,6 +96,58 @@ static void errors_name_the_field(void **state)
 	bad("\"local_port\":9", "\"cgroup\":\"/nonexistent/cg\"", "rules[0].cgroup");
 }
 
+/* "kbs" (docs/sealnetd.md "KBS"): parsed, and each mistake named */
+#define KBS_OK                                                                \
+	"\"kbs\":{\"url\":\"https://198.18.0.4:8443\",\"ca\":\"/ca.pem\","    \
+	"\"node_cert\":\"/n.pem\",\"node_key\":\"/n.key\","                   \
+	"\"make_accept\":\"token\",\"resources\":[\"s/secret\"]},"
+static void kbs_member(void **state)
+{
+	char buf[4096], err[256] = "";
+	struct sn_node_config *c = NULL;
+	const char *at = strstr(good, "\"udp_port\"");
+
+	snprintf(buf, sizeof(buf), "%.*s%s%s", (int)(at - good), good, KBS_OK,
+		 at);
+	assert_int_equal(sn_config_parse(buf, strlen(buf), &c, err, sizeof(err)),
+			 0);
+	assert_true(c->kbs.enabled);
+	assert_string_equal(c->kbs.server, "198.18.0.4:8443");
+	assert_int_equal(c->kbs.make_accept, 2); /* SN_MAKE_ACCEPT_TOKEN */
+	assert_int_equal(c->kbs.n_resources, 1);
+	assert_string_equal(c->kbs.resources[0], "s/secret");
+	sn_config_free(c);
+}
+
+static void bad_kbs(const char *from, const char *to, const char *needle)
+{
+	char ok[4096], buf[4096], err[256] = "";
+	struct sn_node_config *c = NULL;
+	const char *at = strstr(good, "\"udp_port\""), *p;
+
+	snprintf(ok, sizeof(ok), "%.*s%s%s", (int)(at - good), good, KBS_OK,
+		 at);
+	p = strstr(ok, from);
+	assert_non_null(p);
+	snprintf(buf, sizeof(buf), "%.*s%s%s", (int)(p - ok), ok, to,
+		 p + strlen(from));
+	assert_int_equal(sn_config_parse(buf, strlen(buf), &c, err, sizeof(err)),
+			 -22);
+	if (!strstr(err, needle))
+		fail_msg("error '%s' does not contain '%s'", err, needle);
+}
+
+static void kbs_errors(void **state)
+{
+	bad_kbs("https://198.18.0.4:8443", "http://198.18.0.4:8443", "kbs.url");
+	bad_kbs("https://198.18.0.4:8443", "https://198.18.0.4:8443/x", "kbs.url");
+	bad_kbs("\"node_key\":\"/n.key\",", "", "kbs.node_cert and kbs.node_key");
+	bad_kbs("\"token\"", "\"tokens\"", "kbs.make_accept");
+	bad_kbs("\"s/secret\"", "\"../secret\"", "kbs.resources[0]");
+	bad_kbs("\"state_dir\":\"/var/lib/sn\",", "", "needs state_dir");
+	bad_kbs("\"ca\":", "\"cafile\":", "kbs.cafile: unknown member");
+}
+
 /* static keys (issue 9, item 3): one key for both directions, static keys
  * without the explicit insecure flag, or without a state_dir for the
  * per-start epochs, are refused; a configured epoch is gone */
@@ -317,6 +369,8 @@ int main(void)
 		cmocka_unit_test(config_buffers_wiped),
 		cmocka_unit_test(key_file_permissions),
 		cmocka_unit_test(private_dirs),
+		cmocka_unit_test(kbs_member),
+		cmocka_unit_test(kbs_errors),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * lib/kbs tokens (JWT ES384): a signed token verifies and gives back its
+ * lib/kbs tokens (JWT ES256): a signed token verifies and gives back its
  * claims; an edited payload, a signature from another key (with either
  * key id), an expired token, one issued in the future, alg "none", an
  * HMAC alg, extra header members and malformed compact forms are each
@@ -22,6 +22,13 @@
 #include <openssl/pem.h>
 
 #include "sealnet/kbs.h"
+
+/* the other ECDSA algorithm: refused */
+#if SN_KBS_TOKEN_ES384
+#define TOK_OTHER_ALG "ES256"
+#else
+#define TOK_OTHER_ALG "ES384"
+#endif
 
 #define NOW 1800000000
 
@@ -167,7 +174,7 @@ static void wrong_key(void **state)
 	assert_int_equal(verify(f->k1, t), -EKEYREJECTED);
 	/* another key's signature under this key's kid */
 	snprintf(hdr, sizeof(hdr),
-		 "{\"alg\":\"ES384\",\"kid\":\"%s\",\"typ\":\"JWT\"}",
+		 "{\"alg\":\"" SN_KBS_TOKEN_ALG "\",\"kid\":\"%s\",\"typ\":\"JWT\"}",
 		 sn_kbs_signer_kid(f->k1));
 	h = b64(hdr);
 	t2 = with_part(t, 0, h);
@@ -200,10 +207,11 @@ static void bad_headers(void **state)
 	const char *hdrs[][2] = {
 		{"{\"alg\":\"none\",\"typ\":\"JWT\",\"kid\":\"", "\"}"},
 		{"{\"alg\":\"HS384\",\"typ\":\"JWT\",\"kid\":\"", "\"}"},
-		{"{\"alg\":\"ES256\",\"typ\":\"JWT\",\"kid\":\"", "\"}"},
-		{"{\"alg\":\"ES384\",\"typ\":\"JWT\",\"kid\":\"",
+		{"{\"alg\":\"ES512\",\"typ\":\"JWT\",\"kid\":\"", "\"}"},
+		{"{\"alg\":\"" TOK_OTHER_ALG "\",\"typ\":\"JWT\",\"kid\":\"", "\"}"},
+		{"{\"alg\":\"" SN_KBS_TOKEN_ALG "\",\"typ\":\"JWT\",\"kid\":\"",
 		 "\",\"jku\":\"x\"}"},
-		{"{\"alg\":\"ES384\",\"kid\":\"", "\"}"},
+		{"{\"alg\":\"" SN_KBS_TOKEN_ALG "\",\"kid\":\"", "\"}"},
 		{"[\"", "\"]"},
 	};
 
@@ -256,20 +264,22 @@ static void jwks(void **state)
 
 	assert_int_equal(sn_kbs_jwks_json(f->k1, &j), 0);
 	assert_non_null(strstr(j, sn_kbs_signer_kid(f->k1)));
-	assert_non_null(strstr(j, "\"crv\":\"P-384\""));
-	assert_non_null(strstr(j, "\"alg\":\"ES384\""));
+	assert_non_null(strstr(j, "\"crv\":\"" SN_KBS_TOKEN_CRV "\""));
+	assert_non_null(strstr(j, "\"alg\":\"" SN_KBS_TOKEN_ALG "\""));
 	assert_null(strstr(j, "\"d\""));
 	free(j);
 }
 
-static void not_p384(void **state)
+/* a key on another curve (the other algorithm's) is refused */
+static void wrong_curve(void **state)
 {
 	char path[64];
-	EVP_PKEY *k = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+	EVP_PKEY *k = EVP_PKEY_Q_keygen(NULL, NULL, "EC",
+					SN_KBS_TOKEN_ES384 ? "P-256" : "P-384");
 	struct sn_kbs_signer *s = NULL;
 	FILE *fp;
 
-	snprintf(path, sizeof(path), "/tmp/sn-kbs-p256-%d.pem", getpid());
+	snprintf(path, sizeof(path), "/tmp/sn-kbs-curve-%d.pem", getpid());
 	fp = fopen(path, "w");
 	assert_non_null(fp);
 	PEM_write_PrivateKey(fp, k, NULL, NULL, 0, NULL, NULL);
@@ -291,7 +301,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(bad_headers, setup, teardown),
 		cmocka_unit_test_setup_teardown(malformed, setup, teardown),
 		cmocka_unit_test_setup_teardown(jwks, setup, teardown),
-		cmocka_unit_test(not_p384),
+		cmocka_unit_test(wrong_curve),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -24,9 +24,13 @@
 #include <event2/bufferevent.h>
 #include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
+#include <openssl/pem.h>
+#include <openssl/sha.h>
 #include <openssl/ssl.h>
+#include <openssl/x509.h>
 
 #include "sealnet/evidence.h"
+#include "sealnet/kbs.h"
 #include "sealnet/make.h"
 #include "sealnet/util.h"
 
@@ -124,7 +128,115 @@ struct pair_node {
 	/* events the peer's measurement log must hold (none: any) */
 	const struct sn_mlog_require *require;
 	size_t n_require;
+	/* KBS tokens (pair_token_*): what it accepts, its token (NULL:
+	 * none), its own TLS context (NULL: the shared one); the peer's
+	 * token is checked against pair_tok.keys with sub = the peer's
+	 * HELLO name */
+	enum sn_make_accept accept;
+	const char *token;
+	SSL_CTX *ctx;
 };
+
+/* the verification keys tokens are checked with (a KBS's JWKS) */
+static struct pair_tok {
+	struct sn_kbs_signer *keys[4];
+	size_t n_keys;
+	time_t now; /* 0: time(NULL) */
+} pair_tok;
+
+static inline int pair_token_get(void *arg, char **out)
+{
+	struct pair_node *n = arg;
+
+	if (!n->token)
+		return -ENOENT;
+	*out = strdup(n->token);
+	return *out ? 0 : -ENOMEM;
+}
+
+static inline int pair_token_verify(void *arg, const char *tok, size_t len,
+				    const uint8_t spki[SN_SHA256_LEN],
+				    uint32_t peer_id, const char *peer_name,
+				    struct sn_appraisal *out)
+{
+	struct sn_kbs_claims c;
+	char why[160];
+	int err;
+
+	err = sn_kbs_token_check_peer(pair_tok.keys, pair_tok.n_keys, tok, len,
+				      pair_tok.now ? pair_tok.now : time(NULL),
+				      spki, peer_name, &c, why, sizeof(why));
+	if (err) {
+		out->accepted = false;
+		out->reasons[0].code = SN_R_TOKEN;
+		snprintf(out->reasons[0].detail, sizeof(out->reasons[0].detail),
+			 "%s", why);
+		out->n_reasons = 1;
+		return 0;
+	}
+	out->accepted = out->authentic = true;
+	out->claims.tee = SN_TEE_SIM;
+	if (sn_hex_decode(c.measurement, strlen(c.measurement),
+			  out->claims.measurement,
+			  SN_MEASUREMENT_LEN) != SN_MEASUREMENT_LEN)
+		return -EINVAL;
+	return 0;
+}
+
+/* SHA-256 of the SPKI of ctx's certificate (a token's cnf) */
+static inline int pair_ctx_spki(SSL_CTX *ctx, uint8_t out[SN_SHA256_LEN])
+{
+	X509 *c = SSL_CTX_get0_certificate(ctx);
+	unsigned char *der = NULL;
+	int n = c ? i2d_X509_PUBKEY(X509_get_X509_PUBKEY(c), &der) : -1;
+
+	if (n <= 0)
+		return -EINVAL;
+	SHA256(der, (size_t)n, out);
+	OPENSSL_free(der);
+	return 0;
+}
+
+/* a new in-memory token key (SN_KBS_TOKEN_CRV) */
+static inline int pair_token_key(struct sn_kbs_signer **out)
+{
+	EVP_PKEY *k = EVP_PKEY_Q_keygen(NULL, NULL, "EC", SN_KBS_TOKEN_CRV);
+	BIO *b = BIO_new(BIO_s_mem());
+	char *pem;
+	long len;
+	int err = -EIO;
+
+	if (k && b && PEM_write_bio_PrivateKey(b, k, NULL, NULL, 0, NULL,
+					       NULL) == 1) {
+		len = BIO_get_mem_data(b, &pem);
+		err = sn_kbs_signer_from_pem(pem, (size_t)len, out);
+	}
+	BIO_free(b);
+	EVP_PKEY_free(k);
+	return err;
+}
+
+/* A token of signer k for node sub, bound to spki, measurement meas,
+ * valid from iat for life seconds; *out malloc'd. */
+static inline int pair_token_make(struct sn_kbs_signer *k, const char *sub,
+				  const uint8_t spki[SN_SHA256_LEN],
+				  const uint8_t *meas, int64_t iat, int64_t life,
+				  char **out)
+{
+	struct sn_kbs_claims c = {0};
+
+	snprintf(c.iss, sizeof(c.iss), "sealnet-kbs:d1");
+	snprintf(c.sub, sizeof(c.sub), "%s", sub);
+	snprintf(c.domain, sizeof(c.domain), "d1");
+	snprintf(c.stage, sizeof(c.stage), "S");
+	snprintf(c.tee, sizeof(c.tee), "sim");
+	sn_hex_encode(meas, SN_MEASUREMENT_LEN, c.measurement);
+	memcpy(c.cnf_spki, spki, SN_SHA256_LEN);
+	c.iat = iat;
+	c.exp = iat + life;
+	snprintf(c.jti, sizeof(c.jti), "test-jti");
+	return sn_kbs_token_sign(k, &c, out);
+}
 
 static struct pair_node *pair_nodes[2];
 
@@ -278,7 +390,14 @@ static inline int pair_node_start(struct pair_node *n, int fd, bool is_client,
 		.handshake_timeout_ms = timeout_ms,
 		.peer_mlog_require = n->require,
 		.n_peer_mlog_require = n->n_require,
+		.accept = n->accept,
+		.token = n->token ? pair_token_get : NULL,
+		.verify_token = pair_token_verify,
+		.token_arg = n,
 	};
+
+	if (n->ctx)
+		p.tls_ctx = n->ctx;
 	struct sn_make_callbacks cb = {
 		.on_keys = pair_on_keys,
 		.on_rekey = pair_on_rekey,

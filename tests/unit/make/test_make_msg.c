@@ -215,7 +215,7 @@ static void test_short_and_length(void **state)
 
 static void test_unknown_type(void **state)
 {
-	static const uint8_t types[] = {0, 7, 8, 0x80, 0xff};
+	static const uint8_t types[] = {0, 8, 9, 0x80, 0xff}; /* 7: TOKEN */
 	uint8_t buf[7] = {0, 0, 0, 3, 0, 0, 1};
 
 	for (size_t i = 0; i < sizeof(types); i++) {
@@ -224,7 +224,7 @@ static void test_unknown_type(void **state)
 				 -ENOMSG);
 	}
 	memset(&m, 0, sizeof(m));
-	m.type = (enum sn_make_msg_type)7;
+	m.type = (enum sn_make_msg_type)8;
 	{
 		uint8_t *b;
 		size_t len;
@@ -299,7 +299,7 @@ static void m_truncated(uint8_t *b, size_t *l)
 }
 static void m_version(uint8_t *b, size_t *l)
 {
-	b[H_VER + 1] = 2; /* the codec passes it; the session refuses */
+	b[H_VER + 1] = 3; /* the codec passes it; the session refuses */
 }
 
 static void test_hello_malformed(void **state)
@@ -314,7 +314,7 @@ static void test_hello_malformed(void **state)
 	assert_int_equal(hello_mut(m_trailing), -EBADMSG);
 	assert_int_equal(hello_mut(m_truncated), -EBADMSG);
 	assert_int_equal(hello_mut(m_version), 0);
-	assert_int_equal(d.hello.version, 2);
+	assert_int_equal(d.hello.version, 3);
 
 	/* the encoder applies the same rules */
 	{
