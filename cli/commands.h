@@ -32,5 +32,6 @@ int cmd_workflow(int argc, char **argv);
 int cmd_kbs(int argc, char **argv);
 int cmd_deploy(int argc, char **argv);
 int cmd_undeploy(int argc, char **argv);
+int cmd_federation(int argc, char **argv);
 
 #endif

@@ -18,6 +18,7 @@ static const struct sn_command sn_commands[] = {
 	{ "deploy", cmd_deploy, "bring a signed workflow up as a local cluster (or --emit)" },
 	{ "undeploy", cmd_undeploy, "remove the local cluster deploy created" },
 	{ "workflow", cmd_workflow, "the signed workflow manifest: lint, sign, verify, compile" },
+	{ "federation", cmd_federation, "trust bundles between domains: export, import, show, verify" },
 	{ NULL, NULL, NULL },
 };
 
