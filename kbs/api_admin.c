@@ -254,6 +254,8 @@ void kbs_admin(struct kbs *k, struct evhttp_request *req, const char *what)
 		resource(k, req, actor);
 	else if (m == EVHTTP_REQ_POST && !strcmp(what, "revoke"))
 		revoke(k, req, actor);
+	else if (m == EVHTTP_REQ_POST && !strcmp(what, "bundle"))
+		kbs_admin_bundle(k, req, actor);
 	else if (m == EVHTTP_REQ_GET && !strcmp(what, "list"))
 		send_text(req, sn_kbs_list_json(k->st, &txt), txt);
 	else if (m == EVHTTP_REQ_GET && !strcmp(what, "audit")) {

@@ -106,6 +106,9 @@ static const char *const known[] = {
 	"max_challenges",
 	"max_event_waiters",
 	"metrics_listen",
+	"manifest",
+	"bundle",
+	"trust_dir",
 	"comment",
 	NULL,
 };
@@ -175,8 +178,21 @@ int kbs_config_load(const char *path, struct kbs_config *out)
 	    int_member(o, "request_timeout", 1, 300, 10, &c.request_timeout) ||
 	    int_member(o, "max_challenges", 1, 1000000, 4096,
 		       &c.max_challenges) ||
-	    int_member(o, "max_event_waiters", 1, 100000, 1024, &c.max_waiters))
+	    int_member(o, "max_event_waiters", 1, 100000, 1024, &c.max_waiters) ||
+	    path_member(o, "manifest", dir, false, c.manifest,
+			sizeof(c.manifest)) ||
+	    path_member(o, "bundle", dir, false, c.bundle, sizeof(c.bundle)) ||
+	    path_member(o, "trust_dir", dir, false, c.trust_dir,
+			sizeof(c.trust_dir)))
 		goto out;
+	if (!c.manifest[0] != !c.trust_dir[0]) {
+		sn_err("config %s: \"manifest\" and \"trust_dir\" go together "
+		       "(peer domains' bundles are checked against the "
+		       "manifest and kept in the trust directory; "
+		       "docs/federation.md)",
+		       path);
+		goto out;
+	}
 	v = json_object_get(o, "metrics_listen");
 	if (v) {
 		char host[64];

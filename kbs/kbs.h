@@ -25,6 +25,11 @@ struct kbs_config {
 	int max_challenges;
 	int max_waiters; /* pending GET /events */
 	char metrics_listen[64]; /* "ADDR:PORT" of /metrics; "" = off */
+	/* federation (docs/federation.md): the signed workflow manifest
+	 * (signatures in its .sig.json), this domain's trust bundle served
+	 * at GET /bundle, the directory of peers' accepted bundles; "" =
+	 * off */
+	char manifest[512], bundle[512], trust_dir[512];
 };
 
 /* Parse the JSON configuration file (docs/kbs-api.md "Configuration").
@@ -45,6 +50,7 @@ struct kbs {
 	LIST_HEAD(, kbs_waiter) waiters;
 	int n_waiters;
 	struct kbs_metrics *metrics; /* metrics.c */
+	struct sn_workflow *wf;	     /* cfg.manifest, verified; or NULL */
 };
 
 /* --- metrics.c: the Prometheus page on cfg.metrics_listen --------------- */
@@ -100,6 +106,13 @@ void kbs_resource(struct kbs *k, struct evhttp_request *req, const char *path);
 void kbs_keys(struct kbs *k, struct evhttp_request *req);
 void kbs_admin(struct kbs *k, struct evhttp_request *req, const char *what);
 void kbs_events(struct kbs *k, struct evhttp_request *req);
+/* api_bundle.c: load and verify cfg.manifest (start-up; 0 when none) */
+int kbs_bundle_setup(struct kbs *k);
+/* GET /bundle: this domain's trust bundle */
+void kbs_bundle(struct kbs *k, struct evhttp_request *req);
+/* POST /admin/bundle: import a peer domain's bundle */
+void kbs_admin_bundle(struct kbs *k, struct evhttp_request *req,
+		      const char *actor);
 /* a revocation was committed: answer the waiting GET /events */
 void kbs_events_notify(struct kbs *k);
 void kbs_events_free(struct kbs *k);

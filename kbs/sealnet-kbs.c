@@ -15,6 +15,7 @@
 #include <event2/event.h>
 
 #include "sealnet/log.h"
+#include "sealnet/workflow.h"
 #include "kbs.h"
 
 static void usage(FILE *f)
@@ -32,9 +33,12 @@ static void usage(FILE *f)
 		"(Bearer token)\n"
 		"  GET  /keys              the token signing keys (JWKS)\n"
 		"  GET  /events            revocation events (long-poll)\n"
+		"  GET  /bundle            this domain's trust bundle "
+		"(docs/federation.md)\n"
 		"  /admin/...              enrol, reference values, resources, "
 		"revocation,\n"
-		"                          list, audit: admin client "
+		"                          list, audit, peers' bundles: "
+		"admin client "
 		"certificate only\n"
 		"('sealnet kbs --help' is the admin and node client.)\n\n"
 		"options:\n"
@@ -50,7 +54,9 @@ static void usage(FILE *f)
 		"\"challenge_lifetime\"\n"
 		"                      (s, 60), \"request_timeout\" (s, 10),\n"
 		"                      \"max_challenges\" (4096), "
-		"\"max_event_waiters\" (1024)}\n"
+		"\"max_event_waiters\" (1024),\n"
+		"                      \"manifest\", \"trust_dir\", "
+		"\"bundle\" (federation)}\n"
 		"      --check        load the configuration, keys and "
 		"database, then exit\n"
 		"  -v, --verbose      log debug messages\n"
@@ -79,6 +85,8 @@ static int setup(struct kbs *k)
 		err = sn_kbs_challenges_new(
 			(size_t)k->cfg.max_challenges,
 			(uint64_t)k->cfg.challenge_lifetime * 1000, &k->ch);
+	if (!err)
+		err = kbs_bundle_setup(k);
 	return err;
 }
 
@@ -165,6 +173,7 @@ out:
 	if (k.base)
 		event_base_free(k.base);
 	sn_kbs_challenges_free(k.ch);
+	sn_workflow_free(k.wf);
 	sn_kbs_signer_free(k.signer);
 	sn_kbs_store_close(k.st);
 	if (rc == 1)

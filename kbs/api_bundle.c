@@ -1,0 +1,232 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * Trust bundles in sealnet-kbs (docs/federation.md, docs/kbs-api.md):
+ * GET /bundle serves this domain's bundle (the file cfg.bundle, read and
+ * parsed on each request so a re-export needs no restart); POST
+ * /admin/bundle imports a peer domain's bundle: verified against the
+ * signed manifest (cfg.manifest) and the last one accepted from that
+ * domain (cfg.trust_dir/<domain>.json), then kept there.  Every refusal
+ * and every import is in the audit log.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "sealnet/federation.h"
+#include "sealnet/log.h"
+#include "sealnet/util.h"
+#include "kbs.h"
+
+static void log_diag(const char *what, const struct sn_wf_diag *d)
+{
+	for (size_t i = 0; i < d->n; i++)
+		sn_err("%s: %s: %s", what, d->errors[i].path, d->errors[i].msg);
+}
+
+int kbs_bundle_setup(struct kbs *k)
+{
+	struct sn_wf_diag *d;
+	struct sn_wf_sigset *s = NULL;
+	char sig[600];
+	size_t n;
+	int err;
+
+	if (!k->cfg.manifest[0])
+		return 0;
+	d = calloc(1, sizeof(*d));
+	if (!d)
+		return -ENOMEM;
+	n = strlen(k->cfg.manifest);
+	snprintf(sig, sizeof(sig), "%.*s.sig.json",
+		 (int)(n > 5 && !strcmp(k->cfg.manifest + n - 5, ".json") ?
+			       n - 5 :
+			       n),
+		 k->cfg.manifest);
+	err = sn_workflow_load(k->cfg.manifest, &k->wf, d);
+	if (err) {
+		log_diag(k->cfg.manifest, d);
+		goto out;
+	}
+	err = sn_wf_sigset_load(sig, &s, d);
+	if (!err)
+		err = sn_workflow_verify_sigs(k->wf, s, NULL, d);
+	if (err) {
+		log_diag(sig, d);
+		sn_err("manifest %s: not validly signed by every domain (%s): "
+		       "a KBS checks peer bundles only against a signed "
+		       "manifest",
+		       k->cfg.manifest, sig);
+		sn_workflow_free(k->wf);
+		k->wf = NULL;
+		err = -EINVAL;
+		goto out;
+	}
+	if (sn_workflow_find_domain(k->wf, k->cfg.domain) < 0) {
+		sn_err("manifest %s names no domain '%s' (this KBS's "
+		       "\"domain\")",
+		       k->cfg.manifest, k->cfg.domain);
+		sn_workflow_free(k->wf);
+		k->wf = NULL;
+		err = -EINVAL;
+	}
+out:
+	sn_wf_sigset_free(s);
+	free(d);
+	return err;
+}
+
+void kbs_bundle(struct kbs *k, struct evhttp_request *req)
+{
+	struct sn_fed_bundle *b = NULL;
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	char *txt;
+
+	if (!k->cfg.bundle[0]) {
+		kbs_reply(req, 404,
+			  "{\"error\":\"no-bundle\",\"message\":\"this KBS "
+			  "serves no trust bundle (configuration: "
+			  "bundle)\"}");
+		return;
+	}
+	if (sn_read_file(k->cfg.bundle, SN_FED_MAX_BYTES, &buf, &len) ||
+	    sn_fed_bundle_parse((const char *)buf, len, &b, NULL) ||
+	    !(txt = strndup((const char *)buf, len))) {
+		sn_err("GET /bundle: %s is unreadable or not a valid trust "
+		       "bundle: export it again (sealnet federation export)",
+		       k->cfg.bundle);
+		kbs_reply(req, 503, "{\"error\":\"internal\"}");
+		goto out;
+	}
+	/* kbs_reply ends the body with one "\n" */
+	for (len = strlen(txt); len && txt[len - 1] == '\n'; len--)
+		txt[len - 1] = '\0';
+	kbs_reply(req, 200, txt);
+	free(txt);
+out:
+	sn_fed_bundle_free(b);
+	free(buf);
+}
+
+/* data to path atomically (temporary file + rename), 0644 */
+static int write_atomic(const char *path, const char *data, size_t len)
+{
+	char tmp[600];
+	int fd, err = 0;
+
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
+		return -ENAMETOOLONG;
+	unlink(tmp);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return -errno;
+	if (write(fd, data, len) != (ssize_t)len || fsync(fd))
+		err = -EIO;
+	if (close(fd) && !err)
+		err = -EIO;
+	if (!err && rename(tmp, path))
+		err = -errno;
+	if (err)
+		unlink(tmp);
+	return err;
+}
+
+void kbs_admin_bundle(struct kbs *k, struct evhttp_request *req,
+		      const char *actor)
+{
+	struct sn_fed_bundle *b = NULL, *last = NULL;
+	struct sn_wf_diag *d = NULL;
+	enum sn_fed_status st = SN_FED_OK;
+	char path[600], detail[160], *body = NULL, *ans = NULL;
+	size_t len = 0;
+	struct stat sb;
+	json_t *o;
+	int err;
+
+	if (!k->wf) {
+		kbs_refuse(k, req, 409, "bundle-import", NULL, "no-manifest",
+			   NULL,
+			   "this KBS has no workflow manifest to check "
+			   "bundles against (configuration: manifest, "
+			   "trust_dir)");
+		return;
+	}
+	if (kbs_body(k, req, "bundle-import", SN_FED_MAX_BYTES, &body, &len))
+		return;
+	d = calloc(1, sizeof(*d));
+	if (!d) {
+		kbs_reply(req, 503, "{\"error\":\"internal\"}");
+		goto out;
+	}
+	err = sn_fed_bundle_parse(body, len, &b, d);
+	if (err) {
+		kbs_refuse(k, req, 400, "bundle-import", NULL, "invalid-bundle",
+			   NULL,
+			   "not a valid trust bundle: "
+			   "%s: %s",
+			   d->n ? d->errors[0].path : "$",
+			   d->n ? d->errors[0].msg : strerror(-err));
+		goto out;
+	}
+	snprintf(path, sizeof(path), "%s/%s.json", k->cfg.trust_dir, b->domain);
+	if (!stat(path, &sb) && sn_fed_bundle_load(path, &last, NULL)) {
+		sn_err("trust directory: %s does not parse: inspect it; "
+		       "bundles of domain %s are refused until then",
+		       path, b->domain);
+		kbs_refuse(k, req, 503, "bundle-import", b->domain,
+			   "trust-dir-corrupt", NULL,
+			   "the stored bundle of domain %s is corrupt",
+			   b->domain);
+		goto out;
+	}
+	if (!strcmp(b->domain, k->cfg.domain)) {
+		kbs_refuse(k, req, 403, "bundle-import", b->domain,
+			   "own-domain", NULL,
+			   "a KBS imports other domains' bundles, not its "
+			   "own");
+		goto out;
+	}
+	if (sn_fed_bundle_verify(k->wf, b, (int64_t)time(NULL), last, &st, d)) {
+		kbs_refuse(k, req, 403, "bundle-import", b->domain,
+			   sn_fed_status_name(st), NULL,
+			   "bundle of domain %s, sequence %llu refused: %s",
+			   b->domain, (unsigned long long)b->sequence,
+			   d->n ? d->errors[0].msg : sn_fed_status_name(st));
+		goto out;
+	}
+	if ((mkdir(k->cfg.trust_dir, 0755) && errno != EEXIST) ||
+	    write_atomic(path, body, len)) {
+		sn_err("trust directory: cannot write %s", path);
+		kbs_reply(req, 503, "{\"error\":\"internal\"}");
+		goto out;
+	}
+	snprintf(detail, sizeof(detail), "sequence %llu, not_after %lld",
+		 (unsigned long long)b->sequence, (long long)b->not_after);
+	{
+		const struct sn_kbs_audit_in a = {actor, "bundle-import",
+						  b->domain, "ok", detail};
+
+		if (sn_kbs_audit_append(k->st, &a))
+			sn_err("bundle-import %s: audit append failed",
+			       b->domain);
+	}
+	o = json_pack("{s:s,s:I,s:I}", "domain", b->domain, "sequence",
+		      (json_int_t)b->sequence, "not_after",
+		      (json_int_t)b->not_after);
+	ans = o ? json_dumps(o, JSON_COMPACT) : NULL;
+	json_decref(o);
+	kbs_reply(req, ans ? 200 : 503, ans ? ans : "{\"error\":\"internal\"}");
+out:
+	free(ans);
+	free(body);
+	free(d);
+	sn_fed_bundle_free(last);
+	sn_fed_bundle_free(b);
+}
