@@ -334,6 +334,19 @@ int sn_kbs_token_check_peer(struct sn_kbs_signer *const *keys, size_t n,
 			    const char *expect_sub, struct sn_kbs_claims *out,
 			    char *why, size_t cap);
 
+/*
+ * A peer's token (claims verified already) against the manifest wf this
+ * node runs (docs/protocol.md §3.1): manifest must be wf's digest (hex)
+ * and stage a stage of wf, of the token's domain, that wf gives node
+ * peer.  A token with no manifest claim passes only when evidence_too
+ * (token-and-evidence: the peer's evidence binds the manifest).  0, or
+ * -EPERM with why saying what failed.
+ */
+struct sn_workflow;
+int sn_kbs_token_check_manifest(const struct sn_workflow *wf,
+				const struct sn_kbs_claims *c, const char *peer,
+				bool evidence_too, char *why, size_t cap);
+
 /* --- request parsing (the daemon; fuzzed) ---------------------------- */
 
 /* POST /attest: {"node", "challenge", "rek", "evidence"} and nothing

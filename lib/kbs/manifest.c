@@ -89,8 +89,8 @@ int sn_kbs_manifest_runs(struct sn_kbs_store *s, const char *node,
 	return err;
 }
 
-static void first_error(const struct sn_wf_diag *d, const char *what,
-			char *why, size_t cap)
+static void first_error(const struct sn_wf_diag *d, const char *what, char *why,
+			size_t cap)
 {
 	if (d->n)
 		snprintf(why, cap, "%s: %s: %s (%zu error%s in all)", what,
@@ -116,12 +116,13 @@ static int write_stages(struct sn_kbs_store *s, const struct sn_workflow *wf,
 			continue;
 		err = sn_workflow_stage_policy(wf, i, &pol);
 		if (!err)
-			err = bind_run(s, "setting reference values",
-				       "INSERT INTO refvals (stage, policy, "
-				       "updated_at) VALUES (?1, ?2, unixepoch()) "
-				       "ON CONFLICT(stage) DO UPDATE SET "
-				       "policy=?2, updated_at=unixepoch()",
-				       st->name, pol, NULL, 0);
+			err = bind_run(
+				s, "setting reference values",
+				"INSERT INTO refvals (stage, policy, "
+				"updated_at) VALUES (?1, ?2, unixepoch()) "
+				"ON CONFLICT(stage) DO UPDATE SET "
+				"policy=?2, updated_at=unixepoch()",
+				st->name, pol, NULL, 0);
 		free(pol);
 		for (size_t j = 0; !err && j < st->n_nodes; j++)
 			err = bind_run(s, "recording the manifest's stages",
@@ -237,11 +238,51 @@ int sn_kbs_manifest_import(struct sn_kbs_store *s, const char *domain,
 rollback:
 	sn_kbs_rollback(s);
 	if (!why[0])
-		snprintf(why, cap, "the database refused the import (see the "
-				   "KBS log)");
+		snprintf(why, cap,
+			 "the database refused the import (see the "
+			 "KBS log)");
 out:
 	sn_wf_sigset_free(ss);
 	sn_workflow_free(wf);
 	free(d);
 	return err;
+}
+
+int sn_kbs_token_check_manifest(const struct sn_workflow *wf,
+				const struct sn_kbs_claims *c, const char *peer,
+				bool evidence_too, char *why, size_t cap)
+{
+	char mine[2 * SN_WF_DIGEST_LEN + 1];
+	int n, s;
+
+	if (!c->manifest[0]) {
+		if (evidence_too)
+			return 0;
+		snprintf(why, cap,
+			 "%s's token has no manifest claim (its KBS has not "
+			 "imported the manifest): a token alone does not "
+			 "bind the workflow",
+			 peer);
+		return -EPERM;
+	}
+	sn_hex_encode(wf->digest, SN_WF_DIGEST_LEN, mine);
+	if (strcmp(c->manifest, mine)) {
+		snprintf(why, cap,
+			 "%s's token is for manifest %.16s..., this node runs "
+			 "%.16s... (%s v%" PRIu64 ")",
+			 peer, c->manifest, mine, wf->name, wf->version);
+		return -EPERM;
+	}
+	n = sn_workflow_find_node(wf, peer);
+	s = sn_workflow_find_stage(wf, c->stage);
+	if (n >= 0 && s >= 0 &&
+	    !strcmp(wf->domains[wf->stages[s].domain].id, c->domain))
+		for (size_t i = 0; i < wf->stages[s].n_nodes; i++)
+			if (wf->stages[s].nodes[i] == (size_t)n)
+				return 0;
+	snprintf(why, cap,
+		 "%s's token names stage %s of domain %s, which the manifest "
+		 "does not give %s",
+		 peer, c->stage, c->domain, peer);
+	return -EPERM;
 }

@@ -274,6 +274,62 @@ static void newer_replaces(void **state)
 	free(s2);
 }
 
+/* sealnetd's check of a peer's token against the manifest it runs */
+static void token_manifest_check(void **state)
+{
+	char hex[97], hex2[97], why[300];
+	char *m = manifest(1, NULL, hex), *m2 = manifest(2, NULL, hex2);
+	struct sn_workflow *wf = NULL;
+	struct sn_kbs_claims c = {0};
+
+	(void)state;
+	assert_int_equal(sn_workflow_parse(m, strlen(m), &wf, &diag), 0);
+	snprintf(c.manifest, sizeof(c.manifest), "%s", hex);
+	snprintf(c.domain, sizeof(c.domain), "hospital");
+	snprintf(c.stage, sizeof(c.stage), "ingest");
+	/* h1 runs ingest in the hospital domain */
+	assert_int_equal(sn_kbs_token_check_manifest(wf, &c, "h1", false, why,
+						     sizeof(why)),
+			 0);
+	/* another stage (h2's), a stage of no node, another domain */
+	snprintf(c.stage, sizeof(c.stage), "align");
+	assert_int_equal(sn_kbs_token_check_manifest(wf, &c, "h1", false, why,
+						     sizeof(why)),
+			 -EPERM);
+	assert_non_null(strstr(why, "stage align"));
+	snprintf(c.stage, sizeof(c.stage), "nosuch");
+	assert_int_equal(sn_kbs_token_check_manifest(wf, &c, "h1", true, why,
+						     sizeof(why)),
+			 -EPERM);
+	snprintf(c.stage, sizeof(c.stage), "ingest");
+	snprintf(c.domain, sizeof(c.domain), "lab");
+	assert_int_equal(sn_kbs_token_check_manifest(wf, &c, "h1", false, why,
+						     sizeof(why)),
+			 -EPERM);
+	snprintf(c.domain, sizeof(c.domain), "hospital");
+	/* the token is h1's but presented for another node name */
+	assert_int_equal(sn_kbs_token_check_manifest(wf, &c, "l1", false, why,
+						     sizeof(why)),
+			 -EPERM);
+	/* another manifest's digest, even with evidence too */
+	snprintf(c.manifest, sizeof(c.manifest), "%s", hex2);
+	assert_int_equal(sn_kbs_token_check_manifest(wf, &c, "h1", true, why,
+						     sizeof(why)),
+			 -EPERM);
+	assert_non_null(strstr(why, "is for manifest"));
+	/* no manifest claim: only with the evidence too */
+	c.manifest[0] = '\0';
+	assert_int_equal(sn_kbs_token_check_manifest(wf, &c, "h1", false, why,
+						     sizeof(why)),
+			 -EPERM);
+	assert_int_equal(sn_kbs_token_check_manifest(wf, &c, "h1", true, why,
+						     sizeof(why)),
+			 0);
+	sn_workflow_free(wf);
+	free(m);
+	free(m2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -286,6 +342,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(older_and_other_domain_refused,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(newer_replaces, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(token_manifest_check, setup,
 						teardown),
 	};
 
