@@ -659,7 +659,7 @@ int sn_kbs_list_json(struct sn_kbs_store *s, char **out)
 			json_object_set_new(
 				o, "manifest",
 				e ? json_null() :
-				    json_pack("{s:s,s:s,s:I,s:I}", "name",
+				    json_pack("{s:s,s:I,s:s,s:I}", "name",
 					      m.name, "version",
 					      (json_int_t)m.version, "digest",
 					      m.digest, "stages",

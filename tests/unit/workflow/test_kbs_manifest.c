@@ -162,6 +162,19 @@ static void signed_imports(void **state)
 		sn_policy_appraisal_free(pa);
 	}
 	free(pol);
+	{
+		char *l = NULL;
+		json_t *lj;
+
+		assert_int_equal(sn_kbs_list_json(f->st, &l), 0);
+		lj = json_loads(l, 0, NULL);
+		assert_string_equal(json_string_value(json_object_get(
+					    json_object_get(lj, "manifest"),
+					    "digest")),
+				    hex);
+		json_decref(lj);
+		free(l);
+	}
 	/* the same manifest again: nothing to do */
 	assert_int_equal(import(f, "hospital", m, sg, &r), 0);
 	assert_int_equal(sn_kbs_audit_verify(f->st, &rep), 0);
