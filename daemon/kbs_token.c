@@ -265,7 +265,7 @@ static void wf_digest_hex(const struct sealnetd *d, char out[2 * 48 + 1])
  * manifest's, MAKE takes token-and-evidence (the evidence's log binds
  * manifest and node policy, docs/protocol.md §3 step 5).
  */
-static void adjust_accept(struct sn_kbst *k)
+static void adjust_accept(struct sn_kbst *k, bool changed)
 {
 	struct sn_kbs_node_config *c = &k->d->cfg->kbs;
 	char mine[2 * 48 + 1];
@@ -277,7 +277,7 @@ static void adjust_accept(struct sn_kbst *k)
 	     want == SN_MAKE_ACCEPT_TOKEN_OR_EVIDENCE) &&
 	    strcmp(k->own_manifest, mine))
 		want = SN_MAKE_ACCEPT_TOKEN_AND_EVIDENCE;
-	if (want == c->make_accept)
+	if (want == c->make_accept && !(changed && want != k->accept_cfg))
 		return;
 	if (want == k->accept_cfg)
 		sn_info("kbs: tokens carry this node's manifest: MAKE accepts "
@@ -297,7 +297,9 @@ static void adjust_accept(struct sn_kbst *k)
 static void own_claims(struct sn_kbst *k, const char *tok)
 {
 	struct sn_kbs_claims c;
+	char was[sizeof(k->own_manifest)];
 
+	memcpy(was, k->own_manifest, sizeof(was));
 	k->own_manifest[0] = '\0';
 	for (size_t i = 0; i < k->n_keys; i++)
 		if (!sn_kbs_token_verify(k->keys[i], tok, strlen(tok),
@@ -306,7 +308,7 @@ static void own_claims(struct sn_kbst *k, const char *tok)
 				 c.manifest);
 			break;
 		}
-	adjust_accept(k);
+	adjust_accept(k, strcmp(was, k->own_manifest) != 0);
 }
 
 static void apply(struct sn_kbst *k, const char *s, size_t len)
@@ -454,7 +456,7 @@ int sn_kbst_start(struct sealnetd *d)
 	/* running a manifest: until this node's own token shows that the
 	 * domain's KBS binds tokens to it, MAKE takes token-and-evidence
 	 * (adjust_accept) */
-	adjust_accept(k);
+	adjust_accept(k, false);
 	sn_info("kbs: attesting as %s with %s (MAKE accepts %s)", d->cfg->node,
 		c->node_cert, accept_name(c->make_accept));
 	schedule(k, 0); /* from the loop: sn_make_start sets what it needs */
