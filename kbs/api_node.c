@@ -150,8 +150,8 @@ static void issue(struct kbs *k, struct evhttp_request *req,
 	}
 	if (txt) {
 		kbs_reply(req, 200, txt);
-		kbs_metrics_attested(k, (double)((int64_t)kbs_now_ms() - t0_ms) /
-						1e3);
+		kbs_metrics_attested(
+			k, (double)((int64_t)kbs_now_ms() - t0_ms) / 1e3);
 	} else
 		kbs_refuse(k, req, 503, "attest", n->id, "internal", NULL,
 			   "the token could not be issued or recorded "
@@ -162,10 +162,52 @@ static void issue(struct kbs *k, struct evhttp_request *req,
 	free(jti_s);
 }
 
+void kbs_policy_cache_free(struct kbs *k)
+{
+	for (size_t i = 0; i < KBS_POLICY_CACHE; i++) {
+		free(k->pcache[i].text);
+		sn_policy_appraisal_free(k->pcache[i].pol);
+		memset(&k->pcache[i], 0, sizeof(k->pcache[i]));
+	}
+}
+
+/* stage's parsed policy (text: as stored now), from the cache when the
+ * text is unchanged; NULL when it does not parse */
+static const struct sn_policy_appraisal *
+policy_for(struct kbs *k, const char *stage, const char *text)
+{
+	struct kbs_policy_cache *e = NULL;
+	struct sn_policy_appraisal *p = NULL;
+	char *t;
+
+	for (size_t i = 0; i < KBS_POLICY_CACHE; i++)
+		if (k->pcache[i].text && !strcmp(k->pcache[i].stage, stage)) {
+			e = &k->pcache[i];
+			break;
+		}
+	if (e && !strcmp(e->text, text))
+		return e->pol;
+	if (sn_policy_appraisal_parse(text, strlen(text), &p))
+		return NULL;
+	t = strdup(text);
+	if (!t) {
+		sn_policy_appraisal_free(p);
+		return NULL;
+	}
+	if (!e)
+		e = &k->pcache[k->pcache_next++ % KBS_POLICY_CACHE];
+	free(e->text);
+	sn_policy_appraisal_free(e->pol);
+	snprintf(e->stage, sizeof(e->stage), "%s", stage);
+	e->text = t;
+	e->pol = p;
+	return p;
+}
+
 void kbs_attest(struct kbs *k, struct evhttp_request *req)
 {
 	struct sn_kbs_attest_request r = {0};
-	struct sn_policy_appraisal *pol = NULL;
+	const struct sn_policy_appraisal *pol = NULL;
 	struct sn_appraisal *a = NULL;
 	struct sn_kbs_node n;
 	struct sn_kbs_manifest man = {0};
@@ -250,8 +292,8 @@ void kbs_attest(struct kbs *k, struct evhttp_request *req)
 		goto out;
 	}
 	err = sn_kbs_reference_get(k->st, n.stage, &policy);
-	if (!err)
-		err = sn_policy_appraisal_parse(policy, strlen(policy), &pol);
+	if (!err && !(pol = policy_for(k, n.stage, policy)))
+		err = -EINVAL;
 	if (err) {
 		kbs_refuse(k, req, 409, "attest", r.node, "no-reference", NULL,
 			   "stage %s has no usable reference values (an admin "
@@ -297,7 +339,6 @@ void kbs_attest(struct kbs *k, struct evhttp_request *req)
 	kbs_actor(k, req, actor, sizeof(actor));
 	issue(k, req, &n, &r, a, spki, man.digest, actor, t0_ms);
 out:
-	sn_policy_appraisal_free(pol);
 	free(a);
 	free(rj);
 	free(policy);

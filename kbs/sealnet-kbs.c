@@ -165,6 +165,7 @@ out:
 	if (k.base)
 		event_base_free(k.base);
 	sn_kbs_challenges_free(k.ch);
+	kbs_policy_cache_free(&k);
 	sn_kbs_signer_free(k.signer);
 	sn_kbs_store_close(k.st);
 	if (rc == 1)
