@@ -16,6 +16,7 @@
 #include "sealnet/util.h"
 #include "cmd_kbs.h"
 #include "commands.h"
+#include "workflow.h"
 
 static const struct sn_cli_opt opts[] = {
 	[KO_SERVER] = {"server", 's', "HOST:PORT",
@@ -93,12 +94,13 @@ static const struct sn_cli_spec spec = {
 		"  audit [--after N] [--limit N]        the audit log\n"
 		"  audit verify [--db FILE]             check the audit hash "
 		"chain\n"
-		"  import-manifest                      not implemented yet "
-		"(the\n"
-		"                                       workflow manifest "
-		"library is\n"
-		"                                       not merged): use "
-		"set-reference\n"
+		"  import-manifest MANIFEST [SIGS]      the signed workflow "
+		"manifest:\n"
+		"                                       this domain's stages' "
+		"reference\n"
+		"                                       values and nodes; SIGS "
+		"default:\n"
+		"                                       MANIFEST with .sig.json\n"
 		"Anyone:\n"
 		"  keys                                 the token keys (JWKS)\n"
 		"  events [--after N] [--wait S]        revocation events\n"
@@ -288,6 +290,49 @@ static int cmd_revoke(struct sn_cli_args *a, const struct kbs_cli *k)
 			      k->opt[KO_REASON] ? k->opt[KO_REASON] : ""));
 }
 
+/* the manifest and its envelope, as text, to POST /admin/manifest: the
+ * KBS checks the signatures itself */
+static int import_manifest(struct sn_cli_args *a, const struct kbs_cli *k)
+{
+	uint8_t *m = NULL, *sg = NULL;
+	size_t ml = 0, sl = 0;
+	char *sp;
+	int rc = 2;
+
+	if (k->n_args != 1 && k->n_args != 2)
+		return sn_cli_exit(sn_cli_usage_error(
+			a, "import-manifest takes MANIFEST [SIGS]"));
+	sp = k->n_args == 2 ? strdup(k->args[1]) :
+			      wf_default_sig_path(k->args[0]);
+	if (!sp)
+		return 2;
+	if (sn_read_file(k->args[0], SN_WF_MAX_BYTES, &m, &ml) ||
+	    memchr(m, 0, ml)) {
+		fprintf(stderr,
+			"sealnet kbs import-manifest: manifest %s: unreadable, "
+			"above %u bytes or not text\n",
+			k->args[0], SN_WF_MAX_BYTES);
+		goto out;
+	}
+	if (sn_read_file(sp, SN_WF_MAX_BYTES, &sg, &sl) || memchr(sg, 0, sl)) {
+		fprintf(stderr,
+			"sealnet kbs import-manifest: signature file %s: "
+			"unreadable or not text; every domain signs with "
+			"'sealnet workflow sign' (the KBS refuses an unsigned "
+			"manifest)\n",
+			sp);
+		goto out;
+	}
+	rc = post(k, "/admin/manifest",
+		  json_pack("{s:s%,s:s%}", "manifest", (const char *)m, ml,
+			    "signatures", (const char *)sg, sl));
+out:
+	free(m);
+	free(sg);
+	free(sp);
+	return rc;
+}
+
 static int verify_db(const char *path)
 {
 	struct sn_kbs_store *st;
@@ -383,14 +428,6 @@ int cmd_kbs(int argc, char **argv)
 	k.conn.ca = k.opt[KO_CA];
 	k.conn.cert = k.opt[KO_CERT];
 	k.conn.key = k.opt[KO_KEY];
-	if (!strcmp(k.verb, "import-manifest")) {
-		fprintf(stderr,
-			"sealnet kbs import-manifest: not implemented "
-			"yet: the workflow manifest library is not merged; "
-			"set each stage's reference values with "
-			"'sealnet kbs set-reference'\n");
-		return 2;
-	}
 	if (!(k.verb[0] == 'a' && !strcmp(k.verb, "audit") && k.opt[KO_DB]) &&
 	    (!k.conn.server || !k.conn.ca))
 		return sn_cli_exit(sn_cli_usage_error(
@@ -406,6 +443,8 @@ int cmd_kbs(int argc, char **argv)
 		return put_resource(&a, &k);
 	if (!strcmp(k.verb, "revoke"))
 		return cmd_revoke(&a, &k);
+	if (!strcmp(k.verb, "import-manifest"))
+		return import_manifest(&a, &k);
 	if (!strcmp(k.verb, "audit"))
 		return audit(&a, &k);
 	if (!strcmp(k.verb, "list") || !strcmp(k.verb, "keys")) {

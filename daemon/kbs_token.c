@@ -42,6 +42,7 @@
 #include "sealnet/util.h"
 #include "sealnet/make.h"
 #include "sealnetd.h"
+#include "workflow.h"
 
 #define SN_KBST_HELPER_S  30 /* a helper run at most */
 #define SN_KBST_REFETCH_S 5  /* kid misses refetch at most this often */
@@ -56,6 +57,8 @@ struct sn_kbst {
 	int64_t expires_at;
 	struct sn_kbs_signer *keys[SN_KBST_KEYS];
 	size_t n_keys;
+	int accept_cfg; /* make_accept as configured */
+	char own_manifest[2 * SN_SHA384_LEN + 1]; /* our token's claim */
 	pid_t pid;
 	int fd;
 	struct event *ev_read, *ev_next, *ev_kill;
@@ -241,6 +244,73 @@ static void reap(struct sn_kbst *k, bool kill_it)
 	event_del(k->ev_kill);
 }
 
+static const char *accept_name(int a)
+{
+	return (const char *[]){"?", "evidence", "token", "token-or-evidence",
+				"token-and-evidence"}[a];
+}
+
+/* this node's manifest digest (hex), "" when it runs none */
+static void wf_digest_hex(const struct sealnetd *d, char out[2 * 48 + 1])
+{
+	out[0] = '\0';
+	if (d->wfd && d->wfd->wf)
+		sn_hex_encode(d->wfd->wf->digest, SN_WF_DIGEST_LEN, out);
+}
+
+/*
+ * A node running a manifest accepts a token alone (token,
+ * token-or-evidence) only when tokens bind the manifest: while its own
+ * token (from its domain's KBS) has no manifest claim, or another
+ * manifest's, MAKE takes token-and-evidence (the evidence's log binds
+ * manifest and node policy, docs/protocol.md §3 step 5).
+ */
+static void adjust_accept(struct sn_kbst *k, bool changed)
+{
+	struct sn_kbs_node_config *c = &k->d->cfg->kbs;
+	char mine[2 * 48 + 1];
+	int want = k->accept_cfg;
+
+	wf_digest_hex(k->d, mine);
+	if (mine[0] &&
+	    (want == SN_MAKE_ACCEPT_TOKEN ||
+	     want == SN_MAKE_ACCEPT_TOKEN_OR_EVIDENCE) &&
+	    strcmp(k->own_manifest, mine))
+		want = SN_MAKE_ACCEPT_TOKEN_AND_EVIDENCE;
+	if (want == c->make_accept && !(changed && want != k->accept_cfg))
+		return;
+	if (want == k->accept_cfg)
+		sn_info("kbs: tokens carry this node's manifest: MAKE accepts "
+			"%s",
+			accept_name(want));
+	else
+		sn_warn("kbs: running a workflow manifest and this node's "
+			"token %s: MAKE accepts %s, not %s, until it does "
+			"(sealnet kbs import-manifest on the domain's KBS)",
+			k->own_manifest[0] ? "is for another manifest" :
+					     "has no manifest claim (yet)",
+			accept_name(want), accept_name(k->accept_cfg));
+	c->make_accept = want;
+}
+
+/* our own token's manifest claim (verified with the JWKS just fetched) */
+static void own_claims(struct sn_kbst *k, const char *tok)
+{
+	struct sn_kbs_claims c;
+	char was[sizeof(k->own_manifest)];
+
+	memcpy(was, k->own_manifest, sizeof(was));
+	k->own_manifest[0] = '\0';
+	for (size_t i = 0; i < k->n_keys; i++)
+		if (!sn_kbs_token_verify(k->keys[i], tok, strlen(tok),
+					 time(NULL), &c)) {
+			snprintf(k->own_manifest, sizeof(k->own_manifest), "%s",
+				 c.manifest);
+			break;
+		}
+	adjust_accept(k, strcmp(was, k->own_manifest) != 0);
+}
+
 static void apply(struct sn_kbst *k, const char *s, size_t len)
 {
 	json_t *j = json_loadb(s, len, 0, NULL);
@@ -276,6 +346,7 @@ static void apply(struct sn_kbst *k, const char *s, size_t len)
 	}
 	k->token = strdup(tok);
 	k->expires_at = exp;
+	own_claims(k, tok);
 	json_decref(j);
 	k->tokens++;
 	k->backoff_s = 1;
@@ -381,24 +452,13 @@ int sn_kbst_start(struct sealnetd *d)
 		return -ENOMEM;
 	}
 	d->kbst = k;
-	/* A token does not carry the workflow manifest yet (the KBS has no
-	 * import-manifest): a node running a manifest needs the peer's
-	 * evidence, whose measurement log binds manifest and node policy
-	 * (docs/protocol.md §3 step 5), so a token alone is not enough. */
-	if (d->wfd && (c->make_accept == SN_MAKE_ACCEPT_TOKEN ||
-		       c->make_accept == SN_MAKE_ACCEPT_TOKEN_OR_EVIDENCE)) {
-		sn_warn("kbs: running a workflow manifest: MAKE accepts "
-			"token-and-evidence, not %s (tokens do not bind the "
-			"manifest yet; the evidence's log does)",
-			c->make_accept == SN_MAKE_ACCEPT_TOKEN ?
-				"token" :
-				"token-or-evidence");
-		c->make_accept = SN_MAKE_ACCEPT_TOKEN_AND_EVIDENCE;
-	}
+	k->accept_cfg = c->make_accept;
+	/* running a manifest: until this node's own token shows that the
+	 * domain's KBS binds tokens to it, MAKE takes token-and-evidence
+	 * (adjust_accept) */
+	adjust_accept(k, false);
 	sn_info("kbs: attesting as %s with %s (MAKE accepts %s)", d->cfg->node,
-		c->node_cert,
-		(const char *[]){"?", "evidence", "token", "token-or-evidence",
-				 "token-and-evidence"}[c->make_accept]);
+		c->node_cert, accept_name(c->make_accept));
 	schedule(k, 0); /* from the loop: sn_make_start sets what it needs */
 	return 0;
 }
@@ -489,6 +549,15 @@ int sn_kbst_verify(void *arg, const char *tok, size_t len,
 		return 0;
 	}
 	out->claims.tee = tee;
+	if (d->wfd && d->wfd->wf &&
+	    sn_kbs_token_check_manifest(
+		    d->wfd->wf, &c, peer_name,
+		    d->cfg->kbs.make_accept ==
+			    SN_MAKE_ACCEPT_TOKEN_AND_EVIDENCE,
+		    why, sizeof(why))) {
+		refuse(out, why);
+		return 0;
+	}
 	if (sn_kbsc_refused(d, peer_name, out->claims.measurement, why,
 			    sizeof(why))) {
 		refuse(out, why);

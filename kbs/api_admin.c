@@ -204,6 +204,70 @@ out:
 	json_decref(o);
 }
 
+static void import_manifest(struct kbs *k, struct evhttp_request *req,
+			    const char *actor)
+{
+	json_t *o = admin_body(k, req, "import-manifest");
+	const char *m, *sg;
+	size_t ml, sl;
+	struct sn_kbs_manifest r;
+	char why[600], *txt = NULL;
+	int err;
+
+	if (!o)
+		return;
+	if (json_unpack(o, "{s:s%,s:s%!}", "manifest", &m, &ml, "signatures",
+			&sg, &sl)) {
+		kbs_refuse(k, req, 400, "import-manifest", NULL, "malformed",
+			   NULL,
+			   "import-manifest takes {\"manifest\": the manifest "
+			   "file's text, \"signatures\": its signature "
+			   "envelope's text}");
+		goto out;
+	}
+	err = sn_kbs_manifest_import(k->st, k->cfg.domain, m, ml, sg, sl,
+				     actor, &r, why, sizeof(why));
+	if (err) {
+		static const struct {
+			int err, status;
+			const char *code;
+		} map[] = {
+			{-EINVAL, 400, "bad-manifest"},
+			{-ENOKEY, 403, "manifest-unsigned"},
+			{-EBADMSG, 403, "bad-signature"},
+			{-ENOENT, 409, "wrong-domain"},
+			{-ESTALE, 409, "manifest-older"},
+		};
+		int status = 503;
+		const char *code = "internal";
+
+		for (size_t i = 0; i < SN_ARRAY_SIZE(map); i++)
+			if (map[i].err == err) {
+				status = map[i].status;
+				code = map[i].code;
+			}
+		kbs_refuse(k, req, status, "import-manifest", NULL, code, NULL,
+			   "%s", why);
+		goto out;
+	}
+	{
+		json_t *a = json_pack("{s:b,s:s,s:s,s:I,s:I}", "ok", 1,
+				      "digest", r.digest, "name", r.name,
+				      "version", (json_int_t)r.version,
+				      "stages", (json_int_t)r.n_stages);
+
+		txt = a ? json_dumps(a, JSON_COMPACT) : NULL;
+		json_decref(a);
+	}
+	sn_info("kbs: manifest %s v%llu (%s) imported by %s: %zu stage(s)",
+		r.name, (unsigned long long)r.version, r.digest, actor,
+		r.n_stages);
+	kbs_reply(req, txt ? 200 : 503, txt ? txt : "{\"error\":\"internal\"}");
+out:
+	free(txt);
+	json_decref(o);
+}
+
 static void send_text(struct evhttp_request *req, int err, char *txt)
 {
 	if (err)
@@ -252,6 +316,8 @@ void kbs_admin(struct kbs *k, struct evhttp_request *req, const char *what)
 		reference(k, req, actor);
 	else if (m == EVHTTP_REQ_POST && !strcmp(what, "resource"))
 		resource(k, req, actor);
+	else if (m == EVHTTP_REQ_POST && !strcmp(what, "manifest"))
+		import_manifest(k, req, actor);
 	else if (m == EVHTTP_REQ_POST && !strcmp(what, "revoke"))
 		revoke(k, req, actor);
 	else if (m == EVHTTP_REQ_POST && !strcmp(what, "bundle"))

@@ -89,7 +89,7 @@ static void issue(struct kbs *k, struct evhttp_request *req,
 		  const struct sn_kbs_node *n,
 		  const struct sn_kbs_attest_request *r,
 		  const struct sn_appraisal *a, const uint8_t spki[32],
-		  const char *actor, int64_t t0_ms)
+		  const char *manifest, const char *actor, int64_t t0_ms)
 {
 	struct sn_kbs_claims c = {0};
 	struct sn_kbs_token_rec rec = {0};
@@ -102,6 +102,7 @@ static void issue(struct kbs *k, struct evhttp_request *req,
 	snprintf(c.sub, sizeof(c.sub), "%s", n->id);
 	snprintf(c.domain, sizeof(c.domain), "%s", k->cfg.domain);
 	snprintf(c.stage, sizeof(c.stage), "%s", n->stage);
+	snprintf(c.manifest, sizeof(c.manifest), "%s", manifest);
 	snprintf(c.tee, sizeof(c.tee), "%s", sn_tee_name(a->claims.tee));
 	sn_hex_encode(a->claims.measurement, SN_MEASUREMENT_LEN, c.measurement);
 	c.tcb = a->claims.reported_tcb;
@@ -141,16 +142,16 @@ static void issue(struct kbs *k, struct evhttp_request *req,
 		err = sn_kbs_token_record(k->st, &rec, &au);
 	}
 	if (!err) {
-		o = json_pack("{s:s,s:s,s:I,s:s,s:s,s:s}", "token", tok, "jti",
-			      c.jti, "expires_at", (json_int_t)c.exp, "stage",
-			      c.stage, "tee", c.tee, "measurement",
-			      c.measurement);
+		o = json_pack("{s:s,s:s,s:I,s:s,s:s,s:s,s:s}", "token", tok,
+			      "jti", c.jti, "expires_at", (json_int_t)c.exp,
+			      "stage", c.stage, "manifest", c.manifest, "tee",
+			      c.tee, "measurement", c.measurement);
 		txt = o ? json_dumps(o, JSON_COMPACT) : NULL;
 	}
 	if (txt) {
 		kbs_reply(req, 200, txt);
-		kbs_metrics_attested(k, (double)((int64_t)kbs_now_ms() - t0_ms) /
-						1e3);
+		kbs_metrics_attested(
+			k, (double)((int64_t)kbs_now_ms() - t0_ms) / 1e3);
 	} else
 		kbs_refuse(k, req, 503, "attest", n->id, "internal", NULL,
 			   "the token could not be issued or recorded "
@@ -161,12 +162,55 @@ static void issue(struct kbs *k, struct evhttp_request *req,
 	free(jti_s);
 }
 
+void kbs_policy_cache_free(struct kbs *k)
+{
+	for (size_t i = 0; i < KBS_POLICY_CACHE; i++) {
+		free(k->pcache[i].text);
+		sn_policy_appraisal_free(k->pcache[i].pol);
+		memset(&k->pcache[i], 0, sizeof(k->pcache[i]));
+	}
+}
+
+/* stage's parsed policy (text: as stored now), from the cache when the
+ * text is unchanged; NULL when it does not parse */
+static const struct sn_policy_appraisal *
+policy_for(struct kbs *k, const char *stage, const char *text)
+{
+	struct kbs_policy_cache *e = NULL;
+	struct sn_policy_appraisal *p = NULL;
+	char *t;
+
+	for (size_t i = 0; i < KBS_POLICY_CACHE; i++)
+		if (k->pcache[i].text && !strcmp(k->pcache[i].stage, stage)) {
+			e = &k->pcache[i];
+			break;
+		}
+	if (e && !strcmp(e->text, text))
+		return e->pol;
+	if (sn_policy_appraisal_parse(text, strlen(text), &p))
+		return NULL;
+	t = strdup(text);
+	if (!t) {
+		sn_policy_appraisal_free(p);
+		return NULL;
+	}
+	if (!e)
+		e = &k->pcache[k->pcache_next++ % KBS_POLICY_CACHE];
+	free(e->text);
+	sn_policy_appraisal_free(e->pol);
+	snprintf(e->stage, sizeof(e->stage), "%s", stage);
+	e->text = t;
+	e->pol = p;
+	return p;
+}
+
 void kbs_attest(struct kbs *k, struct evhttp_request *req)
 {
 	struct sn_kbs_attest_request r = {0};
-	struct sn_policy_appraisal *pol = NULL;
+	const struct sn_policy_appraisal *pol = NULL;
 	struct sn_appraisal *a = NULL;
 	struct sn_kbs_node n;
+	struct sn_kbs_manifest man = {0};
 	uint8_t spki[SN_SHA256_LEN], cb[SN_KBS_CB_LEN];
 	char *body = NULL, *policy = NULL, *rj = NULL, actor[200], sum[600];
 	size_t len;
@@ -211,6 +255,26 @@ void kbs_attest(struct kbs *k, struct evhttp_request *req)
 			   r.node);
 		goto out;
 	}
+	/* with a manifest imported, the node must run its enrolled stage
+	 * there: the token's manifest and stage claims say so */
+	err = sn_kbs_manifest_get(k->st, &man);
+	if (!err)
+		err = sn_kbs_manifest_runs(k->st, n.id, n.stage);
+	if (err == -ENOENT && man.digest[0]) {
+		kbs_refuse(k, req, 403, "attest", r.node, "not-in-manifest",
+			   NULL,
+			   "the imported manifest %s v%llu does not have node "
+			   "%s run stage %s (re-enrol it with the manifest's "
+			   "stage, or import the manifest that does)",
+			   man.name, (unsigned long long)man.version, r.node,
+			   n.stage);
+		goto out;
+	}
+	if (err && err != -ENOENT) {
+		kbs_refuse(k, req, 503, "attest", r.node, "internal", NULL,
+			   "the manifest could not be read (database error?)");
+		goto out;
+	}
 	/* single use: consumed before appraisal, so a failure burns it too */
 	err = sn_kbs_challenge_consume(k->ch, kbs_now_ms(), r.challenge);
 	if (err) {
@@ -228,8 +292,8 @@ void kbs_attest(struct kbs *k, struct evhttp_request *req)
 		goto out;
 	}
 	err = sn_kbs_reference_get(k->st, n.stage, &policy);
-	if (!err)
-		err = sn_policy_appraisal_parse(policy, strlen(policy), &pol);
+	if (!err && !(pol = policy_for(k, n.stage, policy)))
+		err = -EINVAL;
 	if (err) {
 		kbs_refuse(k, req, 409, "attest", r.node, "no-reference", NULL,
 			   "stage %s has no usable reference values (an admin "
@@ -273,9 +337,8 @@ void kbs_attest(struct kbs *k, struct evhttp_request *req)
 		}
 	}
 	kbs_actor(k, req, actor, sizeof(actor));
-	issue(k, req, &n, &r, a, spki, actor, t0_ms);
+	issue(k, req, &n, &r, a, spki, man.digest, actor, t0_ms);
 out:
-	sn_policy_appraisal_free(pol);
 	free(a);
 	free(rj);
 	free(policy);

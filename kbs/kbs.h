@@ -38,6 +38,15 @@ int kbs_config_load(const char *path, struct kbs_config *out);
 
 struct kbs_waiter;
 
+/* parsed appraisal policies by stage, reused while the stored text is the
+ * same (api_node.c): no parse per attestation */
+#define KBS_POLICY_CACHE 16
+struct kbs_policy_cache {
+	char stage[SN_KBS_NAME_MAX];
+	char *text;
+	struct sn_policy_appraisal *pol;
+};
+
 struct kbs {
 	struct kbs_config cfg;
 	struct event_base *base;
@@ -51,6 +60,8 @@ struct kbs {
 	int n_waiters;
 	struct kbs_metrics *metrics; /* metrics.c */
 	struct sn_workflow *wf;	     /* cfg.manifest, verified; or NULL */
+	struct kbs_policy_cache pcache[KBS_POLICY_CACHE];
+	unsigned int pcache_next;
 };
 
 /* --- metrics.c: the Prometheus page on cfg.metrics_listen --------------- */
@@ -116,6 +127,7 @@ void kbs_admin_bundle(struct kbs *k, struct evhttp_request *req,
 /* a revocation was committed: answer the waiting GET /events */
 void kbs_events_notify(struct kbs *k);
 void kbs_events_free(struct kbs *k);
+void kbs_policy_cache_free(struct kbs *k);
 
 /* a query parameter as a number in min..max (absent: def): 0 or -EINVAL */
 int kbs_query_int(struct evhttp_request *req, const char *name, long min,

@@ -174,6 +174,7 @@ out:
 		event_base_free(k.base);
 	sn_kbs_challenges_free(k.ch);
 	sn_workflow_free(k.wf);
+	kbs_policy_cache_free(&k);
 	sn_kbs_signer_free(k.signer);
 	sn_kbs_store_close(k.st);
 	if (rc == 1)

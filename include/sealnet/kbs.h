@@ -67,7 +67,7 @@ int sn_kbs_b64url_decode_fixed(const char *in, uint8_t *out, size_t n);
 
 struct sn_kbs_store;
 
-#define SN_KBS_SCHEMA_VERSION 1
+#define SN_KBS_SCHEMA_VERSION 2
 
 /* Open (create) the database at path: WAL, synchronous=FULL, foreign keys,
  * migrations up to SN_KBS_SCHEMA_VERSION.  A database from a newer
@@ -149,6 +149,40 @@ int sn_kbs_events_json(struct sn_kbs_store *s, int64_t after, int limit,
 /* nodes, stages with references, resources (without data), revocations,
  * number of tokens: a JSON object (*out malloc'd) */
 int sn_kbs_list_json(struct sn_kbs_store *s, char **out);
+
+/* --- the workflow manifest (manifest.c) -------------------------------- */
+
+struct sn_kbs_manifest {
+	char digest[2 * 48 + 1]; /* SHA-384 hex (sn_workflow_digest) */
+	char name[SN_KBS_NAME_MAX];
+	uint64_t version;
+	size_t n_stages; /* this domain's stages imported */
+};
+
+/*
+ * Import a signed workflow manifest (docs/kbs-api.md "Manifest import"):
+ * parse and validate manifest[0..ml), check the envelope sigs[0..sl)
+ * (every domain signed, by a key it lists, over this digest), then in one
+ * transaction with its audit entry: replace the reference values of each
+ * of domain's stages with the policy the manifest gives it
+ * (sn_workflow_stage_policy), record which node runs which of those
+ * stages, and record the manifest (digest, name, version).  A version
+ * below the recorded one, or the same version with another digest, is
+ * refused; the same manifest again is a no-op (0).  Errors: -EINVAL
+ * malformed manifest or envelope, -ENOKEY a domain has not signed,
+ * -EBADMSG a bad signature (or the envelope is for another manifest),
+ * -ENOENT domain is not in the manifest, -ESTALE older (or conflicting)
+ * version; why says what failed and what to do.
+ */
+int sn_kbs_manifest_import(struct sn_kbs_store *s, const char *domain,
+			   const char *manifest, size_t ml, const char *sigs,
+			   size_t sl, const char *actor,
+			   struct sn_kbs_manifest *out, char *why, size_t cap);
+/* The recorded manifest: 0, -ENOENT none imported */
+int sn_kbs_manifest_get(struct sn_kbs_store *s, struct sn_kbs_manifest *out);
+/* 0 when the recorded manifest has node running stage; -ENOENT not */
+int sn_kbs_manifest_runs(struct sn_kbs_store *s, const char *node,
+			 const char *stage);
 
 /* --- audit log ------------------------------------------------------ */
 
@@ -299,6 +333,19 @@ int sn_kbs_token_check_peer(struct sn_kbs_signer *const *keys, size_t n,
 			    const uint8_t spki_sha256[SN_SHA256_LEN],
 			    const char *expect_sub, struct sn_kbs_claims *out,
 			    char *why, size_t cap);
+
+/*
+ * A peer's token (claims verified already) against the manifest wf this
+ * node runs (docs/protocol.md §3.1): manifest must be wf's digest (hex)
+ * and stage a stage of wf, of the token's domain, that wf gives node
+ * peer.  A token with no manifest claim passes only when evidence_too
+ * (token-and-evidence: the peer's evidence binds the manifest).  0, or
+ * -EPERM with why saying what failed.
+ */
+struct sn_workflow;
+int sn_kbs_token_check_manifest(const struct sn_workflow *wf,
+				const struct sn_kbs_claims *c, const char *peer,
+				bool evidence_too, char *why, size_t cap);
 
 /* --- request parsing (the daemon; fuzzed) ---------------------------- */
 

@@ -190,6 +190,14 @@ int sn_workflow_find_domain(const struct sn_workflow *wf, const char *id);
 int sn_workflow_find_node(const struct sn_workflow *wf, const char *name);
 int sn_workflow_find_stage(const struct sn_workflow *wf, const char *name);
 
+/* The appraisal policy (docs/attestation.md, compact JSON with sorted
+ * keys, "comment": "workflow NAME vVERSION") that stage's reference values
+ * give: the one sn_workflow_compile_node gives a peer running the stage,
+ * and what sealnet-kbs imports per stage.  *out malloc'd; -EINVAL no such
+ * stage. */
+int sn_workflow_stage_policy(const struct sn_workflow *wf, size_t stage,
+			     char **out);
+
 /* ---- signatures (workflow.sig.json) ---------------------------------- */
 
 struct sn_wf_sig {

@@ -6,6 +6,13 @@
  *
  * A used or expired challenge stays known until twice its lifetime has
  * passed, so that a replay is told "already used" rather than "unknown".
+ *
+ * O(1) per operation (the linear scan of the table was 5 % of the KBS's
+ * CPU under load): challenges are kept in issue order in a ring (the
+ * lifetime is fixed, so they expire in that order too), and a challenge
+ * names its ring position: bytes 0..7 are its issue sequence number
+ * (big-endian), bytes 8..31 random.  A consume looks at that one slot and
+ * compares all 32 bytes in constant time.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -19,14 +26,19 @@
 
 struct slot {
 	uint8_t v[SN_KBS_CHALLENGE_LEN];
-	uint64_t expires; /* ms; 0: free slot */
+	uint64_t expires; /* ms */
 	bool used;
 };
 
 struct sn_kbs_challenges {
 	struct slot *s;
-	size_t cap;
+	size_t cap;	 /* ring size: outstanding + remembered */
+	size_t capacity; /* unexpired, unused ones at most */
 	uint64_t lifetime;
+	uint64_t head;	   /* oldest remembered sequence number */
+	uint64_t exp_head; /* oldest not (known to be) expired */
+	uint64_t tail;	   /* next sequence number */
+	size_t live;	   /* unused in [exp_head, tail) */
 };
 
 int sn_kbs_challenges_new(size_t capacity, uint64_t lifetime_ms,
@@ -34,13 +46,14 @@ int sn_kbs_challenges_new(size_t capacity, uint64_t lifetime_ms,
 {
 	struct sn_kbs_challenges *c;
 
-	if (!capacity || !lifetime_ms)
+	if (!capacity || !lifetime_ms || capacity > SIZE_MAX / 4)
 		return -EINVAL;
 	c = calloc(1, sizeof(*c));
 	if (!c)
 		return -ENOMEM;
 	/* room for the remembered used/expired ones too */
 	c->cap = 2 * capacity;
+	c->capacity = capacity;
 	c->s = calloc(c->cap, sizeof(*c->s));
 	if (!c->s) {
 		free(c);
@@ -60,53 +73,72 @@ void sn_kbs_challenges_free(struct sn_kbs_challenges *c)
 	free(c);
 }
 
-/* forget what is past its remembering time */
-static void reap(struct sn_kbs_challenges *c, uint64_t now)
+static struct slot *at(struct sn_kbs_challenges *c, uint64_t seq)
 {
-	for (size_t i = 0; i < c->cap; i++)
-		if (c->s[i].expires && now >= c->s[i].expires + c->lifetime)
-			memset(&c->s[i], 0, sizeof(c->s[i]));
+	return &c->s[seq % c->cap];
+}
+
+/* move past what has expired, forget what is past its remembering time */
+static void advance(struct sn_kbs_challenges *c, uint64_t now)
+{
+	while (c->exp_head < c->tail && now >= at(c, c->exp_head)->expires) {
+		if (!at(c, c->exp_head)->used)
+			c->live--;
+		c->exp_head++;
+	}
+	while (c->head < c->exp_head &&
+	       now >= at(c, c->head)->expires + c->lifetime) {
+		OPENSSL_cleanse(at(c, c->head), sizeof(struct slot));
+		c->head++;
+	}
 }
 
 int sn_kbs_challenge_issue(struct sn_kbs_challenges *c, uint64_t now_ms,
 			   uint8_t out[SN_KBS_CHALLENGE_LEN])
 {
-	size_t live = 0, free_slot = c->cap;
+	struct slot *s;
+	uint64_t seq;
 
-	reap(c, now_ms);
-	for (size_t i = 0; i < c->cap; i++) {
-		if (!c->s[i].expires) {
-			if (free_slot == c->cap)
-				free_slot = i;
-		} else if (!c->s[i].used && now_ms < c->s[i].expires) {
-			live++;
-		}
-	}
-	if (live >= c->cap / 2 || free_slot == c->cap)
+	advance(c, now_ms);
+	if (c->live >= c->capacity || c->tail - c->head >= c->cap)
 		return -EBUSY;
-	if (RAND_bytes(c->s[free_slot].v, SN_KBS_CHALLENGE_LEN) != 1)
+	seq = c->tail;
+	s = at(c, seq);
+	for (int i = 0; i < 8; i++)
+		s->v[i] = (uint8_t)(seq >> (56 - 8 * i));
+	if (RAND_bytes(s->v + 8, SN_KBS_CHALLENGE_LEN - 8) != 1)
 		return -EIO;
-	c->s[free_slot].expires = now_ms + c->lifetime;
-	c->s[free_slot].used = false;
-	memcpy(out, c->s[free_slot].v, SN_KBS_CHALLENGE_LEN);
+	/* never before the newest: the ring stays in expiry order */
+	s->expires = now_ms + c->lifetime;
+	if (seq > c->head && s->expires < at(c, seq - 1)->expires)
+		s->expires = at(c, seq - 1)->expires;
+	s->used = false;
+	c->tail++;
+	c->live++;
+	memcpy(out, s->v, SN_KBS_CHALLENGE_LEN);
 	return 0;
 }
 
 int sn_kbs_challenge_consume(struct sn_kbs_challenges *c, uint64_t now_ms,
 			     const uint8_t ch[SN_KBS_CHALLENGE_LEN])
 {
-	for (size_t i = 0; i < c->cap; i++) {
-		struct slot *s = &c->s[i];
+	uint64_t seq = 0;
+	struct slot *s;
 
-		if (!s->expires || sn_memeq_ct(s->v, ch, SN_KBS_CHALLENGE_LEN))
-			continue;
-		if (s->used)
-			return -EALREADY;
-		/* expired or not, it can never be used again */
-		s->used = true;
-		if (now_ms >= s->expires)
-			return -ETIMEDOUT;
-		return 0;
-	}
-	return -ENOENT;
+	for (int i = 0; i < 8; i++)
+		seq = seq << 8 | ch[i];
+	advance(c, now_ms);
+	if (seq < c->head || seq >= c->tail)
+		return -ENOENT;
+	s = at(c, seq);
+	if (sn_memeq_ct(s->v, ch, SN_KBS_CHALLENGE_LEN))
+		return -ENOENT;
+	if (s->used)
+		return -EALREADY;
+	/* expired or not, it can never be used again */
+	s->used = true;
+	if (seq < c->exp_head || now_ms >= s->expires)
+		return -ETIMEDOUT;
+	c->live--;
+	return 0;
 }

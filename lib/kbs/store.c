@@ -44,6 +44,12 @@ static const char *const migrations[] = {
 	" SELECT RAISE(ABORT, 'the audit log is append-only'); END;"
 	"CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit BEGIN"
 	" SELECT RAISE(ABORT, 'the audit log is append-only'); END;",
+	/* 2: the imported workflow manifest (manifest.c) */
+	"CREATE TABLE manifest (id INTEGER PRIMARY KEY CHECK (id = 1),"
+	" digest TEXT NOT NULL, name TEXT NOT NULL, version INTEGER NOT NULL,"
+	" imported_at INTEGER NOT NULL);"
+	"CREATE TABLE manifest_stages (node TEXT NOT NULL, stage TEXT NOT NULL,"
+	" PRIMARY KEY (node, stage));",
 };
 
 int sn_kbs_db_err(struct sn_kbs_store *s, const char *what)
@@ -642,6 +648,22 @@ int sn_kbs_list_json(struct sn_kbs_store *s, char **out)
 			o, "tokens",
 			json_object_get(json_array_get(a, 0), "tokens"));
 		json_decref(a);
+	}
+	if (!err) {
+		struct sn_kbs_manifest m;
+		int e = sn_kbs_manifest_get(s, &m);
+
+		if (e && e != -ENOENT)
+			err = e;
+		else
+			json_object_set_new(
+				o, "manifest",
+				e ? json_null() :
+				    json_pack("{s:s,s:I,s:s,s:I}", "name",
+					      m.name, "version",
+					      (json_int_t)m.version, "digest",
+					      m.digest, "stages",
+					      (json_int_t)m.n_stages));
 	}
 	txt = err ? NULL : json_dumps(o, JSON_COMPACT);
 	json_decref(o);

@@ -228,3 +228,25 @@ int wf_reference_equal(const struct sn_wf_reference *a,
 	json_decref(y);
 	return eq;
 }
+
+int sn_workflow_stage_policy(const struct sn_workflow *wf, size_t stage,
+			     char **out)
+{
+	json_t *pol;
+	char *txt;
+
+	if (stage >= wf->n_stages)
+		return -EINVAL;
+	pol = wf_reference_policy(&wf->stages[stage].ref);
+	if (!pol)
+		return -ENOMEM;
+	json_object_set_new(pol, "comment",
+			    json_sprintf("workflow %s v%llu", wf->name,
+					 (unsigned long long)wf->version));
+	txt = json_dumps(pol, JSON_COMPACT | JSON_SORT_KEYS);
+	json_decref(pol);
+	if (!txt)
+		return -ENOMEM;
+	*out = txt;
+	return 0;
+}

@@ -175,10 +175,38 @@ static void b64url_strict(void **state)
 	free(o);
 }
 
+/* O(1) table: the sequence number in a challenge only names the slot; a
+ * guessed challenge with a live sequence number is unknown, and the ring
+ * wraps over many generations */
+static void challenge_forged_and_wrap(void **state)
+{
+	struct sn_kbs_challenges *c;
+	uint8_t a[SN_KBS_CHALLENGE_LEN], f[SN_KBS_CHALLENGE_LEN];
+
+	assert_int_equal(sn_kbs_challenges_new(3, 1000, &c), 0);
+	assert_int_equal(sn_kbs_challenge_issue(c, 0, a), 0);
+	memcpy(f, a, sizeof(f));
+	f[20] ^= 1;
+	assert_int_equal(sn_kbs_challenge_consume(c, 1, f), -ENOENT);
+	f[20] ^= 1;
+	f[7] ^= 1; /* another (unissued) sequence number */
+	assert_int_equal(sn_kbs_challenge_consume(c, 1, f), -ENOENT);
+	assert_int_equal(sn_kbs_challenge_consume(c, 1, a), 0);
+	/* remembered (used) ones occupy the ring until 2 lifetimes pass */
+	for (uint64_t t = 10; t < 1000000; t += 700) {
+		assert_int_equal(sn_kbs_challenge_issue(c, t, a), 0);
+		assert_int_equal(sn_kbs_challenge_consume(c, t + 1, a), 0);
+		assert_int_equal(sn_kbs_challenge_consume(c, t + 2, a),
+				 -EALREADY);
+	}
+	sn_kbs_challenges_free(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(challenge_single_use),
+		cmocka_unit_test(challenge_forged_and_wrap),
 		cmocka_unit_test(challenge_expiry),
 		cmocka_unit_test(challenge_capacity),
 		cmocka_unit_test(seal_roundtrip),
