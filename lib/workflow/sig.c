@@ -207,8 +207,10 @@ int sn_wf_sigset_dump(const struct sn_wf_sigset *s, char **out)
 
 	if (!root || !arr || !sorted)
 		goto out;
-	memcpy(sorted, s->sigs, s->n_sigs * sizeof(*sorted));
-	qsort(sorted, s->n_sigs, sizeof(*sorted), cmp_sig);
+	if (s->n_sigs) { /* s->sigs may be NULL in an empty envelope */
+		memcpy(sorted, s->sigs, s->n_sigs * sizeof(*sorted));
+		qsort(sorted, s->n_sigs, sizeof(*sorted), cmp_sig);
+	}
 	sn_hex_encode(s->digest, SN_WF_DIGEST_LEN, dig);
 	for (size_t i = 0; i < s->n_sigs; i++) {
 		sn_hex_encode(sorted[i].key_fpr, SN_WF_FPR_LEN, fpr);
