@@ -299,7 +299,7 @@ static int run_local(struct run *r, double timeout, long conc,
 	/* start order: highest node id first.  Of two peers the lower id
 	 * dials (docs/sealnetd.md); started after its higher peers, a node
 	 * usually finds them listening, instead of waiting for its MAKE
-	 * retry (backoff 1 s) */
+	 * retry (first after 100-200 ms) */
 	order = r->order = malloc(wf->n_nodes * sizeof(*order));
 	if (!order)
 		goto out;

@@ -38,6 +38,7 @@ int dp_read_manifest(const struct sn_workflow *wf, const char *mpath,
 	size_t ml = 0, sl = 0;
 	struct sn_workflow *again = NULL;
 	struct sn_wf_diag *d = calloc(1, sizeof(*d));
+	char *m = NULL, *sg = NULL;
 	int err;
 
 	if (!d)
@@ -50,6 +51,14 @@ int dp_read_manifest(const struct sn_workflow *wf, const char *mpath,
 			sb || !spath || !mb ? mpath : spath, strerror(-err));
 		goto out;
 	}
+	if (memchr(mb, 0, ml) || (sb && memchr(sb, 0, sl))) {
+		fprintf(stderr,
+			"sealnet deploy: %s or %s holds a NUL byte: not a "
+			"JSON text deploy can copy\n",
+			mpath, spath ? spath : "its envelope");
+		err = -EINVAL;
+		goto out;
+	}
 	err = sn_workflow_parse((const char *)mb, ml, &again, d);
 	if (err || memcmp(again->digest, wf->digest, SN_WF_DIGEST_LEN)) {
 		fprintf(stderr,
@@ -60,14 +69,16 @@ int dp_read_manifest(const struct sn_workflow *wf, const char *mpath,
 		goto out;
 	}
 	err = -ENOMEM;
-	*manifest = strndup((const char *)mb, ml);
-	*sigs = sb ? strndup((const char *)sb, sl) : NULL;
-	if (*manifest && (!sb || *sigs))
+	m = strndup((const char *)mb, ml);
+	sg = sb ? strndup((const char *)sb, sl) : NULL;
+	if (m && (!sb || sg)) {
+		*manifest = m;
+		*sigs = sg;
+		m = sg = NULL;
 		err = 0;
-	else {
-		free(*manifest);
-		free(*sigs);
 	}
+	free(m);
+	free(sg);
 out:
 	sn_workflow_free(again);
 	free(mb);
@@ -143,17 +154,20 @@ out:
 char *dp_local_json(const char *node, const char *iface, const char *sock,
 		    const char *state, const char *platform, bool sim)
 {
-	json_t *make = json_object();
 	json_t *o;
 	char *s;
 
-	if (sim)
-		json_object_set_new(make, "sim_platform",
-				    json_string(platform));
-	o = json_pack("{s:{s:s, s:s, s:s}, s:s, s:s, s:s, s:o}", "workflow",
+	o = json_pack("{s:{s:s, s:s, s:s}, s:s, s:s, s:s}", "workflow",
 		      "manifest", DP_MANIFEST, "signatures", DP_SIGS, "node",
 		      node, "interface", iface, "control_socket", sock,
-		      "state_dir", state, "make", make);
+		      "state_dir", state);
+	/* a real TEE needs nothing local in "make" */
+	if (o && sim &&
+	    json_object_set_new(o, "make",
+				json_pack("{s:s}", "sim_platform", platform))) {
+		json_decref(o);
+		o = NULL;
+	}
 	s = o ? json_dumps(o, JSON_INDENT(2) | JSON_SORT_KEYS) : NULL;
 	json_decref(o);
 	return s;

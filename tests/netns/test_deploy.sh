@@ -32,7 +32,7 @@ check() {
 }
 cleanup() {
 	"$SEALNET" undeploy --state "$ST" >/dev/null 2>&1
-	[ -d "$CG/sndp-p1" ] && rmdir "$CG/sndp-p1"
+	[ -n "${CGP:-}" ] && [ -d "$CGP" ] && rmdir "$CGP"
 	mountpoint -q "$CG" && umount "$CG"
 	ip netns del "snvictim-$$" 2>/dev/null
 	rm -rf --one-file-system "$T"
@@ -55,14 +55,18 @@ tag_of() { jq -r .tag "$1/deploy.json"; }
 # n1 -> n2 edge runs in it, undeploy removes it.  (`ip netns exec` gives
 # sealnetd a fresh /sys: the hierarchy is mounted outside /sys.)
 CG="$T/cg2"
+# cgroup v2 is one hierarchy machine-wide (this mount shows the same
+# tree as every other): the stage's directory is unique to this run, so
+# that two runs of this test at once do not share (and remove) it
+CGP="$CG/sndp-p1-$$"
 mkdir "$CG" && mount -t cgroup2 none "$CG" || { echo "cannot mount cgroup v2"; exit 1; }
-gen() { python3 "$GEN" 4 "$PUB" --mesh 2 --cgroup "$CG/sndp-p1" "$@"; }
+gen() { python3 "$GEN" 4 "$PUB" --mesh 2 --cgroup "$CGP" "$@"; }
 "$SEALNET" workflow keygen "$T/d.key" >"$T/kg.out" || exit 1
 PUB=$(grep -oE '[0-9a-f]{64}' "$T/kg.out")
 gen >"$T/draft.json" || exit 1
 "$SEALNET" deploy "$T/draft.json" --print-measurements --state "$ST" >"$T/meas.json" ||
 	{ echo "print-measurements failed"; exit 1; }
-check "--print-measurements leaves no cgroup and no deployment" [ ! -e "$CG/sndp-p1" -a ! -e "$ST/deploy.json" ]
+check "--print-measurements leaves no cgroup and no deployment" [ ! -e "$CGP" -a ! -e "$ST/deploy.json" ]
 gen --measurements "$T/meas.json" >"$T/w.json"
 "$SEALNET" workflow sign "$T/w.json" --domain d --key "$T/d.key" >/dev/null || exit 1
 
@@ -128,7 +132,7 @@ for ph in started dataplane keyed; do
 done
 TAG=$(tag_of "$ST")
 check "the stage cgroup was created and recorded" \
-	[ -d "$CG/sndp-p1" -a "$(jq -r '.cgroups[0]' "$ST/deploy.json")" = "$CG/sndp-p1" ]
+	[ -d "$CGP" -a "$(jq -r '.cgroups[0]' "$ST/deploy.json")" = "$CGP" ]
 check "one namespace per node and the switch (sndp-$TAG-*): $(ours "$TAG")" [ "$(ours "$TAG")" = 5 ]
 # independently: the data plane's counters, n1 -> n2 and n3 -> n4
 sock() { echo "$ST/nodes/$1/sealnetd.sock"; }
@@ -219,7 +223,7 @@ check "undeploy succeeds" [ $? = 0 ]
 check "no namespace left ($(ours "$TAG"))" [ "$(ours "$TAG")" = 0 ]
 check "no sealnetd left ($(alive $pids1) of $pids1)" [ "$(alive $pids1)" = 0 ]
 check "state forgotten (deploy.json, nodes/ gone)" [ ! -e "$ST/deploy.json" -a ! -e "$ST/nodes" ]
-check "the stage cgroup it created is removed" [ ! -e "$CG/sndp-p1" ]
+check "the stage cgroup it created is removed" [ ! -e "$CGP" ]
 "$SEALNET" undeploy --state "$ST" >/dev/null 2>&1
 check "undeploy again: nothing to do, exit 0" [ $? = 0 ]
 
@@ -239,7 +243,7 @@ for sig in INT TERM; do
 	check "SIG$sig during deploy ($(echo $pids | wc -w) sealnetd started): exit $rc (not 0)" [ "$rc" != 0 ]
 	check "  leaves no namespace ($(ours "$TAG"))" [ "$(ours "$TAG")" = 0 ]
 	check "  and no process ($(alive $pids))" [ -n "$pids" -a "$(alive $pids)" = 0 ]
-	check "  and no state, no cgroup" [ ! -e "$ST/deploy.json" -a ! -e "$CG/sndp-p1" ]
+	check "  and no state, no cgroup" [ ! -e "$ST/deploy.json" -a ! -e "$CGP" ]
 done
 
 # --- a node that fails attestation does not stall the rest -----------------
@@ -260,7 +264,7 @@ check "the three edges to or from n4 are named" \
 	[ "$(jq '[.failed_edges[] | select(.from == "n4" or .to == "n4")] | length' <<<"$done2")" = 3 ]
 TAG2=$(tag_of "$ST")
 "$SEALNET" undeploy --state "$ST" >/dev/null
-check "undeploy of the failed deploy leaves nothing" [ "$(ours "$TAG2")" = 0 -a ! -e "$CG/sndp-p1" ]
+check "undeploy of the failed deploy leaves nothing" [ "$(ours "$TAG2")" = 0 -a ! -e "$CGP" ]
 # --- undeploy removes only what deploy names, whatever deploy.json says ----
 victim_ns="snvictim-$$"
 mkdir -p "$T/victim" "$ST"
