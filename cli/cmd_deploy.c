@@ -46,7 +46,8 @@ static const struct sn_cli_opt opts[] = {
 		    "sealnetd starts in flight at once (default 8)"},
 	[O_EMIT] = {"emit", 0, "DIR",
 		    "real machines: write DIR/NODE/{sealnetd.json,\n"
-		    "policy.json,sealnetd.service}; start nothing"},
+		    "workflow.json,workflow.sig.json,sealnetd.service};\n"
+		    "start nothing"},
 	[O_MEASURE] = {"print-measurements", 0, NULL,
 		       "create the state directory's sim platform, print\n"
 		       "its ARK hash and each node's launch measurement\n"
@@ -69,12 +70,15 @@ static const struct sn_cli_spec spec = {
 		"namespace per node (sndp-TAG-NODE) on one bridge, with the "
 		"node's\n"
 		"address, a simulated TEE platform, and the node's sealnetd "
-		"compiled\n"
-		"from the manifest. Shows progress (nodes started, data plane\n"
-		"loaded, attested and keyed, every edge of every flow proven "
-		"by a\n"
-		"probe packet that the sender's counters show sealed and the\n"
-		"receiver's show opened) and ends when every edge is proven, "
+		"running\n"
+		"from a copy of the manifest (sealnetd --config with a "
+		"\"workflow\"\n"
+		"member: per-peer appraisal, the manifest bound into its "
+		"evidence).\n"
+		"Shows progress (nodes started, data plane loaded, attested\n"
+		"and keyed, every edge of every flow proven by a probe packet\n"
+		"that the sender's counters show sealed and the receiver's\n"
+		"show opened) and ends when every edge is proven, "
 		"or\n"
 		"names the nodes and edges that are not. Re-running it on the\n"
 		"running cluster changes nothing. Ctrl-C removes what this "
@@ -179,7 +183,7 @@ static int run_local(struct run *r, double timeout, long conc,
 		return 1;
 	for (size_t i = 0; i < wf->n_nodes; i++) {
 		struct dp_node *nd = &r->c.nodes[i];
-		char pol[DP_PATH_MAX + 32], st[DP_PATH_MAX + 32], *loc;
+		char st[DP_PATH_MAX + 32], *loc;
 		int code = 1;
 
 		snprintf(nd->name, sizeof(nd->name), "%s", wf->nodes[i].name);
@@ -188,7 +192,6 @@ static int run_local(struct run *r, double timeout, long conc,
 		snprintf(nd->dir, sizeof(nd->dir), "%s/%s", nodes, nd->name);
 		snprintf(nd->sock, sizeof(nd->sock), "%s/sealnetd.sock",
 			 nd->dir);
-		snprintf(pol, sizeof(pol), "%s/policy.json", nd->dir);
 		snprintf(st, sizeof(st), "%s/state", nd->dir);
 		for (size_t k = 0; existing && k < old.n_nodes; k++)
 			if (!strcmp(old.nodes[k].name, nd->name)) {
@@ -197,8 +200,10 @@ static int run_local(struct run *r, double timeout, long conc,
 			}
 		if (existing && dp_node_alive(nd))
 			continue; /* running: its files stay as they are */
-		loc = dp_local_json("eth0", nd->sock, st, platform, pol, true);
-		if (!loc || dp_write_node(wf, i, nd->dir, loc, &code)) {
+		loc = dp_local_json(nd->name, "eth0", nd->sock, st, platform,
+				    true);
+		if (!loc || dp_write_node(wf, i, nd->dir, loc, r->manifest,
+					  r->sigs, &code)) {
 			free(loc);
 			free(old.nodes);
 			return code;
@@ -294,7 +299,7 @@ static int run_local(struct run *r, double timeout, long conc,
 	/* start order: highest node id first.  Of two peers the lower id
 	 * dials (docs/sealnetd.md); started after its higher peers, a node
 	 * usually finds them listening, instead of waiting for its MAKE
-	 * retry (backoff 1 s) */
+	 * retry (first after 100-200 ms) */
 	order = r->order = malloc(wf->n_nodes * sizeof(*order));
 	if (!order)
 		goto out;
@@ -466,12 +471,20 @@ int cmd_deploy(int argc, char **argv)
 			goto out;
 		}
 	}
+	/* every node runs a copy of what was verified here (not in
+	 * --print-measurements: a draft, measured without its manifest) */
+	if (!measure && dp_read_manifest(r.wf, argv[a.optind], sigs,
+					 &r.manifest, &r.sigs)) {
+		rc = 1;
+		goto out;
+	}
 	if (emit) {
 		/* on the machines: the installed daemon (meson's default
 		 * prefix), not this build's */
 		rc = dp_do_emit(r.wf, emit, prefix,
 				sealnetd_set ? sealnetd :
-					       "/usr/local/bin/sealnetd");
+					       "/usr/local/bin/sealnetd",
+				r.manifest, r.sigs);
 		goto out;
 	}
 	if (geteuid()) {
@@ -514,6 +527,8 @@ int cmd_deploy(int argc, char **argv)
 	rc = run_local(&r, (double)timeout, conc, sealnetd, measure);
 out:
 	free(defsig);
+	free(r.manifest);
+	free(r.sigs);
 	free(r.e);
 	free(r.pair);
 	free(r.order);

@@ -9,7 +9,8 @@
  *                         each thing is created, so that an interrupted
  *                         deploy and undeploy find everything)
  *   platform/             the simulated TEE platform (kept by undeploy)
- *   nodes/NODE/           sealnetd.json, policy.json, sealnetd.log,
+ *   nodes/NODE/           sealnetd.json (local + "workflow"), workflow.json,
+ *                         workflow.sig.json (the verified copies), sealnetd.log,
  *                         sealnetd.sock, state/
  */
 #ifndef SEALNET_CLI_DEPLOY_H

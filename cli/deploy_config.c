@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
-/* sealnet deploy: node configurations (compiled from the manifest, with
- * the node-local members and one merged appraisal policy), --emit, the
- * sim platform, --print-measurements (docs/deploy.md). */
+/* sealnet deploy: node configurations (the node-local members and the
+ * "workflow" member; sealnetd runs the manifest copy next to them),
+ * --emit, the sim platform, --print-measurements (docs/deploy.md). */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <jansson.h>
@@ -15,6 +15,7 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
+#include "sealnet/util.h"
 #include "deploy_run.h"
 #include "workflow.h"
 
@@ -26,148 +27,148 @@ void dp_hex(const uint8_t *b, size_t n, char *out)
 
 /* ---- the node-local configuration ------------------------------------ */
 
-/* One appraisal policy from a node's per-peer policies (sealnetd applies
- * one to all peers): the union of backends, measurements and simulated
- * ARKs; every other member must agree. */
-int dp_merge_policies(const struct sn_wf_compiled *cc, const char *node,
-		      char **out)
+/* The manifest and its signature envelope as deploy verified them: the
+ * bytes every node's copy gets (the manifest is parsed again from these
+ * bytes and must have the verified digest: a file changed between the
+ * check and the copy is refused). */
+int dp_read_manifest(const struct sn_workflow *wf, const char *mpath,
+		     const char *spath, char **manifest, char **sigs)
 {
-	static const char *const lists[] = {"backends", "measurements",
-					    "sim_ark_spki_sha256"};
-	json_t *base = NULL;
-	int err = 0;
-
-	for (size_t i = 0; i < cc->n_policies; i++) {
-		json_t *p = json_loads(cc->policies[i].policy_json, 0, NULL);
-		const char *k;
-		json_t *v;
-
-		if (!p) {
-			err = -EINVAL;
-			break;
-		}
-		json_object_del(p, "comment");
-		if (!base) {
-			base = p;
-			continue;
-		}
-		json_object_foreach(p, k, v)
-		{
-			bool is_list = false;
-
-			for (size_t l = 0; l < 3; l++)
-				is_list |= !strcmp(k, lists[l]);
-			json_t *bv = json_object_get(base, k);
-
-			if (is_list && json_is_array(v)) {
-				size_t j;
-				json_t *x;
-
-				if (!bv) {
-					json_object_set(base, k, v);
-					continue;
-				}
-				json_array_foreach(v, j, x)
-				{
-					size_t m;
-					json_t *y;
-					bool have = false;
-
-					json_array_foreach(bv, m, y) have |=
-						json_equal(x, y);
-					if (!have)
-						json_array_append(bv, x);
-				}
-			} else if (!bv || !json_equal(bv, v)) {
-				fprintf(stderr,
-					"sealnet deploy: node %s: its peers' "
-					"appraisal policies differ in '%s'; "
-					"sealnetd applies one policy to all "
-					"peers: give their stages the same "
-					"reference values\n",
-					node, k);
-				err = -EINVAL;
-			}
-		}
-		json_decref(p);
-	}
-	if (!err && !base) /* no peers: accept nothing */
-		base = json_pack(
-			"{s:[s], s:[s], s:[s]}", "backends", "sim",
-			"measurements",
-			"000000000000000000000000000000000000000000000"
-			"000000000000000000000000000000000000000000000"
-			"000000",
-			"sim_ark_spki_sha256",
-			"0000000000000000000000000000000000000000000000"
-			"000000000000000000");
-	if (!err) {
-		*out = json_dumps(base, JSON_INDENT(2) | JSON_SORT_KEYS);
-		err = *out ? 0 : -ENOMEM;
-	}
-	json_decref(base);
-	return err;
-}
-
-/* compile node i with its local members; write sealnetd.json and
- * policy.json into dir (files unchanged when their content is) */
-int dp_write_node(const struct sn_workflow *wf, size_t i, const char *dir,
-		  const char *local, int *exit_code)
-{
+	uint8_t *mb = NULL, *sb = NULL;
+	size_t ml = 0, sl = 0;
+	struct sn_workflow *again = NULL;
 	struct sn_wf_diag *d = calloc(1, sizeof(*d));
-	struct sn_wf_compiled *cc = NULL;
-	char p[DP_PATH_MAX + 32], *pol = NULL;
+	char *m = NULL, *sg = NULL;
 	int err;
 
 	if (!d)
 		return -ENOMEM;
-	err = sn_workflow_compile_node(wf, wf->nodes[i].name, local, &cc, d);
+	err = sn_read_file(mpath, SN_WF_MAX_BYTES, &mb, &ml);
+	if (!err && spath)
+		err = sn_read_file(spath, SN_WF_MAX_BYTES, &sb, &sl);
+	if (err) {
+		fprintf(stderr, "sealnet deploy: cannot read %s: %s\n",
+			sb || !spath || !mb ? mpath : spath, strerror(-err));
+		goto out;
+	}
+	if (memchr(mb, 0, ml) || (sb && memchr(sb, 0, sl))) {
+		fprintf(stderr,
+			"sealnet deploy: %s or %s holds a NUL byte: not a "
+			"JSON text deploy can copy\n",
+			mpath, spath ? spath : "its envelope");
+		err = -EINVAL;
+		goto out;
+	}
+	err = sn_workflow_parse((const char *)mb, ml, &again, d);
+	if (err || memcmp(again->digest, wf->digest, SN_WF_DIGEST_LEN)) {
+		fprintf(stderr,
+			"sealnet deploy: %s changed while deploy read it: "
+			"run deploy again\n",
+			mpath);
+		err = -EAGAIN;
+		goto out;
+	}
+	err = -ENOMEM;
+	m = strndup((const char *)mb, ml);
+	sg = sb ? strndup((const char *)sb, sl) : NULL;
+	if (m && (!sb || sg)) {
+		*manifest = m;
+		*sigs = sg;
+		m = sg = NULL;
+		err = 0;
+	}
+	free(m);
+	free(sg);
+out:
+	sn_workflow_free(again);
+	free(mb);
+	free(sb);
+	free(d);
+	return err;
+}
+
+/* Check that node i compiles with its local members (sealnetd compiles it
+ * again at its start, from the manifest copy), then write into dir:
+ * sealnetd.json (local members + the "workflow" member), and, unless
+ * manifest is NULL (--print-measurements: a draft, not run), the
+ * manifest and signature envelope sealnetd runs from.  Files are
+ * replaced atomically. */
+int dp_write_node(const struct sn_workflow *wf, size_t i, const char *dir,
+		  const char *local, const char *manifest, const char *sigs,
+		  int *exit_code)
+{
+	struct sn_wf_diag *d = calloc(1, sizeof(*d));
+	struct sn_wf_compiled *cc = NULL;
+	json_t *lo = NULL;
+	char p[DP_PATH_MAX + 32], *check = NULL;
+	int err = -ENOMEM;
+
+	*exit_code = WF_EXIT_FAIL;
+	if (!d)
+		return -ENOMEM;
+	/* the members sealnetd merges into the compiled policy */
+	lo = json_loads(local, 0, NULL);
+	if (!lo || json_object_del(lo, "workflow") ||
+	    !(check = json_dumps(lo, JSON_COMPACT)))
+		goto out;
+	err = sn_workflow_compile_node(wf, wf->nodes[i].name, check, &cc, d);
 	if (err) {
 		wf_print_diag(wf->nodes[i].name, d);
 		*exit_code = err == -E2BIG ? WF_EXIT_INVALID : WF_EXIT_FAIL;
-		goto out;
-	}
-	err = dp_merge_policies(cc, wf->nodes[i].name, &pol);
-	if (err) {
-		*exit_code = WF_EXIT_INVALID;
 		goto out;
 	}
 	if (mkdir(dir, 0700) && errno != EEXIST) {
 		err = -errno;
 		fprintf(stderr, "sealnet deploy: cannot create %s: %s\n", dir,
 			strerror(errno));
-		*exit_code = WF_EXIT_FAIL;
 		goto out;
 	}
+	if (manifest) {
+		snprintf(p, sizeof(p), "%s/" DP_MANIFEST, dir);
+		err = wf_write_file(p, manifest, 0600);
+		snprintf(p, sizeof(p), "%s/" DP_SIGS, dir);
+		if (!err)
+			err = wf_write_file(p, sigs, 0600);
+		if (err)
+			goto io;
+	}
 	snprintf(p, sizeof(p), "%s/sealnetd.json", dir);
-	err = wf_write_file(p, cc->config_json, 0600);
-	snprintf(p, sizeof(p), "%s/policy.json", dir);
-	if (!err)
-		err = wf_write_file(p, pol, 0600);
+	err = wf_write_file(p, local, 0600);
+io:
 	if (err) {
-		*exit_code = WF_EXIT_FAIL;
+		fprintf(stderr, "sealnet deploy: cannot write %s\n", p);
 		err = -EIO;
 	}
 out:
-	free(pol);
+	if (!err)
+		*exit_code = 0;
+	free(check);
+	json_decref(lo);
 	sn_wf_compiled_free(cc);
 	free(d);
 	return err;
 }
 
-char *dp_local_json(const char *iface, const char *sock, const char *state,
-		    const char *platform, const char *policy, bool sim)
+/* the node-local file: what only this machine knows, and which manifest
+ * (relative to the file: the copy next to it) and node it runs */
+char *dp_local_json(const char *node, const char *iface, const char *sock,
+		    const char *state, const char *platform, bool sim)
 {
-	json_t *make = json_pack("{s:s}", "appraisal_policy", policy);
 	json_t *o;
 	char *s;
 
-	if (sim)
-		json_object_set_new(make, "sim_platform",
-				    json_string(platform));
-	o = json_pack("{s:s, s:s, s:s, s:o}", "interface", iface,
-		      "control_socket", sock, "state_dir", state, "make", make);
-	s = o ? json_dumps(o, JSON_COMPACT) : NULL;
+	o = json_pack("{s:{s:s, s:s, s:s}, s:s, s:s, s:s}", "workflow",
+		      "manifest", DP_MANIFEST, "signatures", DP_SIGS, "node",
+		      node, "interface", iface, "control_socket", sock,
+		      "state_dir", state);
+	/* a real TEE needs nothing local in "make" */
+	if (o && sim &&
+	    json_object_set_new(o, "make",
+				json_pack("{s:s}", "sim_platform", platform))) {
+		json_decref(o);
+		o = NULL;
+	}
+	s = o ? json_dumps(o, JSON_INDENT(2) | JSON_SORT_KEYS) : NULL;
 	json_decref(o);
 	return s;
 }
@@ -175,7 +176,8 @@ char *dp_local_json(const char *iface, const char *sock, const char *state,
 /* ---- --emit: files for real machines ---------------------------------- */
 
 int dp_do_emit(const struct sn_workflow *wf, const char *out,
-	       const char *prefix, const char *sealnetd_path)
+	       const char *prefix, const char *sealnetd_path,
+	       const char *manifest, const char *sigs)
 {
 	int code = 0;
 
@@ -186,34 +188,35 @@ int dp_do_emit(const struct sn_workflow *wf, const char *out,
 	}
 	for (size_t i = 0; i < wf->n_nodes; i++) {
 		const char *nm = wf->nodes[i].name;
-		char dir[DP_PATH_MAX], pol[DP_PATH_MAX + 32],
-			unit[DP_PATH_MAX + 32], *loc, *text = NULL;
+		char dir[DP_PATH_MAX], unit[DP_PATH_MAX + 32], *loc,
+			*text = NULL;
 		int err;
 
 		snprintf(dir, sizeof(dir), "%s/%s", out, nm);
-		snprintf(pol, sizeof(pol), "%s/policy.json", prefix);
-		loc = dp_local_json("eth0", "/run/sealnet/sealnetd.sock",
+		loc = dp_local_json(nm, "eth0", "/run/sealnet/sealnetd.sock",
 				    "/var/lib/sealnet",
-				    "/var/lib/sealnet/platform", pol,
+				    "/var/lib/sealnet/platform",
 				    wf->nodes[i].tee == SN_WF_TEE_SIM);
 		if (!loc)
 			return 1;
-		err = dp_write_node(wf, i, dir, loc, &code);
+		err = dp_write_node(wf, i, dir, loc, manifest, sigs, &code);
 		free(loc);
 		if (err)
 			return code ? code : 1;
 		if (asprintf(&text,
 			     "# sealnetd of node %s, workflow %s v%llu "
 			     "(sealnet deploy --emit)\n"
-			     "# install: %s/sealnetd.json and policy.json "
-			     "(mode 0600, root);\n"
-			     "# set \"interface\" in sealnetd.json to the "
-			     "interface with address of node %s\n"
+			     "# install: sealnetd.json, " DP_MANIFEST
+			     " and " DP_SIGS " in %s\n"
+			     "# (mode 0600, root); set \"interface\" in "
+			     "sealnetd.json to the interface\n"
+			     "# with the address of node %s\n"
 			     "[Unit]\nDescription=sealnet node agent (%s)\n"
 			     "After=network-online.target\n"
 			     "Wants=network-online.target\n\n"
 			     "[Service]\nType=simple\n"
 			     "ExecStart=%s --config %s/sealnetd.json\n"
+			     "ExecReload=/bin/kill -HUP $MAINPID\n"
 			     "KillSignal=SIGTERM\nRestart=on-failure\n"
 			     "RestartSec=2\n\n"
 			     "[Install]\nWantedBy=multi-user.target\n",
@@ -225,7 +228,8 @@ int dp_do_emit(const struct sn_workflow *wf, const char *out,
 		free(text);
 		if (err)
 			return 1;
-		printf("%s: %s/{sealnetd.json,policy.json,sealnetd.service}\n",
+		printf("%s: %s/{sealnetd.json," DP_MANIFEST "," DP_SIGS
+		       ",sealnetd.service}\n",
 		       nm, dir);
 	}
 	printf("%zu nodes emitted; nothing started\n", wf->n_nodes);

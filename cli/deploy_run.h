@@ -42,17 +42,24 @@ struct run {
 	int last_lines;
 	size_t last_counts[5];
 	double t_netns;
+	char *manifest, *sigs; /* the verified bytes each node gets */
 };
 
 void dp_hex(const uint8_t *b, size_t n, char *out);
-int dp_merge_policies(const struct sn_wf_compiled *cc, const char *node,
-		      char **out);
+/* the files next to each node's sealnetd.json */
+#define DP_MANIFEST "workflow.json"
+#define DP_SIGS	    "workflow.sig.json"
+
+int dp_read_manifest(const struct sn_workflow *wf, const char *mpath,
+		     const char *spath, char **manifest, char **sigs);
 int dp_write_node(const struct sn_workflow *wf, size_t i, const char *dir,
-		  const char *local, int *exit_code);
-char *dp_local_json(const char *iface, const char *sock, const char *state,
-		    const char *platform, const char *policy, bool sim);
+		  const char *local, const char *manifest, const char *sigs,
+		  int *exit_code);
+char *dp_local_json(const char *node, const char *iface, const char *sock,
+		    const char *state, const char *platform, bool sim);
 int dp_do_emit(const struct sn_workflow *wf, const char *out,
-	       const char *prefix, const char *sealnetd_path);
+	       const char *prefix, const char *sealnetd_path,
+	       const char *manifest, const char *sigs);
 int dp_ark_hash(const char *platform, char out[65]);
 void dp_find_sealnetd(char *out, size_t cap);
 int dp_ensure_dir(const char *d);

@@ -6,7 +6,8 @@
  * Who connects: of two peers, the one with the lower node id is the TLS
  * client and dials the other's MAKE port; the higher one accepts, and only
  * from the peer's configured address.  A failed session is retried with
- * exponential backoff (1 s .. 30 s).  Keys: a new epoch goes into the slot
+ * exponential backoff with jitter (first retry after 100-200 ms, then
+ * doubling, at most 30 s).  Keys: a new epoch goes into the slot
  * not used for sending; the receive side uses it at once; the send side
  * switches when the peer says it receives with it (on_ready), so a
  * rotation loses no packet.
@@ -40,6 +41,7 @@
 
 #include <event2/event.h>
 #include <event2/listener.h>
+#include <event2/util.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/ssl.h>
@@ -59,6 +61,12 @@
  * of the lifetime, at most 30 s (room for the handshake and retries) */
 #define SN_REMAKE_LEAD_MS(l) ((l) / 3 < 30000 ? (l) / 3 : 30000)
 #define SN_TICK_MS 250
+/* redial backoff: the first retry after SN_BACKOFF_FIRST_MS +-1/3 (a
+ * dial that found the peer still starting: 100-200 ms, not a second),
+ * then doubling up to SN_BACKOFF_MAX_MS; the jitter spreads the redials
+ * of many nodes that failed together */
+#define SN_BACKOFF_FIRST_MS 150
+#define SN_BACKOFF_MAX_MS 30000
 
 struct sn_mpeer;
 
@@ -76,7 +84,7 @@ struct sn_mpeer {
 	struct sn_mslot slot[SN_MAKE_SLOTS];
 	int cur;		/* slot of the session whose keys are in use, -1 */
 	struct event *retry;
-	unsigned int backoff_s;
+	unsigned int backoff_ms; /* the next retry's base delay */
 	int64_t keyed_ms;	/* monotonic ms of the newest keys */
 	int64_t rekey_at_ms;	/* client: next rekey */
 	/* appraisal time of the keys in each data-plane slot (0: none) */
@@ -238,7 +246,8 @@ static void install(struct sn_mslot *sl, uint16_t epoch, const uint8_t *tx,
 	mp->rx_appr_ms[rxs] = sl->appraised_ms;
 	mp->tx_appr_ms[txs] = sl->appraised_ms;
 	mp->epoch = epoch;
-	mp->backoff_s = 1; /* a working peer is redialled at once if lost */
+	/* a working peer is redialled at once if lost */
+	mp->backoff_ms = SN_BACKOFF_FIRST_MS;
 	mp->keyed_ms = mono_ms();
 	mp->cut_off = false;
 	if (epoch == 1)
@@ -340,12 +349,19 @@ static void retry(evutil_socket_t fd, short what, void *arg)
 
 static void schedule_retry(struct sn_mpeer *mp)
 {
-	struct timeval tv = { .tv_sec = mp->backoff_s };
+	uint32_t r = 0;
+	unsigned int b = mp->backoff_ms, ms;
+	struct timeval tv;
 
 	if (!mp->client)
 		return; /* the peer dials us again */
+	/* uniform in [2/3 b, 4/3 b] */
+	evutil_secure_rng_get_bytes(&r, sizeof(r));
+	ms = b - b / 3 + (unsigned int)(r % (2 * (b / 3) + 1));
+	tv = (struct timeval){ .tv_sec = ms / 1000,
+			       .tv_usec = (suseconds_t)(ms % 1000) * 1000 };
 	event_add(mp->retry, &tv);
-	mp->backoff_s = mp->backoff_s >= 16 ? 30 : mp->backoff_s * 2;
+	mp->backoff_ms = b >= SN_BACKOFF_MAX_MS / 2 ? SN_BACKOFF_MAX_MS : b * 2;
 }
 
 static void on_fail(void *arg, uint32_t peer_id, int err, const char *reason)
@@ -725,7 +741,7 @@ int sn_make_start(struct sealnetd *d)
 		mp->pc = &d->cfg->peers[i];
 		mp->rx_slot = -1;
 		mp->cur = -1;
-		mp->backoff_s = 1;
+		mp->backoff_ms = SN_BACKOFF_FIRST_MS;
 		for (int j = 0; j < SN_MAKE_SLOTS; j++)
 			mp->slot[j].mp = mp;
 		set_state(mp, mp->pc->has_static_keys ? "static" : "waiting", "");
@@ -795,7 +811,7 @@ void sn_make_remake(struct sealnetd *d)
 		    d->tampered)
 			continue;
 		event_del(mp->retry);
-		mp->backoff_s = 1;
+		mp->backoff_ms = SN_BACKOFF_FIRST_MS;
 		if (mp->cur >= 0)
 			mp->remake_due = true; /* maybe_remake, next tick */
 		else

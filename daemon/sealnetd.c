@@ -20,6 +20,7 @@
 #include <string.h>
 #include <time.h>
 #include <arpa/inet.h>
+#include <sys/resource.h>
 
 #include <event2/event.h>
 #include <jansson.h>
@@ -257,6 +258,37 @@ static void audit_lifecycle(struct sealnetd *d, const char *what)
 	}
 }
 
+/* where a start goes: wall ms since t0 at each step, CPU at the end */
+enum { T_CFG, T_SELFTEST, T_DPOPEN, T_INSTALL, T_READY, T_N };
+
+static double ms_since(const struct timespec *t0)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)(t.tv_sec - t0->tv_sec) * 1e3 +
+	       (double)(t.tv_nsec - t0->tv_nsec) / 1e6;
+}
+
+static void log_start_cost(const double *t)
+{
+	struct rusage ru;
+
+	if (getrusage(RUSAGE_SELF, &ru))
+		memset(&ru, 0, sizeof(ru));
+	sn_info("started in %.1f ms: configuration %.1f, kernel AEAD "
+		"self-test %.1f, data plane load+attach %.1f, install+measure "
+		"%.1f, MAKE/control/metrics %.1f; CPU %.1f ms user, %.1f ms "
+		"system",
+		t[T_READY], t[T_CFG], t[T_SELFTEST] - t[T_CFG],
+		t[T_DPOPEN] - t[T_SELFTEST], t[T_INSTALL] - t[T_DPOPEN],
+		t[T_READY] - t[T_INSTALL],
+		(double)ru.ru_utime.tv_sec * 1e3 +
+			(double)ru.ru_utime.tv_usec / 1e3,
+		(double)ru.ru_stime.tv_sec * 1e3 +
+			(double)ru.ru_stime.tv_usec / 1e3);
+}
+
 static int install(struct sealnetd *d)
 {
 	struct sn_node_config *c = d->cfg;
@@ -304,12 +336,15 @@ int main(int argc, char **argv)
 	};
 	struct sealnetd d = { .ctl_fd = -1, .log_drops = 1, .audit_fd = -1 };
 	struct sn_selftest_stats st;
+	struct timespec t0;
+	double tm[T_N] = { 0 };
 	const char *config = NULL, *workflow = NULL, *sigs = NULL,
 		   *node = NULL;
 	char err[512];
 	int check = 0, opt, rc = 1, fd;
 	bool wf_mode;
 
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	sn_log_set(sn_log_stderr, "sealnetd");
 	sn_mlog_init(&d.mlog);
 	while ((opt = getopt_long(argc, argv, "c:w:n:vh", opts, NULL)) != -1) {
@@ -416,6 +451,7 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	signal(SIGPIPE, SIG_IGN);
+	tm[T_CFG] = ms_since(&t0);
 	/* our files before anything is attached: a state_dir or socket
 	 * directory others may write to, or a planted link, stops us here */
 	if (sn_ctl_check_dir(&d) || sn_audit_open(&d))
@@ -428,6 +464,7 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	sn_info("kernel AEAD self-test passed (%u cases)", st.passed);
+	tm[T_SELFTEST] = ms_since(&t0);
 
 	/* a previous sealnetd killed hard left its programs (and keys)
 	 * running: in MAKE mode, keep them until we have keys ourselves */
@@ -441,6 +478,7 @@ int main(int argc, char **argv)
 	}
 	if (sn_dp_open(&d.cfg->dp, &d.dp))
 		goto out;
+	tm[T_DPOPEN] = ms_since(&t0);
 	if (sn_engine_setup(&d))
 		goto out;
 	if (install(&d))
@@ -452,6 +490,7 @@ int main(int argc, char **argv)
 	}
 	if (d.wfd && sn_wfd_measure(&d))
 		goto out;
+	tm[T_INSTALL] = ms_since(&t0);
 	d.base = event_base_new();
 	if (!d.base)
 		goto out;
@@ -483,6 +522,8 @@ int main(int argc, char **argv)
 	sn_info("node %s (id %u) protecting %s: %zu peers, %zu rules; control socket %s",
 		d.cfg->node, d.cfg->id, d.cfg->ifname, d.cfg->n_peers,
 		d.cfg->n_rules, d.cfg->control_socket);
+	tm[T_READY] = ms_since(&t0);
+	log_start_cost(tm);
 	printf("sealnetd: ready\n");
 	fflush(stdout);
 	event_base_dispatch(d.base);

@@ -50,6 +50,7 @@ python3 "$here/gen_manifest.py" 2 "$PUB" --mesh 0 >"$T/d2.json"
 python3 "$here/gen_manifest.py" 2 "$PUB" --mesh 0 --measurements "$T/m2.json" >"$T/w2.json"
 "$S" workflow sign "$T/w2.json" --domain d --key "$T/d.key" >/dev/null
 "$S" deploy "$T/w2.json" --state "$T/state" --json --concurrency 1 >"$T/ev2"
+ALONE=$(grep -h "started in" "$T/state/nodes/n2/sealnetd.log" | sed 's/.*started in/started in/' || true)
 "$S" undeploy --state "$T/state" >/dev/null
 START1=$(jq -r 'select(.event == "done") | .node_times | map(select(.node == "n2"))[0] | .dataplane - .started' "$T/ev2")
 MAKE1=0.005
@@ -57,6 +58,7 @@ if [ -x "$B/bench/make_latency" ]; then
 	MAKE1=$("$B/bench/make_latency" -n 20 2>/dev/null | grep "^{" | jq -r "select(.op == \"make_ready\") | .wall_median_us / 1e6")
 fi
 echo "# one sealnetd start alone: $START1 s; one MAKE (pair): $MAKE1 s"
+echo "# its log: $ALONE"
 echo "# bench/cluster $(date -u +%FT%TZ) build $B, concurrency $CONC, $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg)"
 for n in "$@"; do
 	python3 "$here/gen_manifest.py" "$n" "$PUB" >"$T/draft.json"
@@ -69,8 +71,10 @@ for n in "$@"; do
 	"$S" deploy "$T/w.json" --state "$T/state" --json --timeout 120 \
 		--concurrency "$CONC" >"$T/ev-$n" 2>"$T/err-$n" || rc=$?
 	t1=$(date +%s.%N)
+	# each sealnetd's own account of its start (its log, docs/sealnetd.md)
+	cat "$T"/state/nodes/*/sealnetd.log 2>/dev/null | grep "started in" >"$T/cost-$n" || true
 	"$S" undeploy --state "$T/state" >/dev/null
-	python3 - "$T/ev-$n" "$n" "$rc" "$t0" "$t1" "$T/w.json" "$START1" "$MAKE1" <<'PY'
+	python3 - "$T/ev-$n" "$n" "$rc" "$t0" "$t1" "$T/w.json" "$START1" "$MAKE1" "$T/cost-$n" <<'PY'
 import json, sys
 ev = [json.loads(l) for l in open(sys.argv[1])]
 n, rc, t0, t1 = int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4]), float(sys.argv[5])
@@ -115,6 +119,15 @@ out = {
     "critical_path_s": round(start1 + max(deg.values()) * make1 + 0.05, 3),
     "critical_terms": {"start": start1, "make": make1, "max_degree": max(deg.values()), "poll": 0.05},
 }
+# per sealnetd (its log line "started in W ms: configuration A, kernel
+# AEAD self-test B, data plane load+attach C, install+measure D,
+# MAKE/control/metrics E; CPU U ms user, S ms system"): medians, ms
+import re
+cost = [list(map(float, re.findall(r"[0-9]+\.[0-9]+", l)))[:8] for l in open(sys.argv[9])]
+cost = [c for c in cost if len(c) == 8]
+keys = ["wall", "config", "selftest", "dp_load_attach", "install_measure", "make_ctl", "cpu_user", "cpu_sys"]
+if cost:
+    out["sealnetd_start_ms_median"] = {k: round(pct([c[i] for c in cost], .5), 1) for i, k in enumerate(keys)}
 print(json.dumps(out))
 PY
 done

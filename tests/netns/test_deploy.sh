@@ -2,8 +2,15 @@
 # sealnet deploy / undeploy on a small signed manifest (4 nodes: a pipeline
 # n1 -> n2 -> the all-to-all stage {n3, n4}; 5 edges):
 #   - an unsigned manifest and a badly signed one are refused, nothing made;
+#   - --emit writes per node the local file with its "workflow" member,
+#     the manifest and signature copies and a unit; sealnetd --check loads
+#     them;
 #   - deploy proves every edge (sealed at the sender, opened at the
 #     receiver: the counters, read here once more independently);
+#   - every node runs the manifest: its measurement log holds the
+#     workflow and node-policy events (status mlog_events, its log);
+#   - a node restarted with another (validly signed) manifest version is
+#     refused by its peers, and refuses them: workflow-mismatch;
 #   - a flow the manifest does not have is dropped with a policy reason;
 #   - re-running deploy changes nothing (same sealnetd pids, same files);
 #   - undeploy leaves no namespace and no process;
@@ -25,7 +32,7 @@ check() {
 }
 cleanup() {
 	"$SEALNET" undeploy --state "$ST" >/dev/null 2>&1
-	[ -d "$CG/sndp-p1" ] && rmdir "$CG/sndp-p1"
+	[ -n "${CGP:-}" ] && [ -d "$CGP" ] && rmdir "$CGP"
 	mountpoint -q "$CG" && umount "$CG"
 	ip netns del "snvictim-$$" 2>/dev/null
 	rm -rf --one-file-system "$T"
@@ -48,14 +55,18 @@ tag_of() { jq -r .tag "$1/deploy.json"; }
 # n1 -> n2 edge runs in it, undeploy removes it.  (`ip netns exec` gives
 # sealnetd a fresh /sys: the hierarchy is mounted outside /sys.)
 CG="$T/cg2"
+# cgroup v2 is one hierarchy machine-wide (this mount shows the same
+# tree as every other): the stage's directory is unique to this run, so
+# that two runs of this test at once do not share (and remove) it
+CGP="$CG/sndp-p1-$$"
 mkdir "$CG" && mount -t cgroup2 none "$CG" || { echo "cannot mount cgroup v2"; exit 1; }
-gen() { python3 "$GEN" 4 "$PUB" --mesh 2 --cgroup "$CG/sndp-p1" "$@"; }
+gen() { python3 "$GEN" 4 "$PUB" --mesh 2 --cgroup "$CGP" "$@"; }
 "$SEALNET" workflow keygen "$T/d.key" >"$T/kg.out" || exit 1
 PUB=$(grep -oE '[0-9a-f]{64}' "$T/kg.out")
 gen >"$T/draft.json" || exit 1
 "$SEALNET" deploy "$T/draft.json" --print-measurements --state "$ST" >"$T/meas.json" ||
 	{ echo "print-measurements failed"; exit 1; }
-check "--print-measurements leaves no cgroup and no deployment" [ ! -e "$CG/sndp-p1" -a ! -e "$ST/deploy.json" ]
+check "--print-measurements leaves no cgroup and no deployment" [ ! -e "$CGP" -a ! -e "$ST/deploy.json" ]
 gen --measurements "$T/meas.json" >"$T/w.json"
 "$SEALNET" workflow sign "$T/w.json" --domain d --key "$T/d.key" >/dev/null || exit 1
 
@@ -88,12 +99,18 @@ check "and neither the directory nor a namespace was made" \
 "$SEALNET" deploy "$T/w.json" --emit "$T/emit" >"$T/out" 2>&1
 rc=$?
 check "--emit succeeds (exit $rc)" [ "$rc" = 0 ]
-check "--emit writes sealnetd.json, policy.json and a unit per node" \
-	[ "$(ls "$T"/emit/n*/sealnetd.json "$T"/emit/n*/policy.json "$T"/emit/n*/sealnetd.service 2>/dev/null | wc -l)" = 12 ]
+check "--emit writes sealnetd.json, the manifest, its signatures and a unit per node" \
+	[ "$(ls "$T"/emit/n*/sealnetd.json "$T"/emit/n*/workflow.json "$T"/emit/n*/workflow.sig.json \
+		"$T"/emit/n*/sealnetd.service 2>/dev/null | wc -l)" = 16 -a ! -e "$T/emit/n3/policy.json" ]
 check "the unit starts sealnetd with its configuration" \
 	grep -q '^ExecStart=/usr/local/bin/sealnetd --config /etc/sealnet/sealnetd.json$' "$T/emit/n3/sealnetd.service"
-check "n3's configuration: its peers n2 and n4, MAKE with the policy file" \
-	[ "$(jq -c '[.node, ([.peers[].name] | sort), .make.appraisal_policy]' "$T/emit/n3/sealnetd.json")" = '["n3",["n2","n4"],"/etc/sealnet/policy.json"]' ]
+check "n3's local file: the workflow member, local members only ($(jq -c .workflow "$T/emit/n3/sealnetd.json"))" \
+	[ "$(jq -c '[.workflow.node, .workflow.manifest, .workflow.signatures, .interface, has("peers"), has("rules"), .make.appraisal_policy]' \
+		"$T/emit/n3/sealnetd.json")" = '["n3","workflow.json","workflow.sig.json","eth0",false,false,null]' ]
+check "the emitted manifest and signatures are the signed ones" \
+	cmp -s "$T/w.json" "$T/emit/n3/workflow.json" && cmp -s "$T/w.sig.json" "$T/emit/n3/workflow.sig.json"
+"$SN_BUILD/daemon/sealnetd" --check --config "$T/emit/n3/sealnetd.json" >"$T/chk" 2>&1
+check "sealnetd --check loads n3's emitted files: $(cut -c1-90 "$T/chk" | tail -1)" grep -q "node n3, 2 peers" "$T/chk"
 check "and started nothing" [ ! -e "$ST/deploy.json" ]
 "$SEALNET" deploy "$T/unsigned.json" --emit "$T/emit2" >/dev/null 2>&1
 rc=$?
@@ -115,7 +132,7 @@ for ph in started dataplane keyed; do
 done
 TAG=$(tag_of "$ST")
 check "the stage cgroup was created and recorded" \
-	[ -d "$CG/sndp-p1" -a "$(jq -r '.cgroups[0]' "$ST/deploy.json")" = "$CG/sndp-p1" ]
+	[ -d "$CGP" -a "$(jq -r '.cgroups[0]' "$ST/deploy.json")" = "$CGP" ]
 check "one namespace per node and the switch (sndp-$TAG-*): $(ours "$TAG")" [ "$(ours "$TAG")" = 5 ]
 # independently: the data plane's counters, n1 -> n2 and n3 -> n4
 sock() { echo "$ST/nodes/$1/sealnetd.sock"; }
@@ -125,6 +142,15 @@ check "n1 sealed to n2 ($(ctr n1 n2 tx_packets)) and n2 opened from n1 ($(ctr n2
 check "n3 -> n4 sealed and opened" [ "$(ctr n3 n4 tx_packets)" -ge 1 -a "$(ctr n4 n3 rx_packets)" -ge 1 ]
 check "n1 and n2 keyed by MAKE ($(ctr n1 n2 state), $(ctr n1 n2 makes) session)" \
 	[ "$(ctr n1 n2 state)" = established -a "$(ctr n1 n2 makes)" -ge 1 ]
+# every node runs the manifest: 3 data-plane events + workflow + node policy
+DIG=$(jq -r 'select(.event == "verified") | .digest' "$T/events")
+for nd in n1 n2 n3 n4; do
+	ev=$("$SEALNET" status --json --socket "$(sock $nd)" | jq -r .mlog_events)
+	grep -q "workflow bench v1 (manifest .*workflow.json, digest ${DIG:0:16}\.\.), node $nd " \
+		"$ST/nodes/$nd/sealnetd.log" && r=0 || r=1
+	check "$nd runs the manifest (digest ${DIG:0:16}..): $ev measurement-log events, its log says so" [ "$ev" = 5 -a "$r" = 0 ]
+done
+check "no union policy file is written" [ ! -e "$ST/nodes/n3/policy.json" ]
 
 # --- a flow the manifest does not have: dropped with a policy reason -----
 drops() { "$SEALNET" status --json --socket "$(sock "$1")" | jq -r ".drops.$2.count"; }
@@ -140,7 +166,7 @@ check "n2 -> n1 (the reverse of a flow) is dropped ($b -> $(drops n2 POLICY_EGRE
 
 # --- idempotent -------------------------------------------------------------
 pids1=$(pids_of "$ST" | tr '\n' ' ')
-sum1=$(cat "$ST"/nodes/*/sealnetd.json "$ST"/nodes/*/policy.json | sha256sum)
+sum1=$(cat "$ST"/nodes/*/sealnetd.json "$ST"/nodes/*/workflow*.json | sha256sum)
 mt1=$(stat -c %Y "$ST"/nodes/n1/sealnetd.json)
 "$SEALNET" deploy "$T/w.json" --state "$ST" >"$T/out2" 2>&1
 rc=$?
@@ -149,9 +175,42 @@ grep -q "nothing changed" "$T/out2" && r=0 || r=1
 check "and says nothing changed" [ "$r" = 0 ]
 check "the same sealnetd processes run ($pids1)" [ "$(pids_of "$ST" | tr '\n' ' ')" = "$pids1" -a "$(alive $pids1)" = 4 ]
 check "the configurations are untouched" \
-	[ "$(cat "$ST"/nodes/*/sealnetd.json "$ST"/nodes/*/policy.json | sha256sum)" = "$sum1" -a \
+	[ "$(cat "$ST"/nodes/*/sealnetd.json "$ST"/nodes/*/workflow*.json | sha256sum)" = "$sum1" -a \
 	"$(stat -c %Y "$ST"/nodes/n1/sealnetd.json)" = "$mt1" ]
 check "still 5 namespaces" [ "$(ours "$TAG")" = 5 ]
+
+# --- a node started with another manifest version: refused by its peers ----
+# n4 restarted from v2 of the manifest (validly signed, same launch
+# measurement: the local file is unchanged): its evidence's log names v2,
+# its peers n2 and n3 run v1
+jq '.version = 2' "$T/w.json" >"$T/v2.json"
+"$SEALNET" workflow sign "$T/v2.json" --domain d --key "$T/d.key" >/dev/null || exit 1
+p4=$(jq -r '.nodes[] | select(.name == "n4") | .pid' "$ST/deploy.json")
+kill -TERM "$p4"
+for _ in $(seq 100); do [ "$(alive "$p4")" = 0 ] && break; sleep 0.05; done
+cp "$T/v2.json" "$ST/nodes/n4/workflow.json"
+cp "$T/v2.sig.json" "$ST/nodes/n4/workflow.sig.json"
+ip netns exec "sndp-$TAG-n4" setsid "$SN_BUILD/daemon/sealnetd" --config "$ST/nodes/n4/sealnetd.json" \
+	>>"$ST/nodes/n4/sealnetd.log" 2>&1 </dev/null &
+p4b=$!
+why() { "$SEALNET" status --json --socket "$(sock "$1")" 2>/dev/null |
+	jq -r ".peers[] | select(.name == \"$2\") | \"\(.appraisal) \(.reason)\""; }
+for _ in $(seq 100); do
+	why n3 n4 | grep -q workflow-mismatch && why n4 n3 | grep -q workflow-mismatch &&
+		why n2 n4 | grep -q workflow-mismatch && break
+	sleep 0.1
+done
+check "n4 on v2: n3 refuses it ($(why n3 n4 | grep -o 'workflow-mismatch[^;]*' | head -1 | cut -c1-90))" \
+	grep -q workflow-mismatch <<<"$(why n3 n4)"
+check "n2 refuses it" grep -q workflow-mismatch <<<"$(why n2 n4)"
+check "and n4 refuses n3 ($(why n4 n3 | grep -o 'workflow-mismatch[^;]*' | head -1 | cut -c1-60))" \
+	grep -q workflow-mismatch <<<"$(why n4 n3)"
+check "n4 has no keys with its peers ($(ctr n4 n3 state), $(ctr n4 n2 state))" \
+	[ "$(ctr n4 n3 state)" != established -a "$(ctr n4 n2 state)" != established ]
+grep -q "workflow bench v2 " "$ST/nodes/n4/sealnetd.log" && r=0 || r=1
+check "n4's log says it runs v2" [ "$r" = 0 ]
+pids1="$pids1 $p4b"
+
 # another manifest into the same state directory: refused
 "$SEALNET" workflow sign "$T/forged.json" --domain d --key "$T/d.key" --sig "$T/forged2.sig.json" >/dev/null 2>&1
 "$SEALNET" deploy "$T/forged.json" --signatures "$T/forged2.sig.json" --state "$ST" >/dev/null 2>&1
@@ -164,7 +223,7 @@ check "undeploy succeeds" [ $? = 0 ]
 check "no namespace left ($(ours "$TAG"))" [ "$(ours "$TAG")" = 0 ]
 check "no sealnetd left ($(alive $pids1) of $pids1)" [ "$(alive $pids1)" = 0 ]
 check "state forgotten (deploy.json, nodes/ gone)" [ ! -e "$ST/deploy.json" -a ! -e "$ST/nodes" ]
-check "the stage cgroup it created is removed" [ ! -e "$CG/sndp-p1" ]
+check "the stage cgroup it created is removed" [ ! -e "$CGP" ]
 "$SEALNET" undeploy --state "$ST" >/dev/null 2>&1
 check "undeploy again: nothing to do, exit 0" [ $? = 0 ]
 
@@ -184,7 +243,7 @@ for sig in INT TERM; do
 	check "SIG$sig during deploy ($(echo $pids | wc -w) sealnetd started): exit $rc (not 0)" [ "$rc" != 0 ]
 	check "  leaves no namespace ($(ours "$TAG"))" [ "$(ours "$TAG")" = 0 ]
 	check "  and no process ($(alive $pids))" [ -n "$pids" -a "$(alive $pids)" = 0 ]
-	check "  and no state, no cgroup" [ ! -e "$ST/deploy.json" -a ! -e "$CG/sndp-p1" ]
+	check "  and no state, no cgroup" [ ! -e "$ST/deploy.json" -a ! -e "$CGP" ]
 done
 
 # --- a node that fails attestation does not stall the rest -----------------
@@ -205,7 +264,7 @@ check "the three edges to or from n4 are named" \
 	[ "$(jq '[.failed_edges[] | select(.from == "n4" or .to == "n4")] | length' <<<"$done2")" = 3 ]
 TAG2=$(tag_of "$ST")
 "$SEALNET" undeploy --state "$ST" >/dev/null
-check "undeploy of the failed deploy leaves nothing" [ "$(ours "$TAG2")" = 0 -a ! -e "$CG/sndp-p1" ]
+check "undeploy of the failed deploy leaves nothing" [ "$(ours "$TAG2")" = 0 -a ! -e "$CGP" ]
 # --- undeploy removes only what deploy names, whatever deploy.json says ----
 victim_ns="snvictim-$$"
 mkdir -p "$T/victim" "$ST"
