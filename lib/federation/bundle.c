@@ -329,16 +329,10 @@ int sn_fed_bundle_load(const char *path, struct sn_fed_bundle **out,
 {
 	uint8_t *buf = NULL;
 	size_t len = 0;
-	int err = sn_read_file(path, SN_FED_MAX_BYTES, &buf, &len);
+	int err = wf_read_input(path, SN_FED_MAX_BYTES, &buf, &len, diag);
 
-	if (err) {
-		if (diag) {
-			memset(diag, 0, sizeof(*diag));
-			wf_err(diag, "$", "cannot read %s: %s", path,
-			       strerror(-err));
-		}
+	if (err)
 		return err;
-	}
 	err = sn_fed_bundle_parse((const char *)buf, len, out, diag);
 	free(buf);
 	return err;
@@ -374,21 +368,6 @@ const char *sn_fed_status_name(enum sn_fed_status s)
 		return "rollback";
 	}
 	return "?";
-}
-
-static bool ed25519_verify(const uint8_t pub[SN_WF_PUB_LEN], const uint8_t *msg,
-			   size_t len, const uint8_t sig[SN_WF_SIG_LEN])
-{
-	EVP_PKEY *k = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, pub,
-						  SN_WF_PUB_LEN);
-	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-	bool ok = k && ctx &&
-		  EVP_DigestVerifyInit(ctx, NULL, NULL, NULL, k) == 1 &&
-		  EVP_DigestVerify(ctx, sig, SN_WF_SIG_LEN, msg, len) == 1;
-
-	EVP_MD_CTX_free(ctx);
-	EVP_PKEY_free(k);
-	return ok;
 }
 
 static int refuse(enum sn_fed_status *status, enum sn_fed_status s)
@@ -438,7 +417,7 @@ int sn_fed_bundle_verify(const struct sn_workflow *wf,
 		return refuse(status, SN_FED_KEY_UNLISTED);
 	}
 	sn_fed_sig_message(b->digest, msg);
-	if (!ed25519_verify(dom->keys[k].pub, msg, sizeof(msg), b->sig)) {
+	if (!wf_ed25519_verify(dom->keys[k].pub, msg, sizeof(msg), b->sig)) {
 		wf_err(d, "$.signature.ed25519",
 		       "domain '%s''s signature (key '%s') does not verify: "
 		       "the bundle or its signature was altered; fetch it "

@@ -2,72 +2,24 @@
 /* sn_fed_bundle_export: build a domain's trust bundle from the manifest
  * and its KBS's JWKS, and sign it (docs/federation.md). */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
-#include <openssl/bio.h>
 #include <openssl/evp.h>
-#include <openssl/pem.h>
 
 #include "sealnet/kbs.h"
 #include "sealnet/util.h"
 #include "../workflow/schema.h"
 #include "internal.h"
 
-/* the Ed25519 private key at path, refused when group/others can read */
-static int load_key(const char *path, EVP_PKEY **out, struct sn_wf_diag *d)
-{
-	EVP_PKEY *key = NULL;
-	struct stat st;
-	BIO *bio = NULL;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-
-	if (fd >= 0 && (fstat(fd, &st) || (st.st_mode & 077))) {
-		close(fd);
-		wf_err(d, "$",
-		       "the private key %s is accessible to group or "
-		       "others: chmod 600 %s (and check who read it)",
-		       path, path);
-		return -EPERM;
-	}
-	bio = fd >= 0 ? BIO_new_fd(fd, BIO_CLOSE) : NULL;
-	if (bio)
-		key = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL);
-	else if (fd >= 0)
-		close(fd);
-	BIO_free(bio);
-	if (!key || !EVP_PKEY_is_a(key, "ED25519")) {
-		EVP_PKEY_free(key);
-		wf_err(d, "$",
-		       "cannot read an Ed25519 private key (PKCS#8 PEM) "
-		       "from %s: `sealnet workflow keygen` makes one",
-		       path);
-		return -ENOKEY;
-	}
-	*out = key;
-	return 0;
-}
-
 static int sign_digest(EVP_PKEY *k, const uint8_t digest[SN_WF_DIGEST_LEN],
 		       uint8_t sig[SN_WF_SIG_LEN])
 {
 	uint8_t msg[SN_FED_SIG_MSG_LEN];
-	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-	size_t n = SN_WF_SIG_LEN;
-	int ok;
 
-	if (!ctx)
-		return -ENOMEM;
 	sn_fed_sig_message(digest, msg);
-	ok = EVP_DigestSignInit(ctx, NULL, NULL, NULL, k) == 1 &&
-	     EVP_DigestSign(ctx, sig, &n, msg, sizeof(msg)) == 1 &&
-	     n == SN_WF_SIG_LEN;
-	EVP_MD_CTX_free(ctx);
-	return ok ? 0 : -EIO;
+	return wf_ed25519_sign(k, msg, sizeof(msg), sig);
 }
 
 /* {"current": JWK[, "next": JWK]} from a JWKS text */
@@ -180,7 +132,7 @@ int sn_fed_bundle_export(const struct sn_workflow *wf,
 	err = stage_refs(wf, mroot, (size_t)di, &st);
 	if (err)
 		goto out;
-	err = load_key(e->key_pem_path, &key, d);
+	err = wf_load_private_key(e->key_pem_path, &key, d);
 	if (err)
 		goto out;
 	err = -EKEYREJECTED;

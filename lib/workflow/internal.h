@@ -3,7 +3,10 @@
 #ifndef SEALNET_LIB_WORKFLOW_INTERNAL_H
 #define SEALNET_LIB_WORKFLOW_INTERNAL_H
 
+#include <stdbool.h>
+
 #include <jansson.h>
+#include <openssl/evp.h>
 
 #include "sealnet/workflow.h"
 
@@ -33,6 +36,19 @@ void wf_check(const struct sn_workflow *wf, struct sn_wf_diag *d);
 json_t *wf_reference_policy(const struct sn_wf_reference *r);
 int wf_reference_equal(const struct sn_wf_reference *a,
 		       const struct sn_wf_reference *b);
+
+/* keys.c: Ed25519 for the signed documents (also lib/federation) */
+/* path (at most max bytes) into *buf; an error is one diag entry "$" */
+int wf_read_input(const char *path, size_t max, uint8_t **buf, size_t *len,
+		  struct sn_wf_diag *diag);
+/* the Ed25519 private key (PKCS#8 PEM) at path; -EPERM when group or
+ * others may access the file, -ENOKEY when it holds no such key */
+int wf_load_private_key(const char *path, EVP_PKEY **out,
+			struct sn_wf_diag *d);
+int wf_ed25519_sign(EVP_PKEY *k, const uint8_t *msg, size_t len,
+		    uint8_t sig[SN_WF_SIG_LEN]);
+bool wf_ed25519_verify(const uint8_t pub[SN_WF_PUB_LEN], const uint8_t *msg,
+		       size_t len, const uint8_t sig[SN_WF_SIG_LEN]);
 
 const char *wf_tee_name(enum sn_wf_tee t);
 const char *wf_proto_name(enum sn_wf_proto p);

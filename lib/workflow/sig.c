@@ -175,16 +175,10 @@ int sn_wf_sigset_load(const char *path, struct sn_wf_sigset **out,
 {
 	uint8_t *buf = NULL;
 	size_t len = 0;
-	int err = sn_read_file(path, SN_WF_MAX_BYTES, &buf, &len);
+	int err = wf_read_input(path, SN_WF_MAX_BYTES, &buf, &len, diag);
 
-	if (err) {
-		if (diag) {
-			memset(diag, 0, sizeof(*diag));
-			wf_err(diag, "$", "cannot read %s: %s", path,
-			       strerror(-err));
-		}
+	if (err)
 		return err;
-	}
 	err = sn_wf_sigset_parse((const char *)buf, len, out, diag);
 	free(buf);
 	return err;
@@ -258,36 +252,6 @@ int sn_wf_sig_message(const char *domain_id,
 	return 0;
 }
 
-static int ed25519_sign(EVP_PKEY *k, const uint8_t *msg, size_t len,
-			uint8_t sig[SN_WF_SIG_LEN])
-{
-	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-	size_t n = SN_WF_SIG_LEN;
-	int ok;
-
-	if (!ctx)
-		return -ENOMEM;
-	ok = EVP_DigestSignInit(ctx, NULL, NULL, NULL, k) == 1 &&
-	     EVP_DigestSign(ctx, sig, &n, msg, len) == 1 && n == SN_WF_SIG_LEN;
-	EVP_MD_CTX_free(ctx);
-	return ok ? 0 : -EIO;
-}
-
-static bool ed25519_verify(const uint8_t pub[SN_WF_PUB_LEN], const uint8_t *msg,
-			   size_t len, const uint8_t sig[SN_WF_SIG_LEN])
-{
-	EVP_PKEY *k = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, pub,
-						  SN_WF_PUB_LEN);
-	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-	bool ok = k && ctx &&
-		  EVP_DigestVerifyInit(ctx, NULL, NULL, NULL, k) == 1 &&
-		  EVP_DigestVerify(ctx, sig, SN_WF_SIG_LEN, msg, len) == 1;
-
-	EVP_MD_CTX_free(ctx);
-	EVP_PKEY_free(k);
-	return ok;
-}
-
 int sn_workflow_sign(const struct sn_workflow *wf, const char *domain_id,
 		     const char *key_pem_path, struct sn_wf_sigset **sigset,
 		     struct sn_wf_diag *diag)
@@ -299,9 +263,7 @@ int sn_workflow_sign(const struct sn_workflow *wf, const char *domain_id,
 	const struct sn_wf_domain *dom;
 	size_t publen = sizeof(pub), mlen, k, i;
 	EVP_PKEY *key = NULL;
-	BIO *bio = NULL;
-	struct stat st;
-	int di, err, fd;
+	int di, err;
 
 	memset(d, 0, sizeof(*d));
 	di = sn_workflow_find_domain(wf, domain_id);
@@ -317,23 +279,10 @@ int sn_workflow_sign(const struct sn_workflow *wf, const char *domain_id,
 		       "digest): delete it or sign the manifest it is for");
 		return -ESTALE;
 	}
-	fd = open(key_pem_path, O_RDONLY | O_CLOEXEC);
-	if (fd >= 0 && (fstat(fd, &st) || (st.st_mode & 077))) {
-		close(fd);
-		wf_err(d, "$",
-		       "the private key %s is accessible to group or "
-		       "others: chmod 600 %s (and check who read it)",
-		       key_pem_path, key_pem_path);
-		return -EPERM;
-	}
-	bio = fd >= 0 ? BIO_new_fd(fd, BIO_CLOSE) : NULL;
-	if (bio)
-		key = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL);
-	else if (fd >= 0)
-		close(fd);
-	BIO_free(bio);
-	if (!key || !EVP_PKEY_is_a(key, "ED25519") ||
-	    EVP_PKEY_get_raw_public_key(key, pub, &publen) != 1) {
+	err = wf_load_private_key(key_pem_path, &key, d);
+	if (err)
+		return err;
+	if (EVP_PKEY_get_raw_public_key(key, pub, &publen) != 1) {
 		EVP_PKEY_free(key);
 		wf_err(d, "$",
 		       "cannot read an Ed25519 private key (PKCS#8 PEM) "
@@ -357,7 +306,7 @@ int sn_workflow_sign(const struct sn_workflow *wf, const char *domain_id,
 	memcpy(g.key_fpr, dom->keys[k].fpr, SN_WF_FPR_LEN);
 	err = sn_wf_sig_message(dom->id, wf->digest, msg, &mlen);
 	if (!err)
-		err = ed25519_sign(key, msg, mlen, g.sig);
+		err = wf_ed25519_sign(key, msg, mlen, g.sig);
 	EVP_PKEY_free(key);
 	if (err)
 		return err;
@@ -465,8 +414,8 @@ int sn_workflow_verify_sigs(const struct sn_workflow *wf,
 				       dom->id);
 			} else if (sn_wf_sig_message(dom->id, wf->digest, msg,
 						     &mlen) ||
-				   !ed25519_verify(dom->keys[k].pub, msg, mlen,
-						   g->sig)) {
+				   !wf_ed25519_verify(dom->keys[k].pub, msg,
+						      mlen, g->sig)) {
 				st = SN_WF_SIG_BAD;
 				wf_err(d, p,
 				       "domain '%s''s signature (key '%s') "

@@ -82,16 +82,10 @@ int sn_workflow_load(const char *path, struct sn_workflow **out,
 {
 	uint8_t *buf = NULL;
 	size_t len = 0;
-	int err = sn_read_file(path, SN_WF_MAX_BYTES, &buf, &len);
+	int err = wf_read_input(path, SN_WF_MAX_BYTES, &buf, &len, diag);
 
-	if (err) {
-		if (diag) {
-			memset(diag, 0, sizeof(*diag));
-			wf_err(diag, "$", "cannot read %s: %s", path,
-			       strerror(-err));
-		}
+	if (err)
 		return err;
-	}
 	err = sn_workflow_parse((const char *)buf, len, out, diag);
 	free(buf);
 	return err;
