@@ -23,25 +23,8 @@ netns_topology 2
 K=$(netns_addr h1)
 SRV="$K:8443"
 
-mk_ca() { # NAME CN
-	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
-		-keyout "$T/$1.key" -out "$T/$1.pem" -days 2 -subj "/CN=$2" \
-		-addext basicConstraints=critical,CA:TRUE \
-		-addext keyUsage=critical,keyCertSign,cRLSign 2>/dev/null
-}
-mk_leaf() { # NAME CN CA EXT...
-	local n=$1 cn=$2 ca=$3
-	shift 3
-	openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
-		-keyout "$T/$n.key" -out "$T/$n.csr" -subj "/CN=$cn" 2>/dev/null
-	printf '%s\n' "$@" >"$T/$n.ext"
-	openssl x509 -req -in "$T/$n.csr" -CA "$T/$ca.pem" -CAkey "$T/$ca.key" \
-		-CAcreateserial -days 1 -extfile "$T/$n.ext" -out "$T/$n.pem" 2>/dev/null
-}
-mk_ca ca "kbs test CA"
-mk_ca adminca "kbs admin CA"
-mk_leaf server kbs ca "subjectAltName=IP:$K" "extendedKeyUsage=serverAuth"
-mk_leaf admin alice adminca "extendedKeyUsage=clientAuth"
+. "$here/kbs_pki.sh"
+kbs_pki "$K"
 
 # ---- the manifest, signed by hospital and lab ------------------------------
 pubhex() { sed -n 's/^"ed25519": "\([0-9a-f]*\)"$/\1/p' "$1"; }

@@ -22,25 +22,8 @@ K=$(netns_addr h4)
 SRV="$K:8443"
 T=$DP_DIR
 
-mk_ca() { # NAME CN
-	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
-		-keyout "$T/$1.key" -out "$T/$1.pem" -days 2 -subj "/CN=$2" \
-		-addext basicConstraints=critical,CA:TRUE \
-		-addext keyUsage=critical,keyCertSign,cRLSign 2>/dev/null
-}
-mk_leaf() { # NAME CN CA EXT...
-	local n=$1 cn=$2 ca=$3
-	shift 3
-	openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
-		-keyout "$T/$n.key" -out "$T/$n.csr" -subj "/CN=$cn" 2>/dev/null
-	printf '%s\n' "$@" >"$T/$n.ext"
-	openssl x509 -req -in "$T/$n.csr" -CA "$T/$ca.pem" -CAkey "$T/$ca.key" \
-		-CAcreateserial -days 1 -extfile "$T/$n.ext" -out "$T/$n.pem" 2>/dev/null
-}
-mk_ca ca "kbs test CA"
-mk_ca adminca "kbs admin CA"
-mk_leaf server kbs ca "subjectAltName=IP:$K" "extendedKeyUsage=serverAuth"
-mk_leaf admin alice adminca "extendedKeyUsage=clientAuth"
+. "$here/kbs_pki.sh"
+kbs_pki "$K"
 for h in h1 h2; do # the nodes' TLS key pairs: KBS attestation and MAKE
 	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
 		-keyout "$T/${h}tls.key" -out "$T/${h}tls.pem" -days 1 -subj "/CN=$h" 2>/dev/null
