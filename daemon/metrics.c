@@ -13,11 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <event2/buffer.h>
-#include <event2/http.h>
-
 #include "sealnet/log.h"
-#include "sealnet/util.h"
 #include "sealnetd.h"
 
 static const double make_bounds[] = {0.002, 0.005, 0.01, 0.025, 0.05, 0.1,
@@ -179,87 +175,23 @@ static int build_page(struct sealnetd *d, struct sn_prom *p)
 	return sn_prom_text(p, NULL) ? 0 : -ENOMEM;
 }
 
-static void on_request(struct evhttp_request *req, void *arg)
+static int build_page_cb(struct sn_prom *p, void *arg)
 {
-	struct sealnetd *d = arg;
-	const char *uri = evhttp_request_get_uri(req);
-	struct sn_prom *p = NULL;
-	struct evbuffer *out;
-	const char *text;
-	size_t len;
-
-	if (evhttp_request_get_command(req) != EVHTTP_REQ_GET &&
-	    evhttp_request_get_command(req) != EVHTTP_REQ_HEAD) {
-		evhttp_add_header(evhttp_request_get_output_headers(req),
-				  "Allow", "GET, HEAD");
-		evhttp_send_error(req, 405, "only GET /metrics");
-		return;
-	}
-	if (!uri || (strcmp(uri, "/metrics") && strncmp(uri, "/metrics?", 9))) {
-		evhttp_send_error(req, HTTP_NOTFOUND, "only /metrics");
-		return;
-	}
-	if (sn_prom_new(&p) || build_page(d, p)) {
-		sn_prom_free(p);
-		evhttp_send_error(req, HTTP_INTERNAL, "cannot build the page");
-		return;
-	}
-	text = sn_prom_text(p, &len);
-	out = evbuffer_new();
-	if (!out || evbuffer_add(out, text, len)) {
-		evbuffer_free(out);
-		sn_prom_free(p);
-		evhttp_send_error(req, HTTP_INTERNAL, "out of memory");
-		return;
-	}
-	evhttp_add_header(evhttp_request_get_output_headers(req),
-			  "Content-Type", "text/plain; version=0.0.4");
-	evhttp_send_reply(req, HTTP_OK, "OK", out);
-	evbuffer_free(out);
-	sn_prom_free(p);
+	return build_page(arg, p);
 }
 
 int sn_metrics_start(struct sealnetd *d)
 {
-	const char *spec = d->cfg->metrics_listen;
-	char host[64];
-	uint16_t port;
-
 	d->make_hist.bounds = make_bounds;
 	d->make_hist.n_bounds = sizeof(make_bounds) / sizeof(make_bounds[0]);
-	if (!spec[0])
+	if (!d->cfg->metrics_listen[0])
 		return 0;
-	if (sn_parse_listen(spec, host, sizeof(host), &port)) {
-		sn_err("metrics_listen \"%s\": expected ADDR:PORT (e.g. "
-		       "127.0.0.1:9477 or [::1]:9477)",
-		       spec);
-		return -EINVAL;
-	}
-	d->metrics = evhttp_new(d->base);
-	if (!d->metrics)
-		return -ENOMEM;
-	evhttp_set_allowed_methods(
-		d->metrics, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD | EVHTTP_REQ_POST |
-				    EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE);
-	evhttp_set_max_headers_size(d->metrics, 8192);
-	evhttp_set_max_body_size(d->metrics, 4096);
-	evhttp_set_timeout(d->metrics, 10);
-	evhttp_set_gencb(d->metrics, on_request, d);
-	if (evhttp_bind_socket(d->metrics, host, port)) {
-		sn_err("metrics_listen %s: cannot listen there (address not "
-		       "local, or port %u in use)",
-		       spec, port);
-		evhttp_free(d->metrics);
-		d->metrics = NULL;
-		return -EADDRNOTAVAIL;
-	}
-	sn_info("metrics on http://%s/metrics", spec);
-	return 0;
+	return sn_prom_serve(d->base, d->cfg->metrics_listen, build_page_cb, d,
+			     &d->metrics);
 }
 
 void sn_metrics_stop(struct sealnetd *d)
 {
-	if (d->metrics)
-		evhttp_free(d->metrics);
+	sn_prom_server_free(d->metrics);
 	d->metrics = NULL;
 }

@@ -48,7 +48,7 @@ struct sealnetd {
 	long attach_deadline;		/* deferred attach (restart) */
 	int audit_fd;			/* STATE_DIR/audit.jsonl, -1: none */
 	struct sn_static *statics;	/* static-key peers (static_keys.c) */
-	struct evhttp *metrics;		/* metrics.c, NULL: off */
+	struct sn_prom_server *metrics;	/* metrics.c, NULL: off */
 	struct event *ev_sighup;	/* reload.c */
 	uint8_t cfg_rest_sha256[32];	/* the configuration but its rules */
 	struct sn_prom_hist make_hist;	/* MAKE start -> keys, seconds */

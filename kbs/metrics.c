@@ -12,11 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <event2/buffer.h>
-#include <event2/http.h>
-
 #include "sealnet/log.h"
-#include "sealnet/util.h"
 #include "kbs.h"
 
 #define KBS_MAX_REFUSAL_KINDS 128
@@ -27,7 +23,7 @@ struct refusal {
 };
 
 struct kbs_metrics {
-	struct evhttp *http;
+	struct sn_prom_server *server; /* NULL: metrics_listen off */
 	uint64_t attested, released, revoked, refusals_other;
 	struct refusal refusals[KBS_MAX_REFUSAL_KINDS];
 	size_t n_refusals;
@@ -130,44 +126,14 @@ static int page(struct kbs *k, struct sn_prom *p)
 	return sn_prom_text(p, NULL) ? 0 : -ENOMEM;
 }
 
-static void on_request(struct evhttp_request *req, void *arg)
+static int page_cb(struct sn_prom *p, void *arg)
 {
-	struct kbs *k = arg;
-	const char *uri = evhttp_request_get_uri(req);
-	enum evhttp_cmd_type c = evhttp_request_get_command(req);
-	struct sn_prom *p = NULL;
-	struct evbuffer *out = NULL;
-	const char *text;
-	size_t len;
-
-	if (c != EVHTTP_REQ_GET && c != EVHTTP_REQ_HEAD) {
-		evhttp_add_header(evhttp_request_get_output_headers(req),
-				  "Allow", "GET, HEAD");
-		evhttp_send_error(req, 405, "only GET /metrics");
-		return;
-	}
-	if (!uri || (strcmp(uri, "/metrics") && strncmp(uri, "/metrics?", 9))) {
-		evhttp_send_error(req, HTTP_NOTFOUND, "only /metrics");
-		return;
-	}
-	if (sn_prom_new(&p) || page(k, p) || !(text = sn_prom_text(p, &len)) ||
-	    !(out = evbuffer_new()) || evbuffer_add(out, text, len)) {
-		evhttp_send_error(req, HTTP_INTERNAL, "cannot build the page");
-	} else {
-		evhttp_add_header(evhttp_request_get_output_headers(req),
-				  "Content-Type", "text/plain; version=0.0.4");
-		evhttp_send_reply(req, HTTP_OK, "OK", out);
-	}
-	if (out)
-		evbuffer_free(out);
-	sn_prom_free(p);
+	return page(arg, p);
 }
 
 int kbs_metrics_start(struct kbs *k)
 {
 	struct kbs_metrics *m = calloc(1, sizeof(*m));
-	char host[64];
-	uint16_t port;
 
 	if (!m)
 		return -ENOMEM;
@@ -176,34 +142,15 @@ int kbs_metrics_start(struct kbs *k)
 	k->metrics = m;
 	if (!k->cfg.metrics_listen[0])
 		return 0;
-	if (sn_parse_listen(k->cfg.metrics_listen, host, sizeof(host), &port))
-		return -EINVAL; /* the config loader checked it */
-	m->http = evhttp_new(k->base);
-	if (!m->http)
-		return -ENOMEM;
-	evhttp_set_allowed_methods(
-		m->http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD | EVHTTP_REQ_POST |
-				 EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE);
-	evhttp_set_max_headers_size(m->http, 8192);
-	evhttp_set_max_body_size(m->http, 4096);
-	evhttp_set_timeout(m->http, 10);
-	evhttp_set_gencb(m->http, on_request, k);
-	if (evhttp_bind_socket(m->http, host, port)) {
-		sn_err("metrics_listen %s: cannot listen there (address not "
-		       "local, or port %u in use)",
-		       k->cfg.metrics_listen, port);
-		return -EADDRNOTAVAIL;
-	}
-	sn_info("metrics on http://%s/metrics", k->cfg.metrics_listen);
-	return 0;
+	return sn_prom_serve(k->base, k->cfg.metrics_listen, page_cb, k,
+			     &m->server);
 }
 
 void kbs_metrics_stop(struct kbs *k)
 {
 	if (!k->metrics)
 		return;
-	if (k->metrics->http)
-		evhttp_free(k->metrics->http);
+	sn_prom_server_free(k->metrics->server);
 	free(k->metrics);
 	k->metrics = NULL;
 }

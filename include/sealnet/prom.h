@@ -50,4 +50,18 @@ int sn_prom_hist(struct sn_prom *p, const char *name, const char *const *labels,
 /* The page so far (NUL-terminated), NULL after an error. */
 const char *sn_prom_text(const struct sn_prom *p, size_t *len);
 
+/*
+ * Serve GET/HEAD /metrics on listen ("ADDR:PORT" or "[IPv6]:PORT") from
+ * base's loop, fn(p, arg) building the page at each scrape (0, or an
+ * error: 500); other paths 404, other methods 405 (lib/metrics/serve.c).
+ * -EINVAL (listen), -ENOMEM, -EADDRNOTAVAIL (bind), each logged naming
+ * listen.
+ */
+struct event_base;
+struct sn_prom_server;
+typedef int (*sn_prom_page_fn)(struct sn_prom *p, void *arg);
+int sn_prom_serve(struct event_base *base, const char *listen,
+		  sn_prom_page_fn fn, void *arg, struct sn_prom_server **out);
+void sn_prom_server_free(struct sn_prom_server *s);
+
 #endif
