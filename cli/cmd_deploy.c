@@ -189,9 +189,17 @@ static int run_local(struct run *r, double timeout, long conc,
 		snprintf(nd->name, sizeof(nd->name), "%s", wf->nodes[i].name);
 		snprintf(nd->ns, sizeof(nd->ns), DP_PREFIX "%s-%s", r->c.tag,
 			 nd->name);
-		snprintf(nd->dir, sizeof(nd->dir), "%s/%s", nodes, nd->name);
-		snprintf(nd->sock, sizeof(nd->sock), "%s/sealnetd.sock",
-			 nd->dir);
+		if ((size_t)snprintf(nd->dir, sizeof(nd->dir), "%s/%s", nodes,
+				     nd->name) >= sizeof(nd->dir) ||
+		    (size_t)snprintf(nd->sock, sizeof(nd->sock),
+				     "%s/sealnetd.sock",
+				     nd->dir) >= sizeof(nd->sock)) {
+			fprintf(stderr,
+				"deploy: node %s: the state directory path "
+				"\"%s\" is too long; use a shorter --state\n",
+				nd->name, nodes);
+			return 1;
+		}
 		snprintf(st, sizeof(st), "%s/state", nd->dir);
 		for (size_t k = 0; existing && k < old.n_nodes; k++)
 			if (!strcmp(old.nodes[k].name, nd->name)) {

@@ -216,9 +216,20 @@ int dp_state_load(struct dp_cluster *c)
 			 json_string_value(json_object_get(e, "name")) ?: "");
 		snprintf(n->ns, sizeof(n->ns), "%s",
 			 json_string_value(json_object_get(e, "netns")) ?: "");
-		snprintf(n->dir, sizeof(n->dir), "%s",
-			 json_string_value(json_object_get(e, "dir")) ?: "");
-		snprintf(n->sock, sizeof(n->sock), "%s/sealnetd.sock", n->dir);
+		if ((size_t)snprintf(
+			    n->dir, sizeof(n->dir), "%s",
+			    json_string_value(json_object_get(e, "dir")) ?:
+				    "") >= sizeof(n->dir) ||
+		    (size_t)snprintf(n->sock, sizeof(n->sock),
+				     "%s/sealnetd.sock",
+				     n->dir) >= sizeof(n->sock)) {
+			/* a path this long was never written by deploy:
+			 * refuse rather than act on a truncated one */
+			free(c->nodes);
+			c->nodes = NULL;
+			json_decref(o);
+			return -EINVAL;
+		}
 		n->ns_made = json_is_true(json_object_get(e, "netns_made"));
 		n->pid = (pid_t)json_integer_value(json_object_get(e, "pid"));
 	}

@@ -44,7 +44,7 @@ static int probe_child(const struct sn_workflow *wf, const char *ns,
 				  .sin_addr.s_addr = wf->nodes[from].addr},
 			   dst = {.sin_family = AF_INET,
 				  .sin_addr.s_addr = wf->nodes[to].addr};
-	char p[160];
+	char p[320];
 	int fd, one = 1;
 
 	snprintf(p, sizeof(p), "/run/netns/%s", ns);

@@ -336,7 +336,7 @@ void dp_report_failures(struct run *r)
 	for (size_t k = 0; k < r->n_e; k++) {
 		const struct edge *e = &r->e[k];
 		size_t ab = e->a * n + e->b, ba = e->b * n + e->a;
-		char why[200];
+		char why[400];
 
 		if (e->proven) {
 			pr++;

@@ -110,7 +110,7 @@ int sn_kbs_store_version(struct sn_kbs_store *s, int *out)
 
 static int migrate(struct sn_kbs_store *s)
 {
-	int v, err;
+	int v = 0, err;
 
 	err = sn_kbs_begin(s);
 	if (err)
