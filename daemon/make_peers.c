@@ -415,6 +415,15 @@ static int on_hello(void *arg, uint32_t peer_id, const char *name)
 			mp->pc->name, peer_id);
 		return -EPERM;
 	}
+	/* the name is what a peer's token (sub) and workflow events are
+	 * checked against: it must be this peer's, not any enrolled
+	 * node's (docs/protocol.md §3.1 step 4) */
+	if (strcmp(name, mp->pc->name)) {
+		sn_warn("MAKE from %s's address (node id %u) names itself "
+			"\"%s\": refused",
+			mp->pc->name, peer_id, name);
+		return -EPERM;
+	}
 	if (mp->cur < 0)
 		set_state(mp, "attesting", NULL);
 	return 0;

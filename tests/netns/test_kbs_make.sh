@@ -114,6 +114,29 @@ check "h1 -> h2 datagrams arrive (sealed with token-MAKE keys)" \
 check "h1 renews its token before it expires" wait_log h1 "kbs: token renewed" 150
 check "h2 renews its token before it expires" wait_log h2 "kbs: token renewed" 50
 
+# a hostile enrolled node (h5: its own valid token, bound to its own TLS
+# key) connects to h2 from h1's address (an on-path attacker; modelled by
+# a socket in h1 with sealnetd's control mark) with a HELLO that claims
+# h1's node id under its own name: the token's sub matches the HELLO
+# name, so only the HELLO name against the configured peer's name stops
+# h5 from getting h1's keys
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+	-keyout "$T/h5tls.key" -out "$T/h5tls.pem" -days 1 -subj "/CN=h5" 2>/dev/null
+check "admin: enrol h5 (stage S)" admin enrol h5 --stage S --node-cert "$T/h5tls.pem"
+M1=$("$SEALNETD" --print-measurement --config "$T/h1.json")
+check "h5 gets its own token" sk --cert "$T/h5tls.pem" --key "$T/h5tls.key" attest \
+	--node h5 --platform "$DP_DIR/platform" --measurement "$M1" --rek "$T/h5.rek" \
+	--token "$T/h5.tok"
+netns_exec h1 python3 "$here/make_intruder.py" token "$H2" 51821 40100 1 h5 \
+	"$T/h5tls.pem" "$T/h5tls.key" "$T/h5.tok" 5e1a0001 >"$T/h5.out" 2>&1 || true
+sed 's/^/   h5: /' "$T/h5.out"
+check "h5 completed TLS with h2 as h1" grep -q "tls up" "$T/h5.out"
+absent() { ! grep -q "$1" "$2"; }
+check "h2 refuses h5's token under h1's node id (no accepting VERDICT)" \
+	absent "verdict accept" "$T/h5.out"
+check "h2 never accepted a token as h1 from h5" absent "h5 (id 1): token accepted" "$T/h2.log"
+check "h2 derived no keys for h5 as h1" absent "keys ready" "$T/h5.out"
+
 # a revoked node's valid token is no longer honoured
 check "admin: revoke node h1" admin revoke node h1 --reason test
 check "h2 cuts h1 off" dp_wait_peer h2 h1 revoked
