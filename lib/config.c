@@ -718,6 +718,24 @@ int sn_config_parse(const char *json, size_t len, struct sn_node_config **out,
 		}
 		c->dp.control_port = c->make.port;
 	}
+	/* a KBS token does not carry the peer's data-plane digest (the KBS
+	 * never sees it): allowed_dataplane needs the peer's EVIDENCE too */
+	if (c->make.n_dp_digests && c->kbs.enabled &&
+	    (c->kbs.make_accept == 2 || c->kbs.make_accept == 3)) {
+		if (json_object_get(json_object_get(root, "kbs"),
+				    "make_accept")) {
+			err = fail(&e, "kbs.make_accept \"%s\" would accept a "
+				       "peer's token alone, which does not "
+				       "show its data plane: with "
+				       "make.allowed_dataplane use "
+				       "\"token-and-evidence\" (or "
+				       "\"evidence\")",
+				   c->kbs.make_accept == 2 ? "token" :
+							     "token-or-evidence");
+			goto out;
+		}
+		c->kbs.make_accept = 4; /* token-and-evidence */
+	}
 	if ((err = get_array(&e, root, "peers", true, sizeof(*c->peers), &peers,
 			     &c->n_peers, &items)))
 		goto out;

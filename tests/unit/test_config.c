@@ -359,6 +359,64 @@ static void private_dirs(void **state)
 	rmdir(dir);
 }
 
+/* make.allowed_dataplane pins the peer's data-plane digest, which only
+ * EVIDENCE carries (a KBS token does not: the KBS never sees it): with a
+ * KBS token node the default becomes token-and-evidence, and an explicit
+ * token or token-or-evidence, which would skip the pin, is refused */
+#define DP_DIGEST                                                             \
+	"00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"   \
+	"00112233445566778899aabbccddeeff"
+static int kbs_dp_parse(const char *accept, struct sn_node_config **c,
+			char *err, size_t cap)
+{
+	char buf[1024];
+
+	snprintf(buf, sizeof(buf),
+		 "{\"node\":\"h1\",\"id\":1,\"interface\":\"eth0\","
+		 "\"make\":{\"sim_platform\":\"/p\",\"appraisal_policy\":"
+		 "\"/q\",\"allowed_dataplane\":[\"" DP_DIGEST "\"]},"
+		 "\"kbs\":{\"url\":\"https://198.18.0.4:8443\",\"ca\":"
+		 "\"/ca.pem\",\"node_cert\":\"/n.pem\",\"node_key\":"
+		 "\"/n.key\"%s%s%s},"
+		 "\"peers\":[{\"name\":\"h2\",\"id\":2,\"address\":"
+		 "\"198.18.0.2\"}]}",
+		 accept ? ",\"make_accept\":\"" : "", accept ? accept : "",
+		 accept ? "\"" : "");
+	return sn_config_parse(buf, strlen(buf), c, err, cap);
+}
+
+static void kbs_allowed_dataplane(void **state)
+{
+	static const char *const refused[] = {"token", "token-or-evidence"};
+	struct sn_node_config *c = NULL;
+	char err[256] = "";
+
+	assert_int_equal(kbs_dp_parse(NULL, &c, err, sizeof(err)), 0);
+	assert_int_equal(c->kbs.make_accept, 4); /* TOKEN_AND_EVIDENCE */
+	sn_config_free(c);
+	c = NULL;
+	assert_int_equal(kbs_dp_parse("token-and-evidence", &c, err,
+				      sizeof(err)),
+			 0);
+	assert_int_equal(c->kbs.make_accept, 4);
+	sn_config_free(c);
+	c = NULL;
+	assert_int_equal(kbs_dp_parse("evidence", &c, err, sizeof(err)), 0);
+	assert_int_equal(c->kbs.make_accept, 1);
+	sn_config_free(c);
+	for (size_t i = 0; i < 2; i++) {
+		c = NULL;
+		err[0] = '\0';
+		assert_int_equal(kbs_dp_parse(refused[i], &c, err, sizeof(err)),
+				 -EINVAL);
+		if (!strstr(err, "allowed_dataplane") ||
+		    !strstr(err, "token-and-evidence"))
+			fail_msg("error '%s' does not name allowed_dataplane "
+				 "and the fix",
+				 err);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -371,6 +429,7 @@ int main(void)
 		cmocka_unit_test(private_dirs),
 		cmocka_unit_test(kbs_member),
 		cmocka_unit_test(kbs_errors),
+		cmocka_unit_test(kbs_allowed_dataplane),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
