@@ -900,6 +900,30 @@ int sn_config_load(const char *path, struct sn_node_config **out, char *err,
 			 path, (unsigned int)st.st_uid, (unsigned int)geteuid(), path);
 		goto out;
 	}
+	/* kbs.node_key: the key a KBS token's cnf names (token-mode MAKE
+	 * and GET /resource): whoever reads it and sees a token is the node */
+	if (c->kbs.node_key[0]) {
+		struct stat ks;
+
+		if (!stat(c->kbs.node_key, &ks) && (ks.st_mode & 077)) {
+			r = -EPERM;
+			snprintf(err, errlen,
+				 "kbs.node_key %s: mode %04o lets group or others read or write this node's TLS private key; run: chmod 600 %s",
+				 c->kbs.node_key,
+				 (unsigned int)(ks.st_mode & 07777),
+				 c->kbs.node_key);
+			goto out;
+		}
+		if (!stat(c->kbs.node_key, &ks) && ks.st_uid != 0 &&
+		    ks.st_uid != geteuid()) {
+			r = -EPERM;
+			snprintf(err, errlen,
+				 "kbs.node_key %s: belongs to uid %u, not to root or sealnetd's uid %u; run: chown root %s",
+				 c->kbs.node_key, (unsigned int)ks.st_uid,
+				 (unsigned int)geteuid(), c->kbs.node_key);
+			goto out;
+		}
+	}
 	snprintf(c->path, sizeof(c->path), "%s", path);
 	*out = c;
 	c = NULL;

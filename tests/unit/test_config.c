@@ -318,6 +318,41 @@ static void key_file_permissions(void **state)
 	rmdir(dir);
 }
 
+/* kbs.node_key is the private key a KBS token's cnf names: whoever reads
+ * it and sees the node's token (every MAKE peer does) is the node in token
+ * mode; a group- or world-readable one, or another user's, is refused */
+static void kbs_node_key_permissions(void **state)
+{
+	char dir[] = "/tmp/sn-test-config.XXXXXX", path[64], key[64];
+	char cfg[1024];
+
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/node.json", dir);
+	snprintf(key, sizeof(key), "%s/n.key", dir);
+	snprintf(cfg, sizeof(cfg),
+		 "{\"node\":\"h1\",\"id\":1,\"interface\":\"eth0\","
+		 "\"make\":{\"sim_platform\":\"/p\",\"appraisal_policy\":"
+		 "\"/q\"},\"kbs\":{\"url\":\"https://198.18.0.4:8443\","
+		 "\"ca\":\"/ca.pem\",\"node_cert\":\"/n.pem\","
+		 "\"node_key\":\"%s\"},\"peers\":[{\"name\":\"h2\","
+		 "\"id\":2,\"address\":\"198.18.0.2\"}]}",
+		 key);
+	write_file(path, cfg, 0644);
+	write_file(key, "not a key", 0644);
+	load_expect(path, -EPERM, key, "chmod 600");
+	write_file(key, "not a key", 0640);
+	load_expect(path, -EPERM, key, "chmod 600");
+	write_file(key, "not a key", 0600);
+	load_expect(path, 0, NULL, NULL);
+	if (geteuid() == 0) {
+		assert_int_equal(chown(key, 65534, 65534), 0);
+		load_expect(path, -EPERM, key, "chown");
+	}
+	unlink(key);
+	unlink(path);
+	rmdir(dir);
+}
+
 static void private_dirs(void **state)
 {
 	char dir[] = "/tmp/sn-test-dir.XXXXXX", file[64], err[512];
@@ -430,6 +465,7 @@ int main(void)
 		cmocka_unit_test(kbs_member),
 		cmocka_unit_test(kbs_errors),
 		cmocka_unit_test(kbs_allowed_dataplane),
+		cmocka_unit_test(kbs_node_key_permissions),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
