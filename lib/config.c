@@ -724,14 +724,16 @@ int sn_config_parse(const char *json, size_t len, struct sn_node_config **out,
 	    (c->kbs.make_accept == 2 || c->kbs.make_accept == 3)) {
 		if (json_object_get(json_object_get(root, "kbs"),
 				    "make_accept")) {
-			err = fail(&e, "kbs.make_accept \"%s\" would accept a "
-				       "peer's token alone, which does not "
-				       "show its data plane: with "
-				       "make.allowed_dataplane use "
-				       "\"token-and-evidence\" (or "
-				       "\"evidence\")",
-				   c->kbs.make_accept == 2 ? "token" :
-							     "token-or-evidence");
+			err = fail(&e,
+				   "kbs.make_accept \"%s\" would accept a "
+				   "peer's token alone, which does not "
+				   "show its data plane: with "
+				   "make.allowed_dataplane use "
+				   "\"token-and-evidence\" (or "
+				   "\"evidence\")",
+				   c->kbs.make_accept == 2 ?
+					   "token" :
+					   "token-or-evidence");
 			goto out;
 		}
 		c->kbs.make_accept = 4; /* token-and-evidence */
@@ -908,7 +910,9 @@ int sn_config_load(const char *path, struct sn_node_config **out, char *err,
 		if (!stat(c->kbs.node_key, &ks) && (ks.st_mode & 077)) {
 			r = -EPERM;
 			snprintf(err, errlen,
-				 "kbs.node_key %s: mode %04o lets group or others read or write this node's TLS private key; run: chmod 600 %s",
+				 "kbs.node_key %s: mode %04o lets group or "
+				 "others read or write this node's TLS private "
+				 "key; run: chmod 600 %s",
 				 c->kbs.node_key,
 				 (unsigned int)(ks.st_mode & 07777),
 				 c->kbs.node_key);
@@ -917,10 +921,12 @@ int sn_config_load(const char *path, struct sn_node_config **out, char *err,
 		if (!stat(c->kbs.node_key, &ks) && ks.st_uid != 0 &&
 		    ks.st_uid != geteuid()) {
 			r = -EPERM;
-			snprintf(err, errlen,
-				 "kbs.node_key %s: belongs to uid %u, not to root or sealnetd's uid %u; run: chown root %s",
-				 c->kbs.node_key, (unsigned int)ks.st_uid,
-				 (unsigned int)geteuid(), c->kbs.node_key);
+			snprintf(
+				err, errlen,
+				"kbs.node_key %s: belongs to uid %u, not to "
+				"root or sealnetd's uid %u; run: chown root %s",
+				c->kbs.node_key, (unsigned int)ks.st_uid,
+				(unsigned int)geteuid(), c->kbs.node_key);
 			goto out;
 		}
 	}

@@ -398,8 +398,8 @@ static void private_dirs(void **state)
  * EVIDENCE carries (a KBS token does not: the KBS never sees it): with a
  * KBS token node the default becomes token-and-evidence, and an explicit
  * token or token-or-evidence, which would skip the pin, is refused */
-#define DP_DIGEST                                                             \
-	"00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"   \
+#define DP_DIGEST                                                          \
+	"00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff" \
 	"00112233445566778899aabbccddeeff"
 static int kbs_dp_parse(const char *accept, struct sn_node_config **c,
 			char *err, size_t cap)
@@ -430,9 +430,8 @@ static void kbs_allowed_dataplane(void **state)
 	assert_int_equal(c->kbs.make_accept, 4); /* TOKEN_AND_EVIDENCE */
 	sn_config_free(c);
 	c = NULL;
-	assert_int_equal(kbs_dp_parse("token-and-evidence", &c, err,
-				      sizeof(err)),
-			 0);
+	assert_int_equal(
+		kbs_dp_parse("token-and-evidence", &c, err, sizeof(err)), 0);
 	assert_int_equal(c->kbs.make_accept, 4);
 	sn_config_free(c);
 	c = NULL;
