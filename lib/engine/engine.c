@@ -222,7 +222,8 @@ int sn_engine_ifindex(struct sn_engine *e)
 	return e->ifindex;
 }
 
-int sn_engine_add_peer(struct sn_engine *e, uint32_t peer_id, uint32_t addr)
+int sn_engine_add_peer(struct sn_engine *e, uint32_t peer_id, uint32_t addr,
+		       bool gso)
 {
 	if (!peer_id || peer_id >= SN_MAX_NODES || !addr || e->tx_started ||
 	    e->rx_started)
@@ -230,6 +231,7 @@ int sn_engine_add_peer(struct sn_engine *e, uint32_t peer_id, uint32_t addr)
 	if (!e->peers[peer_id].addr)
 		e->peer_ids[e->n_peers++] = peer_id;
 	e->peers[peer_id].addr = addr;
+	e->peers[peer_id].gso = gso;
 	return 0;
 }
 

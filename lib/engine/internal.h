@@ -41,6 +41,7 @@ struct sn_eng_slot {
 
 struct sn_eng_peer {
 	uint32_t addr; /* network order; 0: not a peer */
+	bool gso;      /* UDP_SEGMENT to it (sn_engine_add_peer) */
 	pthread_mutex_t lock;
 	unsigned int cur; /* tx slot */
 	struct sn_eng_slot tx[2], rx[2];
