@@ -301,6 +301,31 @@ static void sink_set_tx(void *arg, uint32_t peer, unsigned int slot)
 	pthread_mutex_unlock(&p->lock);
 }
 
+unsigned int sn_eng_tx_take(struct sn_engine *e, struct sn_eng_peer *p,
+			    uint64_t n, uint64_t *c0, uint8_t key[SN_KEY_LEN],
+			    uint16_t *epoch, uint32_t *gen)
+{
+	struct sn_eng_slot *s;
+	unsigned int reason = SN_DROP_NONE;
+
+	pthread_mutex_lock(&p->lock);
+	s = &p->tx[p->cur & 1];
+	if (!s->valid)
+		reason = SN_DROP_NO_KEY;
+	else if (s->ctr >= e->counter_limit || e->counter_limit - s->ctr < n)
+		reason = SN_DROP_COUNTER_LIMIT;
+	else {
+		*c0 = s->ctr;
+		s->ctr += n;
+		memcpy(key, s->key, SN_KEY_LEN);
+		*epoch = s->epoch;
+		if (gen)
+			*gen = s->gen;
+	}
+	pthread_mutex_unlock(&p->lock);
+	return reason;
+}
+
 static int sink_tx_counter(void *arg, uint32_t peer, unsigned int slot,
 			   uint64_t *out)
 {

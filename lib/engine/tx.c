@@ -145,9 +145,9 @@ static void handle(struct tx_ctx *t, size_t n)
 	struct sn_eng_peer *p;
 	size_t len, l4len, hl, plen, mss, nseg, pos = 0;
 	uint8_t key[SN_KEY_LEN], *l4, gso, tmpl[60];
-	uint16_t epoch;
+	uint16_t epoch = 0;
 	uint32_t id, self = htonl(e->self_id), seq0 = 0;
-	uint64_t c0, bytes = 0;
+	uint64_t c0 = 0, bytes = 0;
 	unsigned int nmsg = 0, reason = 0;
 
 	if (n < SN_ENG_VNET_HLEN + 20) {
@@ -215,23 +215,7 @@ static void handle(struct tx_ctx *t, size_t n)
 	}
 
 	/* key and counters as one unit (wire-format.md §7) */
-	pthread_mutex_lock(&p->lock);
-	{
-		struct sn_eng_slot *s = &p->tx[p->cur & 1];
-
-		if (!s->valid)
-			reason = SN_DROP_NO_KEY;
-		else if (s->ctr >= e->counter_limit ||
-			 e->counter_limit - s->ctr < nseg)
-			reason = SN_DROP_COUNTER_LIMIT;
-		else {
-			c0 = s->ctr;
-			s->ctr += nseg;
-			memcpy(key, s->key, SN_KEY_LEN);
-			epoch = s->epoch;
-		}
-	}
-	pthread_mutex_unlock(&p->lock);
+	reason = sn_eng_tx_take(e, p, nseg, &c0, key, &epoch, NULL);
 	if (reason) {
 		sn_eng_drop(e, p, reason, nseg);
 		return;
