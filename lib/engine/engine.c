@@ -25,10 +25,39 @@
 #include "sealnet/util.h"
 #include "internal.h"
 
+/* 64-bit words with end-around carry: 2^64 = 1 (mod 0xffff), so the sum
+ * folds to the 16-bit one's complement sum of the same bytes; two chains
+ * of add-with-carry, 16 bytes per round */
 uint64_t sn_eng_csum_add(uint64_t sum, const void *data, size_t len)
 {
 	const uint8_t *p = data;
+	uint64_t s2 = 0;
 
+	while (len >= 16) {
+		uint64_t a, b;
+
+		memcpy(&a, p, 8);
+		memcpy(&b, p + 8, 8);
+		sum += a;
+		sum += sum < a;
+		s2 += b;
+		s2 += s2 < b;
+		p += 16;
+		len -= 16;
+	}
+	sum += s2;
+	sum += sum < s2;
+	if (len >= 8) {
+		uint64_t a;
+
+		memcpy(&a, p, 8);
+		sum += a;
+		sum += sum < a;
+		p += 8;
+		len -= 8;
+	}
+	/* below: at most 7 bytes, no carry out of 64 bits left to lose */
+	sum = (sum & 0xffffffffu) + (sum >> 32);
 	while (len >= 4) {
 		uint32_t w;
 
