@@ -24,6 +24,10 @@ for eng in bpf simd; do
 	rm -rf "$DP_DIR/h1.state" "$DP_DIR/h2.state"
 	dp_config h1 "h2" "$R1" "\"dataplane\": {\"engine\": \"$eng\"},"
 	dp_config h2 "h1" "$R2" "\"dataplane\": {\"engine\": \"$eng\"},"
+	for h in h1 h2; do # the peer's engine: super-datagrams go whole
+		jq --arg e "$eng" '.peers |= map(. + {engine: $e})' "$DP_DIR/$h.json" >"$DP_DIR/$h.tmp"
+		chmod 600 "$DP_DIR/$h.tmp" && mv "$DP_DIR/$h.tmp" "$DP_DIR/$h.json"
+	done
 	dp_start h1
 	dp_start h2
 	v=$(for _ in 1 2 3; do one; done)

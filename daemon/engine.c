@@ -38,7 +38,8 @@ int sn_engine_setup(struct sealnetd *d)
 		return err;
 	for (size_t i = 0; i < d->cfg->n_peers && !err; i++)
 		err = sn_engine_add_peer(d->engine, d->cfg->peers[i].id,
-					 d->cfg->peers[i].addr);
+					 d->cfg->peers[i].addr,
+					 d->cfg->peers[i].engine_simd);
 	if (err) {
 		sn_err("engine: adding the peers failed: %s", strerror(-err));
 		return err;

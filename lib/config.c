@@ -196,7 +196,7 @@ static int parse_peer(struct perr *e, json_t *p, size_t i,
 	static const char *const allowed[] = { "name", "id", "address",
 					       "tx_key", "rx_key", "epoch",
 					       "make_port", "make_address", "address6",
-					       NULL };
+					       "engine", NULL };
 	char where[32], addr[64];
 	struct in_addr a;
 	uint64_t v;
@@ -251,6 +251,20 @@ static int parse_peer(struct perr *e, json_t *p, size_t i,
 			return fail(e, "%s: tx_key and rx_key are the same key: each "
 				       "direction needs its own (generate two, e.g. "
 				       "openssl rand -hex 32)", where);
+	}
+	if (json_object_get(p, "engine")) {
+		char eng[8];
+
+		if ((err = get_str(e, p, where, "engine", true, eng,
+				   sizeof(eng))))
+			return err;
+		if (strcmp(eng, "bpf") && strcmp(eng, "simd"))
+			return fail(e, "%s.engine: must be \"bpf\" (default) or "
+				       "\"simd\": the data-plane engine that peer "
+				       "runs (with \"simd\" a SIMD engine here sends "
+				       "it 64 KB UDP GSO super-datagrams whole)",
+				    where);
+		pc->engine_simd = !strcmp(eng, "simd");
 	}
 	if (json_object_get(p, "epoch"))
 		return fail(e, "%s.epoch: no longer configured: sealnetd chooses a "

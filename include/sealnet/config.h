@@ -26,6 +26,9 @@ struct sn_peer_config {
 	bool has_addr6;
 	uint8_t addr6[16];	   /* its IPv6 address: dropped, never in clear */
 	bool has_static_keys;
+	bool engine_simd;	   /* "engine": "simd": the peer runs the SIMD
+				    * engine, so the SIMD engine may send it
+				    * UDP GSO super-datagrams whole */
 	uint16_t epoch;		   /* static: tx epoch in use (set by sealnetd) */
 	uint8_t tx_key[SN_KEY_LEN]; /* secret; static: pre-shared key A->B */
 	uint8_t rx_key[SN_KEY_LEN]; /* secret; static: pre-shared key B->A */

@@ -46,8 +46,15 @@ struct sn_engine_opts {
 /* Create the device (down until sn_engine_start) and the socket. */
 int sn_engine_open(const struct sn_engine_opts *o, struct sn_engine **out);
 int sn_engine_ifindex(struct sn_engine *e);
-/* A peer: id and IPv4 address (network order). Before sn_engine_start. */
-int sn_engine_add_peer(struct sn_engine *e, uint32_t peer_id, uint32_t addr);
+/* A peer: id and IPv4 address (network order). Before sn_engine_start.
+ * gso: the peer runs the SIMD engine too (its configuration entry says
+ * "engine": "simd"), so sealed segments go to it as UDP GSO
+ * super-datagrams (UDP_SEGMENT) that the link device passes on whole; a
+ * virtual link (veth) then delivers them whole, and only a SIMD engine's
+ * socket (UDP_GRO) takes them.  Otherwise one datagram per segment: the
+ * BPF engine opens one datagram per packet. */
+int sn_engine_add_peer(struct sn_engine *e, uint32_t peer_id, uint32_t addr,
+		       bool gso);
 /* The key sink to hand to sn_dp_set_key_sink. */
 void sn_engine_key_sink(struct sn_engine *e, struct sn_dp_key_sink *out);
 /* Bring the device up and start the send and receive threads. */

@@ -126,7 +126,19 @@ int sn_dp_open(const struct sn_dp_opts *o, struct sn_dataplane **out)
 	if (err)
 		goto fail;
 
-	if (!o->keep_offloads) {
+	if (o->engine_simd) {
+		/* the programs seal nothing here: the engine's 64 KB UDP GSO
+		 * super-datagrams must reach the device whole (with 1 the
+		 * stack splits them before the device: one pass of veth,
+		 * bridge and UDP receive per datagram).  1 is what the BPF
+		 * engine of a previous instance killed hard left: undone. */
+		if (li.gso_max_segs == 1 &&
+		    sn_nl_set_gso_max_segs(dp->ifindex, dp->old_gso_segs))
+			sn_warn("data plane: restoring gso_max_segs on %s "
+				"failed; the engine's sends are segmented "
+				"before the device (slower, still correct)",
+				o->ifname);
+	} else if (!o->keep_offloads) {
 		err = li.gso_max_segs != 1 ?
 			      sn_nl_set_gso_max_segs(dp->ifindex, 1) :
 			      0;

@@ -25,10 +25,39 @@
 #include "sealnet/util.h"
 #include "internal.h"
 
+/* 64-bit words with end-around carry: 2^64 = 1 (mod 0xffff), so the sum
+ * folds to the 16-bit one's complement sum of the same bytes; two chains
+ * of add-with-carry, 16 bytes per round */
 uint64_t sn_eng_csum_add(uint64_t sum, const void *data, size_t len)
 {
 	const uint8_t *p = data;
+	uint64_t s2 = 0;
 
+	while (len >= 16) {
+		uint64_t a, b;
+
+		memcpy(&a, p, 8);
+		memcpy(&b, p + 8, 8);
+		sum += a;
+		sum += sum < a;
+		s2 += b;
+		s2 += s2 < b;
+		p += 16;
+		len -= 16;
+	}
+	sum += s2;
+	sum += sum < s2;
+	if (len >= 8) {
+		uint64_t a;
+
+		memcpy(&a, p, 8);
+		sum += a;
+		sum += sum < a;
+		p += 8;
+		len -= 8;
+	}
+	/* below: at most 7 bytes, no carry out of 64 bits left to lose */
+	sum = (sum & 0xffffffffu) + (sum >> 32);
 	while (len >= 4) {
 		uint32_t w;
 
@@ -222,7 +251,8 @@ int sn_engine_ifindex(struct sn_engine *e)
 	return e->ifindex;
 }
 
-int sn_engine_add_peer(struct sn_engine *e, uint32_t peer_id, uint32_t addr)
+int sn_engine_add_peer(struct sn_engine *e, uint32_t peer_id, uint32_t addr,
+		       bool gso)
 {
 	if (!peer_id || peer_id >= SN_MAX_NODES || !addr || e->tx_started ||
 	    e->rx_started)
@@ -230,6 +260,7 @@ int sn_engine_add_peer(struct sn_engine *e, uint32_t peer_id, uint32_t addr)
 	if (!e->peers[peer_id].addr)
 		e->peer_ids[e->n_peers++] = peer_id;
 	e->peers[peer_id].addr = addr;
+	e->peers[peer_id].gso = gso;
 	return 0;
 }
 
@@ -297,6 +328,31 @@ static void sink_set_tx(void *arg, uint32_t peer, unsigned int slot)
 	pthread_mutex_lock(&p->lock);
 	p->cur = slot;
 	pthread_mutex_unlock(&p->lock);
+}
+
+unsigned int sn_eng_tx_take(struct sn_engine *e, struct sn_eng_peer *p,
+			    uint64_t n, uint64_t *c0, uint8_t key[SN_KEY_LEN],
+			    uint16_t *epoch, uint32_t *gen)
+{
+	struct sn_eng_slot *s;
+	unsigned int reason = SN_DROP_NONE;
+
+	pthread_mutex_lock(&p->lock);
+	s = &p->tx[p->cur & 1];
+	if (!s->valid)
+		reason = SN_DROP_NO_KEY;
+	else if (s->ctr >= e->counter_limit || e->counter_limit - s->ctr < n)
+		reason = SN_DROP_COUNTER_LIMIT;
+	else {
+		*c0 = s->ctr;
+		s->ctr += n;
+		memcpy(key, s->key, SN_KEY_LEN);
+		*epoch = s->epoch;
+		if (gen)
+			*gen = s->gen;
+	}
+	pthread_mutex_unlock(&p->lock);
+	return reason;
 }
 
 static int sink_tx_counter(void *arg, uint32_t peer, unsigned int slot,

@@ -41,6 +41,7 @@ struct sn_eng_slot {
 
 struct sn_eng_peer {
 	uint32_t addr; /* network order; 0: not a peer */
+	bool gso;      /* UDP_SEGMENT to it (sn_engine_add_peer) */
 	pthread_mutex_t lock;
 	unsigned int cur; /* tx slot */
 	struct sn_eng_slot tx[2], rx[2];
@@ -71,6 +72,19 @@ static inline void sn_eng_drop(struct sn_engine *e, struct sn_eng_peer *p,
 	if (p)
 		atomic_fetch_add_explicit(&p->drops, n, memory_order_relaxed);
 }
+
+/*
+ * docs/wire-format.md §7 "Two engines", 2.: n consecutive counters of the
+ * peer's send slot in use, with that installation's key, epoch and (gen:
+ * may be NULL) generation, as one unit under the peer's mutex: any number
+ * of sending threads never take one counter twice under one key, and the
+ * counters of one installation are taken without gaps.  Returns 0, or the
+ * drop reason (SN_DROP_NO_KEY, SN_DROP_COUNTER_LIMIT) with nothing written.
+ * tests/unit/test_engine_ctr.c.
+ */
+unsigned int sn_eng_tx_take(struct sn_engine *e, struct sn_eng_peer *p,
+			    uint64_t n, uint64_t *c0, uint8_t key[SN_KEY_LEN],
+			    uint16_t *epoch, uint32_t *gen);
 
 /* 16-bit one's complement sum helpers (checksums) */
 uint64_t sn_eng_csum_add(uint64_t sum, const void *data, size_t len);

@@ -138,8 +138,9 @@ static void co_flush(struct rx_ctx *t)
 		memcpy(ip + 20 + 16, &c, 2);
 		memcpy(t->co.buf, &vh, sizeof(vh));
 	}
+	/* no wipe per write: the buffer is rewritten by the next segments
+	 * and wiped when the thread ends */
 	tun_write(t, t->co.p, t->co.buf, SN_ENG_VNET_HLEN + t->co.len, t->co.n);
-	OPENSSL_cleanse(t->co.buf, SN_ENG_VNET_HLEN + t->co.len);
 	t->co.n = 0;
 	t->co.len = 0;
 }
@@ -284,7 +285,7 @@ static void open_one(struct rx_ctx *t, const struct meta *m, const uint8_t *d,
 	aad[SN_HDR_CSUM_SLOT] = aad[SN_HDR_CSUM_SLOT + 1] = 0;
 	le = htole64(ctr);
 	memcpy(nonce + 4, &le, 8);
-	if (!EVP_DecryptInit_ex(t->cctx, t->cipher, NULL, key, nonce) ||
+	if (!EVP_DecryptInit_ex(t->cctx, NULL, NULL, key, nonce) ||
 	    !EVP_DecryptUpdate(t->cctx, NULL, &n, aad, SN_HDR_LEN) ||
 	    !EVP_DecryptUpdate(t->cctx, ipo + 20, &n, d + SN_HDR_LEN,
 			       (int)l4) ||
@@ -373,7 +374,10 @@ void *sn_eng_rx_main(void *arg)
 	t->co.buf = malloc(CO_CAP); /* NULL: no coalescing */
 	t->cipher = EVP_CIPHER_fetch(NULL, "ChaCha20-Poly1305", NULL);
 	t->cctx = EVP_CIPHER_CTX_new();
-	if (!t->bufs || !t->cipher || !t->cctx) {
+	/* the cipher set once: passed again, OpenSSL frees and re-creates
+	 * the context's state (a malloc and free per datagram) */
+	if (!t->bufs || !t->cipher || !t->cctx ||
+	    !EVP_DecryptInit_ex(t->cctx, t->cipher, NULL, NULL, NULL)) {
 		sn_err("engine: receive path: out of memory or no "
 		       "ChaCha20-Poly1305 in OpenSSL");
 		goto out;

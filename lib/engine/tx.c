@@ -33,7 +33,7 @@
 
 #define OUT_CAP		(4u * SN_ENG_MAX_PKT)
 #define MAX_SEGS	1024u
-#define MAX_MSGS	(MAX_SEGS / SN_ENG_UDP_SEGS + 1)
+#define MAX_MSGS	MAX_SEGS /* one per segment to a peer without GSO */
 #define UDP_PAYLOAD_MAX 65000u
 /* the packet after the 10-byte virtio-net header starts 8-byte aligned */
 #define IN_OFF 6u
@@ -62,10 +62,12 @@ static struct sn_eng_peer *peer_by_addr(struct sn_engine *e, uint32_t addr,
 	return NULL;
 }
 
-/* one segment: L4 header (copy, adjusted) + payload chunk -> sealed */
+/* one segment: the L4 bytes src[0..len) (header and payload, contiguous)
+ * -> sealed at dst, in one AEAD pass (one EVP update: OpenSSL's vector
+ * ChaCha20 runs over the whole segment instead of a short call for the
+ * header and a second one for the payload) */
 static int seal_one(struct tx_ctx *t, uint8_t *dst, const uint8_t hdr[20],
-		    const uint8_t *l4h, size_t hl, const uint8_t *pay,
-		    size_t pl, uint64_t ctr)
+		    const uint8_t *src, size_t len, uint64_t ctr)
 {
 	uint8_t nonce[SN_NONCE_LEN] = {0};
 	uint64_t le = htole64(ctr), be = htobe64(ctr);
@@ -76,12 +78,10 @@ static int seal_one(struct tx_ctx *t, uint8_t *dst, const uint8_t hdr[20],
 	memcpy(nonce + 4, &le, 8);
 	if (!EVP_EncryptInit_ex(t->cctx, NULL, NULL, NULL, nonce) ||
 	    !EVP_EncryptUpdate(t->cctx, NULL, &n, dst, SN_HDR_LEN) ||
-	    !EVP_EncryptUpdate(t->cctx, dst + SN_HDR_LEN, &n, l4h, (int)hl) ||
-	    (pl && !EVP_EncryptUpdate(t->cctx, dst + SN_HDR_LEN + hl, &n, pay,
-				      (int)pl)) ||
-	    !EVP_EncryptFinal_ex(t->cctx, dst + SN_HDR_LEN + hl + pl, &n) ||
+	    !EVP_EncryptUpdate(t->cctx, dst + SN_HDR_LEN, &n, src, (int)len) ||
+	    !EVP_EncryptFinal_ex(t->cctx, dst + SN_HDR_LEN + len, &n) ||
 	    !EVP_CIPHER_CTX_ctrl(t->cctx, EVP_CTRL_AEAD_GET_TAG, SN_TAG_LEN,
-				 dst + SN_HDR_LEN + hl + pl))
+				 dst + SN_HDR_LEN + len))
 		return -EIO;
 	return 0;
 }
@@ -144,10 +144,10 @@ static void handle(struct tx_ctx *t, size_t n)
 	struct iphdr *ip = (struct iphdr *)pkt;
 	struct sn_eng_peer *p;
 	size_t len, l4len, hl, plen, mss, nseg, pos = 0;
-	uint8_t key[SN_KEY_LEN], *l4, gso;
-	uint16_t epoch;
+	uint8_t key[SN_KEY_LEN], *l4, gso, tmpl[60];
+	uint16_t epoch = 0;
 	uint32_t id, self = htonl(e->self_id), seq0 = 0;
-	uint64_t c0, bytes = 0;
+	uint64_t c0 = 0, bytes = 0;
 	unsigned int nmsg = 0, reason = 0;
 
 	if (n < SN_ENG_VNET_HLEN + 20) {
@@ -215,28 +215,14 @@ static void handle(struct tx_ctx *t, size_t n)
 	}
 
 	/* key and counters as one unit (wire-format.md §7) */
-	pthread_mutex_lock(&p->lock);
-	{
-		struct sn_eng_slot *s = &p->tx[p->cur & 1];
-
-		if (!s->valid)
-			reason = SN_DROP_NO_KEY;
-		else if (s->ctr >= e->counter_limit ||
-			 e->counter_limit - s->ctr < nseg)
-			reason = SN_DROP_COUNTER_LIMIT;
-		else {
-			c0 = s->ctr;
-			s->ctr += nseg;
-			memcpy(key, s->key, SN_KEY_LEN);
-			epoch = s->epoch;
-		}
-	}
-	pthread_mutex_unlock(&p->lock);
+	reason = sn_eng_tx_take(e, p, nseg, &c0, key, &epoch, NULL);
 	if (reason) {
 		sn_eng_drop(e, p, reason, nseg);
 		return;
 	}
-	if (!EVP_EncryptInit_ex(t->cctx, t->cipher, NULL, key, NULL)) {
+	/* the context was set up with the cipher once (thread start): a
+	 * cipher passed again would free and re-create it per packet */
+	if (!EVP_EncryptInit_ex(t->cctx, NULL, NULL, key, NULL)) {
 		OPENSSL_cleanse(key, sizeof(key));
 		sn_eng_drop(e, p, SN_DROP_HELPER, nseg);
 		return;
@@ -248,20 +234,21 @@ static void handle(struct tx_ctx *t, size_t n)
 	epoch = htons(epoch);
 	memcpy(hdr + 10, &epoch, 2);
 
+	/* the template L4 header: segment i's adjusted copy is written in
+	 * place just before its payload chunk, over bytes of segments
+	 * already sealed, so header and payload are sealed in one pass */
+	if (mss)
+		memcpy(tmpl, l4, hl); /* hl <= 60 here */
 	for (size_t i = 0; i < nseg; i++) {
 		size_t off = i * mss, pl = mss ? plen - off : 0;
-		uint8_t h[60];
+		uint8_t *h = l4 + off;
 		uint64_t sum;
 		uint16_t c;
 
 		if (mss && pl > mss)
 			pl = mss;
-		if (!mss) {
-			if (seal_one(t, t->out + pos, hdr, l4, hl, NULL, 0,
-				     c0 + i))
-				goto fail;
-		} else {
-			memcpy(h, l4, hl);
+		if (mss) {
+			memmove(h, tmpl, hl);
 			if (ip->protocol == IPPROTO_TCP) {
 				uint32_t seq = htonl(seq0 + (uint32_t)off);
 
@@ -278,17 +265,15 @@ static void handle(struct tx_ctx *t, size_t n)
 				h[6] = h[7] = 0;
 			}
 			sum = pseudo_sum(ip, ip->protocol, hl + pl);
-			sum = sn_eng_csum_add(sum, h, hl);
-			sum = sn_eng_csum_add(sum, l4 + hl + off, pl);
+			sum = sn_eng_csum_add(sum, h, hl + pl);
 			c = (uint16_t)~sn_eng_csum_fold(sum);
 			if (!c && ip->protocol == IPPROTO_UDP)
 				c = 0xffff;
 			memcpy(h + (ip->protocol == IPPROTO_TCP ? 16 : 6), &c,
 			       2);
-			if (seal_one(t, t->out + pos, hdr, h, hl, l4 + hl + off,
-				     pl, c0 + i))
-				goto fail;
 		}
+		if (seal_one(t, t->out + pos, hdr, h, hl + pl, c0 + i))
+			goto fail;
 		t->seglen[i] = (uint32_t)(SN_HDR_LEN + hl + pl + SN_TAG_LEN);
 		pos += t->seglen[i];
 		bytes += hl + pl;
@@ -300,7 +285,7 @@ static void handle(struct tx_ctx *t, size_t n)
 			&(struct sockaddr_in){.sin_family = AF_INET,
 					      .sin_port = htons(e->udp_port),
 					      .sin_addr.s_addr = ip->daddr};
-		size_t i = 0, at = 0;
+		size_t i = 0, at = 0, max_k = p->gso ? SN_ENG_UDP_SEGS : 1;
 		int tos = ip->tos, ttl = ip->ttl;
 
 		while (i < nseg) {
@@ -309,7 +294,7 @@ static void handle(struct tx_ctx *t, size_t n)
 			struct cmsghdr *cm;
 			size_t clen = 2 * CMSG_SPACE(sizeof(int));
 
-			while (i + k < nseg && k < SN_ENG_UDP_SEGS &&
+			while (i + k < nseg && k < max_k &&
 			       sz + t->seglen[i + k] <= UDP_PAYLOAD_MAX &&
 			       (k == 0 ||
 				t->seglen[i + k - 1] == t->seglen[i])) {
@@ -377,7 +362,8 @@ void *sn_eng_tx_main(void *arg)
 	t->out = malloc(OUT_CAP);
 	t->cipher = EVP_CIPHER_fetch(NULL, "ChaCha20-Poly1305", NULL);
 	t->cctx = EVP_CIPHER_CTX_new();
-	if (!t->in || !t->out || !t->cipher || !t->cctx) {
+	if (!t->in || !t->out || !t->cipher || !t->cctx ||
+	    !EVP_EncryptInit_ex(t->cctx, t->cipher, NULL, NULL, NULL)) {
 		sn_err("engine: send path: out of memory or no "
 		       "ChaCha20-Poly1305 in OpenSSL");
 		goto out;

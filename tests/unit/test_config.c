@@ -191,6 +191,34 @@ static void dataplane_engine(void **state)
 	    "dataplane: must be an object");
 }
 
+/* a peer's "engine" (the SIMD engine sends super-datagrams only to a peer
+ * declared "simd"): default bpf */
+static void peer_engine(void **state)
+{
+	struct sn_node_config *c = NULL;
+	char buf[4096], err[256] = "";
+	const char *at = strstr(good, "\"tx_key\"");
+
+	assert_int_equal(sn_config_parse(good, strlen(good), &c, err, sizeof(err)), 0);
+	assert_false(c->peers[0].engine_simd);
+	sn_config_free(c);
+	c = NULL;
+	snprintf(buf, sizeof(buf), "%.*s\"engine\":\"simd\",%s",
+		 (int)(at - good), good, at);
+	assert_int_equal(sn_config_parse(buf, strlen(buf), &c, err, sizeof(err)), 0);
+	assert_true(c->peers[0].engine_simd);
+	sn_config_free(c);
+	c = NULL;
+	snprintf(buf, sizeof(buf), "%.*s\"engine\":\"bpf\",%s",
+		 (int)(at - good), good, at);
+	assert_int_equal(sn_config_parse(buf, strlen(buf), &c, err, sizeof(err)), 0);
+	assert_false(c->peers[0].engine_simd);
+	sn_config_free(c);
+	bad("\"tx_key\"", "\"engine\":\"tc\",\"tx_key\"",
+	    "peers[0].engine: must be \"bpf\"");
+	bad("\"tx_key\"", "\"engine\":1,\"tx_key\"", "peers[0].engine");
+}
+
 /* --- secrets in freed memory (issue 9, item 10 d) ---------------------- */
 
 /* a jansson allocator that looks into every block when it is freed: a
@@ -458,6 +486,7 @@ int main(void)
 		cmocka_unit_test(errors_name_the_field),
 		cmocka_unit_test(static_keys_refused),
 		cmocka_unit_test(dataplane_engine),
+		cmocka_unit_test(peer_engine),
 		cmocka_unit_test(config_buffers_wiped),
 		cmocka_unit_test(key_file_permissions),
 		cmocka_unit_test(private_dirs),
