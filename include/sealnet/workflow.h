@@ -77,7 +77,7 @@ struct sn_wf_domain {
 };
 
 enum sn_wf_tee { SN_WF_TEE_SIM = 1, SN_WF_TEE_SNP, SN_WF_TEE_TDX };
-enum sn_wf_engine { SN_WF_ENGINE_TC = 1 };
+enum sn_wf_engine { SN_WF_ENGINE_TC = 1, SN_WF_ENGINE_SIMD = 2 };
 enum sn_wf_proto { SN_WF_TCP = 6, SN_WF_UDP = 17, SN_WF_ICMP = 1 };
 
 struct sn_wf_node {

@@ -89,8 +89,8 @@ static int flow_rules(const struct sn_workflow *wf, const struct sn_wf_flow *f,
 static int merge_local(json_t *cfg, const char *local_json,
 		       struct sn_wf_diag *d)
 {
-	static const char *const fixed[] = {"node", "id", "peers", "rules",
-					    NULL};
+	static const char *const fixed[] = {"node",  "id",	  "peers",
+					    "rules", "dataplane", NULL};
 	static const char *const make_fixed[] = {"tee", "rekey_interval_s",
 						 "session_lifetime_s", NULL};
 	json_error_t je;
@@ -239,16 +239,20 @@ int sn_workflow_compile_node(const struct sn_workflow *wf, const char *node,
 	for (size_t m = 0; m < wf->n_nodes; m++) {
 		struct in_addr a = {wf->nodes[m].addr};
 		char addr[INET_ADDRSTRLEN];
-		json_t *pol = NULL;
+		json_t *pol = NULL, *pe;
 
 		if (!is_peer[m])
 			continue;
 		inet_ntop(AF_INET, &a, addr, sizeof(addr));
-		if (json_array_append_new(peers,
-					  json_pack("{sssiss}", "name",
-						    wf->nodes[m].name, "id",
-						    (int)wf->nodes[m].id,
-						    "address", addr)))
+		pe = json_pack("{sssiss}", "name", wf->nodes[m].name, "id",
+			       (int)wf->nodes[m].id, "address", addr);
+		/* a SIMD peer may be sent UDP GSO super-datagrams */
+		if (pe && wf->nodes[m].engine == SN_WF_ENGINE_SIMD &&
+		    json_object_set_new(pe, "engine", json_string("simd"))) {
+			json_decref(pe);
+			goto out;
+		}
+		if (json_array_append_new(peers, pe))
 			goto out;
 		/* every stage on m has the same reference (lint) */
 		for (size_t s = 0; s < wf->n_stages && !pol; s++)
@@ -276,6 +280,10 @@ int sn_workflow_compile_node(const struct sn_workflow *wf, const char *node,
 			"make", "tee", wf_tee_name(wf->nodes[n].tee),
 			"rekey_interval_s", (int)wf->rekey_interval_s,
 			"session_lifetime_s", (int)wf->session_lifetime_s);
+	if (cfg && wf->nodes[n].engine == SN_WF_ENGINE_SIMD &&
+	    json_object_set_new(cfg, "dataplane",
+				json_pack("{ss}", "engine", "simd")))
+		goto out;
 	whole = json_pack("{sOsO}", "config", cfg, "appraisal_policies", pols);
 	if (!cfg || !whole)
 		goto out;

@@ -140,12 +140,17 @@ static void parse_node(struct wf_ctx *c, json_t *o, const char *path,
 	wf_get_tee(c, o, path, &n->tee);
 	n->engine = SN_WF_ENGINE_TC;
 	if (!wf_get_str(c, o, path, "engine", false, false, engine,
-			sizeof(engine)) &&
-	    strcmp(engine, "tc"))
-		wf_err(c->d, wf_sub(sub, "%s.engine", path),
-		       "'%s' is not a data-plane engine: version 1 has \"tc\" "
-		       "(the eBPF TC data plane)",
-		       engine);
+			sizeof(engine))) {
+		if (!strcmp(engine, "simd"))
+			n->engine = SN_WF_ENGINE_SIMD;
+		else if (strcmp(engine, "tc"))
+			wf_err(c->d, wf_sub(sub, "%s.engine", path),
+			       "'%s' is not a data-plane engine: \"tc\" (the "
+			       "eBPF TC data plane, the default) or \"simd\" "
+			       "(the user-space SIMD engine behind BPF policy "
+			       "on a TUN device)",
+			       engine);
+	}
 }
 
 static void parse_stage(struct wf_ctx *c, json_t *o, const char *path,

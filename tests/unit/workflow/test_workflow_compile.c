@@ -215,6 +215,91 @@ static void compile_too_many_rules(void **state)
 	json_decref(t);
 }
 
+/* a node declared "engine": "simd": its own configuration runs the SIMD
+ * engine, its peers know it may be sent GSO super-datagrams, the engine
+ * is covered by the node-policy digest, and a local "dataplane" member
+ * cannot override it; an unknown engine is refused */
+static void compile_simd_engine(void **state)
+{
+	json_t *t = wf_example_tree(NULL);
+	struct sn_workflow *wf = NULL, *tc = example();
+	struct sn_wf_compiled *c = NULL, *ctc = NULL;
+	struct sn_node_config *cfg = NULL;
+	char err[256] = "", *txt;
+
+	json_object_set_new(wf_at(t, "nodes[1]"), "engine",
+			    json_string("simd"));
+	txt = wf_text(t);
+	assert_int_equal(sn_workflow_parse(txt, strlen(txt), &wf, &diag), 0);
+	assert_int_equal(wf->nodes[1].engine, SN_WF_ENGINE_SIMD);
+	/* h2 itself */
+	assert_int_equal(sn_workflow_compile_node(wf, "h2", local, &c, &diag),
+			 0);
+	assert_int_equal(sn_config_parse(c->config_json, strlen(c->config_json),
+					 &cfg, err, sizeof(err)),
+			 0);
+	assert_true(cfg->dp.engine_simd);
+	for (size_t i = 0; i < cfg->n_peers; i++)
+		assert_false(cfg->peers[i].engine_simd);
+	assert_int_equal(sn_workflow_compile_node(tc, "h2", local, &ctc, &diag),
+			 0);
+	assert_memory_not_equal(c->policy_digest, ctc->policy_digest,
+				sizeof(c->policy_digest));
+	sn_config_free(cfg);
+	sn_wf_compiled_free(c);
+	sn_wf_compiled_free(ctc);
+	/* l1 (train), a peer of h2 (align): its configuration declares h2
+	 * a SIMD peer and no other (parsed as JSON: l1's stage cgroup does
+	 * not exist here, so sn_config_parse would refuse it) */
+	assert_int_equal(sn_workflow_compile_node(wf, "l1", NULL, &c, &diag),
+			 0);
+	{
+		json_t *root = json_loads(c->config_json, 0, NULL), *pe;
+		size_t i, simd = 0;
+
+		assert_non_null(root);
+		assert_null(json_object_get(root, "dataplane"));
+		json_array_foreach(json_object_get(root, "peers"), i, pe)
+		{
+			const char *eng = json_string_value(
+				json_object_get(pe, "engine"));
+			const char *name =
+				json_string_value(json_object_get(pe, "name"));
+
+			if (!strcmp(name, "h2")) {
+				assert_non_null(eng);
+				assert_string_equal(eng, "simd");
+				simd++;
+			} else {
+				assert_null(eng);
+			}
+		}
+		assert_int_equal(simd, 1);
+		json_decref(root);
+	}
+	sn_wf_compiled_free(c);
+	/* the manifest decides the engine */
+	assert_int_equal(
+		sn_workflow_compile_node(wf, "h2",
+					 "{\"dataplane\":{\"engine\":\"bpf\"}}",
+					 &c, &diag),
+		-EINVAL);
+	assert_true(wf_diag_has(&diag, "local.dataplane",
+				"decided by the manifest"));
+	sn_workflow_free(wf);
+	free(txt);
+	/* an engine version 1 does not know */
+	json_object_set_new(wf_at(t, "nodes[1]"), "engine", json_string("gpu"));
+	txt = wf_text(t);
+	assert_int_equal(sn_workflow_parse(txt, strlen(txt), &wf, &diag),
+			 -EINVAL);
+	assert_true(wf_diag_has(&diag, "$.nodes[1].engine",
+				"not a data-plane engine"));
+	free(txt);
+	json_decref(t);
+	sn_workflow_free(tc);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -223,6 +308,7 @@ int main(void)
 		cmocka_unit_test(compile_cgroup_identity),
 		cmocka_unit_test(compile_refusals),
 		cmocka_unit_test(compile_too_many_rules),
+		cmocka_unit_test(compile_simd_engine),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
