@@ -86,7 +86,7 @@ static int setup(struct kbs *k)
 			(size_t)k->cfg.max_challenges,
 			(uint64_t)k->cfg.challenge_lifetime * 1000, &k->ch);
 	if (!err)
-		err = kbs_bundle_setup(k);
+		err = kbs_manifest_setup(k);
 	return err;
 }
 
