@@ -56,6 +56,9 @@ static const char *const migrations[] = {
 	 "ALTER TABLE manifest ADD COLUMN signatures TEXT;"),
 };
 
+_Static_assert(SN_ARRAY_SIZE(migrations) == SN_KBS_SCHEMA_VERSION,
+	       "one migration per schema version (include/sealnet/kbs.h)");
+
 int sn_kbs_db_err(struct sn_kbs_store *s, const char *what)
 {
 	sn_err("kbs store %s: %s failed: %s", s->path, what,
