@@ -96,8 +96,10 @@ say "1. kernel AEAD self-test (ChaCha20-Poly1305 in BPF vs OpenSSL)"
 "$SEALNET" selftest
 
 say "2. a simulated SEV-SNP platform; three domains, each with a signing key and its own key broker"
-dp_sim_platform
-head -n 3 "$DP_DIR/simtee.out"
+# the platform's RSA-4096 ARK and ASK take seconds: made while the
+# namespaces and key brokers start
+"$SEALNET" sim-tee init "$DP_DIR/platform" >"$DP_DIR/simtee.out" 2>&1 &
+simtee=$!
 netns_topology 7
 wf_keys $DOMAINS
 . tests/netns/kbs_pki.sh
@@ -120,6 +122,9 @@ for d in $DOMAINS; do
 	printf '%-8s signing key %.16s..  KBS %s (own CA; token key ES256 kid %.12s..; database %s)\n' \
 		"$d" "${WF_PUB[$d]}" "$(kbs_url "$d")" "$kid" "kbs-$d/kbs.db"
 done
+wait $simtee || netns_fail "sealnet sim-tee init failed: $(cat "$DP_DIR/simtee.out")"
+DP_ARK=$(grep -oE '[0-9a-f]{64}' "$DP_DIR/simtee.out" | head -1)
+head -n 2 "$DP_DIR/simtee.out"
 
 say "3. the workflow manifest: 4 stages over 3 domains, signed by all three"
 for h in $NODES; do
@@ -205,7 +210,7 @@ netns_exec h2 python3 tests/netns/tcp_sink.py serve "$H2" 5001 >"$DP_DIR/sink" &
 sink=$!
 sleep 0.5
 e0=$(dp_peer h1 h2 tx_epoch)
-sent=$(in_stage h1 ingest python3 tests/netns/tcp_sink.py send "$H2" 5001 4000000 SEALNET-DEMO-SECRET 7)
+sent=$(in_stage h1 ingest python3 tests/netns/tcp_sink.py send "$H2" 5001 4000000 SEALNET-DEMO-SECRET 5)
 wait $sink
 got=$(cat "$DP_DIR/sink")
 echo "sha256 sent     $sent"
@@ -229,7 +234,7 @@ wait $mon1 || true
 echo "h1: $(grep drop "$DP_DIR/mon1")"
 
 say "8. live revocation: the cloud's admin revokes the merge node (h4) while align -> train -> merge carry traffic"
-D=12
+D=10
 netns_exec h3 python3 tests/netns/udp_clock.py recv "$H3" 5002 $D >"$DP_DIR/h3.rx" &
 r3=$!
 netns_exec h4 python3 tests/netns/udp_clock.py recv "$H4" 5003 $D >"$DP_DIR/h4.rx" &
@@ -239,7 +244,7 @@ in_stage h2 align python3 tests/netns/udp_clock.py send "$H3" 5002 10 $((D - 1))
 s2=$!
 in_stage h3 train python3 tests/netns/udp_clock.py send "$H4" 5003 10 $((D - 1)) &
 s3=$!
-sleep 3
+sleep 2.5
 echo "+ sealnet kbs revoke node h4 --reason 'merge image found vulnerable'   (at the cloud KBS)"
 t0=$(date +%s.%N)
 kadmin cloud revoke node h4 --reason "merge image found vulnerable" >"$DP_DIR/revoke.out"
