@@ -5,8 +5,8 @@
  * parsed on each request so a re-export needs no restart); POST
  * /admin/bundle imports a peer domain's bundle: verified against the
  * imported signed manifest (k->wf, manifest.c) and the last one accepted
- * from that domain (cfg.trust_dir/<domain>.json), then kept there.  Every refusal
- * and every import is in the audit log.
+ * from that domain (cfg.trust_dir/<domain>.json), then kept there.  Every
+ * refusal and every import is in the audit log.
  */
 #include <errno.h>
 #include <fcntl.h>

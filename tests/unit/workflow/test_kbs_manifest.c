@@ -366,32 +366,31 @@ static void stored_copy(void **state)
 	char *m = manifest(1, NULL, hex), *sg = sign(m, both, 2);
 	char *m2 = manifest(2, NULL, h2), *sg2 = sign(m2, both, 2);
 
-	assert_int_equal(sn_kbs_manifest_load(f->st, "hospital", &wf, why,
-					      sizeof(why)),
-			 -ENOENT);
+	assert_int_equal(
+		sn_kbs_manifest_load(f->st, "hospital", &wf, why, sizeof(why)),
+		-ENOENT);
 	assert_non_null(strstr(why, "import-manifest"));
 	assert_int_equal(import(f, "hospital", m, sg, &r), 0);
-	assert_int_equal(sn_kbs_manifest_load(f->st, "hospital", &wf, why,
-					      sizeof(why)),
-			 0);
+	assert_int_equal(
+		sn_kbs_manifest_load(f->st, "hospital", &wf, why, sizeof(why)),
+		0);
 	sn_hex_encode(wf->digest, SN_WF_DIGEST_LEN, got);
 	assert_string_equal(got, hex);
 	sn_workflow_free(wf);
 	wf = NULL;
 	/* a newer import replaces the stored copy */
 	assert_int_equal(import(f, "hospital", m2, sg2, &r), 0);
-	assert_int_equal(sn_kbs_manifest_load(f->st, "lab", &wf, why,
-					      sizeof(why)),
-			 0);
+	assert_int_equal(
+		sn_kbs_manifest_load(f->st, "lab", &wf, why, sizeof(why)), 0);
 	sn_hex_encode(wf->digest, SN_WF_DIGEST_LEN, got);
 	assert_string_equal(got, h2);
 	assert_int_equal(wf->version, 2);
 	sn_workflow_free(wf);
 	wf = NULL;
 	/* a domain the stored manifest does not name */
-	assert_int_equal(sn_kbs_manifest_load(f->st, "cloud", &wf, why,
-					      sizeof(why)),
-			 -EINVAL);
+	assert_int_equal(
+		sn_kbs_manifest_load(f->st, "cloud", &wf, why, sizeof(why)),
+		-EINVAL);
 	assert_null(wf);
 	/* the stored text edited in the database: its signatures fail */
 	db_edit(f, "UPDATE manifest SET text = replace(text, '\"version\": 2', "
@@ -403,14 +402,14 @@ static void stored_copy(void **state)
 	/* imported by a KBS before schema 3 (no text): -ENODATA, and the
 	 * same manifest imported again fills the copy in */
 	db_edit(f, "UPDATE manifest SET text = NULL, signatures = NULL");
-	assert_int_equal(sn_kbs_manifest_load(f->st, "hospital", &wf, why,
-					      sizeof(why)),
-			 -ENODATA);
+	assert_int_equal(
+		sn_kbs_manifest_load(f->st, "hospital", &wf, why, sizeof(why)),
+		-ENODATA);
 	assert_non_null(strstr(why, "import it again"));
 	assert_int_equal(import(f, "hospital", m2, sg2, &r), 0);
-	assert_int_equal(sn_kbs_manifest_load(f->st, "hospital", &wf, why,
-					      sizeof(why)),
-			 0);
+	assert_int_equal(
+		sn_kbs_manifest_load(f->st, "hospital", &wf, why, sizeof(why)),
+		0);
 	assert_int_equal(wf->version, 2);
 	sn_workflow_free(wf);
 	free(m);
