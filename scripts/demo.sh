@@ -35,7 +35,7 @@ for c in openssl jq python3 tcpdump; do
 done
 KBS="$SN_BUILD/kbs/sealnet-kbs"
 netns_init
-cgmnt=$(mktemp -d /tmp/sealnet-cg2.XXXXXX)
+cgmnt=$(mktemp -d "/tmp/sealnet-cg2.$SN_NS_ID.XXXXXX") # its name: tests/netns/test_demo.sh
 # at exit, whatever happened: sealnetd stopped, every process in the
 # namespaces (KBSes, traffic) killed and the namespaces removed, then the
 # stage cgroups (empty by then) and their mount, then the temporary files

@@ -15,7 +15,6 @@ SN_BUILD=${SEALNET_BUILD:-$(cd "$here/../.." && pwd)/build/test}
 netns_require
 O=$(mktemp /tmp/sealnet-demo-out.XXXXXX)
 trap 'rm -f "$O"' EXIT
-cg0=$(grep -c ' /tmp/sealnet-cg2\.' /proc/mounts)
 
 bash "$here/../../scripts/demo.sh" "$SN_BUILD" >"$O" 2>&1 &
 pid=$!
@@ -57,5 +56,7 @@ check "its namespaces are gone" [ "$(ip netns list | grep -c "^sn-$pid-")" = 0 ]
 check "its temporary directory is gone ($dir)" [ -n "$dir" ] && [ ! -e "$dir" ]
 none_left() { ! pgrep -f -- "$1" >/dev/null; }
 check "no process of it is left (none names $dir)" none_left "${dir:-/nonexistent}"
-check "its cgroup mount is gone" [ "$(grep -c ' /tmp/sealnet-cg2\.' /proc/mounts)" = "$cg0" ]
+# (its mount point is named after its namespace prefix, sn-PID-...)
+check "its cgroup mount is gone" [ "$(grep -c " /tmp/sealnet-cg2\.sn-$pid-" /proc/mounts)" = 0 ]
+check "  and its mount point" [ -z "$(ls -d /tmp/sealnet-cg2.sn-$pid-* 2>/dev/null)" ]
 exit "$fails"
