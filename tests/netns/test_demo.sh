@@ -30,6 +30,7 @@ for d in hospital lab cloud; do
 	check "the manifest imported into the KBS of $d" has "^$d +imported genomics v1, digest "
 done
 check "every domain signed" has "^3 of 3 domains signed"
+check "a KBS refuses the manifest without one domain's signature" has "^lab, the same manifest without cloud's signature: manifest-unsigned"
 check "four nodes got a token from their own KBS" \
 	[ "$(grep -c 'attested to its KBS: token received' "$O")" = 4 ]
 check "inside a domain: MAKE by token" has "^h4 accepted h3 \(cloud -> cloud\) by: token accepted"
