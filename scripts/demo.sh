@@ -17,8 +17,9 @@
 # Shows: the manifest (lint, three domains sign, verify, graph), imported
 # into each domain's KBS, which enrols its own nodes; every node attests
 # to its own domain's KBS and gets a token; the nodes MAKE with each other
-# (a flow inside a domain by the KBS's token, a flow between domains by
-# raw evidence appraised against the manifest); 4 MB cross the kernel
+# (merge, whose only flow stays in the cloud, accepts train by the cloud
+# KBS's token; every node with a flow to another domain accepts raw
+# evidence appraised against the manifest: flow_proof); 4 MB cross the kernel
 # data plane sealed (a capture proves it is ciphertext) while keys rotate;
 # a flow the manifest does not have is dropped; then the cloud revokes the
 # merge node live: its peer cuts it off (the time from the command to the
@@ -291,8 +292,8 @@ echo "ingest -> align after the revoke: 200 kB sent, sha256 $([ "$sent" = "$(cat
 
 say "summary"
 echo "three domains, each with its own KBS; one manifest signed by all three and imported into each;"
-echo "every node attested to its own domain's KBS; inside a domain MAKE took the KBS's token, across"
-echo "domains raw evidence appraised against the manifest; 4 MB crossed sealed ($sealed packets, 0 marker"
+echo "every node attested to its own domain's KBS; merge accepted train by the cloud KBS's token, and"
+echo "across domains raw evidence was appraised against the manifest; 4 MB crossed sealed ($sealed packets, 0 marker"
 echo "bytes in clear, sha256 equal) while keys rotated; a flow outside the manifest was dropped;"
 echo "the cloud revoked merge (h4): cut off ${ms} ms after the command, no new token, and"
 echo "ingest -> align -> train kept working."
