@@ -18,6 +18,7 @@
 #include "sealnet/util.h"
 #include "deploy_run.h"
 #include "workflow.h"
+#include "unit_hardening.h" /* generated: dist/meson.build */
 
 void dp_hex(const uint8_t *b, size_t n, char *out)
 {
@@ -218,7 +219,15 @@ int dp_do_emit(const struct sn_workflow *wf, const char *out,
 			     "ExecStart=%s --config %s/sealnetd.json\n"
 			     "ExecReload=/bin/kill -HUP $MAINPID\n"
 			     "KillSignal=SIGTERM\nRestart=on-failure\n"
-			     "RestartSec=2\n\n"
+			     "RestartSec=2\n"
+			     /* the paths of dp_local_json's state_dir and
+			      * control_socket */
+			     "StateDirectory=sealnet\n"
+			     "StateDirectoryMode=0700\n"
+			     "RuntimeDirectory=sealnet\n"
+			     "RuntimeDirectoryMode=0750\n"
+			     /* dist/systemd/hardening.conf */
+			     SN_UNIT_HARDENING "\n"
 			     "[Install]\nWantedBy=multi-user.target\n",
 			     nm, wf->name, (unsigned long long)wf->version,
 			     prefix, nm, nm, sealnetd_path, prefix) < 0)

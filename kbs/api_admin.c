@@ -259,6 +259,11 @@ static void import_manifest(struct kbs *k, struct evhttp_request *req,
 		txt = a ? json_dumps(a, JSON_COMPACT) : NULL;
 		json_decref(a);
 	}
+	if (kbs_manifest_reload(k))
+		sn_err("kbs: manifest %s v%llu imported, but reading it back "
+		       "failed: peer bundles are checked against the previous "
+		       "one until a restart",
+		       r.name, (unsigned long long)r.version);
 	sn_info("kbs: manifest %s v%llu (%s) imported by %s: %zu stage(s)",
 		r.name, (unsigned long long)r.version, r.digest, actor,
 		r.n_stages);

@@ -4,9 +4,9 @@
  * GET /bundle serves this domain's bundle (the file cfg.bundle, read and
  * parsed on each request so a re-export needs no restart); POST
  * /admin/bundle imports a peer domain's bundle: verified against the
- * signed manifest (cfg.manifest) and the last one accepted from that
- * domain (cfg.trust_dir/<domain>.json), then kept there.  Every refusal
- * and every import is in the audit log.
+ * imported signed manifest (k->wf, manifest.c) and the last one accepted
+ * from that domain (cfg.trust_dir/<domain>.json), then kept there.  Every
+ * refusal and every import is in the audit log.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -23,64 +23,6 @@
 #include "sealnet/log.h"
 #include "sealnet/util.h"
 #include "kbs.h"
-
-static void log_diag(const char *what, const struct sn_wf_diag *d)
-{
-	for (size_t i = 0; i < d->n; i++)
-		sn_err("%s: %s: %s", what, d->errors[i].path, d->errors[i].msg);
-}
-
-int kbs_bundle_setup(struct kbs *k)
-{
-	struct sn_wf_diag *d;
-	struct sn_wf_sigset *s = NULL;
-	char sig[600];
-	size_t n;
-	int err;
-
-	if (!k->cfg.manifest[0])
-		return 0;
-	d = calloc(1, sizeof(*d));
-	if (!d)
-		return -ENOMEM;
-	n = strlen(k->cfg.manifest);
-	snprintf(sig, sizeof(sig), "%.*s.sig.json",
-		 (int)(n > 5 && !strcmp(k->cfg.manifest + n - 5, ".json") ?
-			       n - 5 :
-			       n),
-		 k->cfg.manifest);
-	err = sn_workflow_load(k->cfg.manifest, &k->wf, d);
-	if (err) {
-		log_diag(k->cfg.manifest, d);
-		goto out;
-	}
-	err = sn_wf_sigset_load(sig, &s, d);
-	if (!err)
-		err = sn_workflow_verify_sigs(k->wf, s, NULL, d);
-	if (err) {
-		log_diag(sig, d);
-		sn_err("manifest %s: not validly signed by every domain (%s): "
-		       "a KBS checks peer bundles only against a signed "
-		       "manifest",
-		       k->cfg.manifest, sig);
-		sn_workflow_free(k->wf);
-		k->wf = NULL;
-		err = -EINVAL;
-		goto out;
-	}
-	if (sn_workflow_find_domain(k->wf, k->cfg.domain) < 0) {
-		sn_err("manifest %s names no domain '%s' (this KBS's "
-		       "\"domain\")",
-		       k->cfg.manifest, k->cfg.domain);
-		sn_workflow_free(k->wf);
-		k->wf = NULL;
-		err = -EINVAL;
-	}
-out:
-	sn_wf_sigset_free(s);
-	free(d);
-	return err;
-}
 
 void kbs_bundle(struct kbs *k, struct evhttp_request *req)
 {
@@ -154,7 +96,14 @@ void kbs_admin_bundle(struct kbs *k, struct evhttp_request *req,
 		kbs_refuse(k, req, 409, "bundle-import", NULL, "no-manifest",
 			   NULL,
 			   "this KBS has no workflow manifest to check "
-			   "bundles against (configuration: manifest, "
+			   "bundles against: import the signed manifest "
+			   "first (sealnet kbs import-manifest)");
+		return;
+	}
+	if (!k->cfg.trust_dir[0]) {
+		kbs_refuse(k, req, 409, "bundle-import", NULL, "no-trust-dir",
+			   NULL,
+			   "this KBS keeps no peer bundles (configuration: "
 			   "trust_dir)");
 		return;
 	}

@@ -185,14 +185,6 @@ int kbs_config_load(const char *path, struct kbs_config *out)
 	    path_member(o, "trust_dir", dir, false, c.trust_dir,
 			sizeof(c.trust_dir)))
 		goto out;
-	if (!c.manifest[0] != !c.trust_dir[0]) {
-		sn_err("config %s: \"manifest\" and \"trust_dir\" go together "
-		       "(peer domains' bundles are checked against the "
-		       "manifest and kept in the trust directory; "
-		       "docs/federation.md)",
-		       path);
-		goto out;
-	}
 	v = json_object_get(o, "metrics_listen");
 	if (v) {
 		char host[64];

@@ -59,7 +59,9 @@ struct kbs {
 	LIST_HEAD(, kbs_waiter) waiters;
 	int n_waiters;
 	struct kbs_metrics *metrics; /* metrics.c */
-	struct sn_workflow *wf;	     /* cfg.manifest, verified; or NULL */
+	/* the imported manifest (manifest.c), verified; or NULL.  Replaced
+	 * by each import: do not keep pointers into it across events */
+	struct sn_workflow *wf;
 	struct kbs_policy_cache pcache[KBS_POLICY_CACHE];
 	unsigned int pcache_next;
 };
@@ -117,8 +119,11 @@ void kbs_resource(struct kbs *k, struct evhttp_request *req, const char *path);
 void kbs_keys(struct kbs *k, struct evhttp_request *req);
 void kbs_admin(struct kbs *k, struct evhttp_request *req, const char *what);
 void kbs_events(struct kbs *k, struct evhttp_request *req);
-/* api_bundle.c: load and verify cfg.manifest (start-up; 0 when none) */
-int kbs_bundle_setup(struct kbs *k);
+/* manifest.c: at start, cfg.manifest imported when nothing is (else it
+ * must be the imported one), then k->wf loaded from the database */
+int kbs_manifest_setup(struct kbs *k);
+/* k->wf = the imported manifest again (after an import): 0 or -errno */
+int kbs_manifest_reload(struct kbs *k);
 /* GET /bundle: this domain's trust bundle */
 void kbs_bundle(struct kbs *k, struct evhttp_request *req);
 /* POST /admin/bundle: import a peer domain's bundle */

@@ -55,8 +55,11 @@ static void usage(FILE *f)
 		"                      (s, 60), \"request_timeout\" (s, 10),\n"
 		"                      \"max_challenges\" (4096), "
 		"\"max_event_waiters\" (1024),\n"
-		"                      \"manifest\", \"trust_dir\", "
-		"\"bundle\" (federation)}\n"
+		"                      \"manifest\" (an initial import: the "
+		"imported manifest\n"
+		"                      is the one source of truth), "
+		"\"trust_dir\", \"bundle\"\n"
+		"                      (federation)}\n"
 		"      --check        load the configuration, keys and "
 		"database, then exit\n"
 		"  -v, --verbose      log debug messages\n"
@@ -86,7 +89,7 @@ static int setup(struct kbs *k)
 			(size_t)k->cfg.max_challenges,
 			(uint64_t)k->cfg.challenge_lifetime * 1000, &k->ch);
 	if (!err)
-		err = kbs_bundle_setup(k);
+		err = kbs_manifest_setup(k);
 	return err;
 }
 

@@ -67,7 +67,7 @@ int sn_kbs_b64url_decode_fixed(const char *in, uint8_t *out, size_t n);
 
 struct sn_kbs_store;
 
-#define SN_KBS_SCHEMA_VERSION 2
+#define SN_KBS_SCHEMA_VERSION 3
 
 /* Open (create) the database at path: WAL, synchronous=FULL, foreign keys,
  * migrations up to SN_KBS_SCHEMA_VERSION.  A database from a newer
@@ -178,6 +178,19 @@ int sn_kbs_manifest_import(struct sn_kbs_store *s, const char *domain,
 			   const char *manifest, size_t ml, const char *sigs,
 			   size_t sl, const char *actor,
 			   struct sn_kbs_manifest *out, char *why, size_t cap);
+/*
+ * The recorded manifest as a verified workflow (*out, sn_workflow_free):
+ * its text and signature envelope from the database, parsed and checked
+ * again (every domain signed; domain is one of its domains), so an edit
+ * of the stored text is refused.  The KBS's one source of truth for the
+ * manifest (trust bundles are verified against it).  0; -ENOENT none
+ * imported; -ENODATA imported by a KBS before schema 3, which kept no
+ * text (import it again); -EBADMSG/-ENOKEY/-EINVAL the stored copy does
+ * not verify; why says which and what to do.
+ */
+struct sn_workflow;
+int sn_kbs_manifest_load(struct sn_kbs_store *s, const char *domain,
+			 struct sn_workflow **out, char *why, size_t cap);
 /* The recorded manifest: 0, -ENOENT none imported */
 int sn_kbs_manifest_get(struct sn_kbs_store *s, struct sn_kbs_manifest *out);
 /* 0 when the recorded manifest has node running stage; -ENOENT not */

@@ -90,6 +90,112 @@ int sn_kbs_manifest_runs(struct sn_kbs_store *s, const char *node,
 }
 
 static void first_error(const struct sn_wf_diag *d, const char *what, char *why,
+			size_t cap);
+
+/* the manifest's text and envelope into the manifest row (only where it
+ * has none when only_missing) */
+static int store_text(struct sn_kbs_store *s, const char *manifest, size_t ml,
+		      const char *sigs, size_t sl, bool only_missing)
+{
+	sqlite3_stmt *st = NULL;
+	int err = 0;
+
+	if (sqlite3_prepare_v2(s->db,
+			       only_missing ?
+				       "UPDATE manifest SET text=?1, "
+				       "signatures=?2 WHERE id=1 AND text IS "
+				       "NULL" :
+				       "UPDATE manifest SET text=?1, "
+				       "signatures=?2 WHERE id=1",
+			       -1, &st, NULL) != SQLITE_OK)
+		return sn_kbs_db_err(s, "recording the manifest's text");
+	sqlite3_bind_text(st, 1, manifest, (int)ml, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, sigs, (int)sl, SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		err = sn_kbs_db_err(s, "recording the manifest's text");
+	sqlite3_finalize(st);
+	return err;
+}
+
+int sn_kbs_manifest_load(struct sn_kbs_store *s, const char *domain,
+			 struct sn_workflow **out, char *why, size_t cap)
+{
+	struct sn_wf_diag *d = calloc(1, sizeof(*d));
+	struct sn_workflow *wf = NULL;
+	struct sn_wf_sigset *ss = NULL;
+	sqlite3_stmt *st = NULL;
+	const char *m, *g;
+	int err, rc;
+
+	if (!d)
+		return -ENOMEM;
+	why[0] = '\0';
+	if (sqlite3_prepare_v2(s->db,
+			       "SELECT text, signatures, digest FROM manifest "
+			       "WHERE id=1",
+			       -1, &st, NULL) != SQLITE_OK) {
+		err = sn_kbs_db_err(s, "reading the manifest");
+		snprintf(why, cap, "the database could not be read");
+		goto out;
+	}
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE) {
+		snprintf(why, cap,
+			 "no workflow manifest is imported (sealnet kbs "
+			 "import-manifest)");
+		err = -ENOENT;
+		goto out;
+	}
+	if (rc != SQLITE_ROW) {
+		err = sn_kbs_db_err(s, "reading the manifest");
+		snprintf(why, cap, "the database could not be read");
+		goto out;
+	}
+	m = (const char *)sqlite3_column_text(st, 0);
+	g = (const char *)sqlite3_column_text(st, 1);
+	if (!m || !g) {
+		snprintf(why, cap,
+			 "the imported manifest (digest %.16s...) was imported "
+			 "by an older sealnet-kbs that kept no copy of its "
+			 "text: import it again (sealnet kbs import-manifest)",
+			 (const char *)sqlite3_column_text(st, 2));
+		err = -ENODATA;
+		goto out;
+	}
+	err = sn_workflow_parse(m, (size_t)sqlite3_column_bytes(st, 0), &wf, d);
+	if (!err) {
+		memset(d, 0, sizeof(*d));
+		err = sn_wf_sigset_parse(g, (size_t)sqlite3_column_bytes(st, 1),
+					 &ss, d);
+	}
+	if (!err) {
+		memset(d, 0, sizeof(*d));
+		err = sn_workflow_verify_sigs(wf, ss, NULL, d);
+	}
+	if (err) {
+		first_error(d, "the stored manifest (edited in the database?)",
+			    why, cap);
+		goto out;
+	}
+	if (sn_workflow_find_domain(wf, domain) < 0) {
+		snprintf(why, cap,
+			 "the stored manifest names no domain %s (this KBS's "
+			 "\"domain\" changed?)",
+			 domain);
+		err = -EINVAL;
+		goto out;
+	}
+	*out = wf;
+	wf = NULL;
+out:
+	sqlite3_finalize(st);
+	sn_wf_sigset_free(ss);
+	sn_workflow_free(wf);
+	free(d);
+	return err;
+}
+
+static void first_error(const struct sn_wf_diag *d, const char *what, char *why,
 			size_t cap)
 {
 	if (d->n)
@@ -194,9 +300,18 @@ int sn_kbs_manifest_import(struct sn_kbs_store *s, const char *domain,
 		goto rollback;
 	}
 	if (!have && !strcmp(cur.digest, m.digest)) {
-		sn_kbs_rollback(s); /* the same manifest: nothing to do */
+		/* the same manifest: nothing to do, except keeping its text
+		 * when a KBS before schema 3 imported it without */
+		err = store_text(s, manifest, ml, sigs, sl, true);
+		if (err)
+			goto rollback;
+		if (sqlite3_changes(s->db))
+			err = sn_kbs_commit(s);
+		else
+			sn_kbs_rollback(s);
+		if (err)
+			goto rollback;
 		*out = cur;
-		err = 0;
 		goto out;
 	}
 	if (!have && m.version <= cur.version) {
@@ -218,6 +333,8 @@ int sn_kbs_manifest_import(struct sn_kbs_store *s, const char *domain,
 			       "digest=?1, name=?2, version=?4, "
 			       "imported_at=unixepoch()",
 			       m.digest, m.name, NULL, (int64_t)m.version);
+	if (!err)
+		err = store_text(s, manifest, ml, sigs, sl, false);
 	if (!err) {
 		const struct sn_kbs_audit_in a = {actor, "import-manifest",
 						  m.name, "ok", detail};

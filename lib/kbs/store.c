@@ -50,7 +50,14 @@ static const char *const migrations[] = {
 	" imported_at INTEGER NOT NULL);"
 	"CREATE TABLE manifest_stages (node TEXT NOT NULL, stage TEXT NOT NULL,"
 	" PRIMARY KEY (node, stage));",
+	/* 3: the imported manifest's text and signature envelope, the KBS's
+	 * one copy of the manifest (manifest.c sn_kbs_manifest_load) */
+	("ALTER TABLE manifest ADD COLUMN text TEXT;"
+	 "ALTER TABLE manifest ADD COLUMN signatures TEXT;"),
 };
+
+_Static_assert(SN_ARRAY_SIZE(migrations) == SN_KBS_SCHEMA_VERSION,
+	       "one migration per schema version (include/sealnet/kbs.h)");
 
 int sn_kbs_db_err(struct sn_kbs_store *s, const char *what)
 {

@@ -5,6 +5,11 @@
 # against the signed manifest and the last accepted one; every refusal
 # (rollback, bad signature, expired, invalid, own domain, unlisted
 # domain, no admin certificate) is answered with its code and audited.
+# One manifest source (docs/kbs-api.md "Manifest import"): the
+# configuration's "manifest" is imported at the first start; a KBS with
+# none refuses bundles (no-manifest) until `sealnet kbs import-manifest`,
+# then checks them against the imported one; a configured manifest that
+# is not the imported one stops the KBS at start, saying so.
 #
 #    h1 198.18.0.1 (sealnet-kbs :8443) --- br0 --- h2 198.18.0.2 (clients)
 set -eu
@@ -131,6 +136,53 @@ sleep 2
 check "an expired bundle (valid 1 s, 2 s ago): 403" [ "$(post "$T/lab6.json")" = 403 ]
 check "  expired" has_error expired
 check "  trust directory still sequence 5" cmp -s "$T/lab5.json" "$T/trust/lab.json"
+
+# ---- one source for the manifest: the imported one ------------------------------
+D1=$("$SEALNET" workflow hash "$T/w.json" | grep -oE '[0-9a-f]{96}')
+check "the configured manifest was imported at the first start" \
+	[ "$(admin list | jq -r .manifest.digest)" = "$D1" ]
+check "  audited as import-manifest by config:" \
+	q jq -e 'any(.[]; .action == "import-manifest" and .outcome == "ok" and (.actor | startswith("config:")))' \
+	<(admin audit --limit 10000)
+cp "$T/kbs.json" "$T/kbs-other.json"
+sed -i 's/"w.json"/"w2.json"/' "$T/kbs-other.json"
+other_refused() {
+	local rc=0
+	"$KBS" --check --config "$T/kbs-other.json" >"$T/other.out" 2>&1 || rc=$?
+	[ "$rc" = 1 ] && grep -q "is not the manifest this KBS imported" "$T/other.out" &&
+		grep -q "import-manifest" "$T/other.out" || { cat "$T/other.out"; return 1; }
+}
+check "a configured manifest that is not the imported one: the KBS does not start" other_refused
+check "  and the imported one stays" [ "$(admin list | jq -r .manifest.digest)" = "$D1" ]
+# a second KBS (port 8444) with no configured manifest, only a trust_dir
+mkdir "$T/k2"
+cat >"$T/k2/kbs.json" <<JSON
+{ "listen": "$K:8444", "domain": "hospital",
+  "tls_cert": "../server.pem", "tls_key": "../server.key", "admin_ca": "../adminca.pem",
+  "database": "kbs.db", "token_key": "token.key", "trust_dir": "trust" }
+JSON
+ip netns exec "$(netns_name h1)" "$KBS" --config "$T/k2/kbs.json" >>"$T/kbs2.log" 2>&1 &
+KBS2_PID=$!
+SN_NS_BGPIDS+=($!)
+for _ in $(seq 100); do
+	netns_exec h2 curl -sf --cacert "$T/ca.pem" "https://$K:8444/keys" >/dev/null 2>&1 && break
+	sleep 0.1
+done
+post2() { curl_as admin -X POST --data-binary "@$1" "https://$K:8444/admin/bundle"; }
+check "KBS 2 (no manifest imported): a bundle is refused, 409" [ "$(post2 "$T/lab5.json")" = 409 ]
+check "  no-manifest, pointing at import-manifest" \
+	q jq -e '.error == "no-manifest" and (.message | test("import-manifest"))' "$T/curl.out"
+check "KBS 2: import-manifest w.json" \
+	netns_exec h2 "$SEALNET" kbs --server "$K:8444" --ca "$T/ca.pem" \
+	--cert "$T/admin.pem" --key "$T/admin.key" import-manifest "$T/w.json"
+check "KBS 2: the bundle is now checked against the imported manifest: 200" \
+	[ "$(post2 "$T/lab5.json")" = 200 ]
+check "  kept in KBS 2's trust directory" cmp -s "$T/lab5.json" "$T/k2/trust/lab.json"
+check "KBS 2: a bundle for a domain the imported manifest lacks: domain-not-in-manifest" \
+	bash -c '[ "$1" = 403 ]' _ "$(post2 "$T/lab2.json")"
+kill -TERM "$KBS2_PID"
+wait "$KBS2_PID" && rc=0 || rc=$?
+check "KBS 2: SIGTERM, exit 0" [ "$rc" = 0 ]
 
 # ---- the audit log ------------------------------------------------------------
 admin audit --limit 10000 >"$T/audit.json"

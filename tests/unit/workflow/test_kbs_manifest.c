@@ -4,7 +4,9 @@
  * domain's stages' reference values = the workflow compile's policies,
  * node -> stage, digest, audited); an unsigned one, a badly signed one,
  * one for another domain, an older version and another manifest of the
- * same version are each refused and change nothing. */
+ * same version are each refused and change nothing; the stored copy
+ * (sn_kbs_manifest_load, the KBS's one source of truth for the manifest)
+ * is the last import, and an edit of it in the database is refused. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -17,6 +19,7 @@
 
 #include <cmocka.h>
 #include <jansson.h>
+#include <sqlite3.h>
 
 #include "sealnet/kbs.h"
 #include "sealnet/util.h"
@@ -343,6 +346,78 @@ static void token_manifest_check(void **state)
 	free(m2);
 }
 
+/* an SQL statement on the database file, behind the store's back */
+static void db_edit(struct fx *f, const char *sql)
+{
+	sqlite3 *db = NULL;
+
+	assert_int_equal(sqlite3_open(f->db, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	assert_true(sqlite3_changes(db) > 0);
+	sqlite3_close(db);
+}
+
+static void stored_copy(void **state)
+{
+	struct fx *f = *state;
+	struct sn_kbs_manifest r;
+	struct sn_workflow *wf = NULL;
+	char hex[97], h2[97], got[97], why[600];
+	char *m = manifest(1, NULL, hex), *sg = sign(m, both, 2);
+	char *m2 = manifest(2, NULL, h2), *sg2 = sign(m2, both, 2);
+
+	assert_int_equal(
+		sn_kbs_manifest_load(f->st, "hospital", &wf, why, sizeof(why)),
+		-ENOENT);
+	assert_non_null(strstr(why, "import-manifest"));
+	assert_int_equal(import(f, "hospital", m, sg, &r), 0);
+	assert_int_equal(
+		sn_kbs_manifest_load(f->st, "hospital", &wf, why, sizeof(why)),
+		0);
+	sn_hex_encode(wf->digest, SN_WF_DIGEST_LEN, got);
+	assert_string_equal(got, hex);
+	sn_workflow_free(wf);
+	wf = NULL;
+	/* a newer import replaces the stored copy */
+	assert_int_equal(import(f, "hospital", m2, sg2, &r), 0);
+	assert_int_equal(
+		sn_kbs_manifest_load(f->st, "lab", &wf, why, sizeof(why)), 0);
+	sn_hex_encode(wf->digest, SN_WF_DIGEST_LEN, got);
+	assert_string_equal(got, h2);
+	assert_int_equal(wf->version, 2);
+	sn_workflow_free(wf);
+	wf = NULL;
+	/* a domain the stored manifest does not name */
+	assert_int_equal(
+		sn_kbs_manifest_load(f->st, "cloud", &wf, why, sizeof(why)),
+		-EINVAL);
+	assert_null(wf);
+	/* the stored text edited in the database: its signatures fail */
+	db_edit(f, "UPDATE manifest SET text = replace(text, '\"version\": 2', "
+		   "'\"version\": 3')");
+	assert_true(sn_kbs_manifest_load(f->st, "hospital", &wf, why,
+					 sizeof(why)) < 0);
+	assert_null(wf);
+	assert_non_null(strstr(why, "stored manifest"));
+	/* imported by a KBS before schema 3 (no text): -ENODATA, and the
+	 * same manifest imported again fills the copy in */
+	db_edit(f, "UPDATE manifest SET text = NULL, signatures = NULL");
+	assert_int_equal(
+		sn_kbs_manifest_load(f->st, "hospital", &wf, why, sizeof(why)),
+		-ENODATA);
+	assert_non_null(strstr(why, "import it again"));
+	assert_int_equal(import(f, "hospital", m2, sg2, &r), 0);
+	assert_int_equal(
+		sn_kbs_manifest_load(f->st, "hospital", &wf, why, sizeof(why)),
+		0);
+	assert_int_equal(wf->version, 2);
+	sn_workflow_free(wf);
+	free(m);
+	free(sg);
+	free(m2);
+	free(sg2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -358,6 +433,7 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(token_manifest_check, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(stored_copy, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
