@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -193,6 +194,37 @@ static void test_dir_mode(void **state)
 	assert_true(run(f, 600));
 }
 
+/* four starts at once: one runs the test, three wait and use its record
+ * (without the directory lock, most of them run it) */
+static void test_concurrent(void **state)
+{
+	struct fx *f = *state;
+	pid_t pid[4];
+	int ran = 0;
+
+	for (int i = 0; i < 4; i++) {
+		pid[i] = fork();
+		assert_true(pid[i] >= 0);
+		if (!pid[i]) {
+			struct sn_selftest_stats st = {0};
+			bool cached = false;
+			int err = sn_selftest_kat_cached(f->dir, 600, 1, NULL,
+							 NULL, &st, &cached);
+
+			_exit(err || st.failed ? 2 : cached ? 0 : 1);
+		}
+	}
+	for (int i = 0; i < 4; i++) {
+		int ws;
+
+		assert_int_equal(waitpid(pid[i], &ws, 0), pid[i]);
+		assert_true(WIFEXITED(ws));
+		assert_true(WEXITSTATUS(ws) < 2);
+		ran += WEXITSTATUS(ws);
+	}
+	assert_int_equal(ran, 1);
+}
+
 /* dir NULL: always run, nothing recorded */
 static void test_off(void **state)
 {
@@ -222,6 +254,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_symlink, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hardlink, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dir_mode, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_concurrent, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_off, setup, teardown),
 	};
 
