@@ -13,9 +13,9 @@
  *  - the 64 bytes after the message, buf[off + len .. off + len + 64), are
  *    scratch: they are zeroed (Poly1305 padding) and may be overwritten.
  *  - key (32 bytes), nonce (12), tag (16) and aad (aad_len <= 32 bytes)
- *    may be on the BPF stack or in a map value, at any alignment.  When
- *    aad_len is not a compile-time constant the verifier needs 32
- *    readable bytes at aad.
+ *    may be on the BPF stack or in a map value, at any alignment; the
+ *    verifier needs 32 readable and writable bytes at aad, whatever
+ *    aad_len (sn_aead_begin's argument type).
  *
  * State lives in the per-CPU map sn_aead_work defined here (so a program
  * including this header gets that map), wiped after every call.  Stack:
@@ -82,38 +82,63 @@ static __always_inline void sn_aead_zero64(__u8 *p)
 		q[i] = 0;
 }
 
+/* The argument types of the global subprograms below: the verifier
+ * checks each pointer argument against its type's size (at the call:
+ * that many bytes readable and writable there; in the function: that
+ * many bytes, possibly NULL). */
+struct sn_aead_key32 {
+	__u8 b[32];
+};
+struct sn_aead_nonce12 {
+	__u8 b[12];
+};
+struct sn_aead_aad32 {
+	__u8 b[SN_AEAD_MAX_AAD];
+};
+struct sn_aead_buf {
+	__u8 b[SN_BUF_SIZE + SN_BUF_PAD];
+};
+
 /*
  * The key schedule, split in two subprograms (bpf-to-bpf calls) so that
  * the registers the block function spills stay out of the caller's
  * stack frame (the frames of a call chain add up, to at most 512 bytes).
  *
+ * sn_aead_begin, sn_aead_keyblock and sn_aead_mac are global (non-static)
+ * functions, like the block functions: the verifier checks each once per
+ * program instead of once for every caller state that reaches a call
+ * (as static functions they were 8,500 of sn_egress's 35,000 processed
+ * instructions, docs/performance.md).  So each checks its pointers for
+ * NULL itself.
+ *
  * sn_aead_begin: ChaCha20 input state from key and nonce, aad copied
- * zero-padded into c->aad.
+ * zero-padded into c->aad.  aad: 32 readable bytes whatever aad_len.
  */
-static __noinline int sn_aead_begin(struct sn_aead_work *c, const __u8 *key,
-				    const __u8 *nonce, const __u8 *aad,
-				    __u32 aad_len)
+__noinline int sn_aead_begin(struct sn_aead_work *c,
+			     const struct sn_aead_key32 *key,
+			     const struct sn_aead_nonce12 *nonce,
+			     const struct sn_aead_aad32 *aad, __u32 aad_len)
 {
 	__u8 *ab;
 
 	aad_len = sn_unlink(aad_len);
-	if (!c || aad_len > SN_AEAD_MAX_AAD)
+	if (!c || !key || !nonce || !aad || aad_len > SN_AEAD_MAX_AAD)
 		return -SN_AEAD_EINVAL;
 	ab = (__u8 *)c->aad;
-	sn_chacha20_init(&c->cc, key, 0, nonce);
+	sn_chacha20_init(&c->cc, key->b, 0, nonce->b);
 #pragma unroll
 	for (int i = 0; i < 8; i++)
 		c->aad[i] = 0;
 #pragma unroll
 	for (__u32 i = 0; i < SN_AEAD_MAX_AAD; i++)
 		if (i < aad_len)
-			ab[i] = aad[i];
+			ab[i] = aad->b[i];
 	return 0;
 }
 
 /* sn_aead_keyblock: Poly1305 key from block 0 (the keystream XORed into
  * zeros), aad absorbed, cipher state moved to counter 1. */
-static __noinline int sn_aead_keyblock(struct sn_aead_work *c, __u32 aad_len)
+__noinline int sn_aead_keyblock(struct sn_aead_work *c, __u32 aad_len)
 {
 	aad_len = sn_unlink(aad_len);
 	if (!c)
@@ -121,7 +146,8 @@ static __noinline int sn_aead_keyblock(struct sn_aead_work *c, __u32 aad_len)
 #pragma unroll
 	for (int i = 0; i < 16; i++)
 		c->ks[i] = 0;
-	sn_chacha20_block_xor(c->cc.w, 0, c->ks);
+	if (sn_chacha20_block_xor(&c->cc, 0, (struct sn_cc_block *)c->ks))
+		return -SN_AEAD_EINVAL;
 	sn_poly1305_init_words(&c->poly, c->ks);
 	c->cc.w[12] = 1;
 	if (aad_len > 0)
@@ -134,14 +160,14 @@ static __noinline int sn_aead_keyblock(struct sn_aead_work *c, __u32 aad_len)
 }
 
 /* Ciphertext (already zero padded in buf) and the lengths block. */
-static __noinline int sn_aead_mac(struct sn_aead_work *c, __u8 *buf,
-				  __u32 off, __u32 len, __u32 aad_len)
+__noinline int sn_aead_mac(struct sn_aead_work *c, struct sn_aead_buf *buf,
+			   __u32 off, __u32 len, __u32 aad_len)
 {
 	off = sn_unlink(off);
 	len = sn_unlink(len);
-	if (!c)
+	if (!c || !buf)
 		return -SN_AEAD_EINVAL;
-	if (sn_poly1305_buf(&c->poly, buf, off, len, SN_POLY_HIBIT))
+	if (sn_poly1305_buf(&c->poly, buf->b, off, len, SN_POLY_HIBIT))
 		return -SN_AEAD_EINVAL;
 	sn_poly1305_words(&c->poly, aad_len, 0, len, 0);
 	sn_poly1305_final(&c->poly, c->tag);
@@ -163,13 +189,15 @@ static __always_inline int sn_aead_seal(const __u8 *key, const __u8 *nonce,
 	if (!c || off > SN_AEAD_MAX_OFF || len > SN_AEAD_MAX_LEN ||
 	    aad_len > SN_AEAD_MAX_AAD)
 		return -SN_AEAD_EINVAL;
-	if (sn_aead_begin(c, key, nonce, aad, aad_len) ||
+	if (sn_aead_begin(c, (const struct sn_aead_key32 *)key,
+			  (const struct sn_aead_nonce12 *)nonce,
+			  (const struct sn_aead_aad32 *)aad, aad_len) ||
 	    sn_aead_keyblock(c, aad_len))
 		goto out;
 	if (sn_chacha20_xor(&c->cc, buf, off, len))
 		goto out;
 	sn_aead_zero64(buf + off + len);
-	if (sn_aead_mac(c, buf, off, len, aad_len))
+	if (sn_aead_mac(c, (struct sn_aead_buf *)buf, off, len, aad_len))
 		goto out;
 #pragma unroll
 	for (int i = 0; i < 4; i++)
@@ -197,11 +225,13 @@ static __always_inline int sn_aead_open(const __u8 *key, const __u8 *nonce,
 	if (!c || off > SN_AEAD_MAX_OFF || len > SN_AEAD_MAX_LEN ||
 	    aad_len > SN_AEAD_MAX_AAD)
 		return -SN_AEAD_EINVAL;
-	if (sn_aead_begin(c, key, nonce, aad, aad_len) ||
+	if (sn_aead_begin(c, (const struct sn_aead_key32 *)key,
+			  (const struct sn_aead_nonce12 *)nonce,
+			  (const struct sn_aead_aad32 *)aad, aad_len) ||
 	    sn_aead_keyblock(c, aad_len))
 		goto out;
 	sn_aead_zero64(buf + off + len);
-	if (sn_aead_mac(c, buf, off, len, aad_len))
+	if (sn_aead_mac(c, (struct sn_aead_buf *)buf, off, len, aad_len))
 		goto out;
 #pragma unroll
 	for (int i = 0; i < 4; i++)

@@ -15,6 +15,7 @@ struct sn_flow {
 	__u16 sport, dport; /* host order, 0 when unknown */
 	__u8 proto;
 	__u8 dir;
+	__u16 pad; /* named, so an initializer zeroes it (sn_drop below) */
 	__u32 peer;
 };
 
@@ -29,14 +30,23 @@ static __always_inline void sn_peer_stat_drop(__u32 peer)
 		ps->drops++;
 }
 
-static __always_inline int sn_drop(const struct sn_config *cfg,
-				   const struct sn_flow *f, __u32 reason)
+/*
+ * Count a drop and report it; returns TC_ACT_SHOT.  A global (non-static)
+ * function: the verifier checks it once per program, instead of once per
+ * caller state at each of its twenty call sites (a third of sn_egress's
+ * verification, docs/performance.md), so f may be NULL here (never for
+ * the callers, whose f is a fully initialized struct on their stack).
+ */
+__noinline int sn_drop(const struct sn_config *cfg, const struct sn_flow *f,
+		       __u32 reason)
 {
 	struct sn_evrate *rl;
 	struct sn_event *ev;
 	__u64 *cnt, now;
 	__u32 zero = 0;
 
+	if (!f)
+		return TC_ACT_SHOT;
 	cnt = bpf_map_lookup_elem(&sn_drops, &reason);
 	if (cnt)
 		*cnt += 1;

@@ -129,16 +129,30 @@ static __always_inline void sn_poly1305_words(struct sn_poly1305 *st,
  * about 190; Poly1305 of 1400 bytes 1.5 us, from 1.75 us.
  * Frame: r10 - 8 p, r10 - 16 blocks left, r10 - 24 last_hibit,
  * r10 - 32 and r10 - 40 the products d2 and d3.
+ *
+ * Global (non-static), like sn_chacha20_block_xor and for the same
+ * reason: the verifier checks it once, for any n in 1..4 (hence the
+ * range check: its loop ends because the count only falls), instead of
+ * once per caller state and n.  p: 64 readable bytes (the callers' buffer
+ * contract gives them even when n < 4).  Returns 0, or -EINVAL for a
+ * NULL pointer or n outside 1..4, with st untouched.
  */
 #define SN_PM0(acc, h, off)                                                  \
 	"w" #acc " = *(u32 *)(r1 + " #off ");" "r" #acc " *= r" #h ";"
 #define SN_PM(acc, h, off)                                                   \
 	"w4 = *(u32 *)(r1 + " #off ");" "r4 *= r" #h ";" "r" #acc " += r4;"
 
-static __noinline void sn_poly1305_blocks(struct sn_poly1305 *st,
-					  const __u8 *p, __u64 n,
-					  __u64 last_hibit)
+struct sn_poly_chunk {
+	__u64 q[8];
+};
+
+__noinline int sn_poly1305_blocks(struct sn_poly1305 *st,
+				  const struct sn_poly_chunk *p, __u64 n,
+				  __u64 last_hibit)
 {
+	if (!st || !p || n < 1 || n > 4)
+		return -22;
+
 	register __u64 a1 asm("r1") = (__u64)st;
 	register __u64 a2 asm("r2") = (__u64)p;
 	register __u64 a3 asm("r3") = n;
@@ -200,7 +214,7 @@ static __noinline void sn_poly1305_blocks(struct sn_poly1305 *st,
 		"*(u64 *)(r10 - 8) = r2;"
 		"r3 = *(u64 *)(r10 - 16);" "r3 -= 1;"
 		"*(u64 *)(r10 - 16) = r3;"
-		"if r3 != 0 goto sn_poly_blk_%=;"
+		"if r3 > 0 goto sn_poly_blk_%=;"
 		"*(u32 *)(r1 + 0) = w5;"
 		"*(u32 *)(r1 + 4) = w6;"
 		"*(u32 *)(r1 + 8) = w7;"
@@ -209,6 +223,7 @@ static __noinline void sn_poly1305_blocks(struct sn_poly1305 *st,
 		: "+r"(a1), "+r"(a2), "+r"(a3), "+r"(a4)
 		:
 		: "r0", "r5", "r6", "r7", "r8", "r9", "memory");
+	return 0;
 }
 
 /* bpf_loop() callback: up to four 16-byte blocks at buf + off + 64 i. */
@@ -234,7 +249,10 @@ static long sn_poly1305_loop_cb(__u32 i, void *vctx)
 	}
 	if (n < 1 || n > 4)
 		return 1;
-	sn_poly1305_blocks(st, buf + off + pos, n, last);
+	if (sn_poly1305_blocks(st,
+			       (const struct sn_poly_chunk *)(buf + off + pos),
+			       n, last))
+		return 1;
 	return 0;
 }
 

@@ -94,6 +94,38 @@ static __always_inline __u32 sn_key_take(const struct sn_key *k,
 	return SN_DROP_NONE;
 }
 
+/*
+ * Complete a pending inner L4 checksum (CHECKSUM_PARTIAL, csum_offset co:
+ * 6 UDP, 16 TCP) of the segment of l4len bytes at buf + SN_CT_OFF, before
+ * it is encrypted.  0, or -EINVAL for arguments out of range (the caller
+ * checked them: never for its packets).
+ *
+ * A global (non-static) function: the verifier checks it once, and its
+ * result is one unknown scalar at the call.  Inline, the sum's chunk loop
+ * left the caller with about ten distinct states per path, and every one
+ * walked the rest of sn_seal again: 90 walks of the header and AEAD
+ * set-up per program load, half of sn_egress's verification
+ * (docs/performance.md).  Per packet it is one bpf-to-bpf call.
+ */
+__noinline int sn_seal_csum(struct sn_aead_buf *b, __u32 l4len, __u32 co,
+			    __u32 udp)
+{
+	__u8 *buf;
+	__u32 s;
+	__u16 c;
+
+	if (!b || l4len > SN_MAX_L4 || (co != 6 && co != 16) || co + 2 > l4len)
+		return -22;
+	buf = b->b + SN_CT_OFF;
+	*(__u32 *)(buf + (l4len & (SN_BUF_SIZE - 1))) = 0;
+	s = sn_csum_buf(buf, l4len);
+	c = ~sn_csum_fold_raw(s);
+	if (c == 0 && udp)
+		c = 0xffff;
+	*(__u16 *)(buf + (co & 31)) = c;
+	return 0;
+}
+
 /* Returns a TC verdict. */
 static __always_inline int sn_seal(struct __sk_buff *skb,
 				   const struct sn_config *cfg,
@@ -184,18 +216,13 @@ static __always_inline int sn_seal(struct __sk_buff *skb,
 	/* Complete a pending inner checksum, check the offload layout. */
 	sn_csum_state(skb, &cs);
 	if (cs.partial) {
-		__u32 s, co = cs.csum_off;
-		__u16 c;
+		__u32 co = cs.csum_off;
 
 		if (cs.start_off != SN_L4_OFF || (co != 6 && co != 16) ||
-		    co + 2 > l4len)
+		    co + 2 > l4len ||
+		    sn_seal_csum((struct sn_aead_buf *)buf, l4len, co,
+				 p->proto == IPPROTO_UDP_))
 			return sn_drop(cfg, f, SN_DROP_CSUM_OFFLOAD);
-		*(__u32 *)(buf + SN_CT_OFF + (l4len & (SN_BUF_SIZE - 1))) = 0;
-		s = sn_csum_buf(buf + SN_CT_OFF, l4len);
-		c = ~sn_csum_fold_raw(s);
-		if (c == 0 && p->proto == IPPROTO_UDP_)
-			c = 0xffff;
-		*(__u16 *)(buf + SN_CT_OFF + (co & 31)) = c;
 	}
 
 	sn_build_hdr(hdr, p->proto, cfg->self_id, epoch, ctr);

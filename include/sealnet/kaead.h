@@ -67,6 +67,10 @@ int sn_kaead_chacha20(const uint8_t key[32], uint32_t counter,
 int sn_kaead_poly1305(const uint8_t key[32], const uint8_t *msg, size_t len,
 		      uint8_t tag[16]);
 
+/* SHA-384 of the BPF harness object (bpf/aead_test.bpf.o) this library
+ * carries: 0 or -EIO. */
+int sn_kaead_object_digest(uint8_t out[48]);
+
 /*
  * Benchmark: run op (SEAL or OPEN of a valid message, or CHACHA20 or
  * POLY1305 alone, without writing the result back, so every repetition

@@ -13,6 +13,7 @@
 #ifndef SEALNET_SELFTEST_H
 #define SEALNET_SELFTEST_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -41,6 +42,31 @@ typedef void (*sn_selftest_fail_fn)(const char *name, int tc_id,
  */
 int sn_selftest_kat(unsigned int rounds, sn_selftest_fail_fn fn, void *arg,
 		    struct sn_selftest_stats *stats);
+
+/*
+ * sn_selftest_kat(rounds, ...) at most once per machine boot for the same
+ * BPF objects and kernel: a pass is recorded in dir (a root-only
+ * directory, created 0700 when missing) under a key that is the SHA-384
+ * of the harness object (bpf/aead_test.bpf.o), the data-plane object
+ * (bpf/sealnet.bpf.o), the kernel's boot_id, uname (release, version,
+ * machine), the BPF JIT settings (net.core.bpf_jit_enable,
+ * bpf_jit_harden) and rounds; a later call with the same key finds the
+ * record and does not run the test, for at most max_age_s seconds
+ * (CLOCK_BOOTTIME) after it.  A record is believed only when dir and the
+ * file belong to this user, nobody else can write either, the file is a
+ * regular file with one link (no symbolic link is followed), and it
+ * holds exactly that key; anything else is ignored (and replaced after a
+ * pass).  A failed or unfinished test is never recorded.  dir NULL: run
+ * the test, record nothing.  docs/sealnetd.md argues why a recorded pass
+ * is as good as a run.
+ *
+ * Returns as sn_selftest_kat; *cached (when not NULL) tells whether the
+ * recorded pass was used (stats then: the recorded total and passed).
+ */
+int sn_selftest_kat_cached(const char *dir, unsigned int max_age_s,
+			   unsigned int rounds, sn_selftest_fail_fn fn,
+			   void *arg, struct sn_selftest_stats *stats,
+			   bool *cached);
 
 /*
  * Run every vector of a JSON file: { "algorithm": "CHACHA20-POLY1305",

@@ -9,6 +9,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
 
 #include "sealnet/kaead.h"
 #include "sealnet/abi.h"
@@ -307,4 +308,14 @@ cleanup:
 	kaead_free(pkt, n);
 	free(msg);
 	return err;
+}
+
+int sn_kaead_object_digest(uint8_t out[48])
+{
+	size_t sz;
+	const void *obj = aead_test_bpf__elf_bytes(&sz);
+
+	if (!EVP_Digest(obj, sz, out, NULL, EVP_sha384(), NULL))
+		return -EIO;
+	return 0;
 }
