@@ -58,7 +58,7 @@ load -c 2 -n 5 >/dev/null # warm-up
 for C in ${CLIENTS:-1 4 16 64}; do
 	c0=$(cpu)
 	if [ "$C" = 16 ] && [ "${PROFILE:-0}" = 1 ] && command -v perf >/dev/null; then
-		perf record -q -g -o "$T/perf.data" -p "$KPID" >/dev/null 2>&1 &
+		perf record -q -e cpu-clock --call-graph "${PERF_CG:-dwarf,16384}" -o "$T/perf.data" -p "$KPID" >/dev/null 2>&1 &
 		PP=$!
 		sleep 0.5
 		r=$(load -c "$C" -n "${N:-25}")
@@ -80,11 +80,12 @@ for C in 4 16; do
 		'. + {kbs_cpu_ms_per_op: ($cpu | tonumber)}'
 done
 if [ -f "$T/perf.data" ]; then
+	[ -z "${PERF_KEEP:-}" ] || cp "$T/perf.data" "$PERF_KEEP"
 	echo "# perf: the KBS's CPU during the 16-client attestation run, by library (self)"
 	perf report -q -i "$T/perf.data" --no-children -g none --sort dso 2>/dev/null | grep -v '^$' | head -12
 	echo "# ... by symbol (top 25, self)"
 	perf report -q -i "$T/perf.data" --no-children -g none --sort dso,symbol 2>/dev/null | grep -v '^$' | head -25
 	echo "# ... by caller in sealnet-kbs (children: the request handlers' share)"
 	perf report -q -i "$T/perf.data" --children -g none --sort symbol 2>/dev/null |
-		grep -E 'on_attest|on_challenge|sn_appraise|sn_evidence_verify|sn_kbs_token_sign|sn_kbs_token_record|sqlite3_step|SSL_do_handshake|ossl_statem|sn_kbs_challenge|sn_policy' | head -20
+		grep -E 'kbs_attest|kbs_challenge|kbs_resource|sn_appraise|sn_kbs_token_record|SSL_write|SSL_read|sn_evidence_verify|sn_kbs_token_sign|sn_kbs_token_record|sqlite3_step|SSL_do_handshake|ossl_statem|sn_kbs_challenge|sn_policy' | head -20
 fi

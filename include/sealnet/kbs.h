@@ -388,6 +388,20 @@ int sn_kbs_request(const struct sn_kbs_client_opts *o, const char *method,
 		   size_t body_len, struct sn_kbs_response *out);
 void sn_kbs_response_clear(struct sn_kbs_response *r);
 
+/* Several requests on one kept-alive TLS 1.3 connection (HTTP/1.1
+ * keep-alive: one handshake for all of them).  open connects (0, or the
+ * errors of sn_kbs_request); request is sn_kbs_request on it (when the
+ * server closed the connection meanwhile, or answers "Connection: close",
+ * the next request connects again); o must outlive the connection. */
+struct sn_kbs_conn;
+int sn_kbs_conn_open(const struct sn_kbs_client_opts *o,
+		     struct sn_kbs_conn **out);
+int sn_kbs_conn_request(struct sn_kbs_conn *c, const char *method,
+			const char *target, const char *bearer,
+			const char *body, size_t body_len,
+			struct sn_kbs_response *out);
+void sn_kbs_conn_close(struct sn_kbs_conn *c);
+
 /* --- a node's attestation (attest.c) ---------------------------------- */
 
 /* Produce evidence over report_data (e.g. sn_evidence_produce); *ev
@@ -401,7 +415,8 @@ struct sn_kbs_attest_result {
 };
 /*
  * GET /challenge, evidence bound to it, to o->cert's key, to rek and to
- * mlog_digest (NULL: no log), POST /attest as node.  0 and *out; else
+ * mlog_digest (NULL: no log), POST /attest as node, both on one TLS
+ * connection (sn_kbs_conn_*).  0 and *out; else
  * why says what failed (-EACCES: refused, the KBS's code and message).
  * Blocking, each request bounded by o->timeout_s.
  */
