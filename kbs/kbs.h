@@ -25,6 +25,7 @@ struct kbs_config {
 	int max_challenges;
 	int max_waiters; /* pending GET /events */
 	char metrics_listen[64]; /* "ADDR:PORT" of /metrics; "" = off */
+	int workers; /* event loops (threads) serving the API; 0 = CPUs */
 	/* federation (docs/federation.md): the signed workflow manifest
 	 * (signatures in its .sig.json), this domain's trust bundle served
 	 * at GET /bundle, the directory of peers' accepted bundles; "" =
@@ -37,6 +38,7 @@ struct kbs_config {
 int kbs_config_load(const char *path, struct kbs_config *out);
 
 struct kbs_waiter;
+struct kbs_workers;
 
 /* parsed appraisal policies by stage, reused while the stored text is the
  * same (api_node.c): no parse per attestation */
@@ -62,7 +64,27 @@ struct kbs {
 	struct sn_workflow *wf;	     /* cfg.manifest, verified; or NULL */
 	struct kbs_policy_cache pcache[KBS_POLICY_CACHE];
 	unsigned int pcache_next;
+	/* workers.c: the other workers are copies of this struct with their
+	 * own base, evhttp, store connection, policy cache and waiters; they
+	 * share ssl, admin_store, signer, ch (locked), metrics (locked), wf */
+	struct kbs_workers *wk; /* the first worker's: all of them */
+	int listen_fd;		/* the first worker's bound socket */
+	int notify_fd;		/* eventfd: events committed, or stop */
+	struct event *notify_ev;
 };
+
+/* --- workers.c: cfg.workers event loops on the one listening socket ---- */
+
+/* after kbs_server_start and kbs_metrics_start on k: start the other
+ * workers (threads); 0 or negative errno */
+int kbs_workers_start(struct kbs *k);
+/* stop and free them (k's loop has ended) */
+void kbs_workers_stop(struct kbs *k);
+/* a revocation was committed (by any worker): every worker answers its
+ * waiting GET /events */
+void kbs_workers_notify(struct kbs *k);
+/* waiting GET /events over all workers (metrics) */
+int kbs_workers_waiters(struct kbs *k);
 
 /* --- metrics.c: the Prometheus page on cfg.metrics_listen --------------- */
 
@@ -84,6 +106,8 @@ void kbs_metrics_revoked(struct kbs *k);
 /* --- server.c: helpers for the handlers ---------------------------- */
 
 int kbs_server_start(struct kbs *k);
+/* an evhttp on k->base with the KBS's routes and limits (each worker) */
+int kbs_http_new(struct kbs *k);
 void kbs_server_stop(struct kbs *k);
 
 /* the peer's TLS certificate (NULL when it sent none) */

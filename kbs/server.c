@@ -361,12 +361,8 @@ static int tls_setup(struct kbs *k)
 	return 0;
 }
 
-int kbs_server_start(struct kbs *k)
+int kbs_http_new(struct kbs *k)
 {
-	int err = tls_setup(k);
-
-	if (err)
-		return err;
 	k->http = evhttp_new(k->base);
 	if (!k->http)
 		return -ENOMEM;
@@ -378,14 +374,28 @@ int kbs_server_start(struct kbs *k)
 	evhttp_set_allowed_methods(
 		k->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_PUT |
 				 EVHTTP_REQ_DELETE | EVHTTP_REQ_HEAD);
-	if (!evhttp_bind_socket_with_handle(
-		    k->http, k->cfg.listen_host,
-		    (ev_uint16_t)atoi(k->cfg.listen_port))) {
+	return 0;
+}
+
+int kbs_server_start(struct kbs *k)
+{
+	struct evhttp_bound_socket *bs;
+	int err = tls_setup(k);
+
+	if (!err)
+		err = kbs_http_new(k);
+	if (err)
+		return err;
+	bs = evhttp_bind_socket_with_handle(
+		k->http, k->cfg.listen_host,
+		(ev_uint16_t)atoi(k->cfg.listen_port));
+	if (!bs) {
 		sn_err("cannot listen on %s port %s: %s (address in use, or "
 		       "not an address of this host?)",
 		       k->cfg.listen_host, k->cfg.listen_port, strerror(errno));
 		return -EADDRNOTAVAIL;
 	}
+	k->listen_fd = evhttp_bound_socket_get_fd(bs);
 	return 0;
 }
 

@@ -221,7 +221,8 @@ int sn_kbs_audit_row_hash(const struct sn_kbs_audit_row *r,
 
 struct sn_kbs_challenges;
 
-/* capacity: outstanding challenges at most; lifetime in ms */
+/* capacity: outstanding challenges at most; lifetime in ms.  The table
+ * may be shared by threads (its operations take its lock). */
 int sn_kbs_challenges_new(size_t capacity, uint64_t lifetime_ms,
 			  struct sn_kbs_challenges **out);
 void sn_kbs_challenges_free(struct sn_kbs_challenges *c);
