@@ -96,6 +96,8 @@ void kbs_metrics_refused(struct kbs *k, const char *action, const char *code);
 void kbs_metrics_attested(struct kbs *k, double seconds);
 void kbs_metrics_released(struct kbs *k);
 void kbs_metrics_revoked(struct kbs *k);
+/* a connection was accepted on the API */
+void kbs_metrics_connection(struct kbs *k);
 
 /* request limits (evhttp refuses above KBS_HTTP_BODY_MAX by itself) */
 #define KBS_HTTP_BODY_MAX   (1u << 20)

@@ -27,6 +27,7 @@ struct kbs_metrics {
 	pthread_mutex_t lock; /* the workers share one set of counters */
 	struct sn_prom_server *server; /* NULL: metrics_listen off */
 	uint64_t attested, released, revoked, refusals_other;
+	uint64_t connections;
 	struct refusal refusals[KBS_MAX_REFUSAL_KINDS];
 	size_t n_refusals;
 	struct sn_prom_hist attest_s;
@@ -69,6 +70,15 @@ void kbs_metrics_attested(struct kbs *k, double seconds)
 		pthread_mutex_lock(&k->metrics->lock);
 		k->metrics->attested++;
 		sn_prom_hist_observe(&k->metrics->attest_s, seconds);
+		pthread_mutex_unlock(&k->metrics->lock);
+	}
+}
+
+void kbs_metrics_connection(struct kbs *k)
+{
+	if (k->metrics) {
+		pthread_mutex_lock(&k->metrics->lock);
+		k->metrics->connections++;
 		pthread_mutex_unlock(&k->metrics->lock);
 	}
 }
@@ -127,6 +137,12 @@ static int page_locked(struct kbs *k, struct sn_prom *p)
 		sn_prom_u64(p, "sealnet_kbs_refusals_total", l,
 			    m->refusals_other);
 	}
+	sn_prom_family(p, "sealnet_kbs_tls_connections_total", "counter",
+		       "Connections accepted on the API (each one TLS "
+		       "handshake; a kept-alive connection carries several "
+		       "requests).");
+	sn_prom_u64(p, "sealnet_kbs_tls_connections_total", NULL,
+		    m->connections);
 	sn_prom_family(p, "sealnet_kbs_event_waiters", "gauge",
 		       "Clients waiting on GET /events.");
 	sn_prom_u64(p, "sealnet_kbs_event_waiters", NULL,

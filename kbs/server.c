@@ -312,6 +312,7 @@ static struct bufferevent *bevcb(struct event_base *base, void *arg)
 
 	if (!ssl)
 		return NULL;
+	kbs_metrics_connection(k);
 	return bufferevent_openssl_socket_new(base, -1, ssl,
 					      BUFFEREVENT_SSL_ACCEPTING,
 					      BEV_OPT_CLOSE_ON_FREE);
