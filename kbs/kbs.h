@@ -39,6 +39,7 @@ int kbs_config_load(const char *path, struct kbs_config *out);
 
 struct kbs_waiter;
 struct kbs_workers;
+struct kbs_batch;
 
 /* parsed appraisal policies by stage, reused while the stored text is the
  * same (api_node.c): no parse per attestation */
@@ -68,10 +69,24 @@ struct kbs {
 	 * own base, evhttp, store connection, policy cache and waiters; they
 	 * share ssl, admin_store, signer, ch (locked), metrics (locked), wf */
 	struct kbs_workers *wk; /* the first worker's: all of them */
+	struct kbs_batch *batch; /* commit.c: tokens awaiting their commit */
 	int listen_fd;		/* the first worker's bound socket */
 	int notify_fd;		/* eventfd: events committed, or stop */
 	struct event *notify_ev;
 };
+
+/* --- commit.c: group commit of issued tokens ------------------------- */
+
+int kbs_batch_init(struct kbs *k); /* with k->base */
+/* commit what is pending (answers sent), then free */
+void kbs_batch_free(struct kbs *k);
+/* a signed token for req: recorded with the others of this loop turn,
+ * answered (answer, taken over) after the commit; 0 */
+int kbs_batch_add(struct kbs *k, struct evhttp_request *req,
+		  const struct sn_kbs_token_rec *rec, const char *actor,
+		  const char *detail, char *answer, int64_t t0_ms);
+/* commit and answer now */
+void kbs_batch_flush(struct kbs *k);
 
 /* --- workers.c: cfg.workers event loops on the one listening socket ---- */
 

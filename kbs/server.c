@@ -364,6 +364,10 @@ static int tls_setup(struct kbs *k)
 
 int kbs_http_new(struct kbs *k)
 {
+	int err = kbs_batch_init(k);
+
+	if (err)
+		return err;
 	k->http = evhttp_new(k->base);
 	if (!k->http)
 		return -ENOMEM;
@@ -403,6 +407,7 @@ int kbs_server_start(struct kbs *k)
 void kbs_server_stop(struct kbs *k)
 {
 	kbs_events_free(k);
+	kbs_batch_free(k);
 	if (k->http)
 		evhttp_free(k->http);
 	SSL_CTX_free(k->ssl);

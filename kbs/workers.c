@@ -139,6 +139,7 @@ static void worker_free(struct kbs *w)
 	if (!w)
 		return;
 	kbs_events_free(w);
+	kbs_batch_free(w);
 	if (w->http)
 		evhttp_free(w->http);
 	notify_free(w);

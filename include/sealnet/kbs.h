@@ -131,6 +131,11 @@ struct sn_kbs_token_rec {
 int sn_kbs_token_record(struct sn_kbs_store *s,
 			const struct sn_kbs_token_rec *t,
 			const struct sn_kbs_audit_in *a);
+/* n tokens and their audit entries in one transaction, one commit (group
+ * commit: one fsync for all): all recorded, or none (negative errno) */
+int sn_kbs_token_record_many(struct sn_kbs_store *s,
+			     const struct sn_kbs_token_rec *t,
+			     const struct sn_kbs_audit_in *a, size_t n);
 /* 0 when recorded, -ENOENT when not */
 int sn_kbs_token_known(struct sn_kbs_store *s, const char *jti);
 
