@@ -12,6 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -401,6 +404,13 @@ int kbs_server_start(struct kbs *k)
 		return -EADDRNOTAVAIL;
 	}
 	k->listen_fd = evhttp_bound_socket_get_fd(bs);
+	/* inherited by the accepted sockets: an answer's last segment is not
+	 * held back (Nagle) until the client's delayed ACK of the one before
+	 * on a kept-alive connection (+40..200 ms per request otherwise) */
+	if (setsockopt(k->listen_fd, IPPROTO_TCP, TCP_NODELAY, &(int){1},
+		       sizeof(int)))
+		sn_warn("TCP_NODELAY on the listening socket: %s",
+			strerror(errno));
 	return 0;
 }
 

@@ -59,7 +59,7 @@ sk --cert admin.pem --key admin.key put-resource a/s --stage A --file pol.json >
 load() { netns_exec h2 "$LOAD" --server "$SRV" --ca ca.pem --cert node.pem --key node.key \
 	--node node --platform plat --measurement "$M" "$@"; }
 # the KBS's own CPU time so far, ns: on-CPU time of all its threads
-cpu() { cat /proc/"$KPID"/task/*/schedstat | awk '{ s += $1 } END { printf "%d", s }'; }
+cpu() { cat /proc/"$KPID"/task/*/schedstat | awk '{ s += $1 } END { printf "%.0f", s }'; }
 echo "# $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg), $(openssl version), KBS workers ${WORKERS:-default (one per CPU)}"
 load -c 2 -n 5 >/dev/null # warm-up
 RES=$T/results.jsonl
@@ -70,10 +70,10 @@ measure() { # CLIENTS N [--fetch PATH]: one JSON line, KBS CPU and capacity adde
 		perf record -q -e cpu-clock --call-graph "${PERF_CG:-dwarf,16384}" -o "$T/perf.data" -p "$KPID" >/dev/null 2>&1 &
 		PP=$!
 		sleep 0.5
-		r=$(load -c "$1" -n "$2")
+		r=$(load -c "$1" -n "$2") || true
 		kill -INT $PP; wait $PP || true
 	else
-		r=$(load -c "$1" -n "$2" "${@:3}")
+		r=$(load -c "$1" -n "$2" "${@:3}") || true # failures: in the line
 	fi
 	c1=$(cpu)
 	# kbs_cpu_ms_per_op: the KBS process's CPU (all threads) per

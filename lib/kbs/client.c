@@ -8,6 +8,7 @@
  * Used by `sealnet kbs` and the tests.  Answers are bounded (8 MiB).
  */
 #include <errno.h>
+#include <limits.h>
 #include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +19,8 @@
 #include <unistd.h>
 
 #include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
@@ -59,7 +62,7 @@ static int dial(const char *host, const char *port, int timeout_s)
 {
 	struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *ai, *p;
 	struct timeval tv = {.tv_sec = timeout_s};
-	int fd = -1, rc;
+	int fd = -1, rc, one = 1;
 
 	rc = getaddrinfo(host, port, &hints, &ai);
 	if (rc) {
@@ -74,6 +77,8 @@ static int dial(const char *host, const char *port, int timeout_s)
 			continue;
 		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 		setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+		/* requests are written whole: no need to wait (Nagle) */
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 		if (!connect(fd, p->ai_addr, p->ai_addrlen))
 			break;
 		close(fd);
@@ -327,6 +332,8 @@ static int conn_send(struct sn_kbs_conn *c, const char *method,
 	char *req = NULL;
 	int n, err = 0;
 
+	if (body_len > INT_MAX / 2)
+		return -E2BIG;
 	n = asprintf(
 		&req,
 		"%s %s HTTP/1.1\r\nHost: %s\r\n%s"
@@ -337,9 +344,21 @@ static int conn_send(struct sn_kbs_conn *c, const char *method,
 		body ? "Content-Type: application/json\r\n" : "", body_len);
 	if (n < 0)
 		return -ENOMEM;
-	if (SSL_write(c->ssl, req, n) != n ||
-	    (body_len &&
-	     SSL_write(c->ssl, body, (int)body_len) != (int)body_len))
+	/* head and body in one write (one TLS record, one segment when
+	 * small): a second small write would wait for the server's delayed
+	 * ACK of the first (Nagle) on a kept-alive connection */
+	if (body_len) {
+		char *all = realloc(req, (size_t)n + body_len);
+
+		if (!all) {
+			free(req);
+			return -ENOMEM;
+		}
+		req = all;
+		memcpy(req + n, body, body_len);
+		n += (int)body_len;
+	}
+	if (SSL_write(c->ssl, req, n) != n)
 		err = -EPIPE;
 	free(req);
 	return err;
