@@ -10,7 +10,10 @@
  *
  *   kbs_load --server HOST:PORT --ca CA --cert NODE.pem --key NODE.key
  *            --node ID --platform DIR --measurement HEX
- *            [-c CLIENTS] [-n PER_CLIENT] [--fetch PATH]
+ *            [-c CLIENTS] [-n PER_CLIENT] [--fetch PATH] [--gap MS]
+ *
+ * --gap MS pauses each attestation MS ms between its challenge and its
+ * evidence (tests: a kept-alive connection the KBS closed meanwhile).
  *
  * Output, one JSON line: mode, clients, ops, seconds, ops/s, latency
  * p50/p90/p99/max in ms (per operation: an attestation is two requests),
@@ -35,6 +38,7 @@ static struct sn_kbs_client_opts opts = {.timeout_s = 30};
 static const char *node, *platform, *fetch_path;
 static uint8_t meas[SN_MEASUREMENT_LEN];
 static int per_client = 50;
+static int gap_ms; /* --gap: pause between GET /challenge and POST /attest */
 
 struct worker {
 	pthread_t t;
@@ -54,6 +58,11 @@ static double now_ms(void)
 static int evidence(void *arg, const uint8_t rd[SN_REPORT_DATA_LEN],
 		    uint8_t **ev, size_t *len)
 {
+	if (gap_ms) {
+		struct timespec ts = {gap_ms / 1000, gap_ms % 1000 * 1000000L};
+
+		nanosleep(&ts, NULL);
+	}
 	return sn_evidence_produce(SN_TEE_SIM, platform, rd, meas, NULL, ev,
 				   len);
 }
@@ -150,6 +159,7 @@ int main(int argc, char **argv)
 		{"platform", required_argument, NULL, 'p'},
 		{"measurement", required_argument, NULL, 'm'},
 		{"fetch", required_argument, NULL, 'f'},
+		{"gap", required_argument, NULL, 'g'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -181,6 +191,9 @@ int main(int argc, char **argv)
 		case 'f':
 			fetch_path = optarg;
 			break;
+		case 'g':
+			gap_ms = atoi(optarg);
+			break;
 		case 'm':
 			if (strlen(optarg) != 2 * SN_MEASUREMENT_LEN ||
 			    sn_hex_decode(optarg, strlen(optarg), meas,
@@ -201,7 +214,8 @@ int main(int argc, char **argv)
 			       "--cert NODE.pem "
 			       "--key NODE.key --node ID --platform DIR "
 			       "--measurement HEX "
-			       "[-c CLIENTS] [-n PER_CLIENT] [--fetch PATH]\n"
+			       "[-c CLIENTS] [-n PER_CLIENT] [--fetch PATH] "
+			       "[--gap MS]\n"
 			       "Concurrent attestations (or resource fetches) "
 			       "against "
 			       "sealnet-kbs; one JSON line (docs/kbs-api.md, "

@@ -10,6 +10,9 @@
 #include <errno.h>
 #include <limits.h>
 #include <netdb.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -149,10 +152,7 @@ struct sn_kbs_conn {
 
 static void conn_drop(struct sn_kbs_conn *c)
 {
-	if (c->ssl) {
-		SSL_shutdown(c->ssl);
-		SSL_free(c->ssl);
-	}
+	SSL_free(c->ssl); /* no close_notify: the answers are framed */
 	if (c->fd >= 0)
 		close(c->fd);
 	c->ssl = NULL;
@@ -325,6 +325,29 @@ big:
 	return err;
 }
 
+/* SSL_write on a connection the server may have closed meanwhile: the
+ * SIGPIPE that would kill a process that does not ignore it (the CLI) is
+ * held back and discarded (unless one was pending already); EPIPE is the
+ * answer */
+static int write_nosigpipe(SSL *ssl, const char *buf, int n)
+{
+	struct timespec zero = {0};
+	sigset_t pipe, old, pending;
+	bool was_pending;
+	int r;
+
+	sigemptyset(&pipe);
+	sigaddset(&pipe, SIGPIPE);
+	sigpending(&pending);
+	was_pending = sigismember(&pending, SIGPIPE);
+	pthread_sigmask(SIG_BLOCK, &pipe, &old);
+	r = SSL_write(ssl, buf, n);
+	if (r != n && !was_pending)
+		sigtimedwait(&pipe, NULL, &zero);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return r;
+}
+
 static int conn_send(struct sn_kbs_conn *c, const char *method,
 		     const char *target, const char *bearer, const char *body,
 		     size_t body_len, bool last)
@@ -358,7 +381,7 @@ static int conn_send(struct sn_kbs_conn *c, const char *method,
 		memcpy(req + n, body, body_len);
 		n += (int)body_len;
 	}
-	if (SSL_write(c->ssl, req, n) != n)
+	if (write_nosigpipe(c->ssl, req, n) != n)
 		err = -EPIPE;
 	free(req);
 	return err;

@@ -171,5 +171,25 @@ check "within 5 s of the revoke (not at their 8 s wait)" [ $(((t_done - t_rev) /
 
 check "sealnet-kbs stops cleanly on SIGTERM (workers joined)" bash -c \
 	"kill -TERM $KBS_PID; for _ in \$(seq 50); do kill -0 $KBS_PID 2>/dev/null || exit 0; sleep 0.1; done; exit 1"
+# ---- a kept-alive connection the KBS closed while idle ------------------
+# request_timeout 1 s; the client pauses 2.5 s between GET /challenge and
+# POST /attest: the KBS has closed that connection, the client sees it
+# and sends the POST on a new one (2 connections for 1 attestation)
+jq '.request_timeout = 1' "$T/kbs.json" >"$T/kbs-t1.json"
+ip netns exec "$(netns_name h1)" "$KBS" --config "$T/kbs-t1.json" >>"$T/kbs.log" 2>&1 &
+KBS_PID=$!
+SN_NS_BGPIDS+=($!)
+for _ in $(seq 100); do
+	netns_exec h2 curl -sf --cacert "$T/ca.pem" "https://$SRV/keys" >/dev/null 2>&1 && break
+	sleep 0.1
+done
+c0=$(mval sealnet_kbs_tls_connections_total)
+check "an attestation pausing 2.5 s after its challenge (idle close at 1 s) succeeds" \
+	netns_exec h2 "$LOAD" --server "$SRV" --ca "$T/ca.pem" --cert "$T/node1.pem" \
+	--key "$T/node1.key" --node node1 --platform "$T/plat" --measurement "$M1" -c 1 -n 1 --gap 2500
+c1=$(mval sealnet_kbs_tls_connections_total)
+check "on a second connection" [ "$((c1 - c0))" = 2 ]
+check "sealnet-kbs stops on SIGTERM" bash -c \
+	"kill -TERM $KBS_PID; for _ in \$(seq 50); do kill -0 $KBS_PID 2>/dev/null || exit 0; sleep 0.1; done; exit 1"
 check "no sanitizer or error report in its log" bash -c "! grep -qiE 'AddressSanitizer|runtime error|LeakSanitizer' '$T/kbs.log'"
 exit "$fails"
