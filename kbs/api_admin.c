@@ -199,7 +199,7 @@ static void revoke(struct kbs *k, struct evhttp_request *req, const char *actor)
 		 (long long)seq);
 	ok(req, ans);
 	kbs_metrics_revoked(k);
-	kbs_events_notify(k);
+	kbs_workers_notify(k);
 out:
 	json_decref(o);
 }

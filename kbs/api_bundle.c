@@ -4,9 +4,9 @@
  * GET /bundle serves this domain's bundle (the file cfg.bundle, read and
  * parsed on each request so a re-export needs no restart); POST
  * /admin/bundle imports a peer domain's bundle: verified against the
- * imported signed manifest (k->wf, manifest.c) and the last one accepted
- * from that domain (cfg.trust_dir/<domain>.json), then kept there.  Every
- * refusal and every import is in the audit log.
+ * imported signed manifest (kbs_manifest(), manifest.c) and the last one
+ * accepted from that domain (cfg.trust_dir/<domain>.json), then kept there.
+ * Every refusal and every import is in the audit log.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -83,6 +83,7 @@ static int write_atomic(const char *path, const char *data, size_t len)
 void kbs_admin_bundle(struct kbs *k, struct evhttp_request *req,
 		      const char *actor)
 {
+	const struct sn_workflow *wf = kbs_manifest(k);
 	struct sn_fed_bundle *b = NULL, *last = NULL;
 	struct sn_wf_diag *d = NULL;
 	enum sn_fed_status st = SN_FED_OK;
@@ -92,7 +93,7 @@ void kbs_admin_bundle(struct kbs *k, struct evhttp_request *req,
 	json_t *o;
 	int err;
 
-	if (!k->wf) {
+	if (!wf) {
 		kbs_refuse(k, req, 409, "bundle-import", NULL, "no-manifest",
 			   NULL,
 			   "this KBS has no workflow manifest to check "
@@ -142,7 +143,7 @@ void kbs_admin_bundle(struct kbs *k, struct evhttp_request *req,
 			   "own");
 		goto out;
 	}
-	if (sn_fed_bundle_verify(k->wf, b, (int64_t)time(NULL), last, &st, d)) {
+	if (sn_fed_bundle_verify(wf, b, (int64_t)time(NULL), last, &st, d)) {
 		kbs_refuse(k, req, 403, "bundle-import", b->domain,
 			   sn_fed_status_name(st), NULL,
 			   "bundle of domain %s, sequence %llu refused: %s",

@@ -118,14 +118,6 @@ static void issue(struct kbs *k, struct evhttp_request *req,
 		err = sn_kbs_token_sign(k->signer, &c, &tok);
 	}
 	if (!err) {
-		const struct sn_kbs_audit_in au = {
-			.actor = actor,
-			.action = "attest",
-			.subject = n->id,
-			.outcome = "ok",
-			.detail = detail,
-		};
-
 		snprintf(detail, sizeof(detail),
 			 "token %s stage %s tee %s measurement %.16s... exp "
 			 "%lld",
@@ -138,10 +130,6 @@ static void issue(struct kbs *k, struct evhttp_request *req,
 			 c.measurement);
 		rec.iat = c.iat;
 		rec.exp = c.exp;
-		/* committed (fsynced) before the token is handed out */
-		err = sn_kbs_token_record(k->st, &rec, &au);
-	}
-	if (!err) {
 		o = json_pack("{s:s,s:s,s:I,s:s,s:s,s:s,s:s}", "token", tok,
 			      "jti", c.jti, "expires_at", (json_int_t)c.exp,
 			      "stage", c.stage, "manifest", c.manifest, "tee",
@@ -149,13 +137,13 @@ static void issue(struct kbs *k, struct evhttp_request *req,
 		txt = o ? json_dumps(o, JSON_COMPACT) : NULL;
 	}
 	if (txt) {
-		kbs_reply(req, 200, txt);
-		kbs_metrics_attested(
-			k, (double)((int64_t)kbs_now_ms() - t0_ms) / 1e3);
+		/* answered once the record is committed (fsynced), with the
+		 * other tokens of this loop turn (commit.c) */
+		kbs_batch_add(k, req, &rec, actor, detail, txt, t0_ms);
+		txt = NULL;
 	} else
 		kbs_refuse(k, req, 503, "attest", n->id, "internal", NULL,
-			   "the token could not be issued or recorded "
-			   "(database error?)");
+			   "the token could not be issued (out of memory?)");
 	json_decref(o);
 	free(txt);
 	free(tok);

@@ -105,6 +105,7 @@ static const char *const known[] = {
 	"request_timeout",
 	"max_challenges",
 	"max_event_waiters",
+	"workers",
 	"metrics_listen",
 	"manifest",
 	"bundle",
@@ -179,6 +180,7 @@ int kbs_config_load(const char *path, struct kbs_config *out)
 	    int_member(o, "max_challenges", 1, 1000000, 4096,
 		       &c.max_challenges) ||
 	    int_member(o, "max_event_waiters", 1, 100000, 1024, &c.max_waiters) ||
+	    int_member(o, "workers", 0, 64, 0, &c.workers) ||
 	    path_member(o, "manifest", dir, false, c.manifest,
 			sizeof(c.manifest)) ||
 	    path_member(o, "bundle", dir, false, c.bundle, sizeof(c.bundle)) ||

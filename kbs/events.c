@@ -55,7 +55,7 @@ static void drop(struct kbs_waiter *w)
 	if (c)
 		evhttp_connection_set_closecb(c, NULL, NULL);
 	LIST_REMOVE(w, link);
-	w->k->n_waiters--;
+	__atomic_sub_fetch(&w->k->n_waiters, 1, __ATOMIC_RELAXED);
 	event_free(w->timer);
 	free(w);
 }
@@ -76,7 +76,7 @@ static void on_close(struct evhttp_connection *c, void *arg)
 	struct kbs_waiter *w = arg;
 
 	LIST_REMOVE(w, link);
-	w->k->n_waiters--;
+	__atomic_sub_fetch(&w->k->n_waiters, 1, __ATOMIC_RELAXED);
 	event_free(w->timer);
 	free(w);
 }
@@ -121,7 +121,7 @@ void kbs_events(struct kbs *k, struct evhttp_request *req)
 	tv.tv_usec = 0;
 	evtimer_add(w->timer, &tv);
 	LIST_INSERT_HEAD(&k->waiters, w, link);
-	k->n_waiters++;
+	__atomic_add_fetch(&k->n_waiters, 1, __ATOMIC_RELAXED);
 	evhttp_connection_set_closecb(evhttp_request_get_connection(req),
 				      on_close, w);
 }

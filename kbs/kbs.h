@@ -25,6 +25,7 @@ struct kbs_config {
 	int max_challenges;
 	int max_waiters; /* pending GET /events */
 	char metrics_listen[64]; /* "ADDR:PORT" of /metrics; "" = off */
+	int workers; /* event loops (threads) serving the API; 0 = CPUs */
 	/* federation (docs/federation.md): the signed workflow manifest
 	 * (signatures in its .sig.json), this domain's trust bundle served
 	 * at GET /bundle, the directory of peers' accepted bundles; "" =
@@ -37,6 +38,8 @@ struct kbs_config {
 int kbs_config_load(const char *path, struct kbs_config *out);
 
 struct kbs_waiter;
+struct kbs_workers;
+struct kbs_batch;
 
 /* parsed appraisal policies by stage, reused while the stored text is the
  * same (api_node.c): no parse per attestation */
@@ -59,12 +62,47 @@ struct kbs {
 	LIST_HEAD(, kbs_waiter) waiters;
 	int n_waiters;
 	struct kbs_metrics *metrics; /* metrics.c */
-	/* the imported manifest (manifest.c), verified; or NULL.  Replaced
-	 * by each import: do not keep pointers into it across events */
-	struct sn_workflow *wf;
+	/* the imported manifest (manifest.c), shared by every worker: read
+	 * it with kbs_manifest() */
+	struct kbs_wf_slot *wfs;
 	struct kbs_policy_cache pcache[KBS_POLICY_CACHE];
 	unsigned int pcache_next;
+	/* workers.c: the other workers are copies of this struct with their
+	 * own base, evhttp, store connection, policy cache and waiters; they
+	 * share ssl, admin_store, signer, ch (locked), metrics (locked), wfs
+	 * (locked) */
+	struct kbs_workers *wk; /* the first worker's: all of them */
+	struct kbs_batch *batch; /* commit.c: tokens awaiting their commit */
+	int listen_fd;		/* the first worker's bound socket */
+	int notify_fd;		/* eventfd: events committed, or stop */
+	struct event *notify_ev;
 };
+
+/* --- commit.c: group commit of issued tokens ------------------------- */
+
+int kbs_batch_init(struct kbs *k); /* with k->base */
+/* commit what is pending (answers sent), then free */
+void kbs_batch_free(struct kbs *k);
+/* a signed token for req: recorded with the others of this loop turn,
+ * answered (answer, taken over) after the commit; 0 */
+int kbs_batch_add(struct kbs *k, struct evhttp_request *req,
+		  const struct sn_kbs_token_rec *rec, const char *actor,
+		  const char *detail, char *answer, int64_t t0_ms);
+/* commit and answer now */
+void kbs_batch_flush(struct kbs *k);
+
+/* --- workers.c: cfg.workers event loops on the one listening socket ---- */
+
+/* after kbs_server_start and kbs_metrics_start on k: start the other
+ * workers (threads); 0 or negative errno */
+int kbs_workers_start(struct kbs *k);
+/* stop and free them (k's loop has ended) */
+void kbs_workers_stop(struct kbs *k);
+/* a revocation was committed (by any worker): every worker answers its
+ * waiting GET /events */
+void kbs_workers_notify(struct kbs *k);
+/* waiting GET /events over all workers (metrics) */
+int kbs_workers_waiters(struct kbs *k);
 
 /* --- metrics.c: the Prometheus page on cfg.metrics_listen --------------- */
 
@@ -76,6 +114,8 @@ void kbs_metrics_refused(struct kbs *k, const char *action, const char *code);
 void kbs_metrics_attested(struct kbs *k, double seconds);
 void kbs_metrics_released(struct kbs *k);
 void kbs_metrics_revoked(struct kbs *k);
+/* a connection was accepted on the API */
+void kbs_metrics_connection(struct kbs *k);
 
 /* request limits (evhttp refuses above KBS_HTTP_BODY_MAX by itself) */
 #define KBS_HTTP_BODY_MAX   (1u << 20)
@@ -86,6 +126,8 @@ void kbs_metrics_revoked(struct kbs *k);
 /* --- server.c: helpers for the handlers ---------------------------- */
 
 int kbs_server_start(struct kbs *k);
+/* an evhttp on k->base with the KBS's routes and limits (each worker) */
+int kbs_http_new(struct kbs *k);
 void kbs_server_stop(struct kbs *k);
 
 /* the peer's TLS certificate (NULL when it sent none) */
@@ -120,10 +162,17 @@ void kbs_keys(struct kbs *k, struct evhttp_request *req);
 void kbs_admin(struct kbs *k, struct evhttp_request *req, const char *what);
 void kbs_events(struct kbs *k, struct evhttp_request *req);
 /* manifest.c: at start, cfg.manifest imported when nothing is (else it
- * must be the imported one), then k->wf loaded from the database */
+ * must be the imported one), then the imported one loaded from the
+ * database (k->wfs allocated here; shared with the workers) */
 int kbs_manifest_setup(struct kbs *k);
-/* k->wf = the imported manifest again (after an import): 0 or -errno */
+/* publish the imported manifest again (after an import, on any worker):
+ * 0 or -errno */
 int kbs_manifest_reload(struct kbs *k);
+/* the imported, verified manifest, or NULL when none is.  Valid until
+ * kbs_manifest_free: a copy replaced by an import is kept, not freed, so
+ * a worker may use the pointer it got while another worker imports */
+const struct sn_workflow *kbs_manifest(struct kbs *k);
+void kbs_manifest_free(struct kbs *k); /* at exit, workers stopped */
 /* GET /bundle: this domain's trust bundle */
 void kbs_bundle(struct kbs *k, struct evhttp_request *req);
 /* POST /admin/bundle: import a peer domain's bundle */

@@ -7,10 +7,12 @@
  * configuration member "manifest" is only an initial import: at the first
  * start (nothing imported yet) it is imported like an admin import
  * (audited, actor "config:<path>"); later it must be the imported
- * manifest, else the KBS does not start.  k->wf, the parsed manifest the
- * trust-bundle code checks against, is reloaded after every import.
+ * manifest, else the KBS does not start.  The parsed manifest the
+ * trust-bundle code checks against (kbs_manifest()) is shared by all
+ * workers and published again after every import.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -96,6 +98,50 @@ out:
 	return err;
 }
 
+/* Shared by every worker.  An import (on any worker) publishes a new
+ * parsed copy under the lock; the copies it replaces are kept until exit
+ * (imports are rare admin actions, each a strictly newer version), so a
+ * pointer a worker got from kbs_manifest() never dangles. */
+struct kbs_wf_slot {
+	pthread_mutex_t lock;
+	struct sn_workflow *cur;
+	struct sn_workflow **old;
+	size_t n_old;
+};
+
+const struct sn_workflow *kbs_manifest(struct kbs *k)
+{
+	const struct sn_workflow *wf;
+
+	if (!k->wfs)
+		return NULL;
+	pthread_mutex_lock(&k->wfs->lock);
+	wf = k->wfs->cur;
+	pthread_mutex_unlock(&k->wfs->lock);
+	return wf;
+}
+
+static int publish(struct kbs_wf_slot *s, struct sn_workflow *wf)
+{
+	struct sn_workflow **o;
+	int err = 0;
+
+	pthread_mutex_lock(&s->lock);
+	if (s->cur) {
+		o = realloc(s->old, (s->n_old + 1) * sizeof(*o));
+		if (!o) {
+			err = -ENOMEM;
+			goto out;
+		}
+		s->old = o;
+		s->old[s->n_old++] = s->cur;
+	}
+	s->cur = wf;
+out:
+	pthread_mutex_unlock(&s->lock);
+	return err;
+}
+
 int kbs_manifest_reload(struct kbs *k)
 {
 	struct sn_workflow *wf = NULL;
@@ -104,26 +150,50 @@ int kbs_manifest_reload(struct kbs *k)
 				       sizeof(why));
 
 	if (err == -ENOENT || err == -ENODATA) {
+		/* nothing (usable) imported: the published copy, if any,
+		 * stays (an import only ever replaces it by a newer one) */
 		if (err == -ENODATA)
 			sn_warn("manifest: %s; peer bundles are refused until "
 				"then",
 				why);
-		sn_workflow_free(k->wf);
-		k->wf = NULL;
 		return 0;
 	}
 	if (err) {
 		sn_err("manifest: %s", why);
 		return err;
 	}
-	sn_workflow_free(k->wf);
-	k->wf = wf;
-	return 0;
+	err = publish(k->wfs, wf);
+	if (err) {
+		sn_workflow_free(wf);
+		sn_err("manifest: out of memory publishing the imported "
+		       "manifest");
+	}
+	return err;
 }
 
 int kbs_manifest_setup(struct kbs *k)
 {
-	int err = k->cfg.manifest[0] ? initial_import(k) : 0;
+	int err;
 
+	k->wfs = calloc(1, sizeof(*k->wfs));
+	if (!k->wfs)
+		return -ENOMEM;
+	pthread_mutex_init(&k->wfs->lock, NULL);
+	err = k->cfg.manifest[0] ? initial_import(k) : 0;
 	return err ? err : kbs_manifest_reload(k);
+}
+
+void kbs_manifest_free(struct kbs *k)
+{
+	struct kbs_wf_slot *s = k->wfs;
+
+	if (!s)
+		return;
+	for (size_t i = 0; i < s->n_old; i++)
+		sn_workflow_free(s->old[i]);
+	free(s->old);
+	sn_workflow_free(s->cur);
+	pthread_mutex_destroy(&s->lock);
+	free(s);
+	k->wfs = NULL;
 }

@@ -9,6 +9,7 @@
  * latency.  docs/kbs-api.md, Metrics.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -23,8 +24,10 @@ struct refusal {
 };
 
 struct kbs_metrics {
+	pthread_mutex_t lock; /* the workers share one set of counters */
 	struct sn_prom_server *server; /* NULL: metrics_listen off */
 	uint64_t attested, released, revoked, refusals_other;
+	uint64_t connections;
 	struct refusal refusals[KBS_MAX_REFUSAL_KINDS];
 	size_t n_refusals;
 	struct sn_prom_hist attest_s;
@@ -40,6 +43,7 @@ void kbs_metrics_refused(struct kbs *k, const char *action, const char *code)
 
 	if (!m)
 		return;
+	pthread_mutex_lock(&m->lock);
 	for (i = 0; i < m->n_refusals; i++)
 		if (!strcmp(m->refusals[i].action, action) &&
 		    !strcmp(m->refusals[i].code, code))
@@ -49,39 +53,59 @@ void kbs_metrics_refused(struct kbs *k, const char *action, const char *code)
 		    strlen(action) >= sizeof(m->refusals[i].action) ||
 		    strlen(code) >= sizeof(m->refusals[i].code)) {
 			m->refusals_other++;
-			return;
+			goto out;
 		}
 		strcpy(m->refusals[i].action, action);
 		strcpy(m->refusals[i].code, code);
 		m->n_refusals++;
 	}
 	m->refusals[i].n++;
+out:
+	pthread_mutex_unlock(&m->lock);
 }
 
 void kbs_metrics_attested(struct kbs *k, double seconds)
 {
 	if (k->metrics) {
+		pthread_mutex_lock(&k->metrics->lock);
 		k->metrics->attested++;
 		sn_prom_hist_observe(&k->metrics->attest_s, seconds);
+		pthread_mutex_unlock(&k->metrics->lock);
+	}
+}
+
+void kbs_metrics_connection(struct kbs *k)
+{
+	if (k->metrics) {
+		pthread_mutex_lock(&k->metrics->lock);
+		k->metrics->connections++;
+		pthread_mutex_unlock(&k->metrics->lock);
 	}
 }
 
 void kbs_metrics_released(struct kbs *k)
 {
-	if (k->metrics)
+	if (k->metrics) {
+		pthread_mutex_lock(&k->metrics->lock);
 		k->metrics->released++;
+		pthread_mutex_unlock(&k->metrics->lock);
+	}
 }
 
 void kbs_metrics_revoked(struct kbs *k)
 {
-	if (k->metrics)
+	if (k->metrics) {
+		pthread_mutex_lock(&k->metrics->lock);
 		k->metrics->revoked++;
+		pthread_mutex_unlock(&k->metrics->lock);
+	}
 }
 
-static int page(struct kbs *k, struct sn_prom *p)
+static int page_locked(struct kbs *k, struct sn_prom *p)
 {
 	struct kbs_metrics *m = k->metrics;
 	const char *dl[] = {"domain", k->cfg.domain, NULL};
+	int err;
 
 	sn_prom_family(p, "sealnet_kbs_info", "gauge",
 		       "Constant 1, labelled with the broker's domain.");
@@ -113,17 +137,34 @@ static int page(struct kbs *k, struct sn_prom *p)
 		sn_prom_u64(p, "sealnet_kbs_refusals_total", l,
 			    m->refusals_other);
 	}
+	sn_prom_family(p, "sealnet_kbs_tls_connections_total", "counter",
+		       "Connections accepted on the API (each one TLS "
+		       "handshake; a kept-alive connection carries several "
+		       "requests).");
+	sn_prom_u64(p, "sealnet_kbs_tls_connections_total", NULL,
+		    m->connections);
 	sn_prom_family(p, "sealnet_kbs_event_waiters", "gauge",
 		       "Clients waiting on GET /events.");
 	sn_prom_u64(p, "sealnet_kbs_event_waiters", NULL,
-		    (uint64_t)k->n_waiters);
+		    (uint64_t)kbs_workers_waiters(k));
 	sn_prom_family(p, "sealnet_kbs_attestation_duration_seconds",
 		       "histogram",
 		       "Time from a POST /attest request to its token "
 		       "(appraisal, signing, the committed record).");
 	sn_prom_hist(p, "sealnet_kbs_attestation_duration_seconds", NULL,
 		     &m->attest_s);
-	return sn_prom_text(p, NULL) ? 0 : -ENOMEM;
+	err = sn_prom_text(p, NULL) ? 0 : -ENOMEM;
+	return err;
+}
+
+static int page(struct kbs *k, struct sn_prom *p)
+{
+	int err;
+
+	pthread_mutex_lock(&k->metrics->lock);
+	err = page_locked(k, p);
+	pthread_mutex_unlock(&k->metrics->lock);
+	return err;
 }
 
 static int page_cb(struct sn_prom *p, void *arg)
@@ -137,6 +178,7 @@ int kbs_metrics_start(struct kbs *k)
 
 	if (!m)
 		return -ENOMEM;
+	pthread_mutex_init(&m->lock, NULL);
 	m->attest_s.bounds = attest_bounds;
 	m->attest_s.n_bounds = sizeof(attest_bounds) / sizeof(attest_bounds[0]);
 	k->metrics = m;
@@ -151,6 +193,7 @@ void kbs_metrics_stop(struct kbs *k)
 	if (!k->metrics)
 		return;
 	sn_prom_server_free(k->metrics->server);
+	pthread_mutex_destroy(&k->metrics->lock);
 	free(k->metrics);
 	k->metrics = NULL;
 }

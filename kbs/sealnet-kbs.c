@@ -145,6 +145,7 @@ int main(int argc, char **argv)
 	}
 	signal(SIGPIPE, SIG_IGN);
 	LIST_INIT(&k.waiters);
+	k.listen_fd = k.notify_fd = -1;
 	if (kbs_config_load(config, &k.cfg) || setup(&k))
 		goto out;
 	if (check) {
@@ -156,27 +157,30 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	k.base = event_base_new();
-	if (!k.base || kbs_metrics_start(&k) || kbs_server_start(&k))
+	if (!k.base || kbs_metrics_start(&k) || kbs_server_start(&k) ||
+	    kbs_workers_start(&k))
 		goto out;
 	sigs[0] = evsignal_new(k.base, SIGTERM, on_signal, k.base);
 	sigs[1] = evsignal_new(k.base, SIGINT, on_signal, k.base);
 	if (!sigs[0] || !sigs[1] || event_add(sigs[0], NULL) ||
 	    event_add(sigs[1], NULL))
 		goto out;
-	sn_info("domain %s: listening on %s port %s (token key %s)",
+	sn_info("domain %s: listening on %s port %s, %d workers (token key "
+		"%s)",
 		k.cfg.domain, k.cfg.listen_host, k.cfg.listen_port,
-		sn_kbs_signer_kid(k.signer));
+		k.cfg.workers, sn_kbs_signer_kid(k.signer));
 	rc = event_base_dispatch(k.base) ? 1 : 0;
 out:
 	for (int i = 0; i < 2; i++)
 		if (sigs[i])
 			event_free(sigs[i]);
+	kbs_workers_stop(&k);
 	kbs_server_stop(&k);
 	kbs_metrics_stop(&k);
 	if (k.base)
 		event_base_free(k.base);
 	sn_kbs_challenges_free(k.ch);
-	sn_workflow_free(k.wf);
+	kbs_manifest_free(&k);
 	kbs_policy_cache_free(&k);
 	sn_kbs_signer_free(k.signer);
 	sn_kbs_store_close(k.st);

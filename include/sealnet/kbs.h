@@ -131,6 +131,11 @@ struct sn_kbs_token_rec {
 int sn_kbs_token_record(struct sn_kbs_store *s,
 			const struct sn_kbs_token_rec *t,
 			const struct sn_kbs_audit_in *a);
+/* n tokens and their audit entries in one transaction, one commit (group
+ * commit: one fsync for all): all recorded, or none (negative errno) */
+int sn_kbs_token_record_many(struct sn_kbs_store *s,
+			     const struct sn_kbs_token_rec *t,
+			     const struct sn_kbs_audit_in *a, size_t n);
 /* 0 when recorded, -ENOENT when not */
 int sn_kbs_token_known(struct sn_kbs_store *s, const char *jti);
 
@@ -234,7 +239,8 @@ int sn_kbs_audit_row_hash(const struct sn_kbs_audit_row *r,
 
 struct sn_kbs_challenges;
 
-/* capacity: outstanding challenges at most; lifetime in ms */
+/* capacity: outstanding challenges at most; lifetime in ms.  The table
+ * may be shared by threads (its operations take its lock). */
 int sn_kbs_challenges_new(size_t capacity, uint64_t lifetime_ms,
 			  struct sn_kbs_challenges **out);
 void sn_kbs_challenges_free(struct sn_kbs_challenges *c);
@@ -401,6 +407,20 @@ int sn_kbs_request(const struct sn_kbs_client_opts *o, const char *method,
 		   size_t body_len, struct sn_kbs_response *out);
 void sn_kbs_response_clear(struct sn_kbs_response *r);
 
+/* Several requests on one kept-alive TLS 1.3 connection (HTTP/1.1
+ * keep-alive: one handshake for all of them).  open connects (0, or the
+ * errors of sn_kbs_request); request is sn_kbs_request on it (when the
+ * server closed the connection meanwhile, or answers "Connection: close",
+ * the next request connects again); o must outlive the connection. */
+struct sn_kbs_conn;
+int sn_kbs_conn_open(const struct sn_kbs_client_opts *o,
+		     struct sn_kbs_conn **out);
+int sn_kbs_conn_request(struct sn_kbs_conn *c, const char *method,
+			const char *target, const char *bearer,
+			const char *body, size_t body_len,
+			struct sn_kbs_response *out);
+void sn_kbs_conn_close(struct sn_kbs_conn *c);
+
 /* --- a node's attestation (attest.c) ---------------------------------- */
 
 /* Produce evidence over report_data (e.g. sn_evidence_produce); *ev
@@ -414,7 +434,8 @@ struct sn_kbs_attest_result {
 };
 /*
  * GET /challenge, evidence bound to it, to o->cert's key, to rek and to
- * mlog_digest (NULL: no log), POST /attest as node.  0 and *out; else
+ * mlog_digest (NULL: no log), POST /attest as node, both on one TLS
+ * connection (sn_kbs_conn_*).  0 and *out; else
  * why says what failed (-EACCES: refused, the KBS's code and message).
  * Blocking, each request bounded by o->timeout_s.
  */

@@ -3,8 +3,9 @@
  * The node's side of an attestation (docs/kbs-api.md "Attestation"):
  * GET /challenge, evidence over report_data = SHA-512(cb || mlog digest)
  * with cb binding the challenge, the node's TLS key (the client
- * certificate's SPKI) and its rek, POST /attest, the token.  Blocking
- * (sn_kbs_request: each request bounded by the options' timeout); sealnetd
+ * certificate's SPKI) and its rek, POST /attest, the token; both requests
+ * on one kept-alive TLS connection (one handshake).  Blocking (each
+ * request bounded by the options' timeout); sealnetd
  * runs it in a helper process (daemon/kbs_token.c).
  */
 #include <errno.h>
@@ -39,6 +40,7 @@ int sn_kbs_attest(const struct sn_kbs_client_opts *o, const char *node,
 	uint8_t cb[SN_KBS_CB_LEN], rd[SN_REPORT_DATA_LEN];
 	static const uint8_t no_log[SN_SHA384_LEN];
 	struct sn_kbs_response r = {0};
+	struct sn_kbs_conn *conn = NULL;
 	char *ch_s = NULL, *rek_s = NULL, *ev_s = NULL, *body = NULL;
 	const char *tok;
 	json_t *j = NULL, *a = NULL;
@@ -53,11 +55,14 @@ int sn_kbs_attest(const struct sn_kbs_client_opts *o, const char *node,
 			 o->cert);
 		return err;
 	}
-	err = sn_kbs_request(o, "GET", "/challenge", NULL, NULL, 0, &r);
+	err = sn_kbs_conn_open(o, &conn);
+	if (!err)
+		err = sn_kbs_conn_request(conn, "GET", "/challenge", NULL, NULL,
+					  0, &r);
 	if (err) {
 		snprintf(why, cap, "GET /challenge: no answer from %s",
 			 o->server);
-		return err;
+		goto out;
 	}
 	if (r.status != 200) {
 		answer_error(&r, "GET /challenge", why, cap);
@@ -94,8 +99,8 @@ int sn_kbs_attest(const struct sn_kbs_client_opts *o, const char *node,
 	body = j ? json_dumps(j, JSON_COMPACT) : NULL;
 	if (!body)
 		goto out;
-	err = sn_kbs_request(o, "POST", "/attest", NULL, body, strlen(body),
-			     &r);
+	err = sn_kbs_conn_request(conn, "POST", "/attest", NULL, body,
+				  strlen(body), &r);
 	if (err) {
 		snprintf(why, cap, "POST /attest: no answer from %s",
 			 o->server);
@@ -117,6 +122,7 @@ int sn_kbs_attest(const struct sn_kbs_client_opts *o, const char *node,
 	out->expires_at = exp;
 	err = out->token ? 0 : -ENOMEM;
 out:
+	sn_kbs_conn_close(conn);
 	sn_kbs_response_clear(&r);
 	json_decref(j);
 	json_decref(a);

@@ -13,8 +13,13 @@
  * names its ring position: bytes 0..7 are its issue sequence number
  * (big-endian), bytes 8..31 random.  A consume looks at that one slot and
  * compares all 32 bytes in constant time.
+ *
+ * Thread-safe (one mutex): sealnet-kbs's workers share one table, so a
+ * challenge issued by one worker is consumed once, by whichever worker
+ * gets the POST /attest.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -31,6 +36,7 @@ struct slot {
 };
 
 struct sn_kbs_challenges {
+	pthread_mutex_t lock;
 	struct slot *s;
 	size_t cap;	 /* ring size: outstanding + remembered */
 	size_t capacity; /* unexpired, unused ones at most */
@@ -60,6 +66,7 @@ int sn_kbs_challenges_new(size_t capacity, uint64_t lifetime_ms,
 		return -ENOMEM;
 	}
 	c->lifetime = lifetime_ms;
+	pthread_mutex_init(&c->lock, NULL);
 	*out = c;
 	return 0;
 }
@@ -69,6 +76,7 @@ void sn_kbs_challenges_free(struct sn_kbs_challenges *c)
 	if (!c)
 		return;
 	OPENSSL_cleanse(c->s, c->cap * sizeof(*c->s));
+	pthread_mutex_destroy(&c->lock);
 	free(c->s);
 	free(c);
 }
@@ -93,8 +101,8 @@ static void advance(struct sn_kbs_challenges *c, uint64_t now)
 	}
 }
 
-int sn_kbs_challenge_issue(struct sn_kbs_challenges *c, uint64_t now_ms,
-			   uint8_t out[SN_KBS_CHALLENGE_LEN])
+static int issue(struct sn_kbs_challenges *c, uint64_t now_ms,
+		 uint8_t out[SN_KBS_CHALLENGE_LEN])
 {
 	struct slot *s;
 	uint64_t seq;
@@ -119,8 +127,8 @@ int sn_kbs_challenge_issue(struct sn_kbs_challenges *c, uint64_t now_ms,
 	return 0;
 }
 
-int sn_kbs_challenge_consume(struct sn_kbs_challenges *c, uint64_t now_ms,
-			     const uint8_t ch[SN_KBS_CHALLENGE_LEN])
+static int consume(struct sn_kbs_challenges *c, uint64_t now_ms,
+		   const uint8_t ch[SN_KBS_CHALLENGE_LEN])
 {
 	uint64_t seq = 0;
 	struct slot *s;
@@ -141,4 +149,26 @@ int sn_kbs_challenge_consume(struct sn_kbs_challenges *c, uint64_t now_ms,
 		return -ETIMEDOUT;
 	c->live--;
 	return 0;
+}
+
+int sn_kbs_challenge_issue(struct sn_kbs_challenges *c, uint64_t now_ms,
+			   uint8_t out[SN_KBS_CHALLENGE_LEN])
+{
+	int err;
+
+	pthread_mutex_lock(&c->lock);
+	err = issue(c, now_ms, out);
+	pthread_mutex_unlock(&c->lock);
+	return err;
+}
+
+int sn_kbs_challenge_consume(struct sn_kbs_challenges *c, uint64_t now_ms,
+			     const uint8_t ch[SN_KBS_CHALLENGE_LEN])
+{
+	int err;
+
+	pthread_mutex_lock(&c->lock);
+	err = consume(c, now_ms, ch);
+	pthread_mutex_unlock(&c->lock);
+	return err;
 }

@@ -1,12 +1,18 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * A small blocking HTTPS client for the KBS API: one request per TLS 1.3
- * connection (Connection: close), server certificate checked against a
- * given CA and the host name or IP address, optional client certificate.
+ * A small blocking HTTPS client for the KBS API over TLS 1.3: one request
+ * per connection (sn_kbs_request, Connection: close) or several on one
+ * kept-alive connection (sn_kbs_conn_*: one handshake for GET /challenge
+ * and POST /attest), server certificate checked against a given CA and
+ * the host name or IP address, optional client certificate.
  * Used by `sealnet kbs` and the tests.  Answers are bounded (8 MiB).
  */
 #include <errno.h>
+#include <limits.h>
 #include <netdb.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +22,8 @@
 #include <unistd.h>
 
 #include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
@@ -57,7 +65,7 @@ static int dial(const char *host, const char *port, int timeout_s)
 {
 	struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *ai, *p;
 	struct timeval tv = {.tv_sec = timeout_s};
-	int fd = -1, rc;
+	int fd = -1, rc, one = 1;
 
 	rc = getaddrinfo(host, port, &hints, &ai);
 	if (rc) {
@@ -72,6 +80,8 @@ static int dial(const char *host, const char *port, int timeout_s)
 			continue;
 		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 		setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+		/* requests are written whole: no need to wait (Nagle) */
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 		if (!connect(fd, p->ai_addr, p->ai_addrlen))
 			break;
 		close(fd);
@@ -114,148 +124,347 @@ fail:
 	return NULL;
 }
 
-/* status and body of a full HTTP/1.1 answer */
-static int parse_answer(char *buf, size_t len, struct sn_kbs_response *out)
+/* the value of header name (with its colon) in the NUL-terminated header
+ * block hdr, or NULL */
+static const char *header(const char *hdr, const char *name)
 {
-	char *hdr_end = memmem(buf, len, "\r\n\r\n", 4), *line, *body;
-	long clen = -1;
-	int status;
+	size_t n = strlen(name);
 
+	for (const char *l = strstr(hdr, "\r\n"); l; l = strstr(l + 2, "\r\n"))
+		if (!strncasecmp(l + 2, name, n)) {
+			l += 2 + n;
+			while (*l == ' ' || *l == '\t')
+				l++;
+			return l;
+		}
+	return NULL;
+}
+
+/* an open connection to the KBS: several requests, one TLS handshake */
+struct sn_kbs_conn {
+	const struct sn_kbs_client_opts *o;
+	char host[256], port[16];
+	SSL_CTX *ctx;
+	SSL *ssl;
+	int fd;
+	unsigned int answered; /* answers read on this TLS connection */
+};
+
+static void conn_drop(struct sn_kbs_conn *c)
+{
+	SSL_free(c->ssl); /* no close_notify: the answers are framed */
+	if (c->fd >= 0)
+		close(c->fd);
+	c->ssl = NULL;
+	c->fd = -1;
+	c->answered = 0;
+}
+
+static int conn_connect(struct sn_kbs_conn *c)
+{
+	struct in6_addr a6;
+	struct in_addr a4;
+
+	c->fd = dial(c->host, c->port,
+		     c->o->timeout_s > 0 ? c->o->timeout_s : 10);
+	if (c->fd < 0) {
+		int err = c->fd;
+
+		c->fd = -1;
+		return err;
+	}
+	c->ssl = SSL_new(c->ctx);
+	if (!c->ssl || SSL_set_fd(c->ssl, c->fd) != 1) {
+		conn_drop(c);
+		return -EIO;
+	}
+	if (inet_pton(AF_INET, c->host, &a4) == 1 ||
+	    inet_pton(AF_INET6, c->host, &a6) == 1) {
+		X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(c->ssl), c->host);
+	} else {
+		SSL_set_tlsext_host_name(c->ssl, c->host);
+		SSL_set1_host(c->ssl, c->host);
+	}
+	if (SSL_connect(c->ssl) != 1) {
+		long v = SSL_get_verify_result(c->ssl);
+
+		sn_err("kbs client: TLS handshake with %s failed: %s",
+		       c->o->server,
+		       v != X509_V_OK ?
+			       X509_verify_cert_error_string(v) :
+			       ERR_reason_error_string(ERR_peek_last_error()));
+		conn_drop(c);
+		return -ECONNABORTED;
+	}
+	return 0;
+}
+
+int sn_kbs_conn_open(const struct sn_kbs_client_opts *o,
+		     struct sn_kbs_conn **out)
+{
+	struct sn_kbs_conn *c = calloc(1, sizeof(*c));
+	int err;
+
+	if (!c)
+		return -ENOMEM;
+	c->o = o;
+	c->fd = -1;
+	if (split_server(o->server, c->host, sizeof(c->host), c->port,
+			 sizeof(c->port))) {
+		sn_err("kbs client: server '%s' is not HOST:PORT", o->server);
+		free(c);
+		return -EINVAL;
+	}
+	c->ctx = client_ctx(o);
+	if (!c->ctx) {
+		free(c);
+		return -EINVAL;
+	}
+	err = conn_connect(c);
+	if (err) {
+		sn_kbs_conn_close(c);
+		return err;
+	}
+	*out = c;
+	return 0;
+}
+
+void sn_kbs_conn_close(struct sn_kbs_conn *c)
+{
+	if (!c)
+		return;
+	conn_drop(c);
+	SSL_CTX_free(c->ctx);
+	free(c);
+}
+
+/* read one answer: the header block, then Content-Length bytes (or up to
+ * the end of the stream without one); *reusable when the server keeps the
+ * connection open.  -ECONNRESET when the connection ended before any
+ * byte of an answer. */
+static int read_answer(struct sn_kbs_conn *c, struct sn_kbs_response *out,
+		       bool *reusable)
+{
+	char *buf = NULL, *hdr_end = NULL, *body;
+	size_t len = 0, cap = 0, want = SIZE_MAX;
+	const char *v;
+	long clen = -1;
+	int status, n, err;
+
+	for (;;) {
+		if (!hdr_end && len >= 4) {
+			hdr_end = memmem(buf, len, "\r\n\r\n", 4);
+			if (hdr_end) {
+				*hdr_end = '\0';
+				v = header(buf, "Content-Length:");
+				clen = v ? strtol(v, NULL, 10) : -1;
+				if (clen > (long)RESP_MAX) {
+					err = -E2BIG;
+					goto big;
+				}
+				if (clen >= 0)
+					want = (size_t)(hdr_end - buf) + 4 +
+					       (size_t)clen;
+			}
+		}
+		if (len >= want)
+			break;
+		if (len + 4096 + 1 > cap) {
+			size_t hoff = hdr_end ? (size_t)(hdr_end - buf) : 0;
+			char *nb;
+
+			if (cap >= RESP_MAX) {
+				err = -E2BIG;
+				goto big;
+			}
+			cap = cap ? 2 * cap : 16384;
+			nb = realloc(buf, cap);
+			if (!nb) {
+				free(buf);
+				return -ENOMEM;
+			}
+			hdr_end = hdr_end ? nb + hoff : NULL;
+			buf = nb;
+		}
+		n = SSL_read(c->ssl, buf + len, 4096);
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+	}
+	if (!len) {
+		free(buf);
+		return -ECONNRESET;
+	}
+	buf[len] = '\0';
 	if (!hdr_end || len < 12 || memcmp(buf, "HTTP/1.", 7) ||
-	    sscanf(buf + 9, "%3d", &status) != 1)
+	    sscanf(buf + 9, "%3d", &status) != 1 || (clen >= 0 && len < want)) {
+		free(buf);
 		return -EPROTO;
-	*hdr_end = '\0';
+	}
 	body = hdr_end + 4;
-	for (line = strstr(buf, "\r\n"); line; line = strstr(line + 2, "\r\n"))
-		if (!strncasecmp(line + 2, "Content-Length:", 15))
-			clen = strtol(line + 17, NULL, 10);
 	if (clen < 0)
 		clen = (long)(buf + len - body);
-	if (clen > buf + len - body)
-		return -EPROTO;
+	v = header(buf, "Connection:");
+	*reusable = want != SIZE_MAX && buf[7] == '1' &&
+		    !(v && !strncasecmp(v, "close", 5));
 	out->status = status;
 	out->body = malloc((size_t)clen + 1);
-	if (!out->body)
+	if (!out->body) {
+		free(buf);
 		return -ENOMEM;
+	}
 	memcpy(out->body, body, (size_t)clen);
 	out->body[clen] = '\0';
 	out->len = (size_t)clen;
+	free(buf);
 	return 0;
+big:
+	sn_err("kbs client: answer from %s above %u bytes", c->o->server,
+	       RESP_MAX);
+	free(buf);
+	return err;
+}
+
+/* SSL_write on a connection the server may have closed meanwhile: the
+ * SIGPIPE that would kill a process that does not ignore it (the CLI) is
+ * held back and discarded (unless one was pending already); EPIPE is the
+ * answer */
+static int write_nosigpipe(SSL *ssl, const char *buf, int n)
+{
+	struct timespec zero = {0};
+	sigset_t pipe, old, pending;
+	bool was_pending;
+	int r;
+
+	sigemptyset(&pipe);
+	sigaddset(&pipe, SIGPIPE);
+	sigpending(&pending);
+	was_pending = sigismember(&pending, SIGPIPE);
+	pthread_sigmask(SIG_BLOCK, &pipe, &old);
+	r = SSL_write(ssl, buf, n);
+	if (r != n && !was_pending)
+		sigtimedwait(&pipe, NULL, &zero);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return r;
+}
+
+static int conn_send(struct sn_kbs_conn *c, const char *method,
+		     const char *target, const char *bearer, const char *body,
+		     size_t body_len, bool last)
+{
+	char *req = NULL;
+	int n, err = 0;
+
+	if (body_len > INT_MAX / 2)
+		return -E2BIG;
+	n = asprintf(
+		&req,
+		"%s %s HTTP/1.1\r\nHost: %s\r\n%s"
+		"%s%s%s%sContent-Length: %zu\r\n\r\n",
+		method, target, c->host, last ? "Connection: close\r\n" : "",
+		bearer ? "Authorization: Bearer " : "", bearer ? bearer : "",
+		bearer ? "\r\n" : "",
+		body ? "Content-Type: application/json\r\n" : "", body_len);
+	if (n < 0)
+		return -ENOMEM;
+	/* head and body in one write (one TLS record, one segment when
+	 * small): a second small write would wait for the server's delayed
+	 * ACK of the first (Nagle) on a kept-alive connection */
+	if (body_len) {
+		char *all = realloc(req, (size_t)n + body_len);
+
+		if (!all) {
+			free(req);
+			return -ENOMEM;
+		}
+		req = all;
+		memcpy(req + n, body, body_len);
+		n += (int)body_len;
+	}
+	if (write_nosigpipe(c->ssl, req, n) != n)
+		err = -EPIPE;
+	free(req);
+	return err;
+}
+
+static int conn_request(struct sn_kbs_conn *c, const char *method,
+			const char *target, const char *bearer,
+			const char *body, size_t body_len, bool last,
+			struct sn_kbs_response *out)
+{
+	struct sn_kbs_response r = {0};
+	bool reusable = false;
+	int err;
+
+	for (int attempt = 0;; attempt++) {
+		bool reused = c->answered > 0;
+		char b;
+
+		/* closed by the server while idle: reconnect rather than
+		 * write into it (SIGPIPE) */
+		if (reused && c->fd >= 0 &&
+		    recv(c->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT) == 0)
+			conn_drop(c);
+		if (!c->ssl) {
+			err = conn_connect(c);
+			if (err)
+				return err;
+		}
+		err = conn_send(c, method, target, bearer, body, body_len,
+				last);
+		if (!err)
+			err = read_answer(c, &r, &reusable);
+		/* a kept-alive connection the server closed meanwhile (idle
+		 * timeout): no byte of an answer came, so the request is sent
+		 * again once on a new connection.  The KBS's own checks (a
+		 * challenge is consumed once) make a repeat harmless. */
+		if ((err == -EPIPE || err == -ECONNRESET) && reused &&
+		    !attempt) {
+			conn_drop(c);
+			continue;
+		}
+		break;
+	}
+	if (err == -EPIPE)
+		sn_err("kbs client: sending the request to %s failed",
+		       c->o->server);
+	else if (err == -ECONNRESET)
+		sn_err("kbs client: %s closed the connection without an "
+		       "answer",
+		       c->o->server);
+	else if (err == -EPROTO)
+		sn_err("kbs client: malformed HTTP answer from %s",
+		       c->o->server);
+	if (err || !reusable || last)
+		conn_drop(c);
+	else
+		c->answered++;
+	if (!err)
+		*out = r;
+	return err;
+}
+
+int sn_kbs_conn_request(struct sn_kbs_conn *c, const char *method,
+			const char *target, const char *bearer,
+			const char *body, size_t body_len,
+			struct sn_kbs_response *out)
+{
+	return conn_request(c, method, target, bearer, body, body_len, false,
+			    out);
 }
 
 int sn_kbs_request(const struct sn_kbs_client_opts *o, const char *method,
 		   const char *target, const char *bearer, const char *body,
 		   size_t body_len, struct sn_kbs_response *out)
 {
-	char host[256], port[16], *req = NULL, *buf = NULL;
-	struct sn_kbs_response r = {0};
-	SSL_CTX *ctx = NULL;
-	SSL *ssl = NULL;
-	size_t len = 0, cap = 0;
-	int fd = -1, err, n;
+	struct sn_kbs_conn *c;
+	int err = sn_kbs_conn_open(o, &c);
 
-	if (split_server(o->server, host, sizeof(host), port, sizeof(port))) {
-		sn_err("kbs client: server '%s' is not HOST:PORT", o->server);
-		return -EINVAL;
-	}
-	ctx = client_ctx(o);
-	if (!ctx)
-		return -EINVAL;
-	fd = dial(host, port, o->timeout_s > 0 ? o->timeout_s : 10);
-	if (fd < 0) {
-		err = fd;
-		goto out;
-	}
-	ssl = SSL_new(ctx);
-	err = -EIO;
-	if (!ssl || SSL_set_fd(ssl, fd) != 1)
-		goto out;
-	{
-		struct in6_addr a6;
-		struct in_addr a4;
-
-		if (inet_pton(AF_INET, host, &a4) == 1 ||
-		    inet_pton(AF_INET6, host, &a6) == 1) {
-			X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl),
-						      host);
-		} else {
-			SSL_set_tlsext_host_name(ssl, host);
-			SSL_set1_host(ssl, host);
-		}
-	}
-	if (SSL_connect(ssl) != 1) {
-		long v = SSL_get_verify_result(ssl);
-
-		sn_err("kbs client: TLS handshake with %s failed: %s",
-		       o->server,
-		       v != X509_V_OK ?
-			       X509_verify_cert_error_string(v) :
-			       ERR_reason_error_string(ERR_peek_last_error()));
-		err = -ECONNABORTED;
-		goto out;
-	}
-	n = asprintf(
-		&req,
-		"%s %s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n"
-		"%s%s%s%sContent-Length: %zu\r\n\r\n",
-		method, target, host, bearer ? "Authorization: Bearer " : "",
-		bearer ? bearer : "", bearer ? "\r\n" : "",
-		body ? "Content-Type: application/json\r\n" : "", body_len);
-	if (n < 0) {
-		req = NULL;
-		err = -ENOMEM;
-		goto out;
-	}
-	if (SSL_write(ssl, req, n) != n ||
-	    (body_len &&
-	     SSL_write(ssl, body, (int)body_len) != (int)body_len)) {
-		sn_err("kbs client: sending the request to %s failed",
-		       o->server);
-		goto out;
-	}
-	for (;;) {
-		if (len + 4096 + 1 > cap) {
-			char *nb;
-
-			if (cap >= RESP_MAX) {
-				sn_err("kbs client: answer from %s above %u "
-				       "bytes",
-				       o->server, RESP_MAX);
-				err = -E2BIG;
-				goto out;
-			}
-			cap = cap ? 2 * cap : 16384;
-			nb = realloc(buf, cap);
-			if (!nb) {
-				err = -ENOMEM;
-				goto out;
-			}
-			buf = nb;
-		}
-		n = SSL_read(ssl, buf + len, 4096);
-		if (n <= 0)
-			break;
-		len += (size_t)n;
-	}
-	if (!buf) {
-		sn_err("kbs client: %s closed the connection without an answer",
-		       o->server);
-		err = -ECONNRESET;
-		goto out;
-	}
-	buf[len] = '\0';
-	err = parse_answer(buf, len, &r);
 	if (err)
-		sn_err("kbs client: malformed HTTP answer from %s", o->server);
-	else
-		*out = r;
-out:
-	free(req);
-	free(buf);
-	SSL_free(ssl);
-	SSL_CTX_free(ctx);
-	if (fd >= 0)
-		close(fd);
+		return err;
+	err = conn_request(c, method, target, bearer, body, body_len, true,
+			   out);
+	sn_kbs_conn_close(c);
 	return err;
 }
 

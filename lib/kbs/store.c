@@ -432,6 +432,34 @@ int sn_kbs_token_record(struct sn_kbs_store *s,
 		      6, v, a);
 }
 
+int sn_kbs_token_record_many(struct sn_kbs_store *s,
+			     const struct sn_kbs_token_rec *t,
+			     const struct sn_kbs_audit_in *a, size_t n)
+{
+	int err = sn_kbs_begin(s);
+
+	for (size_t i = 0; !err && i < n; i++) {
+		char iat[24], exp[24];
+		const char *v[6] = {t[i].jti,	      t[i].node, t[i].stage,
+				    t[i].measurement, iat,	 exp};
+
+		snprintf(iat, sizeof(iat), "%lld", (long long)t[i].iat);
+		snprintf(exp, sizeof(exp), "%lld", (long long)t[i].exp);
+		err = run(s, "recording a token",
+			  "INSERT INTO tokens (jti, node, stage, measurement,"
+			  " iat, exp) VALUES (?1, ?2, ?3, ?4, CAST(?5 AS"
+			  " INTEGER), CAST(?6 AS INTEGER))",
+			  6, v);
+		if (!err)
+			err = sn_kbs_audit_append_tx(s, &a[i]);
+	}
+	if (!err)
+		err = sn_kbs_commit(s);
+	if (err)
+		sn_kbs_rollback(s);
+	return err;
+}
+
 /* 1: a row, 0: none */
 static int exists(struct sn_kbs_store *s, const char *what, const char *sql,
 		  const char *a1, const char *a2)

@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * lib/kbs: challenges (single use, expiry, capacity), sealing (round
+ * lib/kbs: challenges (single use, expiry, capacity, one table shared by
+ * threads as sealnet-kbs's workers share it), sealing (round
  * trip; another key, another path, a flipped byte do not open), the
  * channel binding layout, names, paths and strict base64url.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -202,6 +204,89 @@ static void challenge_forged_and_wrap(void **state)
 	sn_kbs_challenges_free(c);
 }
 
+#define TH     4
+#define PER_TH 1000
+struct th_arg {
+	struct sn_kbs_challenges *c;
+	uint8_t (*ch)[32]; /* all TH * PER_TH */
+	int id, issued, won, used;
+};
+
+static void *th_issue(void *p)
+{
+	struct th_arg *a = p;
+
+	for (int i = 0; i < PER_TH; i++)
+		if (!sn_kbs_challenge_issue(a->c, 1, a->ch[a->id * PER_TH + i]))
+			a->issued++;
+	return NULL;
+}
+
+static void *th_consume(void *p)
+{
+	struct th_arg *a = p;
+
+	/* every thread tries every challenge, starting at its own quarter */
+	for (int i = 0; i < TH * PER_TH; i++) {
+		int err = sn_kbs_challenge_consume(
+			a->c, 2, a->ch[(a->id * PER_TH + i) % (TH * PER_TH)]);
+
+		if (!err)
+			a->won++;
+		else if (err == -EALREADY)
+			a->used++;
+	}
+	return NULL;
+}
+
+static int cmp32(const void *x, const void *y)
+{
+	return memcmp(x, y, 32);
+}
+
+/* threads issuing at once get distinct challenges; threads consuming the
+ * same challenges at once: each is accepted exactly once */
+static void challenge_threads(void **state)
+{
+	struct sn_kbs_challenges *c;
+	uint8_t(*ch)[32] = calloc(TH * PER_TH, 32), (*sorted)[32];
+	struct th_arg a[TH];
+	pthread_t t[TH];
+	int issued = 0, won = 0, used = 0;
+
+	assert_non_null(ch);
+	assert_int_equal(sn_kbs_challenges_new(TH * PER_TH, 60000, &c), 0);
+	for (int i = 0; i < TH; i++) {
+		a[i] = (struct th_arg){.c = c, .ch = ch, .id = i};
+		assert_int_equal(pthread_create(&t[i], NULL, th_issue, &a[i]),
+				 0);
+	}
+	for (int i = 0; i < TH; i++) {
+		pthread_join(t[i], NULL);
+		issued += a[i].issued;
+	}
+	assert_int_equal(issued, TH * PER_TH);
+	sorted = malloc((size_t)TH * PER_TH * 32);
+	assert_non_null(sorted);
+	memcpy(sorted, ch, (size_t)TH * PER_TH * 32);
+	qsort(sorted, TH * PER_TH, 32, cmp32);
+	for (int i = 1; i < TH * PER_TH; i++)
+		assert_memory_not_equal(sorted[i - 1], sorted[i], 32);
+	free(sorted);
+	for (int i = 0; i < TH; i++)
+		assert_int_equal(pthread_create(&t[i], NULL, th_consume, &a[i]),
+				 0);
+	for (int i = 0; i < TH; i++) {
+		pthread_join(t[i], NULL);
+		won += a[i].won;
+		used += a[i].used;
+	}
+	assert_int_equal(won, TH * PER_TH);
+	assert_int_equal(used, (TH - 1) * TH * PER_TH);
+	sn_kbs_challenges_free(c);
+	free(ch);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -209,6 +294,7 @@ int main(void)
 		cmocka_unit_test(challenge_forged_and_wrap),
 		cmocka_unit_test(challenge_expiry),
 		cmocka_unit_test(challenge_capacity),
+		cmocka_unit_test(challenge_threads),
 		cmocka_unit_test(seal_roundtrip),
 		cmocka_unit_test(binding_layout),
 		cmocka_unit_test(names_paths),
