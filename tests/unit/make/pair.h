@@ -135,6 +135,8 @@ struct pair_node {
 	enum sn_make_accept accept;
 	const char *token;
 	SSL_CTX *ctx;
+	/* the workflow binding W (docs/protocol.md §3.2), NULL: none */
+	const uint8_t *bind;
 };
 
 /* the verification keys tokens are checked with (a KBS's JWKS) */
@@ -394,6 +396,7 @@ static inline int pair_node_start(struct pair_node *n, int fd, bool is_client,
 		.token = n->token ? pair_token_get : NULL,
 		.verify_token = pair_token_verify,
 		.token_arg = n,
+		.workflow_bind = n->bind,
 	};
 
 	if (n->ctx)
