@@ -475,6 +475,9 @@ static int start_session(struct sn_mpeer *mp, int fd, bool client)
 	}
 	size_t pi = (size_t)(mp - d->mpeers), n_req;
 	const struct sn_mlog_require *req = sn_wfd_require(d, pi, &n_req);
+	/* a peer of another domain (fed_peers.c): its mode, the binding */
+	uint8_t wbind[SN_MAKE_BIND_LEN];
+	int fed = sn_fedn_session(d, pi, client, wbind);
 	struct sn_make_params prm = {
 		.node_id = d->cfg->id,
 		.node_name = d->cfg->node,
@@ -490,10 +493,12 @@ static int start_session(struct sn_mpeer *mp, int fd, bool client)
 		.evidence_arg = d,
 		.tls_ctx = d->tls,
 		/* KBS tokens (kbs_token.c; 0 and NULLs without) */
-		.accept = sn_kbst_accept(d),
+		.accept = fed > 0 ? (enum sn_make_accept)fed :
+				    (enum sn_make_accept)sn_kbst_accept(d),
 		.token = d->kbst ? sn_kbst_token : NULL,
-		.verify_token = d->kbst ? sn_kbst_verify : NULL,
+		.verify_token = d->kbst || fed > 0 ? sn_kbst_verify : NULL,
 		.token_arg = d,
+		.workflow_bind = fed > 0 ? wbind : NULL,
 	};
 	struct sn_make_callbacks cbs = make_cbs_tmpl;
 	int err;
