@@ -147,7 +147,14 @@ reason_has() { # H PEER TEXT
 	done
 	echo "  $1 on $2: $(dp_peer "$1" "$2" reason)" >&2; return 1
 }
+# a forged d1 bundle (sequence changed after signing) in d2's trust
+# directory behind its KBS's back: served, but h2 verifies it itself
+mkdir -p "$T/trust-d2"
+jq -c '.sequence = 9' "$T/d1-b1.json" >"$T/trust-d2/d1.json"
 wf_start h2 "$W"
+check "h2 refuses the forged bundle itself (bad-signature) and ignores it" \
+	wait_log h2 "bundle of domain d1 (sequence 9) refused (bad-signature)"
+rm "$T/trust-d2/d1.json"
 wf_start h1 "$W"
 check "h1 verified d2's bundle from its KBS" wait_log h1 "bundle of domain d2, sequence 1"
 check "h2 refuses h1: no bundle of d1 (bundle-missing, in its status)" reason_has h2 h1 bundle-missing
