@@ -55,28 +55,30 @@ int fed_bench_setup(const uint8_t meas[48], const uint8_t ark[32],
 	}
 	sn_hex_encode(meas, 48, mh);
 	sn_hex_encode(ark, 32, ah);
-	snprintf(m, sizeof(m),
-		 "{\"sealnet_workflow\":1,\"name\":\"bench\",\"version\":1,"
-		 "\"lifetimes\":{\"rekey_interval_s\":60,"
-		 "\"session_lifetime_s\":300},\"domains\":["
-		 "{\"id\":\"d0\",\"keys\":[{\"id\":\"k0\",\"ed25519\":\"%s\"}]},"
-		 "{\"id\":\"d1\",\"keys\":[{\"id\":\"k1\",\"ed25519\":\"%s\"}]}],"
-		 "\"nodes\":["
-		 "{\"name\":\"%s\",\"domain\":\"d0\",\"id\":1,\"address\":"
-		 "\"198.18.0.1\",\"tee\":\"sim\"},"
-		 "{\"name\":\"%s\",\"domain\":\"d1\",\"id\":2,\"address\":"
-		 "\"198.18.0.2\",\"tee\":\"sim\"}],\"stages\":["
-		 "{\"name\":\"s0\",\"domain\":\"d0\",\"nodes\":[\"%s\"],"
-		 "\"identity\":{\"local_ports\":[7001]},\"reference\":{\"tee\":"
-		 "\"sim\",\"measurements\":[\"%s\"],\"sim_ark_spki_sha256\":"
-		 "[\"%s\"]}},"
-		 "{\"name\":\"s1\",\"domain\":\"d1\",\"nodes\":[\"%s\"],"
-		 "\"identity\":{\"local_ports\":[7002]},\"reference\":{\"tee\":"
-		 "\"sim\",\"measurements\":[\"%s\"],\"sim_ark_spki_sha256\":"
-		 "[\"%s\"]}}],\"flows\":[{\"from\":\"s0\",\"to\":\"s1\","
-		 "\"protocol\":\"udp\",\"port\":7002,\"appraisal\":\"token\"}]}",
-		 ph[0], ph[1], names[0], names[1], names[0], mh, ah, names[1],
-		 mh, ah);
+	snprintf(
+		m, sizeof(m),
+		"{\"sealnet_workflow\":1,\"name\":\"bench\",\"version\":1,"
+		"\"lifetimes\":{\"rekey_interval_s\":60,"
+		"\"session_lifetime_s\":300},\"domains\":["
+		"{\"id\":\"d0\",\"keys\":[{\"id\":\"k0\",\"ed25519\":\"%s\"}]},"
+		"{\"id\":\"d1\",\"keys\":[{\"id\":\"k1\",\"ed25519\":\"%s\"}]}]"
+		","
+		"\"nodes\":["
+		"{\"name\":\"%s\",\"domain\":\"d0\",\"id\":1,\"address\":"
+		"\"198.18.0.1\",\"tee\":\"sim\"},"
+		"{\"name\":\"%s\",\"domain\":\"d1\",\"id\":2,\"address\":"
+		"\"198.18.0.2\",\"tee\":\"sim\"}],\"stages\":["
+		"{\"name\":\"s0\",\"domain\":\"d0\",\"nodes\":[\"%s\"],"
+		"\"identity\":{\"local_ports\":[7001]},\"reference\":{\"tee\":"
+		"\"sim\",\"measurements\":[\"%s\"],\"sim_ark_spki_sha256\":"
+		"[\"%s\"]}},"
+		"{\"name\":\"s1\",\"domain\":\"d1\",\"nodes\":[\"%s\"],"
+		"\"identity\":{\"local_ports\":[7002]},\"reference\":{\"tee\":"
+		"\"sim\",\"measurements\":[\"%s\"],\"sim_ark_spki_sha256\":"
+		"[\"%s\"]}}],\"flows\":[{\"from\":\"s0\",\"to\":\"s1\","
+		"\"protocol\":\"udp\",\"port\":7002,\"appraisal\":\"token\"}]}",
+		ph[0], ph[1], names[0], names[1], names[0], mh, ah, names[1],
+		mh, ah);
 	if ((err = sn_workflow_parse(m, strlen(m), &f->wf, NULL)))
 		goto out;
 	sn_hex_encode(f->wf->digest, SN_WF_DIGEST_LEN, dg);

@@ -38,7 +38,7 @@
 #include "workflow.h"
 
 struct sn_fedn {
-	size_t n; /* the manifest's domains */
+	size_t n;		  /* the manifest's domains */
 	struct sn_fed_bundle **b; /* [n], NULL: none held */
 };
 

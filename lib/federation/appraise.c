@@ -41,11 +41,11 @@ const char *sn_fed_refusal_name(enum sn_fed_refusal r)
 	return (unsigned int)r < sizeof(n) / sizeof(n[0]) && n[r] ? n[r] : "?";
 }
 
-static int refuse(enum sn_fed_refusal *r, enum sn_fed_refusal what,
-		  char *why, size_t cap, const char *fmt, ...)
+static int refuse(enum sn_fed_refusal *r, enum sn_fed_refusal what, char *why,
+		  size_t cap, const char *fmt, ...)
 	__attribute__((format(printf, 5, 6)));
-static int refuse(enum sn_fed_refusal *r, enum sn_fed_refusal what,
-		  char *why, size_t cap, const char *fmt, ...)
+static int refuse(enum sn_fed_refusal *r, enum sn_fed_refusal what, char *why,
+		  size_t cap, const char *fmt, ...)
 {
 	int n = snprintf(why, cap, "%s: ", sn_fed_refusal_name(what));
 	va_list ap;
@@ -90,8 +90,10 @@ static bool reference_ok(const struct sn_wf_reference *ref,
 	bool found = false;
 
 	if (strcmp(c->tee, tee_name(ref->tee))) {
-		snprintf(why, cap, "the token's tee is %s, the stage's "
-			 "reference is for %s", c->tee, tee_name(ref->tee));
+		snprintf(why, cap,
+			 "the token's tee is %s, the stage's "
+			 "reference is for %s",
+			 c->tee, tee_name(ref->tee));
 		return false;
 	}
 	if (sn_hex_decode(c->measurement, strlen(c->measurement), m,

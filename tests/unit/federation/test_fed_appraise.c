@@ -104,8 +104,8 @@ static int setup(void **state)
 					   &F->wf, NULL),
 			 0);
 	for (int i = 0; i < 3; i++)
-		snprintf(F->tk[i], sizeof(F->tk[i]), "%s/tk%d.pem",
-			 F->keys.dir, i);
+		snprintf(F->tk[i], sizeof(F->tk[i]), "%s/tk%d.pem", F->keys.dir,
+			 i);
 	assert_int_equal(sn_kbs_signer_load(F->tk[0], true, &F->cur), 0);
 	assert_int_equal(sn_kbs_signer_load(F->tk[1], true, &F->next), 0);
 	assert_int_equal(sn_kbs_signer_load(F->tk[2], true, &F->rogue), 0);
@@ -235,7 +235,8 @@ static void edit_iss(struct sn_kbs_claims *c)
 
 static void unknown_domain(void **state)
 {
-	char why[300], *t = token(F->cur, NULL), *d = token(F->cur, edit_domain),
+	char why[300], *t = token(F->cur, NULL),
+		       *d = token(F->cur, edit_domain),
 		       *i = token(F->cur, edit_iss);
 
 	/* a peer the manifest does not name */
@@ -265,12 +266,12 @@ static void bundle_expired(void **state)
 	char why[300], *t = token(F->cur, NULL);
 
 	/* honoured until its not_after, refused from then on */
-	assert_int_equal(run_("l1", t, F->lab_short, NULL, F->now + 99, false,
-			      why),
-			 SN_FED_R_OK);
-	assert_int_equal(run_("l1", t, F->lab_short, NULL, F->now + 100, false,
-			      why),
-			 SN_FED_R_BUNDLE_EXPIRED);
+	assert_int_equal(
+		run_("l1", t, F->lab_short, NULL, F->now + 99, false, why),
+		SN_FED_R_OK);
+	assert_int_equal(
+		run_("l1", t, F->lab_short, NULL, F->now + 100, false, why),
+		SN_FED_R_BUNDLE_EXPIRED);
 	free(t);
 }
 

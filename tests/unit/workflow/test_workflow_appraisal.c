@@ -90,8 +90,8 @@ static void token_compiles_both_ways(void **state)
 			 0);
 	assert_int_equal(sn_workflow_compile_node(wf, "l1", NULL, &l1, &diag),
 			 0);
-	assert_int_equal(
-		sn_workflow_compile_node(plain, "h2", NULL, &p, &diag), 0);
+	assert_int_equal(sn_workflow_compile_node(plain, "h2", NULL, &p, &diag),
+			 0);
 	assert_int_equal(peer(c, "l1")->appraisal, SN_WF_APPRAISAL_TOKEN);
 	assert_int_equal(peer(l1, "h2")->appraisal, SN_WF_APPRAISAL_TOKEN);
 	/* the node policy digest covers the mode */
@@ -113,10 +113,10 @@ static void evidence_wins(void **state)
 
 	json_object_set_new(json_array_get(flows, 3), "appraisal",
 			    json_string("token"));
-	json_array_append_new(
-		flows, json_pack("{sssssssiss}", "from", "ingest", "to",
-				 "merge", "protocol", "udp", "port", 6000,
-				 "appraisal", "evidence"));
+	json_array_append_new(flows,
+			      json_pack("{sssssssiss}", "from", "ingest", "to",
+					"merge", "protocol", "udp", "port",
+					6000, "appraisal", "evidence"));
 	txt = wf_text(t);
 	assert_int_equal(sn_workflow_parse(txt, strlen(txt), &wf, &diag), 0);
 	assert_int_equal(sn_workflow_pair_appraisal(wf, 0, 3),
