@@ -94,10 +94,22 @@ int sn_fedn_session(const struct sealnetd *d, size_t pi, bool client,
 					       SN_MAKE_ACCEPT_EVIDENCE;
 }
 
+const char *sn_fedn_peer_name(const struct sealnetd *d, uint32_t peer_id)
+{
+	for (size_t i = 0; i < d->cfg->n_peers; i++)
+		if (d->cfg->peers[i].id == peer_id)
+			return d->cfg->peers[i].name;
+	return NULL;
+}
+
 static struct sn_fedn *fedn(struct sealnetd *d)
 {
 	const struct sn_workflow *wf = wf_of(d);
 
+	/* a new manifest version with another number of domains: start
+	 * over (the bundles come again with the next fetch) */
+	if (d->fedn && wf && d->fedn->n != wf->n_domains)
+		sn_fedn_free(d);
 	if (!d->fedn && wf) {
 		d->fedn = calloc(1, sizeof(*d->fedn));
 		if (d->fedn) {
@@ -210,8 +222,8 @@ static void refuse(struct sn_appraisal *out, const char *why)
 }
 
 int sn_fedn_verify(struct sealnetd *d, const char *tok, size_t len,
-		   const uint8_t spki[SN_SHA256_LEN], const char *peer_name,
-		   struct sn_appraisal *out)
+		   const uint8_t spki[SN_SHA256_LEN], uint32_t peer_id,
+		   const char *peer_name, struct sn_appraisal *out)
 {
 	struct sn_fedn *f = fedn(d);
 	struct sn_fed_token_in in = {
@@ -232,8 +244,21 @@ int sn_fedn_verify(struct sealnetd *d, const char *tok, size_t len,
 	enum sn_tee tee;
 	int err;
 
+	const char *want = sn_fedn_peer_name(d, peer_id);
+
 	if (!in.wf)
 		return -ENOKEY;
+	/* the node at this peer id (address) is the one the token must be
+	 * for: a HELLO naming another node of the manifest is refused */
+	if (!want || strcmp(want, peer_name)) {
+		snprintf(why, sizeof(why),
+			 "token-invalid: the HELLO names node %.63s, the peer "
+			 "with id %u is %.63s",
+			 peer_name, peer_id, want ? want : "(none)");
+		sn_warn("federation: %s", why);
+		refuse(out, why);
+		return 0;
+	}
 	err = sn_fed_token_appraise(&in, &c, &r, why, sizeof(why));
 	if (err == -EPERM) {
 		sn_warn("federation: %s's token refused: %s", peer_name, why);

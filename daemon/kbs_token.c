@@ -540,9 +540,13 @@ int sn_kbst_verify(void *arg, const char *tok, size_t len,
 	enum sn_tee tee;
 	int err;
 
-	/* a peer of another domain: its domain's bundle (fed_peers.c) */
-	if (sn_fedn_cross(d, peer_name))
-		return sn_fedn_verify(d, tok, len, spki, peer_name, out);
+	const char *want = sn_fedn_peer_name(d, peer_id);
+
+	/* a peer of another domain (by the node at its id, not by the name
+	 * it gives): its domain's bundle (fed_peers.c) */
+	if (want && sn_fedn_cross(d, want))
+		return sn_fedn_verify(d, tok, len, spki, peer_id, peer_name,
+				      out);
 	if (!k)
 		return -ENOKEY;
 	err = sn_kbs_token_check_peer(k->keys, k->n_keys, tok, len, time(NULL),

@@ -383,6 +383,12 @@ static void on_fail(void *arg, uint32_t peer_id, int err, const char *reason)
 					      i ? "; " : "",
 					      sn_reason_name(a->reasons[i].code),
 					      a->reasons[i].detail);
+	} else if (!a && strstr(why, "workflow-mismatch")) {
+		/* the workflow binding of a cross-domain session differed at
+		 * HELLO (docs/protocol.md §3.2), on either side: no appraisal
+		 * ran, but that is the peer's appraisal outcome */
+		snprintf(mp->appraisal, sizeof(mp->appraisal), "%s",
+			 strstr(why, "workflow-mismatch"));
 	}
 	mp->failures++;
 	if (a && !a->accepted && a->n_reasons &&

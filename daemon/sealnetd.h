@@ -152,12 +152,14 @@ int sn_kbst_start(struct sealnetd *d);
  * sn_fedn_verify: a cross-domain peer's token (sn_make_token_verify_fn's
  * contract). */
 bool sn_fedn_cross(const struct sealnetd *d, const char *peer);
+/* the configured name of the peer with that id, NULL: none */
+const char *sn_fedn_peer_name(const struct sealnetd *d, uint32_t peer_id);
 int sn_fedn_session(const struct sealnetd *d, size_t pi, bool client,
 		    uint8_t w[48]);
 void sn_fedn_bundles(struct sealnetd *d, const char *json, size_t len);
 int sn_fedn_verify(struct sealnetd *d, const char *tok, size_t len,
-		   const uint8_t spki[32], const char *peer_name,
-		   struct sn_appraisal *out);
+		   const uint8_t spki[32], uint32_t peer_id,
+		   const char *peer_name, struct sn_appraisal *out);
 void sn_fedn_free(struct sealnetd *d);
 void sn_kbst_stop(struct sealnetd *d);
 /* the MAKE accept mode (0: no token mode, evidence) */
