@@ -260,6 +260,21 @@ check "no datagram lost across the rollover ($(cat "$T/roll-tx") sent)" all_arri
 [ "$(cat "$T/roll-rx")" = 1200 ] || echo "  received $(cat "$T/roll-rx")"
 check "  no refusal of h1 on h2 since the rollover began" \
 	bash -c "! tail -n +$n2 '$T/h2.log' | grep -q \"h1's token refused\""
+
+# ---- a bundle that expires: honoured until then, refused after ---------------------
+# sequence 3, valid 14 s: h2 takes it at its next renewal (<= 8 s), then
+# once it has expired the next MAKE (sessions are re-made every ~6 s)
+# refuses h1 with bundle-expired
+"$SEALNET" federation export --manifest "$W" --domain d1 --key "$T/keys/d1.key" \
+	--kbs-keys "$T/d1-jwks2.json" --seq 3 --valid 14 -o "$T/d1-b3.json" 2>/dev/null
+n5=$(($(wc -l <"$T/h2.log") + 1))
+check "d2 imports d1's bundle 3 (valid 14 s)" import_bundle d2 "$T/d1-b3.json"
+check "h2 holds bundle 3" wait_log h2 "bundle of domain d1, sequence 3" 140 "$n5"
+check "  honoured while valid: h2 accepts h1 on it" \
+	wait_log h2 "federation: h1 (domain d1, stage A) accepted" 140 "$(($(wc -l <"$T/h2.log") + 1))"
+check "after its expiry h2 refuses h1: bundle-expired in its status" \
+	eval 'for _ in $(seq 300); do dp_peer h2 h1 reason | grep -q bundle-expired && break; sleep 0.1; done; dp_peer h2 h1 reason | grep -q bundle-expired'
+check "  and in its log" wait_log h2 "h1's token refused: bundle-expired" 50 "$n5"
 if [ "$fails" != 0 ]; then
 	for f in h1 h2 h3 h4 kbs-d1 kbs-d2; do echo "--- $f"; tail -15 "$T/$f.log"; done
 fi
