@@ -389,7 +389,7 @@ static void op_make_token(struct series *keys, struct series *ready)
 	}
 }
 
-/* --- cross-domain MAKE (docs/protocol.md §3.2, docs/federation.md) ------------ */
+/* --- cross-domain MAKE (docs/protocol.md §3.2) ---------------------------- */
 
 static struct fed_bench *fedb;
 
@@ -397,8 +397,7 @@ static int fed_verify(void *arg, const char *tok, size_t len,
 		      const uint8_t spki[SN_SHA256_LEN], uint32_t peer_id,
 		      const char *peer_name, struct sn_appraisal *out)
 {
-	return fed_bench_verify(fedb, tok, len, spki, peer_id, peer_name,
-				out);
+	return fed_bench_verify(fedb, tok, len, spki, peer_id, peer_name, out);
 }
 
 static void fed_setup(void)
@@ -440,7 +439,8 @@ static void op_make_fed(struct series *keys, struct series *ready, bool token)
 	t_start = now_us();
 	if (pair_start(&sides[0], &sides[1]))
 		die("MAKE pair (cross-domain)", -EIO);
-	run(token ? "MAKE (cross-domain token)" : "MAKE (cross-domain evidence)");
+	run(token ? "MAKE (cross-domain token)" :
+		    "MAKE (cross-domain evidence)");
 	sn_make_session_free(sides[0].s);
 	sn_make_session_free(sides[1].s);
 	sides[0].s = sides[1].s = NULL;
@@ -569,8 +569,7 @@ int main(int argc, char **argv)
 	struct series tls, make, make_ready, rekey, rekey_ready, evid, appr;
 	struct series mtok, mtok_ready, xtok, xev;
 	struct stats s_tls, s_make, s_ready, s_rk = {0}, s_rkr = {0}, s_ev,
-							 s_ap, s_tok, s_tokr,
-							 s_xtok, s_xev;
+					     s_ap, s_tok, s_tokr, s_xtok, s_xev;
 	int n = 30, n_rekey = -1, warm = 2, c;
 	uint8_t *wire = NULL;
 	size_t wire_len = 0;

@@ -32,8 +32,8 @@
 #define SN_MAKE_VERSION	    1
 #define SN_MAKE_VERSION_TOKEN 2 /* HELLO with the accept byte (TOKEN) */
 #define SN_MAKE_VERSION_WORKFLOW 3 /* v2 + the workflow confirmation */
-#define SN_MAKE_CONFIRM_LEN   32 /* HELLO v3's confirm */
-#define SN_MAKE_BIND_LEN      48 /* the workflow binding W (SHA-384) */
+#define SN_MAKE_CONFIRM_LEN	 32   /* HELLO v3's confirm */
+#define SN_MAKE_BIND_LEN	 48   /* the workflow binding W (SHA-384) */
 #define SN_MAKE_TOKEN_MAX     8192 /* bytes of a compact JWS in TOKEN */
 #define SN_MAKE_HDR_LEN	    4		 /* u32 BE length */
 #define SN_MAKE_MAX_MSG	    (256u * 1024) /* type + payload */
@@ -87,7 +87,7 @@ enum sn_make_error {
 	SN_MAKE_E_TIMEOUT = 4,
 	SN_MAKE_E_INTERNAL = 5,
 	SN_MAKE_E_TOO_BIG = 6,
-	SN_MAKE_E_REKEY = 7, /* wrong epoch */
+	SN_MAKE_E_REKEY = 7,	/* wrong epoch */
 	SN_MAKE_E_WORKFLOW = 8, /* workflow binding differs (§3.2) */
 };
 
@@ -194,13 +194,11 @@ int sn_make_workflow_binding(const uint8_t manifest_digest[48],
 			     const char *server_domain,
 			     uint8_t out[SN_MAKE_BIND_LEN]);
 /* HELLO v3's confirm for role is_client: Exporter(label, W, 32). */
-int sn_make_confirm(SSL *ssl, bool is_client,
-		    const uint8_t w[SN_MAKE_BIND_LEN],
+int sn_make_confirm(SSL *ssl, bool is_client, const uint8_t w[SN_MAKE_BIND_LEN],
 		    uint8_t out[SN_MAKE_CONFIRM_LEN]);
 /* Keys of epoch bound to W (NULL: sn_make_derive_keys): context =
  * u16 BE epoch || W. */
-int sn_make_derive_keys_bound(SSL *ssl, uint16_t epoch,
-			      const uint8_t *w,
+int sn_make_derive_keys_bound(SSL *ssl, uint16_t epoch, const uint8_t *w,
 			      uint8_t c2s[SN_MAKE_KEY_LEN],
 			      uint8_t s2c[SN_MAKE_KEY_LEN]);
 
@@ -266,7 +264,7 @@ struct sn_make_params {
 	 * carries its confirmation, which must match the peer's, and every
 	 * epoch's keys are derived with it (docs/protocol.md §3.2).  NULL:
 	 * versions 1/2, unbound keys; a peer sending v3 is refused. */
-	const uint8_t *workflow_bind; /* SN_MAKE_BIND_LEN bytes, copied */
+	const uint8_t *workflow_bind;	   /* SN_MAKE_BIND_LEN bytes, copied */
 	unsigned int handshake_timeout_ms; /* 0: 10000 */
 	unsigned int rekey_timeout_ms;	   /* 0: the handshake timeout */
 };

@@ -327,8 +327,9 @@ struct sn_wf_peer_policy {
 	char peer[SN_WF_NAME_MAX];
 	char *policy_json; /* compact JSON */
 	bool cross_domain; /* the peer is of another domain */
-	enum sn_wf_appraisal appraisal; /* cross_domain: how it is
-					 * appraised (sn_workflow_pair_appraisal) */
+	enum sn_wf_appraisal
+		appraisal; /* cross_domain: how it is
+			    * appraised (sn_workflow_pair_appraisal) */
 };
 
 struct sn_wf_compiled {

@@ -89,8 +89,7 @@ int sn_make_workflow_binding(const uint8_t manifest_digest[48],
 	return ok ? 0 : -EIO;
 }
 
-int sn_make_confirm(SSL *ssl, bool is_client,
-		    const uint8_t w[SN_MAKE_BIND_LEN],
+int sn_make_confirm(SSL *ssl, bool is_client, const uint8_t w[SN_MAKE_BIND_LEN],
 		    uint8_t out[SN_MAKE_CONFIRM_LEN])
 {
 	return exporter(ssl,
@@ -118,8 +117,8 @@ int sn_make_derive_keys_bound(SSL *ssl, uint16_t epoch, const uint8_t *w,
 		return -EINVAL;
 	if (w)
 		memcpy(ctx + 2, w, SN_MAKE_BIND_LEN);
-	err = exporter(ssl, SN_MAKE_LABEL_KEYS, ctx,
-		       w ? sizeof(ctx) : 2, k, sizeof(k));
+	err = exporter(ssl, SN_MAKE_LABEL_KEYS, ctx, w ? sizeof(ctx) : 2, k,
+		       sizeof(k));
 	if (!err) {
 		memcpy(c2s, k, SN_MAKE_KEY_LEN);
 		memcpy(s2c, k + SN_MAKE_KEY_LEN, SN_MAKE_KEY_LEN);
@@ -132,7 +131,8 @@ int sn_make_derive_keys_bound(SSL *ssl, uint16_t epoch, const uint8_t *w,
 
 int sn_make_keys_bind(struct sn_make_keys *k, SSL *ssl, bool is_client)
 {
-	struct sn_make_keys nk = {.is_client = is_client, .has_bind = k->has_bind};
+	struct sn_make_keys nk = {.is_client = is_client,
+				  .has_bind = k->has_bind};
 	int err;
 
 	memcpy(nk.bind, k->bind, sizeof(nk.bind));
@@ -159,8 +159,8 @@ int sn_make_keys_epoch(const struct sn_make_keys *k, SSL *ssl, uint16_t epoch,
 	uint8_t c2s[SN_MAKE_KEY_LEN], s2c[SN_MAKE_KEY_LEN];
 	int err;
 
-	err = sn_make_derive_keys_bound(ssl, epoch, k->has_bind ? k->bind : NULL,
-					c2s, s2c);
+	err = sn_make_derive_keys_bound(ssl, epoch,
+					k->has_bind ? k->bind : NULL, c2s, s2c);
 	if (!err) {
 		/* the client sends with c2s, the server with s2c */
 		memcpy(out->tx, k->is_client ? c2s : s2c, SN_MAKE_KEY_LEN);

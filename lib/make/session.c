@@ -301,7 +301,8 @@ static void rx_hello(struct sn_make_session *s, const struct sn_make_msg *m)
 		return;
 	}
 	/* §3.2: both sides bind the same workflow and domains, or neither */
-	if (s->keys.has_bind != (m->hello.version == SN_MAKE_VERSION_WORKFLOW)) {
+	if (s->keys.has_bind !=
+	    (m->hello.version == SN_MAKE_VERSION_WORKFLOW)) {
 		sn_make_fail(s, -EPROTO, SN_MAKE_E_WORKFLOW,
 			     "workflow-mismatch: %s",
 			     s->keys.has_bind ?

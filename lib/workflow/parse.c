@@ -265,8 +265,8 @@ static void parse_flow(struct wf_ctx *c, json_t *o, const char *path,
 		       struct sn_wf_flow *f)
 {
 	static const char *const allowed[] = {
-		"from",	  "to",	    "protocol", "port", "port_range",
-		"limits", "appraisal", NULL};
+		"from",	      "to",	"protocol",  "port",
+		"port_range", "limits", "appraisal", NULL};
 	static const char *const lallowed[] = {"rate_kbps", "max_bytes", NULL};
 	char proto[8], mode[16], sub[PATH_MAX_LEN];
 	json_t *pr, *lim;

@@ -128,8 +128,7 @@ static bool stage_on(const struct sn_wf_stage *s, size_t node)
 	return false;
 }
 
-int sn_workflow_pair_appraisal(const struct sn_workflow *wf, size_t a,
-			       size_t b)
+int sn_workflow_pair_appraisal(const struct sn_workflow *wf, size_t a, size_t b)
 {
 	bool any = false, evidence = false;
 
