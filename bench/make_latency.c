@@ -30,6 +30,13 @@
  *           (sim evidence made on demand), appraisal of the peer's
  *           evidence, VERDICT, key export.  make_ready: the same run,
  *           until both on_ready fired (KEYS_READY received).
+ *   make_xdomain_token, make_xdomain_evidence
+ *           the two nodes in two domains of one manifest (make_fed.c):
+ *           HELLO v3 with the workflow binding (docs/protocol.md §3.2),
+ *           keys bound to it; token: each side's token checked with the
+ *           peer domain's trust bundle, the manifest's claims and
+ *           reference values (sn_fed_token_appraise); evidence: raw
+ *           evidence both ways against the manifest's references.
  *   rekey   on one established MAKE pair, sn_make_session_rekey() on the
  *           client until both on_rekey fired (rekey_ready: both on_ready).
  *   evidence, appraise: the two attestation steps alone, outside any
@@ -73,6 +80,7 @@
 #include "sealnet/make.h"
 #include "sealnet/util.h"
 
+#include "make_fed.h"
 #include "pair.h" /* tests/unit/make: the socketpair MAKE fixture */
 
 #define OP_TIMEOUT_S 30
@@ -381,6 +389,71 @@ static void op_make_token(struct series *keys, struct series *ready)
 	}
 }
 
+/* --- cross-domain MAKE (docs/protocol.md §3.2) ---------------------------- */
+
+static struct fed_bench *fedb;
+
+static int fed_verify(void *arg, const char *tok, size_t len,
+		      const uint8_t spki[SN_SHA256_LEN], uint32_t peer_id,
+		      const char *peer_name, struct sn_appraisal *out)
+{
+	return fed_bench_verify(fedb, tok, len, spki, peer_id, peer_name, out);
+}
+
+static void fed_setup(void)
+{
+	uint8_t ark[32], spki[2][32];
+	const char *names[2] = {sides[0].name, sides[1].name};
+	int err = sn_sim_ark_spki(pair_env.platform, ark);
+
+	for (int i = 0; i < 2 && !err; i++)
+		err = pair_ctx_spki(tok_ctx[i], spki[i]);
+	if (!err)
+		err = fed_bench_setup(pair_env.meas, ark, names,
+				      (const uint8_t(*)[32])spki, &fedb);
+	if (err)
+		die("cross-domain setup (manifest, bundles, tokens)", err);
+}
+
+/* One MAKE between nodes of two domains, bound to the manifest and both
+ * domains (HELLO v3, bound keys).  token: each side presents its
+ * domain's token and checks the peer's with the peer domain's bundle
+ * and the manifest's reference values (sn_fed_token_appraise);
+ * otherwise evidence both ways, appraised against the manifest's
+ * reference values (the policy). */
+static void op_make_fed(struct series *keys, struct series *ready, bool token)
+{
+	double c0;
+
+	for (int i = 0; i < 2; i++) {
+		sides[i].bind = fed_bench_bind(fedb);
+		if (token) {
+			sides[i].accept = SN_MAKE_ACCEPT_TOKEN;
+			sides[i].token = fed_bench_token(fedb, i);
+			sides[i].ctx = tok_ctx[i];
+			sides[i].verify = fed_verify;
+		}
+	}
+	c0 = cpu_us();
+	reset(1);
+	t_start = now_us();
+	if (pair_start(&sides[0], &sides[1]))
+		die("MAKE pair (cross-domain)", -EIO);
+	run(token ? "MAKE (cross-domain token)" :
+		    "MAKE (cross-domain evidence)");
+	sn_make_session_free(sides[0].s);
+	sn_make_session_free(sides[1].s);
+	sides[0].s = sides[1].s = NULL;
+	record(keys, ready, c0);
+	for (int i = 0; i < 2; i++) {
+		sides[i].bind = NULL;
+		sides[i].accept = 0;
+		sides[i].token = NULL;
+		sides[i].ctx = NULL;
+		sides[i].verify = NULL;
+	}
+}
+
 static void op_rekey(struct series *keys, struct series *ready)
 {
 	double c0 = cpu_us();
@@ -494,9 +567,9 @@ static void row(const char *label, const struct stats *st)
 int main(int argc, char **argv)
 {
 	struct series tls, make, make_ready, rekey, rekey_ready, evid, appr;
-	struct series mtok, mtok_ready;
+	struct series mtok, mtok_ready, xtok, xev;
 	struct stats s_tls, s_make, s_ready, s_rk = {0}, s_rkr = {0}, s_ev,
-							 s_ap, s_tok, s_tokr;
+					     s_ap, s_tok, s_tokr, s_xtok, s_xev;
 	int n = 30, n_rekey = -1, warm = 2, c;
 	uint8_t *wire = NULL;
 	size_t wire_len = 0;
@@ -546,12 +619,17 @@ int main(int argc, char **argv)
 	series_init(&appr, "appraise", n);
 	series_init(&mtok, "make_token", n);
 	series_init(&mtok_ready, "make_token_ready", n);
+	series_init(&xtok, "make_xdomain_token", n);
+	series_init(&xev, "make_xdomain_evidence", n);
 	token_setup();
+	fed_setup();
 
 	for (int i = 0; i < warm; i++) {
 		op_tls(NULL);
 		op_make(NULL, NULL, false);
 		op_make_token(NULL, NULL);
+		op_make_fed(NULL, NULL, true);
+		op_make_fed(NULL, NULL, false);
 		op_evidence(NULL, &wire, &wire_len);
 		op_appraise(NULL, wire, wire_len);
 	}
@@ -560,6 +638,8 @@ int main(int argc, char **argv)
 		op_tls(&tls);
 		op_make(&make, NULL, false);
 		op_make_token(&mtok, NULL);
+		op_make_fed(&xtok, NULL, true);
+		op_make_fed(&xev, NULL, false);
 	}
 	for (int i = 0; i < n; i++)
 		op_make_token(NULL, &mtok_ready);
@@ -595,6 +675,14 @@ int main(int argc, char **argv)
 	s_ap = summarize(&appr);
 	s_tok = summarize(&mtok);
 	s_tokr = summarize(&mtok_ready);
+	s_xtok = summarize(&xtok);
+	s_xev = summarize(&xev);
+	printf("{\"bench\":\"make\",\"op\":\"ratio_xdomain_token_tls\","
+	       "\"n\":%d,\"wall_median\":%.2f,\"cpu\":%.2f}\n",
+	       n, s_xtok.med / s_tls.med, s_xtok.cpu / s_tls.cpu);
+	printf("{\"bench\":\"make\",\"op\":\"ratio_xdomain_evidence_tls\","
+	       "\"n\":%d,\"wall_median\":%.2f,\"cpu\":%.2f}\n",
+	       n, s_xev.med / s_tls.med, s_xev.cpu / s_tls.cpu);
 	printf("{\"bench\":\"make\",\"op\":\"ratio_make_token_tls\","
 	       "\"n\":%d,\"wall_median\":%.2f,\"cpu\":%.2f}\n",
 	       n, s_tok.med / s_tls.med, s_tok.cpu / s_tls.cpu);
@@ -611,6 +699,8 @@ int main(int argc, char **argv)
 	row("MAKE to ready (KEYS_READY)", &s_ready);
 	row("token MAKE to keys", &s_tok);
 	row("token MAKE to ready", &s_tokr);
+	row("cross-domain token MAKE", &s_xtok);
+	row("cross-domain evidence MAKE", &s_xev);
 	if (n_rekey) {
 		row("rekey to keys", &s_rk);
 		row("rekey to ready", &s_rkr);
@@ -624,6 +714,10 @@ int main(int argc, char **argv)
 	printf("# token MAKE / TLS: %.2fx wall (median), %.2fx CPU "
 	       "(" SN_KBS_TOKEN_ALG " tokens, P-256 TLS keys)\n",
 	       s_tok.med / s_tls.med, s_tok.cpu / s_tls.cpu);
+	printf("# cross-domain MAKE / TLS: token %.2fx wall (median), %.2fx "
+	       "CPU; evidence %.2fx wall, %.2fx CPU\n",
+	       s_xtok.med / s_tls.med, s_xtok.cpu / s_tls.cpu,
+	       s_xev.med / s_tls.med, s_xev.cpu / s_tls.cpu);
 
 	free(tls.wall);
 	free(make.wall);
@@ -634,6 +728,9 @@ int main(int argc, char **argv)
 	free(appr.wall);
 	free(mtok.wall);
 	free(mtok_ready.wall);
+	free(xtok.wall);
+	free(xev.wall);
+	fed_bench_free(fedb);
 	token_cleanup();
 	cleanup();
 	return 0;

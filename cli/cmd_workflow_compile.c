@@ -53,7 +53,9 @@ static const struct sn_cli_spec compile_spec = {
 		 "   \"node_policy_digest\", \"config\": {node, id, peers, "
 		 "rules,\n"
 		 "   make: {tee, rekey_interval_s, session_lifetime_s}},\n"
-		 "   \"appraisal_policies\": {PEER: policy}}\n"
+		 "   \"appraisal_policies\": {PEER: policy},\n"
+		 "   \"peer_appraisal\": {PEER: \"token\"|\"evidence\"} (peers "
+		 "of other domains only)}\n"
 		 "Peers: the nodes running a stage with a flow to or from one "
 		 "of "
 		 "N's\n"
@@ -185,6 +187,19 @@ static int print_all(const struct sn_workflow *wf,
 		      "node_policy_digest", pd, "config",
 		      json_loads(c->config_json, 0, NULL), "appraisal_policies",
 		      pols);
+	/* peers of other domains: how each is appraised (docs/workflow.md) */
+	for (size_t i = 0; o && i < c->n_policies; i++) {
+		json_t *m = json_object_get(o, "peer_appraisal");
+
+		if (!c->policies[i].cross_domain)
+			continue;
+		if (!m)
+			json_object_set_new(o, "peer_appraisal",
+					    m = json_object());
+		json_object_set_new(m, c->policies[i].peer,
+				    json_string(sn_wf_appraisal_name(
+					    c->policies[i].appraisal)));
+	}
 	txt = o ? json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
 	json_decref(o);
 	if (!txt)

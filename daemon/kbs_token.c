@@ -182,7 +182,7 @@ static int child_resources(struct sn_kbst *k, const char *token, char *why,
 static void __attribute__((noreturn)) child(struct sn_kbst *k, int fd)
 {
 	struct sn_kbs_attest_result r = {0};
-	struct sn_kbs_response keys = {0};
+	struct sn_kbs_response keys = {0}, bundles = {0};
 	char why[320];
 	json_t *j;
 	int err;
@@ -196,6 +196,18 @@ static void __attribute__((noreturn)) child(struct sn_kbst *k, int fd)
 			 keys.status);
 		err = -EPROTO;
 	}
+	/* running a manifest: the peer domains' trust bundles this KBS
+	 * holds (fed_peers.c verifies each); a KBS without the endpoint
+	 * (404) has none */
+	if (!err && k->d->wfd &&
+	    (sn_kbs_request(&k->o, "GET", "/federation/bundles", NULL, NULL, 0,
+			    &bundles) ||
+	     (bundles.status != 200 && bundles.status != 404))) {
+		snprintf(why, sizeof(why),
+			 "GET /federation/bundles failed (HTTP %d)",
+			 bundles.status);
+		err = -EPROTO;
+	}
 	if (!err)
 		err = child_resources(k, r.token, why, sizeof(why));
 	if (err)
@@ -204,6 +216,8 @@ static void __attribute__((noreturn)) child(struct sn_kbst *k, int fd)
 		j = json_pack("{ss sI ss si}", "token", r.token, "expires_at",
 			      (json_int_t)r.expires_at, "jwks", keys.body,
 			      "resources", (int)k->d->cfg->kbs.n_resources);
+	if (j && !err && bundles.status == 200 && bundles.body)
+		json_object_set_new(j, "bundles", json_string(bundles.body));
 	if (j)
 		child_write(fd, j);
 	_exit(err ? 1 : 0);
@@ -314,7 +328,7 @@ static void own_claims(struct sn_kbst *k, const char *tok)
 static void apply(struct sn_kbst *k, const char *s, size_t len)
 {
 	json_t *j = json_loadb(s, len, 0, NULL);
-	const char *tok, *jwks, *err;
+	const char *tok, *jwks, *err, *bun;
 	struct sn_kbs_signer *keys[SN_KBST_KEYS];
 	json_int_t exp;
 	size_t n = 0;
@@ -346,6 +360,8 @@ static void apply(struct sn_kbst *k, const char *s, size_t len)
 	}
 	k->token = strdup(tok);
 	k->expires_at = exp;
+	if (!json_unpack(j, "{ss}", "bundles", &bun))
+		sn_fedn_bundles(k->d, bun, strlen(bun));
 	own_claims(k, tok);
 	json_decref(j);
 	k->tokens++;
@@ -524,6 +540,13 @@ int sn_kbst_verify(void *arg, const char *tok, size_t len,
 	enum sn_tee tee;
 	int err;
 
+	const char *want = sn_fedn_peer_name(d, peer_id);
+
+	/* a peer of another domain (by the node at its id, not by the name
+	 * it gives): its domain's bundle (fed_peers.c) */
+	if (want && sn_fedn_cross(d, want))
+		return sn_fedn_verify(d, tok, len, spki, peer_id, peer_name,
+				      out);
 	if (!k)
 		return -ENOKEY;
 	err = sn_kbs_token_check_peer(k->keys, k->n_keys, tok, len, time(NULL),

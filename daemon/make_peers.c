@@ -383,6 +383,12 @@ static void on_fail(void *arg, uint32_t peer_id, int err, const char *reason)
 					      i ? "; " : "",
 					      sn_reason_name(a->reasons[i].code),
 					      a->reasons[i].detail);
+	} else if (!a && strstr(why, "workflow-mismatch")) {
+		/* the workflow binding of a cross-domain session differed at
+		 * HELLO (docs/protocol.md §3.2), on either side: no appraisal
+		 * ran, but that is the peer's appraisal outcome */
+		snprintf(mp->appraisal, sizeof(mp->appraisal), "%s",
+			 strstr(why, "workflow-mismatch"));
 	}
 	mp->failures++;
 	if (a && !a->accepted && a->n_reasons &&
@@ -484,6 +490,9 @@ static int start_session(struct sn_mpeer *mp, int fd, bool client)
 	}
 	size_t pi = (size_t)(mp - d->mpeers), n_req;
 	const struct sn_mlog_require *req = sn_wfd_require(d, pi, &n_req);
+	/* a peer of another domain (fed_peers.c): its mode, the binding */
+	uint8_t wbind[SN_MAKE_BIND_LEN];
+	int fed = sn_fedn_session(d, pi, client, wbind);
 	struct sn_make_params prm = {
 		.node_id = d->cfg->id,
 		.node_name = d->cfg->node,
@@ -499,10 +508,12 @@ static int start_session(struct sn_mpeer *mp, int fd, bool client)
 		.evidence_arg = d,
 		.tls_ctx = d->tls,
 		/* KBS tokens (kbs_token.c; 0 and NULLs without) */
-		.accept = sn_kbst_accept(d),
+		.accept = fed > 0 ? (enum sn_make_accept)fed :
+				    (enum sn_make_accept)sn_kbst_accept(d),
 		.token = d->kbst ? sn_kbst_token : NULL,
-		.verify_token = d->kbst ? sn_kbst_verify : NULL,
+		.verify_token = d->kbst || fed > 0 ? sn_kbst_verify : NULL,
 		.token_arg = d,
+		.workflow_bind = fed > 0 ? wbind : NULL,
 	};
 	struct sn_make_callbacks cbs = make_cbs_tmpl;
 	int err;

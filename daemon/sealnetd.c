@@ -558,6 +558,7 @@ out:
 	sn_kbsc_stop(&d);
 	sn_make_stop(&d);
 	sn_kbst_stop(&d);
+	sn_fedn_free(&d);
 	sn_static_stop(&d);
 	if (d.ev_events)
 		event_free(d.ev_events);

@@ -22,6 +22,7 @@ struct sn_wfd;
 struct sn_mlog_require;
 struct sn_kbsc;
 struct sn_kbst;
+struct sn_fedn;
 
 struct sealnetd {
 	struct event_base *base;
@@ -56,6 +57,7 @@ struct sealnetd {
 	struct sn_wfd *wfd;		/* workflow.c; NULL: no manifest */
 	struct sn_kbsc *kbsc;		/* kbs_client.c, NULL: no KBS */
 	struct sn_kbst *kbst;		/* kbs_token.c, NULL: no token mode */
+	struct sn_fedn *fedn;		/* fed_peers.c: peer domains' bundles */
 };
 
 /* status.c: a snapshot of the state in the control protocol's terms
@@ -142,6 +144,23 @@ bool sn_kbsc_refused(struct sealnetd *d, const char *name,
  * helper process, renewed) and the check of peers' tokens in MAKE
  * (docs/protocol.md §3.1) */
 int sn_kbst_start(struct sealnetd *d);
+/* fed_peers.c: peers of other domains (docs/federation.md "Cross-domain
+ * appraisal").  sn_fedn_session: for peer pi in role client, the MAKE
+ * accept mode and *w the workflow binding, or 0 when pi is of this
+ * node's domain (or no manifest runs).  sn_fedn_bundles: the KBS's GET
+ * /federation/bundles answer, each bundle verified before it is held.
+ * sn_fedn_verify: a cross-domain peer's token (sn_make_token_verify_fn's
+ * contract). */
+bool sn_fedn_cross(const struct sealnetd *d, const char *peer);
+/* the configured name of the peer with that id, NULL: none */
+const char *sn_fedn_peer_name(const struct sealnetd *d, uint32_t peer_id);
+int sn_fedn_session(const struct sealnetd *d, size_t pi, bool client,
+		    uint8_t w[48]);
+void sn_fedn_bundles(struct sealnetd *d, const char *json, size_t len);
+int sn_fedn_verify(struct sealnetd *d, const char *tok, size_t len,
+		   const uint8_t spki[32], uint32_t peer_id,
+		   const char *peer_name, struct sn_appraisal *out);
+void sn_fedn_free(struct sealnetd *d);
 void sn_kbst_stop(struct sealnetd *d);
 /* the MAKE accept mode (0: no token mode, evidence) */
 int sn_kbst_accept(struct sealnetd *d);

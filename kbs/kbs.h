@@ -178,6 +178,9 @@ void kbs_bundle(struct kbs *k, struct evhttp_request *req);
 /* POST /admin/bundle: import a peer domain's bundle */
 void kbs_admin_bundle(struct kbs *k, struct evhttp_request *req,
 		      const char *actor);
+/* api_federation.c: GET /federation/bundles, the peer domains' bundles
+ * this KBS holds ({"bundles": [...]}) */
+void kbs_fed_bundles(struct kbs *k, struct evhttp_request *req);
 /* a revocation was committed: answer the waiting GET /events */
 void kbs_events_notify(struct kbs *k);
 void kbs_events_free(struct kbs *k);

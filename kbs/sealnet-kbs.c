@@ -32,6 +32,7 @@ static void usage(FILE *f)
 		"  GET  /resource/PATH     a resource sealed to the node's key "
 		"(Bearer token)\n"
 		"  GET  /keys              the token signing keys (JWKS)\n"
+		"  GET  /federation/bundles the peer domains' trust bundles held\n"
 		"  GET  /events            revocation events (long-poll)\n"
 		"  GET  /bundle            this domain's trust bundle "
 		"(docs/federation.md)\n"

@@ -124,6 +124,52 @@ int sn_fed_bundle_verify(const struct sn_workflow *wf,
 			 const struct sn_fed_bundle *last,
 			 enum sn_fed_status *status, struct sn_wf_diag *diag);
 
+/* ---- cross-domain appraisal, token mode (appraise.c) ----------------- */
+
+/* Why a peer's token is refused, in the order the checks run
+ * (docs/federation.md "Cross-domain appraisal"). */
+enum sn_fed_refusal {
+	SN_FED_R_OK = 0,
+	SN_FED_R_UNKNOWN_DOMAIN,    /* peer not in the manifest, or its
+				     * token of another domain */
+	SN_FED_R_BUNDLE_MISSING,    /* no verified bundle of its domain */
+	SN_FED_R_BUNDLE_EXPIRED,    /* the bundle's validity is over */
+	SN_FED_R_KEY_NOT_IN_BUNDLE, /* kid neither current nor next */
+	SN_FED_R_TOKEN_INVALID,	    /* signature, exp/iat, cnf, sub */
+	SN_FED_R_MANIFEST,	    /* manifest claim != the manifest's */
+	SN_FED_R_STAGE,		    /* stage not the peer's / not vouched */
+	SN_FED_R_REFERENCE,	    /* tee/measurement/TCB vs the manifest */
+	SN_FED_R_REVOKED,	    /* the caller's revocation check */
+};
+const char *sn_fed_refusal_name(enum sn_fed_refusal r);
+
+struct sn_kbs_claims;
+struct sn_fed_token_in {
+	const struct sn_workflow *wf; /* the manifest this node runs */
+	const char *peer;	      /* the peer's node name (HELLO) */
+	const char *tok;	      /* compact JWS as received */
+	size_t len;
+	const uint8_t *spki_sha256; /* the peer's TLS key in this session */
+	int64_t now;
+	/* bundles verified with sn_fed_bundle_verify against wf (at most
+	 * one per domain; NULL entries allowed) */
+	const struct sn_fed_bundle *const *bundles;
+	size_t n_bundles;
+	/* optional: nonzero when the claims are revoked (why says so) */
+	int (*revoked)(void *arg, const struct sn_kbs_claims *c, char *why,
+		       size_t cap);
+	void *arg;
+};
+
+/*
+ * A peer of another domain on its token: 0 and *out its claims when
+ * accepted; -EPERM with *r and why ("<refusal name>: detail") when
+ * refused; another negative errno when the check could not run.
+ */
+int sn_fed_token_appraise(const struct sn_fed_token_in *in,
+			  struct sn_kbs_claims *out, enum sn_fed_refusal *r,
+			  char *why, size_t cap);
+
 /* The bundle's token keys as a JWKS {"keys": [current(, next)]}, what
  * sn_kbs_jwks_parse reads (*out malloc'd). */
 int sn_fed_bundle_jwks(const struct sn_fed_bundle *b, char **out);

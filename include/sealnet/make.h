@@ -31,6 +31,9 @@
 #define SN_MAKE_PORT	    51821
 #define SN_MAKE_VERSION	    1
 #define SN_MAKE_VERSION_TOKEN 2 /* HELLO with the accept byte (TOKEN) */
+#define SN_MAKE_VERSION_WORKFLOW 3 /* v2 + the workflow confirmation */
+#define SN_MAKE_CONFIRM_LEN	 32   /* HELLO v3's confirm */
+#define SN_MAKE_BIND_LEN	 48   /* the workflow binding W (SHA-384) */
 #define SN_MAKE_TOKEN_MAX     8192 /* bytes of a compact JWS in TOKEN */
 #define SN_MAKE_HDR_LEN	    4		 /* u32 BE length */
 #define SN_MAKE_MAX_MSG	    (256u * 1024) /* type + payload */
@@ -46,6 +49,9 @@
 #define SN_MAKE_LABEL_ATTEST_CLIENT "EXPORTER-sealnet-make-attest-client"
 #define SN_MAKE_LABEL_ATTEST_SERVER "EXPORTER-sealnet-make-attest-server"
 #define SN_MAKE_LABEL_KEYS	    "EXPORTER-sealnet-make-keys"
+#define SN_MAKE_LABEL_CONFIRM_CLIENT "EXPORTER-sealnet-make-confirm-client"
+#define SN_MAKE_LABEL_CONFIRM_SERVER "EXPORTER-sealnet-make-confirm-server"
+#define SN_MAKE_BIND_PREFIX	     "sealnet-make-workflow-v1"
 
 /* --- message codec ------------------------------------------------------ */
 
@@ -81,7 +87,8 @@ enum sn_make_error {
 	SN_MAKE_E_TIMEOUT = 4,
 	SN_MAKE_E_INTERNAL = 5,
 	SN_MAKE_E_TOO_BIG = 6,
-	SN_MAKE_E_REKEY = 7, /* wrong epoch */
+	SN_MAKE_E_REKEY = 7,	/* wrong epoch */
+	SN_MAKE_E_WORKFLOW = 8, /* workflow binding differs (§3.2) */
 };
 
 struct sn_make_reason {
@@ -99,7 +106,10 @@ struct sn_make_msg {
 			uint32_t node_id;
 			char name[SN_MAKE_NAME_MAX + 1];
 			uint8_t nonce[SN_MAKE_NONCE_LEN];
-			uint8_t accept; /* version 2 only; enum sn_make_accept */
+			uint8_t accept; /* version 2, 3; enum sn_make_accept */
+			/* version 3: Exporter(confirm label of the sender's
+			 * role, W, 32) (docs/protocol.md §3.2) */
+			uint8_t confirm[SN_MAKE_CONFIRM_LEN];
 		} hello;
 		struct {
 			const char *data; /* not NUL-terminated */
@@ -173,6 +183,25 @@ int sn_make_channel_binding(SSL *ssl, bool is_client,
 int sn_make_derive_keys(SSL *ssl, uint16_t epoch, uint8_t c2s[SN_MAKE_KEY_LEN],
 			uint8_t s2c[SN_MAKE_KEY_LEN]);
 
+/*
+ * The workflow binding of a cross-domain session (docs/protocol.md §3.2):
+ * W = SHA-384("sealnet-make-workflow-v1" || 0x00 || manifest digest (48)
+ *             || u8 len || client's domain id || u8 len || server's
+ *             domain id).  Domain ids: 1..63 bytes.
+ */
+int sn_make_workflow_binding(const uint8_t manifest_digest[48],
+			     const char *client_domain,
+			     const char *server_domain,
+			     uint8_t out[SN_MAKE_BIND_LEN]);
+/* HELLO v3's confirm for role is_client: Exporter(label, W, 32). */
+int sn_make_confirm(SSL *ssl, bool is_client, const uint8_t w[SN_MAKE_BIND_LEN],
+		    uint8_t out[SN_MAKE_CONFIRM_LEN]);
+/* Keys of epoch bound to W (NULL: sn_make_derive_keys): context =
+ * u16 BE epoch || W. */
+int sn_make_derive_keys_bound(SSL *ssl, uint16_t epoch, const uint8_t *w,
+			      uint8_t c2s[SN_MAKE_KEY_LEN],
+			      uint8_t s2c[SN_MAKE_KEY_LEN]);
+
 /* --- session --------------------------------------------------------------- */
 
 struct event_base;
@@ -230,6 +259,12 @@ struct sn_make_params {
 	sn_make_token_fn token;		      /* NULL: this node has none */
 	sn_make_token_verify_fn verify_token; /* required to accept tokens */
 	void *token_arg;
+	/* optional: the workflow binding W of this pair
+	 * (sn_make_workflow_binding, with this session's roles): HELLO v3
+	 * carries its confirmation, which must match the peer's, and every
+	 * epoch's keys are derived with it (docs/protocol.md §3.2).  NULL:
+	 * versions 1/2, unbound keys; a peer sending v3 is refused. */
+	const uint8_t *workflow_bind;	   /* SN_MAKE_BIND_LEN bytes, copied */
 	unsigned int handshake_timeout_ms; /* 0: 10000 */
 	unsigned int rekey_timeout_ms;	   /* 0: the handshake timeout */
 };

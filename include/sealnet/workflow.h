@@ -131,8 +131,19 @@ struct sn_wf_stage {
 	struct sn_wf_reference ref;
 };
 
+/* How a node appraises a peer of another domain on a flow
+ * (docs/workflow.md "Cross-domain appraisal"). */
+enum sn_wf_appraisal {
+	SN_WF_APPRAISAL_EVIDENCE = 0, /* raw evidence vs the manifest's
+				       * reference values (default) */
+	SN_WF_APPRAISAL_TOKEN = 1,    /* the peer domain's token, checked
+				       * with its trust bundle */
+};
+
 struct sn_wf_flow {
 	size_t from, to; /* indices into stages */
+	enum sn_wf_appraisal appraisal; /* "appraisal"; default evidence */
+	bool has_appraisal;		/* the member is present */
 	enum sn_wf_proto proto;
 	uint16_t port_first, port_last; /* 0,0: any (icmp: always 0,0) */
 	uint64_t rate_kbps; /* 0: none (carried; not enforced yet) */
@@ -189,6 +200,17 @@ int sn_workflow_digest(const char *json, size_t len,
 int sn_workflow_find_domain(const struct sn_workflow *wf, const char *id);
 int sn_workflow_find_node(const struct sn_workflow *wf, const char *name);
 int sn_workflow_find_stage(const struct sn_workflow *wf, const char *name);
+
+/*
+ * How node a appraises node b (indices into nodes) when they are of
+ * different domains: SN_WF_APPRAISAL_EVIDENCE when any flow between
+ * them (either direction) says evidence (or names no mode), TOKEN when
+ * every such flow says token.  -ENOENT: no flow between them; -EINVAL:
+ * same domain (the nodes' own kbs.make_accept decides there).
+ */
+int sn_workflow_pair_appraisal(const struct sn_workflow *wf, size_t a,
+			       size_t b);
+const char *sn_wf_appraisal_name(enum sn_wf_appraisal a);
 
 /* The appraisal policy (docs/attestation.md, compact JSON with sorted
  * keys, "comment": "workflow NAME vVERSION") that stage's reference values
@@ -304,6 +326,10 @@ int sn_wf_keygen(const char *priv_path, const char *pub_path,
 struct sn_wf_peer_policy {
 	char peer[SN_WF_NAME_MAX];
 	char *policy_json; /* compact JSON */
+	bool cross_domain; /* the peer is of another domain */
+	enum sn_wf_appraisal
+		appraisal; /* cross_domain: how it is
+			    * appraised (sn_workflow_pair_appraisal) */
 };
 
 struct sn_wf_compiled {
@@ -311,8 +337,10 @@ struct sn_wf_compiled {
 	struct sn_wf_peer_policy *policies;
 	size_t n_policies;
 	/* SHA-384 over "sealnet-workflow-node-policy-v1" NUL || canonical
-	 * form of {"config": ..., "appraisal_policies": {peer: ...}} (before
-	 * local members are merged) */
+	 * form of {"config": ..., "appraisal_policies": {peer: ...}} plus,
+	 * when the node has peers of other domains, "peer_appraisal":
+	 * {peer: "token"|"evidence"} for those (before local members are
+	 * merged) */
 	uint8_t policy_digest[SN_WF_DIGEST_LEN];
 };
 

@@ -43,6 +43,8 @@ struct sn_make_keys {
 	bool is_client;
 	uint8_t cb_own[SN_MAKE_CB_LEN];	 /* in our evidence's report_data */
 	uint8_t cb_peer[SN_MAKE_CB_LEN]; /* expected in the peer's */
+	bool has_bind;			 /* a workflow binding W (§3.2) */
+	uint8_t bind[SN_MAKE_BIND_LEN];
 };
 
 /* A direction's keys of one epoch, as this side uses them. */
@@ -51,7 +53,8 @@ struct sn_make_epoch_keys {
 	uint8_t rx[SN_MAKE_KEY_LEN];
 };
 
-/* After the handshake: both channel bindings of this role. */
+/* After the handshake: both channel bindings of this role (k's has_bind
+ * and bind, set before, are kept). */
 int sn_make_keys_bind(struct sn_make_keys *k, SSL *ssl, bool is_client);
 
 /* Our report_data = SHA-512(cb_own || mlog_digest); mlog_digest NULL:

@@ -60,16 +60,64 @@ cleanup:
 	return err;
 }
 
+int sn_make_workflow_binding(const uint8_t manifest_digest[48],
+			     const char *client_domain,
+			     const char *server_domain,
+			     uint8_t out[SN_MAKE_BIND_LEN])
+{
+	size_t cl = client_domain ? strlen(client_domain) : 0,
+	       sl = server_domain ? strlen(server_domain) : 0;
+	uint8_t lc = (uint8_t)cl, ls = (uint8_t)sl;
+	EVP_MD_CTX *md;
+	int ok;
+
+	if (!cl || cl > SN_MAKE_NAME_MAX || !sl || sl > SN_MAKE_NAME_MAX)
+		return -EINVAL;
+	md = EVP_MD_CTX_new();
+	if (!md)
+		return -ENOMEM;
+	ok = EVP_DigestInit_ex(md, EVP_sha384(), NULL) == 1 &&
+	     EVP_DigestUpdate(md, SN_MAKE_BIND_PREFIX,
+			      sizeof(SN_MAKE_BIND_PREFIX)) == 1 &&
+	     EVP_DigestUpdate(md, manifest_digest, 48) == 1 &&
+	     EVP_DigestUpdate(md, &lc, 1) == 1 &&
+	     EVP_DigestUpdate(md, client_domain, cl) == 1 &&
+	     EVP_DigestUpdate(md, &ls, 1) == 1 &&
+	     EVP_DigestUpdate(md, server_domain, sl) == 1 &&
+	     EVP_DigestFinal_ex(md, out, NULL) == 1;
+	EVP_MD_CTX_free(md);
+	return ok ? 0 : -EIO;
+}
+
+int sn_make_confirm(SSL *ssl, bool is_client, const uint8_t w[SN_MAKE_BIND_LEN],
+		    uint8_t out[SN_MAKE_CONFIRM_LEN])
+{
+	return exporter(ssl,
+			is_client ? SN_MAKE_LABEL_CONFIRM_CLIENT :
+				    SN_MAKE_LABEL_CONFIRM_SERVER,
+			w, SN_MAKE_BIND_LEN, out, SN_MAKE_CONFIRM_LEN);
+}
+
 int sn_make_derive_keys(SSL *ssl, uint16_t epoch, uint8_t c2s[SN_MAKE_KEY_LEN],
 			uint8_t s2c[SN_MAKE_KEY_LEN])
 {
-	uint8_t ctx[2] = {(uint8_t)(epoch >> 8), (uint8_t)epoch};
+	return sn_make_derive_keys_bound(ssl, epoch, NULL, c2s, s2c);
+}
+
+int sn_make_derive_keys_bound(SSL *ssl, uint16_t epoch, const uint8_t *w,
+			      uint8_t c2s[SN_MAKE_KEY_LEN],
+			      uint8_t s2c[SN_MAKE_KEY_LEN])
+{
+	uint8_t ctx[2 + SN_MAKE_BIND_LEN] = {(uint8_t)(epoch >> 8),
+					     (uint8_t)epoch};
 	uint8_t k[2 * SN_MAKE_KEY_LEN];
 	int err;
 
 	if (!epoch)
 		return -EINVAL;
-	err = exporter(ssl, SN_MAKE_LABEL_KEYS, ctx, sizeof(ctx), k,
+	if (w)
+		memcpy(ctx + 2, w, SN_MAKE_BIND_LEN);
+	err = exporter(ssl, SN_MAKE_LABEL_KEYS, ctx, w ? sizeof(ctx) : 2, k,
 		       sizeof(k));
 	if (!err) {
 		memcpy(c2s, k, SN_MAKE_KEY_LEN);
@@ -83,9 +131,11 @@ int sn_make_derive_keys(SSL *ssl, uint16_t epoch, uint8_t c2s[SN_MAKE_KEY_LEN],
 
 int sn_make_keys_bind(struct sn_make_keys *k, SSL *ssl, bool is_client)
 {
-	struct sn_make_keys nk = {.is_client = is_client};
+	struct sn_make_keys nk = {.is_client = is_client,
+				  .has_bind = k->has_bind};
 	int err;
 
+	memcpy(nk.bind, k->bind, sizeof(nk.bind));
 	err = sn_make_channel_binding(ssl, is_client, nk.cb_own);
 	if (!err)
 		err = sn_make_channel_binding(ssl, !is_client, nk.cb_peer);
@@ -109,7 +159,8 @@ int sn_make_keys_epoch(const struct sn_make_keys *k, SSL *ssl, uint16_t epoch,
 	uint8_t c2s[SN_MAKE_KEY_LEN], s2c[SN_MAKE_KEY_LEN];
 	int err;
 
-	err = sn_make_derive_keys(ssl, epoch, c2s, s2c);
+	err = sn_make_derive_keys_bound(ssl, epoch,
+					k->has_bind ? k->bind : NULL, c2s, s2c);
 	if (!err) {
 		/* the client sends with c2s, the server with s2c */
 		memcpy(out->tx, k->is_client ? c2s : s2c, SN_MAKE_KEY_LEN);

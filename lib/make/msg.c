@@ -140,15 +140,17 @@ static int dec_hello(struct rd *r, struct sn_make_msg *m)
 {
 	uint8_t nl;
 
-	size_t v2;
+	size_t v2, v3;
 
 	if (r->left < HELLO_FIXED + 1 ||
-	    r->left > HELLO_FIXED + SN_MAKE_NAME_MAX + 1)
+	    r->left > HELLO_FIXED + SN_MAKE_NAME_MAX + 1 + SN_MAKE_CONFIRM_LEN)
 		return bad("HELLO length");
 	rd_u16(r, &m->hello.version);
-	/* version 2 appends the accept byte; other versions are v1's layout
-	 * (the session refuses them) */
-	v2 = m->hello.version == SN_MAKE_VERSION_TOKEN;
+	/* version 2 appends the accept byte, version 3 the accept byte and
+	 * the workflow confirmation; other versions are v1's layout (the
+	 * session refuses them) */
+	v3 = m->hello.version == SN_MAKE_VERSION_WORKFLOW;
+	v2 = v3 || m->hello.version == SN_MAKE_VERSION_TOKEN;
 	rd_u8(r, &m->hello.role);
 	rd_u32(r, &m->hello.node_id);
 	rd_u8(r, &nl);
@@ -156,7 +158,8 @@ static int dec_hello(struct rd *r, struct sn_make_msg *m)
 		return bad("HELLO role");
 	if (m->hello.node_id == 0)
 		return bad("HELLO node id 0");
-	if (r->left != (size_t)nl + SN_MAKE_NONCE_LEN + v2)
+	if (r->left !=
+	    (size_t)nl + SN_MAKE_NONCE_LEN + v2 + v3 * SN_MAKE_CONFIRM_LEN)
 		return bad("HELLO name length");
 	if (!sn_make_name_ok((const char *)r->p, nl))
 		return bad("HELLO name");
@@ -170,6 +173,8 @@ static int dec_hello(struct rd *r, struct sn_make_msg *m)
 		    m->hello.accept > SN_MAKE_ACCEPT_TOKEN_AND_EVIDENCE)
 			return bad("HELLO accept");
 	}
+	if (v3)
+		rd_bytes(r, m->hello.confirm, SN_MAKE_CONFIRM_LEN);
 	return 0;
 }
 
@@ -346,12 +351,15 @@ static int enc_size(const struct sn_make_msg *m, size_t *out)
 		if (!sn_make_name_ok(m->hello.name, n) || !m->hello.node_id ||
 		    m->hello.role > SN_MAKE_SERVER)
 			return -EINVAL;
-		if (m->hello.version == SN_MAKE_VERSION_TOKEN &&
+		if ((m->hello.version == SN_MAKE_VERSION_TOKEN ||
+		     m->hello.version == SN_MAKE_VERSION_WORKFLOW) &&
 		    (m->hello.accept < SN_MAKE_ACCEPT_EVIDENCE ||
 		     m->hello.accept > SN_MAKE_ACCEPT_TOKEN_AND_EVIDENCE))
 			return -EINVAL;
 		*out = HELLO_FIXED + n +
-		       (m->hello.version == SN_MAKE_VERSION_TOKEN);
+		       (m->hello.version == SN_MAKE_VERSION_TOKEN) +
+		       (m->hello.version == SN_MAKE_VERSION_WORKFLOW) *
+			       (1 + SN_MAKE_CONFIRM_LEN);
 		return 0;
 	case SN_MAKE_TOKEN:
 		if (!m->token.data || !token_ok(m->token.data, m->token.len))
@@ -419,8 +427,11 @@ int sn_make_msg_encode(const struct sn_make_msg *m, uint8_t **out,
 		wr_u8(&w, (uint8_t)tl);
 		wr_bytes(&w, m->hello.name, tl);
 		wr_bytes(&w, m->hello.nonce, SN_MAKE_NONCE_LEN);
-		if (m->hello.version == SN_MAKE_VERSION_TOKEN)
+		if (m->hello.version == SN_MAKE_VERSION_TOKEN ||
+		    m->hello.version == SN_MAKE_VERSION_WORKFLOW)
 			wr_u8(&w, m->hello.accept);
+		if (m->hello.version == SN_MAKE_VERSION_WORKFLOW)
+			wr_bytes(&w, m->hello.confirm, SN_MAKE_CONFIRM_LEN);
 		break;
 	case SN_MAKE_TOKEN:
 		wr_bytes(&w, m->token.data, m->token.len);

@@ -255,9 +255,22 @@ static void on_connected(struct sn_make_session *s)
 		return;
 	}
 	s->st = SN_MAKE_ST_ATTEST;
-	/* version 1 unless tokens are involved on our side */
-	s->v2 = s->p.token || own_accept(s) != SN_MAKE_ACCEPT_EVIDENCE;
-	m.hello.version = s->v2 ? SN_MAKE_VERSION_TOKEN : SN_MAKE_VERSION;
+	/* version 1 unless tokens are involved on our side; 3 with a
+	 * workflow binding (§3.2), which proves like 2 */
+	s->v2 = s->p.token || own_accept(s) != SN_MAKE_ACCEPT_EVIDENCE ||
+		s->keys.has_bind;
+	m.hello.version = s->keys.has_bind ? SN_MAKE_VERSION_WORKFLOW :
+			  s->v2		   ? SN_MAKE_VERSION_TOKEN :
+					     SN_MAKE_VERSION;
+	if (s->keys.has_bind) {
+		err = sn_make_confirm(s->ssl, s->is_client, s->keys.bind,
+				      m.hello.confirm);
+		if (err) {
+			sn_make_fail(s, err, SN_MAKE_E_INTERNAL,
+				     "TLS exporter failed");
+			return;
+		}
+	}
 	m.hello.accept = (uint8_t)own_accept(s);
 	m.hello.role = s->is_client ? SN_MAKE_CLIENT : SN_MAKE_SERVER;
 	m.hello.node_id = s->p.node_id;
@@ -278,10 +291,36 @@ static void rx_hello(struct sn_make_session *s, const struct sn_make_msg *m)
 {
 	uint8_t want = s->is_client ? SN_MAKE_SERVER : SN_MAKE_CLIENT;
 
+	uint8_t confirm[SN_MAKE_CONFIRM_LEN];
+
 	if (m->hello.version != SN_MAKE_VERSION &&
-	    m->hello.version != SN_MAKE_VERSION_TOKEN) {
+	    m->hello.version != SN_MAKE_VERSION_TOKEN &&
+	    m->hello.version != SN_MAKE_VERSION_WORKFLOW) {
 		sn_make_fail(s, -EPROTONOSUPPORT, SN_MAKE_E_VERSION,
 			     "unsupported MAKE version %u", m->hello.version);
+		return;
+	}
+	/* §3.2: both sides bind the same workflow and domains, or neither */
+	if (s->keys.has_bind !=
+	    (m->hello.version == SN_MAKE_VERSION_WORKFLOW)) {
+		sn_make_fail(s, -EPROTO, SN_MAKE_E_WORKFLOW,
+			     "workflow-mismatch: %s",
+			     s->keys.has_bind ?
+				     "the peer does not bind a workflow "
+				     "(HELLO version < 3): it runs no "
+				     "manifest, or not as a peer of another "
+				     "domain" :
+				     "the peer binds a workflow (HELLO version "
+				     "3) and this node does not");
+		return;
+	}
+	if (s->keys.has_bind &&
+	    (sn_make_confirm(s->ssl, !s->is_client, s->keys.bind, confirm) ||
+	     CRYPTO_memcmp(confirm, m->hello.confirm, sizeof(confirm)))) {
+		sn_make_fail(s, -EPROTO, SN_MAKE_E_WORKFLOW,
+			     "workflow-mismatch: the peer's HELLO confirms "
+			     "another workflow binding (another manifest "
+			     "digest, or other domains for the two nodes)");
 		return;
 	}
 	if (m->hello.role != want) {
@@ -720,6 +759,11 @@ int sn_make_session_new(struct event_base *base, int fd, bool is_client,
 		s->p.rekey_timeout_ms = s->p.handshake_timeout_ms;
 	if (cbs)
 		s->cb = *cbs;
+	if (params->workflow_bind) {
+		s->keys.has_bind = true;
+		memcpy(s->keys.bind, params->workflow_bind, SN_MAKE_BIND_LEN);
+		s->p.workflow_bind = NULL; /* the copy in keys */
+	}
 	if (RAND_bytes(s->nonce, sizeof(s->nonce)) != 1) {
 		err = -EIO;
 		goto fail;

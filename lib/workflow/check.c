@@ -235,6 +235,18 @@ static void flow_checks(const struct sn_workflow *wf, struct sn_wf_diag *d)
 
 		if (a->from == SIZE_MAX || a->to == SIZE_MAX || !a->proto)
 			continue;
+		if (a->has_appraisal &&
+		    wf->stages[a->from].domain != SIZE_MAX &&
+		    wf->stages[a->from].domain == wf->stages[a->to].domain) {
+			P(p, "$.flows[%zu].appraisal", i);
+			wf_err(d, p,
+			       "stages '%s' and '%s' are both of domain '%s': "
+			       "appraisal chooses how domains appraise each "
+			       "other; within one domain the nodes' "
+			       "kbs.make_accept decides: remove it",
+			       wf->stages[a->from].name, wf->stages[a->to].name,
+			       wf->domains[wf->stages[a->from].domain].id);
+		}
 		for (size_t j = 0; j < i; j++) {
 			const struct sn_wf_flow *b = &wf->flows[j];
 			size_t node;

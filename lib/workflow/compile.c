@@ -202,7 +202,7 @@ int sn_workflow_compile_node(const struct sn_workflow *wf, const char *node,
 {
 	struct sn_wf_diag scratch, *d = diag ? diag : &scratch;
 	json_t *cfg = NULL, *peers = NULL, *rules = NULL, *seen = NULL,
-	       *pols = NULL, *whole = NULL;
+	       *pols = NULL, *whole = NULL, *modes = NULL;
 	bool *is_peer = NULL;
 	struct sn_wf_compiled *c = NULL;
 	char *canon = NULL, *txt = NULL;
@@ -220,8 +220,9 @@ int sn_workflow_compile_node(const struct sn_workflow *wf, const char *node,
 	rules = json_array();
 	seen = json_object();
 	pols = json_object();
+	modes = json_object();
 	c = calloc(1, sizeof(*c));
-	if (!is_peer || !peers || !rules || !seen || !pols || !c)
+	if (!is_peer || !peers || !rules || !seen || !pols || !modes || !c)
 		goto out;
 	err = node_rules(wf, n, is_peer, rules, seen);
 	if (err == -E2BIG)
@@ -266,6 +267,23 @@ int sn_workflow_compile_node(const struct sn_workflow *wf, const char *node,
 				     (unsigned long long)wf->version));
 		snprintf(c->policies[c->n_policies].peer, SN_WF_NAME_MAX, "%s",
 			 wf->nodes[m].name);
+		/* a peer of another domain: how it is appraised */
+		c->policies[c->n_policies].cross_domain =
+			wf->nodes[m].domain != wf->nodes[n].domain;
+		if (c->policies[c->n_policies].cross_domain) {
+			int mode = sn_workflow_pair_appraisal(wf, n, m);
+
+			c->policies[c->n_policies].appraisal =
+				mode == SN_WF_APPRAISAL_TOKEN ?
+					SN_WF_APPRAISAL_TOKEN :
+					SN_WF_APPRAISAL_EVIDENCE;
+			if (json_object_set_new(
+				    modes, wf->nodes[m].name,
+				    json_string(sn_wf_appraisal_name(
+					    c->policies[c->n_policies]
+						    .appraisal))))
+				goto out;
+		}
 		c->policies[c->n_policies].policy_json =
 			json_dumps(pol, JSON_COMPACT | JSON_SORT_KEYS);
 		if (!c->policies[c->n_policies].policy_json ||
@@ -286,6 +304,11 @@ int sn_workflow_compile_node(const struct sn_workflow *wf, const char *node,
 		goto out;
 	whole = json_pack("{sOsO}", "config", cfg, "appraisal_policies", pols);
 	if (!cfg || !whole)
+		goto out;
+	/* peers of other domains: their appraisal mode is part of the
+	 * policy (absent without such peers: single-domain digests stay) */
+	if (json_object_size(modes) &&
+	    json_object_set(whole, "peer_appraisal", modes))
 		goto out;
 	if ((err = wf_json_canonical(whole, &canon, &clen)) ||
 	    (err = wf_sha384_prefixed(NODE_POLICY_PREFIX, canon, clen,
@@ -315,6 +338,7 @@ out:
 	json_decref(rules);
 	json_decref(seen);
 	json_decref(pols);
+	json_decref(modes);
 	sn_wf_compiled_free(c);
 	return err;
 }

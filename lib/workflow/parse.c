@@ -270,9 +270,10 @@ static void parse_flow(struct wf_ctx *c, json_t *o, const char *path,
 		       struct sn_wf_flow *f)
 {
 	static const char *const allowed[] = {
-		"from", "to", "protocol", "port", "port_range", "limits", NULL};
+		"from",	      "to",	"protocol",  "port",
+		"port_range", "limits", "appraisal", NULL};
 	static const char *const lallowed[] = {"rate_kbps", "max_bytes", NULL};
-	char proto[8], sub[PATH_MAX_LEN];
+	char proto[8], mode[16], sub[PATH_MAX_LEN];
 	json_t *pr, *lim;
 	uint64_t v;
 
@@ -283,6 +284,20 @@ static void parse_flow(struct wf_ctx *c, json_t *o, const char *path,
 	f->from = resolve(c, o, path, "from", "stage", c->wf->n_stages,
 			  stage_name);
 	f->to = resolve(c, o, path, "to", "stage", c->wf->n_stages, stage_name);
+	if (json_object_get(o, "appraisal") &&
+	    !wf_get_str(c, o, path, "appraisal", true, false, mode,
+			sizeof(mode))) {
+		f->has_appraisal = true;
+		if (!strcmp(mode, "token"))
+			f->appraisal = SN_WF_APPRAISAL_TOKEN;
+		else if (strcmp(mode, "evidence"))
+			wf_err(c->d, wf_sub(sub, "%s.appraisal", path),
+			       "'%s': must be \"token\" (the peer domain's "
+			       "attestation token, checked with its trust "
+			       "bundle) or \"evidence\" (its raw evidence, "
+			       "appraised here)",
+			       mode);
+	}
 	if (wf_get_str(c, o, path, "protocol", true, false, proto,
 		       sizeof(proto)))
 		return;

@@ -115,6 +115,43 @@ int sn_workflow_find_stage(const struct sn_workflow *wf, const char *name)
 	return -ENOENT;
 }
 
+const char *sn_wf_appraisal_name(enum sn_wf_appraisal a)
+{
+	return a == SN_WF_APPRAISAL_TOKEN ? "token" : "evidence";
+}
+
+static bool stage_on(const struct sn_wf_stage *s, size_t node)
+{
+	for (size_t i = 0; i < s->n_nodes; i++)
+		if (s->nodes[i] == node)
+			return true;
+	return false;
+}
+
+int sn_workflow_pair_appraisal(const struct sn_workflow *wf, size_t a, size_t b)
+{
+	bool any = false, evidence = false;
+
+	if (a >= wf->n_nodes || b >= wf->n_nodes ||
+	    wf->nodes[a].domain == wf->nodes[b].domain)
+		return -EINVAL;
+	for (size_t i = 0; i < wf->n_flows; i++) {
+		const struct sn_wf_flow *f = &wf->flows[i];
+		const struct sn_wf_stage *from = &wf->stages[f->from],
+					 *to = &wf->stages[f->to];
+
+		if (!((stage_on(from, a) && stage_on(to, b)) ||
+		      (stage_on(from, b) && stage_on(to, a))))
+			continue;
+		any = true;
+		if (f->appraisal != SN_WF_APPRAISAL_TOKEN)
+			evidence = true;
+	}
+	if (!any)
+		return -ENOENT;
+	return evidence ? SN_WF_APPRAISAL_EVIDENCE : SN_WF_APPRAISAL_TOKEN;
+}
+
 static json_t *hex(const uint8_t *p, size_t n)
 {
 	char s[2 * 64 + 1];

@@ -135,6 +135,11 @@ struct pair_node {
 	enum sn_make_accept accept;
 	const char *token;
 	SSL_CTX *ctx;
+	/* the workflow binding W (docs/protocol.md §3.2), NULL: none */
+	const uint8_t *bind;
+	/* another token check than pair_token_verify (NULL: that one; its
+	 * arg is the node too) */
+	sn_make_token_verify_fn verify;
 };
 
 /* the verification keys tokens are checked with (a KBS's JWKS) */
@@ -392,8 +397,9 @@ static inline int pair_node_start(struct pair_node *n, int fd, bool is_client,
 		.n_peer_mlog_require = n->n_require,
 		.accept = n->accept,
 		.token = n->token ? pair_token_get : NULL,
-		.verify_token = pair_token_verify,
+		.verify_token = n->verify ? n->verify : pair_token_verify,
 		.token_arg = n,
+		.workflow_bind = n->bind,
 	};
 
 	if (n->ctx)

@@ -299,7 +299,7 @@ static void m_truncated(uint8_t *b, size_t *l)
 }
 static void m_version(uint8_t *b, size_t *l)
 {
-	b[H_VER + 1] = 3; /* the codec passes it; the session refuses */
+	b[H_VER + 1] = 4; /* the codec passes it; the session refuses */
 }
 
 static void test_hello_malformed(void **state)
@@ -314,7 +314,7 @@ static void test_hello_malformed(void **state)
 	assert_int_equal(hello_mut(m_trailing), -EBADMSG);
 	assert_int_equal(hello_mut(m_truncated), -EBADMSG);
 	assert_int_equal(hello_mut(m_version), 0);
-	assert_int_equal(d.hello.version, 3);
+	assert_int_equal(d.hello.version, 4);
 
 	/* the encoder applies the same rules */
 	{

@@ -462,7 +462,7 @@ static void test_malformed_frames(void **state)
 
 		assert_non_null(m);
 		m->type = SN_MAKE_HELLO;
-		m->hello.version = 3; /* 2 is HELLO with tokens */
+		m->hello.version = 4; /* 2: HELLO with tokens, 3: bound */
 		m->hello.role = SN_MAKE_CLIENT;
 		m->hello.node_id = 5;
 		strcpy(m->hello.name, "x");
@@ -470,7 +470,7 @@ static void test_malformed_frames(void **state)
 		assert_true(hl <= sizeof(hello));
 		memcpy(hello, b, hl);
 		free(b);
-		garbage(hello, hl, "unsupported MAKE version 3");
+		garbage(hello, hl, "unsupported MAKE version 4");
 		/* the server's own role */
 		m->hello.version = 1;
 		m->hello.role = SN_MAKE_SERVER;
