@@ -62,6 +62,7 @@ struct kbs {
 	struct sn_workflow *wf;	     /* cfg.manifest, verified; or NULL */
 	struct kbs_policy_cache pcache[KBS_POLICY_CACHE];
 	unsigned int pcache_next;
+	struct kbs_fed *fed; /* federation.c: peer domains; NULL: none */
 };
 
 /* --- metrics.c: the Prometheus page on cfg.metrics_listen --------------- */
@@ -128,6 +129,47 @@ void kbs_admin_bundle(struct kbs *k, struct evhttp_request *req,
 void kbs_events_notify(struct kbs *k);
 void kbs_events_free(struct kbs *k);
 void kbs_policy_cache_free(struct kbs *k);
+
+/* --- federation.c: peer domains' bundles and revocations ------------- */
+
+/* the manifest peers are checked against (NULL: none) */
+const struct sn_workflow *kbs_fed_manifest(struct kbs *k);
+/* fetch and follow every peer domain of the manifest (after the server
+ * started); stop */
+int kbs_fed_start(struct kbs *k);
+void kbs_fed_stop(struct kbs *k);
+/* what kbs_fed_accept decided */
+struct kbs_fed_verdict {
+	char code[48]; /* refusal code ("" accepted) */
+	char msg[400];
+	char domain[SN_KBS_NAME_MAX];
+	uint64_t sequence;
+	int64_t not_after;
+	bool changed;	/* a new bundle was stored */
+	bool withdrawn; /* a signed withdrawal (no stage) */
+};
+/* A peer bundle (fetched from expect_domain's KBS, or NULL: imported by
+ * an admin): verified against the manifest and the stored one, stored
+ * with its audit entry (actor, action).  0 accepted; -EINVAL invalid,
+ * -EPERM refused (v->code, v->msg; not audited here), -EIO store. */
+int kbs_fed_accept(struct kbs *k, const char *expect_domain, const char *text,
+		   size_t len, const char *actor, const char *action,
+		   struct kbs_fed_verdict *v);
+/* withdraw a peer domain: revoke all its nodes here.  -ENOENT not a peer
+ * domain of the manifest, -EALREADY withdrawn already */
+int kbs_fed_withdraw(struct kbs *k, const char *domain, const char *actor,
+		     const char *reason);
+/* {"bundles": [the signed bundles of peer domains valid now]} */
+#include <jansson.h>
+int kbs_fed_bundles(struct kbs *k, json_t **out);
+/* GET /federation/bundles */
+void kbs_fed_bundles_get(struct kbs *k, struct evhttp_request *req);
+/* GET /admin/bundles, POST /admin/withdraw (and rollover): true when
+ * what is one of them (answered) */
+bool kbs_fed_admin(struct kbs *k, struct evhttp_request *req,
+		   const char *what, const char *actor);
+/* the peer families of the /metrics page */
+void kbs_fed_metrics(struct kbs *k, struct sn_prom *p);
 
 /* a query parameter as a number in min..max (absent: def): 0 or -EINVAL */
 int kbs_query_int(struct evhttp_request *req, const char *name, long min,

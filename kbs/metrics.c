@@ -123,6 +123,7 @@ static int page(struct kbs *k, struct sn_prom *p)
 		       "(appraisal, signing, the committed record).");
 	sn_prom_hist(p, "sealnet_kbs_attestation_duration_seconds", NULL,
 		     &m->attest_s);
+	kbs_fed_metrics(k, p);
 	return sn_prom_text(p, NULL) ? 0 : -ENOMEM;
 }
 

@@ -35,6 +35,8 @@ static void usage(FILE *f)
 		"  GET  /events            revocation events (long-poll)\n"
 		"  GET  /bundle            this domain's trust bundle "
 		"(docs/federation.md)\n"
+		"  GET  /federation/bundles  the valid trust bundles of peer "
+		"domains\n"
 		"  /admin/...              enrol, reference values, resources, "
 		"revocation,\n"
 		"                          list, audit, peers' bundles: "
@@ -153,7 +155,8 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	k.base = event_base_new();
-	if (!k.base || kbs_metrics_start(&k) || kbs_server_start(&k))
+	if (!k.base || kbs_metrics_start(&k) || kbs_server_start(&k) ||
+	    kbs_fed_start(&k))
 		goto out;
 	sigs[0] = evsignal_new(k.base, SIGTERM, on_signal, k.base);
 	sigs[1] = evsignal_new(k.base, SIGINT, on_signal, k.base);
@@ -168,6 +171,7 @@ out:
 	for (int i = 0; i < 2; i++)
 		if (sigs[i])
 			event_free(sigs[i]);
+	kbs_fed_stop(&k);
 	kbs_server_stop(&k);
 	kbs_metrics_stop(&k);
 	if (k.base)

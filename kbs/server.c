@@ -292,11 +292,14 @@ static void route(struct evhttp_request *req, void *arg)
 		kbs_events(k, req);
 	else if (!strcmp(path, "/bundle") && get)
 		kbs_bundle(k, req);
+	else if (!strcmp(path, "/federation/bundles") && get)
+		kbs_fed_bundles_get(k, req);
 	else if (!strncmp(path, "/admin/", 7))
 		kbs_admin(k, req, path + 7);
 	else if (!strcmp(path, "/challenge") || !strcmp(path, "/attest") ||
 		 !strncmp(path, "/resource/", 10) || !strcmp(path, "/keys") ||
-		 !strcmp(path, "/events") || !strcmp(path, "/bundle"))
+		 !strcmp(path, "/events") || !strcmp(path, "/bundle") ||
+		 !strcmp(path, "/federation/bundles"))
 		kbs_refuse(k, req, 405, "request", path, "bad-method", NULL,
 			   "%s takes %s", path,
 			   !strcmp(path, "/attest") ? "POST" : "GET");
