@@ -109,6 +109,7 @@ static const char *const known[] = {
 	"manifest",
 	"bundle",
 	"trust_dir",
+	"token_key_next",
 	"comment",
 	NULL,
 };
@@ -183,7 +184,9 @@ int kbs_config_load(const char *path, struct kbs_config *out)
 			sizeof(c.manifest)) ||
 	    path_member(o, "bundle", dir, false, c.bundle, sizeof(c.bundle)) ||
 	    path_member(o, "trust_dir", dir, false, c.trust_dir,
-			sizeof(c.trust_dir)))
+			sizeof(c.trust_dir)) ||
+	    path_member(o, "token_key_next", dir, false, c.token_key_next,
+			sizeof(c.token_key_next)))
 		goto out;
 	if (!c.manifest[0] != !c.trust_dir[0]) {
 		sn_err("config %s: \"manifest\" and \"trust_dir\" go together "

@@ -194,8 +194,7 @@ static void on_bundle(struct evhttp_request *req, void *arg);
 static void on_events(struct evhttp_request *req, void *arg);
 
 /* one GET on channel c of peer p; 0 or -ENOMEM */
-static int request(struct kbs_peer *p, int c, const char *target,
-		   int timeout_s)
+static int request(struct kbs_peer *p, int c, const char *target, int timeout_s)
 {
 	struct kbs_fed *f = p->f;
 	struct evhttp_request *req;
@@ -213,11 +212,10 @@ static int request(struct kbs_peer *p, int c, const char *target,
 		return -ENOMEM;
 	SSL_set_ex_data(ssl, ssl_peer_idx, p);
 	SSL_set_ex_data(ssl, ssl_peer_idx + 1, (void *)&which_ids[c]);
-	if (p->host_is_ip ?
-		    X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl),
-						  p->host) != 1 :
-		    (SSL_set_tlsext_host_name(ssl, p->host) != 1 ||
-		     SSL_set1_host(ssl, p->host) != 1)) {
+	if (p->host_is_ip ? X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl),
+							  p->host) != 1 :
+			    (SSL_set_tlsext_host_name(ssl, p->host) != 1 ||
+			     SSL_set1_host(ssl, p->host) != 1)) {
 		SSL_free(ssl);
 		return -ENOMEM;
 	}
@@ -252,8 +250,9 @@ static int request(struct kbs_peer *p, int c, const char *target,
 static const char *no_answer(struct kbs_peer *p, int c, char *buf, size_t cap)
 {
 	struct bufferevent *bev =
-		p->ch[c].conn ? evhttp_connection_get_bufferevent(p->ch[c].conn) :
-				NULL;
+		p->ch[c].conn ?
+			evhttp_connection_get_bufferevent(p->ch[c].conn) :
+			NULL;
 	unsigned long e = bev ? bufferevent_get_openssl_error(bev) : 0;
 
 	if (p->ch[c].pin_failed)
@@ -280,8 +279,8 @@ static void failed(struct kbs_peer *p, int c)
 
 	p->ch[c].ok = false;
 	schedule(p, c, jitter(b));
-	p->ch[c].backoff_s = b * 2 > FED_BACKOFF_MAX_S ? FED_BACKOFF_MAX_S :
-							 b * 2;
+	p->ch[c].backoff_s =
+		b * 2 > FED_BACKOFF_MAX_S ? FED_BACKOFF_MAX_S : b * 2;
 }
 
 /* ---- bundles ------------------------------------------------------------ */
@@ -622,9 +621,8 @@ static void on_bundle(struct evhttp_request *req, void *arg)
 		failed(p, CH_BUNDLE);
 		return;
 	}
-	err = kbs_fed_accept(k, p->domain,
-			     (const char *)evbuffer_pullup(b, -1), len,
-			     "federation", "bundle-fetch", &v);
+	err = kbs_fed_accept(k, p->domain, (const char *)evbuffer_pullup(b, -1),
+			     len, "federation", "bundle-fetch", &v);
 	if (err) {
 		p->fetch_failed++;
 		p->bundles_refused++;
@@ -984,9 +982,8 @@ int kbs_fed_start(struct kbs *k)
 				k->base, EVDNS_BASE_INITIALIZE_NAMESERVERS);
 		for (int c = 0; c < CH_N; c++) {
 			p->ch[c].timer = evtimer_new(
-				k->base, c == CH_BUNDLE ? fetch_bundle :
-							  poll_events,
-				p);
+				k->base,
+				c == CH_BUNDLE ? fetch_bundle : poll_events, p);
 			if (!p->ch[c].timer)
 				return -ENOMEM;
 		}
@@ -1045,13 +1042,14 @@ void kbs_fed_stop(struct kbs *k)
 	k->fed = NULL;
 }
 
-/* ---- metrics --------------------------------------------------------------- */
+/* ---- metrics ---------------------------------------------------------------
+ */
 
 void kbs_fed_metrics(struct kbs *k, struct sn_prom *pr)
 {
-	static const char *const states[] = {"fresh", "stale", "expired",
-					     "withdrawn", "none",
-					     "not-yet-valid"};
+	static const char *const states[] = {"fresh",	"stale",
+					     "expired", "withdrawn",
+					     "none",	"not-yet-valid"};
 	struct kbs_fed *f = k->fed;
 	int64_t now = now_s();
 
@@ -1081,14 +1079,14 @@ void kbs_fed_metrics(struct kbs *k, struct sn_prom *pr)
 		if (has)
 			sn_kbs_peer_bundle_clear(&b);
 	}
-#define PEER_COUNTER(name, help, field)                                     \
-	do {                                                                \
-		sn_prom_family(pr, name, "counter", help);                  \
-		for (size_t i = 0; i < f->n_peers; i++) {                   \
-			const char *l[] = {"domain", f->peers[i].domain,    \
-					   NULL};                           \
-			sn_prom_u64(pr, name, l, f->peers[i].field);        \
-		}                                                           \
+#define PEER_COUNTER(name, help, field)                                  \
+	do {                                                             \
+		sn_prom_family(pr, name, "counter", help);               \
+		for (size_t i = 0; i < f->n_peers; i++) {                \
+			const char *l[] = {"domain", f->peers[i].domain, \
+					   NULL};                        \
+			sn_prom_u64(pr, name, l, f->peers[i].field);     \
+		}                                                        \
 	} while (0)
 	PEER_COUNTER("sealnet_kbs_peer_bundle_fetches_total",
 		     "Fetches of a peer's bundle that gave an accepted bundle.",
@@ -1124,8 +1122,8 @@ static void admin_withdraw(struct kbs *k, struct evhttp_request *req,
 		return;
 	o = json_loadb(body, len, JSON_REJECT_DUPLICATES, NULL);
 	free(body);
-	if (!o || json_unpack(o, "{s:s,s?s!}", "domain", &dom, "reason",
-			      &reason) ||
+	if (!o ||
+	    json_unpack(o, "{s:s,s?s!}", "domain", &dom, "reason", &reason) ||
 	    sn_kbs_name_check(dom) || strlen(reason) > 200) {
 		kbs_refuse(k, req, 400, "withdraw", NULL, "malformed", NULL,
 			   "withdraw takes {\"domain\": NAME, \"reason\": "
@@ -1148,8 +1146,8 @@ static void admin_withdraw(struct kbs *k, struct evhttp_request *req,
 	json_decref(o);
 }
 
-bool kbs_fed_admin(struct kbs *k, struct evhttp_request *req,
-		   const char *what, const char *actor)
+bool kbs_fed_admin(struct kbs *k, struct evhttp_request *req, const char *what,
+		   const char *actor)
 {
 	enum evhttp_cmd_type m = evhttp_request_get_command(req);
 	char *txt = NULL;
@@ -1164,6 +1162,10 @@ bool kbs_fed_admin(struct kbs *k, struct evhttp_request *req,
 	}
 	if (m == EVHTTP_REQ_POST && !strcmp(what, "withdraw")) {
 		admin_withdraw(k, req, actor);
+		return true;
+	}
+	if (m == EVHTTP_REQ_POST && !strcmp(what, "rollover")) {
+		kbs_admin_rollover(k, req, actor);
 		return true;
 	}
 	return false;

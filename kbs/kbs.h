@@ -30,6 +30,7 @@ struct kbs_config {
 	 * at GET /bundle, the directory of peers' accepted bundles; "" =
 	 * off */
 	char manifest[512], bundle[512], trust_dir[512];
+	char token_key_next[512]; /* rollover.c; "" = none */
 };
 
 /* Parse the JSON configuration file (docs/kbs-api.md "Configuration").
@@ -63,6 +64,10 @@ struct kbs {
 	struct kbs_policy_cache pcache[KBS_POLICY_CACHE];
 	unsigned int pcache_next;
 	struct kbs_fed *fed; /* federation.c: peer domains; NULL: none */
+	/* rollover.c: the next token key (cfg.token_key_next) and the
+	 * retiring one, published until prev_until */
+	struct sn_kbs_signer *signer_next, *signer_prev;
+	int64_t prev_until;
 };
 
 /* --- metrics.c: the Prometheus page on cfg.metrics_listen --------------- */
@@ -170,6 +175,15 @@ bool kbs_fed_admin(struct kbs *k, struct evhttp_request *req,
 		   const char *what, const char *actor);
 /* the peer families of the /metrics page */
 void kbs_fed_metrics(struct kbs *k, struct sn_prom *p);
+
+/* --- rollover.c: the token keys ------------------------------------ */
+int kbs_keys_setup(struct kbs *k); /* after the signer is loaded */
+/* a token signed by the current key, or by the retiring one while its
+ * tokens live (sn_kbs_token_verify's errors) */
+int kbs_token_verify(struct kbs *k, const char *tok, time_t now,
+		     struct sn_kbs_claims *c);
+void kbs_admin_rollover(struct kbs *k, struct evhttp_request *req,
+			const char *actor);
 
 /* a query parameter as a number in min..max (absent: def): 0 or -EINVAL */
 int kbs_query_int(struct evhttp_request *req, const char *name, long min,

@@ -58,7 +58,8 @@ static void usage(FILE *f)
 		"                      \"max_challenges\" (4096), "
 		"\"max_event_waiters\" (1024),\n"
 		"                      \"manifest\", \"trust_dir\", "
-		"\"bundle\" (federation)}\n"
+		"\"bundle\" (federation),\n"
+		"                      \"token_key_next\" (rollover)}\n"
 		"      --check        load the configuration, keys and "
 		"database, then exit\n"
 		"  -v, --verbose      log debug messages\n"
@@ -83,6 +84,8 @@ static int setup(struct kbs *k)
 	err = sn_kbs_store_open(k->cfg.database, &k->st);
 	if (!err)
 		err = sn_kbs_signer_load(k->cfg.token_key, true, &k->signer);
+	if (!err)
+		err = kbs_keys_setup(k);
 	if (!err)
 		err = sn_kbs_challenges_new(
 			(size_t)k->cfg.max_challenges,
@@ -180,6 +183,8 @@ out:
 	sn_workflow_free(k.wf);
 	kbs_policy_cache_free(&k);
 	sn_kbs_signer_free(k.signer);
+	sn_kbs_signer_free(k.signer_next);
+	sn_kbs_signer_free(k.signer_prev);
 	sn_kbs_store_close(k.st);
 	if (rc == 1)
 		fprintf(stderr, "sealnet-kbs: not started (see the messages "

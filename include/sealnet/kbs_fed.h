@@ -48,8 +48,8 @@ int sn_kbs_peer_bundle_put(struct sn_kbs_store *s,
 			   const struct sn_kbs_audit_in *a);
 /* Every stored bundle (with text), ordered by domain; *out malloc'd
  * (free each with sn_kbs_peer_bundle_clear, then the array). */
-int sn_kbs_peer_bundles(struct sn_kbs_store *s,
-			struct sn_kbs_peer_bundle **out, size_t *n);
+int sn_kbs_peer_bundles(struct sn_kbs_store *s, struct sn_kbs_peer_bundle **out,
+			size_t *n);
 
 /* the fetch bookkeeping of a peer domain */
 struct sn_kbs_peer_status {
@@ -72,14 +72,12 @@ int sn_kbs_peer_fetch_note(struct sn_kbs_store *s, const char *domain,
  * "none" (no bundle), "expired" (now >= not_after), "stale" (valid, but
  * the last fetch did not give it), "fresh". */
 const char *sn_kbs_peer_state(const struct sn_kbs_peer_bundle *b,
-			      const struct sn_kbs_peer_status *st,
-			      int64_t now);
+			      const struct sn_kbs_peer_status *st, int64_t now);
 /* [{"domain", "state", "sequence", "not_before", "not_after",
  *   "accepted_at", "last_fetch_at", "last_ok_at", "last_result",
  *   "withdrawn", "events_after"}, ...] for every domain with a bundle
  * or a status (*out malloc'd) */
-int sn_kbs_peer_bundles_json(struct sn_kbs_store *s, int64_t now,
-			     char **out);
+int sn_kbs_peer_bundles_json(struct sn_kbs_store *s, int64_t now, char **out);
 
 /*
  * A revocation event of peer domain (its sequence peer_seq on its own
@@ -103,8 +101,7 @@ int sn_kbs_peer_events_skip(struct sn_kbs_store *s, const char *domain,
  * event (0 when n == 0).  -EALREADY when already withdrawn.
  */
 int sn_kbs_peer_withdraw(struct sn_kbs_store *s, const char *domain,
-			 const char *const *nodes, size_t n,
-			 const char *reason, const struct sn_kbs_audit_in *a,
-			 int64_t *first);
+			 const char *const *nodes, size_t n, const char *reason,
+			 const struct sn_kbs_audit_in *a, int64_t *first);
 
 #endif

@@ -80,8 +80,8 @@ int sn_kbs_peer_bundle_get(struct sn_kbs_store *s, const char *domain,
 	return err;
 }
 
-int sn_kbs_peer_bundles(struct sn_kbs_store *s,
-			struct sn_kbs_peer_bundle **out, size_t *n)
+int sn_kbs_peer_bundles(struct sn_kbs_store *s, struct sn_kbs_peer_bundle **out,
+			size_t *n)
 {
 	struct sn_kbs_peer_bundle *arr = NULL, *na;
 	sqlite3_stmt *st = NULL;
@@ -290,8 +290,7 @@ int sn_kbs_peer_events_skip(struct sn_kbs_store *s, const char *domain,
 }
 
 const char *sn_kbs_peer_state(const struct sn_kbs_peer_bundle *b,
-			      const struct sn_kbs_peer_status *st,
-			      int64_t now)
+			      const struct sn_kbs_peer_status *st, int64_t now)
 {
 	if (st && st->withdrawn)
 		return "withdrawn";
@@ -341,21 +340,20 @@ int sn_kbs_peer_bundles_json(struct sn_kbs_store *s, int64_t now, char **out)
 			      "state",
 			      sn_kbs_peer_state(has_b ? &b : NULL, &ps, now),
 			      "last_fetch_at", (json_int_t)ps.fetched_at,
-			      "last_ok_at", (json_int_t)ps.ok_at,
-			      "last_result", ps.result, "withdrawn",
-			      ps.withdrawn, "events_after",
-			      (json_int_t)ps.events_after);
+			      "last_ok_at", (json_int_t)ps.ok_at, "last_result",
+			      ps.result, "withdrawn", ps.withdrawn,
+			      "events_after", (json_int_t)ps.events_after);
 		if (o && has_b) {
-			json_object_set_new(o, "sequence",
-					    json_integer((json_int_t)b.sequence));
+			json_object_set_new(
+				o, "sequence",
+				json_integer((json_int_t)b.sequence));
 			json_object_set_new(o, "not_before",
 					    json_integer(b.not_before));
 			json_object_set_new(o, "not_after",
 					    json_integer(b.not_after));
 			json_object_set_new(o, "accepted_at",
 					    json_integer(b.accepted_at));
-			json_object_set_new(o, "digest",
-					    json_string(b.digest));
+			json_object_set_new(o, "digest", json_string(b.digest));
 		}
 		sn_kbs_peer_bundle_clear(&b);
 		if (!o || json_array_append_new(arr, o))
@@ -415,8 +413,7 @@ static int insert_revocation(struct sn_kbs_store *s, const char *domain,
 	return err;
 }
 
-static int set_after(struct sn_kbs_store *s, const char *domain,
-		     int64_t after)
+static int set_after(struct sn_kbs_store *s, const char *domain, int64_t after)
 {
 	sqlite3_stmt *st = NULL;
 	int err = 0;
@@ -472,9 +469,8 @@ int sn_kbs_revoke_peer(struct sn_kbs_store *s, const char *domain,
 }
 
 int sn_kbs_peer_withdraw(struct sn_kbs_store *s, const char *domain,
-			 const char *const *nodes, size_t n,
-			 const char *reason, const struct sn_kbs_audit_in *a,
-			 int64_t *first)
+			 const char *const *nodes, size_t n, const char *reason,
+			 const struct sn_kbs_audit_in *a, int64_t *first)
 {
 	struct sn_kbs_peer_status ps;
 	sqlite3_stmt *st = NULL;

@@ -158,8 +158,7 @@ static void test_rollback_refused(void **state)
 	/* the trigger refuses it through SQL too */
 	raw(f->path, "UPDATE peer_bundles SET sequence=3 WHERE domain='lab'",
 	    SQLITE_CONSTRAINT);
-	raw(f->path,
-	    "UPDATE peer_bundles SET digest='x' WHERE domain='lab'",
+	raw(f->path, "UPDATE peer_bundles SET digest='x' WHERE domain='lab'",
 	    SQLITE_CONSTRAINT);
 	/* a higher sequence replaces it */
 	b = mk("lab", 6, 'd', 10, 300);
@@ -191,9 +190,9 @@ static const char *state_of(struct fx *f, const char *dom, int64_t now)
 	{
 		if (!strcmp(json_string_value(json_object_get(o, "domain")),
 			    dom))
-			snprintf(out, sizeof(out), "%s",
-				 json_string_value(
-					 json_object_get(o, "state")));
+			snprintf(
+				out, sizeof(out), "%s",
+				json_string_value(json_object_get(o, "state")));
 	}
 	json_decref(a);
 	free(txt);
@@ -206,9 +205,9 @@ static void test_states(void **state)
 	struct sn_kbs_peer_bundle b = mk("lab", 5, 'a', 10, 100);
 	struct sn_kbs_peer_status ps;
 
-	assert_int_equal(sn_kbs_peer_fetch_note(f->st, "lab", 20, "unreachable",
-						NULL),
-			 0);
+	assert_int_equal(
+		sn_kbs_peer_fetch_note(f->st, "lab", 20, "unreachable", NULL),
+		0);
 	assert_string_equal(state_of(f, "lab", 20), "none");
 	assert_int_equal(sn_kbs_peer_bundle_put(f->st, &b, &A), 0);
 	assert_int_equal(sn_kbs_peer_fetch_note(f->st, "lab", 30, "ok", NULL),
@@ -217,9 +216,9 @@ static void test_states(void **state)
 	assert_string_equal(state_of(f, "lab", 5), "not-yet-valid");
 	/* the peer KBS stops answering: stale until not_after, then
 	 * expired */
-	assert_int_equal(sn_kbs_peer_fetch_note(f->st, "lab", 60, "unreachable",
-						NULL),
-			 0);
+	assert_int_equal(
+		sn_kbs_peer_fetch_note(f->st, "lab", 60, "unreachable", NULL),
+		0);
 	assert_string_equal(state_of(f, "lab", 60), "stale");
 	assert_string_equal(state_of(f, "lab", 99), "stale");
 	assert_string_equal(state_of(f, "lab", 100), "expired");
@@ -228,9 +227,8 @@ static void test_states(void **state)
 	assert_int_equal(ps.ok_at, 30);
 	assert_string_equal(ps.result, "unreachable");
 	/* a refused answer keeps the bundle, state stale */
-	assert_int_equal(sn_kbs_peer_fetch_note(f->st, "lab", 61, "rollback",
-						&A),
-			 0);
+	assert_int_equal(
+		sn_kbs_peer_fetch_note(f->st, "lab", 61, "rollback", &A), 0);
 	assert_string_equal(state_of(f, "lab", 61), "stale");
 	assert_int_equal(audit_rows(f->st), 2);
 	assert_int_equal(sn_kbs_peer_status_get(f->st, "nobody", &ps), 0);
@@ -247,9 +245,8 @@ static void test_peer_revocations(void **state)
 	char *ev = NULL;
 	json_t *a;
 
-	assert_int_equal(sn_kbs_revoke(f->st, "node", "h9", "local", NULL,
-				       &seq),
-			 0);
+	assert_int_equal(
+		sn_kbs_revoke(f->st, "node", "h9", "local", NULL, &seq), 0);
 	assert_int_equal(sn_kbs_revoke_peer(f->st, "lab", 7, "node", "l1",
 					    "compromised", &A, &seq),
 			 0);
@@ -261,8 +258,8 @@ static void test_peer_revocations(void **state)
 	assert_int_equal(sn_kbs_revoke_peer(f->st, "lab", 3, "node", "l2",
 					    "old", &A, &seq),
 			 -EALREADY);
-	assert_int_equal(sn_kbs_revoke_peer(f->st, "lab", 8, "bogus", "l1",
-					    "x", &A, &seq),
+	assert_int_equal(sn_kbs_revoke_peer(f->st, "lab", 8, "bogus", "l1", "x",
+					    &A, &seq),
 			 -EINVAL);
 	assert_int_equal(sn_kbs_revoke_peer(f->st, "lab", 8, "measurement",
 					    "abc", "x", &A, &seq),
