@@ -110,6 +110,7 @@ static const char *const known[] = {
 	"bundle",
 	"trust_dir",
 	"token_key_next",
+	"peer_refresh_max_s",
 	"comment",
 	NULL,
 };
@@ -180,6 +181,8 @@ int kbs_config_load(const char *path, struct kbs_config *out)
 	    int_member(o, "max_challenges", 1, 1000000, 4096,
 		       &c.max_challenges) ||
 	    int_member(o, "max_event_waiters", 1, 100000, 1024, &c.max_waiters) ||
+	    int_member(o, "peer_refresh_max_s", 1, 86400, 3600,
+		       &c.peer_refresh_max) ||
 	    path_member(o, "manifest", dir, false, c.manifest,
 			sizeof(c.manifest)) ||
 	    path_member(o, "bundle", dir, false, c.bundle, sizeof(c.bundle)) ||

@@ -55,7 +55,6 @@
 #define FED_BODY_MAX	  (4u << 20)
 #define FED_EVENTS_WAIT_S 25
 #define FED_REFRESH_MIN_S 1
-#define FED_REFRESH_MAX_S 3600
 #define FED_BACKOFF_MAX_S 60
 
 enum { CH_BUNDLE, CH_EVENTS, CH_N };
@@ -646,8 +645,8 @@ static void on_bundle(struct evhttp_request *req, void *arg)
 
 		if (next < FED_REFRESH_MIN_S)
 			next = FED_REFRESH_MIN_S;
-		if (next > FED_REFRESH_MAX_S)
-			next = FED_REFRESH_MAX_S;
+		if (next > k->cfg.peer_refresh_max)
+			next = k->cfg.peer_refresh_max;
 		schedule(p, CH_BUNDLE, jitter((unsigned int)next));
 	}
 }

@@ -31,6 +31,7 @@ struct kbs_config {
 	 * off */
 	char manifest[512], bundle[512], trust_dir[512];
 	char token_key_next[512]; /* rollover.c; "" = none */
+	int peer_refresh_max; /* s: at most this between bundle fetches */
 };
 
 /* Parse the JSON configuration file (docs/kbs-api.md "Configuration").
