@@ -268,18 +268,25 @@ static void schedule(struct kbs_peer *p, int c, unsigned int s)
 {
 	struct timeval tv = {.tv_sec = s};
 
+	sn_dbg("federation: domain %s: next %s in %u s", p->domain,
+	       c == CH_BUNDLE ? "bundle fetch" : "events poll", s);
 	if (!p->stopped)
 		evtimer_add(p->ch[c].timer, &tv);
 }
 
+/* retry after a jittered backoff: 1, 2, 4 ... s, at most 60 s, and at
+ * most peer_refresh_max_s when that is shorter (but 2 s at least) */
 static void failed(struct kbs_peer *p, int c)
 {
 	unsigned int b = p->ch[c].backoff_s ? p->ch[c].backoff_s : 1;
+	unsigned int max = FED_BACKOFF_MAX_S,
+		     r = (unsigned int)p->f->k->cfg.peer_refresh_max;
 
+	if (r < max)
+		max = r < 2 ? 2 : r;
 	p->ch[c].ok = false;
-	schedule(p, c, jitter(b));
-	p->ch[c].backoff_s =
-		b * 2 > FED_BACKOFF_MAX_S ? FED_BACKOFF_MAX_S : b * 2;
+	schedule(p, c, jitter(b > max ? max : b));
+	p->ch[c].backoff_s = b * 2 > max ? max : b * 2;
 }
 
 /* ---- bundles ------------------------------------------------------------ */
@@ -550,6 +557,8 @@ static void fetch_bundle(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	snprintf(target, sizeof(target), "%s/bundle", p->prefix);
+	sn_dbg("federation: domain %s: GET https://%s:%u%s", p->domain, p->host,
+	       p->port, target);
 	if (request(p, CH_BUNDLE, target, p->f->k->cfg.request_timeout))
 		failed(p, CH_BUNDLE);
 }
@@ -586,6 +595,8 @@ static void on_bundle(struct evhttp_request *req, void *arg)
 
 	if (!req || !(status = evhttp_request_get_response_code(req))) {
 		code = no_answer(p, CH_BUNDLE, why, sizeof(why));
+		sn_dbg("federation: domain %s: GET /bundle: no answer (%s)",
+		       p->domain, code ? code : why);
 		p->fetch_failed++;
 		if (code) {
 			p->bundles_refused++;
@@ -610,6 +621,8 @@ static void on_bundle(struct evhttp_request *req, void *arg)
 	}
 	b = evhttp_request_get_input_buffer(req);
 	len = evbuffer_get_length(b);
+	sn_dbg("federation: domain %s: GET /bundle: HTTP %d, %zu bytes",
+	       p->domain, status, len);
 	if (status != 200 || len > SN_FED_MAX_BYTES) {
 		snprintf(detail, sizeof(detail),
 			 "GET /bundle from %s:%u answered HTTP %d (%zu bytes)",

@@ -25,7 +25,7 @@ for c in openssl curl jq; do
 	command -v $c >/dev/null || netns_fail "needs $c (scripts/setup installs it)"
 done
 netns_init
-trap 'rc=$?; netns_cleanup; rm -rf "$T"; netns_trap $rc' EXIT
+trap 'rc=$?; netns_cleanup; [ -n "${SN_KEEP:-}" ] || rm -rf "$T"; netns_trap $rc' EXIT
 netns_topology 3
 A=$(netns_addr h1)
 B=$(netns_addr h2)
@@ -48,18 +48,24 @@ pubhex() { sed -n 's/^"ed25519": "\([0-9a-f]*\)"$/\1/p' "$1"; }
 "$SEALNET" workflow init "$T/w0.json" >/dev/null
 "$SEALNET" workflow keygen "$T/hospital.key" >"$T/hk.txt"
 "$SEALNET" workflow keygen "$T/lab.key" >"$T/lk.txt"
+"$SEALNET" workflow keygen "$T/cloud.key" >"$T/ck.txt"
 MH=$(printf '11%.0s' $(seq 48))
 ML=$(printf '22%.0s' $(seq 48))
-jq --arg hk "$(pubhex "$T/hk.txt")" --arg lk "$(pubhex "$T/lk.txt")" \
+MS=$(printf '33%.0s' $(seq 48)) # listed by a stage of each domain
+jq --arg hk "$(pubhex "$T/hk.txt")" --arg lk "$(pubhex "$T/lk.txt")" --arg ck "$(pubhex "$T/ck.txt")" \
+	--arg ms "$MS" \
 	--arg ha "$(anchor hca)" --arg la "$(anchor lca)" --arg A "$A" --arg B "$B" \
 	--arg mh "$MH" --arg ml "$ML" '
 	.domains[0].keys[0].ed25519 = $hk | .domains[1].keys[0].ed25519 = $lk |
 	.domains[0].kbs = {url: "https://\($A):8443", trust_anchor_sha256: $ha} |
 	.domains[1].kbs = {url: "https://\($B):8443", trust_anchor_sha256: $la} |
-	.stages |= map(.reference.measurements = [if .domain == "lab" then $ml else $mh end])' \
+	.domains += [{id: "cloud", keys: [{id: "cloud-2026", ed25519: $ck}]}] |
+	.stages |= map(.reference.measurements = [if .domain == "lab" then $ml else $mh end]) |
+	.stages[1].reference.measurements += [$ms] | .stages[3].reference.measurements += [$ms]' \
 	"$T/w0.json" >"$T/w.json"
-"$SEALNET" workflow sign "$T/w.json" --domain hospital --key "$T/hospital.key" >/dev/null
-"$SEALNET" workflow sign "$T/w.json" --domain lab --key "$T/lab.key" >/dev/null
+for d in hospital lab cloud; do
+	"$SEALNET" workflow sign "$T/w.json" --domain $d --key "$T/$d.key" >/dev/null
+done
 check "the manifest verifies" "$SEALNET" workflow verify "$T/w.json"
 
 kbs_conf() { # DIR DOMAIN ADDR CHAIN KEY
@@ -77,7 +83,7 @@ kbs_conf hosp hospital "$A" hchain hsrv
 kbs_conf lab lab "$B" lchain lsrv
 declare -A PID
 start() { # h1|h2 DIR
-	ip netns exec "$(netns_name "$1")" "$KBS" --config "$T/$2/kbs.json" >>"$T/$2.log" 2>&1 &
+	ip netns exec "$(netns_name "$1")" "$KBS" --config "$T/$2/kbs.json" --verbose >>"$T/$2.log" 2>&1 &
 	PID[$2]=$!
 	SN_NS_BGPIDS+=($!)
 }
@@ -172,6 +178,9 @@ check "an expired bundle: expired" refused expired
 "$SEALNET" federation export --manifest "$T/w.json" --domain hospital --key "$T/hospital.key" \
 	--kbs-keys "$T/lab-jwks.json" --seq 12 -o "$T/lab/bundle.json" 2>/dev/null
 check "lab's KBS serving hospital's own bundle: own-domain" refused own-domain
+"$SEALNET" federation export --manifest "$T/w.json" --domain cloud --key "$T/cloud.key" \
+	--kbs-keys "$T/lab-jwks.json" --seq 12 -o "$T/lab/bundle.json" 2>/dev/null
+check "lab's KBS serving domain cloud's (valid) bundle: other-domain" refused other-domain
 check "the stored bundle is still 11" [ "$(ska bundles --json | jq '.[] | select(.domain == "lab") | .sequence')" = 11 ]
 lex 13 3600
 check "lab's sequence 13 accepted again" wait_state "fresh 13 ok"
@@ -204,8 +213,12 @@ check "lab revokes its own stages' measurement" q skb revoke measurement "$ML"
 check "  re-published" rep 'any(.events[]; .kind == "measurement" and .value == "'"$ML"'" and .domain == "lab")'
 check "  foreign-measurement refused and audited" retry audited peer-revoke foreign-measurement
 check "  unknown-node refused and audited" audited peer-revoke unknown-node
+check "lab revokes a measurement a hospital stage lists too" q skb revoke measurement "$MS"
+check "  refused and audited (shared-measurement)" retry audited peer-revoke shared-measurement
+lab_audit_l1() { skb audit --limit 10000 | jq -e 'any(.[]; .action == "peer-revoke" and .subject == "node l1")' >/dev/null; }
+check "lab ignores its own revocation re-published by hospital (second-hand)" not lab_audit_l1
 check "hospital's GET /events has neither h1 nor hospital's measurement" \
-	lacks '"value":"(h1|'"$MH"')"' evh
+	lacks '"value":"(h1|'"$MH"'|'"$MS"')"' evh
 check "hospital's list has no revocation of h1" lacks '"value":"h1"' ska list
 
 # ---- lab's token key rollover --------------------------------------------------------------
