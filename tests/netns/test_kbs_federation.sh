@@ -225,7 +225,34 @@ check "hospital's list has no revocation of h1" lacks '"value":"h1"' ska list
 cur=$(jq -r '.keys[0].kid' "$T/lab-jwks.json")
 nxt=$(jq -r '.keys[1].kid' "$T/lab-jwks.json")
 check "lab's bundle lists current and next" [ "$(curl_h /federation/bundles | jq -r '.bundles[0].token_keys.next.kid')" = "$nxt" ]
+# a node of lab with a token signed by the key about to retire
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+	-keyout "$T/n9.key" -out "$T/n9.pem" -days 1 -subj "/CN=n9" 2>/dev/null
+"$SEALNET" sim-tee init "$T/plat" >"$T/plat.txt"
+ARK=$(sed -n 's/.*sim_ark_spki_sha256"): \([0-9a-f]*\)$/\1/p' "$T/plat.txt")
+M9=$(printf 'n9 image' | sha384sum | cut -c1-96)
+printf '{"backends":["sim"],"measurements":["%s"],"sim_ark_spki_sha256":["%s"]}\n' "$M9" "$ARK" >"$T/policy.json"
+echo "lab secret" >"$T/secret"
+n9() { netns_exec h3 "$SEALNET" kbs --server "$B:8443" --ca "$T/lca.pem" --cert "$T/n9.pem" --key "$T/n9.key" "$@"; }
+n9attest() { n9 attest --node n9 --platform "$T/plat" --measurement "$M9" --rek "$T/n9.rek" --token "$T/$1"; }
+kid_of() { # TOKEN FILE: the kid of its JWS header
+	local h
+	h=$(cut -d. -f1 "$T/$1" | tr '_-' '/+')
+	while [ $((${#h} % 4)) != 0 ]; do h="$h="; done
+	base64 -d <<<"$h" | jq -r .kid
+}
+check "lab: enrol n9, reference, resource" q skb enrol n9 --stage S --node-cert "$T/n9.pem"
+q skb set-reference S --policy "$T/policy.json"
+q skb put-resource s/secret --stage S --file "$T/secret"
+check "n9 attests: a token signed by lab's current key" n9attest old.tok
+check "  its kid is the current key" [ "$(kid_of old.tok)" = "$cur" ]
 check "sealnet kbs rollover (lab)" q skb rollover
+check "  GET /resource still accepts the token signed by the retiring key" \
+	n9 fetch s/secret --token "$T/old.tok" --rek "$T/n9.rek" -o "$T/got1"
+check "  and it opens" cmp -s "$T/got1" "$T/secret"
+check "  a new token is signed by the new key" n9attest new.tok
+check "  its kid is the former next key" [ "$(kid_of new.tok)" = "$nxt" ]
+check "  and is accepted" n9 fetch s/secret --token "$T/new.tok" --rek "$T/n9.rek" -o "$T/got2"
 skb keys >"$T/lab-jwks2.json"
 check "  lab signs with the former next key, the former current still published" \
 	[ "$(jq -r '[.keys[].kid] | join(" ")' "$T/lab-jwks2.json")" = "$nxt $cur" ]
