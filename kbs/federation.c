@@ -336,16 +336,14 @@ static struct kbs_peer *find_peer(struct kbs *k, const char *domain)
 	return NULL;
 }
 
+/* no more fetches or polls; a request in flight (possibly the one whose
+ * callback runs now) is left to finish and ignored, its connection freed
+ * at kbs_fed_stop */
 static void stop_peer(struct kbs_peer *p)
 {
 	p->stopped = true;
-	for (int c = 0; c < CH_N; c++) {
+	for (int c = 0; c < CH_N; c++)
 		evtimer_del(p->ch[c].timer);
-		if (p->ch[c].conn) {
-			evhttp_connection_free(p->ch[c].conn);
-			p->ch[c].conn = NULL;
-		}
-	}
 	evtimer_del(p->expiry);
 }
 
@@ -593,6 +591,8 @@ static void on_bundle(struct evhttp_request *req, void *arg)
 	size_t len;
 	int status, err;
 
+	if (p->stopped)
+		return;
 	if (!req || !(status = evhttp_request_get_response_code(req))) {
 		code = no_answer(p, CH_BUNDLE, why, sizeof(why));
 		sn_dbg("federation: domain %s: GET /bundle: no answer (%s)",
@@ -811,6 +811,8 @@ static void on_events(struct evhttp_request *req, void *arg)
 	size_t len, i;
 	int status;
 
+	if (p->stopped)
+		return;
 	if (!req || !(status = evhttp_request_get_response_code(req))) {
 		const char *code = no_answer(p, CH_EVENTS, why, sizeof(why));
 
