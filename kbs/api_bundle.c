@@ -149,7 +149,7 @@ void kbs_admin_bundle(struct kbs *k, struct evhttp_request *req,
 	json_t *o;
 	int err;
 
-	if (!k->wf) {
+	if (!kbs_fed_manifest(k)) {
 		kbs_refuse(k, req, 409, "bundle-import", NULL, "no-manifest",
 			   NULL,
 			   "this KBS has no workflow manifest to check "

@@ -259,7 +259,8 @@ static const char *no_answer(struct kbs_peer *p, int c, char *buf, size_t cap)
 	if (!e)
 		e = ERR_peek_last_error();
 	snprintf(buf, cap, "%s",
-		 e ? ERR_reason_error_string(e) : "connection failed");
+		 e && ERR_reason_error_string(e) ? ERR_reason_error_string(e) :
+						   "connection failed");
 	ERR_clear_error();
 	return NULL;
 }
@@ -561,7 +562,8 @@ static void fetch_bundle(evutil_socket_t fd, short what, void *arg)
 		failed(p, CH_BUNDLE);
 }
 
-static void note(struct kbs_peer *p, const char *result, bool audit_it,
+/* record the fetch result; true when it differs from the last one */
+static bool note(struct kbs_peer *p, const char *result, bool audit_it,
 		 const char *detail)
 {
 	struct kbs *k = p->f->k;
@@ -578,6 +580,7 @@ static void note(struct kbs_peer *p, const char *result, bool audit_it,
 		sn_err("federation: cannot record the fetch of domain %s's "
 		       "bundle",
 		       p->domain);
+	return strcmp(ps.result, result) != 0;
 }
 
 static void on_bundle(struct evhttp_request *req, void *arg)
@@ -600,21 +603,26 @@ static void on_bundle(struct evhttp_request *req, void *arg)
 		p->fetch_failed++;
 		if (code) {
 			p->bundles_refused++;
-			sn_warn("federation: domain %s's KBS %s:%u: its "
-				"certificate chain does not chain to the "
-				"manifest's kbs.trust_anchor_sha256: refused",
-				p->domain, p->host, p->port);
-			note(p, code, true,
-			     "the server's certificate chain is not pinned "
-			     "by the manifest's kbs.trust_anchor_sha256");
+			kbs_metrics_refused(k, "bundle-fetch", code);
+			if (note(p, code, true,
+				 "the server's certificate chain is not pinned "
+				 "by the manifest's kbs.trust_anchor_sha256"))
+				sn_warn("federation: domain %s's KBS %s:%u: "
+					"its "
+					"certificate chain does not hold the "
+					"certificate the manifest pins "
+					"(kbs.trust_anchor_sha256): refused; "
+					"retrying",
+					p->domain, p->host, p->port);
 		} else {
 			snprintf(detail, sizeof(detail),
 				 "GET /bundle from %s:%u: %s", p->host, p->port,
 				 why);
-			if (p->ch[CH_BUNDLE].ok || !p->fetch_ok)
-				sn_warn("federation: domain %s: %s; retrying",
+			if (note(p, "unreachable", true, detail))
+				sn_warn("federation: domain %s: %s; retrying "
+					"(the stored bundle stays valid until "
+					"its not_after)",
 					p->domain, detail);
-			note(p, "unreachable", true, detail);
 		}
 		failed(p, CH_BUNDLE);
 		return;
@@ -627,9 +635,10 @@ static void on_bundle(struct evhttp_request *req, void *arg)
 		snprintf(detail, sizeof(detail),
 			 "GET /bundle from %s:%u answered HTTP %d (%zu bytes)",
 			 p->host, p->port, status, len);
-		sn_warn("federation: domain %s: %s", p->domain, detail);
 		p->fetch_failed++;
-		note(p, "unreachable", true, detail);
+		if (note(p, "unreachable", true, detail))
+			sn_warn("federation: domain %s: %s; retrying",
+				p->domain, detail);
 		failed(p, CH_BUNDLE);
 		return;
 	}

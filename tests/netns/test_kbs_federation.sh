@@ -80,6 +80,11 @@ kbs_conf() { # DIR DOMAIN ADDR CHAIN KEY
 JSON
 }
 kbs_conf hosp hospital "$A" hchain hsrv
+jq '. + {metrics_listen: "127.0.0.1:9478"}' "$T/hosp/kbs.json" >"$T/hosp/k.tmp" && mv "$T/hosp/k.tmp" "$T/hosp/kbs.json"
+metric() { # STATE: hospital's metric of lab's bundle state is 1
+	ip netns exec "$(netns_name h1)" curl -s http://127.0.0.1:9478/metrics |
+		grep -q "^sealnet_kbs_peer_bundle_state{domain=\"lab\",state=\"$1\"} 1$"
+}
 kbs_conf lab lab "$B" lchain lsrv
 declare -A PID
 start() { # h1|h2 DIR
@@ -146,6 +151,7 @@ start h1 hosp
 
 # ---- fetch at start, refresh -------------------------------------------------
 check "hospital fetched lab's bundle over pinned TLS (fresh, sequence 10)" wait_state "fresh 10 ok"
+check "  metrics: fresh" metric fresh
 check "  stored in hospital's database" q ska bundles
 check "  audited (bundle-fetch ok)" audited bundle-fetch ok
 check "sealnet kbs bundles: a table with lab fresh" says '^lab +fresh +10 ' ska bundles
@@ -270,16 +276,15 @@ check "a bundle valid 6 s (sequence 15) is fetched" wait_state "fresh 15 ok"
 check "lab's KBS stops cleanly" stop lab
 check "lab's KBS stops: stale (unreachable), still served" wait_state "stale 15 unreachable" 50
 check "  GET /federation/bundles still has it" [ "$(curl_h /federation/bundles | jq '.bundles | length')" = 1 ]
+check "  metrics: stale" metric stale
 check "  audited once (unreachable)" audited bundle-fetch unreachable
 na=$(ska bundles --json | jq '.[] | select(.domain == "lab") | .not_after')
 while [ "$(date +%s)" -lt "$na" ]; do sleep 0.2; done
 check "after not_after: expired" wait_state "expired 15 *" 30
 check "  GET /federation/bundles: none" [ "$(curl_h /federation/bundles | jq '.bundles | length')" = 0 ]
+check "  metrics: expired" metric expired
 check "  audited (bundle-expired)" retry audited bundle-expired expired
 check "  sealnet kbs bundles says expired" says '^lab +expired +15 ' ska bundles
-
-# ---- metrics (state) ----------------------------------------------------------------------------
-# (the KBS's /metrics is off here; the states come from the same store: see test_kbs_fed_revoke)
 
 # ---- withdrawal by an admin -------------------------------------------------------------------
 check "sealnet kbs withdraw lab" q ska withdraw lab --reason "contract ended"
