@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
  * sealnet kbs <verb>: the KBS's admin client (enrol, set-reference,
- * put-resource, revoke, list, audit [verify], keys, events) and the node
- * verbs (attest, fetch; cmd_kbs_node.c).  docs/kbs-api.md.
+ * put-resource, revoke, list, audit [verify], keys, events; bundles,
+ * import-bundle, withdraw, rollover in cmd_kbs_fed.c) and the node verbs
+ * (attest, fetch; cmd_kbs_node.c).  docs/kbs-api.md.
  */
 #include <errno.h>
 #include <stdio.h>
