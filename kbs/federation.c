@@ -25,6 +25,10 @@
  *     revokes every node of that domain here.
  *   - GET /federation/bundles: the valid peer bundles, for this domain's
  *     nodes (kbs_fed_bundles).
+ *
+ * This file: the pinned TLS, requests and backoff, bundle fetches,
+ * start/stop, metrics; fed_accept.c: accepting bundles, withdrawal, GET
+ * /federation/bundles, admin; fed_events.c: peers' revocations.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -50,44 +54,8 @@
 #include "sealnet/kbs_fed.h"
 #include "sealnet/log.h"
 #include "sealnet/util.h"
+#include "fed_internal.h"
 #include "kbs.h"
-
-#define FED_BODY_MAX	  (4u << 20)
-#define FED_EVENTS_WAIT_S 25
-#define FED_REFRESH_MIN_S 1
-#define FED_BACKOFF_MAX_S 60
-
-enum { CH_BUNDLE, CH_EVENTS, CH_N };
-
-struct kbs_peer {
-	struct kbs_fed *f;
-	size_t dom; /* index into the manifest's domains */
-	char domain[SN_KBS_NAME_MAX];
-	char host[128], prefix[SN_WF_TEXT_MAX];
-	uint16_t port;
-	bool host_is_ip;
-	uint8_t pin[SN_SHA256_LEN];
-	struct {
-		struct evhttp_connection *conn;
-		struct event *timer;
-		unsigned int backoff_s;
-		bool pin_failed; /* the last handshake's verdict */
-		bool ok;	 /* the last request worked */
-	} ch[CH_N];
-	struct event *expiry; /* at the stored bundle's not_after */
-	int64_t events_after;
-	bool stopped; /* withdrawn */
-	uint64_t fetch_ok, fetch_failed, bundles_refused;
-	uint64_t revocations, events_refused;
-};
-
-struct kbs_fed {
-	struct kbs *k;
-	SSL_CTX *ctx;
-	struct evdns_base *dns;
-	struct kbs_peer *peers;
-	size_t n_peers;
-};
 
 static int ssl_peer_idx = -1;
 
@@ -98,13 +66,13 @@ const struct sn_workflow *kbs_fed_manifest(struct kbs *k)
 	return k->wf;
 }
 
-static int64_t now_s(void)
+int64_t fed_now_s(void)
 {
 	return (int64_t)time(NULL);
 }
 
 /* x +- 20 %, at least 1 */
-static unsigned int jitter(unsigned int x)
+unsigned int fed_jitter(unsigned int x)
 {
 	uint32_t r = 0;
 	unsigned int spread = x / 5;
@@ -115,11 +83,8 @@ static unsigned int jitter(unsigned int x)
 	return x - spread + r % (2 * spread + 1);
 }
 
-static void audit(struct kbs *k, const char *action, const char *subject,
-		  const char *outcome, const char *fmt, ...)
-	__attribute__((format(printf, 5, 6)));
-static void audit(struct kbs *k, const char *action, const char *subject,
-		  const char *outcome, const char *fmt, ...)
+void fed_audit(struct kbs *k, const char *action, const char *subject,
+	       const char *outcome, const char *fmt, ...)
 {
 	char detail[400];
 	va_list ap;
@@ -190,10 +155,9 @@ static int pin_verify(X509_STORE_CTX *ctx, void *arg)
 static const int which_ids[CH_N] = {CH_BUNDLE, CH_EVENTS};
 
 static void on_bundle(struct evhttp_request *req, void *arg);
-static void on_events(struct evhttp_request *req, void *arg);
 
 /* one GET on channel c of peer p; 0 or -ENOMEM */
-static int request(struct kbs_peer *p, int c, const char *target, int timeout_s)
+int fed_request(struct kbs_peer *p, int c, const char *target, int timeout_s)
 {
 	struct kbs_fed *f = p->f;
 	struct evhttp_request *req;
@@ -234,7 +198,7 @@ static int request(struct kbs_peer *p, int c, const char *target, int timeout_s)
 	}
 	evhttp_connection_set_timeout(p->ch[c].conn, timeout_s);
 	evhttp_connection_set_retries(p->ch[c].conn, 0);
-	req = evhttp_request_new(c == CH_BUNDLE ? on_bundle : on_events, p);
+	req = evhttp_request_new(c == CH_BUNDLE ? on_bundle : fed_on_events, p);
 	if (!req)
 		return -ENOMEM;
 	snprintf(hosthdr, sizeof(hosthdr), "%s:%u", p->host, p->port);
@@ -246,7 +210,7 @@ static int request(struct kbs_peer *p, int c, const char *target, int timeout_s)
 }
 
 /* why a request got no HTTP answer */
-static const char *no_answer(struct kbs_peer *p, int c, char *buf, size_t cap)
+const char *fed_no_answer(struct kbs_peer *p, int c, char *buf, size_t cap)
 {
 	struct bufferevent *bev =
 		p->ch[c].conn ?
@@ -265,7 +229,7 @@ static const char *no_answer(struct kbs_peer *p, int c, char *buf, size_t cap)
 	return NULL;
 }
 
-static void schedule(struct kbs_peer *p, int c, unsigned int s)
+void fed_schedule(struct kbs_peer *p, int c, unsigned int s)
 {
 	struct timeval tv = {.tv_sec = s};
 
@@ -277,7 +241,7 @@ static void schedule(struct kbs_peer *p, int c, unsigned int s)
 
 /* retry after a jittered backoff: 1, 2, 4 ... s, at most 60 s, and at
  * most peer_refresh_max_s when that is shorter (but 2 s at least) */
-static void failed(struct kbs_peer *p, int c)
+void fed_failed(struct kbs_peer *p, int c)
 {
 	unsigned int b = p->ch[c].backoff_s ? p->ch[c].backoff_s : 1;
 	unsigned int max = FED_BACKOFF_MAX_S,
@@ -286,15 +250,15 @@ static void failed(struct kbs_peer *p, int c)
 	if (r < max)
 		max = r < 2 ? 2 : r;
 	p->ch[c].ok = false;
-	schedule(p, c, jitter(b > max ? max : b));
+	fed_schedule(p, c, fed_jitter(b > max ? max : b));
 	p->ch[c].backoff_s = b * 2 > max ? max : b * 2;
 }
 
 /* ---- bundles ------------------------------------------------------------ */
 
-static void arm_expiry(struct kbs_peer *p, int64_t not_after)
+void fed_arm_expiry(struct kbs_peer *p, int64_t not_after)
 {
-	int64_t d = not_after - now_s();
+	int64_t d = not_after - fed_now_s();
 	struct timeval tv = {.tv_sec = d > 0 ? d : 0};
 
 	if (!p->stopped)
@@ -311,23 +275,24 @@ static void on_expiry(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	if (sn_kbs_peer_bundle_get(k->st, p->domain, &b))
 		return;
-	if (now_s() >= b.not_after) {
+	if (fed_now_s() >= b.not_after) {
 		sn_warn("federation: the bundle of domain %s (sequence %llu) "
 			"expired at %lld without a newer one (its KBS %s:%u "
 			"unreachable or refused?): its keys and references "
 			"are no longer honoured",
 			p->domain, (unsigned long long)b.sequence,
 			(long long)b.not_after, p->host, p->port);
-		audit(k, "bundle-expired", p->domain, "expired",
-		      "sequence %llu, not_after %lld",
-		      (unsigned long long)b.sequence, (long long)b.not_after);
+		fed_audit(k, "bundle-expired", p->domain, "expired",
+			  "sequence %llu, not_after %lld",
+			  (unsigned long long)b.sequence,
+			  (long long)b.not_after);
 	} else {
-		arm_expiry(p, b.not_after);
+		fed_arm_expiry(p, b.not_after);
 	}
 	sn_kbs_peer_bundle_clear(&b);
 }
 
-static struct kbs_peer *find_peer(struct kbs *k, const char *domain)
+struct kbs_peer *fed_find_peer(struct kbs *k, const char *domain)
 {
 	struct kbs_fed *f = k->fed;
 
@@ -340,212 +305,12 @@ static struct kbs_peer *find_peer(struct kbs *k, const char *domain)
 /* no more fetches or polls; a request in flight (possibly the one whose
  * callback runs now) is left to finish and ignored, its connection freed
  * at kbs_fed_stop */
-static void stop_peer(struct kbs_peer *p)
+void fed_stop_peer(struct kbs_peer *p)
 {
 	p->stopped = true;
 	for (int c = 0; c < CH_N; c++)
 		evtimer_del(p->ch[c].timer);
 	evtimer_del(p->expiry);
-}
-
-int kbs_fed_withdraw(struct kbs *k, const char *domain, const char *actor,
-		     const char *reason)
-{
-	const struct sn_workflow *wf = kbs_fed_manifest(k);
-	const char **nodes = NULL;
-	struct kbs_peer *p;
-	char detail[300];
-	size_t n = 0;
-	int d, err;
-	int64_t first = 0;
-
-	if (!wf || (d = sn_workflow_find_domain(wf, domain)) < 0 ||
-	    !strcmp(domain, k->cfg.domain))
-		return -ENOENT;
-	nodes = calloc(wf->n_nodes ? wf->n_nodes : 1, sizeof(*nodes));
-	if (!nodes)
-		return -ENOMEM;
-	for (size_t i = 0; i < wf->n_nodes; i++)
-		if (wf->nodes[i].domain == (size_t)d)
-			nodes[n++] = wf->nodes[i].name;
-	snprintf(detail, sizeof(detail), "domain %s withdrawn: %s", domain,
-		 reason);
-	{
-		const struct sn_kbs_audit_in a = {actor, "withdraw", domain,
-						  "ok", detail};
-
-		err = sn_kbs_peer_withdraw(k->st, domain, nodes, n, detail, &a,
-					   &first);
-	}
-	free(nodes);
-	if (err)
-		return err;
-	sn_warn("federation: domain %s withdrawn (%s, by %s): its %zu "
-		"node(s) revoked (events from %lld)",
-		domain, reason, actor, n, (long long)first);
-	p = find_peer(k, domain);
-	if (p)
-		stop_peer(p);
-	for (size_t i = 0; i < n; i++)
-		kbs_metrics_revoked(k);
-	kbs_events_notify(k);
-	return 0;
-}
-
-/* true when the manifest gives domain d a stage */
-static bool has_stages(const struct sn_workflow *wf, size_t d)
-{
-	for (size_t i = 0; i < wf->n_stages; i++)
-		if (wf->stages[i].domain == d)
-			return true;
-	return false;
-}
-
-int kbs_fed_accept(struct kbs *k, const char *expect_domain, const char *text,
-		   size_t len, const char *actor, const char *action,
-		   struct kbs_fed_verdict *v)
-{
-	const struct sn_workflow *wf = kbs_fed_manifest(k);
-	struct sn_fed_bundle *b = NULL, *last = NULL;
-	struct sn_kbs_peer_bundle stored = {0}, nb = {0};
-	struct sn_kbs_peer_status ps = {0};
-	enum sn_fed_status st = SN_FED_OK;
-	struct sn_wf_diag *d = calloc(1, sizeof(*d));
-	char detail[200];
-	int err;
-
-	memset(v, 0, sizeof(*v));
-	if (!d)
-		return -ENOMEM;
-	if (!wf) {
-		snprintf(v->code, sizeof(v->code), "no-manifest");
-		snprintf(v->msg, sizeof(v->msg),
-			 "this KBS has no workflow manifest to check bundles "
-			 "against (configuration: manifest, trust_dir)");
-		err = -EPERM;
-		goto out;
-	}
-	err = sn_fed_bundle_parse(text, len, &b, d);
-	if (err) {
-		snprintf(v->code, sizeof(v->code), "invalid-bundle");
-		snprintf(v->msg, sizeof(v->msg),
-			 "not a valid trust bundle: %s: %s",
-			 d->n ? d->errors[0].path : "$",
-			 d->n ? d->errors[0].msg : strerror(-err));
-		err = -EINVAL;
-		goto out;
-	}
-	snprintf(v->domain, sizeof(v->domain), "%s", b->domain);
-	v->sequence = b->sequence;
-	if (!strcmp(b->domain, k->cfg.domain)) {
-		snprintf(v->code, sizeof(v->code), "own-domain");
-		snprintf(v->msg, sizeof(v->msg),
-			 "a KBS imports other domains' bundles, not its own");
-		err = -EPERM;
-		goto out;
-	}
-	if (expect_domain && strcmp(b->domain, expect_domain)) {
-		/* domain A's KBS serving domain C's bundle */
-		snprintf(v->code, sizeof(v->code), "other-domain");
-		snprintf(v->msg, sizeof(v->msg),
-			 "the KBS of domain %s served a bundle of domain %s",
-			 expect_domain, b->domain);
-		err = -EPERM;
-		goto out;
-	}
-	err = sn_kbs_peer_status_get(k->st, b->domain, &ps);
-	if (err)
-		goto out;
-	if (ps.withdrawn) {
-		snprintf(v->code, sizeof(v->code), "withdrawn");
-		snprintf(v->msg, sizeof(v->msg),
-			 "domain %s has withdrawn from the federation; its "
-			 "bundles are no longer accepted",
-			 b->domain);
-		err = -EPERM;
-		goto out;
-	}
-	err = sn_kbs_peer_bundle_get(k->st, b->domain, &stored);
-	if (!err && sn_fed_bundle_parse(stored.text, stored.len, &last, NULL)) {
-		sn_err("federation: the stored bundle of domain %s does not "
-		       "parse: bundles of %s are refused until an admin "
-		       "inspects the database",
-		       b->domain, b->domain);
-		snprintf(v->code, sizeof(v->code), "store-corrupt");
-		snprintf(v->msg, sizeof(v->msg),
-			 "the stored bundle of domain %s is corrupt",
-			 b->domain);
-		err = -EIO;
-		goto out;
-	}
-	if (err && err != -ENOENT)
-		goto out;
-	if (sn_fed_bundle_verify(wf, b, now_s(), last, &st, d)) {
-		snprintf(v->code, sizeof(v->code), "%s",
-			 sn_fed_status_name(st));
-		snprintf(v->msg, sizeof(v->msg),
-			 "bundle of domain %s, sequence %llu refused: %s",
-			 b->domain, (unsigned long long)b->sequence,
-			 d->n ? d->errors[0].msg : sn_fed_status_name(st));
-		err = -EPERM;
-		goto out;
-	}
-	snprintf(nb.domain, sizeof(nb.domain), "%s", b->domain);
-	nb.sequence = b->sequence;
-	nb.not_before = b->not_before;
-	nb.not_after = b->not_after;
-	sn_hex_encode(b->digest, sizeof(b->digest), nb.digest);
-	nb.text = (char *)text;
-	nb.len = len;
-	snprintf(detail, sizeof(detail), "sequence %llu, not_after %lld%s",
-		 (unsigned long long)b->sequence, (long long)b->not_after,
-		 b->n_stages ? "" : ", no stage (withdrawal)");
-	{
-		const struct sn_kbs_audit_in a = {actor, action, b->domain,
-						  "ok", detail};
-
-		err = sn_kbs_peer_bundle_put(k->st, &nb, &a);
-	}
-	if (err == -ESTALE) {
-		snprintf(v->code, sizeof(v->code), "rollback");
-		snprintf(v->msg, sizeof(v->msg),
-			 "bundle of domain %s, sequence %llu is older than "
-			 "the stored one",
-			 b->domain, (unsigned long long)b->sequence);
-		err = -EPERM;
-		goto out;
-	}
-	if (err)
-		goto out;
-	v->not_after = b->not_after;
-	v->changed = !last || last->sequence != b->sequence;
-	if (v->changed)
-		sn_info("federation: accepted the bundle of domain %s, "
-			"sequence %llu, valid until %lld (%s)",
-			b->domain, (unsigned long long)b->sequence,
-			(long long)b->not_after, action);
-	{
-		struct kbs_peer *p = find_peer(k, b->domain);
-
-		if (p)
-			arm_expiry(p, b->not_after);
-	}
-	/* a signed bundle vouching for no stage from a domain the manifest
-	 * gives stages: the domain withdraws */
-	if (!b->n_stages &&
-	    has_stages(wf, (size_t)sn_workflow_find_domain(wf, b->domain))) {
-		v->withdrawn = true;
-		err = kbs_fed_withdraw(k, b->domain, actor,
-				       "signed bundle with no stage");
-		if (err == -EALREADY)
-			err = 0;
-	}
-out:
-	sn_kbs_peer_bundle_clear(&stored);
-	sn_fed_bundle_free(last);
-	sn_fed_bundle_free(b);
-	free(d);
-	return err;
 }
 
 static void fetch_bundle(evutil_socket_t fd, short what, void *arg)
@@ -558,8 +323,8 @@ static void fetch_bundle(evutil_socket_t fd, short what, void *arg)
 	snprintf(target, sizeof(target), "%s/bundle", p->prefix);
 	sn_dbg("federation: domain %s: GET https://%s:%u%s", p->domain, p->host,
 	       p->port, target);
-	if (request(p, CH_BUNDLE, target, p->f->k->cfg.request_timeout))
-		failed(p, CH_BUNDLE);
+	if (fed_request(p, CH_BUNDLE, target, p->f->k->cfg.request_timeout))
+		fed_failed(p, CH_BUNDLE);
 }
 
 /* record the fetch result; true when it differs from the last one */
@@ -575,7 +340,7 @@ static bool note(struct kbs_peer *p, const char *result, bool audit_it,
 	/* unreachable: audited when it starts, not every retry */
 	if (!strcmp(result, "unreachable") && !strcmp(ps.result, result))
 		audit_it = false;
-	if (sn_kbs_peer_fetch_note(k->st, p->domain, now_s(), result,
+	if (sn_kbs_peer_fetch_note(k->st, p->domain, fed_now_s(), result,
 				   audit_it ? &a : NULL))
 		sn_err("federation: cannot record the fetch of domain %s's "
 		       "bundle",
@@ -597,7 +362,7 @@ static void on_bundle(struct evhttp_request *req, void *arg)
 	if (p->stopped)
 		return;
 	if (!req || !(status = evhttp_request_get_response_code(req))) {
-		code = no_answer(p, CH_BUNDLE, why, sizeof(why));
+		code = fed_no_answer(p, CH_BUNDLE, why, sizeof(why));
 		sn_dbg("federation: domain %s: GET /bundle: no answer (%s)",
 		       p->domain, code ? code : why);
 		p->fetch_failed++;
@@ -624,7 +389,7 @@ static void on_bundle(struct evhttp_request *req, void *arg)
 					"its not_after)",
 					p->domain, detail);
 		}
-		failed(p, CH_BUNDLE);
+		fed_failed(p, CH_BUNDLE);
 		return;
 	}
 	b = evhttp_request_get_input_buffer(req);
@@ -639,7 +404,7 @@ static void on_bundle(struct evhttp_request *req, void *arg)
 		if (note(p, "unreachable", true, detail))
 			sn_warn("federation: domain %s: %s; retrying",
 				p->domain, detail);
-		failed(p, CH_BUNDLE);
+		fed_failed(p, CH_BUNDLE);
 		return;
 	}
 	err = kbs_fed_accept(k, p->domain, (const char *)evbuffer_pullup(b, -1),
@@ -654,7 +419,7 @@ static void on_bundle(struct evhttp_request *req, void *arg)
 			p->domain, p->host, p->port, v.code, v.msg);
 		note(p, v.code, true, v.msg);
 		kbs_metrics_refused(k, "bundle-fetch", v.code);
-		failed(p, CH_BUNDLE);
+		fed_failed(p, CH_BUNDLE);
 		return;
 	}
 	p->fetch_ok++;
@@ -662,264 +427,15 @@ static void on_bundle(struct evhttp_request *req, void *arg)
 	p->ch[CH_BUNDLE].ok = true;
 	p->ch[CH_BUNDLE].backoff_s = 1;
 	{
-		int64_t left = v.not_after - now_s();
+		int64_t left = v.not_after - fed_now_s();
 		int64_t next = left / 2;
 
 		if (next < FED_REFRESH_MIN_S)
 			next = FED_REFRESH_MIN_S;
 		if (next > k->cfg.peer_refresh_max)
 			next = k->cfg.peer_refresh_max;
-		schedule(p, CH_BUNDLE, jitter((unsigned int)next));
+		fed_schedule(p, CH_BUNDLE, fed_jitter((unsigned int)next));
 	}
-}
-
-/* ---- revocations ------------------------------------------------------- */
-
-/* may domain d revoke this?  0, or a refusal code */
-static const char *authority(const struct sn_workflow *wf, size_t d,
-			     const char *kind, const char *value)
-{
-	if (!strcmp(kind, "node")) {
-		int n = sn_workflow_find_node(wf, value);
-
-		if (n < 0)
-			return "unknown-node";
-		return wf->nodes[n].domain == d ? NULL : "foreign-node";
-	}
-	if (!strcmp(kind, "measurement")) {
-		uint8_t m[SN_WF_MEAS_LEN];
-		bool own = false, other = false;
-
-		if (strlen(value) != 2 * SN_WF_MEAS_LEN ||
-		    sn_hex_decode(value, strlen(value), m, sizeof(m)) !=
-			    SN_WF_MEAS_LEN)
-			return "malformed";
-		for (size_t i = 0; i < wf->n_stages; i++) {
-			const struct sn_wf_reference *r = &wf->stages[i].ref;
-
-			for (size_t j = 0; j < r->n_measurements; j++)
-				if (!memcmp(r->measurements[j], m, sizeof(m))) {
-					if (wf->stages[i].domain == d)
-						own = true;
-					else
-						other = true;
-				}
-		}
-		if (!own)
-			return "foreign-measurement";
-		/* also listed by another domain: that domain's nodes would
-		 * be cut off by this one's word */
-		return other ? "shared-measurement" : NULL;
-	}
-	return "malformed";
-}
-
-static void apply_event(struct kbs_peer *p, json_t *ev)
-{
-	struct kbs *k = p->f->k;
-	const struct sn_workflow *wf = kbs_fed_manifest(k);
-	const char *kind = NULL, *value = NULL, *reason = "", *code;
-	json_int_t seq = 0;
-	char detail[400], subject[160];
-	int64_t local = 0;
-	int err;
-
-	if (json_unpack(ev, "{sI ss ss s?s}", "seq", &seq, "kind", &kind,
-			"value", &value, "reason", &reason) ||
-	    seq <= p->events_after) {
-		return;
-	}
-	if (json_object_get(ev, "domain")) {
-		/* another domain's revocation re-published by this peer:
-		 * followed at its source, never second-hand */
-		p->events_after = seq;
-		return;
-	}
-	snprintf(subject, sizeof(subject), "%.10s %.100s", kind, value);
-	code = wf ? authority(wf, p->dom, kind, value) : "no-manifest";
-	if (code) {
-		snprintf(detail, sizeof(detail),
-			 "domain %s event %lld revokes %s %.100s (%.100s): "
-			 "refused, %s",
-			 p->domain, (long long)seq, kind, value, reason,
-			 !strcmp(code, "foreign-node") ?
-				 "the manifest puts that node in another "
-				 "domain" :
-			 !strcmp(code, "unknown-node") ?
-				 "the manifest names no such node" :
-			 !strcmp(code, "foreign-measurement") ?
-				 "no stage of that domain lists that "
-				 "measurement" :
-			 !strcmp(code, "shared-measurement") ?
-				 "a stage of another domain lists it too" :
-				 "malformed event");
-		sn_warn("federation: %s", detail);
-		p->events_refused++;
-		kbs_metrics_refused(k, "peer-revoke", code);
-		{
-			const struct sn_kbs_audit_in a = {
-				"federation", "peer-revoke", subject, code,
-				detail};
-
-			if (sn_kbs_peer_events_skip(k->st, p->domain, seq, &a))
-				sn_err("federation: cannot record refused "
-				       "event %lld of domain %s",
-				       (long long)seq, p->domain);
-		}
-		p->events_after = seq;
-		return;
-	}
-	snprintf(detail, sizeof(detail),
-		 "domain %s event %lld: %s %.100s (%.100s)", p->domain,
-		 (long long)seq, kind, value, reason);
-	{
-		char why[300];
-		const struct sn_kbs_audit_in a = {"federation", "peer-revoke",
-						  subject, "ok", detail};
-
-		snprintf(why, sizeof(why), "domain %s: %s", p->domain, reason);
-		err = sn_kbs_revoke_peer(k->st, p->domain, seq, kind, value,
-					 why, &a, &local);
-	}
-	if (err && err != -EALREADY) {
-		sn_err("federation: cannot record %s", detail);
-		return;
-	}
-	p->events_after = seq;
-	if (!err) {
-		sn_warn("federation: re-published %s as event %lld", detail,
-			(long long)local);
-		p->revocations++;
-		kbs_metrics_revoked(k);
-		kbs_events_notify(k);
-	}
-}
-
-static void poll_events(evutil_socket_t fd, short what, void *arg)
-{
-	struct kbs_peer *p = arg;
-	char target[SN_WF_TEXT_MAX + 64];
-	unsigned int wait = p->ch[CH_EVENTS].ok ? FED_EVENTS_WAIT_S : 0;
-
-	(void)fd;
-	(void)what;
-	snprintf(target, sizeof(target), "%s/events?after=%lld&wait=%u",
-		 p->prefix, (long long)p->events_after, wait);
-	if (request(p, CH_EVENTS, target,
-		    (int)wait + p->f->k->cfg.request_timeout))
-		failed(p, CH_EVENTS);
-}
-
-static void on_events(struct evhttp_request *req, void *arg)
-{
-	struct kbs_peer *p = arg;
-	json_t *root = NULL, *evs, *ev;
-	json_int_t last = 0;
-	char why[256];
-	struct evbuffer *b;
-	size_t len, i;
-	int status;
-
-	if (p->stopped)
-		return;
-	if (!req || !(status = evhttp_request_get_response_code(req))) {
-		const char *code = no_answer(p, CH_EVENTS, why, sizeof(why));
-
-		if (p->ch[CH_EVENTS].ok || p->ch[CH_EVENTS].backoff_s <= 1)
-			sn_warn("federation: domain %s: GET /events from "
-				"%s:%u failed: %s; retrying",
-				p->domain, p->host, p->port,
-				code ? "the certificate chain is not pinned "
-				       "by kbs.trust_anchor_sha256" :
-				       why);
-		if (code && p->ch[CH_EVENTS].ok)
-			audit(p->f->k, "peer-events", p->domain, code,
-			      "GET /events from %s:%u", p->host, p->port);
-		failed(p, CH_EVENTS);
-		return;
-	}
-	b = evhttp_request_get_input_buffer(req);
-	len = evbuffer_get_length(b);
-	if (status == 200 && len <= FED_BODY_MAX)
-		root = json_loadb((const char *)evbuffer_pullup(b, -1), len, 0,
-				  NULL);
-	evs = root ? json_object_get(root, "events") : NULL;
-	if (!json_is_array(evs) || json_unpack(root, "{sI}", "last", &last)) {
-		sn_warn("federation: domain %s: GET /events answered HTTP %d "
-			"without {events, last}; retrying",
-			p->domain, status);
-		json_decref(root);
-		failed(p, CH_EVENTS);
-		return;
-	}
-	if (!p->ch[CH_EVENTS].ok)
-		sn_info("federation: following domain %s's revocations at "
-			"%s:%u (after event %lld)",
-			p->domain, p->host, p->port,
-			(long long)p->events_after);
-	json_array_foreach(evs, i, ev) apply_event(p, ev);
-	json_decref(root);
-	if (last > p->events_after) {
-		p->events_after = last;
-		sn_kbs_peer_events_skip(p->f->k->st, p->domain, last, NULL);
-	}
-	p->ch[CH_EVENTS].ok = true;
-	p->ch[CH_EVENTS].backoff_s = 1;
-	schedule(p, CH_EVENTS, 0);
-}
-
-/* ---- GET /federation/bundles --------------------------------------------- */
-
-int kbs_fed_bundles(struct kbs *k, json_t **out)
-{
-	const struct sn_workflow *wf = kbs_fed_manifest(k);
-	struct sn_kbs_peer_bundle *bs = NULL;
-	json_t *arr = json_array(), *o;
-	int64_t now = now_s();
-	size_t n = 0;
-	int err;
-
-	if (!arr)
-		return -ENOMEM;
-	err = sn_kbs_peer_bundles(k->st, &bs, &n);
-	for (size_t i = 0; !err && i < n; i++) {
-		struct sn_kbs_peer_status ps;
-		json_t *j;
-
-		if (!wf || sn_workflow_find_domain(wf, bs[i].domain) < 0 ||
-		    now < bs[i].not_before || now >= bs[i].not_after)
-			continue;
-		err = sn_kbs_peer_status_get(k->st, bs[i].domain, &ps);
-		if (err || ps.withdrawn)
-			continue;
-		j = json_loadb(bs[i].text, bs[i].len, JSON_REJECT_DUPLICATES,
-			       NULL);
-		if (!j || json_array_append_new(arr, j))
-			err = -ENOMEM;
-	}
-	for (size_t i = 0; i < n; i++)
-		sn_kbs_peer_bundle_clear(&bs[i]);
-	free(bs);
-	o = err ? NULL : json_pack("{s:o}", "bundles", arr);
-	if (!o) {
-		if (err)
-			json_decref(arr);
-		return err ? err : -ENOMEM;
-	}
-	*out = o;
-	return 0;
-}
-
-void kbs_fed_bundles_get(struct kbs *k, struct evhttp_request *req)
-{
-	json_t *o = NULL;
-	char *txt = NULL;
-
-	if (!kbs_fed_bundles(k, &o))
-		txt = json_dumps(o, JSON_COMPACT);
-	json_decref(o);
-	kbs_reply(req, txt ? 200 : 503, txt ? txt : "{\"error\":\"internal\"}");
-	free(txt);
 }
 
 /* ---- start / stop -------------------------------------------------------- */
@@ -1006,7 +522,8 @@ int kbs_fed_start(struct kbs *k)
 		for (int c = 0; c < CH_N; c++) {
 			p->ch[c].timer = evtimer_new(
 				k->base,
-				c == CH_BUNDLE ? fetch_bundle : poll_events, p);
+				c == CH_BUNDLE ? fetch_bundle : fed_poll_events,
+				p);
 			if (!p->ch[c].timer)
 				return -ENOMEM;
 		}
@@ -1025,7 +542,7 @@ int kbs_fed_start(struct kbs *k)
 			continue;
 		}
 		if (!sn_kbs_peer_bundle_get(k->st, p->domain, &b)) {
-			arm_expiry(p, b.not_after);
+			fed_arm_expiry(p, b.not_after);
 			sn_kbs_peer_bundle_clear(&b);
 		}
 		sn_info("federation: domain %s: fetching its bundle and "
@@ -1033,8 +550,8 @@ int kbs_fed_start(struct kbs *k)
 			"%02x%02x%02x%02x...)",
 			p->domain, d->kbs_url, p->pin[0], p->pin[1], p->pin[2],
 			p->pin[3]);
-		schedule(p, CH_BUNDLE, 0);
-		schedule(p, CH_EVENTS, 0);
+		fed_schedule(p, CH_BUNDLE, 0);
+		fed_schedule(p, CH_EVENTS, 0);
 	}
 	return 0;
 }
@@ -1074,7 +591,7 @@ void kbs_fed_metrics(struct kbs *k, struct sn_prom *pr)
 					     "expired", "withdrawn",
 					     "none",	"not-yet-valid"};
 	struct kbs_fed *f = k->fed;
-	int64_t now = now_s();
+	int64_t now = fed_now_s();
 
 	if (!f || !f->n_peers)
 		return;
@@ -1128,68 +645,4 @@ void kbs_fed_metrics(struct kbs *k, struct sn_prom *pr)
 		     "measurement).",
 		     events_refused);
 #undef PEER_COUNTER
-}
-
-/* ---- admin: GET /admin/bundles, POST /admin/withdraw ------------------- */
-
-static void admin_withdraw(struct kbs *k, struct evhttp_request *req,
-			   const char *actor)
-{
-	char *body = NULL;
-	size_t len;
-	json_t *o;
-	const char *dom = NULL, *reason = "withdrawn by an admin";
-	int err;
-
-	if (kbs_body(k, req, "withdraw", 4096, &body, &len))
-		return;
-	o = json_loadb(body, len, JSON_REJECT_DUPLICATES, NULL);
-	free(body);
-	if (!o ||
-	    json_unpack(o, "{s:s,s?s!}", "domain", &dom, "reason", &reason) ||
-	    sn_kbs_name_check(dom) || strlen(reason) > 200) {
-		kbs_refuse(k, req, 400, "withdraw", NULL, "malformed", NULL,
-			   "withdraw takes {\"domain\": NAME, \"reason\": "
-			   "TEXT (optional, <= 200 characters)}");
-		json_decref(o);
-		return;
-	}
-	err = kbs_fed_withdraw(k, dom, actor, reason);
-	if (err == -ENOENT)
-		kbs_refuse(k, req, 404, "withdraw", dom, "not-a-peer", NULL,
-			   "%s is not a peer domain of this KBS's manifest",
-			   dom);
-	else if (err == -EALREADY)
-		kbs_refuse(k, req, 409, "withdraw", dom, "already-withdrawn",
-			   NULL, "domain %s has withdrawn already", dom);
-	else if (err)
-		kbs_reply(req, 503, "{\"error\":\"internal\"}");
-	else
-		kbs_reply(req, 200, "{\"ok\":true}");
-	json_decref(o);
-}
-
-bool kbs_fed_admin(struct kbs *k, struct evhttp_request *req, const char *what,
-		   const char *actor)
-{
-	enum evhttp_cmd_type m = evhttp_request_get_command(req);
-	char *txt = NULL;
-
-	if (m == EVHTTP_REQ_GET && !strcmp(what, "bundles")) {
-		if (sn_kbs_peer_bundles_json(k->st, now_s(), &txt))
-			kbs_reply(req, 503, "{\"error\":\"internal\"}");
-		else
-			kbs_reply(req, 200, txt);
-		free(txt);
-		return true;
-	}
-	if (m == EVHTTP_REQ_POST && !strcmp(what, "withdraw")) {
-		admin_withdraw(k, req, actor);
-		return true;
-	}
-	if (m == EVHTTP_REQ_POST && !strcmp(what, "rollover")) {
-		kbs_admin_rollover(k, req, actor);
-		return true;
-	}
-	return false;
 }
