@@ -21,7 +21,8 @@ enum {
 	EX_KBS_KEYS,
 	EX_SEQ,
 	EX_VALID,
-	EX_OUT
+	EX_OUT,
+	EX_WITHDRAW,
 };
 static const struct sn_cli_opt export_opts[] = {
 	[EX_MANIFEST] = {"manifest", 'm', "M", "the signed workflow manifest"},
@@ -43,6 +44,10 @@ static const struct sn_cli_opt export_opts[] = {
 		      "at most 366 days)"},
 	[EX_OUT] = {"out", 'o', "FILE",
 		    "write the bundle to FILE (default: stdout)"},
+	[EX_WITHDRAW] = {"withdraw", 0, NULL,
+			 "a withdrawal: a bundle vouching for no stage;\n"
+			 "the other domains' KBSs then revoke all of D's\n"
+			 "nodes (docs/federation.md)"},
 	{0},
 };
 
@@ -116,6 +121,9 @@ int fed_cmd_export(int argc, char **argv)
 			break;
 		case EX_OUT:
 			out = a.optarg;
+			break;
+		case EX_WITHDRAW:
+			e.withdraw = true;
 			break;
 		}
 	c = sn_cli_end(&a, c, 0, 0);

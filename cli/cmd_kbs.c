@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
  * sealnet kbs <verb>: the KBS's admin client (enrol, set-reference,
- * put-resource, revoke, list, audit [verify], keys, events) and the node
- * verbs (attest, fetch; cmd_kbs_node.c).  docs/kbs-api.md.
+ * put-resource, revoke, list, audit [verify], keys, events; bundles,
+ * import-bundle, withdraw, rollover in cmd_kbs_fed.c) and the node verbs
+ * (attest, fetch; cmd_kbs_node.c).  docs/kbs-api.md.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -101,6 +102,19 @@ static const struct sn_cli_spec spec = {
 		"                                       values and nodes; SIGS "
 		"default:\n"
 		"                                       MANIFEST with .sig.json\n"
+		"  bundles [--json]                     peer domains' trust "
+		"bundles:\n"
+		"                                       state (fresh, stale, "
+		"expired,\n"
+		"                                       withdrawn), sequence, "
+		"last fetch\n"
+		"  import-bundle FILE                   a peer domain's trust "
+		"bundle\n"
+		"  withdraw DOMAIN [--reason TEXT]      expel a peer domain: "
+		"revoke\n"
+		"                                       all its nodes here\n"
+		"  rollover                             sign tokens with "
+		"token_key_next\n"
 		"Anyone:\n"
 		"  keys                                 the token keys (JWKS)\n"
 		"  events [--after N] [--wait S]        revocation events\n"
@@ -463,6 +477,9 @@ int cmd_kbs(int argc, char **argv)
 	}
 	if (!strcmp(k.verb, "attest"))
 		return kbs_cli_attest(&k);
+	c = kbs_cli_fed(&a, &k);
+	if (c >= 0)
+		return c;
 	if (!strcmp(k.verb, "fetch")) {
 		if (need(&a, &k, 1, KO_TOKEN, KO_REK))
 			return 2;

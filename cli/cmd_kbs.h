@@ -52,5 +52,8 @@ int kbs_cli_call(const struct kbs_cli *k, const char *method,
 		 struct sn_kbs_response *out);
 int kbs_cli_attest(const struct kbs_cli *k);
 int kbs_cli_fetch(const struct kbs_cli *k);
+/* cmd_kbs_fed.c: bundles, import-bundle, withdraw, rollover; -1 when
+ * the verb is none of them, else an exit status */
+int kbs_cli_fed(struct sn_cli_args *a, const struct kbs_cli *k);
 
 #endif

@@ -315,6 +315,8 @@ void kbs_admin(struct kbs *k, struct evhttp_request *req, const char *what)
 		return;
 	}
 	kbs_actor(k, req, actor, sizeof(actor));
+	if (kbs_fed_admin(k, req, what, actor))
+		return;
 	if (m == EVHTTP_REQ_POST && !strcmp(what, "enrol"))
 		enrol(k, req, actor);
 	else if (m == EVHTTP_REQ_POST && !strcmp(what, "reference"))

@@ -85,9 +85,8 @@ void kbs_admin_bundle(struct kbs *k, struct evhttp_request *req,
 {
 	const struct sn_workflow *wf = kbs_manifest(k);
 	struct sn_fed_bundle *b = NULL, *last = NULL;
-	struct sn_wf_diag *d = NULL;
-	enum sn_fed_status st = SN_FED_OK;
-	char path[600], detail[160], *body = NULL, *ans = NULL;
+	struct kbs_fed_verdict v;
+	char path[600], *body = NULL, *ans = NULL;
 	size_t len = 0;
 	struct stat sb;
 	json_t *o;
@@ -101,82 +100,66 @@ void kbs_admin_bundle(struct kbs *k, struct evhttp_request *req,
 			   "first (sealnet kbs import-manifest)");
 		return;
 	}
-	if (!k->cfg.trust_dir[0]) {
-		kbs_refuse(k, req, 409, "bundle-import", NULL, "no-trust-dir",
-			   NULL,
-			   "this KBS keeps no peer bundles (configuration: "
-			   "trust_dir)");
-		return;
-	}
 	if (kbs_body(k, req, "bundle-import", SN_FED_MAX_BYTES, &body, &len))
 		return;
-	d = calloc(1, sizeof(*d));
-	if (!d) {
-		kbs_reply(req, 503, "{\"error\":\"internal\"}");
-		goto out;
+	/* the trust directory of earlier versions: its bundle still bounds
+	 * the sequence (the store is the rollback state from now on) */
+	if (k->cfg.trust_dir[0] && !sn_fed_bundle_parse(body, len, &b, NULL)) {
+		snprintf(path, sizeof(path), "%s/%s.json", k->cfg.trust_dir,
+			 b->domain);
+		if (!stat(path, &sb) && sn_fed_bundle_load(path, &last, NULL)) {
+			sn_err("trust directory: %s does not parse: inspect "
+			       "it; bundles of domain %s are refused until "
+			       "then",
+			       path, b->domain);
+			kbs_refuse(k, req, 503, "bundle-import", b->domain,
+				   "trust-dir-corrupt", NULL,
+				   "the stored bundle of domain %s is corrupt",
+				   b->domain);
+			goto out;
+		}
+		if (last && strcmp(b->domain, k->cfg.domain) &&
+		    (last->sequence > b->sequence ||
+		     (last->sequence == b->sequence &&
+		      memcmp(last->digest, b->digest, sizeof(b->digest))))) {
+			kbs_refuse(k, req, 403, "bundle-import", b->domain,
+				   "rollback", NULL,
+				   "bundle of domain %s, sequence %llu is "
+				   "older than the one in the trust directory "
+				   "(%llu)",
+				   b->domain, (unsigned long long)b->sequence,
+				   (unsigned long long)last->sequence);
+			goto out;
+		}
 	}
-	err = sn_fed_bundle_parse(body, len, &b, d);
+	err = kbs_fed_accept(k, NULL, body, len, actor, "bundle-import", &v);
 	if (err) {
-		kbs_refuse(k, req, 400, "bundle-import", NULL, "invalid-bundle",
-			   NULL,
-			   "not a valid trust bundle: "
-			   "%s: %s",
-			   d->n ? d->errors[0].path : "$",
-			   d->n ? d->errors[0].msg : strerror(-err));
+		kbs_refuse(k, req,
+			   err == -EINVAL ? 400 :
+			   err == -EPERM  ? 403 :
+					    503,
+			   "bundle-import", v.domain[0] ? v.domain : NULL,
+			   v.code[0] ? v.code : "internal", NULL, "%s",
+			   v.msg[0] ? v.msg : "store error");
 		goto out;
 	}
-	snprintf(path, sizeof(path), "%s/%s.json", k->cfg.trust_dir, b->domain);
-	if (!stat(path, &sb) && sn_fed_bundle_load(path, &last, NULL)) {
-		sn_err("trust directory: %s does not parse: inspect it; "
-		       "bundles of domain %s are refused until then",
-		       path, b->domain);
-		kbs_refuse(k, req, 503, "bundle-import", b->domain,
-			   "trust-dir-corrupt", NULL,
-			   "the stored bundle of domain %s is corrupt",
-			   b->domain);
-		goto out;
-	}
-	if (!strcmp(b->domain, k->cfg.domain)) {
-		kbs_refuse(k, req, 403, "bundle-import", b->domain,
-			   "own-domain", NULL,
-			   "a KBS imports other domains' bundles, not its "
-			   "own");
-		goto out;
-	}
-	if (sn_fed_bundle_verify(wf, b, (int64_t)time(NULL), last, &st, d)) {
-		kbs_refuse(k, req, 403, "bundle-import", b->domain,
-			   sn_fed_status_name(st), NULL,
-			   "bundle of domain %s, sequence %llu refused: %s",
-			   b->domain, (unsigned long long)b->sequence,
-			   d->n ? d->errors[0].msg : sn_fed_status_name(st));
-		goto out;
-	}
-	if ((mkdir(k->cfg.trust_dir, 0755) && errno != EEXIST) ||
-	    write_atomic(path, body, len)) {
-		sn_err("trust directory: cannot write %s", path);
-		kbs_reply(req, 503, "{\"error\":\"internal\"}");
-		goto out;
-	}
-	snprintf(detail, sizeof(detail), "sequence %llu, not_after %lld",
-		 (unsigned long long)b->sequence, (long long)b->not_after);
-	{
-		const struct sn_kbs_audit_in a = {actor, "bundle-import",
-						  b->domain, "ok", detail};
-
-		if (sn_kbs_audit_append(k->st, &a))
-			sn_err("bundle-import %s: audit append failed",
-			       b->domain);
-	}
-	o = json_pack("{s:s,s:I,s:I}", "domain", b->domain, "sequence",
-		      (json_int_t)b->sequence, "not_after",
-		      (json_int_t)b->not_after);
+	/* also in the trust directory, for tools reading it */
+	snprintf(path, sizeof(path), "%s/%s.json", k->cfg.trust_dir, v.domain);
+	if (k->cfg.trust_dir[0] &&
+	    ((mkdir(k->cfg.trust_dir, 0755) && errno != EEXIST) ||
+	     write_atomic(path, body, len)))
+		sn_err("trust directory: cannot write %s (the bundle is "
+		       "stored in the database)",
+		       path);
+	o = json_pack("{s:s,s:I,s:I,s:b}", "domain", v.domain, "sequence",
+		      (json_int_t)v.sequence, "not_after",
+		      (json_int_t)v.not_after, "withdrawn", v.withdrawn);
 	ans = o ? json_dumps(o, JSON_COMPACT) : NULL;
 	json_decref(o);
 	kbs_reply(req, ans ? 200 : 503, ans ? ans : "{\"error\":\"internal\"}");
 out:
 	free(ans);
 	free(body);
-	free(d);
 	sn_fed_bundle_free(last);
 	sn_fed_bundle_free(b);
 }

@@ -115,7 +115,7 @@ static void issue(struct kbs *k, struct evhttp_request *req,
 		err = sn_kbs_b64url_encode(jti, sizeof(jti), &jti_s);
 	if (!err) {
 		snprintf(c.jti, sizeof(c.jti), "%s", jti_s);
-		err = sn_kbs_token_sign(k->signer, &c, &tok);
+		err = sn_kbs_token_sign(kbs_signer(k), &c, &tok);
 	}
 	if (!err) {
 		snprintf(detail, sizeof(detail),
@@ -367,7 +367,7 @@ void kbs_resource(struct kbs *k, struct evhttp_request *req, const char *path)
 			   "from POST /attest>'");
 		return;
 	}
-	err = sn_kbs_token_verify(k->signer, tok, strlen(tok), time(NULL), &c);
+	err = kbs_token_verify(k, tok, time(NULL), &c);
 	if (err) {
 		kbs_refuse(k, req, 401, "resource", path,
 			   err == -EKEYEXPIRED ? "token-expired" :
@@ -455,14 +455,4 @@ out:
 	sn_kbs_resource_clear(&res);
 }
 
-void kbs_keys(struct kbs *k, struct evhttp_request *req)
-{
-	char *j = NULL;
-
-	if (sn_kbs_jwks_json(k->signer, &j)) {
-		kbs_reply(req, 503, "{\"error\":\"internal\"}");
-		return;
-	}
-	kbs_reply(req, 200, j);
-	free(j);
-}
+/* kbs_keys: rollover.c */

@@ -110,6 +110,8 @@ static const char *const known[] = {
 	"manifest",
 	"bundle",
 	"trust_dir",
+	"token_key_next",
+	"peer_refresh_max_s",
 	"comment",
 	NULL,
 };
@@ -181,11 +183,15 @@ int kbs_config_load(const char *path, struct kbs_config *out)
 		       &c.max_challenges) ||
 	    int_member(o, "max_event_waiters", 1, 100000, 1024, &c.max_waiters) ||
 	    int_member(o, "workers", 0, 64, 0, &c.workers) ||
+	    int_member(o, "peer_refresh_max_s", 1, 86400, 3600,
+		       &c.peer_refresh_max) ||
 	    path_member(o, "manifest", dir, false, c.manifest,
 			sizeof(c.manifest)) ||
 	    path_member(o, "bundle", dir, false, c.bundle, sizeof(c.bundle)) ||
 	    path_member(o, "trust_dir", dir, false, c.trust_dir,
-			sizeof(c.trust_dir)))
+			sizeof(c.trust_dir)) ||
+	    path_member(o, "token_key_next", dir, false, c.token_key_next,
+			sizeof(c.token_key_next)))
 		goto out;
 	v = json_object_get(o, "metrics_listen");
 	if (v) {

@@ -31,6 +31,8 @@ struct kbs_config {
 	 * at GET /bundle, the directory of peers' accepted bundles; "" =
 	 * off */
 	char manifest[512], bundle[512], trust_dir[512];
+	char token_key_next[512]; /* rollover.c; "" = none */
+	int peer_refresh_max; /* s: at most this between bundle fetches */
 };
 
 /* Parse the JSON configuration file (docs/kbs-api.md "Configuration").
@@ -57,6 +59,8 @@ struct kbs {
 	SSL_CTX *ssl;
 	X509_STORE *admin_store;
 	struct sn_kbs_store *st;
+	/* the token key as loaded at start; kbs_keys_setup moves it into
+	 * kr (NULL after) */
 	struct sn_kbs_signer *signer;
 	struct sn_kbs_challenges *ch;
 	LIST_HEAD(, kbs_waiter) waiters;
@@ -76,6 +80,10 @@ struct kbs {
 	int listen_fd;		/* the first worker's bound socket */
 	int notify_fd;		/* eventfd: events committed, or stop */
 	struct event *notify_ev;
+	struct kbs_fed *fed; /* federation.c: peer domains; NULL: none */
+	/* rollover.c: the token keys (current, next, retiring), shared by
+	 * every worker and locked: read them with kbs_signer() etc. */
+	struct kbs_keyring *kr;
 };
 
 /* --- commit.c: group commit of issued tokens ------------------------- */
@@ -178,13 +186,65 @@ void kbs_bundle(struct kbs *k, struct evhttp_request *req);
 /* POST /admin/bundle: import a peer domain's bundle */
 void kbs_admin_bundle(struct kbs *k, struct evhttp_request *req,
 		      const char *actor);
-/* api_federation.c: GET /federation/bundles, the peer domains' bundles
- * this KBS holds ({"bundles": [...]}) */
-void kbs_fed_bundles(struct kbs *k, struct evhttp_request *req);
 /* a revocation was committed: answer the waiting GET /events */
 void kbs_events_notify(struct kbs *k);
 void kbs_events_free(struct kbs *k);
 void kbs_policy_cache_free(struct kbs *k);
+
+/* --- federation.c: peer domains' bundles and revocations ------------- */
+
+/* the manifest peers are checked against (NULL: none) */
+const struct sn_workflow *kbs_fed_manifest(struct kbs *k);
+/* fetch and follow every peer domain of the manifest (after the server
+ * started); stop */
+int kbs_fed_start(struct kbs *k);
+void kbs_fed_stop(struct kbs *k);
+/* what kbs_fed_accept decided */
+struct kbs_fed_verdict {
+	char code[48]; /* refusal code ("" accepted) */
+	char msg[400];
+	char domain[SN_KBS_NAME_MAX];
+	uint64_t sequence;
+	int64_t not_after;
+	bool changed;	/* a new bundle was stored */
+	bool withdrawn; /* a signed withdrawal (no stage) */
+};
+/* A peer bundle (fetched from expect_domain's KBS, or NULL: imported by
+ * an admin): verified against the manifest and the stored one, stored
+ * with its audit entry (actor, action).  0 accepted; -EINVAL invalid,
+ * -EPERM refused (v->code, v->msg; not audited here), -EIO store. */
+int kbs_fed_accept(struct kbs *k, const char *expect_domain, const char *text,
+		   size_t len, const char *actor, const char *action,
+		   struct kbs_fed_verdict *v);
+/* withdraw a peer domain: revoke all its nodes here.  -ENOENT not a peer
+ * domain of the manifest, -EALREADY withdrawn already */
+int kbs_fed_withdraw(struct kbs *k, const char *domain, const char *actor,
+		     const char *reason);
+/* {"bundles": [the signed bundles of peer domains valid now]} */
+#include <jansson.h>
+int kbs_fed_bundles(struct kbs *k, json_t **out);
+/* GET /federation/bundles */
+void kbs_fed_bundles_get(struct kbs *k, struct evhttp_request *req);
+/* GET /admin/bundles, POST /admin/withdraw (and rollover): true when
+ * what is one of them (answered) */
+bool kbs_fed_admin(struct kbs *k, struct evhttp_request *req,
+		   const char *what, const char *actor);
+/* the peer families of the /metrics page */
+void kbs_fed_metrics(struct kbs *k, struct sn_prom *p);
+
+/* --- rollover.c: the token keys ------------------------------------ */
+int kbs_keys_setup(struct kbs *k); /* after the signer is loaded */
+/* the key tokens are signed with now; valid until kbs_keys_free (a key
+ * replaced by a rollover is kept, not freed, so a worker may use the
+ * pointer while another worker rolls over) */
+const struct sn_kbs_signer *kbs_signer(struct kbs *k);
+void kbs_keys_free(struct kbs *k); /* at exit, workers stopped */
+/* a token signed by the current key, or by the retiring one while its
+ * tokens live (sn_kbs_token_verify's errors) */
+int kbs_token_verify(struct kbs *k, const char *tok, time_t now,
+		     struct sn_kbs_claims *c);
+void kbs_admin_rollover(struct kbs *k, struct evhttp_request *req,
+			const char *actor);
 
 /* a query parameter as a number in min..max (absent: def): 0 or -EINVAL */
 int kbs_query_int(struct evhttp_request *req, const char *name, long min,

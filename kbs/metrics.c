@@ -153,6 +153,7 @@ static int page_locked(struct kbs *k, struct sn_prom *p)
 		       "(appraisal, signing, the committed record).");
 	sn_prom_hist(p, "sealnet_kbs_attestation_duration_seconds", NULL,
 		     &m->attest_s);
+	kbs_fed_metrics(k, p);
 	err = sn_prom_text(p, NULL) ? 0 : -ENOMEM;
 	return err;
 }

@@ -36,6 +36,8 @@ static void usage(FILE *f)
 		"  GET  /events            revocation events (long-poll)\n"
 		"  GET  /bundle            this domain's trust bundle "
 		"(docs/federation.md)\n"
+		"  GET  /federation/bundles  the valid trust bundles of peer "
+		"domains\n"
 		"  /admin/...              enrol, reference values, resources, "
 		"revocation,\n"
 		"                          list, audit, peers' bundles: "
@@ -59,8 +61,9 @@ static void usage(FILE *f)
 		"                      \"manifest\" (an initial import: the "
 		"imported manifest\n"
 		"                      is the one source of truth), "
-		"\"trust_dir\", \"bundle\"\n"
-		"                      (federation)}\n"
+		"\"trust_dir\", \"bundle\" (federation),\n"
+		"                      \"peer_refresh_max_s\" (s, 3600), "
+		"\"token_key_next\" (rollover)}\n"
 		"      --check        load the configuration, keys and "
 		"database, then exit\n"
 		"  -v, --verbose      log debug messages\n"
@@ -85,6 +88,8 @@ static int setup(struct kbs *k)
 	err = sn_kbs_store_open(k->cfg.database, &k->st);
 	if (!err)
 		err = sn_kbs_signer_load(k->cfg.token_key, true, &k->signer);
+	if (!err)
+		err = kbs_keys_setup(k);
 	if (!err)
 		err = sn_kbs_challenges_new(
 			(size_t)k->cfg.max_challenges,
@@ -159,7 +164,7 @@ int main(int argc, char **argv)
 	}
 	k.base = event_base_new();
 	if (!k.base || kbs_metrics_start(&k) || kbs_server_start(&k) ||
-	    kbs_workers_start(&k))
+	    kbs_fed_start(&k) || kbs_workers_start(&k))
 		goto out;
 	sigs[0] = evsignal_new(k.base, SIGTERM, on_signal, k.base);
 	sigs[1] = evsignal_new(k.base, SIGINT, on_signal, k.base);
@@ -169,13 +174,14 @@ int main(int argc, char **argv)
 	sn_info("domain %s: listening on %s port %s, %d workers (token key "
 		"%s)",
 		k.cfg.domain, k.cfg.listen_host, k.cfg.listen_port,
-		k.cfg.workers, sn_kbs_signer_kid(k.signer));
+		k.cfg.workers, sn_kbs_signer_kid(kbs_signer(&k)));
 	rc = event_base_dispatch(k.base) ? 1 : 0;
 out:
 	for (int i = 0; i < 2; i++)
 		if (sigs[i])
 			event_free(sigs[i]);
 	kbs_workers_stop(&k);
+	kbs_fed_stop(&k);
 	kbs_server_stop(&k);
 	kbs_metrics_stop(&k);
 	if (k.base)
@@ -183,6 +189,7 @@ out:
 	sn_kbs_challenges_free(k.ch);
 	kbs_manifest_free(&k);
 	kbs_policy_cache_free(&k);
+	kbs_keys_free(&k);
 	sn_kbs_signer_free(k.signer);
 	sn_kbs_store_close(k.st);
 	if (rc == 1)

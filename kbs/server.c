@@ -296,7 +296,7 @@ static void route(struct evhttp_request *req, void *arg)
 	else if (!strcmp(path, "/bundle") && get)
 		kbs_bundle(k, req);
 	else if (!strcmp(path, "/federation/bundles") && get)
-		kbs_fed_bundles(k, req);
+		kbs_fed_bundles_get(k, req);
 	else if (!strncmp(path, "/admin/", 7))
 		kbs_admin(k, req, path + 7);
 	else if (!strcmp(path, "/challenge") || !strcmp(path, "/attest") ||

@@ -101,7 +101,7 @@ static int worker_new(struct kbs *m, struct kbs **out)
 	w->cfg = m->cfg;
 	w->ssl = m->ssl;
 	w->admin_store = m->admin_store;
-	w->signer = m->signer;
+	w->kr = m->kr;
 	w->ch = m->ch;
 	w->metrics = m->metrics;
 	w->wfs = m->wfs;

@@ -81,6 +81,8 @@ struct sn_fed_export {
 	uint64_t sequence;     /* >= 1 */
 	int64_t not_before, not_after;
 	const char *key_pem_path; /* the domain's Ed25519 private key */
+	/* a withdrawal: no stage at all (docs/federation.md, "Withdrawal") */
+	bool withdraw;
 };
 
 /*

@@ -171,7 +171,16 @@ static void parse_stages(struct wf_ctx *c, json_t *root,
 	json_t *arr = NULL, *e;
 	size_t i;
 
-	if (wf_get_array(c, root, "$", "stages", true, SN_FED_MAX_STAGES, &arr))
+	/* required, but may be empty: a domain's withdrawal
+	 * (docs/federation.md "Withdrawal") */
+	if (!json_object_get(root, "stages")) {
+		wf_err(c->d, "$.stages",
+		       "missing: add the list of stages (empty: a "
+		       "withdrawal)");
+		return;
+	}
+	if (wf_get_array(c, root, "$", "stages", false, SN_FED_MAX_STAGES,
+			 &arr))
 		return;
 	b->stages = calloc(json_array_size(arr) + 1, sizeof(*b->stages));
 	if (!b->stages) {

@@ -68,7 +68,7 @@ static int token_keys(const char *jwks, size_t len, json_t **out,
 /* [{"stage", "reference"}] for the domain's stages, from the manifest's
  * tree */
 static int stage_refs(const struct sn_workflow *wf, json_t *mroot, size_t di,
-		      json_t **out)
+		      bool withdraw, json_t **out)
 {
 	json_t *arr = json_array(), *stages = json_object_get(mroot, "stages");
 
@@ -77,7 +77,7 @@ static int stage_refs(const struct sn_workflow *wf, json_t *mroot, size_t di,
 	for (size_t i = 0; i < wf->n_stages; i++) {
 		json_t *s = json_array_get(stages, i), *ref;
 
-		if (wf->stages[i].domain != di)
+		if (wf->stages[i].domain != di || withdraw)
 			continue;
 		ref = json_object_get(s, "reference");
 		if (!ref ||
@@ -129,7 +129,7 @@ int sn_fed_bundle_export(const struct sn_workflow *wf,
 	err = wf_json_load(manifest_json, manifest_len, &mroot, d);
 	if (err)
 		goto out;
-	err = stage_refs(wf, mroot, (size_t)di, &st);
+	err = stage_refs(wf, mroot, (size_t)di, e->withdraw, &st);
 	if (err)
 		goto out;
 	err = wf_load_private_key(e->key_pem_path, &key, d);

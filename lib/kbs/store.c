@@ -54,6 +54,24 @@ static const char *const migrations[] = {
 	 * one copy of the manifest (manifest.c sn_kbs_manifest_load) */
 	("ALTER TABLE manifest ADD COLUMN text TEXT;"
 	 "ALTER TABLE manifest ADD COLUMN signatures TEXT;"),
+	/* 4: federation (fedstore.c): peers' bundles, fetch results, event
+	 * positions, withdrawals; revocations re-published from a peer
+	 * domain carry it */
+	"ALTER TABLE revocations ADD COLUMN domain TEXT NOT NULL DEFAULT '';"
+	"CREATE TABLE peer_bundles (domain TEXT PRIMARY KEY,"
+	" sequence INTEGER NOT NULL, not_before INTEGER NOT NULL,"
+	" not_after INTEGER NOT NULL, digest TEXT NOT NULL,"
+	" bundle TEXT NOT NULL, accepted_at INTEGER NOT NULL);"
+	"CREATE TRIGGER peer_bundles_no_rollback BEFORE UPDATE ON"
+	" peer_bundles WHEN NEW.sequence < OLD.sequence OR"
+	" (NEW.sequence = OLD.sequence AND NEW.digest <> OLD.digest) BEGIN"
+	" SELECT RAISE(ABORT, 'trust bundle rollback'); END;"
+	"CREATE TABLE peer_status (domain TEXT PRIMARY KEY,"
+	" fetched_at INTEGER NOT NULL DEFAULT 0,"
+	" ok_at INTEGER NOT NULL DEFAULT 0,"
+	" result TEXT NOT NULL DEFAULT '',"
+	" events_after INTEGER NOT NULL DEFAULT 0,"
+	" withdrawn INTEGER NOT NULL DEFAULT 0);",
 };
 
 _Static_assert(SN_ARRAY_SIZE(migrations) == SN_KBS_SCHEMA_VERSION,
@@ -555,7 +573,7 @@ int sn_kbs_events_json(struct sn_kbs_store *s, int64_t after, int limit,
 		return -ENOMEM;
 	if (sqlite3_prepare_v2(
 		    s->db,
-		    "SELECT seq, kind, value, reason, at FROM"
+		    "SELECT seq, kind, value, reason, at, domain FROM"
 		    " revocations WHERE seq > ?1 ORDER BY seq LIMIT ?2",
 		    -1, &st, NULL) != SQLITE_OK) {
 		json_decref(arr);
@@ -564,18 +582,21 @@ int sn_kbs_events_json(struct sn_kbs_store *s, int64_t after, int limit,
 	sqlite3_bind_int64(st, 1, after);
 	sqlite3_bind_int(st, 2, limit);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *dom = (const char *)sqlite3_column_text(st, 5);
+		json_t *ev;
+
 		l = sqlite3_column_int64(st, 0);
-		json_array_append_new(
-			arr,
-			json_pack("{s:I,s:s,s:s,s:s,s:I}", "seq", (json_int_t)l,
-				  "kind",
-				  (const char *)sqlite3_column_text(st, 1),
-				  "value",
-				  (const char *)sqlite3_column_text(st, 2),
-				  "reason",
-				  (const char *)sqlite3_column_text(st, 3),
-				  "at",
-				  (json_int_t)sqlite3_column_int64(st, 4)));
+		ev = json_pack("{s:I,s:s,s:s,s:s,s:I}", "seq", (json_int_t)l,
+			       "kind", (const char *)sqlite3_column_text(st, 1),
+			       "value",
+			       (const char *)sqlite3_column_text(st, 2),
+			       "reason",
+			       (const char *)sqlite3_column_text(st, 3), "at",
+			       (json_int_t)sqlite3_column_int64(st, 4));
+		/* a peer domain's revocation re-published (fedstore.c) */
+		if (ev && dom && dom[0])
+			json_object_set_new(ev, "domain", json_string(dom));
+		json_array_append_new(arr, ev);
 	}
 	if (rc != SQLITE_DONE)
 		err = sn_kbs_db_err(s, "reading revocation events");

@@ -271,6 +271,45 @@ static void test_roundtrip(void **state)
 	free(t);
 }
 
+/* a withdrawal: no stage, signed like any bundle; "stages" still
+ * required */
+static void test_withdrawal(void **state)
+{
+	struct fx *f = *state;
+	struct sn_wf_diag *d = calloc(1, sizeof(*d));
+	char key[128], *out = NULL;
+	struct sn_fed_export e = {
+		.domain = "hospital",
+		.jwks_json = f->jwks,
+		.jwks_len = strlen(f->jwks),
+		.sequence = 9,
+		.not_before = f->now - 10,
+		.not_after = f->now + 3600,
+		.key_pem_path = key,
+		.withdraw = true,
+	};
+	struct sn_fed_bundle *b;
+	json_t *j;
+	char *t;
+
+	wf_keys_path(&f->keys, "hospital", key, sizeof(key));
+	assert_int_equal(sn_fed_bundle_export(f->wf, f->manifest,
+					      strlen(f->manifest), &e, &out, d),
+			 0);
+	b = parse_ok(out);
+	assert_int_equal(b->n_stages, 0);
+	assert_int_equal(verify(f->wf, out, f->now, NULL), SN_FED_OK);
+	sn_fed_bundle_free(b);
+	j = json_loads(out, 0, NULL);
+	json_object_del(j, "stages");
+	t = json_dumps(j, JSON_COMPACT);
+	parse_fails(t, "$.stages", "missing");
+	free(t);
+	json_decref(j);
+	free(out);
+	free(d);
+}
+
 static void test_expired(void **state)
 {
 	struct fx *f = *state;
@@ -721,6 +760,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_roundtrip),
+		cmocka_unit_test(test_withdrawal),
 		cmocka_unit_test(test_expired),
 		cmocka_unit_test(test_not_yet_valid),
 		cmocka_unit_test(test_rollback),

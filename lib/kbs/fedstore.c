@@ -1,0 +1,524 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * sealnet-kbs's federation state (include/sealnet/kbs_fed.h): peers'
+ * trust bundles, fetch results, event positions and withdrawals in the
+ * SQLite store (schema version 3, store.c).  The store refuses a bundle
+ * rollback itself (a check here and a trigger), so no caller can
+ * replace a bundle with an older one by mistake.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "sealnet/kbs_fed.h"
+#include "sealnet/log.h"
+#include "internal.h"
+
+void sn_kbs_peer_bundle_clear(struct sn_kbs_peer_bundle *b)
+{
+	free(b->text);
+	b->text = NULL;
+	b->len = 0;
+}
+
+static void row_bundle(sqlite3_stmt *st, struct sn_kbs_peer_bundle *b)
+{
+	/* columns: domain, sequence, not_before, not_after, digest,
+	 * accepted_at, bundle */
+	snprintf(b->domain, sizeof(b->domain), "%s",
+		 (const char *)sqlite3_column_text(st, 0));
+	b->sequence = (uint64_t)sqlite3_column_int64(st, 1);
+	b->not_before = sqlite3_column_int64(st, 2);
+	b->not_after = sqlite3_column_int64(st, 3);
+	snprintf(b->digest, sizeof(b->digest), "%s",
+		 (const char *)sqlite3_column_text(st, 4));
+	b->accepted_at = sqlite3_column_int64(st, 5);
+}
+
+#define BUNDLE_COLS                                               \
+	"SELECT domain, sequence, not_before, not_after, digest," \
+	" accepted_at, bundle FROM peer_bundles"
+
+static int row_text(sqlite3_stmt *st, struct sn_kbs_peer_bundle *b)
+{
+	int n = sqlite3_column_bytes(st, 6);
+	const void *t = sqlite3_column_text(st, 6);
+
+	b->text = malloc((size_t)n + 1);
+	if (!b->text)
+		return -ENOMEM;
+	memcpy(b->text, t ? t : "", (size_t)n);
+	b->text[n] = '\0';
+	b->len = (size_t)n;
+	return 0;
+}
+
+int sn_kbs_peer_bundle_get(struct sn_kbs_store *s, const char *domain,
+			   struct sn_kbs_peer_bundle *out)
+{
+	struct sn_kbs_peer_bundle b = {0};
+	sqlite3_stmt *st = NULL;
+	int err = -ENOENT, rc;
+
+	if (sqlite3_prepare_v2(s->db, BUNDLE_COLS " WHERE domain=?1", -1, &st,
+			       NULL) != SQLITE_OK)
+		return sn_kbs_db_err(s, "reading a peer bundle");
+	sqlite3_bind_text(st, 1, domain, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		row_bundle(st, &b);
+		err = row_text(st, &b);
+	} else if (rc != SQLITE_DONE) {
+		err = sn_kbs_db_err(s, "reading a peer bundle");
+	}
+	sqlite3_finalize(st);
+	if (!err)
+		*out = b;
+	return err;
+}
+
+int sn_kbs_peer_bundles(struct sn_kbs_store *s, struct sn_kbs_peer_bundle **out,
+			size_t *n)
+{
+	struct sn_kbs_peer_bundle *arr = NULL, *na;
+	sqlite3_stmt *st = NULL;
+	size_t cnt = 0;
+	int err = 0, rc;
+
+	if (sqlite3_prepare_v2(s->db, BUNDLE_COLS " ORDER BY domain", -1, &st,
+			       NULL) != SQLITE_OK)
+		return sn_kbs_db_err(s, "listing peer bundles");
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		na = realloc(arr, (cnt + 1) * sizeof(*arr));
+		if (!na) {
+			err = -ENOMEM;
+			break;
+		}
+		arr = na;
+		memset(&arr[cnt], 0, sizeof(arr[cnt]));
+		row_bundle(st, &arr[cnt]);
+		err = row_text(st, &arr[cnt]);
+		if (err)
+			break;
+		cnt++;
+	}
+	if (!err && rc != SQLITE_DONE)
+		err = sn_kbs_db_err(s, "listing peer bundles");
+	sqlite3_finalize(st);
+	if (err) {
+		for (size_t i = 0; i < cnt; i++)
+			sn_kbs_peer_bundle_clear(&arr[i]);
+		free(arr);
+		return err;
+	}
+	*out = arr;
+	*n = cnt;
+	return 0;
+}
+
+/* the status row exists afterwards (inside a transaction) */
+static int status_row(struct sn_kbs_store *s, const char *domain)
+{
+	sqlite3_stmt *st = NULL;
+	int err = 0;
+
+	if (sqlite3_prepare_v2(s->db,
+			       "INSERT OR IGNORE INTO peer_status (domain)"
+			       " VALUES (?1)",
+			       -1, &st, NULL) != SQLITE_OK)
+		return sn_kbs_db_err(s, "recording a peer domain");
+	sqlite3_bind_text(st, 1, domain, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		err = sn_kbs_db_err(s, "recording a peer domain");
+	sqlite3_finalize(st);
+	return err;
+}
+
+int sn_kbs_peer_bundle_put(struct sn_kbs_store *s,
+			   const struct sn_kbs_peer_bundle *b,
+			   const struct sn_kbs_audit_in *a)
+{
+	struct sn_kbs_peer_bundle last = {0};
+	sqlite3_stmt *st = NULL;
+	int err;
+
+	if (sn_kbs_name_check(b->domain) || !b->text || !b->sequence ||
+	    strlen(b->digest) != 96)
+		return -EINVAL;
+	err = sn_kbs_begin(s);
+	if (err)
+		return err;
+	err = sn_kbs_peer_bundle_get(s, b->domain, &last);
+	if (!err) {
+		bool same = last.sequence == b->sequence &&
+			    !strcmp(last.digest, b->digest);
+
+		if (last.sequence > b->sequence ||
+		    (last.sequence == b->sequence && !same))
+			err = -ESTALE;
+		else if (same)
+			err = -EALREADY;
+		sn_kbs_peer_bundle_clear(&last);
+	} else if (err == -ENOENT) {
+		err = 0;
+	}
+	if (err)
+		goto out;
+	if (sqlite3_prepare_v2(
+		    s->db,
+		    "INSERT INTO peer_bundles (domain, sequence, not_before,"
+		    " not_after, digest, bundle, accepted_at) VALUES (?1, ?2,"
+		    " ?3, ?4, ?5, ?6, unixepoch()) ON CONFLICT(domain) DO"
+		    " UPDATE SET sequence=?2, not_before=?3, not_after=?4,"
+		    " digest=?5, bundle=?6, accepted_at=unixepoch()",
+		    -1, &st, NULL) != SQLITE_OK) {
+		err = sn_kbs_db_err(s, "storing a peer bundle");
+		goto out;
+	}
+	sqlite3_bind_text(st, 1, b->domain, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)b->sequence);
+	sqlite3_bind_int64(st, 3, b->not_before);
+	sqlite3_bind_int64(st, 4, b->not_after);
+	sqlite3_bind_text(st, 5, b->digest, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 6, b->text, (int)b->len, SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		err = sn_kbs_db_err(s, "storing a peer bundle");
+	if (!err)
+		err = status_row(s, b->domain);
+	if (!err && a)
+		err = sn_kbs_audit_append_tx(s, a);
+	if (!err)
+		err = sn_kbs_commit(s);
+out:
+	sqlite3_finalize(st);
+	if (err)
+		sn_kbs_rollback(s);
+	return err == -EALREADY ? 0 : err;
+}
+
+int sn_kbs_peer_status_get(struct sn_kbs_store *s, const char *domain,
+			   struct sn_kbs_peer_status *out)
+{
+	struct sn_kbs_peer_status r = {0};
+	sqlite3_stmt *st = NULL;
+	int err = 0, rc;
+
+	if (sqlite3_prepare_v2(s->db,
+			       "SELECT fetched_at, ok_at, result, events_after,"
+			       " withdrawn FROM peer_status WHERE domain=?1",
+			       -1, &st, NULL) != SQLITE_OK)
+		return sn_kbs_db_err(s, "reading a peer's status");
+	sqlite3_bind_text(st, 1, domain, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		r.fetched_at = sqlite3_column_int64(st, 0);
+		r.ok_at = sqlite3_column_int64(st, 1);
+		snprintf(r.result, sizeof(r.result), "%s",
+			 (const char *)sqlite3_column_text(st, 2));
+		r.events_after = sqlite3_column_int64(st, 3);
+		r.withdrawn = sqlite3_column_int(st, 4) != 0;
+	} else if (rc != SQLITE_DONE) {
+		err = sn_kbs_db_err(s, "reading a peer's status");
+	}
+	sqlite3_finalize(st);
+	if (!err)
+		*out = r;
+	return err;
+}
+
+/* one statement with (domain, int64, text) parameters, in a transaction
+ * with the status row and the audit entry */
+static int status_change(struct sn_kbs_store *s, const char *what,
+			 const char *sql, const char *domain, int64_t n,
+			 const char *text, const struct sn_kbs_audit_in *a)
+{
+	sqlite3_stmt *st = NULL;
+	int err;
+
+	if (sn_kbs_name_check(domain))
+		return -EINVAL;
+	err = sn_kbs_begin(s);
+	if (err)
+		return err;
+	err = status_row(s, domain);
+	if (err)
+		goto out;
+	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
+		err = sn_kbs_db_err(s, what);
+		goto out;
+	}
+	sqlite3_bind_text(st, 1, domain, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, n);
+	if (text)
+		sqlite3_bind_text(st, 3, text, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		err = sn_kbs_db_err(s, what);
+	if (!err && a)
+		err = sn_kbs_audit_append_tx(s, a);
+	if (!err)
+		err = sn_kbs_commit(s);
+out:
+	sqlite3_finalize(st);
+	if (err)
+		sn_kbs_rollback(s);
+	return err;
+}
+
+int sn_kbs_peer_fetch_note(struct sn_kbs_store *s, const char *domain,
+			   int64_t at, const char *result,
+			   const struct sn_kbs_audit_in *a)
+{
+	if (strlen(result) >= SN_KBS_FED_RESULT_MAX)
+		return -EINVAL;
+	return status_change(s, "recording a bundle fetch",
+			     "UPDATE peer_status SET fetched_at=?2, result=?3,"
+			     " ok_at=CASE WHEN ?3='ok' THEN ?2 ELSE ok_at END"
+			     " WHERE domain=?1",
+			     domain, at, result, a);
+}
+
+int sn_kbs_peer_events_skip(struct sn_kbs_store *s, const char *domain,
+			    int64_t after, const struct sn_kbs_audit_in *a)
+{
+	return status_change(s, "moving a peer's event position",
+			     "UPDATE peer_status SET events_after="
+			     "max(events_after, ?2) WHERE domain=?1",
+			     domain, after, NULL, a);
+}
+
+const char *sn_kbs_peer_state(const struct sn_kbs_peer_bundle *b,
+			      const struct sn_kbs_peer_status *st, int64_t now)
+{
+	if (st && st->withdrawn)
+		return "withdrawn";
+	if (!b)
+		return "none";
+	if (now >= b->not_after)
+		return "expired";
+	if (now < b->not_before)
+		return "not-yet-valid";
+	if (!st || strcmp(st->result, "ok"))
+		return "stale";
+	return "fresh";
+}
+
+int sn_kbs_peer_bundles_json(struct sn_kbs_store *s, int64_t now, char **out)
+{
+	sqlite3_stmt *st = NULL;
+	json_t *arr = json_array();
+	int err = 0, rc;
+	char *txt;
+
+	if (!arr)
+		return -ENOMEM;
+	if (sqlite3_prepare_v2(s->db,
+			       "SELECT domain FROM peer_status UNION SELECT"
+			       " domain FROM peer_bundles ORDER BY 1",
+			       -1, &st, NULL) != SQLITE_OK) {
+		json_decref(arr);
+		return sn_kbs_db_err(s, "listing peer domains");
+	}
+	while (!err && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *d = (const char *)sqlite3_column_text(st, 0);
+		struct sn_kbs_peer_bundle b = {0};
+		struct sn_kbs_peer_status ps;
+		bool has_b;
+		json_t *o;
+
+		err = sn_kbs_peer_status_get(s, d, &ps);
+		if (err)
+			break;
+		err = sn_kbs_peer_bundle_get(s, d, &b);
+		if (err && err != -ENOENT)
+			break;
+		has_b = !err;
+		err = 0;
+		o = json_pack("{s:s,s:s,s:I,s:I,s:s,s:b,s:I}", "domain", d,
+			      "state",
+			      sn_kbs_peer_state(has_b ? &b : NULL, &ps, now),
+			      "last_fetch_at", (json_int_t)ps.fetched_at,
+			      "last_ok_at", (json_int_t)ps.ok_at, "last_result",
+			      ps.result, "withdrawn", ps.withdrawn,
+			      "events_after", (json_int_t)ps.events_after);
+		if (o && has_b) {
+			json_object_set_new(
+				o, "sequence",
+				json_integer((json_int_t)b.sequence));
+			json_object_set_new(o, "not_before",
+					    json_integer(b.not_before));
+			json_object_set_new(o, "not_after",
+					    json_integer(b.not_after));
+			json_object_set_new(o, "accepted_at",
+					    json_integer(b.accepted_at));
+			json_object_set_new(o, "digest", json_string(b.digest));
+		}
+		sn_kbs_peer_bundle_clear(&b);
+		if (!o || json_array_append_new(arr, o))
+			err = -ENOMEM;
+	}
+	if (!err && rc != SQLITE_DONE)
+		err = sn_kbs_db_err(s, "listing peer domains");
+	sqlite3_finalize(st);
+	txt = err ? NULL : json_dumps(arr, JSON_COMPACT);
+	json_decref(arr);
+	if (err)
+		return err;
+	if (!txt)
+		return -ENOMEM;
+	*out = txt;
+	return 0;
+}
+
+static int check_revocation(const char *kind, const char *value)
+{
+	if (!strcmp(kind, "node"))
+		return sn_kbs_name_check(value);
+	if (!strcmp(kind, "measurement")) {
+		if (strlen(value) != 2 * SN_MEASUREMENT_LEN)
+			return -EINVAL;
+		for (const char *p = value; *p; p++)
+			if (!strchr("0123456789abcdefABCDEF", *p))
+				return -EINVAL;
+		return 0;
+	}
+	return -EINVAL;
+}
+
+/* one revocation row of domain (inside a transaction) */
+static int insert_revocation(struct sn_kbs_store *s, const char *domain,
+			     const char *kind, const char *value,
+			     const char *reason, int64_t *seq)
+{
+	sqlite3_stmt *st = NULL;
+	int err = 0;
+
+	if (sqlite3_prepare_v2(s->db,
+			       "INSERT INTO revocations (kind, value, reason,"
+			       " at, domain) VALUES (?1, lower(?2), ?3,"
+			       " unixepoch(), ?4)",
+			       -1, &st, NULL) != SQLITE_OK)
+		return sn_kbs_db_err(s, "recording a peer revocation");
+	sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, reason, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, domain, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		err = sn_kbs_db_err(s, "recording a peer revocation");
+	else
+		*seq = sqlite3_last_insert_rowid(s->db);
+	sqlite3_finalize(st);
+	return err;
+}
+
+static int set_after(struct sn_kbs_store *s, const char *domain, int64_t after)
+{
+	sqlite3_stmt *st = NULL;
+	int err = 0;
+
+	if (sqlite3_prepare_v2(s->db,
+			       "UPDATE peer_status SET events_after=?2 WHERE"
+			       " domain=?1",
+			       -1, &st, NULL) != SQLITE_OK)
+		return sn_kbs_db_err(s, "moving a peer's event position");
+	sqlite3_bind_text(st, 1, domain, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, after);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		err = sn_kbs_db_err(s, "moving a peer's event position");
+	sqlite3_finalize(st);
+	return err;
+}
+
+int sn_kbs_revoke_peer(struct sn_kbs_store *s, const char *domain,
+		       int64_t peer_seq, const char *kind, const char *value,
+		       const char *reason, const struct sn_kbs_audit_in *a,
+		       int64_t *seq)
+{
+	struct sn_kbs_peer_status ps;
+	int64_t id = 0;
+	int err;
+
+	if (sn_kbs_name_check(domain) || check_revocation(kind, value) ||
+	    peer_seq < 1)
+		return -EINVAL;
+	err = sn_kbs_begin(s);
+	if (err)
+		return err;
+	err = status_row(s, domain);
+	if (!err)
+		err = sn_kbs_peer_status_get(s, domain, &ps);
+	if (!err && peer_seq <= ps.events_after)
+		err = -EALREADY;
+	if (!err)
+		err = insert_revocation(s, domain, kind, value, reason, &id);
+	if (!err)
+		err = set_after(s, domain, peer_seq);
+	if (!err && a)
+		err = sn_kbs_audit_append_tx(s, a);
+	if (!err)
+		err = sn_kbs_commit(s);
+	if (err) {
+		sn_kbs_rollback(s);
+		return err;
+	}
+	if (seq)
+		*seq = id;
+	return 0;
+}
+
+int sn_kbs_peer_withdraw(struct sn_kbs_store *s, const char *domain,
+			 const char *const *nodes, size_t n, const char *reason,
+			 const struct sn_kbs_audit_in *a, int64_t *first)
+{
+	struct sn_kbs_peer_status ps;
+	sqlite3_stmt *st = NULL;
+	int64_t id = 0, f = 0;
+	int err;
+
+	if (sn_kbs_name_check(domain))
+		return -EINVAL;
+	for (size_t i = 0; i < n; i++)
+		if (sn_kbs_name_check(nodes[i]))
+			return -EINVAL;
+	err = sn_kbs_begin(s);
+	if (err)
+		return err;
+	err = status_row(s, domain);
+	if (!err)
+		err = sn_kbs_peer_status_get(s, domain, &ps);
+	if (!err && ps.withdrawn)
+		err = -EALREADY;
+	for (size_t i = 0; !err && i < n; i++) {
+		err = insert_revocation(s, domain, "node", nodes[i], reason,
+					&id);
+		if (!f)
+			f = id;
+	}
+	if (!err) {
+		if (sqlite3_prepare_v2(s->db,
+				       "UPDATE peer_status SET withdrawn=1"
+				       " WHERE domain=?1",
+				       -1, &st, NULL) != SQLITE_OK) {
+			err = sn_kbs_db_err(s, "withdrawing a peer domain");
+		} else {
+			sqlite3_bind_text(st, 1, domain, -1, SQLITE_STATIC);
+			if (sqlite3_step(st) != SQLITE_DONE)
+				err = sn_kbs_db_err(
+					s, "withdrawing a peer domain");
+			sqlite3_finalize(st);
+		}
+	}
+	if (!err && a)
+		err = sn_kbs_audit_append_tx(s, a);
+	if (!err)
+		err = sn_kbs_commit(s);
+	if (err) {
+		sn_kbs_rollback(s);
+		return err;
+	}
+	if (first)
+		*first = f;
+	return 0;
+}

@@ -1,0 +1,317 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * lib/kbs/fedstore.c: peers' trust bundles in the KBS store.  A database
+ * of schema version 2 migrates to the current one keeping its revocations; a lower
+ * sequence, or the same sequence with another digest, is refused by the
+ * store (-ESTALE) and by its trigger (direct SQL); the same bundle again
+ * changes nothing; fetch results give the states fresh / stale / expired
+ * / withdrawn; re-published peer revocations carry their domain on GET
+ * /events, are applied once (the peer's position), and a withdrawal
+ * revokes every node of the domain once.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+#include <sqlite3.h>
+
+#include "sealnet/kbs.h"
+#include "sealnet/kbs_fed.h"
+
+struct fx {
+	char path[64];
+	struct sn_kbs_store *st;
+};
+
+static int setup(void **state)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+	int fd;
+
+	snprintf(f->path, sizeof(f->path), "/tmp/sn-kbs-fed-XXXXXX");
+	fd = mkstemp(f->path);
+	assert_true(fd >= 0);
+	close(fd);
+	unlink(f->path);
+	assert_int_equal(sn_kbs_store_open(f->path, &f->st), 0);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fx *f = *state;
+	char p[80];
+
+	sn_kbs_store_close(f->st);
+	unlink(f->path);
+	snprintf(p, sizeof(p), "%s-wal", f->path);
+	unlink(p);
+	snprintf(p, sizeof(p), "%s-shm", f->path);
+	unlink(p);
+	free(f);
+	return 0;
+}
+
+static void raw(const char *path, const char *sql, int want)
+{
+	sqlite3 *db;
+
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), want);
+	sqlite3_close(db);
+}
+
+static struct sn_kbs_peer_bundle mk(const char *dom, uint64_t seq, char dig,
+				    int64_t nb, int64_t na)
+{
+	struct sn_kbs_peer_bundle b = {0};
+
+	snprintf(b.domain, sizeof(b.domain), "%s", dom);
+	b.sequence = seq;
+	b.not_before = nb;
+	b.not_after = na;
+	memset(b.digest, dig, 96);
+	b.text = "{\"bundle\":1}";
+	b.len = strlen(b.text);
+	return b;
+}
+
+static int64_t audit_rows(struct sn_kbs_store *s)
+{
+	struct sn_kbs_audit_report r;
+
+	assert_int_equal(sn_kbs_audit_verify(s, &r), 0);
+	assert_true(r.ok);
+	return r.rows;
+}
+
+static const struct sn_kbs_audit_in A = {"test", "bundle-fetch", "lab", "ok",
+					 "x"};
+
+static void test_migrate_from_v2(void **state)
+{
+	struct fx *f = *state;
+	char *ev = NULL;
+	int64_t last;
+	int v;
+
+	/* back to a version 2 file with one revocation */
+	sn_kbs_store_close(f->st);
+	raw(f->path,
+	    "DROP TABLE peer_bundles; DROP TABLE peer_status;"
+	    "ALTER TABLE revocations DROP COLUMN domain;"
+	    "ALTER TABLE manifest DROP COLUMN text;"
+	    "ALTER TABLE manifest DROP COLUMN signatures;"
+	    "INSERT INTO revocations (kind, value, reason, at) VALUES"
+	    " ('node', 'old1', 'before the upgrade', 1);"
+	    "UPDATE schema_version SET version=2",
+	    SQLITE_OK);
+	assert_int_equal(sn_kbs_store_open(f->path, &f->st), 0);
+	assert_int_equal(sn_kbs_store_version(f->st, &v), 0);
+	assert_int_equal(v, SN_KBS_SCHEMA_VERSION);
+	assert_int_equal(sn_kbs_events_json(f->st, 0, 10, &ev, &last), 0);
+	assert_int_equal(last, 1);
+	/* a local revocation has no "domain" member */
+	assert_non_null(strstr(ev, "\"value\":\"old1\""));
+	assert_null(strstr(ev, "domain"));
+	free(ev);
+	{
+		struct sn_kbs_peer_bundle b = mk("lab", 5, 'a', 0, 100);
+
+		assert_int_equal(sn_kbs_peer_bundle_put(f->st, &b, &A), 0);
+	}
+}
+
+static void test_rollback_refused(void **state)
+{
+	struct fx *f = *state;
+	struct sn_kbs_peer_bundle b = mk("lab", 5, 'a', 10, 100), got;
+	int64_t rows;
+
+	assert_int_equal(sn_kbs_peer_bundle_get(f->st, "lab", &got), -ENOENT);
+	assert_int_equal(sn_kbs_peer_bundle_put(f->st, &b, &A), 0);
+	rows = audit_rows(f->st);
+	assert_int_equal(rows, 1);
+	/* the same bundle again: nothing changes, nothing audited */
+	assert_int_equal(sn_kbs_peer_bundle_put(f->st, &b, &A), 0);
+	assert_int_equal(audit_rows(f->st), rows);
+	/* lower sequence */
+	b = mk("lab", 4, 'b', 10, 200);
+	assert_int_equal(sn_kbs_peer_bundle_put(f->st, &b, &A), -ESTALE);
+	/* same sequence, other content */
+	b = mk("lab", 5, 'c', 10, 200);
+	assert_int_equal(sn_kbs_peer_bundle_put(f->st, &b, &A), -ESTALE);
+	assert_int_equal(audit_rows(f->st), rows);
+	assert_int_equal(sn_kbs_peer_bundle_get(f->st, "lab", &got), 0);
+	assert_int_equal(got.sequence, 5);
+	assert_int_equal(got.not_after, 100);
+	assert_int_equal(got.digest[0], 'a');
+	assert_string_equal(got.text, "{\"bundle\":1}");
+	sn_kbs_peer_bundle_clear(&got);
+	/* the trigger refuses it through SQL too */
+	raw(f->path, "UPDATE peer_bundles SET sequence=3 WHERE domain='lab'",
+	    SQLITE_CONSTRAINT);
+	raw(f->path, "UPDATE peer_bundles SET digest='x' WHERE domain='lab'",
+	    SQLITE_CONSTRAINT);
+	/* a higher sequence replaces it */
+	b = mk("lab", 6, 'd', 10, 300);
+	assert_int_equal(sn_kbs_peer_bundle_put(f->st, &b, &A), 0);
+	assert_int_equal(audit_rows(f->st), rows + 1);
+	assert_int_equal(sn_kbs_peer_bundle_get(f->st, "lab", &got), 0);
+	assert_int_equal(got.sequence, 6);
+	assert_int_equal(got.not_after, 300);
+	sn_kbs_peer_bundle_clear(&got);
+	/* malformed */
+	b = mk("bad name", 7, 'e', 10, 300);
+	assert_int_equal(sn_kbs_peer_bundle_put(f->st, &b, &A), -EINVAL);
+	b = mk("lab", 0, 'e', 10, 300);
+	assert_int_equal(sn_kbs_peer_bundle_put(f->st, &b, &A), -EINVAL);
+}
+
+static const char *state_of(struct fx *f, const char *dom, int64_t now)
+{
+	static char out[32];
+	char *txt;
+	json_t *a, *o;
+	size_t i;
+
+	out[0] = '\0';
+	assert_int_equal(sn_kbs_peer_bundles_json(f->st, now, &txt), 0);
+	a = json_loads(txt, 0, NULL);
+	assert_non_null(a);
+	json_array_foreach(a, i, o)
+	{
+		if (!strcmp(json_string_value(json_object_get(o, "domain")),
+			    dom))
+			snprintf(
+				out, sizeof(out), "%s",
+				json_string_value(json_object_get(o, "state")));
+	}
+	json_decref(a);
+	free(txt);
+	return out;
+}
+
+static void test_states(void **state)
+{
+	struct fx *f = *state;
+	struct sn_kbs_peer_bundle b = mk("lab", 5, 'a', 10, 100);
+	struct sn_kbs_peer_status ps;
+
+	assert_int_equal(
+		sn_kbs_peer_fetch_note(f->st, "lab", 20, "unreachable", NULL),
+		0);
+	assert_string_equal(state_of(f, "lab", 20), "none");
+	assert_int_equal(sn_kbs_peer_bundle_put(f->st, &b, &A), 0);
+	assert_int_equal(sn_kbs_peer_fetch_note(f->st, "lab", 30, "ok", NULL),
+			 0);
+	assert_string_equal(state_of(f, "lab", 30), "fresh");
+	assert_string_equal(state_of(f, "lab", 5), "not-yet-valid");
+	/* the peer KBS stops answering: stale until not_after, then
+	 * expired */
+	assert_int_equal(
+		sn_kbs_peer_fetch_note(f->st, "lab", 60, "unreachable", NULL),
+		0);
+	assert_string_equal(state_of(f, "lab", 60), "stale");
+	assert_string_equal(state_of(f, "lab", 99), "stale");
+	assert_string_equal(state_of(f, "lab", 100), "expired");
+	assert_int_equal(sn_kbs_peer_status_get(f->st, "lab", &ps), 0);
+	assert_int_equal(ps.fetched_at, 60);
+	assert_int_equal(ps.ok_at, 30);
+	assert_string_equal(ps.result, "unreachable");
+	/* a refused answer keeps the bundle, state stale */
+	assert_int_equal(
+		sn_kbs_peer_fetch_note(f->st, "lab", 61, "rollback", &A), 0);
+	assert_string_equal(state_of(f, "lab", 61), "stale");
+	assert_int_equal(audit_rows(f->st), 2);
+	assert_int_equal(sn_kbs_peer_status_get(f->st, "nobody", &ps), 0);
+	assert_int_equal(ps.fetched_at, 0);
+	assert_false(ps.withdrawn);
+}
+
+static void test_peer_revocations(void **state)
+{
+	struct fx *f = *state;
+	struct sn_kbs_peer_status ps;
+	const char *nodes[] = {"l1", "l2"};
+	int64_t seq = 0, last;
+	char *ev = NULL;
+	json_t *a;
+
+	assert_int_equal(
+		sn_kbs_revoke(f->st, "node", "h9", "local", NULL, &seq), 0);
+	assert_int_equal(sn_kbs_revoke_peer(f->st, "lab", 7, "node", "l1",
+					    "compromised", &A, &seq),
+			 0);
+	assert_int_equal(seq, 2);
+	/* the same event again (a poll repeated): applied once */
+	assert_int_equal(sn_kbs_revoke_peer(f->st, "lab", 7, "node", "l1",
+					    "compromised", &A, &seq),
+			 -EALREADY);
+	assert_int_equal(sn_kbs_revoke_peer(f->st, "lab", 3, "node", "l2",
+					    "old", &A, &seq),
+			 -EALREADY);
+	assert_int_equal(sn_kbs_revoke_peer(f->st, "lab", 8, "bogus", "l1", "x",
+					    &A, &seq),
+			 -EINVAL);
+	assert_int_equal(sn_kbs_revoke_peer(f->st, "lab", 8, "measurement",
+					    "abc", "x", &A, &seq),
+			 -EINVAL);
+	assert_int_equal(sn_kbs_peer_events_skip(f->st, "lab", 9, &A), 0);
+	assert_int_equal(sn_kbs_peer_status_get(f->st, "lab", &ps), 0);
+	assert_int_equal(ps.events_after, 9);
+	/* never backwards */
+	assert_int_equal(sn_kbs_peer_events_skip(f->st, "lab", 4, NULL), 0);
+	assert_int_equal(sn_kbs_peer_status_get(f->st, "lab", &ps), 0);
+	assert_int_equal(ps.events_after, 9);
+	assert_int_equal(sn_kbs_events_json(f->st, 0, 10, &ev, &last), 0);
+	a = json_loads(ev, 0, NULL);
+	free(ev);
+	assert_int_equal(json_array_size(a), 2);
+	assert_null(json_object_get(json_array_get(a, 0), "domain"));
+	assert_string_equal(json_string_value(json_object_get(
+				    json_array_get(a, 1), "domain")),
+			    "lab");
+	assert_string_equal(json_string_value(json_object_get(
+				    json_array_get(a, 1), "value")),
+			    "l1");
+	json_decref(a);
+	/* withdrawal: every node of the domain, once */
+	assert_int_equal(sn_kbs_peer_withdraw(f->st, "lab", nodes, 2,
+					      "withdrawn", &A, &seq),
+			 0);
+	assert_int_equal(seq, 3);
+	assert_int_equal(sn_kbs_peer_withdraw(f->st, "lab", nodes, 2,
+					      "withdrawn", &A, &seq),
+			 -EALREADY);
+	assert_int_equal(sn_kbs_events_json(f->st, 2, 10, &ev, &last), 0);
+	assert_int_equal(last, 4);
+	assert_non_null(strstr(ev, "\"value\":\"l2\""));
+	free(ev);
+	assert_string_equal(state_of(f, "lab", 1), "withdrawn");
+	assert_int_equal(audit_rows(f->st), 3);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_migrate_from_v2, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_rollback_refused, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_states, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_peer_revocations, setup,
+						teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
