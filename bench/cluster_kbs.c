@@ -59,9 +59,21 @@ static double self_cpu(void)
 
 static void die(const char *what, const char *why)
 {
+	char cmd[128];
+
 	fprintf(stderr, "cluster_cp --kbs: %s: %s\n", what, why);
-	if (kbs_pid > 0)
+	if (kbs_pid > 0) {
 		kill(kbs_pid, SIGTERM);
+		waitpid(kbs_pid, NULL, 0);
+	}
+	if (dir[0] && !getenv("CLUSTER_CP_KEEP")) { /* keep: the KBS's log */
+		snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+		if (system(cmd))
+			fprintf(stderr, "cluster_cp --kbs: cannot remove %s\n",
+				dir);
+	} else if (dir[0]) {
+		fprintf(stderr, "cluster_cp --kbs: kept %s\n", dir);
+	}
 	exit(1);
 }
 
@@ -202,11 +214,20 @@ int ckbs_setup(const struct sn_workflow *wf, const char *kbs, const char *pki,
 		}
 		prctl(PR_SET_PDEATHSIG, SIGTERM); /* the bench died */
 		execl(kbs, kbs, "--config", p, (char *)NULL);
+		fprintf(stderr, "cluster_cp --kbs: cannot run %s: %s\n", kbs,
+			strerror(errno));
 		_exit(127);
 	}
 	for (int i = 0; i < 200; i++) {
 		struct timespec ts = {0, 50 * 1000000L};
+		int st;
 
+		if (waitpid(kbs_pid, &st, WNOHANG) == kbs_pid) {
+			kbs_pid = 0;
+			die(kbs,
+			    "the KBS exited at start (its log: kbs.log "
+			    "in the temp dir; CLUSTER_CP_KEEP=1 keeps it)");
+		}
 		if (!sn_kbs_request(&admin, "GET", "/keys", NULL, NULL, 0,
 				    &r) &&
 		    r.status == 200)
@@ -215,8 +236,8 @@ int ckbs_setup(const struct sn_workflow *wf, const char *kbs, const char *pki,
 		nanosleep(&ts, NULL);
 	}
 	if (r.status != 200)
-		die(kbs, "the KBS does not answer GET /keys (see its log in "
-			 "the temp dir)");
+		die(kbs, "the KBS does not answer GET /keys (its log: kbs.log "
+			 "in the temp dir; CLUSTER_CP_KEEP=1 keeps it)");
 	err = sn_kbs_jwks_parse(r.body, r.len, keys, cap, n_keys);
 	sn_kbs_response_clear(&r);
 	if (err)
