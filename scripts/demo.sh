@@ -17,9 +17,10 @@
 # Shows: the manifest (lint, three domains sign, verify, graph), imported
 # into each domain's KBS, which enrols its own nodes; every node attests
 # to its own domain's KBS and gets a token; the nodes MAKE with each other
-# (merge, whose only flow stays in the cloud, accepts train by the cloud
-# KBS's token; every node with a flow to another domain accepts raw
-# evidence appraised against the manifest: flow_proof); 4 MB cross the kernel
+# (inside a domain by the domain KBS's token; across domains as the
+# manifest's flow says: ingest -> align by hospital's token, checked
+# against hospital's trust bundle, which each KBS imported; align -> train
+# by raw evidence appraised against the manifest: flow_proof); 4 MB cross the kernel
 # data plane sealed (a capture proves it is ciphertext) while keys rotate;
 # a flow the manifest does not have is dropped; then the cloud revokes the
 # merge node live: its peer cuts it off (the time from the command to the
@@ -63,23 +64,24 @@ FLOWS=("h1 h2 tcp 5001" "h2 h3 udp 5002" "h3 h4 udp 5003")
 NODES="h1 h2 h3 h4"
 
 # ---- the one place that says how the two ends of a flow prove themselves --
-# A node checks KBS tokens against its own domain's KBS keys only (today),
-# so a flow between two domains uses raw evidence, appraised by each end
-# against the manifest's appraisal policy for the other's stage, and a flow
-# inside one domain uses the domain's tokens.  When nodes can check another
-# domain's tokens (trust bundles, issue 14), answer "token" for both.
+# Inside a domain: the domain KBS's tokens (kbs.make_accept "token").
+# Across domains the manifest's flow decides ("appraisal", docs/
+# cross-domain.md): "token" -- the peer's token checked against its
+# domain's trust bundle (each KBS imports the others' bundles, step 5) --
+# or "evidence" -- its raw evidence appraised against the manifest's
+# reference values for its stage.  TOKEN_ACROSS lists the cross-domain
+# flows in token mode; the others use evidence.
+TOKEN_ACROSS="hospital>lab"
 flow_proof() { # FROM-DOMAIN TO-DOMAIN
-	[ "$1" = "$2" ] && echo token || echo evidence
+	[ "$1" = "$2" ] && { echo token; return; }
+	case " $TOKEN_ACROSS " in
+	*" $1>$2 "*) echo token ;;
+	*) echo evidence ;;
+	esac
 }
-# what node H accepts from its MAKE peers (kbs.make_accept is per node):
-# raw evidence when any of its flows needs it, else tokens
+# what node H accepts from its MAKE peers of its own domain
+# (kbs.make_accept); peers of other domains: the manifest's flow
 node_accept() {
-	local h=$1 f a b
-	for f in "${FLOWS[@]}"; do
-		read -r a b _ <<<"$f"
-		[ "$a" = "$h" ] || [ "$b" = "$h" ] || continue
-		[ "$(flow_proof "${DOM[$a]}" "${DOM[$b]}")" = evidence ] && { echo evidence; return; }
-	done
 	echo token
 }
 
@@ -149,7 +151,12 @@ for h in $NODES; do
 done
 for f in "${FLOWS[@]}"; do
 	read -r a b p port <<<"$f"
-	flows="$flows${flows:+, }$(wf_flow "${STAGE[$a]}" "${STAGE[$b]}" "$p" "$port")"
+	fl=$(wf_flow "${STAGE[$a]}" "${STAGE[$b]}" "$p" "$port")
+	# a cross-domain flow names its appraisal mode (within a domain the
+	# nodes' kbs.make_accept decides)
+	[ "${DOM[$a]}" = "${DOM[$b]}" ] ||
+		fl="${fl%\}},\"appraisal\":\"$(flow_proof "${DOM[$a]}" "${DOM[$b]}")\"}"
+	flows="$flows${flows:+, }$fl"
 done
 wf_write "$W" genomics 1 "$doms" "$nodes" "$stages" "$flows" \
 	'{"rekey_interval_s": 3, "session_lifetime_s": 30}'
@@ -185,7 +192,23 @@ if kadmin lab import-manifest "$W" "$DP_DIR/partial.sig.json" >"$DP_DIR/partial.
 fi
 echo "lab, the same manifest without cloud's signature: $(grep -o 'manifest-unsigned.*' "$DP_DIR/partial.out" | head -n 1)"
 
-say "5. sealnetd on h1..h4: each attests to its own domain's KBS, then MAKE with its peers"
+say "5. trust bundles: each domain signs its KBS's token keys and the reference values it vouches for; the others import it"
+for d in $DOMAINS; do
+	"$SEALNET" federation export --manifest "$W" --domain "$d" --key "$DP_DIR/keys/$d.key" \
+		--kbs-keys "$DP_DIR/kbs-$d/jwks.json" --seq 1 --out "$DP_DIR/kbs-$d/bundle.json" \
+		>"$DP_DIR/kbs-$d/export.out" 2>&1 ||
+		netns_fail "sealnet federation export for $d failed: $(cat "$DP_DIR/kbs-$d/export.out")"
+	for e in $DOMAINS; do
+		[ "$e" = "$d" ] && continue
+		kadmin "$e" import-bundle "$DP_DIR/kbs-$d/bundle.json" >"$DP_DIR/kbs-$e/bundle-$d.out" 2>&1 ||
+			netns_fail "the KBS of $e refused $d's bundle: $(cat "$DP_DIR/kbs-$e/bundle-$d.out")"
+	done
+	printf '%-8s bundle sequence 1 (token key kid %.12s.., %s stage(s)), signed with its manifest key: imported by the other two KBSes\n' \
+		"$d" "$(jq -r .token_keys.current.kid "$DP_DIR/kbs-$d/bundle.json")" \
+		"$(jq '.stages | length' "$DP_DIR/kbs-$d/bundle.json")"
+done
+
+say "6. sealnetd on h1..h4: each attests to its own domain's KBS, then MAKE with its peers"
 for h in $NODES; do dp_start "$h" --config "$DP_DIR/$h.local.json"; done
 grep -h 'workflow genomics v1' "$DP_DIR/h1.log" | head -1 | sed 's/^sealnetd: //'
 for f in "${FLOWS[@]}"; do
@@ -207,10 +230,10 @@ for f in "${FLOWS[@]}"; do
 			"$(grep -m1 -o "make: $y (id [0-9]*): .* accepted ([a-z]*)" "$DP_DIR/$x.log" | sed 's/.*): //')"
 	done
 done
-note "make_accept is per node: h3 takes raw evidence from h4 too, because its flow from align crosses domains"
+note "ingest -> align crosses domains by token (hospital's bundle at lab, lab's at hospital); align -> train by raw evidence, as the manifest's flows say"
 "$SEALNET" status --socket "$DP_DIR/h3.sock" | sed -n '1,7p'
 
-say "6. ingest (h1, hospital) sends 4 MB of 'SEALNET-DEMO-SECRET' records to align (h2, lab); keys rotate every 3 s"
+say "7. ingest (h1, hospital) sends 4 MB of 'SEALNET-DEMO-SECRET' records to align (h2, lab); keys rotate every 3 s"
 H2=$(netns_addr h2) H3=$(netns_addr h3) H4=$(netns_addr h4)
 netns_capture h2 "$DP_DIR/wire.pcap"
 netns_exec h2 python3 tests/netns/tcp_sink.py serve "$H2" 5001 >"$DP_DIR/sink" &
@@ -231,7 +254,7 @@ hits=$(grep -c SEALNET-DEMO-SECRET "$DP_DIR/wire.pcap" || true)
 tcpdump -r "$DP_DIR/wire.pcap" -n -c 2 'udp port 51820' 2>/dev/null
 echo "on h2's link: sealed UDP packets: $sealed; plaintext tcp/5001 packets: $clear; 'SEALNET-DEMO-SECRET' found: $hits times"
 
-say "7. a flow the manifest does not have (ingest -> align tcp/22) is dropped in the kernel"
+say "8. a flow the manifest does not have (ingest -> align tcp/22) is dropped in the kernel"
 "$SEALNET" monitor --socket "$DP_DIR/h1.sock" --count 1 >"$DP_DIR/mon1" &
 mon1=$!
 sleep 0.3
@@ -240,7 +263,7 @@ in_stage h1 ingest timeout 2 bash -c "echo hi > /dev/tcp/$H2/22" 2>/dev/null && 
 wait $mon1 || true
 echo "h1: $(grep drop "$DP_DIR/mon1")"
 
-say "8. live revocation: the cloud's admin revokes the merge node (h4) while align -> train -> merge carry traffic"
+say "9. live revocation: the cloud's admin revokes the merge node (h4) while align -> train -> merge carry traffic"
 D=10
 netns_exec h3 python3 tests/netns/udp_clock.py recv "$H3" 5002 $D >"$DP_DIR/h3.rx" &
 r3=$!
