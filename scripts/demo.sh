@@ -315,8 +315,10 @@ echo "ingest -> align after the revoke: 200 kB sent, sha256 $([ "$sent" = "$(cat
 
 say "summary"
 echo "three domains, each with its own KBS; one manifest signed by all three and imported into each;"
-echo "every node attested to its own domain's KBS; merge accepted train by the cloud KBS's token, and"
-echo "across domains raw evidence was appraised against the manifest; 4 MB crossed sealed ($sealed packets, 0 marker"
+echo "each domain's trust bundle imported by the other two; every node attested to its own domain's KBS;"
+echo "merge accepted train by the cloud KBS's token, ingest and align each other by token across domains"
+echo "(checked against the other domain's bundle), align and train by raw evidence against the manifest;"
+echo "4 MB crossed sealed ($sealed packets, 0 marker"
 echo "bytes in clear, sha256 equal) while keys rotated; a flow outside the manifest was dropped;"
 echo "the cloud revoked merge (h4): cut off ${ms} ms after the command, no new token, and"
 echo "ingest -> align -> train kept working."
