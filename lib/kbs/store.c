@@ -512,6 +512,7 @@ int sn_kbs_revoke(struct sn_kbs_store *s, const char *kind, const char *value,
 		  int64_t *seq)
 {
 	const char *t[3] = {kind, value, reason};
+	int64_t id = 0;
 	int err;
 
 	if (!strcmp(kind, "node")) {
@@ -534,14 +535,16 @@ int sn_kbs_revoke(struct sn_kbs_store *s, const char *kind, const char *value,
 		  "INSERT INTO revocations (kind, value, reason, at) VALUES"
 		  " (?1, lower(?2), ?3, unixepoch())",
 		  3, t);
+	/* the revocation's seq, before the audit row's INSERT moves
+	 * last_insert_rowid */
+	if (!err)
+		id = sqlite3_last_insert_rowid(s->db);
 	if (!err && !strcmp(kind, "node"))
 		err = run(s, "revoking a node",
 			  "UPDATE nodes SET revoked=1 WHERE id=?2", 2, t);
 	if (!err && a)
 		err = sn_kbs_audit_append_tx(s, a);
 	if (!err) {
-		int64_t id = sqlite3_last_insert_rowid(s->db);
-
 		err = sn_kbs_commit(s);
 		if (!err && seq)
 			*seq = id;

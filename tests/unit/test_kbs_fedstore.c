@@ -299,6 +299,15 @@ static void test_peer_revocations(void **state)
 	free(ev);
 	assert_string_equal(state_of(f, "lab", 1), "withdrawn");
 	assert_int_equal(audit_rows(f->st), 3);
+	/* a local revocation with its audit row: the seq it answers is the
+	 * revocation's (GET /events'), not the audit row's */
+	assert_int_equal(sn_kbs_revoke(f->st, "node", "h8", "local", &A, &seq),
+			 0);
+	assert_int_equal(sn_kbs_events_json(f->st, 4, 10, &ev, &last), 0);
+	assert_non_null(strstr(ev, "\"value\":\"h8\""));
+	free(ev);
+	assert_int_equal(seq, 5);
+	assert_int_equal(last, 5);
 }
 
 int main(void)
