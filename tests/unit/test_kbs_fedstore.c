@@ -1,13 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
  * lib/kbs/fedstore.c: peers' trust bundles in the KBS store.  A database
- * of schema version 2 migrates to the current one keeping its revocations; a lower
- * sequence, or the same sequence with another digest, is refused by the
- * store (-ESTALE) and by its trigger (direct SQL); the same bundle again
- * changes nothing; fetch results give the states fresh / stale / expired
- * / withdrawn; re-published peer revocations carry their domain on GET
- * /events, are applied once (the peer's position), and a withdrawal
- * revokes every node of the domain once.
+ * of schema version 2 migrates to the current one keeping its
+ * revocations; a lower sequence, or the same sequence with another
+ * digest, is refused by the store (-ESTALE) and by its trigger (direct
+ * SQL); the same bundle again changes nothing; fetch results give the states
+ * fresh / stale / expired / withdrawn; re-published peer revocations carry
+ * their domain on GET /events, are applied once (the peer's position), and a
+ * withdrawal revokes every node of the domain once.
  */
 #include <errno.h>
 #include <setjmp.h>
