@@ -182,12 +182,7 @@ int sn_kbs_audit_append(struct sn_kbs_store *s, const struct sn_kbs_audit_in *a)
 
 	if (err)
 		return err;
-	err = sn_kbs_audit_append_tx(s, a);
-	if (!err)
-		err = sn_kbs_commit(s);
-	if (err)
-		sn_kbs_rollback(s);
-	return err;
+	return sn_kbs_end(s, 0, a);
 }
 
 static const char *col(sqlite3_stmt *st, int i)

@@ -188,14 +188,9 @@ int sn_kbs_peer_bundle_put(struct sn_kbs_store *s,
 		err = sn_kbs_db_err(s, "storing a peer bundle");
 	if (!err)
 		err = status_row(s, b->domain);
-	if (!err && a)
-		err = sn_kbs_audit_append_tx(s, a);
-	if (!err)
-		err = sn_kbs_commit(s);
 out:
 	sqlite3_finalize(st);
-	if (err)
-		sn_kbs_rollback(s);
+	err = sn_kbs_end(s, err, a);
 	return err == -EALREADY ? 0 : err;
 }
 
@@ -256,14 +251,9 @@ static int status_change(struct sn_kbs_store *s, const char *what,
 		sqlite3_bind_text(st, 3, text, -1, SQLITE_STATIC);
 	if (sqlite3_step(st) != SQLITE_DONE)
 		err = sn_kbs_db_err(s, what);
-	if (!err && a)
-		err = sn_kbs_audit_append_tx(s, a);
-	if (!err)
-		err = sn_kbs_commit(s);
 out:
 	sqlite3_finalize(st);
-	if (err)
-		sn_kbs_rollback(s);
+	err = sn_kbs_end(s, err, a);
 	return err;
 }
 
@@ -455,14 +445,9 @@ int sn_kbs_revoke_peer(struct sn_kbs_store *s, const char *domain,
 		err = insert_revocation(s, domain, kind, value, reason, &id);
 	if (!err)
 		err = set_after(s, domain, peer_seq);
-	if (!err && a)
-		err = sn_kbs_audit_append_tx(s, a);
-	if (!err)
-		err = sn_kbs_commit(s);
-	if (err) {
-		sn_kbs_rollback(s);
+	err = sn_kbs_end(s, err, a);
+	if (err)
 		return err;
-	}
 	if (seq)
 		*seq = id;
 	return 0;
@@ -510,14 +495,9 @@ int sn_kbs_peer_withdraw(struct sn_kbs_store *s, const char *domain,
 			sqlite3_finalize(st);
 		}
 	}
-	if (!err && a)
-		err = sn_kbs_audit_append_tx(s, a);
-	if (!err)
-		err = sn_kbs_commit(s);
-	if (err) {
-		sn_kbs_rollback(s);
+	err = sn_kbs_end(s, err, a);
+	if (err)
 		return err;
-	}
 	if (first)
 		*first = f;
 	return 0;

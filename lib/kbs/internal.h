@@ -17,6 +17,11 @@ int sn_kbs_db_err(struct sn_kbs_store *s, const char *what);
 int sn_kbs_exec(struct sn_kbs_store *s, const char *sql);
 int sn_kbs_begin(struct sn_kbs_store *s);
 int sn_kbs_commit(struct sn_kbs_store *s);
+/* End a transaction begun with sn_kbs_begin: with err 0, append a (when
+ * not NULL) to the audit log in it and commit; roll back when err was set
+ * or either step failed.  Returns the resulting error. */
+int sn_kbs_end(struct sn_kbs_store *s, int err,
+	       const struct sn_kbs_audit_in *a);
 void sn_kbs_rollback(struct sn_kbs_store *s);
 /* append inside an open transaction */
 int sn_kbs_audit_append_tx(struct sn_kbs_store *s,

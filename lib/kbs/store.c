@@ -112,6 +112,18 @@ void sn_kbs_rollback(struct sn_kbs_store *s)
 	sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
 }
 
+int sn_kbs_end(struct sn_kbs_store *s, int err,
+	       const struct sn_kbs_audit_in *a)
+{
+	if (!err && a)
+		err = sn_kbs_audit_append_tx(s, a);
+	if (!err)
+		err = sn_kbs_commit(s);
+	if (err)
+		sn_kbs_rollback(s);
+	return err;
+}
+
 static int get_version(struct sn_kbs_store *s, int *out)
 {
 	sqlite3_stmt *st = NULL;
@@ -242,13 +254,7 @@ static int change(struct sn_kbs_store *s, const char *what, const char *sql,
 	if (err)
 		return err;
 	err = run(s, what, sql, n, texts);
-	if (!err && a)
-		err = sn_kbs_audit_append_tx(s, a);
-	if (!err)
-		err = sn_kbs_commit(s);
-	if (err)
-		sn_kbs_rollback(s);
-	return err;
+	return sn_kbs_end(s, err, a);
 }
 
 int sn_kbs_enrol(struct sn_kbs_store *s, const struct sn_kbs_node *n,
@@ -373,14 +379,9 @@ int sn_kbs_resource_put(struct sn_kbs_store *s, const char *path,
 	sqlite3_bind_blob(st, 4, data, (int)len, SQLITE_STATIC);
 	if (sqlite3_step(st) != SQLITE_DONE)
 		err = sn_kbs_db_err(s, "storing a resource");
-	if (!err && a)
-		err = sn_kbs_audit_append_tx(s, a);
-	if (!err)
-		err = sn_kbs_commit(s);
 out:
 	sqlite3_finalize(st);
-	if (err)
-		sn_kbs_rollback(s);
+	err = sn_kbs_end(s, err, a);
 	return err;
 }
 
@@ -542,15 +543,9 @@ int sn_kbs_revoke(struct sn_kbs_store *s, const char *kind, const char *value,
 	if (!err && !strcmp(kind, "node"))
 		err = run(s, "revoking a node",
 			  "UPDATE nodes SET revoked=1 WHERE id=?2", 2, t);
-	if (!err && a)
-		err = sn_kbs_audit_append_tx(s, a);
-	if (!err) {
-		err = sn_kbs_commit(s);
-		if (!err && seq)
-			*seq = id;
-	}
-	if (err)
-		sn_kbs_rollback(s);
+	err = sn_kbs_end(s, err, a);
+	if (!err && seq)
+		*seq = id;
 	return err;
 }
 
