@@ -2,7 +2,8 @@
 /*
  * sealnet kbs: the federation verbs (docs/federation.md "The KBS and its
  * peers", docs/kbs-api.md): bundles (peer domains' bundles and their
- * state), import-bundle FILE, withdraw DOMAIN, rollover.  Admin
+ * state), import-bundle FILE, withdraw DOMAIN, readmit DOMAIN, rollover.
+ * Admin
  * certificate.
  */
 #include <stdio.h>
@@ -120,22 +121,26 @@ int kbs_cli_fed(struct sn_cli_args *a, const struct kbs_cli *k)
 		free(txt);
 		return rc;
 	}
-	if (!strcmp(k->verb, "withdraw")) {
+	if (!strcmp(k->verb, "withdraw") || !strcmp(k->verb, "readmit")) {
+		bool re = k->verb[0] == 'r';
 		json_t *o;
 		char *txt;
 		int rc;
 
 		if (k->n_args != 1)
 			return sn_cli_exit(sn_cli_usage_error(
-				a, "withdraw DOMAIN [--reason TEXT]"));
+				a, re ? "readmit DOMAIN [--reason TEXT]" :
+					"withdraw DOMAIN [--reason TEXT]"));
 		o = json_pack("{s:s,s:s}", "domain", k->args[0], "reason",
 			      k->opt[KO_REASON] ? k->opt[KO_REASON] :
+			      re		? "re-admitted by an admin" :
 						  "withdrawn by an admin");
 		txt = o ? json_dumps(o, JSON_COMPACT) : NULL;
 		json_decref(o);
 		if (!txt)
 			return 2;
-		rc = post_text(k, "/admin/withdraw", txt);
+		rc = post_text(k, re ? "/admin/readmit" : "/admin/withdraw",
+			       txt);
 		free(txt);
 		return rc;
 	}

@@ -4,12 +4,15 @@
  * once when events after N exist, else held until one is committed
  * (kbs_events_notify) or S seconds pass (then an empty list).  At most
  * max_event_waiters are held; a client that disconnects is dropped.
+ * Every answer carries this database's event epoch and the highest
+ * sequence it ever gave, so a follower notices a recreated database.
  */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "sealnet/kbs_fed.h"
 #include "sealnet/log.h"
 #include "kbs.h"
 
@@ -28,10 +31,12 @@ struct kbs_waiter {
 static int answer(struct kbs *k, struct evhttp_request *req, int64_t after,
 		  bool answer_empty)
 {
-	char *ev = NULL, *txt = NULL;
-	int64_t last;
+	char *ev = NULL, *txt = NULL, epoch[SN_KBS_EPOCH_MAX];
+	int64_t last, head;
 
-	if (sn_kbs_events_json(k->st, after, EVENTS_BATCH, &ev, &last)) {
+	if (sn_kbs_events_json(k->st, after, EVENTS_BATCH, &ev, &last) ||
+	    sn_kbs_events_head(k->st, epoch, &head)) {
+		free(ev);
 		kbs_reply(req, 503, "{\"error\":\"internal\"}");
 		return 0;
 	}
@@ -39,8 +44,12 @@ static int answer(struct kbs *k, struct evhttp_request *req, int64_t after,
 		free(ev);
 		return 1;
 	}
-	if (asprintf(&txt, "{\"events\":%s,\"last\":%lld}", ev,
-		     (long long)last) < 0)
+	/* epoch and head: a follower sees that this database's sequence
+	 * restarted (docs/kbs-api.md "GET /events") */
+	if (asprintf(&txt,
+		     "{\"events\":%s,\"last\":%lld,\"epoch\":\"%s\","
+		     "\"head\":%lld}",
+		     ev, (long long)last, epoch, (long long)head) < 0)
 		txt = NULL;
 	kbs_reply(req, txt ? 200 : 503, txt ? txt : "{\"error\":\"internal\"}");
 	free(txt);

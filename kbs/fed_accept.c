@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
  * sealnet-kbs federation: accepting a peer domain's bundle (fetched or
- * imported by an admin), withdrawal, GET /federation/bundles, GET
- * /admin/bundles, POST /admin/withdraw (docs/federation.md,
+ * imported by an admin), withdrawal and re-admission, GET
+ * /federation/bundles, GET /admin/bundles, POST /admin/withdraw and
+ * /admin/readmit (docs/federation.md,
  * docs/kbs-api.md "Peer domains").
  */
 #include <errno.h>
@@ -67,12 +68,48 @@ int kbs_fed_withdraw(struct kbs *k, const char *domain, const char *actor,
 	sn_warn("federation: domain %s withdrawn (%s, by %s): its %zu "
 		"node(s) revoked (events from %lld)",
 		domain, reason, actor, n, (long long)first);
-	p = fed_find_peer(k, domain);
+	p = fed_find_peer(k, domain); /* the main worker's */
 	if (p)
 		fed_stop_peer(p);
+	else
+		kbs_fed_resync(k); /* another worker: the main one stops it */
 	for (size_t i = 0; i < n; i++)
 		kbs_metrics_revoked(k);
 	kbs_workers_notify(k);
+	return 0;
+}
+
+int kbs_fed_readmit(struct kbs *k, const char *domain, const char *actor,
+		    const char *reason)
+{
+	const struct sn_workflow *wf = kbs_fed_manifest(k);
+	struct sn_kbs_peer_bundle b = {0};
+	char detail[400];
+	int err;
+
+	if (!wf || sn_workflow_find_domain(wf, domain) < 0 ||
+	    !strcmp(domain, k->cfg.domain))
+		return -ENOENT;
+	err = sn_kbs_peer_bundle_get(k->st, domain, &b);
+	if (err && err != -ENOENT)
+		return err;
+	snprintf(detail, sizeof(detail),
+		 "domain %s re-admitted (%s): its bundles are accepted again "
+		 "from one issued after its withdrawal%s%llu; the revocations "
+		 "its withdrawal made are lifted then",
+		 domain, reason, err ? "" : " with a sequence above ",
+		 err ? 0ULL : (unsigned long long)b.sequence);
+	sn_kbs_peer_bundle_clear(&b);
+	{
+		const struct sn_kbs_audit_in a = {actor, "readmit", domain,
+						  "ok", detail};
+
+		err = sn_kbs_peer_readmit(k->st, domain, &a);
+	}
+	if (err)
+		return err;
+	sn_warn("federation: %s (by %s)", detail, actor);
+	kbs_fed_resync(k); /* followed again */
 	return 0;
 }
 
@@ -149,7 +186,31 @@ int kbs_fed_accept(struct kbs *k, const char *expect_domain, const char *text,
 		err = -EPERM;
 		goto out;
 	}
+	if (ps.withdrawn_at && b->not_before < ps.withdrawn_at) {
+		/* signed before the domain withdrew (or was expelled): a
+		 * stolen or withheld old bundle, never accepted again */
+		snprintf(v->code, sizeof(v->code), "issued-before-withdrawal");
+		snprintf(v->msg, sizeof(v->msg),
+			 "bundle of domain %s, sequence %llu was issued "
+			 "(not_before %lld) before the domain's withdrawal at "
+			 "%lld: it must export a new one",
+			 b->domain, (unsigned long long)b->sequence,
+			 (long long)b->not_before, (long long)ps.withdrawn_at);
+		err = -EPERM;
+		goto out;
+	}
 	err = sn_kbs_peer_bundle_get(k->st, b->domain, &stored);
+	if (!err && ps.readmit && b->sequence <= stored.sequence) {
+		snprintf(v->code, sizeof(v->code), "rollback");
+		snprintf(v->msg, sizeof(v->msg),
+			 "domain %s is re-admitted from a bundle newer than "
+			 "sequence %llu, the one it held when it withdrew; "
+			 "this is sequence %llu",
+			 b->domain, (unsigned long long)stored.sequence,
+			 (unsigned long long)b->sequence);
+		err = -EPERM;
+		goto out;
+	}
 	if (!err && sn_fed_bundle_parse(stored.text, stored.len, &last, NULL)) {
 		sn_err("federation: the stored bundle of domain %s does not "
 		       "parse: bundles of %s are refused until an admin "
@@ -181,14 +242,28 @@ int kbs_fed_accept(struct kbs *k, const char *expect_domain, const char *text,
 	sn_hex_encode(b->digest, sizeof(b->digest), nb.digest);
 	nb.text = (char *)text;
 	nb.len = len;
-	snprintf(detail, sizeof(detail), "sequence %llu, not_after %lld%s",
+	snprintf(detail, sizeof(detail), "sequence %llu, not_after %lld%s%s",
 		 (unsigned long long)b->sequence, (long long)b->not_after,
-		 b->n_stages ? "" : ", no stage (withdrawal)");
+		 b->n_stages ? "" : ", no stage (withdrawal)",
+		 ps.readmit ? "; re-admission completed, the revocations its "
+			      "withdrawal made are lifted" :
+			      "");
 	{
 		const struct sn_kbs_audit_in a = {actor, action, b->domain,
 						  "ok", detail};
 
 		err = sn_kbs_peer_bundle_put(k->st, &nb, &a);
+	}
+	if (err == -ETIME || err == -EPERM) { /* the store's own checks */
+		snprintf(v->code, sizeof(v->code), "%s",
+			 err == -ETIME ? "issued-before-withdrawal" :
+					 "withdrawn");
+		snprintf(v->msg, sizeof(v->msg),
+			 "bundle of domain %s, sequence %llu refused by the "
+			 "store (%s)",
+			 b->domain, (unsigned long long)b->sequence, v->code);
+		err = -EPERM;
+		goto out;
 	}
 	if (err == -ESTALE) {
 		snprintf(v->code, sizeof(v->code), "rollback");
@@ -203,6 +278,12 @@ int kbs_fed_accept(struct kbs *k, const char *expect_domain, const char *text,
 		goto out;
 	v->not_after = b->not_after;
 	v->changed = !last || last->sequence != b->sequence;
+	v->readmitted = ps.readmit;
+	if (ps.readmit)
+		sn_warn("federation: domain %s re-admitted with its bundle "
+			"sequence %llu: the revocations its withdrawal made are "
+			"lifted",
+			b->domain, (unsigned long long)b->sequence);
 	if (v->changed)
 		sn_info("federation: accepted the bundle of domain %s, "
 			"sequence %llu, valid until %lld (%s)",
@@ -288,36 +369,45 @@ void kbs_fed_bundles_get(struct kbs *k, struct evhttp_request *req)
 
 /* ---- admin: GET /admin/bundles, POST /admin/withdraw ------------------- */
 
+/* POST /admin/withdraw, POST /admin/readmit */
 static void admin_withdraw(struct kbs *k, struct evhttp_request *req,
-			   const char *actor)
+			   const char *actor, bool readmit)
 {
+	const char *verb = readmit ? "readmit" : "withdraw";
 	char *body = NULL;
 	size_t len;
 	json_t *o;
-	const char *dom = NULL, *reason = "withdrawn by an admin";
+	const char *dom = NULL, *reason = readmit ? "re-admitted by an admin" :
+						    "withdrawn by an admin";
 	int err;
 
-	if (kbs_body(k, req, "withdraw", 4096, &body, &len))
+	if (kbs_body(k, req, verb, 4096, &body, &len))
 		return;
 	o = json_loadb(body, len, JSON_REJECT_DUPLICATES, NULL);
 	free(body);
 	if (!o ||
 	    json_unpack(o, "{s:s,s?s!}", "domain", &dom, "reason", &reason) ||
 	    sn_kbs_name_check(dom) || strlen(reason) > 200) {
-		kbs_refuse(k, req, 400, "withdraw", NULL, "malformed", NULL,
-			   "withdraw takes {\"domain\": NAME, \"reason\": "
-			   "TEXT (optional, <= 200 characters)}");
+		kbs_refuse(k, req, 400, verb, NULL, "malformed", NULL,
+			   "%s takes {\"domain\": NAME, \"reason\": "
+			   "TEXT (optional, <= 200 characters)}",
+			   verb);
 		json_decref(o);
 		return;
 	}
-	err = kbs_fed_withdraw(k, dom, actor, reason);
+	err = readmit ? kbs_fed_readmit(k, dom, actor, reason) :
+			kbs_fed_withdraw(k, dom, actor, reason);
 	if (err == -ENOENT)
-		kbs_refuse(k, req, 404, "withdraw", dom, "not-a-peer", NULL,
+		kbs_refuse(k, req, 404, verb, dom, "not-a-peer", NULL,
 			   "%s is not a peer domain of this KBS's manifest",
 			   dom);
+	else if (err == -EALREADY && readmit)
+		kbs_refuse(k, req, 409, verb, dom, "not-withdrawn", NULL,
+			   "domain %s is not withdrawn: nothing to re-admit",
+			   dom);
 	else if (err == -EALREADY)
-		kbs_refuse(k, req, 409, "withdraw", dom, "already-withdrawn",
-			   NULL, "domain %s has withdrawn already", dom);
+		kbs_refuse(k, req, 409, verb, dom, "already-withdrawn", NULL,
+			   "domain %s has withdrawn already", dom);
 	else if (err)
 		kbs_reply(req, 503, "{\"error\":\"internal\"}");
 	else
@@ -340,7 +430,11 @@ bool kbs_fed_admin(struct kbs *k, struct evhttp_request *req, const char *what,
 		return true;
 	}
 	if (m == EVHTTP_REQ_POST && !strcmp(what, "withdraw")) {
-		admin_withdraw(k, req, actor);
+		admin_withdraw(k, req, actor, false);
+		return true;
+	}
+	if (m == EVHTTP_REQ_POST && !strcmp(what, "readmit")) {
+		admin_withdraw(k, req, actor, true);
 		return true;
 	}
 	if (m == EVHTTP_REQ_POST && !strcmp(what, "rollover")) {

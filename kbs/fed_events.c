@@ -81,7 +81,7 @@ static void apply_event(struct kbs_peer *p, json_t *ev)
 	json_int_t seq = 0;
 	char detail[400], subject[160];
 	int64_t local = 0;
-	int err;
+	int err, dom;
 
 	if (json_unpack(ev, "{sI ss ss s?s}", "seq", &seq, "kind", &kind,
 			"value", &value, "reason", &reason) ||
@@ -95,7 +95,10 @@ static void apply_event(struct kbs_peer *p, json_t *ev)
 		return;
 	}
 	snprintf(subject, sizeof(subject), "%.10s %.100s", kind, value);
-	code = wf ? authority(wf, p->dom, kind, value) : "no-manifest";
+	dom = wf ? sn_workflow_find_domain(wf, p->domain) : -1;
+	code = !wf	? "no-manifest" :
+	       dom < 0	? "domain-not-in-manifest" :
+			  authority(wf, (size_t)dom, kind, value);
 	if (code) {
 		snprintf(detail, sizeof(detail),
 			 "domain %s event %lld revokes %s %.100s (%.100s): "
@@ -169,6 +172,66 @@ void fed_poll_events(evutil_socket_t fd, short what, void *arg)
 		fed_failed(p, CH_EVENTS);
 }
 
+/*
+ * The peer's event sequence restarted (its database was recreated: another
+ * "epoch"; or rewound, e.g. a backup restored: "head", the highest
+ * sequence it ever gave, below the position followed): audited, the
+ * position goes back to 0 and the answer, counted in the old sequence, is
+ * dropped: 1 then, -EIO when that could not be recorded (retried after
+ * the backoff), else 0.  The first epoch seen is only recorded.  Events
+ * delivered again are not re-published twice (sn_kbs_revoke_peer: the
+ * same revocation of the domain is recorded once).
+ */
+static int epoch_changed(struct kbs_peer *p, json_t *root)
+{
+	struct kbs *k = p->f->k;
+	const char *epoch = json_string_value(json_object_get(root, "epoch"));
+	json_t *h = json_object_get(root, "head");
+	bool other, rewound;
+	char detail[400];
+
+	if (!epoch || !*epoch || strlen(epoch) >= SN_KBS_EPOCH_MAX)
+		return 0; /* a KBS that does not say: followed as before */
+	other = p->events_epoch[0] && strcmp(p->events_epoch, epoch);
+	rewound = json_is_integer(h) &&
+		  json_integer_value(h) < p->events_after;
+	if (!other && !rewound) {
+		if (!p->events_epoch[0]) {
+			if (sn_kbs_peer_events_epoch(k->st, p->domain, epoch,
+						     false, NULL))
+				return -EIO;
+			snprintf(p->events_epoch, sizeof(p->events_epoch),
+				 "%s", epoch);
+		}
+		return 0;
+	}
+	snprintf(detail, sizeof(detail),
+		 "domain %s's KBS %s:%u restarted its event sequence (%s: "
+		 "epoch %.16s -> %.16s, its highest event %lld, followed up to "
+		 "%lld): following it again from its first event",
+		 p->domain, p->host, p->port,
+		 other ? "another database" : "rewound",
+		 p->events_epoch[0] ? p->events_epoch : "-", epoch,
+		 (long long)json_integer_value(h),
+		 (long long)p->events_after);
+	{
+		const struct sn_kbs_audit_in a = {"federation",
+						  "peer-events-reset",
+						  p->domain, "reset", detail};
+
+		if (sn_kbs_peer_events_epoch(k->st, p->domain, epoch, true,
+					     &a)) {
+			sn_err("federation: cannot record that %s", detail);
+			return -EIO;
+		}
+	}
+	sn_warn("federation: %s", detail);
+	snprintf(p->events_epoch, sizeof(p->events_epoch), "%s", epoch);
+	p->events_after = 0;
+	p->ch[CH_EVENTS].ok = false; /* the next poll asks wait=0 */
+	return 1;
+}
+
 void fed_on_events(struct evhttp_request *req, void *arg)
 {
 	struct kbs_peer *p = arg;
@@ -177,7 +240,7 @@ void fed_on_events(struct evhttp_request *req, void *arg)
 	char why[256];
 	struct evbuffer *b;
 	size_t len, i;
-	int status;
+	int status, reset;
 
 	if (p->stopped)
 		return;
@@ -210,6 +273,15 @@ void fed_on_events(struct evhttp_request *req, void *arg)
 			p->domain, status);
 		json_decref(root);
 		fed_failed(p, CH_EVENTS);
+		return;
+	}
+	reset = epoch_changed(p, root);
+	if (reset) {
+		json_decref(root);
+		if (reset < 0)
+			fed_failed(p, CH_EVENTS);
+		else
+			fed_schedule(p, CH_EVENTS, 0);
 		return;
 	}
 	if (!p->ch[CH_EVENTS].ok)

@@ -11,6 +11,7 @@
 
 #include <event2/http.h>
 
+#include "sealnet/kbs_fed.h"
 #include "kbs.h"
 
 #define FED_BODY_MAX	  (4u << 20)
@@ -22,8 +23,8 @@ enum { CH_BUNDLE, CH_EVENTS, CH_N };
 
 struct kbs_peer {
 	struct kbs_fed *f;
-	size_t dom; /* index into the manifest's domains */
 	char domain[SN_KBS_NAME_MAX];
+	char url[SN_WF_TEXT_MAX]; /* the manifest's kbs.url followed */
 	char host[128], prefix[SN_WF_TEXT_MAX];
 	uint16_t port;
 	bool host_is_ip;
@@ -37,6 +38,7 @@ struct kbs_peer {
 	} ch[CH_N];
 	struct event *expiry; /* at the stored bundle's not_after */
 	int64_t events_after;
+	char events_epoch[SN_KBS_EPOCH_MAX]; /* of events_after */
 	bool stopped; /* withdrawn */
 	uint64_t fetch_ok, fetch_failed, bundles_refused;
 	uint64_t revocations, events_refused;
@@ -46,7 +48,9 @@ struct kbs_fed {
 	struct kbs *k;
 	SSL_CTX *ctx;
 	struct evdns_base *dns;
-	struct kbs_peer *peers;
+	/* the followed peers, kept in step with the manifest and the
+	 * withdrawals by kbs_fed_sync (main thread only) */
+	struct kbs_peer **peers;
 	size_t n_peers;
 };
 

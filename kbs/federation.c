@@ -155,6 +155,7 @@ static int pin_verify(X509_STORE_CTX *ctx, void *arg)
 static const int which_ids[CH_N] = {CH_BUNDLE, CH_EVENTS};
 
 static void on_bundle(struct evhttp_request *req, void *arg);
+static void peer_free(struct kbs_peer *p);
 
 /* one GET on channel c of peer p; 0 or -ENOMEM */
 int fed_request(struct kbs_peer *p, int c, const char *target, int timeout_s)
@@ -297,8 +298,8 @@ struct kbs_peer *fed_find_peer(struct kbs *k, const char *domain)
 	struct kbs_fed *f = k->fed;
 
 	for (size_t i = 0; f && i < f->n_peers; i++)
-		if (!strcmp(f->peers[i].domain, domain))
-			return &f->peers[i];
+		if (!strcmp(f->peers[i]->domain, domain))
+			return f->peers[i];
 	return NULL;
 }
 
@@ -471,13 +472,173 @@ out:
 	return err;
 }
 
-int kbs_fed_start(struct kbs *k)
+/* a peer for domain d of wf (not started); NULL: out of memory or a bad
+ * kbs.url (logged) */
+static struct kbs_peer *peer_new(struct kbs_fed *f,
+				 const struct sn_wf_domain *d)
+{
+	struct kbs *k = f->k;
+	struct kbs_peer *p = calloc(1, sizeof(*p));
+
+	if (!p)
+		return NULL;
+	p->f = f;
+	p->stopped = true;
+	snprintf(p->domain, sizeof(p->domain), "%s", d->id);
+	snprintf(p->url, sizeof(p->url), "%s", d->kbs_url);
+	memcpy(p->pin, d->kbs_anchor_sha256, sizeof(p->pin));
+	if (parse_url(p, d->kbs_url)) {
+		sn_err("federation: domain %s: kbs.url %s is not "
+		       "https://HOST[:PORT][/PATH]: not fetched",
+		       d->id, d->kbs_url);
+		free(p);
+		return NULL;
+	}
+	if (!p->host_is_ip && !f->dns)
+		f->dns = evdns_base_new(k->base,
+					EVDNS_BASE_INITIALIZE_NAMESERVERS);
+	for (int c = 0; c < CH_N; c++)
+		p->ch[c].timer = evtimer_new(
+			k->base, c == CH_BUNDLE ? fetch_bundle : fed_poll_events,
+			p);
+	p->expiry = evtimer_new(k->base, on_expiry, p);
+	if (!p->ch[CH_BUNDLE].timer || !p->ch[CH_EVENTS].timer || !p->expiry) {
+		peer_free(p);
+		return NULL;
+	}
+	return p;
+}
+
+static void peer_free(struct kbs_peer *p)
+{
+	for (int c = 0; c < CH_N; c++) {
+		if (p->ch[c].conn)
+			evhttp_connection_free(p->ch[c].conn);
+		if (p->ch[c].timer)
+			event_free(p->ch[c].timer);
+	}
+	if (p->expiry)
+		event_free(p->expiry);
+	free(p);
+}
+
+/* follow p from its stored position, unless the domain has withdrawn */
+static int peer_start(struct kbs_peer *p)
+{
+	struct kbs *k = p->f->k;
+	struct sn_kbs_peer_status ps = {0};
+	struct sn_kbs_peer_bundle b;
+
+	if (sn_kbs_peer_status_get(k->st, p->domain, &ps))
+		return -EIO;
+	p->events_after = ps.events_after;
+	snprintf(p->events_epoch, sizeof(p->events_epoch), "%s",
+		 ps.events_epoch);
+	if (ps.withdrawn) {
+		sn_info("federation: domain %s has withdrawn: not followed",
+			p->domain);
+		return 0;
+	}
+	p->stopped = false;
+	for (int c = 0; c < CH_N; c++) {
+		p->ch[c].backoff_s = 1;
+		p->ch[c].ok = false;
+	}
+	if (!sn_kbs_peer_bundle_get(k->st, p->domain, &b)) {
+		fed_arm_expiry(p, b.not_after);
+		sn_kbs_peer_bundle_clear(&b);
+	}
+	sn_info("federation: domain %s: fetching its bundle and following its "
+		"revocations at %s (pinned anchor %02x%02x%02x%02x...)%s",
+		p->domain, p->url, p->pin[0], p->pin[1], p->pin[2], p->pin[3],
+		ps.readmit ? "; re-admitted, waiting for a bundle issued after "
+			     "its withdrawal" :
+			     "");
+	fed_schedule(p, CH_BUNDLE, 0);
+	fed_schedule(p, CH_EVENTS, 0);
+	return 0;
+}
+
+/* the peer domains wf names (with a KBS, not this one) */
+static bool wanted(struct kbs *k, const struct sn_wf_domain *d)
+{
+	return d->has_kbs && strcmp(d->id, k->cfg.domain);
+}
+
+int kbs_fed_sync(struct kbs *k)
 {
 	const struct sn_workflow *wf = kbs_fed_manifest(k);
+	struct kbs_fed *f = k->fed;
+	struct kbs_peer **np;
+	size_t n = 0;
+	int err = 0;
+
+	if (!f)
+		return 0;
+	np = calloc((wf ? wf->n_domains : 0) + 1, sizeof(*np));
+	if (!np)
+		return -ENOMEM;
+	/* the manifest's peers, in its order: kept when the URL and the pin
+	 * are the same (the same connections, position, backoff) */
+	for (size_t i = 0; wf && i < wf->n_domains; i++) {
+		const struct sn_wf_domain *d = &wf->domains[i];
+		struct kbs_peer *p = NULL;
+		struct sn_kbs_peer_status ps = {0};
+
+		if (!wanted(k, d))
+			continue;
+		for (size_t j = 0; j < f->n_peers && !p; j++)
+			if (f->peers[j] && !strcmp(f->peers[j]->domain, d->id) &&
+			    !strcmp(f->peers[j]->url, d->kbs_url) &&
+			    !memcmp(f->peers[j]->pin, d->kbs_anchor_sha256,
+				    sizeof(p->pin))) {
+				p = f->peers[j];
+				f->peers[j] = NULL;
+			}
+		if (!p) {
+			p = peer_new(f, d);
+			if (!p)
+				continue;
+			np[n++] = p;
+			if (peer_start(p))
+				err = -EIO;
+			continue;
+		}
+		np[n++] = p;
+		if (sn_kbs_peer_status_get(k->st, p->domain, &ps)) {
+			err = -EIO;
+			continue;
+		}
+		if (ps.withdrawn && !p->stopped) {
+			fed_stop_peer(p);
+			sn_info("federation: domain %s has withdrawn: no longer "
+				"followed",
+				p->domain);
+		} else if (!ps.withdrawn && p->stopped) {
+			if (peer_start(p)) /* re-admitted */
+				err = -EIO;
+		}
+	}
+	for (size_t j = 0; j < f->n_peers; j++) {
+		struct kbs_peer *p = f->peers[j];
+
+		if (!p)
+			continue;
+		sn_info("federation: domain %s's KBS at %s: no longer followed "
+			"(the manifest no longer names it)",
+			p->domain, p->url);
+		peer_free(p);
+	}
+	free(f->peers);
+	f->peers = np;
+	f->n_peers = n;
+	return err;
+}
+
+int kbs_fed_start(struct kbs *k)
+{
 	struct kbs_fed *f;
 
-	if (!wf)
-		return 0;
 	if (ssl_peer_idx < 0) {
 		/* two slots: the peer, the channel */
 		ssl_peer_idx = SSL_get_ex_new_index(0, NULL, NULL, NULL, NULL);
@@ -490,70 +651,17 @@ int kbs_fed_start(struct kbs *k)
 		return -ENOMEM;
 	f->k = k;
 	k->fed = f;
-	f->peers = calloc(wf->n_domains, sizeof(*f->peers));
 	f->ctx = SSL_CTX_new(TLS_client_method());
-	if (!f->peers || !f->ctx)
+	if (!f->ctx)
 		return -ENOMEM;
 	SSL_CTX_set_min_proto_version(f->ctx, TLS1_3_VERSION);
 	SSL_CTX_set_max_proto_version(f->ctx, TLS1_3_VERSION);
 	SSL_CTX_set_verify(f->ctx, SSL_VERIFY_PEER, NULL);
 	SSL_CTX_set_cert_verify_callback(f->ctx, pin_verify, NULL);
-	for (size_t i = 0; i < wf->n_domains; i++) {
-		const struct sn_wf_domain *d = &wf->domains[i];
-		struct kbs_peer *p = &f->peers[f->n_peers];
-		struct sn_kbs_peer_status ps = {0};
-		struct sn_kbs_peer_bundle b;
-
-		if (!strcmp(d->id, k->cfg.domain) || !d->has_kbs)
-			continue;
-		p->f = f;
-		p->dom = i;
-		snprintf(p->domain, sizeof(p->domain), "%s", d->id);
-		memcpy(p->pin, d->kbs_anchor_sha256, sizeof(p->pin));
-		if (parse_url(p, d->kbs_url)) {
-			sn_err("federation: domain %s: kbs.url %s is not "
-			       "https://HOST[:PORT][/PATH]: not fetched",
-			       d->id, d->kbs_url);
-			continue;
-		}
-		if (!p->host_is_ip && !f->dns)
-			f->dns = evdns_base_new(
-				k->base, EVDNS_BASE_INITIALIZE_NAMESERVERS);
-		for (int c = 0; c < CH_N; c++) {
-			p->ch[c].timer = evtimer_new(
-				k->base,
-				c == CH_BUNDLE ? fetch_bundle : fed_poll_events,
-				p);
-			if (!p->ch[c].timer)
-				return -ENOMEM;
-		}
-		p->expiry = evtimer_new(k->base, on_expiry, p);
-		if (!p->expiry)
-			return -ENOMEM;
-		f->n_peers++;
-		if (sn_kbs_peer_status_get(k->st, p->domain, &ps))
-			return -EIO;
-		p->events_after = ps.events_after;
-		if (ps.withdrawn) {
-			p->stopped = true;
-			sn_info("federation: domain %s has withdrawn: not "
-				"followed",
-				p->domain);
-			continue;
-		}
-		if (!sn_kbs_peer_bundle_get(k->st, p->domain, &b)) {
-			fed_arm_expiry(p, b.not_after);
-			sn_kbs_peer_bundle_clear(&b);
-		}
-		sn_info("federation: domain %s: fetching its bundle and "
-			"following its revocations at %s (pinned anchor "
-			"%02x%02x%02x%02x...)",
-			p->domain, d->kbs_url, p->pin[0], p->pin[1], p->pin[2],
-			p->pin[3]);
-		fed_schedule(p, CH_BUNDLE, 0);
-		fed_schedule(p, CH_EVENTS, 0);
-	}
-	return 0;
+	if (!kbs_fed_manifest(k))
+		sn_info("federation: no manifest imported: no peer domain is "
+			"followed until one is (sealnet kbs import-manifest)");
+	return kbs_fed_sync(k);
 }
 
 void kbs_fed_stop(struct kbs *k)
@@ -562,18 +670,8 @@ void kbs_fed_stop(struct kbs *k)
 
 	if (!f)
 		return;
-	for (size_t i = 0; i < f->n_peers; i++) {
-		struct kbs_peer *p = &f->peers[i];
-
-		for (int c = 0; c < CH_N; c++) {
-			if (p->ch[c].conn)
-				evhttp_connection_free(p->ch[c].conn);
-			if (p->ch[c].timer)
-				event_free(p->ch[c].timer);
-		}
-		if (p->expiry)
-			event_free(p->expiry);
-	}
+	for (size_t i = 0; i < f->n_peers; i++)
+		peer_free(f->peers[i]);
 	if (f->dns)
 		evdns_base_free(f->dns, 0);
 	SSL_CTX_free(f->ctx);
@@ -601,7 +699,7 @@ void kbs_fed_metrics(struct kbs *k, struct sn_prom *pr)
 		       "unreachable or refused, still valid), expired, "
 		       "withdrawn, none, not-yet-valid.");
 	for (size_t i = 0; i < f->n_peers; i++) {
-		struct kbs_peer *p = &f->peers[i];
+		struct kbs_peer *p = f->peers[i];
 		struct sn_kbs_peer_bundle b;
 		struct sn_kbs_peer_status ps = {0};
 		bool has = !sn_kbs_peer_bundle_get(k->st, p->domain, &b);
@@ -623,9 +721,9 @@ void kbs_fed_metrics(struct kbs *k, struct sn_prom *pr)
 	do {                                                             \
 		sn_prom_family(pr, name, "counter", help);               \
 		for (size_t i = 0; i < f->n_peers; i++) {                \
-			const char *l[] = {"domain", f->peers[i].domain, \
-					   NULL};                        \
-			sn_prom_u64(pr, name, l, f->peers[i].field);     \
+			const char *l[] = {"domain", f->peers[i]->domain, \
+					   NULL};                         \
+			sn_prom_u64(pr, name, l, f->peers[i]->field);     \
 		}                                                        \
 	} while (0)
 	PEER_COUNTER("sealnet_kbs_peer_bundle_fetches_total",

@@ -81,6 +81,8 @@ struct kbs {
 	int notify_fd;		/* eventfd: events committed, or stop */
 	struct event *notify_ev;
 	struct kbs_fed *fed; /* federation.c: peer domains; NULL: none */
+	/* the main worker's: kbs_fed_sync is due (kbs_fed_resync) */
+	bool fed_sync;
 	/* rollover.c: the token keys (current, next, retiring), shared by
 	 * every worker and locked: read them with kbs_signer() etc. */
 	struct kbs_keyring *kr;
@@ -199,6 +201,13 @@ const struct sn_workflow *kbs_fed_manifest(struct kbs *k);
  * started); stop */
 int kbs_fed_start(struct kbs *k);
 void kbs_fed_stop(struct kbs *k);
+/* main thread (k->fed): follow the peers of the manifest now published,
+ * stop following the domains it no longer names and those withdrawn,
+ * follow re-admitted ones again; kept peers keep their connections */
+int kbs_fed_sync(struct kbs *k);
+/* from any worker (the manifest, a withdrawal or a re-admission
+ * changed): the main thread runs kbs_fed_sync soon (workers.c) */
+void kbs_fed_resync(struct kbs *k);
 /* what kbs_fed_accept decided */
 struct kbs_fed_verdict {
 	char code[48]; /* refusal code ("" accepted) */
@@ -208,6 +217,7 @@ struct kbs_fed_verdict {
 	int64_t not_after;
 	bool changed;	/* a new bundle was stored */
 	bool withdrawn; /* a signed withdrawal (no stage) */
+	bool readmitted; /* completed a re-admission */
 };
 /* A peer bundle (fetched from expect_domain's KBS, or NULL: imported by
  * an admin): verified against the manifest and the stored one, stored
@@ -220,12 +230,17 @@ int kbs_fed_accept(struct kbs *k, const char *expect_domain, const char *text,
  * domain of the manifest, -EALREADY withdrawn already */
 int kbs_fed_withdraw(struct kbs *k, const char *domain, const char *actor,
 		     const char *reason);
+/* an admin re-admits a withdrawn domain (docs/federation.md
+ * "Re-admission"): -ENOENT not a peer domain, -EALREADY not withdrawn */
+int kbs_fed_readmit(struct kbs *k, const char *domain, const char *actor,
+		    const char *reason);
 /* {"bundles": [the signed bundles of peer domains valid now]} */
 #include <jansson.h>
 int kbs_fed_bundles(struct kbs *k, json_t **out);
 /* GET /federation/bundles */
 void kbs_fed_bundles_get(struct kbs *k, struct evhttp_request *req);
-/* GET /admin/bundles, POST /admin/withdraw (and rollover): true when
+/* GET /admin/bundles, POST /admin/withdraw, /admin/readmit (and
+ * rollover): true when
  * what is one of them (answered) */
 bool kbs_fed_admin(struct kbs *k, struct evhttp_request *req,
 		   const char *what, const char *actor);

@@ -167,8 +167,11 @@ int kbs_manifest_reload(struct kbs *k)
 		sn_workflow_free(wf);
 		sn_err("manifest: out of memory publishing the imported "
 		       "manifest");
+		return err;
 	}
-	return err;
+	/* its peer domains are followed from now on, without a restart */
+	kbs_fed_resync(k);
+	return 0;
 }
 
 int kbs_manifest_setup(struct kbs *k)

@@ -18,7 +18,10 @@
  * worker issued it) and the metrics (their lock).
  *
  * A revocation committed by one worker wakes every worker's waiters
- * through each one's eventfd; the same eventfd tells a worker to stop.
+ * through each one's eventfd; the same eventfd tells a worker to stop,
+ * and the main worker to re-sync the federation followers (which run on
+ * its loop only, started once) after a manifest import, a withdrawal or
+ * a re-admission on any worker.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -52,6 +55,9 @@ static void on_notify(evutil_socket_t fd, short what, void *arg)
 		event_base_loopexit(k->base, NULL);
 		return;
 	}
+	/* only the main worker's flag is ever set (kbs_fed_resync) */
+	if (__atomic_exchange_n(&k->fed_sync, false, __ATOMIC_ACQ_REL))
+		kbs_fed_sync(k);
 	kbs_events_notify(k);
 }
 
@@ -235,6 +241,17 @@ void kbs_workers_notify(struct kbs *k)
 			kbs_events_notify(k);
 		else
 			wake(k->wk->w[i]);
+}
+
+void kbs_fed_resync(struct kbs *k)
+{
+	struct kbs *m = k->wk ? k->wk->w[0] : k;
+
+	/* the followers live on the main worker's loop: it syncs them when
+	 * its eventfd wakes it (a deferred call, also from the main thread,
+	 * so never inside a follower's own callback) */
+	__atomic_store_n(&m->fed_sync, true, __ATOMIC_RELEASE);
+	wake(m);
 }
 
 int kbs_workers_waiters(struct kbs *k)

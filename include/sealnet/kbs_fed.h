@@ -22,6 +22,7 @@
 #include "sealnet/kbs.h"
 
 #define SN_KBS_FED_RESULT_MAX 48 /* "ok", a refusal code, "unreachable" */
+#define SN_KBS_EPOCH_MAX      65 /* an event epoch: 1..64 characters */
 
 struct sn_kbs_peer_bundle {
 	char domain[SN_KBS_NAME_MAX];
@@ -41,7 +42,12 @@ int sn_kbs_peer_bundle_get(struct sn_kbs_store *s, const char *domain,
  * Store b as domain's bundle (accepted_at = now) with its audit entry.
  * -ESTALE (nothing written) when the stored one has a higher sequence,
  * or the same sequence with another digest; the same bundle again is 0
- * (nothing changes, nothing audited).  -EINVAL bad arguments.
+ * (nothing changes, nothing audited).  -EPERM the domain is withdrawn.
+ * With a re-admission pending (sn_kbs_peer_readmit): the same bundle
+ * again is -ESTALE too, a bundle whose not_before is before the
+ * withdrawal is -ETIME; an accepted one completes the re-admission in
+ * the same transaction (the revocations the withdrawal made are
+ * deleted: lifted).  -EINVAL bad arguments.
  */
 int sn_kbs_peer_bundle_put(struct sn_kbs_store *s,
 			   const struct sn_kbs_peer_bundle *b,
@@ -57,7 +63,14 @@ struct sn_kbs_peer_status {
 	int64_t ok_at;	    /* last fetch that gave an accepted bundle */
 	char result[SN_KBS_FED_RESULT_MAX]; /* of the last attempt */
 	int64_t events_after; /* the peer's last event seq applied */
+	/* the peer's GET /events "epoch" events_after counts in ("": not
+	 * known yet) */
+	char events_epoch[SN_KBS_EPOCH_MAX];
 	bool withdrawn;
+	int64_t withdrawn_at; /* when it last withdrew (0: never) */
+	/* re-admitted by an admin, waiting for a bundle issued after the
+	 * withdrawal (sn_kbs_peer_bundle_put) */
+	bool readmit;
 };
 /* all zero when nothing is recorded for domain */
 int sn_kbs_peer_status_get(struct sn_kbs_store *s, const char *domain,
@@ -84,7 +97,9 @@ int sn_kbs_peer_bundles_json(struct sn_kbs_store *s, int64_t now, char **out);
  * GET /events) re-published here: recorded as kind/value with the
  * domain, the domain's event position moved to peer_seq, the audit entry
  * a, in one transaction; *seq the local event's sequence.  An event at or
- * below the stored position is -EALREADY (nothing written).
+ * below the stored position is -EALREADY (nothing written); one the
+ * domain made before (kind/value recorded for it, not by a withdrawal)
+ * is -EALREADY with only the position moved (not audited).
  */
 int sn_kbs_revoke_peer(struct sn_kbs_store *s, const char *domain,
 		       int64_t peer_seq, const char *kind, const char *value,
@@ -103,5 +118,26 @@ int sn_kbs_peer_events_skip(struct sn_kbs_store *s, const char *domain,
 int sn_kbs_peer_withdraw(struct sn_kbs_store *s, const char *domain,
 			 const char *const *nodes, size_t n, const char *reason,
 			 const struct sn_kbs_audit_in *a, int64_t *first);
+/*
+ * An admin re-admits a withdrawn domain: no longer withdrawn, a
+ * re-admission pending until a bundle issued after the withdrawal is
+ * stored (sn_kbs_peer_bundle_put), with the audit entry a.  -EALREADY
+ * when the domain is not withdrawn.
+ */
+int sn_kbs_peer_readmit(struct sn_kbs_store *s, const char *domain,
+			const struct sn_kbs_audit_in *a);
+/*
+ * This database's event epoch (random, made with the database: a
+ * recreated database has another) and the highest event sequence it
+ * ever gave (0: none), for GET /events.
+ */
+int sn_kbs_events_head(struct sn_kbs_store *s, char epoch[SN_KBS_EPOCH_MAX],
+		       int64_t *head);
+/* Record the epoch of domain's GET /events; reset: its sequence
+ * restarted, the event position goes back to 0.  a: audit entry or
+ * NULL. */
+int sn_kbs_peer_events_epoch(struct sn_kbs_store *s, const char *domain,
+			     const char *epoch, bool reset,
+			     const struct sn_kbs_audit_in *a);
 
 #endif

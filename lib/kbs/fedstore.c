@@ -2,7 +2,7 @@
 /*
  * sealnet-kbs's federation state (include/sealnet/kbs_fed.h): peers'
  * trust bundles, fetch results, event positions and withdrawals in the
- * SQLite store (schema version 3, store.c).  The store refuses a bundle
+ * SQLite store (schema versions 4 and 5, store.c).  The store refuses a bundle
  * rollback itself (a check here and a trigger), so no caller can
  * replace a bundle with an older one by mistake.
  */
@@ -137,11 +137,36 @@ static int status_row(struct sn_kbs_store *s, const char *domain)
 	return err;
 }
 
+/* the re-admission completes: no longer pending, the revocations the
+ * withdrawal made deleted (inside a transaction) */
+static int readmitted(struct sn_kbs_store *s, const char *domain)
+{
+	static const char *const sql[] = {
+		"UPDATE peer_status SET readmit=0 WHERE domain=?1",
+		"DELETE FROM revocations WHERE domain=?1 AND withdrawal=1",
+	};
+	int err = 0;
+
+	for (size_t i = 0; !err && i < 2; i++) {
+		sqlite3_stmt *st = NULL;
+
+		if (sqlite3_prepare_v2(s->db, sql[i], -1, &st, NULL) !=
+		    SQLITE_OK)
+			return sn_kbs_db_err(s, "re-admitting a peer domain");
+		sqlite3_bind_text(st, 1, domain, -1, SQLITE_STATIC);
+		if (sqlite3_step(st) != SQLITE_DONE)
+			err = sn_kbs_db_err(s, "re-admitting a peer domain");
+		sqlite3_finalize(st);
+	}
+	return err;
+}
+
 int sn_kbs_peer_bundle_put(struct sn_kbs_store *s,
 			   const struct sn_kbs_peer_bundle *b,
 			   const struct sn_kbs_audit_in *a)
 {
 	struct sn_kbs_peer_bundle last = {0};
+	struct sn_kbs_peer_status ps = {0};
 	sqlite3_stmt *st = NULL;
 	int err;
 
@@ -151,7 +176,11 @@ int sn_kbs_peer_bundle_put(struct sn_kbs_store *s,
 	err = sn_kbs_begin(s);
 	if (err)
 		return err;
-	err = sn_kbs_peer_bundle_get(s, b->domain, &last);
+	err = sn_kbs_peer_status_get(s, b->domain, &ps);
+	if (!err && ps.withdrawn)
+		err = -EPERM;
+	if (!err)
+		err = sn_kbs_peer_bundle_get(s, b->domain, &last);
 	if (!err) {
 		bool same = last.sequence == b->sequence &&
 			    !strcmp(last.digest, b->digest);
@@ -165,6 +194,13 @@ int sn_kbs_peer_bundle_put(struct sn_kbs_store *s,
 	} else if (err == -ENOENT) {
 		err = 0;
 	}
+	/* re-admission pending: only a bundle issued after the withdrawal,
+	 * strictly newer than the one stored then (not even the same one
+	 * again) */
+	if (ps.readmit && err == -EALREADY)
+		err = -ESTALE;
+	if (!err && ps.readmit && b->not_before < ps.withdrawn_at)
+		err = -ETIME;
 	if (err)
 		goto out;
 	if (sqlite3_prepare_v2(
@@ -188,6 +224,8 @@ int sn_kbs_peer_bundle_put(struct sn_kbs_store *s,
 		err = sn_kbs_db_err(s, "storing a peer bundle");
 	if (!err)
 		err = status_row(s, b->domain);
+	if (!err && ps.readmit)
+		err = readmitted(s, b->domain);
 out:
 	sqlite3_finalize(st);
 	err = sn_kbs_end(s, err, a);
@@ -203,7 +241,8 @@ int sn_kbs_peer_status_get(struct sn_kbs_store *s, const char *domain,
 
 	if (sqlite3_prepare_v2(s->db,
 			       "SELECT fetched_at, ok_at, result, events_after,"
-			       " withdrawn FROM peer_status WHERE domain=?1",
+			       " withdrawn, events_epoch, withdrawn_at, readmit"
+			       " FROM peer_status WHERE domain=?1",
 			       -1, &st, NULL) != SQLITE_OK)
 		return sn_kbs_db_err(s, "reading a peer's status");
 	sqlite3_bind_text(st, 1, domain, -1, SQLITE_STATIC);
@@ -215,12 +254,34 @@ int sn_kbs_peer_status_get(struct sn_kbs_store *s, const char *domain,
 			 (const char *)sqlite3_column_text(st, 2));
 		r.events_after = sqlite3_column_int64(st, 3);
 		r.withdrawn = sqlite3_column_int(st, 4) != 0;
+		snprintf(r.events_epoch, sizeof(r.events_epoch), "%s",
+			 (const char *)sqlite3_column_text(st, 5));
+		r.withdrawn_at = sqlite3_column_int64(st, 6);
+		r.readmit = sqlite3_column_int(st, 7) != 0;
 	} else if (rc != SQLITE_DONE) {
 		err = sn_kbs_db_err(s, "reading a peer's status");
 	}
 	sqlite3_finalize(st);
 	if (!err)
 		*out = r;
+	return err;
+}
+
+/* one statement with (domain[, text]) parameters, inside a transaction */
+static int run_status(struct sn_kbs_store *s, const char *what,
+		      const char *sql, const char *domain, const char *text)
+{
+	sqlite3_stmt *st = NULL;
+	int err = 0;
+
+	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+		return sn_kbs_db_err(s, what);
+	sqlite3_bind_text(st, 1, domain, -1, SQLITE_STATIC);
+	if (text)
+		sqlite3_bind_text(st, 2, text, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		err = sn_kbs_db_err(s, what);
+	sqlite3_finalize(st);
 	return err;
 }
 
@@ -380,21 +441,22 @@ static int check_revocation(const char *kind, const char *value)
 /* one revocation row of domain (inside a transaction) */
 static int insert_revocation(struct sn_kbs_store *s, const char *domain,
 			     const char *kind, const char *value,
-			     const char *reason, int64_t *seq)
+			     const char *reason, bool withdrawal, int64_t *seq)
 {
 	sqlite3_stmt *st = NULL;
 	int err = 0;
 
 	if (sqlite3_prepare_v2(s->db,
 			       "INSERT INTO revocations (kind, value, reason,"
-			       " at, domain) VALUES (?1, lower(?2), ?3,"
-			       " unixepoch(), ?4)",
+			       " at, domain, withdrawal) VALUES (?1, lower(?2),"
+			       " ?3, unixepoch(), ?4, ?5)",
 			       -1, &st, NULL) != SQLITE_OK)
 		return sn_kbs_db_err(s, "recording a peer revocation");
 	sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, reason, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 4, domain, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 5, withdrawal);
 	if (sqlite3_step(st) != SQLITE_DONE)
 		err = sn_kbs_db_err(s, "recording a peer revocation");
 	else
@@ -421,6 +483,32 @@ static int set_after(struct sn_kbs_store *s, const char *domain, int64_t after)
 	return err;
 }
 
+/* 1 when domain's own revocation of kind/value is recorded (not one a
+ * withdrawal made), 0 not, or -errno */
+static int peer_has(struct sn_kbs_store *s, const char *domain,
+		    const char *kind, const char *value)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	if (sqlite3_prepare_v2(s->db,
+			       "SELECT 1 FROM revocations WHERE kind=?1 AND"
+			       " value=lower(?2) AND domain=?3 AND"
+			       " withdrawal=0",
+			       -1, &st, NULL) != SQLITE_OK)
+		return sn_kbs_db_err(s, "looking up peer revocations");
+	sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, domain, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc == SQLITE_ROW)
+		return 1;
+	if (rc == SQLITE_DONE)
+		return 0;
+	return sn_kbs_db_err(s, "looking up peer revocations");
+}
+
 int sn_kbs_revoke_peer(struct sn_kbs_store *s, const char *domain,
 		       int64_t peer_seq, const char *kind, const char *value,
 		       const char *reason, const struct sn_kbs_audit_in *a,
@@ -428,7 +516,7 @@ int sn_kbs_revoke_peer(struct sn_kbs_store *s, const char *domain,
 {
 	struct sn_kbs_peer_status ps;
 	int64_t id = 0;
-	int err;
+	int err, dup = 0;
 
 	if (sn_kbs_name_check(domain) || check_revocation(kind, value) ||
 	    peer_seq < 1)
@@ -441,11 +529,21 @@ int sn_kbs_revoke_peer(struct sn_kbs_store *s, const char *domain,
 		err = sn_kbs_peer_status_get(s, domain, &ps);
 	if (!err && peer_seq <= ps.events_after)
 		err = -EALREADY;
-	if (!err)
-		err = insert_revocation(s, domain, kind, value, reason, &id);
+	if (!err) {
+		/* the domain revoked the same thing before (its events
+		 * delivered again after its sequence restarted): only the
+		 * position moves */
+		dup = peer_has(s, domain, kind, value);
+		err = dup < 0 ? dup : 0;
+	}
+	if (!err && !dup)
+		err = insert_revocation(s, domain, kind, value, reason, false,
+					&id);
 	if (!err)
 		err = set_after(s, domain, peer_seq);
-	err = sn_kbs_end(s, err, a);
+	err = sn_kbs_end(s, err, dup > 0 ? NULL : a);
+	if (!err && dup > 0)
+		return -EALREADY;
 	if (err)
 		return err;
 	if (seq)
@@ -477,13 +575,14 @@ int sn_kbs_peer_withdraw(struct sn_kbs_store *s, const char *domain,
 		err = -EALREADY;
 	for (size_t i = 0; !err && i < n; i++) {
 		err = insert_revocation(s, domain, "node", nodes[i], reason,
-					&id);
+					true, &id);
 		if (!f)
 			f = id;
 	}
 	if (!err) {
 		if (sqlite3_prepare_v2(s->db,
-				       "UPDATE peer_status SET withdrawn=1"
+				       "UPDATE peer_status SET withdrawn=1,"
+				       " withdrawn_at=unixepoch(), readmit=0"
 				       " WHERE domain=?1",
 				       -1, &st, NULL) != SQLITE_OK) {
 			err = sn_kbs_db_err(s, "withdrawing a peer domain");
@@ -501,4 +600,79 @@ int sn_kbs_peer_withdraw(struct sn_kbs_store *s, const char *domain,
 	if (first)
 		*first = f;
 	return 0;
+}
+
+int sn_kbs_peer_readmit(struct sn_kbs_store *s, const char *domain,
+			const struct sn_kbs_audit_in *a)
+{
+	struct sn_kbs_peer_status ps;
+	int err;
+
+	if (sn_kbs_name_check(domain))
+		return -EINVAL;
+	err = sn_kbs_begin(s);
+	if (err)
+		return err;
+	err = sn_kbs_peer_status_get(s, domain, &ps);
+	if (!err && !ps.withdrawn)
+		err = -EALREADY;
+	if (!err)
+		err = run_status(s, "re-admitting a peer domain",
+				 "UPDATE peer_status SET withdrawn=0, readmit=1"
+				 " WHERE domain=?1",
+				 domain, NULL);
+	return sn_kbs_end(s, err, a);
+}
+
+int sn_kbs_events_head(struct sn_kbs_store *s,
+		       char epoch[SN_KBS_EPOCH_MAX], int64_t *head)
+{
+	sqlite3_stmt *st = NULL;
+	char e[SN_KBS_EPOCH_MAX] = "";
+	int64_t h = 0;
+	int err = 0;
+
+	/* sqlite_sequence: the highest seq ever given (rows deleted at a
+	 * re-admission do not lower it) */
+	if (sqlite3_prepare_v2(s->db,
+			       "SELECT (SELECT epoch FROM instance WHERE id=1),"
+			       " coalesce((SELECT seq FROM sqlite_sequence"
+			       " WHERE name='revocations'), 0)",
+			       -1, &st, NULL) != SQLITE_OK)
+		return sn_kbs_db_err(s, "reading the event epoch");
+	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0)) {
+		snprintf(e, sizeof(e), "%s",
+			 (const char *)sqlite3_column_text(st, 0));
+		h = sqlite3_column_int64(st, 1);
+	} else {
+		err = sn_kbs_db_err(s, "reading the event epoch");
+	}
+	sqlite3_finalize(st);
+	if (err)
+		return err;
+	memcpy(epoch, e, sizeof(e));
+	*head = h;
+	return 0;
+}
+
+int sn_kbs_peer_events_epoch(struct sn_kbs_store *s, const char *domain,
+			     const char *epoch, bool reset,
+			     const struct sn_kbs_audit_in *a)
+{
+	int err;
+
+	if (sn_kbs_name_check(domain) || strlen(epoch) >= SN_KBS_EPOCH_MAX)
+		return -EINVAL;
+	err = sn_kbs_begin(s);
+	if (err)
+		return err;
+	err = status_row(s, domain);
+	if (!err)
+		err = run_status(s, "recording a peer's event epoch",
+				 reset ? "UPDATE peer_status SET events_epoch=?2,"
+					 " events_after=0 WHERE domain=?1" :
+					 "UPDATE peer_status SET events_epoch=?2"
+					 " WHERE domain=?1",
+				 domain, epoch);
+	return sn_kbs_end(s, err, a);
 }

@@ -72,6 +72,21 @@ static const char *const migrations[] = {
 	" result TEXT NOT NULL DEFAULT '',"
 	" events_after INTEGER NOT NULL DEFAULT 0,"
 	" withdrawn INTEGER NOT NULL DEFAULT 0);",
+	/* 5: federation (fedstore.c): this database's event epoch (GET
+	 * /events "epoch", new with every database), a peer's epoch,
+	 * withdrawal time and pending re-admission, and which revocations a
+	 * withdrawal made (lifted at re-admission) */
+	"CREATE TABLE instance (id INTEGER PRIMARY KEY CHECK (id = 1),"
+	" epoch TEXT NOT NULL);"
+	"INSERT INTO instance VALUES (1, lower(hex(randomblob(16))));"
+	"ALTER TABLE peer_status ADD COLUMN events_epoch TEXT NOT NULL"
+	" DEFAULT '';"
+	"ALTER TABLE peer_status ADD COLUMN withdrawn_at INTEGER NOT NULL"
+	" DEFAULT 0;"
+	"ALTER TABLE peer_status ADD COLUMN readmit INTEGER NOT NULL"
+	" DEFAULT 0;"
+	"ALTER TABLE revocations ADD COLUMN withdrawal INTEGER NOT NULL"
+	" DEFAULT 0;",
 };
 
 _Static_assert(SN_ARRAY_SIZE(migrations) == SN_KBS_SCHEMA_VERSION,
@@ -659,8 +674,8 @@ int sn_kbs_list_json(struct sn_kbs_store *s, char **out)
 					 "revoked"};
 	static const char *const rc[] = {"stage", "updated_at"};
 	static const char *const sc[] = {"path", "stage", "node", "size"};
-	static const char *const vc[] = {"seq", "kind", "value", "reason",
-					 "at"};
+	static const char *const vc[] = {"seq",	   "kind", "value",
+					 "reason", "at",   "domain"};
 	static const char *const tc[] = {"tokens"};
 	json_t *o = json_object(), *a;
 	char *txt;
@@ -689,9 +704,9 @@ int sn_kbs_list_json(struct sn_kbs_store *s, char **out)
 	if (!err) {
 		json_object_set_new(o, "resources", a);
 		err = rows_json(s,
-				"SELECT seq, kind, value, reason, at FROM"
-				" revocations ORDER BY seq",
-				vc, 5, &a);
+				"SELECT seq, kind, value, reason, at, domain"
+				" FROM revocations ORDER BY seq",
+				vc, 6, &a);
 	}
 	if (!err) {
 		json_object_set_new(o, "revocations", a);
