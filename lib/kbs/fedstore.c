@@ -194,12 +194,12 @@ int sn_kbs_peer_bundle_put(struct sn_kbs_store *s,
 	} else if (err == -ENOENT) {
 		err = 0;
 	}
-	/* re-admission pending: only a bundle issued after the withdrawal,
-	 * strictly newer than the one stored then (not even the same one
-	 * again) */
+	/* re-admission pending: strictly newer than the bundle held at the
+	 * withdrawal (not even the same one again); and never a bundle
+	 * issued before the last withdrawal */
 	if (ps.readmit && err == -EALREADY)
 		err = -ESTALE;
-	if (!err && ps.readmit && b->not_before < ps.withdrawn_at)
+	if ((!err || err == -EALREADY) && b->not_before < ps.withdrawn_at)
 		err = -ETIME;
 	if (err)
 		goto out;

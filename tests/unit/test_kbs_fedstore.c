@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -108,6 +109,8 @@ static void test_migrate_from_v2(void **state)
 	sn_kbs_store_close(f->st);
 	raw(f->path,
 	    "DROP TABLE peer_bundles; DROP TABLE peer_status;"
+	    "DROP TABLE instance;"
+	    "ALTER TABLE revocations DROP COLUMN withdrawal;"
 	    "ALTER TABLE revocations DROP COLUMN domain;"
 	    "ALTER TABLE manifest DROP COLUMN text;"
 	    "ALTER TABLE manifest DROP COLUMN signatures;"
@@ -310,6 +313,149 @@ static void test_peer_revocations(void **state)
 	assert_int_equal(last, 5);
 }
 
+/* the values of the events after 0 with domain dom, in order */
+static void events_of(struct fx *f, const char *dom, char *out, size_t cap)
+{
+	char *ev = NULL;
+	int64_t last;
+	json_t *a, *e;
+	size_t i;
+
+	out[0] = '\0';
+	assert_int_equal(sn_kbs_events_json(f->st, 0, 100, &ev, &last), 0);
+	a = json_loads(ev, 0, NULL);
+	free(ev);
+	assert_non_null(a);
+	json_array_foreach(a, i, e)
+	{
+		const char *d = json_string_value(json_object_get(e, "domain"));
+
+		if (d && !strcmp(d, dom))
+			snprintf(out + strlen(out), cap - strlen(out), "%s ",
+				 json_string_value(json_object_get(e, "value")));
+	}
+	json_decref(a);
+}
+
+/* docs/federation.md "Re-admission": only after an admin's readmit, only a
+ * bundle issued after the withdrawal and newer than the one held then; it
+ * lifts the withdrawal's revocations, not the domain's own */
+static void test_readmission(void **state)
+{
+	struct fx *f = *state;
+	const char *nodes[] = {"l1", "l2"};
+	struct sn_kbs_peer_bundle b = mk("lab", 5, 'a', 100, 1LL << 40);
+	struct sn_kbs_peer_status ps;
+	char got[200];
+	int64_t seq, now = (int64_t)time(NULL);
+
+	assert_int_equal(sn_kbs_peer_bundle_put(f->st, &b, &A), 0);
+	assert_int_equal(sn_kbs_revoke_peer(f->st, "lab", 3, "node", "l1",
+					    "lab's own", &A, &seq),
+			 0);
+	assert_int_equal(sn_kbs_peer_readmit(f->st, "lab", &A), -EALREADY);
+	assert_int_equal(sn_kbs_peer_withdraw(f->st, "lab", nodes, 2,
+					      "withdrawn", &A, &seq),
+			 0);
+	events_of(f, "lab", got, sizeof(got));
+	assert_string_equal(got, "l1 l1 l2 ");
+	assert_int_equal(sn_kbs_peer_status_get(f->st, "lab", &ps), 0);
+	assert_true(ps.withdrawn_at >= now);
+	/* withdrawn: refused by the store itself */
+	b = mk("lab", 6, 'b', now + 5, 1LL << 40);
+	assert_int_equal(sn_kbs_peer_bundle_put(f->st, &b, &A), -EPERM);
+	assert_int_equal(sn_kbs_peer_readmit(f->st, "lab", &A), 0);
+	assert_int_equal(sn_kbs_peer_readmit(f->st, "lab", &A), -EALREADY);
+	assert_int_equal(sn_kbs_peer_status_get(f->st, "lab", &ps), 0);
+	assert_true(ps.readmit && !ps.withdrawn);
+	/* the bundle held at the withdrawal, replayed: refused */
+	b = mk("lab", 5, 'a', 100, 1LL << 40);
+	assert_int_equal(sn_kbs_peer_bundle_put(f->st, &b, &A), -ESTALE);
+	/* newer, but signed before the withdrawal: refused */
+	b = mk("lab", 9, 'c', 100, 1LL << 40);
+	assert_int_equal(sn_kbs_peer_bundle_put(f->st, &b, &A), -ETIME);
+	events_of(f, "lab", got, sizeof(got));
+	assert_string_equal(got, "l1 l1 l2 ");
+	/* issued after it: accepted, the withdrawal's revocations lifted,
+	 * lab's own revocation of l1 kept */
+	b = mk("lab", 6, 'b', ps.withdrawn_at, 1LL << 40);
+	assert_int_equal(sn_kbs_peer_bundle_put(f->st, &b, &A), 0);
+	assert_int_equal(sn_kbs_peer_status_get(f->st, "lab", &ps), 0);
+	assert_false(ps.readmit || ps.withdrawn);
+	events_of(f, "lab", got, sizeof(got));
+	assert_string_equal(got, "l1 ");
+	/* for good: a bundle issued before the withdrawal stays refused */
+	b = mk("lab", 10, 'd', 100, 1LL << 40);
+	assert_int_equal(sn_kbs_peer_bundle_put(f->st, &b, &A), -ETIME);
+	audit_rows(f->st);
+}
+
+/* GET /events' epoch and head; a peer's epoch, its reset; the same
+ * revocation of a domain delivered again is recorded once */
+static void test_event_epoch(void **state)
+{
+	struct fx *f = *state;
+	const char *nodes[] = {"l2"};
+	struct sn_kbs_peer_status ps;
+	char e1[SN_KBS_EPOCH_MAX], e2[SN_KBS_EPOCH_MAX], got[200];
+	struct sn_kbs_store *other = NULL;
+	char path2[300];
+	int64_t head, seq;
+
+	assert_int_equal(sn_kbs_events_head(f->st, e1, &head), 0);
+	assert_int_equal(strlen(e1), 32);
+	assert_int_equal(head, 0);
+	/* another database, another epoch */
+	snprintf(path2, sizeof(path2), "%s.2", f->path);
+	assert_int_equal(sn_kbs_store_open(path2, &other), 0);
+	assert_int_equal(sn_kbs_events_head(other, e2, &head), 0);
+	assert_string_not_equal(e1, e2);
+	sn_kbs_store_close(other);
+	unlink(path2);
+	assert_int_equal(sn_kbs_revoke_peer(f->st, "lab", 7, "node", "l1",
+					    "lab's own", &A, &seq),
+			 0);
+	assert_int_equal(sn_kbs_peer_withdraw(f->st, "lab", nodes, 1,
+					      "withdrawn", &A, &seq),
+			 0);
+	assert_int_equal(sn_kbs_peer_readmit(f->st, "lab", &A), 0);
+	{
+		struct sn_kbs_peer_bundle b =
+			mk("lab", 6, 'b', (int64_t)time(NULL), 1LL << 40);
+
+		assert_int_equal(sn_kbs_peer_bundle_put(f->st, &b, &A), 0);
+	}
+	/* the head counts deleted (lifted) events too */
+	assert_int_equal(sn_kbs_events_head(f->st, e2, &head), 0);
+	assert_string_equal(e1, e2);
+	assert_int_equal(head, 2);
+	/* first epoch: recorded, position kept */
+	assert_int_equal(
+		sn_kbs_peer_events_epoch(f->st, "lab", "aa", false, NULL), 0);
+	assert_int_equal(sn_kbs_peer_status_get(f->st, "lab", &ps), 0);
+	assert_string_equal(ps.events_epoch, "aa");
+	assert_int_equal(ps.events_after, 7);
+	/* a reset: position 0, audited */
+	assert_int_equal(sn_kbs_peer_events_epoch(f->st, "lab", "bb", true, &A),
+			 0);
+	assert_int_equal(sn_kbs_peer_status_get(f->st, "lab", &ps), 0);
+	assert_string_equal(ps.events_epoch, "bb");
+	assert_int_equal(ps.events_after, 0);
+	/* the new sequence's first event is applied... */
+	assert_int_equal(sn_kbs_revoke_peer(f->st, "lab", 1, "node", "l2",
+					    "new db", &A, &seq),
+			 0);
+	/* ...one the domain made before only moves the position */
+	assert_int_equal(sn_kbs_revoke_peer(f->st, "lab", 2, "node", "L1",
+					    "again", &A, &seq),
+			 -EALREADY);
+	assert_int_equal(sn_kbs_peer_status_get(f->st, "lab", &ps), 0);
+	assert_int_equal(ps.events_after, 2);
+	events_of(f, "lab", got, sizeof(got));
+	assert_string_equal(got, "l1 l2 ");
+	audit_rows(f->st);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -319,6 +465,10 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_states, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_peer_revocations, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_readmission, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_event_epoch, setup,
 						teardown),
 	};
 
