@@ -9,11 +9,17 @@
 # /federation/bundles, re-publishes lab's revocations of lab's nodes and
 # refuses lab's revocations of hospital's nodes and measurements, follows
 # lab's token key rollover, honours a stale bundle until not_after and then
-# calls it expired, and withdraws lab (all its nodes revoked).
+# calls it expired, and withdraws lab (all its nodes revoked).  Cloud's
+# KBS, started without a manifest, follows the peers of the manifest an
+# admin imports then (and stops following lab when a newer manifest drops
+# lab's KBS), without a restart.  Lab is re-admitted (only with a bundle
+# issued after its withdrawal; the withdrawal's revocations lifted, lab's
+# own kept), then its KBS restarts on a fresh database: hospital notices
+# the new event sequence and follows it from its start.
 #
 #    h1 198.18.0.1 hospital KBS :8443 --+
 #    h2 198.18.0.2 lab KBS :8443 -------+-- br0
-#    h3 198.18.0.3 admins (curl, sealnet kbs)
+#    h3 198.18.0.3 admins (curl, sealnet kbs), cloud KBS :8443
 set -eu
 here=$(dirname "$0")
 . "$here/lib.sh"
@@ -29,11 +35,13 @@ trap 'rc=$?; netns_cleanup; [ -n "${SN_KEEP:-}" ] || rm -rf "$T"; netns_trap $rc
 netns_topology 3
 A=$(netns_addr h1)
 B=$(netns_addr h2)
+C=$(netns_addr h3)
 
 . "$here/kbs_pki.sh"
 mk_ca adminca "kbs admin CA"
 mk_leaf admin alice adminca "extendedKeyUsage=clientAuth"
-for d in hca:hospital lca:lab otherca:other; do mk_ca "${d%%:*}" "${d#*:} CA"; done
+for d in hca:hospital lca:lab otherca:other cca:cloud; do mk_ca "${d%%:*}" "${d#*:} CA"; done
+mk_leaf csrv kbs-cloud cca "subjectAltName=IP:$C" "extendedKeyUsage=serverAuth"
 mk_leaf hsrv kbs-hospital hca "subjectAltName=IP:$A" "extendedKeyUsage=serverAuth"
 mk_leaf lsrv kbs-lab lca "subjectAltName=IP:$B" "extendedKeyUsage=serverAuth"
 mk_leaf lbad kbs-lab otherca "subjectAltName=IP:$B" "extendedKeyUsage=serverAuth"
@@ -63,8 +71,11 @@ jq --arg hk "$(pubhex "$T/hk.txt")" --arg lk "$(pubhex "$T/lk.txt")" --arg ck "$
 	.stages |= map(.reference.measurements = [if .domain == "lab" then $ml else $mh end]) |
 	.stages[1].reference.measurements += [$ms] | .stages[3].reference.measurements += [$ms]' \
 	"$T/w0.json" >"$T/w.json"
+# version 2: lab without its KBS (cloud's KBS then stops following it)
+jq '.version = 2 | del(.domains[1].kbs)' "$T/w.json" >"$T/w2.json"
 for d in hospital lab cloud; do
 	"$SEALNET" workflow sign "$T/w.json" --domain $d --key "$T/$d.key" >/dev/null
+	"$SEALNET" workflow sign "$T/w2.json" --domain $d --key "$T/$d.key" >/dev/null
 done
 check "the manifest verifies" "$SEALNET" workflow verify "$T/w.json"
 
@@ -102,6 +113,7 @@ stop() { # DIR: SIGTERM; fails unless the KBS exits 0 (ASan reports a leak
 }
 ska() { netns_exec h3 "$SEALNET" kbs --server "$A:8443" --ca "$T/hca.pem" --cert "$T/admin.pem" --key "$T/admin.key" "$@"; }
 skb() { netns_exec h3 "$SEALNET" kbs --server "$B:8443" --ca "$T/lca.pem" --cert "$T/admin.pem" --key "$T/admin.key" "$@"; }
+skc() { netns_exec h3 "$SEALNET" kbs --server "$C:8443" --ca "$T/cca.pem" --cert "$T/admin.pem" --key "$T/admin.key" "$@"; }
 q() { "$@" >/dev/null; }
 not() { ! "$@"; }
 says() { # PATTERN CMD...: CMD's output (stdout and stderr) matches
@@ -147,6 +159,10 @@ for _ in $(seq 100); do skb keys >/dev/null 2>&1 && break; sleep 0.1; done
 skb keys >"$T/lab-jwks.json"
 check "lab's GET /keys lists current and next (token_key_next)" [ "$(jq '.keys | length' "$T/lab-jwks.json")" = 2 ]
 lex 10 3600
+# a bundle of lab signed now, seen by an attacker, never served: after
+# lab's withdrawal it is refused although its sequence is higher
+"$SEALNET" federation export --manifest "$T/w.json" --domain lab --key "$T/lab.key" \
+	--kbs-keys "$T/lab-jwks.json" --seq 30 --valid 3600 -o "$T/stolen.json" 2>/dev/null
 start h1 hosp
 
 # ---- fetch at start, refresh -------------------------------------------------
@@ -202,6 +218,25 @@ jq '.tls_cert = "../lchain.pem" | .tls_key = "../lsrv.key"' "$T/lab/kbs.json" >"
 start h2 lab
 check "lab's own chain again: fresh" wait_state "fresh 13 ok" 150
 
+# ---- a KBS started without a manifest follows the peers of the one imported ---------
+mkdir -p "$T/cloud"
+cat >"$T/cloud/kbs.json" <<JSON
+{ "listen": "$C:8443", "domain": "cloud", "workers": 2,
+  "tls_cert": "../csrv.pem", "tls_key": "../csrv.key", "admin_ca": "../adminca.pem",
+  "database": "kbs.db", "token_key": "token.key", "peer_refresh_max_s": 1, "request_timeout": 30 }
+JSON
+start h3 cloud
+for _ in $(seq 100); do skc keys >/dev/null 2>&1 && break; sleep 0.1; done
+check "cloud's KBS without a manifest follows no peer" says 'no manifest imported: no peer domain is followed' cat "$T/cloud.log"
+check "  and holds no bundle" [ "$(skc bundles --json | jq length)" = 0 ]
+cloud_lab() { skc bundles --json | jq -r '.[] | select(.domain == "lab") | "\(.state) \(.sequence) \(.last_result)"'; }
+cloud_has() { [[ "$(cloud_lab 2>/dev/null)" == $1 ]]; }
+evc() { netns_exec h3 curl -s --cacert "$T/cca.pem" "https://$C:8443/events?after=0&wait=0"; }
+check "sealnet kbs import-manifest (cloud, 2 workers)" q skc import-manifest "$T/w.json"
+check "  cloud fetches lab's bundle, no restart" retry cloud_has "fresh 13 ok"
+check "  one follower per peer domain, not one per worker" \
+	[ "$(grep -c 'federation: domain lab: fetching its bundle' "$T/cloud.log")" = 1 ]
+
 # ---- revocations: lab's own nodes re-published, hospital's refused ------------------------
 evh() { curl_h "/events?after=${1:-0}&wait=0"; }
 t0=$(date +%s%N)
@@ -211,12 +246,22 @@ check "hospital re-publishes it on GET /events with domain lab" \
 	rep 'any(.events[]; .kind == "node" and .value == "l1" and .domain == "lab")'
 echo "info: lab's revoke command -> on hospital's GET /events: $((($(date +%s%N) - t0) / 1000000)) ms"
 check "  audited (peer-revoke ok)" audited peer-revoke ok
+check "  cloud re-publishes it too" \
+	retry says '"value":"l1","reason":"[^"]*","at":[0-9]+,"domain":"lab"' evc
+check "cloud imports manifest version 2 (lab without a KBS)" q skc import-manifest "$T/w2.json"
+check "  cloud no longer follows lab" \
+	retry says "domain lab's KBS at https://$B:8443: no longer followed" cat "$T/cloud.log"
+check "  still one follower of hospital" \
+	[ "$(grep -c 'federation: domain hospital: fetching its bundle' "$T/cloud.log")" = 1 ]
 check "lab (hostile) revokes hospital's node h1" q skb revoke node h1 --reason "hostile"
 check "  refused and audited (foreign-node)" retry audited peer-revoke foreign-node
 check "lab revokes a measurement of hospital's stages" q skb revoke measurement "$MH"
 check "lab revokes a node the manifest does not name" q skb revoke node zz9
 check "lab revokes its own stages' measurement" q skb revoke measurement "$ML"
 check "  re-published" rep 'any(.events[]; .kind == "measurement" and .value == "'"$ML"'" and .domain == "lab")'
+sleep 0.3
+check "  but not by cloud, which no longer follows lab" lacks "$ML" evc
+check "cloud's KBS stops cleanly (exit 0, no leak)" stop cloud
 check "  foreign-measurement refused and audited" retry audited peer-revoke foreign-measurement
 check "  unknown-node refused and audited" audited peer-revoke unknown-node
 check "lab revokes a measurement a hospital stage lists too" q skb revoke measurement "$MS"
@@ -297,6 +342,35 @@ check "  withdraw again: refused (already-withdrawn)" says already-withdrawn ska
 lex 16 3600
 check "  import-bundle of lab afterwards: refused (withdrawn)" says 'refused.*withdrawn' ska import-bundle "$T/lab/bundle.json"
 check "withdraw of a domain the manifest does not name: refused" says not-a-peer ska withdraw nowhere
+
+# ---- re-admission ------------------------------------------------------------------------------
+labnodes() { evh | jq -c '[.events[] | select(.kind == "node" and .domain == "lab") | .value]'; }
+check "before: l1 (lab's own), l1 and l2 (withdrawal)" [ "$(labnodes)" = '["l1","l1","l2"]' ]
+check "readmit a domain that never withdrew: refused (not-withdrawn)" says not-withdrawn ska readmit cloud
+check "sealnet kbs readmit lab" q ska readmit lab --reason "new contract"
+check "  audited (readmit ok)" audited readmit ok
+check "  a bundle signed before the withdrawal (higher sequence): refused" \
+	says 'issued-before-withdrawal' ska import-bundle "$T/stolen.json"
+check "  the withdrawal's revocations stay until a new bundle" [ "$(labnodes)" = '["l1","l1","l2"]' ]
+start h2 lab
+check "lab's KBS serves sequence 16 (signed after the withdrawal): fetched, no restart" \
+	wait_state "fresh 16 ok" 150
+check "  the withdrawal's revocations are lifted, lab's own revocation of l1 kept" \
+	retry eval '[ "$(labnodes)" = "[\"l1\"]" ]'
+check "sealnet kbs list: revocations carry their domain" \
+	eval 'ska list | jq -e "any(.revocations[]; .value == \"l1\" and .domain == \"lab\")" >/dev/null'
+
+# ---- lab's KBS on a fresh database: its event numbers start again ----------------------------
+check "lab's KBS stops cleanly" stop lab
+rm -f "$T/lab/kbs.db" "$T/lab/kbs.db-wal" "$T/lab/kbs.db-shm"
+start h2 lab
+for _ in $(seq 100); do skb keys >/dev/null 2>&1 && break; sleep 0.1; done
+check "lab (fresh database) revokes l1 again and l2: its events 1 and 2" \
+	eval 'skb revoke node l1 --reason again >/dev/null && skb revoke node l2 --reason "after the reset" | jq -e ".seq == 2" >/dev/null'
+check "hospital notices the new sequence and re-publishes l2" \
+	rep 'any(.events[]; .kind == "node" and .value == "l2" and .domain == "lab")'
+check "  audited (peer-events-reset)" audited peer-events-reset reset
+check "  l1, revoked by lab before, is not recorded twice" [ "$(labnodes)" = '["l1","l2"]' ]
 check "audit verify" q ska audit verify
 
 check "hospital's KBS stops cleanly (exit 0, no leak)" stop hosp
