@@ -281,8 +281,8 @@ int kbs_fed_accept(struct kbs *k, const char *expect_domain, const char *text,
 	v->readmitted = ps.readmit;
 	if (ps.readmit)
 		sn_warn("federation: domain %s re-admitted with its bundle "
-			"sequence %llu: the revocations its withdrawal made are "
-			"lifted",
+			"sequence %llu: the revocations its withdrawal "
+			"made are lifted",
 			b->domain, (unsigned long long)b->sequence);
 	if (v->changed)
 		sn_info("federation: accepted the bundle of domain %s, "

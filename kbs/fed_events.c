@@ -96,9 +96,9 @@ static void apply_event(struct kbs_peer *p, json_t *ev)
 	}
 	snprintf(subject, sizeof(subject), "%.10s %.100s", kind, value);
 	dom = wf ? sn_workflow_find_domain(wf, p->domain) : -1;
-	code = !wf	? "no-manifest" :
-	       dom < 0	? "domain-not-in-manifest" :
-			  authority(wf, (size_t)dom, kind, value);
+	code = !wf     ? "no-manifest" :
+	       dom < 0 ? "domain-not-in-manifest" :
+			 authority(wf, (size_t)dom, kind, value);
 	if (code) {
 		snprintf(detail, sizeof(detail),
 			 "domain %s event %lld revokes %s %.100s (%.100s): "
@@ -193,15 +193,14 @@ static int epoch_changed(struct kbs_peer *p, json_t *root)
 	if (!epoch || !*epoch || strlen(epoch) >= SN_KBS_EPOCH_MAX)
 		return 0; /* a KBS that does not say: followed as before */
 	other = p->events_epoch[0] && strcmp(p->events_epoch, epoch);
-	rewound = json_is_integer(h) &&
-		  json_integer_value(h) < p->events_after;
+	rewound = json_is_integer(h) && json_integer_value(h) < p->events_after;
 	if (!other && !rewound) {
 		if (!p->events_epoch[0]) {
 			if (sn_kbs_peer_events_epoch(k->st, p->domain, epoch,
 						     false, NULL))
 				return -EIO;
-			snprintf(p->events_epoch, sizeof(p->events_epoch),
-				 "%s", epoch);
+			snprintf(p->events_epoch, sizeof(p->events_epoch), "%s",
+				 epoch);
 		}
 		return 0;
 	}
@@ -212,8 +211,7 @@ static int epoch_changed(struct kbs_peer *p, json_t *root)
 		 p->domain, p->host, p->port,
 		 other ? "another database" : "rewound",
 		 p->events_epoch[0] ? p->events_epoch : "-", epoch,
-		 (long long)json_integer_value(h),
-		 (long long)p->events_after);
+		 (long long)json_integer_value(h), (long long)p->events_after);
 	{
 		const struct sn_kbs_audit_in a = {"federation",
 						  "peer-events-reset",

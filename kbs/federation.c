@@ -499,8 +499,8 @@ static struct kbs_peer *peer_new(struct kbs_fed *f,
 					EVDNS_BASE_INITIALIZE_NAMESERVERS);
 	for (int c = 0; c < CH_N; c++)
 		p->ch[c].timer = evtimer_new(
-			k->base, c == CH_BUNDLE ? fetch_bundle : fed_poll_events,
-			p);
+			k->base,
+			c == CH_BUNDLE ? fetch_bundle : fed_poll_events, p);
 	p->expiry = evtimer_new(k->base, on_expiry, p);
 	if (!p->ch[CH_BUNDLE].timer || !p->ch[CH_EVENTS].timer || !p->expiry) {
 		peer_free(p);
@@ -588,7 +588,8 @@ int kbs_fed_sync(struct kbs *k)
 		if (!wanted(k, d))
 			continue;
 		for (size_t j = 0; j < f->n_peers && !p; j++)
-			if (f->peers[j] && !strcmp(f->peers[j]->domain, d->id) &&
+			if (f->peers[j] &&
+			    !strcmp(f->peers[j]->domain, d->id) &&
 			    !strcmp(f->peers[j]->url, d->kbs_url) &&
 			    !memcmp(f->peers[j]->pin, d->kbs_anchor_sha256,
 				    sizeof(p->pin))) {
@@ -611,8 +612,8 @@ int kbs_fed_sync(struct kbs *k)
 		}
 		if (ps.withdrawn && !p->stopped) {
 			fed_stop_peer(p);
-			sn_info("federation: domain %s has withdrawn: no longer "
-				"followed",
+			sn_info("federation: domain %s has withdrawn: "
+				"no longer followed",
 				p->domain);
 		} else if (!ps.withdrawn && p->stopped) {
 			if (peer_start(p)) /* re-admitted */
@@ -717,14 +718,14 @@ void kbs_fed_metrics(struct kbs *k, struct sn_prom *pr)
 		if (has)
 			sn_kbs_peer_bundle_clear(&b);
 	}
-#define PEER_COUNTER(name, help, field)                                  \
-	do {                                                             \
-		sn_prom_family(pr, name, "counter", help);               \
-		for (size_t i = 0; i < f->n_peers; i++) {                \
+#define PEER_COUNTER(name, help, field)                                   \
+	do {                                                              \
+		sn_prom_family(pr, name, "counter", help);                \
+		for (size_t i = 0; i < f->n_peers; i++) {                 \
 			const char *l[] = {"domain", f->peers[i]->domain, \
 					   NULL};                         \
 			sn_prom_u64(pr, name, l, f->peers[i]->field);     \
-		}                                                        \
+		}                                                         \
 	} while (0)
 	PEER_COUNTER("sealnet_kbs_peer_bundle_fetches_total",
 		     "Fetches of a peer's bundle that gave an accepted bundle.",

@@ -268,8 +268,8 @@ int sn_kbs_peer_status_get(struct sn_kbs_store *s, const char *domain,
 }
 
 /* one statement with (domain[, text]) parameters, inside a transaction */
-static int run_status(struct sn_kbs_store *s, const char *what,
-		      const char *sql, const char *domain, const char *text)
+static int run_status(struct sn_kbs_store *s, const char *what, const char *sql,
+		      const char *domain, const char *text)
 {
 	sqlite3_stmt *st = NULL;
 	int err = 0;
@@ -624,8 +624,8 @@ int sn_kbs_peer_readmit(struct sn_kbs_store *s, const char *domain,
 	return sn_kbs_end(s, err, a);
 }
 
-int sn_kbs_events_head(struct sn_kbs_store *s,
-		       char epoch[SN_KBS_EPOCH_MAX], int64_t *head)
+int sn_kbs_events_head(struct sn_kbs_store *s, char epoch[SN_KBS_EPOCH_MAX],
+		       int64_t *head)
 {
 	sqlite3_stmt *st = NULL;
 	char e[SN_KBS_EPOCH_MAX] = "";
@@ -668,11 +668,12 @@ int sn_kbs_peer_events_epoch(struct sn_kbs_store *s, const char *domain,
 		return err;
 	err = status_row(s, domain);
 	if (!err)
-		err = run_status(s, "recording a peer's event epoch",
-				 reset ? "UPDATE peer_status SET events_epoch=?2,"
-					 " events_after=0 WHERE domain=?1" :
-					 "UPDATE peer_status SET events_epoch=?2"
-					 " WHERE domain=?1",
-				 domain, epoch);
+		err = run_status(
+			s, "recording a peer's event epoch",
+			reset ? "UPDATE peer_status SET events_epoch=?2,"
+				" events_after=0 WHERE domain=?1" :
+				"UPDATE peer_status SET events_epoch=?2"
+				" WHERE domain=?1",
+			domain, epoch);
 	return sn_kbs_end(s, err, a);
 }

@@ -331,8 +331,9 @@ static void events_of(struct fx *f, const char *dom, char *out, size_t cap)
 		const char *d = json_string_value(json_object_get(e, "domain"));
 
 		if (d && !strcmp(d, dom))
-			snprintf(out + strlen(out), cap - strlen(out), "%s ",
-				 json_string_value(json_object_get(e, "value")));
+			snprintf(
+				out + strlen(out), cap - strlen(out), "%s ",
+				json_string_value(json_object_get(e, "value")));
 	}
 	json_decref(a);
 }
