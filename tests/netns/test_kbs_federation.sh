@@ -150,6 +150,12 @@ lex() { # SEQ VALID [ARGS...]: lab's bundle, served by lab's KBS
 		--kbs-keys "$T/lab-jwks.json" --seq "$s" --valid "$v" -o "$T/lab/bundle.tmp" "$@" 2>/dev/null
 	mv "$T/lab/bundle.tmp" "$T/lab/bundle.json"
 }
+forged() { # JQ-FILTER: lab's valid sequence 12, changed by the filter, served
+	# in one rename (never the valid 12 in between: it would be fetched)
+	"$SEALNET" federation export --manifest "$T/w.json" --domain lab --key "$T/lab.key" \
+		--kbs-keys "$T/lab-jwks.json" --seq 12 --valid 3600 -o "$T/lab/valid.tmp" 2>/dev/null
+	jq "$1" "$T/lab/valid.tmp" >"$T/lab/bundle.tmp" && mv "$T/lab/bundle.tmp" "$T/lab/bundle.json"
+}
 audited() { # ACTION OUTCOME
 	ska audit --limit 10000 | jq -e --arg a "$1" --arg o "$2" 'any(.[]; .action == $a and .outcome == $o)' >/dev/null
 }
@@ -185,17 +191,16 @@ refused() { # CODE: hospital refuses what lab serves now, keeps 11
 }
 lex 9 3600
 check "lab serves sequence 9: rollback refused, 11 kept, stale" refused rollback
-lex 12 3600
-jq '.stages[0].reference.measurements = ["'"$MH"'"]' "$T/lab/bundle.json" >"$T/lab/bundle.tmp" && mv "$T/lab/bundle.tmp" "$T/lab/bundle.json"
+forged '.stages[0].reference.measurements = ["'"$MH"'"]'
 check "a forged bundle: bad-signature" refused bad-signature
-lex 12 3600
-jq '.signature.key = "'"$(printf '0%.0s' $(seq 64))"'"' "$T/lab/bundle.json" >"$T/lab/bundle.tmp" && mv "$T/lab/bundle.tmp" "$T/lab/bundle.json"
+forged '.signature.key = "'"$(printf '0%.0s' $(seq 64))"'"'
 check "signed by a key the manifest does not list: key-not-listed" refused key-not-listed
-lex 12 3600
-jq '.workflow = "other"' "$T/lab/bundle.json" >"$T/lab/bundle.tmp" && mv "$T/lab/bundle.tmp" "$T/lab/bundle.json"
+forged '.workflow = "other"'
 check "another workflow's bundle: other-workflow" refused other-workflow
-lex 12 1
-sleep 1.2
+"$SEALNET" federation export --manifest "$T/w.json" --domain lab --key "$T/lab.key" \
+	--kbs-keys "$T/lab-jwks.json" --seq 12 --valid 1 -o "$T/lab/valid.tmp" 2>/dev/null
+sleep 1.2 # served once expired (never fetched while still valid)
+mv "$T/lab/valid.tmp" "$T/lab/bundle.json"
 check "an expired bundle: expired" refused expired
 "$SEALNET" federation export --manifest "$T/w.json" --domain hospital --key "$T/hospital.key" \
 	--kbs-keys "$T/lab-jwks.json" --seq 12 -o "$T/lab/bundle.json" 2>/dev/null
