@@ -186,31 +186,7 @@ int kbs_fed_accept(struct kbs *k, const char *expect_domain, const char *text,
 		err = -EPERM;
 		goto out;
 	}
-	if (ps.withdrawn_at && b->not_before < ps.withdrawn_at) {
-		/* signed before the domain withdrew (or was expelled): a
-		 * stolen or withheld old bundle, never accepted again */
-		snprintf(v->code, sizeof(v->code), "issued-before-withdrawal");
-		snprintf(v->msg, sizeof(v->msg),
-			 "bundle of domain %s, sequence %llu was issued "
-			 "(not_before %lld) before the domain's withdrawal at "
-			 "%lld: it must export a new one",
-			 b->domain, (unsigned long long)b->sequence,
-			 (long long)b->not_before, (long long)ps.withdrawn_at);
-		err = -EPERM;
-		goto out;
-	}
 	err = sn_kbs_peer_bundle_get(k->st, b->domain, &stored);
-	if (!err && ps.readmit && b->sequence <= stored.sequence) {
-		snprintf(v->code, sizeof(v->code), "rollback");
-		snprintf(v->msg, sizeof(v->msg),
-			 "domain %s is re-admitted from a bundle newer than "
-			 "sequence %llu, the one it held when it withdrew; "
-			 "this is sequence %llu",
-			 b->domain, (unsigned long long)stored.sequence,
-			 (unsigned long long)b->sequence);
-		err = -EPERM;
-		goto out;
-	}
 	if (!err && sn_fed_bundle_parse(stored.text, stored.len, &last, NULL)) {
 		sn_err("federation: the stored bundle of domain %s does not "
 		       "parse: bundles of %s are refused until an admin "
@@ -232,6 +208,32 @@ int kbs_fed_accept(struct kbs *k, const char *expect_domain, const char *text,
 			 "bundle of domain %s, sequence %llu refused: %s",
 			 b->domain, (unsigned long long)b->sequence,
 			 d->n ? d->errors[0].msg : sn_fed_status_name(st));
+		err = -EPERM;
+		goto out;
+	}
+	/* after the signature (as rollback): re-admission and withdrawal
+	 * limits (docs/federation.md "Re-admission") */
+	if (last && ps.readmit && b->sequence <= last->sequence) {
+		snprintf(v->code, sizeof(v->code), "rollback");
+		snprintf(v->msg, sizeof(v->msg),
+			 "domain %s is re-admitted from a bundle newer than "
+			 "sequence %llu, the one it held when it withdrew; "
+			 "this is sequence %llu",
+			 b->domain, (unsigned long long)last->sequence,
+			 (unsigned long long)b->sequence);
+		err = -EPERM;
+		goto out;
+	}
+	if (ps.withdrawn_at && b->not_before < ps.withdrawn_at) {
+		/* signed before the domain withdrew (or was expelled): a
+		 * stolen or withheld old bundle, never accepted again */
+		snprintf(v->code, sizeof(v->code), "issued-before-withdrawal");
+		snprintf(v->msg, sizeof(v->msg),
+			 "bundle of domain %s, sequence %llu was issued "
+			 "(not_before %lld) before the domain's withdrawal at "
+			 "%lld: it must export a new one",
+			 b->domain, (unsigned long long)b->sequence,
+			 (long long)b->not_before, (long long)ps.withdrawn_at);
 		err = -EPERM;
 		goto out;
 	}
