@@ -170,9 +170,16 @@ dp_sim_platform() {
 # $DP_DIR/policy.json: sim only, this platform's ARK, no debug, and the
 # launch measurements of the given hosts' configurations (written before).
 dp_policy() {
-	local h ms=""
-	for h in "$@"; do
-		ms="$ms\"$("$SEALNETD" --print-measurement --config "$DP_DIR/$h.json")\","
+	local h files=()
+	for h in "$@"; do files+=("$DP_DIR/$h.json"); done
+	dp_policy_of "${files[@]}"
+}
+
+# the same for the configuration files FILE... (any name)
+dp_policy_of() {
+	local f ms=""
+	for f in "$@"; do
+		ms="$ms\"$("$SEALNETD" --print-measurement --config "$f")\","
 	done
 	cat >"$DP_DIR/policy.json" <<JSON
 { "backends": ["sim"], "sim_ark_spki_sha256": ["$DP_ARK"],
