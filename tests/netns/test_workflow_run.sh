@@ -21,7 +21,8 @@ here=$(dirname "$0")
 . "$here/dp.sh"
 . "$here/wf.sh"
 cgmnt=$(mktemp -d /tmp/sealnet-cg2.XXXXXX)
-dp_test_begin 2 'rmdir "$cgmnt"/sealnet-wf-* 2>/dev/null; umount "$cgmnt"; rmdir "$cgmnt"'
+# (the cgroup hierarchy is one for the machine: remove only this run's)
+dp_test_begin 2 'rmdir "$cgmnt"/sealnet-wf-*-"$SN_NS_ID" 2>/dev/null; umount "$cgmnt"; rmdir "$cgmnt"'
 H2=$(netns_addr h2)
 mount -t cgroup2 none "$cgmnt" || netns_fail "cannot mount cgroup v2 (needed for cgroup rules)"
 cg_in="$cgmnt/sealnet-wf-in-$SN_NS_ID" cg_tr="$cgmnt/sealnet-wf-tr-$SN_NS_ID"
