@@ -41,7 +41,7 @@ cgmnt=$(mktemp -d "/tmp/sealnet-cg2.$SN_NS_ID.XXXXXX") # its name: tests/netns/t
 # at exit, whatever happened: sealnetd stopped, every process in the
 # namespaces (KBSes, traffic) killed and the namespaces removed, then the
 # stage cgroups (empty by then) and their mount, then the temporary files
-trap 'rc=$?; set +e; dp_cleanup; netns_cleanup; rmdir "$cgmnt"/sealnet-demo-* 2>/dev/null; umount "$cgmnt" 2>/dev/null; rmdir "$cgmnt"; netns_trap $rc' EXIT
+trap 'rc=$?; set +e; dp_cleanup; netns_cleanup; rmdir "$cgmnt"/sealnet-demo-*-"$SN_NS_ID" 2>/dev/null; umount "$cgmnt" 2>/dev/null; rmdir "$cgmnt"; netns_trap $rc' EXIT
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 note() { printf '   \033[2m(%s)\033[0m\n' "$*"; }
 mount -t cgroup2 none "$cgmnt" || netns_fail "cannot mount cgroup v2 (stages are identified by their cgroup)"

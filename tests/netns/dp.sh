@@ -8,6 +8,7 @@
 #                                    (static keys: insecure_static_keys and
 #                                    state_dir $DP_DIR/H.state are written)
 #   dp_start H                       start sealnetd on H, wait until ready
+#                                    (up to 60 s)
 #   dp_status H                      `sealnet status --json` of H
 #   dp_drops H REASON                H's drop counter for REASON
 #   dp_stop H                        SIGTERM, wait (the data plane stays,
@@ -60,13 +61,15 @@ dp_start() {
 		>"$DP_DIR/$h.log" 2>&1 &
 	DP_PID[$h]=$!
 	SN_NS_BGPIDS+=($!)
-	for _ in $(seq 100); do
+	# up to 60 s: an ASan build loading BPF programs on a loaded machine
+	local until=$((SECONDS + 60))
+	while [ "$SECONDS" -lt "$until" ]; do
 		grep -qs "sealnetd: ready" "$DP_DIR/$h.log" && return 0
 		kill -0 "${DP_PID[$h]}" 2>/dev/null || break
 		sleep 0.1
 	done
 	cat "$DP_DIR/$h.log" >&2
-	netns_fail "sealnetd did not start on $h"
+	netns_fail "sealnetd did not start on $h (not ready after 60 s, or exited)"
 }
 
 dp_status() { "$SEALNET" status --json --socket "$DP_DIR/$1.sock"; }
@@ -170,9 +173,16 @@ dp_sim_platform() {
 # $DP_DIR/policy.json: sim only, this platform's ARK, no debug, and the
 # launch measurements of the given hosts' configurations (written before).
 dp_policy() {
-	local h ms=""
-	for h in "$@"; do
-		ms="$ms\"$("$SEALNETD" --print-measurement --config "$DP_DIR/$h.json")\","
+	local h files=()
+	for h in "$@"; do files+=("$DP_DIR/$h.json"); done
+	dp_policy_of "${files[@]}"
+}
+
+# the same for the configuration files FILE... (any name)
+dp_policy_of() {
+	local f ms=""
+	for f in "$@"; do
+		ms="$ms\"$("$SEALNETD" --print-measurement --config "$f")\","
 	done
 	cat >"$DP_DIR/policy.json" <<JSON
 { "backends": ["sim"], "sim_ark_spki_sha256": ["$DP_ARK"],

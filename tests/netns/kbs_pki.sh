@@ -4,8 +4,21 @@
 #   mk_leaf NAME CN CA EXT...   a P-256 leaf signed by $T/CA, with the
 #                               given x509 extensions
 #   kbs_pki ADDR                ca, adminca, server (IP:ADDR) and admin
+#   mk_self NAME CN             a self-signed P-256 certificate (a node's
+#                               TLS key pair): $T/NAME.key, $T/NAME.pem
+#   kbs_config FILE LISTEN DOMAIN [MEMBERS]
+#                               a sealnet-kbs configuration with kbs_pki's
+#                               server certificate and admin CA, kbs.db and
+#                               token.key (next to FILE); MEMBERS: more
+#                               JSON members ("a": 1, "b": 2)
+#   kbs_start H CONFIG [LOG [VAR]]
+#                               start sealnet-kbs in host H (output appended
+#                               to LOG, default $T/kbs.log; its PID in VAR,
+#                               default KBS_PID) and wait until GET /keys
+#                               answers at its listen address, up to 60 s;
+#                               the test stops if it does not
 #
-# $T: the test's directory (set before calling).
+# $T: the test's directory (set before calling); $KBS: sealnet-kbs.
 mk_ca() { # NAME CN
 	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
 		-keyout "$T/$1.key" -out "$T/$1.pem" -days 2 -subj "/CN=$2" \
@@ -26,4 +39,34 @@ kbs_pki() { # ADDR
 	mk_ca adminca "kbs admin CA"
 	mk_leaf server kbs ca "subjectAltName=IP:$1" "extendedKeyUsage=serverAuth"
 	mk_leaf admin alice adminca "extendedKeyUsage=clientAuth"
+}
+mk_self() { # NAME CN
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+		-keyout "$T/$1.key" -out "$T/$1.pem" -days 1 -subj "/CN=$2" 2>/dev/null
+}
+kbs_config() { # FILE LISTEN DOMAIN [MEMBERS]
+	cat >"$1" <<JSON
+{ "listen": "$2", "domain": "$3",
+  "tls_cert": "server.pem", "tls_key": "server.key", "admin_ca": "adminca.pem",
+  "database": "kbs.db", "token_key": "token.key"${4:+,
+  $4} }
+JSON
+}
+kbs_start() { # H CONFIG [LOG [VAR]]
+	local h=$1 conf=$2 log=${3:-$T/kbs.log} var=${4:-KBS_PID} pid srv
+	command -v curl >/dev/null || netns_fail "needs curl (scripts/setup installs it)"
+	srv=$(jq -r .listen "$conf")
+	# a simple command, so $! is sealnet-kbs itself (ip netns exec execs it)
+	ip netns exec "$(netns_name "$h")" "$KBS" --config "$conf" >>"$log" 2>&1 &
+	pid=$!
+	SN_NS_BGPIDS+=("$pid")
+	printf -v "$var" %s "$pid"
+	for _ in $(seq 600); do
+		netns_exec "$h" curl -sf --cacert "$T/ca.pem" "https://$srv/keys" \
+			>/dev/null 2>&1 && return 0
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	cat "$log" >&2
+	netns_fail "sealnet-kbs ($conf) did not answer at https://$srv/keys in $h"
 }

@@ -17,6 +17,8 @@
 #                           signalled, as its PID may have been reused)
 #   netns_capture H FILE [FILTER...]  tcpdump on H's eth0 into FILE
 #   netns_capture_stop      stop all captures (flushes files)
+#   netns_wait_listen H PORT [udp]  wait until something in H listens on
+#                           TCP (or UDP) PORT, up to 30 s; exit the test if not
 #   netns_addr H [6]        H's IPv4 (or IPv6) address
 #   netns_name H            the real namespace name of H
 #   netns_cleanup           kill every process in our namespaces, delete them
@@ -123,6 +125,16 @@ netns_capture_stop() {
 		wait "$p" 2>/dev/null
 	done
 	SN_NS_CAPPIDS=()
+}
+
+netns_wait_listen() {
+	local opt=-Htln
+	[ "${3:-tcp}" = udp ] && opt=-Huln
+	for _ in $(seq 300); do
+		netns_exec "$1" ss $opt "sport = :$2" | grep -q . && return 0
+		sleep 0.1
+	done
+	netns_fail "nothing listens on $1:$2 (${3:-tcp}) after 30 s"
 }
 
 netns_add() {

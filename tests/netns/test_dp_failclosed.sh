@@ -43,7 +43,14 @@ s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 s.bind(('$H1', $port)); s.listen(8); time.sleep(60)" &
 	SN_NS_BGPIDS+=($!)
 done
-sleep 0.3
+netns_wait_listen h1 8080
+netns_wait_listen h1 22
+# until H's drop counter REASON exceeds N (up to 20 s): each packet is
+# counted as it arrives; a loaded machine may take a while to deliver it
+wait_cnt() { # H REASON N
+	local until=$((SECONDS + 20))
+	while [ "$(cnt "$1" "$2")" -le "$3" ] && [ "$SECONDS" -lt "$until" ]; do sleep 0.1; done
+}
 
 # ---- 1. the control-port exemption -----------------------------------------
 netns_capture h2 "$DP_DIR/h2.pcap" tcp and src host "$H1" and "(" src port 8080 or src port 22 ")"
@@ -51,7 +58,8 @@ before=$(cnt h1 CONTROL_PORT)
 for port in 8080 22; do
 	netns_exec h3 python3 "$here/spoof.py" tcp "$H2" 51821 "$H1" $port
 done
-sleep 0.5
+wait_cnt h1 CONTROL_PORT $((before + 1))
+sleep 0.5 # any answer in clear would have left h1 by now
 after=$(cnt h1 CONTROL_PORT)
 check "spoofed h2:51821 -> h1:8080 and h1:22 dropped at h1 (CONTROL_PORT $before -> $after)" \
 	[ "$after" -ge $((before + 2)) ]
@@ -66,7 +74,7 @@ check "an ordinary process on h1 cannot reach h2:51821 (CONTROL_PORT $before -> 
 
 # ---- 2. stateful replies ---------------------------------------------------
 connect_from() { # HOST SRC_ADDR SPORT DST DPORT: 0 when the connect succeeds
-	netns_exec "$1" timeout 4 python3 -c "
+	netns_exec "$1" timeout 20 python3 -c "
 import socket, sys
 s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 s.bind(('$2', $3)); s.settimeout(2)
@@ -83,24 +91,34 @@ import socket, time
 s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 s.bind(('$H2', 22)); s.listen(8); time.sleep(60)" &
 SN_NS_BGPIDS+=($!)
-sleep 0.3
+netns_wait_listen h2 22
 before=$(cnt h1 POLICY_EGRESS)
 connect_from h1 "$H1" 7000 "$H2" 22 && r=0 || r=1
 check "a process on h1 using source port 7000 cannot reach h2:22 (h1's ingress rule tcp/7000; POLICY_EGRESS $before -> $(cnt h1 POLICY_EGRESS))" \
 	[ "$r" = 1 -a "$(cnt h1 POLICY_EGRESS)" -gt "$before" ]
 
-netns_exec h1 timeout 3 python3 -c "
-import socket
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(('$H1', 9999)); s.settimeout(2.5)
-try: print(s.recv(100).decode())
-except Exception: pass" >"$DP_DIR/udp9999" &
+# the receiver runs until it gets a datagram or $DP_DIR/udp9999.stop exists
+netns_exec h1 timeout 30 python3 -c "
+import os, socket, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(('$H1', 9999)); s.settimeout(0.1)
+end = time.time() + 25
+while time.time() < end and not os.path.exists('$DP_DIR/udp9999.stop'):
+    try:
+        print(s.recv(100).decode())
+        break
+    except socket.timeout:
+        pass" >"$DP_DIR/udp9999" &
 udp=$!
-sleep 0.3
+netns_wait_listen h1 9999 udp
 before=$(cnt h1 POLICY_INGRESS)
 netns_exec h2 python3 -c "
 import socket
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(('$H2', 53))
 s.sendto(b'SEALNET-MARKER-udp', ('$H1', 9999))"
+# the receiver is bound: a datagram that got through would be printed
+wait_cnt h1 POLICY_INGRESS "$before"
+sleep 0.5
+touch "$DP_DIR/udp9999.stop"
 wait $udp || true
 check "UDP h2:53 -> h1:9999 dropped (h1's rule udp to h2 any port opens nothing back; POLICY_INGRESS $before -> $(cnt h1 POLICY_INGRESS))" \
 	[ ! -s "$DP_DIR/udp9999" -a "$(cnt h1 POLICY_INGRESS)" -gt "$before" ]
@@ -109,7 +127,7 @@ check "UDP h2:53 -> h1:9999 dropped (h1's rule udp to h2 any port opens nothing 
 # restart of h1 in the middle of the transfer
 netns_exec h2 python3 "$here/tcp_sink.py" serve "$H2" 5201 >"$DP_DIR/sink" &
 sink=$!
-sleep 0.3
+netns_wait_listen h2 5201
 netns_exec h1 python3 "$here/tcp_sink.py" send "$H2" 5201 3000000 ALLOWED-FLOW 8 >"$DP_DIR/sent" &
 sender=$!
 sleep 3

@@ -23,9 +23,11 @@ d1=$(dp_status h1 | jq -r .mlog_digest)
 d2=$(dp_status h2 | jq -r .mlog_digest)
 check "both nodes measured the same data plane ($d1)" [ "$d1" = "$d2" ]
 netns_exec h2 python3 "$here/tcp_sink.py" serve "$H2" 6000 >"$DP_DIR/sink" &
-sleep 0.4
-netns_exec h1 python3 "$here/tcp_sink.py" send "$H2" 6000 100000 WATCHDOG >/dev/null
-check "traffic flows before the change" [ -s "$DP_DIR/sink" ] || sleep 0.5
+sink=$!
+netns_wait_listen h2 6000
+want=$(netns_exec h1 python3 "$here/tcp_sink.py" send "$H2" 6000 100000 WATCHDOG)
+wait $sink || true # the sink prints its digest as it exits
+check "traffic flows before the change" [ -n "$want" -a "$want" = "$(cat "$DP_DIR/sink")" ]
 
 # replace h1's egress program with a foreign one, at sealnet's own handle
 dp_tamper h1 || true

@@ -27,18 +27,9 @@
 set -eu
 here=$(dirname "$0")
 . "$here/dp.sh"
-offloads=on
-[ "${1:-}" = --offloads-off ] && offloads=off
-dp_test_begin 3
-for t in iperf3 tcpdump python3 jq ethtool; do
-	command -v $t >/dev/null || netns_fail "needs $t (Debian package $t)"
-done
-[ "$offloads" = off ] && netns_offloads_off 3
-H1=$(netns_addr h1)
-H2=$(netns_addr h2)
-SINK="python3 $here/tcp_sink.py"
+. "$here/engine.sh"
+engine_begin 3 "$@"
 REPLAY="python3 $here/static_replay.py"
-SW=$(netns_name sw)
 
 r() { printf '{"peer":"%s","direction":"%s","protocol":"%s","port":%s}' "$1" "$2" "$3" "$4"; }
 R1="$(r h2 egress tcp 5201), $(r h2 egress udp 5201), $(r h2 egress tcp 6000),
@@ -59,14 +50,7 @@ phase_configs() { # PHASE EXTRA-MAKE-MEMBERS
 }
 phase_configs p2 ', "rekey_interval_s": 1, "session_lifetime_s": 4'
 phase_configs p1 ''
-ms=""
-for f in h1.p1 h2.p1 h1.p2 h2.p2; do
-	ms="$ms\"$("$SEALNETD" --print-measurement --config "$DP_DIR/$f")\","
-done
-cat >"$DP_DIR/policy.json" <<JSON
-{ "backends": ["sim"], "sim_ark_spki_sha256": ["$DP_ARK"],
-  "measurements": [${ms%,}], "allow_debug": false }
-JSON
+dp_policy_of "$DP_DIR"/{h1.p1,h2.p1,h1.p2,h2.p2}
 
 start_both() {
 	dp_start h1
@@ -77,49 +61,6 @@ start_both() {
 		netns_exec h2 ethtool -K sn-h2 tx off tso off gso off >/dev/null 2>&1 ||
 			netns_fail "ethtool -K on h2's TUN device failed"
 	fi
-}
-
-SEALED_DROPS="NO_KEY KEY_CHANGED BAD_TAG REPLAY TOO_OLD UNKNOWN_SESSION BAD_SOURCE MALFORMED TOO_BIG HELPER CSUM_OFFLOAD GSO COUNTER_LIMIT ENGINE_BYPASS PLAINTEXT"
-# sum of H's drops of the sealed path
-sealed_drops() {
-	local s=0 r st
-	st=$(dp_status "$1")
-	for r in $SEALED_DROPS; do
-		s=$((s + $(jq -r ".drops.$r.count" <<<"$st")))
-	done
-	echo $s
-}
-drops_detail() {
-	dp_status "$1" | jq -c '[.drops | to_entries[] | select(.value.count > 0) | {(.key): .value.count}] | add'
-}
-
-# wait until H listens on TCP PORT (up to 10 s)
-wait_listen() {
-	for _ in $(seq 100); do
-		netns_exec "$1" ss -Htln "sport = :$2" | grep -q . && return 0
-		sleep 0.1
-	done
-	netns_fail "nothing listens on $1:$2"
-}
-
-# transfer N bytes from host A to B:PORT, data checked
-transfer() { # FROM TO PORT BYTES MARKER [SECONDS]
-	local out="$DP_DIR/sink.$3" got sent
-	netns_bg "$2" $SINK serve "$(netns_addr "$2")" "$3" >"$out"
-	wait_listen "$2" "$3"
-	sent=$(netns_exec "$1" $SINK send "$(netns_addr "$2")" "$3" "$4" "$5" ${6:-})
-	for _ in $(seq 50); do [ -s "$out" ] && break; sleep 0.1; done
-	got=$(cat "$out")
-	echo "   $1 -> $2:$3: sent $sent, received ${got:-nothing}"
-	[ -n "$sent" ] && [ "$sent" = "$got" ]
-}
-
-iperf() { # FROM TO ARGS... -> received bytes (JSON end.sum_received)
-	local from=$1 to=$2
-	shift 2
-	netns_exec "$to" iperf3 -s -1 -D -p 5201 -B "$(netns_addr "$to")"
-	wait_listen "$to" 5201
-	netns_exec "$from" timeout 30 iperf3 -J -c "$(netns_addr "$to")" -p 5201 "$@" >"$DP_DIR/iperf.json" || true
 }
 
 echo "== phase 1: offloads $offloads"
@@ -135,20 +76,10 @@ b1=$(sealed_drops h1)
 b2=$(sealed_drops h2)
 check "TCP h1 (bpf) -> h2 (simd), 40 MB, data checked" transfer h1 h2 6000 40000000 a2b
 check "TCP h2 (simd) -> h1 (bpf), 40 MB, data checked" transfer h2 h1 6001 40000000 b2a
-iperf h1 h2 -t 3
-bps=$(jq -r '.end.sum_received.bits_per_second // 0' "$DP_DIR/iperf.json")
-check "iperf3 TCP h1 -> h2: $(printf '%.0f' "$bps") bit/s" [ "${bps%.*}" -gt 1000000 ]
-iperf h1 h2 -t 3 -R
-bps=$(jq -r '.end.sum_received.bits_per_second // 0' "$DP_DIR/iperf.json")
-check "iperf3 TCP h2 -> h1 (reverse): $(printf '%.0f' "$bps") bit/s" [ "${bps%.*}" -gt 1000000 ]
-iperf h1 h2 -u -b 50M -t 3
-pk=$(jq -r '.end.sum.packets // 0' "$DP_DIR/iperf.json")
-lost=$(jq -r '.end.sum.lost_packets // -1' "$DP_DIR/iperf.json")
-check "iperf3 UDP h1 -> h2: $pk datagrams, $lost lost" [ "$pk" -gt 1000 -a "$lost" -ge 0 ]
-iperf h1 h2 -u -b 50M -t 3 -R
-pk=$(jq -r '.end.sum.packets // 0' "$DP_DIR/iperf.json")
-lost=$(jq -r '.end.sum.lost_packets // -1' "$DP_DIR/iperf.json")
-check "iperf3 UDP h2 -> h1: $pk datagrams, $lost lost" [ "$pk" -gt 1000 -a "$lost" -ge 0 ]
+check_iperf_tcp "iperf3 TCP h1 -> h2" h1 h2 -t 3
+check_iperf_tcp "iperf3 TCP h2 -> h1 (reverse)" h1 h2 -t 3 -R
+check_iperf_udp "iperf3 UDP h1 -> h2" h1 h2 -u -b 50M -t 3
+check_iperf_udp "iperf3 UDP h2 -> h1" h1 h2 -u -b 50M -t 3 -R
 check "no sealed packet dropped on h1 ($(drops_detail h1)) or h2 ($(drops_detail h2))" \
 	[ "$(sealed_drops h1)" = "$b1" -a "$(sealed_drops h2)" = "$b2" ]
 
@@ -156,8 +87,8 @@ echo "== the SIMD side's policy"
 # listeners, so that a connection the policy did not stop would succeed
 netns_bg h1 $SINK serve "$H1" 7000 >/dev/null 2>&1
 netns_bg h2 $SINK serve "$H2" 7001 >/dev/null 2>&1
-wait_listen h1 7000
-wait_listen h2 7001
+netns_wait_listen h1 7000
+netns_wait_listen h2 7001
 tx=$(dp_peer h2 h1 tx_packets)
 pe=$(dp_drops h2 POLICY_EGRESS)
 netns_exec h2 timeout 3 bash -c "echo x > /dev/tcp/$H1/7000" 2>/dev/null && ok=1 || ok=0
@@ -237,33 +168,5 @@ dp_stop h2
 cp "$DP_DIR/h1.p2" "$DP_DIR/h1.json"
 cp "$DP_DIR/h2.p2" "$DP_DIR/h2.json"
 start_both
-b1=$(sealed_drops h1)
-b2=$(sealed_drops h2)
-: >"$DP_DIR/epochs"
-(for _ in $(seq 40); do
-	echo "$(dp_peer h1 h2 tx_epoch) $(dp_peer h2 h1 tx_epoch)" >>"$DP_DIR/epochs"
-	sleep 0.25
-done) &
-SN_NS_BGPIDS+=($!)
-sampler=$!
-netns_bg h2 $SINK serve "$H2" 6000 >"$DP_DIR/sink.6000"
-netns_bg h1 $SINK serve "$H1" 6001 >"$DP_DIR/sink.6001"
-wait_listen h2 6000
-wait_listen h1 6001
-netns_exec h1 $SINK send "$H2" 6000 60000000 rk12 8 >"$DP_DIR/sent.6000" &
-p12=$!
-s21=$(netns_exec h2 $SINK send "$H1" 6001 60000000 rk21 8)
-wait "$p12" || true
-wait "$sampler" 2>/dev/null || true
-s12=$(cat "$DP_DIR/sent.6000")
-changes=$(awk 'NR > 1 && ($1 != p1 || $2 != p2) { c++ } { p1 = $1; p2 = $2 } END { print c + 0 }' "$DP_DIR/epochs")
-check "the send epochs changed $changes times during the transfers" [ "$changes" -ge 3 ]
-for _ in $(seq 50); do [ -s "$DP_DIR/sink.6001" ] && break; sleep 0.1; done
-check "TCP h2 -> h1 across the rekeys, 60 MB, data checked" \
-	[ -n "$s21" ] && [ "$s21" = "$(cat "$DP_DIR/sink.6001")" ]
-for _ in $(seq 50); do [ -s "$DP_DIR/sink.6000" ] && break; sleep 0.1; done
-check "TCP h1 -> h2 across the rekeys, 60 MB, data checked" \
-	[ -n "$s12" ] && [ "$s12" = "$(cat "$DP_DIR/sink.6000")" ]
-check "no sealed packet dropped on h1 ($(drops_detail h1)) or h2 ($(drops_detail h2))" \
-	[ "$(sealed_drops h1)" = "$b1" -a "$(sealed_drops h2)" = "$b2" ]
+engine_rekey_transfers
 exit "$fails"

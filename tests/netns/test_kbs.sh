@@ -30,10 +30,6 @@ SRV="$K:8443"
 
 # ---- certificates --------------------------------------------------------
 . "$here/kbs_pki.sh"
-mk_self() { # NAME CN: a node's self-signed TLS certificate
-	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
-		-keyout "$T/$1.key" -out "$T/$1.pem" -days 1 -subj "/CN=$2" 2>/dev/null
-}
 kbs_pki "$K"
 mk_ca rogueca "not the admin CA"
 mk_leaf rogue alice rogueca "extendedKeyUsage=clientAuth"
@@ -48,32 +44,13 @@ M3=$(printf 'stage A image, old release' | sha384sum | cut -c1-96)
 printf '{"backends":["sim"],"measurements":["%s","%s"],"sim_ark_spki_sha256":["%s"]}\n' \
 	"$M1" "$M3" "$ARK" >"$T/policy.json"
 
-kbs_config() { # FILE TOKEN_LIFETIME CHALLENGE_LIFETIME
-	cat >"$1" <<JSON
-{ "listen": "$SRV", "domain": "d1",
-  "tls_cert": "server.pem", "tls_key": "server.key", "admin_ca": "adminca.pem",
-  "database": "kbs.db", "token_key": "token.key",
-  "token_lifetime": $2, "challenge_lifetime": $3, "request_timeout": 10,
-  "metrics_listen": "${SRV%:*}:9478" }
-JSON
+lifetimes() { # TOKEN CHALLENGE: the members of test_kbs's configurations
+	printf '"token_lifetime": %s, "challenge_lifetime": %s, "request_timeout": 10, "metrics_listen": "%s:9478"' \
+		"$1" "$2" "${SRV%:*}"
 }
-kbs_config "$T/kbs.json" 300 60
-kbs_config "$T/kbs-short.json" 3 2
-
-KBS_PID=
-kbs_start() { # CONFIG
-	ip netns exec "$(netns_name h1)" "$KBS" --config "$1" >>"$T/kbs.log" 2>&1 &
-	KBS_PID=$!
-	SN_NS_BGPIDS+=($!)
-	for _ in $(seq 100); do
-		netns_exec h2 curl -sf --cacert "$T/ca.pem" "https://$SRV/keys" \
-			>/dev/null 2>&1 && return 0
-		sleep 0.1
-	done
-	cat "$T/kbs.log" >&2
-	netns_fail "sealnet-kbs did not start"
-}
-kbs_start "$T/kbs.json"
+kbs_config "$T/kbs.json" "$SRV" d1 "$(lifetimes 300 60)"
+kbs_config "$T/kbs-short.json" "$SRV" d1 "$(lifetimes 3 2)"
+kbs_start h1 "$T/kbs.json"
 
 # clients, all in h2
 sk() { netns_exec h2 "$SEALNET" kbs --server "$SRV" --ca "$T/ca.pem" "$@"; }
@@ -313,7 +290,7 @@ N=$(wc -l <"$T/jtis")
 echo "info: $N tokens issued before the kill"
 check "the burst got tokens before the kill" [ "$N" -gt 0 ]
 check "the burst was cut by the kill" [ "$N" -lt 1600 ]
-kbs_start "$T/kbs-short.json"
+kbs_start h1 "$T/kbs-short.json"
 missing=0
 while read -r j; do
 	[ "$(sqlite3 "$T/kbs.db" "SELECT count(*) FROM tokens WHERE jti='$j'")" = 1 ] || missing=$((missing + 1))

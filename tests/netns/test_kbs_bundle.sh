@@ -55,19 +55,9 @@ x=$(head -c 32 "$T/labtk.xy" | b64url); y=$(tail -c 32 "$T/labtk.xy" | b64url)
 kid=$(printf '{"crv":"P-256","kty":"EC","x":"%s","y":"%s"}' "$x" "$y" | openssl dgst -sha256 -binary | b64url)
 printf '{"keys":[{"kty":"EC","crv":"P-256","x":"%s","y":"%s","kid":"%s"}]}' "$x" "$y" "$kid" >"$T/lab-jwks.json"
 
-cat >"$T/kbs.json" <<JSON
-{ "listen": "$SRV", "domain": "hospital",
-  "tls_cert": "server.pem", "tls_key": "server.key", "admin_ca": "adminca.pem",
-  "database": "kbs.db", "token_key": "token.key",
-  "manifest": "w.json", "bundle": "hospital-bundle.json", "trust_dir": "trust" }
-JSON
-ip netns exec "$(netns_name h1)" "$KBS" --config "$T/kbs.json" >>"$T/kbs.log" 2>&1 &
-KBS_PID=$!
-SN_NS_BGPIDS+=($!)
-for _ in $(seq 100); do
-	netns_exec h2 curl -sf --cacert "$T/ca.pem" "https://$SRV/keys" >/dev/null 2>&1 && break
-	sleep 0.1
-done
+kbs_config "$T/kbs.json" "$SRV" hospital \
+	'"manifest": "w.json", "bundle": "hospital-bundle.json", "trust_dir": "trust"'
+kbs_start h1 "$T/kbs.json"
 
 sk() { netns_exec h2 "$SEALNET" kbs --server "$SRV" --ca "$T/ca.pem" "$@"; }
 admin() { sk --cert "$T/admin.pem" --key "$T/admin.key" "$@"; }
@@ -163,13 +153,7 @@ cat >"$T/k2/kbs.json" <<JSON
   "database": "kbs.db", "token_key": "token.key", "trust_dir": "trust",
   "workers": 2 }
 JSON
-ip netns exec "$(netns_name h1)" "$KBS" --config "$T/k2/kbs.json" >>"$T/kbs2.log" 2>&1 &
-KBS2_PID=$!
-SN_NS_BGPIDS+=($!)
-for _ in $(seq 100); do
-	netns_exec h2 curl -sf --cacert "$T/ca.pem" "https://$K:8444/keys" >/dev/null 2>&1 && break
-	sleep 0.1
-done
+kbs_start h1 "$T/k2/kbs.json" "$T/kbs2.log" KBS2_PID
 post2() { curl_as admin -X POST --data-binary "@$1" "https://$K:8444/admin/bundle"; }
 check "KBS 2 (no manifest imported): a bundle is refused, 409" [ "$(post2 "$T/lab5.json")" = 409 ]
 check "  no-manifest, pointing at import-manifest" \

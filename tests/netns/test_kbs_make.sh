@@ -24,21 +24,11 @@ T=$DP_DIR
 
 . "$here/kbs_pki.sh"
 kbs_pki "$K"
-for h in h1 h2; do # the nodes' TLS key pairs: KBS attestation and MAKE
-	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
-		-keyout "$T/${h}tls.key" -out "$T/${h}tls.pem" -days 1 -subj "/CN=$h" 2>/dev/null
-done
-cat >"$T/kbs.json" <<JSON
-{ "listen": "$SRV", "domain": "d1",
-  "tls_cert": "server.pem", "tls_key": "server.key", "admin_ca": "adminca.pem",
-  "database": "kbs.db", "token_key": "token.key", "request_timeout": 30,
-  "token_lifetime": 12 }
-JSON
-ip netns exec "$(netns_name h4)" "$KBS" --config "$T/kbs.json" >"$T/kbs.log" 2>&1 &
-SN_NS_BGPIDS+=($!)
+for h in h1 h2; do mk_self "${h}tls" "$h"; done # the nodes' TLS key pairs: KBS attestation and MAKE
+kbs_config "$T/kbs.json" "$SRV" d1 '"request_timeout": 30, "token_lifetime": 12'
+kbs_start h4 "$T/kbs.json"
 sk() { netns_exec h4 "$SEALNET" kbs --server "$SRV" --ca "$T/ca.pem" "$@"; }
 admin() { sk --cert "$T/admin.pem" --key "$T/admin.key" "$@"; }
-for _ in $(seq 100); do sk keys >/dev/null 2>&1 && break; sleep 0.1; done
 check "sealnet-kbs answers in h4" sk keys
 
 dp_sim_platform

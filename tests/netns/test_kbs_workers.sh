@@ -34,28 +34,14 @@ MURL="http://$K:9478/metrics"
 
 . "$here/kbs_pki.sh"
 kbs_pki "$K"
-for n in node1 node2; do
-	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
-		-keyout "$T/$n.key" -out "$T/$n.pem" -days 1 -subj "/CN=$n" 2>/dev/null
-done
+for n in node1 node2; do mk_self $n $n; done
 "$SEALNET" sim-tee init "$T/plat" >"$T/plat.txt"
 ARK=$(sed -n 's/.*sim_ark_spki_sha256"): \([0-9a-f]*\)$/\1/p' "$T/plat.txt")
 M1=$(printf 'stage A image' | sha384sum | cut -c1-96)
 printf '{"backends":["sim"],"measurements":["%s"],"sim_ark_spki_sha256":["%s"]}\n' \
 	"$M1" "$ARK" >"$T/policy.json"
-cat >"$T/kbs.json" <<JSON
-{ "listen": "$SRV", "domain": "d1", "workers": 2,
-  "tls_cert": "server.pem", "tls_key": "server.key", "admin_ca": "adminca.pem",
-  "database": "kbs.db", "token_key": "token.key", "request_timeout": 10,
-  "metrics_listen": "$K:9478" }
-JSON
-ip netns exec "$(netns_name h1)" "$KBS" --config "$T/kbs.json" >>"$T/kbs.log" 2>&1 &
-KBS_PID=$!
-SN_NS_BGPIDS+=($!)
-for _ in $(seq 100); do
-	netns_exec h2 curl -sf --cacert "$T/ca.pem" "https://$SRV/keys" >/dev/null 2>&1 && break
-	sleep 0.1
-done
+kbs_config "$T/kbs.json" "$SRV" d1 '"workers": 2, "request_timeout": 10, "metrics_listen": "'"$K"':9478"'
+kbs_start h1 "$T/kbs.json"
 
 sk() { netns_exec h2 "$SEALNET" kbs --server "$SRV" --ca "$T/ca.pem" "$@"; }
 admin() { sk --cert "$T/admin.pem" --key "$T/admin.key" "$@"; }
@@ -176,13 +162,7 @@ check "sealnet-kbs stops cleanly on SIGTERM (workers joined)" bash -c \
 # POST /attest: the KBS has closed that connection, the client sees it
 # and sends the POST on a new one (2 connections for 1 attestation)
 jq '.request_timeout = 1' "$T/kbs.json" >"$T/kbs-t1.json"
-ip netns exec "$(netns_name h1)" "$KBS" --config "$T/kbs-t1.json" >>"$T/kbs.log" 2>&1 &
-KBS_PID=$!
-SN_NS_BGPIDS+=($!)
-for _ in $(seq 100); do
-	netns_exec h2 curl -sf --cacert "$T/ca.pem" "https://$SRV/keys" >/dev/null 2>&1 && break
-	sleep 0.1
-done
+kbs_start h1 "$T/kbs-t1.json"
 c0=$(mval sealnet_kbs_tls_connections_total)
 check "an attestation pausing 2.5 s after its challenge (idle close at 1 s) succeeds" \
 	netns_exec h2 "$LOAD" --server "$SRV" --ca "$T/ca.pem" --cert "$T/node1.pem" \

@@ -26,21 +26,11 @@ T=$DP_DIR
 
 . "$here/kbs_pki.sh"
 kbs_pki "$K"
-for h in h1 h2 hx; do
-	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
-		-keyout "$T/${h}tls.key" -out "$T/${h}tls.pem" -days 1 -subj "/CN=$h" 2>/dev/null
-done
-cat >"$T/kbs.json" <<JSON
-{ "listen": "$SRV", "domain": "d1",
-  "tls_cert": "server.pem", "tls_key": "server.key", "admin_ca": "adminca.pem",
-  "database": "kbs.db", "token_key": "token.key", "request_timeout": 30,
-  "token_lifetime": 12 }
-JSON
-ip netns exec "$(netns_name h3)" "$KBS" --config "$T/kbs.json" >"$T/kbs.log" 2>&1 &
-SN_NS_BGPIDS+=($!)
+for h in h1 h2 hx; do mk_self "${h}tls" "$h"; done
+kbs_config "$T/kbs.json" "$SRV" d1 '"request_timeout": 30, "token_lifetime": 12'
+kbs_start h3 "$T/kbs.json"
 sk() { netns_exec h3 "$SEALNET" kbs --server "$SRV" --ca "$T/ca.pem" "$@"; }
 admin() { sk --cert "$T/admin.pem" --key "$T/admin.key" "$@"; }
-for _ in $(seq 100); do sk keys >/dev/null 2>&1 && break; sleep 0.1; done
 check "sealnet-kbs answers in h3" sk keys
 
 # ---- the manifest: d1 runs A on h1 and B on h2, A -> B udp/7001 ----------

@@ -48,7 +48,7 @@ poll >"$DP_DIR/poll" 2>/dev/null &
 poller=$!
 netns_exec h2 python3 "$here/tcp_sink.py" serve "$H2" 6000 >"$DP_DIR/sink" &
 sink=$!
-sleep 0.3
+netns_wait_listen h2 6000
 want=$(netns_exec h1 python3 "$here/tcp_sink.py" send "$H2" 6000 16000000 LIFETIME 10)
 wait $sink || true
 kill "$poller" 2>/dev/null
@@ -84,13 +84,35 @@ check "the audit log records each new MAKE (event make, with the session)" \
 	[ "$(grep -c '"event":"make".*"peer":"h1"' "$audit")" -ge 4 ]
 
 # unreachable when the lifetime ends: h2's switch port goes down; both
-# sides cut the other off (keys revoked: fail closed), as before
+# sides cut the other off (keys revoked: fail closed), as before.
+# Both nodes' events (`sealnet monitor`), each stamped as it arrives: the
+# state cut-off is brief (a redial follows, "failed" while unreachable),
+# so a `sealnet status` poll may never see it; and the time is when
+# sealnetd announced it, not when a slow poll got to it.
+for h in h1 h2; do
+	"$SEALNET" monitor --json --socket "$DP_DIR/$h.sock" |
+		while IFS= read -r l; do echo "$EPOCHREALTIME $l"; done >"$DP_DIR/$h.mon" &
+done
+for h in h1 h2; do # their hello
+	for _ in $(seq 200); do [ -s "$DP_DIR/$h.mon" ] && break; sleep 0.1; done
+done
+cut_at() { # H P: when H announced P's cut-off (waits up to 20 s)
+	local t
+	for _ in $(seq 200); do
+		t=$(awk -v p="$2" '/"event": *"cut-off"/ && $0 ~ "\"peer\": *\"" p "\"" { print $1; exit }' "$DP_DIR/$1.mon")
+		[ -n "$t" ] && { echo "$t"; return 0; }
+		sleep 0.1
+	done
+	return 1
+}
 netns_exec sw ip link set p2 down
-t0=$(date +%s%N)
-check "h1 cuts h2 off when the lifetime ends" dp_wait_peer h1 h2 cut-off
-ms=$(( ($(date +%s%N) - t0) / 1000000 ))
-check "within the lifetime and a tick of the last appraisal ($ms ms after the link went down)" [ "$ms" -le 3600 ]
-check "h2 cuts h1 off" dp_wait_peer h2 h1 cut-off
+t0=$EPOCHREALTIME
+tc=$(cut_at h1 h2) || tc=
+check "h1 cuts h2 off when the lifetime ends" [ -n "$tc" ]
+ms=$(awk -v a="${tc:-0}" -v b="$t0" 'BEGIN { printf "%d", (a - b) * 1000 }')
+check "within the lifetime and a tick of the last appraisal ($ms ms after the link went down)" \
+	[ -n "$tc" -a "$ms" -le 3600 ]
+check "h2 cuts h1 off" eval "cut_at h2 h1 >/dev/null"
 before=$(dp_drops h1 NO_KEY)
 netns_exec h1 timeout 2 bash -c "echo x > /dev/tcp/$H2/6000" 2>/dev/null || true
 check "h1's packets to h2 are dropped, never sent in clear or under old keys (NO_KEY $before -> $(dp_drops h1 NO_KEY))" \

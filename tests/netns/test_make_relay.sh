@@ -25,7 +25,7 @@ sed -i "s/\"address\": \"$(netns_addr h1)\" }/\"address\": \"$H3\" }/" "$DP_DIR/
 dp_policy h1 h2
 
 netns_exec h3 "$RELAY" 51821 "$(netns_addr h2)" 51821 >"$DP_DIR/relay.out" 2>&1 &
-sleep 0.3
+netns_wait_listen h3 51821
 dp_start h2
 dp_start h1
 a1=$(dp_appraisal h1 h2) a2=$(dp_appraisal h2 h1)

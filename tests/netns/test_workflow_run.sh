@@ -21,7 +21,8 @@ here=$(dirname "$0")
 . "$here/dp.sh"
 . "$here/wf.sh"
 cgmnt=$(mktemp -d /tmp/sealnet-cg2.XXXXXX)
-dp_test_begin 2 'rmdir "$cgmnt"/sealnet-wf-* 2>/dev/null; umount "$cgmnt"; rmdir "$cgmnt"'
+# (the cgroup hierarchy is one for the machine: remove only this run's)
+dp_test_begin 2 'rmdir "$cgmnt"/sealnet-wf-*-"$SN_NS_ID" 2>/dev/null; umount "$cgmnt"; rmdir "$cgmnt"'
 H2=$(netns_addr h2)
 mount -t cgroup2 none "$cgmnt" || netns_fail "cannot mount cgroup v2 (needed for cgroup rules)"
 cg_in="$cgmnt/sealnet-wf-in-$SN_NS_ID" cg_tr="$cgmnt/sealnet-wf-tr-$SN_NS_ID"
@@ -102,11 +103,20 @@ netns_exec h2 python3 "$here/tcp_sink.py" serve "$H2" 6000 >"$DP_DIR/sink0" &
 sink0=$!
 netns_exec h2 python3 "$here/rx_clock.py" "$H2" 6001 3 >"$DP_DIR/clock" &
 clock=$!
-sleep 0.3
+netns_wait_listen h2 6000
+netns_wait_listen h2 6001
 netns_exec h1 bash -c "$(in_cg) python3 '$here/tcp_sink.py' send $H2 6000 4000000 KEPT 6" >"$DP_DIR/want0" &
 send0=$!
 netns_exec h1 bash -c "$(in_cg) timeout 12 python3 '$here/tcp_sink.py' send $H2 6001 400000 CUT 8" >/dev/null 2>&1 &
 send1=$!
+# both streams connected (python starts slowly on a loaded machine), then
+# flowing for 2 s before the reload
+for port in 6000 6001; do
+	for _ in $(seq 300); do
+		netns_exec h2 ss -Htn state established "sport = :$port" | grep -q . && break
+		sleep 0.1
+	done
+done
 sleep 2
 m1=$(dp_peer h1 h2 makes)
 install h1 2
@@ -145,11 +155,17 @@ check "both re-MAKE on v2 with fresh evidence (makes $m1 -> $(dp_peer h1 h2 make
 check "... and stay established" dp_wait_peer h1 h2
 
 # ---- an older signed version: refused (rollback) ----------------------
+wait_log() { # H TEXT: H's log has a line with TEXT (grep -e), up to 20 s
+	local until=$((SECONDS + 20))
+	while ! grep -q -e "$2" "$DP_DIR/$1.log"; do
+		[ "$SECONDS" -lt "$until" ] || return 1
+		sleep 0.1
+	done
+}
 install h1 1
 kill -HUP "${DP_PID[h1]}"
-sleep 0.5
 check "an older version is refused (rollback)" \
-	grep -q 'workflow reload refused: version 1 is not newer than the running version 2' "$DP_DIR/h1.log"
+	wait_log h1 'workflow reload refused: version 1 is not newer than the running version 2'
 install h1 2
 
 # ---- h1 alone on v3: new MAKEs fail with workflow-mismatch ---------------
@@ -191,11 +207,13 @@ wf_write "$W/v4.json" demo 4 "$doms" "$nodes" "$stages" "$f0" \
 wf_sign "$W/v4.json" hosp lab
 install h1 4
 kill -HUP "${DP_PID[h1]}"
-sleep 0.5
 check "a version changing the lifetimes is refused, naming it (restart needed)" \
-	grep -q 'workflow reload refused: version 4 changes the lifetimes or this node.s TEE: restart sealnetd for that; version 3 stays' "$DP_DIR/h1.log"
+	wait_log h1 'workflow reload refused: version 4 changes the lifetimes or this node.s TEE: restart sealnetd for that; version 3 stays'
+reloads() { jq -r -s '[.[] | select(.event == "workflow-reload") | .result] | join(",")' "$DP_DIR/h1.state/audit.jsonl"; }
+# sealnetd audits a refusal right after logging it: wait for the 4th row
+for _ in $(seq 100); do [ "$(reloads | tr -cd , | wc -c)" -ge 3 ] && break; sleep 0.1; done
 check "the audit log: reloads ok, refused (rollback), ok, refused (lifetimes)" \
-	[ "$(jq -r -s '[.[] | select(.event == "workflow-reload") | .result] | join(",")' "$DP_DIR/h1.state/audit.jsonl")" = "ok,refused,ok,refused" ]
+	[ "$(reloads)" = "ok,refused,ok,refused" ]
 
 # ---- the graph -----------------------------------------------------------
 "$SEALNET" workflow graph "$W/v1.json" >"$DP_DIR/graph.dot"

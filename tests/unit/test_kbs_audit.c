@@ -19,24 +19,15 @@
 #include <cmocka.h>
 #include <sqlite3.h>
 
+#include "kbs_fixture.h"
 #include "sealnet/kbs.h"
-
-struct fx {
-	char path[64];
-	struct sn_kbs_store *st;
-};
 
 static int setup(void **state)
 {
-	struct fx *f = calloc(1, sizeof(*f));
-	int fd;
+	struct fx *f;
 
-	snprintf(f->path, sizeof(f->path), "/tmp/sn-kbs-audit-XXXXXX");
-	fd = mkstemp(f->path);
-	assert_true(fd >= 0);
-	close(fd);
-	unlink(f->path);
-	assert_int_equal(sn_kbs_store_open(f->path, &f->st), 0);
+	kbs_fx_setup(state, "kbs-audit");
+	f = *state;
 	for (int i = 1; i <= 5; i++) {
 		char detail[32];
 		const struct sn_kbs_audit_in a = {"admin:test", "enrol", "n",
@@ -45,23 +36,12 @@ static int setup(void **state)
 		snprintf(detail, sizeof(detail), "entry %d", i);
 		assert_int_equal(sn_kbs_audit_append(f->st, &a), 0);
 	}
-	*state = f;
 	return 0;
 }
 
 static int teardown(void **state)
 {
-	struct fx *f = *state;
-	char p[80];
-
-	sn_kbs_store_close(f->st);
-	unlink(f->path);
-	snprintf(p, sizeof(p), "%s-wal", f->path);
-	unlink(p);
-	snprintf(p, sizeof(p), "%s-shm", f->path);
-	unlink(p);
-	free(f);
-	return 0;
+	return kbs_fx_teardown(state);
 }
 
 /* tamper with the file through a second connection, triggers dropped */

@@ -24,42 +24,18 @@
 #include <jansson.h>
 #include <sqlite3.h>
 
+#include "kbs_fixture.h"
 #include "sealnet/kbs.h"
 #include "sealnet/kbs_fed.h"
 
-struct fx {
-	char path[64];
-	struct sn_kbs_store *st;
-};
-
 static int setup(void **state)
 {
-	struct fx *f = calloc(1, sizeof(*f));
-	int fd;
-
-	snprintf(f->path, sizeof(f->path), "/tmp/sn-kbs-fed-XXXXXX");
-	fd = mkstemp(f->path);
-	assert_true(fd >= 0);
-	close(fd);
-	unlink(f->path);
-	assert_int_equal(sn_kbs_store_open(f->path, &f->st), 0);
-	*state = f;
-	return 0;
+	return kbs_fx_setup(state, "kbs-fed");
 }
 
 static int teardown(void **state)
 {
-	struct fx *f = *state;
-	char p[80];
-
-	sn_kbs_store_close(f->st);
-	unlink(f->path);
-	snprintf(p, sizeof(p), "%s-wal", f->path);
-	unlink(p);
-	snprintf(p, sizeof(p), "%s-shm", f->path);
-	unlink(p);
-	free(f);
-	return 0;
+	return kbs_fx_teardown(state);
 }
 
 static void raw(const char *path, const char *sql, int want)
