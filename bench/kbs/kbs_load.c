@@ -6,7 +6,9 @@
  * code sealnetd's helper runs) or resource fetches (GET /resource/PATH
  * with a token it got first).  An attestation's two requests share one
  * TLS 1.3 connection (keep-alive, as sealnetd's helper does); each fetch
- * is its own connection.  Not a test: figures only.
+ * is its own connection.  All clients share one TLS context (the node's
+ * certificate, key and CA loaded once, as sealnetd keeps one); every
+ * connection is a full handshake.  Not a test: figures only.
  *
  *   kbs_load --server HOST:PORT --ca CA --cert NODE.pem --key NODE.key
  *            --node ID --platform DIR --measurement HEX
@@ -232,6 +234,14 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	sn_log_set(NULL, NULL);
+	/* one TLS context for the node identity, as sealnetd keeps one:
+	 * the files are loaded once, each connection is still a full
+	 * handshake with the client certificate */
+	if (sn_kbs_client_ctx_new(&opts, &opts.ctx)) {
+		fprintf(stderr, "kbs_load: cannot load %s, %s or %s\n", opts.ca,
+			opts.cert, opts.key);
+		return 1;
+	}
 	w = calloc((size_t)clients, sizeof(*w));
 	if (!w)
 		return 1;
@@ -270,5 +280,6 @@ int main(int argc, char **argv)
 		free(w[i].lat);
 	free(w);
 	free(all);
+	sn_kbs_client_ctx_free(opts.ctx);
 	return fails ? 1 : 0;
 }
