@@ -460,9 +460,10 @@ struct sn_kbs_attest_result {
 	int64_t expires_at;
 };
 /*
- * GET /challenge, evidence bound to it, to o->cert's key, to rek and to
- * mlog_digest (NULL: no log), POST /attest as node, both on one TLS
- * connection (sn_kbs_conn_*).  0 and *out; else
+ * GET /challenge, evidence bound to it, to o->cert's key (the key of
+ * o->ctx's certificate when the caller keeps a context: the key the
+ * handshake proves), to rek and to mlog_digest (NULL: no log), POST
+ * /attest as node, both on one TLS connection (sn_kbs_conn_*).  0 and *out; else
  * why says what failed (-EACCES: refused, the KBS's code and message).
  * Blocking, each request bounded by o->timeout_s.
  */
