@@ -52,6 +52,7 @@
 struct sn_kbst {
 	struct sealnetd *d;
 	struct sn_kbs_client_opts o;
+	struct sn_kbs_client_ctx *tls; /* o.ctx: reloaded when a file changes */
 	uint8_t rek_priv[32], rek[SN_KBS_REK_LEN];
 	char *token;
 	int64_t expires_at;
@@ -415,6 +416,12 @@ static void run_helper(evutil_socket_t fd_unused, short what, void *arg)
 		return;
 	}
 	k->last_run = time(NULL);
+	/* the node's TLS context, kept across runs and loaded again when
+	 * the certificate, key or CA file changed; when it cannot be
+	 * loaded, the helper loads the files itself and says why */
+	k->o.ctx = NULL;
+	sn_kbs_client_ctx_refresh(&k->tls, &k->o);
+	k->o.ctx = k->tls;
 	pid = fork();
 	if (pid < 0) {
 		close(p[0]);
@@ -500,6 +507,7 @@ void sn_kbst_stop(struct sealnetd *d)
 		free(k->token);
 	}
 	OPENSSL_cleanse(k->rek_priv, sizeof(k->rek_priv));
+	sn_kbs_client_ctx_free(k->tls);
 	free(k);
 	d->kbst = NULL;
 }

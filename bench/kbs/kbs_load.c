@@ -6,7 +6,11 @@
  * code sealnetd's helper runs) or resource fetches (GET /resource/PATH
  * with a token it got first).  An attestation's two requests share one
  * TLS 1.3 connection (keep-alive, as sealnetd's helper does); each fetch
- * is its own connection.  Not a test: figures only.
+ * is its own connection.  All clients share one TLS context (the node's
+ * certificate, key and CA loaded once, as sealnetd keeps one); every
+ * connection is a full handshake.  Each token received is verified as
+ * sealnetd verifies its own (the KBS's JWKS, GET /keys once at start;
+ * subject, cnf and rek).  Not a test: figures only.
  *
  *   kbs_load --server HOST:PORT --ca CA --cert NODE.pem --key NODE.key
  *            --node ID --platform DIR --measurement HEX
@@ -67,12 +71,39 @@ static int evidence(void *arg, const uint8_t rd[SN_REPORT_DATA_LEN],
 				   len);
 }
 
+/* the KBS's token keys (GET /keys, once) and this node's TLS key */
+static struct sn_kbs_signer *keys[8];
+static size_t n_keys;
+static uint8_t spki[SN_SHA256_LEN];
+
+/* the token as sealnetd checks its own: signed by a published key, not
+ * expired, for this node, bound to its TLS key and resource key */
+static int check_token(const char *tok, const uint8_t rek[32], char *why,
+		       size_t cap)
+{
+	struct sn_kbs_claims c;
+
+	for (size_t i = 0; i < n_keys; i++)
+		if (!sn_kbs_token_verify(keys[i], tok, strlen(tok), time(NULL),
+					 &c)) {
+			if (strcmp(c.sub, node) ||
+			    memcmp(c.cnf_spki, spki, sizeof(spki)) ||
+			    memcmp(c.rek, rek, SN_KBS_REK_LEN))
+				break;
+			return 0;
+		}
+	snprintf(why, cap, "the token does not verify or is not this node's");
+	return -EBADMSG;
+}
+
 static int attest(uint8_t rek[32], char **token, char *why, size_t cap)
 {
 	struct sn_kbs_attest_result r = {0};
 	int err = sn_kbs_attest(&opts, node, rek, NULL, evidence, NULL, &r, why,
 				cap);
 
+	if (!err)
+		err = check_token(r.token, rek, why, cap);
 	if (!err && token)
 		*token = r.token;
 	else
@@ -232,6 +263,26 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	sn_log_set(NULL, NULL);
+	/* one TLS context for the node identity, as sealnetd keeps one:
+	 * the files are loaded once, each connection is still a full
+	 * handshake with the client certificate */
+	if (sn_kbs_client_ctx_new(&opts, &opts.ctx)) {
+		fprintf(stderr, "kbs_load: cannot load %s, %s or %s\n", opts.ca,
+			opts.cert, opts.key);
+		return 1;
+	}
+	{
+		struct sn_kbs_response r = {0};
+
+		if (sn_kbs_client_ctx_spki(opts.ctx, spki) ||
+		    sn_kbs_request(&opts, "GET", "/keys", NULL, NULL, 0, &r) ||
+		    r.status != 200 ||
+		    sn_kbs_jwks_parse(r.body, r.len, keys, 8, &n_keys)) {
+			fprintf(stderr, "kbs_load: GET /keys failed\n");
+			return 1;
+		}
+		sn_kbs_response_clear(&r);
+	}
 	w = calloc((size_t)clients, sizeof(*w));
 	if (!w)
 		return 1;
@@ -270,5 +321,8 @@ int main(int argc, char **argv)
 		free(w[i].lat);
 	free(w);
 	free(all);
+	sn_kbs_client_ctx_free(opts.ctx);
+	for (size_t i = 0; i < n_keys; i++)
+		sn_kbs_signer_free(keys[i]);
 	return fails ? 1 : 0;
 }

@@ -15,7 +15,8 @@
 # FETCH_N (fetches per client, 50), FETCH_CLIENTS ("4 16"), PROFILE (1:
 # perf record -e cpu-clock the KBS during the 16-client run; needs perf;
 # PERF_CG: call-graph mode, default dwarf; PERF_KEEP=FILE keeps the
-# perf.data), DB (database path; default in the temporary directory,
+# perf.data, FILE.load the load generator's), PROFILE_LOAD (1, with
+# PROFILE=1: record the load generator of that run too), DB (database path; default in the temporary directory,
 # i.e. /tmp), WORKERS (the KBS's "workers"; default its own: one per
 # CPU).
 set -eu
@@ -56,7 +57,7 @@ for _ in $(seq 100); do sk keys >/dev/null 2>&1 && break; sleep 0.1; done
 sk --cert admin.pem --key admin.key enrol node --stage A --node-cert node.pem >/dev/null
 sk --cert admin.pem --key admin.key set-reference A --policy pol.json >/dev/null
 sk --cert admin.pem --key admin.key put-resource a/s --stage A --file pol.json >/dev/null
-load() { netns_exec h2 "$LOAD" --server "$SRV" --ca ca.pem --cert node.pem --key node.key \
+load() { netns_exec h2 ${PERF_LOAD:+perf record -q -e cpu-clock --call-graph "${PERF_CG:-dwarf,16384}" -o "$PERF_LOAD" --} "$LOAD" --server "$SRV" --ca ca.pem --cert node.pem --key node.key \
 	--node node --platform plat --measurement "$M" "$@"; }
 # the KBS's own CPU time so far, ns: on-CPU time of all its threads
 cpu() { cat /proc/"$KPID"/task/*/schedstat | awk '{ s += $1 } END { printf "%.0f", s }'; }
@@ -70,7 +71,11 @@ measure() { # CLIENTS N [--fetch PATH]: one JSON line, KBS CPU and capacity adde
 		perf record -q -e cpu-clock --call-graph "${PERF_CG:-dwarf,16384}" -o "$T/perf.data" -p "$KPID" >/dev/null 2>&1 &
 		PP=$!
 		sleep 0.5
-		r=$(load -c "$1" -n "$2") || true
+		if [ "${PROFILE_LOAD:-0}" = 1 ]; then # the load generator too
+			r=$(PERF_LOAD="$T/perf-load.data" load -c "$1" -n "$2") || true
+		else
+			r=$(load -c "$1" -n "$2") || true
+		fi
 		kill -INT $PP; wait $PP || true
 	else
 		r=$(load -c "$1" -n "$2" "${@:3}") || true # failures: in the line
@@ -91,6 +96,7 @@ echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
 jq -r '"| \(.mode) | \(.clients) | \(.ops) | \(.ops_per_s) | \(.p50_ms) | \(.p90_ms) | \(.p99_ms) | \(.kbs_cpu_ms_per_op) | \(.kbs_capacity_per_s) | \(.load_cpu_ms_per_op) |"' "$RES"
 if [ -f "$T/perf.data" ]; then
 	[ -z "${PERF_KEEP:-}" ] || cp "$T/perf.data" "$PERF_KEEP"
+	[ -z "${PERF_KEEP:-}" ] || [ ! -f "$T/perf-load.data" ] || cp "$T/perf-load.data" "$PERF_KEEP.load"
 	echo "# perf: the KBS's CPU during the 16-client attestation run, by library (self)"
 	perf report -q -i "$T/perf.data" --no-children -g none --sort dso 2>/dev/null | grep -v '^$' | head -12
 	echo "# ... by symbol (top 25, self)"

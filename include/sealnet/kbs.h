@@ -391,7 +391,34 @@ struct sn_kbs_client_opts {
 	const char *cert;   /* client certificate (PEM), may be NULL */
 	const char *key;    /* its private key (PEM) */
 	int timeout_s;	    /* connect/read timeout; 0: 10 s */
+	/* a context made from these ca/cert/key by sn_kbs_client_ctx_new,
+	 * used by every connection instead of loading the files each time;
+	 * NULL: each connection loads them */
+	struct sn_kbs_client_ctx *ctx;
 };
+
+/*
+ * A TLS client context for one node identity (the CA file, the client
+ * certificate and its key, loaded and checked once), kept by a caller
+ * across requests and attestations (sealnetd, bench/kbs_load): every
+ * connection made with it is still a full TLS 1.3 handshake (no session
+ * is cached or offered).  It may be shared by threads.  new: 0, or
+ * -EINVAL (a file unreadable or the key not the certificate's).  current:
+ * whether o names the files x was loaded from and none changed since
+ * (device, inode, size, modification and change times).  refresh: keeps
+ * *x when current, else frees it and loads anew (*x NULL on failure).
+ */
+struct sn_kbs_client_ctx;
+int sn_kbs_client_ctx_new(const struct sn_kbs_client_opts *o,
+			  struct sn_kbs_client_ctx **out);
+void sn_kbs_client_ctx_free(struct sn_kbs_client_ctx *x);
+bool sn_kbs_client_ctx_current(const struct sn_kbs_client_ctx *x,
+			       const struct sn_kbs_client_opts *o);
+int sn_kbs_client_ctx_refresh(struct sn_kbs_client_ctx **x,
+			      const struct sn_kbs_client_opts *o);
+/* SHA-256 of the client certificate's SPKI (the key the KBS binds) */
+int sn_kbs_client_ctx_spki(const struct sn_kbs_client_ctx *x,
+			   uint8_t out[SN_SHA256_LEN]);
 
 struct sn_kbs_response {
 	int status;
@@ -433,9 +460,10 @@ struct sn_kbs_attest_result {
 	int64_t expires_at;
 };
 /*
- * GET /challenge, evidence bound to it, to o->cert's key, to rek and to
- * mlog_digest (NULL: no log), POST /attest as node, both on one TLS
- * connection (sn_kbs_conn_*).  0 and *out; else
+ * GET /challenge, evidence bound to it, to o->cert's key (the key of
+ * o->ctx's certificate when the caller keeps a context: the key the
+ * handshake proves), to rek and to mlog_digest (NULL: no log), POST
+ * /attest as node, both on one TLS connection (sn_kbs_conn_*).  0 and *out; else
  * why says what failed (-EACCES: refused, the KBS's code and message).
  * Blocking, each request bounded by o->timeout_s.
  */

@@ -4,7 +4,8 @@
  * GET /challenge, evidence over report_data = SHA-512(cb || mlog digest)
  * with cb binding the challenge, the node's TLS key (the client
  * certificate's SPKI) and its rek, POST /attest, the token; both requests
- * on one kept-alive TLS connection (one handshake).  Blocking (each
+ * on one kept-alive TLS connection (one handshake), made with the
+ * caller's TLS context (o->ctx) when it keeps one.  Blocking (each
  * request bounded by the options' timeout); sealnetd
  * runs it in a helper process (daemon/kbs_token.c).
  */
@@ -41,6 +42,8 @@ int sn_kbs_attest(const struct sn_kbs_client_opts *o, const char *node,
 	static const uint8_t no_log[SN_SHA384_LEN];
 	struct sn_kbs_response r = {0};
 	struct sn_kbs_conn *conn = NULL;
+	struct sn_kbs_client_ctx *own = NULL;
+	struct sn_kbs_client_opts oc;
 	char *ch_s = NULL, *rek_s = NULL, *ev_s = NULL, *body = NULL;
 	const char *tok;
 	json_t *j = NULL, *a = NULL;
@@ -49,13 +52,29 @@ int sn_kbs_attest(const struct sn_kbs_client_opts *o, const char *node,
 	json_int_t exp = 0;
 	int err;
 
-	err = sn_kbs_cert_file_spki(o->cert, spki);
-	if (err) {
-		snprintf(why, cap, "cannot read the node certificate %s",
-			 o->cert);
-		return err;
+	/* the TLS context: the caller's, or one for this attestation; the
+	 * key bound is the one the handshake proves (the context's
+	 * certificate, not the file read again) */
+	oc = *o;
+	if (!oc.ctx) {
+		err = sn_kbs_client_ctx_new(o, &own);
+		if (err) {
+			snprintf(why, cap,
+				 "cannot load the node certificate %s, its "
+				 "key or the CA file %s",
+				 o->cert ? o->cert : "(none)", o->ca);
+			return err;
+		}
+		oc.ctx = own;
 	}
-	err = sn_kbs_conn_open(o, &conn);
+	err = sn_kbs_client_ctx_spki(oc.ctx, spki);
+	if (err) {
+		snprintf(why, cap,
+			 "no node certificate: an attestation binds the "
+			 "node's TLS key");
+		goto out;
+	}
+	err = sn_kbs_conn_open(&oc, &conn);
 	if (!err)
 		err = sn_kbs_conn_request(conn, "GET", "/challenge", NULL, NULL,
 					  0, &r);
@@ -123,6 +142,7 @@ int sn_kbs_attest(const struct sn_kbs_client_opts *o, const char *node,
 	err = out->token ? 0 : -ENOMEM;
 out:
 	sn_kbs_conn_close(conn);
+	sn_kbs_client_ctx_free(own);
 	sn_kbs_response_clear(&r);
 	json_decref(j);
 	json_decref(a);

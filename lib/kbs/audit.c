@@ -72,10 +72,10 @@ static int read_head(struct sn_kbs_store *s, int64_t *seq,
 	sqlite3_stmt *st = NULL;
 	int rc, err = 0;
 
-	if (sqlite3_prepare_v2(s->db,
-			       "SELECT seq, hash FROM audit_head"
-			       " WHERE id=1",
-			       -1, &st, NULL) != SQLITE_OK)
+	if (sn_kbs_stmt(s,
+			"SELECT seq, hash FROM audit_head"
+			" WHERE id=1",
+			&st) != SQLITE_OK)
 		return sn_kbs_db_err(s, "reading the audit head");
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW && sqlite3_column_bytes(st, 1) == SN_SHA256_LEN) {
@@ -89,7 +89,7 @@ static int read_head(struct sn_kbs_store *s, int64_t *seq,
 			      -EIO :
 			      sn_kbs_db_err(s, "reading the audit head");
 	}
-	sqlite3_finalize(st);
+	sn_kbs_stmt_done(s, st);
 	return err;
 }
 
@@ -137,11 +137,11 @@ int sn_kbs_audit_append_tx(struct sn_kbs_store *s,
 	err = sn_kbs_audit_row_hash(&r, h);
 	if (err)
 		goto out;
-	if (sqlite3_prepare_v2(s->db,
-			       "INSERT INTO audit (seq, at, actor, action,"
-			       " subject, outcome, detail, prev, hash) VALUES"
-			       " (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-			       -1, &st, NULL) != SQLITE_OK) {
+	if (sn_kbs_stmt(s,
+			"INSERT INTO audit (seq, at, actor, action,"
+			" subject, outcome, detail, prev, hash) VALUES"
+			" (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+			&st) != SQLITE_OK) {
 		err = sn_kbs_db_err(s, "appending to the audit log");
 		goto out;
 	}
@@ -155,13 +155,13 @@ int sn_kbs_audit_append_tx(struct sn_kbs_store *s,
 		err = sn_kbs_db_err(s, "appending to the audit log");
 		goto out;
 	}
-	sqlite3_finalize(st);
+	sn_kbs_stmt_done(s, st);
 	st = NULL;
-	if (sqlite3_prepare_v2(s->db,
-			       "INSERT INTO audit_head (id, seq, hash) VALUES"
-			       " (1, ?1, ?2) ON CONFLICT(id) DO UPDATE SET"
-			       " seq=?1, hash=?2",
-			       -1, &st, NULL) != SQLITE_OK) {
+	if (sn_kbs_stmt(s,
+			"INSERT INTO audit_head (id, seq, hash) VALUES"
+			" (1, ?1, ?2) ON CONFLICT(id) DO UPDATE SET"
+			" seq=?1, hash=?2",
+			&st) != SQLITE_OK) {
 		err = sn_kbs_db_err(s, "updating the audit head");
 		goto out;
 	}
@@ -170,7 +170,7 @@ int sn_kbs_audit_append_tx(struct sn_kbs_store *s,
 	if (sqlite3_step(st) != SQLITE_DONE)
 		err = sn_kbs_db_err(s, "updating the audit head");
 out:
-	sqlite3_finalize(st);
+	sn_kbs_stmt_done(s, st);
 	for (int i = 0; i < 5; i++)
 		free(f[i]);
 	return err;
@@ -202,12 +202,11 @@ int sn_kbs_audit_json(struct sn_kbs_store *s, int64_t after, int limit,
 
 	if (!arr)
 		return -ENOMEM;
-	if (sqlite3_prepare_v2(
-		    s->db,
-		    "SELECT seq, at, actor, action, subject, outcome,"
-		    " detail, hash FROM audit WHERE seq > ?1 ORDER BY"
-		    " seq LIMIT ?2",
-		    -1, &st, NULL) != SQLITE_OK) {
+	if (sn_kbs_stmt(s,
+			"SELECT seq, at, actor, action, subject, outcome,"
+			" detail, hash FROM audit WHERE seq > ?1 ORDER BY"
+			" seq LIMIT ?2",
+			&st) != SQLITE_OK) {
 		json_decref(arr);
 		return sn_kbs_db_err(s, "reading the audit log");
 	}
@@ -228,7 +227,7 @@ int sn_kbs_audit_json(struct sn_kbs_store *s, int64_t after, int limit,
 				  "subject", col(st, 4), "outcome", col(st, 5),
 				  "detail", col(st, 6), "hash", hex));
 	}
-	sqlite3_finalize(st);
+	sn_kbs_stmt_done(s, st);
 	if (rc != SQLITE_DONE) {
 		json_decref(arr);
 		return sn_kbs_db_err(s, "reading the audit log");
@@ -264,11 +263,10 @@ int sn_kbs_audit_verify(struct sn_kbs_store *s, struct sn_kbs_audit_report *out)
 	err = read_head(s, &head_seq, head);
 	if (err)
 		goto out;
-	if (sqlite3_prepare_v2(
-		    s->db,
-		    "SELECT seq, at, actor, action, subject, outcome,"
-		    " detail, prev, hash FROM audit ORDER BY seq",
-		    -1, &st, NULL) != SQLITE_OK) {
+	if (sn_kbs_stmt(s,
+			"SELECT seq, at, actor, action, subject, outcome,"
+			" detail, prev, hash FROM audit ORDER BY seq",
+			&st) != SQLITE_OK) {
 		err = sn_kbs_db_err(s, "reading the audit log");
 		goto out;
 	}
@@ -328,7 +326,7 @@ int sn_kbs_audit_verify(struct sn_kbs_store *s, struct sn_kbs_audit_report *out)
 	}
 	memcpy(r.head, running, SN_SHA256_LEN);
 out:
-	sqlite3_finalize(st);
+	sn_kbs_stmt_done(s, st);
 	sn_kbs_rollback(s);
 	if (!err)
 		*out = r;

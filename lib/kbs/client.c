@@ -5,6 +5,8 @@
  * kept-alive connection (sn_kbs_conn_*: one handshake for GET /challenge
  * and POST /attest), server certificate checked against a given CA and
  * the host name or IP address, optional client certificate.
+ * A caller may keep the TLS context (CA, client certificate and key
+ * loaded once: sn_kbs_client_ctx_*) across connections.
  * Used by `sealnet kbs` and the tests.  Answers are bounded (8 MiB).
  */
 #include <errno.h>
@@ -18,6 +20,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <unistd.h>
 
@@ -25,6 +28,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <openssl/err.h>
+#include <openssl/evp.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
@@ -104,6 +108,8 @@ static SSL_CTX *client_ctx(const struct sn_kbs_client_opts *o)
 		return NULL;
 	SSL_CTX_set_min_proto_version(ctx, TLS1_3_VERSION);
 	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+	/* every connection a full handshake: nothing kept to resume */
+	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
 	if (SSL_CTX_load_verify_locations(ctx, o->ca, NULL) != 1) {
 		sn_err("kbs client: cannot read the CA file %s", o->ca);
 		goto fail;
@@ -120,8 +126,173 @@ static SSL_CTX *client_ctx(const struct sn_kbs_client_opts *o)
 	}
 	return ctx;
 fail:
+	ERR_clear_error();
 	SSL_CTX_free(ctx);
 	return NULL;
+}
+
+/* --- a context kept across connections ----------------------------------- */
+
+struct file_id {
+	bool set; /* the path was given */
+	dev_t dev;
+	ino_t ino;
+	off_t size;
+	struct timespec mtime, ctime;
+};
+
+struct sn_kbs_client_ctx {
+	SSL_CTX *ssl;
+	char *ca, *cert, *key; /* the paths loaded (NULL: none) */
+	struct file_id id[3];  /* ca, cert, key */
+	bool has_spki;
+	uint8_t spki[SN_SHA256_LEN];
+};
+
+/* 0 when the file is there (id filled), -errno when not; NULL path: set
+ * false */
+static int file_id(const char *path, struct file_id *id)
+{
+	struct stat st;
+
+	memset(id, 0, sizeof(*id));
+	if (!path)
+		return 0;
+	if (stat(path, &st))
+		return -errno;
+	id->set = true;
+	id->dev = st.st_dev;
+	id->ino = st.st_ino;
+	id->size = st.st_size;
+	id->mtime = st.st_mtim;
+	id->ctime = st.st_ctim;
+	return 0;
+}
+
+static bool file_id_eq(const struct file_id *a, const struct file_id *b)
+{
+	return a->set == b->set && a->dev == b->dev && a->ino == b->ino &&
+	       a->size == b->size && a->mtime.tv_sec == b->mtime.tv_sec &&
+	       a->mtime.tv_nsec == b->mtime.tv_nsec &&
+	       a->ctime.tv_sec == b->ctime.tv_sec &&
+	       a->ctime.tv_nsec == b->ctime.tv_nsec;
+}
+
+static bool path_eq(const char *a, const char *b)
+{
+	return a == b || (a && b && !strcmp(a, b));
+}
+
+static const char *key_path(const struct sn_kbs_client_opts *o)
+{
+	return o->cert ? (o->key ? o->key : o->cert) : NULL;
+}
+
+void sn_kbs_client_ctx_free(struct sn_kbs_client_ctx *x)
+{
+	if (!x)
+		return;
+	SSL_CTX_free(x->ssl);
+	free(x->ca);
+	free(x->cert);
+	free(x->key);
+	free(x);
+}
+
+int sn_kbs_client_ctx_new(const struct sn_kbs_client_opts *o,
+			  struct sn_kbs_client_ctx **out)
+{
+	struct sn_kbs_client_ctx *x = calloc(1, sizeof(*x));
+	const char *key = key_path(o);
+	X509 *crt;
+	int err = -ENOMEM;
+
+	if (!x)
+		return -ENOMEM;
+	if (!o->ca) {
+		sn_err("kbs client: no CA file given");
+		err = -EINVAL;
+		goto fail;
+	}
+	x->ca = strdup(o->ca);
+	x->cert = o->cert ? strdup(o->cert) : NULL;
+	x->key = key ? strdup(key) : NULL;
+	if (!x->ca || (o->cert && (!x->cert || !x->key)))
+		goto fail;
+	/* the files' identities before loading them: a change while they
+	 * are read makes the context not current */
+	if (file_id(x->ca, &x->id[0]) || file_id(x->cert, &x->id[1]) ||
+	    file_id(x->key, &x->id[2])) {
+		sn_err("kbs client: cannot read %s, %s or %s: %s", x->ca,
+		       x->cert ? x->cert : "-", x->key ? x->key : "-",
+		       strerror(errno));
+		err = -EINVAL;
+		goto fail;
+	}
+	x->ssl = client_ctx(o);
+	if (!x->ssl) {
+		err = -EINVAL;
+		goto fail;
+	}
+	crt = SSL_CTX_get0_certificate(x->ssl);
+	if (crt) {
+		uint8_t *der = NULL;
+		int n = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(crt), &der);
+
+		x->has_spki = n > 0 && EVP_Digest(der, (size_t)n, x->spki, NULL,
+						  EVP_sha256(), NULL) == 1;
+		OPENSSL_free(der);
+		if (!x->has_spki) {
+			err = -EIO;
+			goto fail;
+		}
+	}
+	*out = x;
+	return 0;
+fail:
+	sn_kbs_client_ctx_free(x);
+	return err;
+}
+
+bool sn_kbs_client_ctx_current(const struct sn_kbs_client_ctx *x,
+			       const struct sn_kbs_client_opts *o)
+{
+	struct file_id now;
+
+	if (!x || !path_eq(x->ca, o->ca) || !path_eq(x->cert, o->cert) ||
+	    !path_eq(x->key, key_path(o)))
+		return false;
+	for (int i = 0; i < 3; i++) {
+		const char *p = i == 0 ? x->ca : i == 1 ? x->cert : x->key;
+
+		if (file_id(p, &now) || !file_id_eq(&now, &x->id[i]))
+			return false;
+	}
+	return true;
+}
+
+int sn_kbs_client_ctx_refresh(struct sn_kbs_client_ctx **x,
+			      const struct sn_kbs_client_opts *o)
+{
+	int err;
+
+	if (sn_kbs_client_ctx_current(*x, o))
+		return 0;
+	sn_kbs_client_ctx_free(*x);
+	*x = NULL;
+	err = sn_kbs_client_ctx_new(o, x);
+	if (err)
+		*x = NULL;
+	return err;
+}
+
+int sn_kbs_client_ctx_spki(const struct sn_kbs_client_ctx *x,
+			   uint8_t out[SN_SHA256_LEN])
+{
+	if (!x->has_spki)
+		return -ENOENT;
+	memcpy(out, x->spki, SN_SHA256_LEN);
+	return 0;
 }
 
 /* the value of header name (with its colon) in the NUL-terminated header
@@ -215,7 +386,10 @@ int sn_kbs_conn_open(const struct sn_kbs_client_opts *o,
 		free(c);
 		return -EINVAL;
 	}
-	c->ctx = client_ctx(o);
+	if (o->ctx && SSL_CTX_up_ref(o->ctx->ssl))
+		c->ctx = o->ctx->ssl;
+	else if (!o->ctx)
+		c->ctx = client_ctx(o);
 	if (!c->ctx) {
 		free(c);
 		return -EINVAL;

@@ -3,14 +3,36 @@
 #ifndef SEALNET_LIB_KBS_INTERNAL_H
 #define SEALNET_LIB_KBS_INTERNAL_H
 
+#include <pthread.h>
 #include <sqlite3.h>
 
 #include "sealnet/kbs.h"
 
+#define SN_KBS_STMT_CACHE 48
+
 struct sn_kbs_store {
 	sqlite3 *db;
 	char path[256];
+	/* prepared statements kept across calls (sn_kbs_stmt): text and
+	 * statement; st NULL while one is in use */
+	pthread_mutex_t lock;
+	struct {
+		char *sql;
+		sqlite3_stmt *st;
+	} stmt[SN_KBS_STMT_CACHE];
+	unsigned long stmt_prepared; /* statements compiled (tests) */
 };
+
+/*
+ * A prepared statement for sql from the store's cache, or compiled now
+ * (SQLITE_OK or sqlite's error code, *out NULL).  Give it back with
+ * sn_kbs_stmt_done, which resets it (ends its read, drops the bindings)
+ * and keeps it for the next call with the same text.  A cached statement
+ * holds no data: each step reads the database as it is (a schema change
+ * makes sqlite compile it again).  Thread-safe.
+ */
+int sn_kbs_stmt(struct sn_kbs_store *s, const char *sql, sqlite3_stmt **out);
+void sn_kbs_stmt_done(struct sn_kbs_store *s, sqlite3_stmt *st);
 
 /* log sqlite's message for what and return -EIO */
 int sn_kbs_db_err(struct sn_kbs_store *s, const char *what);

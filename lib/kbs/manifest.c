@@ -22,7 +22,7 @@ static int bind_run(struct sn_kbs_store *s, const char *what, const char *sql,
 	sqlite3_stmt *st = NULL;
 	int err = 0;
 
-	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+	if (sn_kbs_stmt(s, sql, &st) != SQLITE_OK)
 		return sn_kbs_db_err(s, what);
 	if (t1)
 		sqlite3_bind_text(st, 1, t1, -1, SQLITE_STATIC);
@@ -33,7 +33,7 @@ static int bind_run(struct sn_kbs_store *s, const char *what, const char *sql,
 	sqlite3_bind_int64(st, 4, i4);
 	if (sqlite3_step(st) != SQLITE_DONE)
 		err = sn_kbs_db_err(s, what);
-	sqlite3_finalize(st);
+	sn_kbs_stmt_done(s, st);
 	return err;
 }
 
@@ -43,11 +43,11 @@ int sn_kbs_manifest_get(struct sn_kbs_store *s, struct sn_kbs_manifest *out)
 	struct sn_kbs_manifest m = {0};
 	int err = -ENOENT, rc;
 
-	if (sqlite3_prepare_v2(s->db,
-			       "SELECT digest, name, version, (SELECT "
-			       "count(DISTINCT stage) FROM manifest_stages) "
-			       "FROM manifest WHERE id=1",
-			       -1, &st, NULL) != SQLITE_OK)
+	if (sn_kbs_stmt(s,
+			"SELECT digest, name, version, (SELECT "
+			"count(DISTINCT stage) FROM manifest_stages) "
+			"FROM manifest WHERE id=1",
+			&st) != SQLITE_OK)
 		return sn_kbs_db_err(s, "reading the manifest");
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
@@ -61,7 +61,7 @@ int sn_kbs_manifest_get(struct sn_kbs_store *s, struct sn_kbs_manifest *out)
 	} else if (rc != SQLITE_DONE) {
 		err = sn_kbs_db_err(s, "reading the manifest");
 	}
-	sqlite3_finalize(st);
+	sn_kbs_stmt_done(s, st);
 	if (!err)
 		*out = m;
 	return err;
@@ -73,10 +73,10 @@ int sn_kbs_manifest_runs(struct sn_kbs_store *s, const char *node,
 	sqlite3_stmt *st = NULL;
 	int err = -ENOENT, rc;
 
-	if (sqlite3_prepare_v2(s->db,
-			       "SELECT 1 FROM manifest_stages WHERE node=?1 "
-			       "AND stage=?2",
-			       -1, &st, NULL) != SQLITE_OK)
+	if (sn_kbs_stmt(s,
+			"SELECT 1 FROM manifest_stages WHERE node=?1 "
+			"AND stage=?2",
+			&st) != SQLITE_OK)
 		return sn_kbs_db_err(s, "reading the manifest's stages");
 	sqlite3_bind_text(st, 1, node, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, stage, -1, SQLITE_STATIC);
@@ -85,7 +85,7 @@ int sn_kbs_manifest_runs(struct sn_kbs_store *s, const char *node,
 		err = 0;
 	else if (rc != SQLITE_DONE)
 		err = sn_kbs_db_err(s, "reading the manifest's stages");
-	sqlite3_finalize(st);
+	sn_kbs_stmt_done(s, st);
 	return err;
 }
 
@@ -100,20 +100,19 @@ static int store_text(struct sn_kbs_store *s, const char *manifest, size_t ml,
 	sqlite3_stmt *st = NULL;
 	int err = 0;
 
-	if (sqlite3_prepare_v2(s->db,
-			       only_missing ?
-				       "UPDATE manifest SET text=?1, "
+	if (sn_kbs_stmt(s,
+			only_missing ? "UPDATE manifest SET text=?1, "
 				       "signatures=?2 WHERE id=1 AND text IS "
 				       "NULL" :
 				       "UPDATE manifest SET text=?1, "
 				       "signatures=?2 WHERE id=1",
-			       -1, &st, NULL) != SQLITE_OK)
+			&st) != SQLITE_OK)
 		return sn_kbs_db_err(s, "recording the manifest's text");
 	sqlite3_bind_text(st, 1, manifest, (int)ml, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, sigs, (int)sl, SQLITE_STATIC);
 	if (sqlite3_step(st) != SQLITE_DONE)
 		err = sn_kbs_db_err(s, "recording the manifest's text");
-	sqlite3_finalize(st);
+	sn_kbs_stmt_done(s, st);
 	return err;
 }
 
@@ -130,10 +129,10 @@ int sn_kbs_manifest_load(struct sn_kbs_store *s, const char *domain,
 	if (!d)
 		return -ENOMEM;
 	why[0] = '\0';
-	if (sqlite3_prepare_v2(s->db,
-			       "SELECT text, signatures, digest FROM manifest "
-			       "WHERE id=1",
-			       -1, &st, NULL) != SQLITE_OK) {
+	if (sn_kbs_stmt(s,
+			"SELECT text, signatures, digest FROM manifest "
+			"WHERE id=1",
+			&st) != SQLITE_OK) {
 		err = sn_kbs_db_err(s, "reading the manifest");
 		snprintf(why, cap, "the database could not be read");
 		goto out;
@@ -188,7 +187,7 @@ int sn_kbs_manifest_load(struct sn_kbs_store *s, const char *domain,
 	*out = wf;
 	wf = NULL;
 out:
-	sqlite3_finalize(st);
+	sn_kbs_stmt_done(s, st);
 	sn_wf_sigset_free(ss);
 	sn_workflow_free(wf);
 	free(d);

@@ -99,6 +99,62 @@ int sn_kbs_db_err(struct sn_kbs_store *s, const char *what)
 	return -EIO;
 }
 
+int sn_kbs_stmt(struct sn_kbs_store *s, const char *sql, sqlite3_stmt **out)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	pthread_mutex_lock(&s->lock);
+	for (int i = 0; i < SN_KBS_STMT_CACHE && s->stmt[i].sql; i++)
+		if (s->stmt[i].st && !strcmp(s->stmt[i].sql, sql)) {
+			st = s->stmt[i].st;
+			s->stmt[i].st = NULL;
+			break;
+		}
+	if (!st)
+		s->stmt_prepared++;
+	pthread_mutex_unlock(&s->lock);
+	if (st) {
+		*out = st;
+		return SQLITE_OK;
+	}
+	rc = sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st,
+				NULL);
+	if (rc != SQLITE_OK) {
+		sqlite3_finalize(st);
+		*out = NULL;
+		return rc;
+	}
+	*out = st;
+	return SQLITE_OK;
+}
+
+void sn_kbs_stmt_done(struct sn_kbs_store *s, sqlite3_stmt *st)
+{
+	const char *sql;
+	int i;
+
+	if (!st)
+		return;
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	sql = sqlite3_sql(st);
+	pthread_mutex_lock(&s->lock);
+	/* its slot, else the first free one */
+	for (i = 0; i < SN_KBS_STMT_CACHE && s->stmt[i].sql; i++)
+		if (!s->stmt[i].st && !strcmp(s->stmt[i].sql, sql))
+			break;
+	if (i < SN_KBS_STMT_CACHE && !s->stmt[i].sql && sql)
+		s->stmt[i].sql = strdup(sql);
+	if (i < SN_KBS_STMT_CACHE && s->stmt[i].sql && !s->stmt[i].st &&
+	    !strcmp(s->stmt[i].sql, sql ? sql : "")) {
+		s->stmt[i].st = st;
+		st = NULL;
+	}
+	pthread_mutex_unlock(&s->lock);
+	sqlite3_finalize(st); /* the cache is full, or a second copy */
+}
+
 int sn_kbs_exec(struct sn_kbs_store *s, const char *sql)
 {
 	char *msg = NULL;
@@ -127,8 +183,7 @@ void sn_kbs_rollback(struct sn_kbs_store *s)
 	sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
 }
 
-int sn_kbs_end(struct sn_kbs_store *s, int err,
-	       const struct sn_kbs_audit_in *a)
+int sn_kbs_end(struct sn_kbs_store *s, int err, const struct sn_kbs_audit_in *a)
 {
 	if (!err && a)
 		err = sn_kbs_audit_append_tx(s, a);
@@ -144,14 +199,14 @@ static int get_version(struct sn_kbs_store *s, int *out)
 	sqlite3_stmt *st = NULL;
 	int err = 0;
 
-	if (sqlite3_prepare_v2(s->db, "SELECT version FROM schema_version", -1,
-			       &st, NULL) != SQLITE_OK)
+	if (sn_kbs_stmt(s, "SELECT version FROM schema_version", &st) !=
+	    SQLITE_OK)
 		return sn_kbs_db_err(s, "reading the schema version");
 	if (sqlite3_step(st) == SQLITE_ROW)
 		*out = sqlite3_column_int(st, 0);
 	else
 		err = sn_kbs_db_err(s, "reading the schema version");
-	sqlite3_finalize(st);
+	sn_kbs_stmt_done(s, st);
 	return err;
 }
 
@@ -208,6 +263,7 @@ int sn_kbs_store_open(const char *path, struct sn_kbs_store **out)
 
 	if (!s)
 		return -ENOMEM;
+	pthread_mutex_init(&s->lock, NULL);
 	snprintf(s->path, sizeof(s->path), "%s", path);
 	if (sqlite3_open_v2(path, &s->db,
 			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
@@ -229,8 +285,7 @@ int sn_kbs_store_open(const char *path, struct sn_kbs_store **out)
 	*out = s;
 	return 0;
 fail:
-	sqlite3_close(s->db);
-	free(s);
+	sn_kbs_store_close(s);
 	return err;
 }
 
@@ -238,7 +293,12 @@ void sn_kbs_store_close(struct sn_kbs_store *s)
 {
 	if (!s)
 		return;
+	for (int i = 0; i < SN_KBS_STMT_CACHE; i++) {
+		sqlite3_finalize(s->stmt[i].st);
+		free(s->stmt[i].sql);
+	}
 	sqlite3_close(s->db);
+	pthread_mutex_destroy(&s->lock);
 	free(s);
 }
 
@@ -249,13 +309,13 @@ static int run(struct sn_kbs_store *s, const char *what, const char *sql, int n,
 	sqlite3_stmt *st = NULL;
 	int err = 0;
 
-	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+	if (sn_kbs_stmt(s, sql, &st) != SQLITE_OK)
 		return sn_kbs_db_err(s, what);
 	for (int i = 0; i < n; i++)
 		sqlite3_bind_text(st, i + 1, texts[i], -1, SQLITE_STATIC);
 	if (sqlite3_step(st) != SQLITE_DONE)
 		err = sn_kbs_db_err(s, what);
-	sqlite3_finalize(st);
+	sn_kbs_stmt_done(s, st);
 	return err;
 }
 
@@ -296,10 +356,10 @@ int sn_kbs_node_get(struct sn_kbs_store *s, const char *id,
 	struct sn_kbs_node n = {0};
 	int err = -ENOENT, rc;
 
-	if (sqlite3_prepare_v2(s->db,
-			       "SELECT stage, spki_sha256, revoked FROM nodes "
-			       "WHERE id=?1",
-			       -1, &st, NULL) != SQLITE_OK)
+	if (sn_kbs_stmt(s,
+			"SELECT stage, spki_sha256, revoked FROM nodes "
+			"WHERE id=?1",
+			&st) != SQLITE_OK)
 		return sn_kbs_db_err(s, "reading a node");
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
@@ -319,7 +379,7 @@ int sn_kbs_node_get(struct sn_kbs_store *s, const char *id,
 	} else if (rc != SQLITE_DONE) {
 		err = sn_kbs_db_err(s, "reading a node");
 	}
-	sqlite3_finalize(st);
+	sn_kbs_stmt_done(s, st);
 	if (!err)
 		*out = n;
 	return err;
@@ -345,9 +405,8 @@ int sn_kbs_reference_get(struct sn_kbs_store *s, const char *stage, char **out)
 	sqlite3_stmt *st = NULL;
 	int err = -ENOENT, rc;
 
-	if (sqlite3_prepare_v2(s->db,
-			       "SELECT policy FROM refvals WHERE stage=?1", -1,
-			       &st, NULL) != SQLITE_OK)
+	if (sn_kbs_stmt(s, "SELECT policy FROM refvals WHERE stage=?1", &st) !=
+	    SQLITE_OK)
 		return sn_kbs_db_err(s, "reading reference values");
 	sqlite3_bind_text(st, 1, stage, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
@@ -360,7 +419,7 @@ int sn_kbs_reference_get(struct sn_kbs_store *s, const char *stage, char **out)
 	} else if (rc != SQLITE_DONE) {
 		err = sn_kbs_db_err(s, "reading reference values");
 	}
-	sqlite3_finalize(st);
+	sn_kbs_stmt_done(s, st);
 	return err;
 }
 
@@ -378,13 +437,12 @@ int sn_kbs_resource_put(struct sn_kbs_store *s, const char *path,
 	err = sn_kbs_begin(s);
 	if (err)
 		return err;
-	if (sqlite3_prepare_v2(
-		    s->db,
-		    "INSERT INTO resources (path, stage, node, data,"
-		    " updated_at) VALUES (?1, ?2, ?3, ?4, unixepoch())"
-		    " ON CONFLICT(path) DO UPDATE SET stage=?2,"
-		    " node=?3, data=?4, updated_at=unixepoch()",
-		    -1, &st, NULL) != SQLITE_OK) {
+	if (sn_kbs_stmt(s,
+			"INSERT INTO resources (path, stage, node, data,"
+			" updated_at) VALUES (?1, ?2, ?3, ?4, unixepoch())"
+			" ON CONFLICT(path) DO UPDATE SET stage=?2,"
+			" node=?3, data=?4, updated_at=unixepoch()",
+			&st) != SQLITE_OK) {
 		err = sn_kbs_db_err(s, "storing a resource");
 		goto out;
 	}
@@ -395,7 +453,7 @@ int sn_kbs_resource_put(struct sn_kbs_store *s, const char *path,
 	if (sqlite3_step(st) != SQLITE_DONE)
 		err = sn_kbs_db_err(s, "storing a resource");
 out:
-	sqlite3_finalize(st);
+	sn_kbs_stmt_done(s, st);
 	err = sn_kbs_end(s, err, a);
 	return err;
 }
@@ -406,10 +464,10 @@ int sn_kbs_resource_get(struct sn_kbs_store *s, const char *path,
 	sqlite3_stmt *st = NULL;
 	int err = -ENOENT, rc;
 
-	if (sqlite3_prepare_v2(s->db,
-			       "SELECT stage, node, data FROM resources WHERE"
-			       " path=?1",
-			       -1, &st, NULL) != SQLITE_OK)
+	if (sn_kbs_stmt(s,
+			"SELECT stage, node, data FROM resources WHERE"
+			" path=?1",
+			&st) != SQLITE_OK)
 		return sn_kbs_db_err(s, "reading a resource");
 	sqlite3_bind_text(st, 1, path, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
@@ -435,7 +493,7 @@ int sn_kbs_resource_get(struct sn_kbs_store *s, const char *path,
 	} else if (rc != SQLITE_DONE) {
 		err = sn_kbs_db_err(s, "reading a resource");
 	}
-	sqlite3_finalize(st);
+	sn_kbs_stmt_done(s, st);
 	return err;
 }
 
@@ -501,13 +559,13 @@ static int exists(struct sn_kbs_store *s, const char *what, const char *sql,
 	sqlite3_stmt *st = NULL;
 	int rc;
 
-	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+	if (sn_kbs_stmt(s, sql, &st) != SQLITE_OK)
 		return sn_kbs_db_err(s, what);
 	sqlite3_bind_text(st, 1, a1, -1, SQLITE_STATIC);
 	if (a2)
 		sqlite3_bind_text(st, 2, a2, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
+	sn_kbs_stmt_done(s, st);
 	if (rc == SQLITE_ROW)
 		return 1;
 	if (rc == SQLITE_DONE)
@@ -584,11 +642,10 @@ int sn_kbs_events_json(struct sn_kbs_store *s, int64_t after, int limit,
 
 	if (!arr)
 		return -ENOMEM;
-	if (sqlite3_prepare_v2(
-		    s->db,
-		    "SELECT seq, kind, value, reason, at, domain FROM"
-		    " revocations WHERE seq > ?1 ORDER BY seq LIMIT ?2",
-		    -1, &st, NULL) != SQLITE_OK) {
+	if (sn_kbs_stmt(s,
+			"SELECT seq, kind, value, reason, at, domain FROM"
+			" revocations WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+			&st) != SQLITE_OK) {
 		json_decref(arr);
 		return sn_kbs_db_err(s, "reading revocation events");
 	}
@@ -599,13 +656,12 @@ int sn_kbs_events_json(struct sn_kbs_store *s, int64_t after, int limit,
 		json_t *ev;
 
 		l = sqlite3_column_int64(st, 0);
-		ev = json_pack("{s:I,s:s,s:s,s:s,s:I}", "seq", (json_int_t)l,
-			       "kind", (const char *)sqlite3_column_text(st, 1),
-			       "value",
-			       (const char *)sqlite3_column_text(st, 2),
-			       "reason",
-			       (const char *)sqlite3_column_text(st, 3), "at",
-			       (json_int_t)sqlite3_column_int64(st, 4));
+		ev = json_pack(
+			"{s:I,s:s,s:s,s:s,s:I}", "seq", (json_int_t)l, "kind",
+			(const char *)sqlite3_column_text(st, 1), "value",
+			(const char *)sqlite3_column_text(st, 2), "reason",
+			(const char *)sqlite3_column_text(st, 3), "at",
+			(json_int_t)sqlite3_column_int64(st, 4));
 		/* a peer domain's revocation re-published (fedstore.c) */
 		if (ev && dom && dom[0])
 			json_object_set_new(ev, "domain", json_string(dom));
@@ -613,7 +669,7 @@ int sn_kbs_events_json(struct sn_kbs_store *s, int64_t after, int limit,
 	}
 	if (rc != SQLITE_DONE)
 		err = sn_kbs_db_err(s, "reading revocation events");
-	sqlite3_finalize(st);
+	sn_kbs_stmt_done(s, st);
 	if (err) {
 		json_decref(arr);
 		return err;
@@ -637,7 +693,7 @@ static int rows_json(struct sn_kbs_store *s, const char *sql,
 
 	if (!arr)
 		return -ENOMEM;
-	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
+	if (sn_kbs_stmt(s, sql, &st) != SQLITE_OK) {
 		json_decref(arr);
 		return sn_kbs_db_err(s, "listing");
 	}
@@ -659,7 +715,7 @@ static int rows_json(struct sn_kbs_store *s, const char *sql,
 		}
 		json_array_append_new(arr, o);
 	}
-	sqlite3_finalize(st);
+	sn_kbs_stmt_done(s, st);
 	if (rc != SQLITE_DONE) {
 		json_decref(arr);
 		return sn_kbs_db_err(s, "listing");
