@@ -23,11 +23,45 @@
 
 void kbs_challenge(struct kbs *k, struct evhttp_request *req)
 {
-	uint8_t ch[SN_KBS_CHALLENGE_LEN];
-	char *b64 = NULL, *txt = NULL;
+	uint8_t ch[SN_KBS_CHALLENGE_LEN], spki[SN_SHA256_LEN];
+	char *b64 = NULL, *txt = NULL, id[SN_KBS_NAME_MAX];
 	json_t *o;
-	int err = sn_kbs_challenge_issue(k->ch, kbs_now_ms(), ch);
+	int err;
 
+	/* only enrolled nodes may hold challenges, a few each: anyone who
+	 * can reach the port could otherwise fill the table for everyone */
+	if (kbs_peer_spki(req, spki)) {
+		kbs_refuse(k, req, 401, "challenge", NULL, "no-client-cert",
+			   NULL,
+			   "a challenge is issued only over TLS with an "
+			   "enrolled node's client certificate (the key its "
+			   "evidence will bind)");
+		return;
+	}
+	err = sn_kbs_node_by_spki(k->st, spki, id);
+	if (err) {
+		kbs_refuse(
+			k, req, err == -ENOENT ? 403 : 503, "challenge", NULL,
+			err == -ENOENT ? "not-enrolled" : "internal", NULL,
+			err == -ENOENT ?
+				"no node is enrolled with this TLS client "
+				"key (an admin runs 'sealnet kbs enrol' with "
+				"its certificate)" :
+				"the node table could not be read "
+				"(database error?)");
+		return;
+	}
+	err = sn_kbs_challenge_issue_for(k->ch, kbs_now_ms(), spki, ch);
+	if (err == -EDQUOT) {
+		kbs_refuse(k, req, 429, "challenge", id, "too-many-challenges",
+			   NULL,
+			   "node %s already holds %d unused challenges; use "
+			   "one (POST /attest) or retry after %d s, when they "
+			   "expire",
+			   id, k->cfg.max_challenges_per_node,
+			   k->cfg.challenge_lifetime);
+		return;
+	}
 	if (err == -EBUSY) {
 		kbs_refuse(k, req, 503, "challenge", NULL, "busy", NULL,
 			   "%d challenges are outstanding; retry in a few "

@@ -23,6 +23,7 @@ struct kbs_config {
 	int challenge_lifetime; /* s */
 	int request_timeout;	/* s */
 	int max_challenges;
+	int max_challenges_per_node; /* outstanding per node key */
 	int max_waiters; /* pending GET /events */
 	char metrics_listen[64]; /* "ADDR:PORT" of /metrics; "" = off */
 	int workers; /* event loops (threads) serving the API; 0 = CPUs */

@@ -58,6 +58,7 @@ static void usage(FILE *f)
 		"                      (s, 60), \"request_timeout\" (s, 10),\n"
 		"                      \"max_challenges\" (4096), "
 		"\"max_event_waiters\" (1024),\n"
+		"                      \"max_challenges_per_node\" (4),\n"
 		"                      \"manifest\" (an initial import: the "
 		"imported manifest\n"
 		"                      is the one source of truth), "
@@ -94,6 +95,9 @@ static int setup(struct kbs *k)
 		err = sn_kbs_challenges_new(
 			(size_t)k->cfg.max_challenges,
 			(uint64_t)k->cfg.challenge_lifetime * 1000, &k->ch);
+	if (!err)
+		sn_kbs_challenges_set_per_key(
+			k->ch, (uint32_t)k->cfg.max_challenges_per_node);
 	if (!err)
 		err = kbs_manifest_setup(k);
 	return err;

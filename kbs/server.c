@@ -143,6 +143,9 @@ void kbs_reply(struct evhttp_request *req, int status, const char *json)
 	case 413:
 		reason = "Payload Too Large";
 		break;
+	case 429:
+		reason = "Too Many Requests";
+		break;
 	case 503:
 		reason = "Service Unavailable";
 		break;

@@ -100,6 +100,11 @@ int sn_kbs_enrol(struct sn_kbs_store *s, const struct sn_kbs_node *n,
 /* -ENOENT: not enrolled */
 int sn_kbs_node_get(struct sn_kbs_store *s, const char *id,
 		    struct sn_kbs_node *out);
+/* the id of a node enrolled with this TLS key (SHA-256 of its SPKI; the
+ * first by id when several are): 0, -ENOENT none, -EIO */
+int sn_kbs_node_by_spki(struct sn_kbs_store *s,
+			const uint8_t spki[SN_SHA256_LEN],
+			char id[SN_KBS_NAME_MAX]);
 /* policy_json: an appraisal policy (docs/attestation.md) */
 int sn_kbs_reference_set(struct sn_kbs_store *s, const char *stage,
 			 const char *policy_json,
@@ -248,6 +253,15 @@ void sn_kbs_challenges_free(struct sn_kbs_challenges *c);
  * capacity unexpired challenges are outstanding. */
 int sn_kbs_challenge_issue(struct sn_kbs_challenges *c, uint64_t now_ms,
 			   uint8_t out[SN_KBS_CHALLENGE_LEN]);
+/* The same for a client key (SHA-256 of its SPKI): also -EDQUOT when
+ * per_key of that key's challenges are outstanding (unused, unexpired);
+ * the new one is refused, the outstanding ones stay valid. */
+int sn_kbs_challenge_issue_for(struct sn_kbs_challenges *c, uint64_t now_ms,
+			       const uint8_t key[SN_SHA256_LEN],
+			       uint8_t out[SN_KBS_CHALLENGE_LEN]);
+/* outstanding challenges per key at most (0, the default: no limit) */
+void sn_kbs_challenges_set_per_key(struct sn_kbs_challenges *c,
+				   uint32_t per_key);
 /* Use one: 0 (now used), -ENOENT never issued (or forgotten), -EALREADY
  * already used, -ETIMEDOUT expired. */
 int sn_kbs_challenge_consume(struct sn_kbs_challenges *c, uint64_t now_ms,

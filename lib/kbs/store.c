@@ -310,6 +310,34 @@ int sn_kbs_node_get(struct sn_kbs_store *s, const char *id,
 	return err;
 }
 
+int sn_kbs_node_by_spki(struct sn_kbs_store *s,
+			const uint8_t spki[SN_SHA256_LEN],
+			char id[SN_KBS_NAME_MAX])
+{
+	sqlite3_stmt *st = NULL;
+	char hex[2 * SN_SHA256_LEN + 1];
+	int err = -ENOENT, rc;
+
+	sn_hex_encode(spki, SN_SHA256_LEN, hex);
+	if (sqlite3_prepare_v2(s->db,
+			       "SELECT id FROM nodes WHERE spki_sha256=?1 "
+			       "ORDER BY id LIMIT 1",
+			       -1, &st, NULL) != SQLITE_OK)
+		return sn_kbs_db_err(s, "finding a node by its key");
+	sqlite3_bind_text(st, 1, hex, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		const char *v = (const char *)sqlite3_column_text(st, 0);
+
+		snprintf(id, SN_KBS_NAME_MAX, "%s", v ? v : "");
+		err = 0;
+	} else if (rc != SQLITE_DONE) {
+		err = sn_kbs_db_err(s, "finding a node by its key");
+	}
+	sqlite3_finalize(st);
+	return err;
+}
+
 int sn_kbs_reference_set(struct sn_kbs_store *s, const char *stage,
 			 const char *policy_json,
 			 const struct sn_kbs_audit_in *a)

@@ -37,7 +37,7 @@ mk_self() { # NAME CN: a node's self-signed TLS certificate
 kbs_pki "$K"
 mk_ca rogueca "not the admin CA"
 mk_leaf rogue alice rogueca "extendedKeyUsage=clientAuth"
-for n in node1 node2 node3 other; do mk_self $n $n; done
+for n in node1 node2 node3 node4 other; do mk_self $n $n; done
 
 # ---- sim platform, reference values --------------------------------------
 "$SEALNET" sim-tee init "$T/plat" >"$T/plat.txt"
@@ -54,6 +54,7 @@ kbs_config() { # FILE TOKEN_LIFETIME CHALLENGE_LIFETIME
   "tls_cert": "server.pem", "tls_key": "server.key", "admin_ca": "adminca.pem",
   "database": "kbs.db", "token_key": "token.key",
   "token_lifetime": $2, "challenge_lifetime": $3, "request_timeout": 10,
+  "max_challenges_per_node": 16,
   "metrics_listen": "${SRV%:*}:9478" }
 JSON
 }
@@ -151,11 +152,33 @@ check "fetch with the wrong rek: does not open (exit 1)" [ "$rc" = 1 ]
 check "node1 may not fetch a/node3-only" refused wrong-node node node1 fetch a/node3-only --token "$T/t1" --rek "$T/node1.rek"
 
 # ---- challenge refusals ---------------------------------------------------
-CH=$(netns_exec h2 curl -s --cacert "$T/ca.pem" "https://$SRV/challenge" | jq -r .challenge)
+CH=$(netns_exec h2 curl -s --cacert "$T/ca.pem" --cert "$T/node1.pem" --key "$T/node1.key" "https://$SRV/challenge" | jq -r .challenge)
 check "attest with a fetched challenge" attest node1 --challenge "$CH" --token "$T/t1b"
 check "replayed challenge: refused (challenge-used)" refused challenge-used attest node1 --challenge "$CH"
 check "unknown challenge: refused (challenge-unknown)" \
 	refused challenge-unknown attest node1 --challenge "$(head -c 32 /dev/urandom | basenc --base64url | tr -d =)"
+
+# ---- challenges only for enrolled nodes, a few each ------------------------
+# (the attack: anyone reaching the port filled the table, 4096 challenges,
+# so no node could attest until they expired)
+check "GET /challenge without a client certificate: 401" [ "$(curl_as "" "https://$SRV/challenge")" = 401 ]
+check "  ... no-client-cert" has_error no-client-cert
+check "GET /challenge with a key no node is enrolled with: 403" [ "$(curl_as other "https://$SRV/challenge")" = 403 ]
+check "  ... not-enrolled" has_error not-enrolled
+# 200 anonymous requests on one kept-alive connection: none gets a challenge
+netns_exec h2 curl -s --cacert "$T/ca.pem" $(for _ in $(seq 200); do echo "https://$SRV/challenge"; done) |
+	grep -o '"challenge":"' | wc -l >"$T/anon.n"
+check "an anonymous flood of 200 GET /challenge gets no challenge" [ "$(cat "$T/anon.n")" = 0 ]
+# node4 (max_challenges_per_node 16 in this config): the 17th unused one is refused
+check "admin: enrol node4 (stage A)" admin enrol node4 --stage A --node-cert "$T/node4.pem"
+netns_exec h2 curl -s --cacert "$T/ca.pem" --cert "$T/node4.pem" --key "$T/node4.key" \
+	$(for _ in $(seq 17); do echo "https://$SRV/challenge"; done) >"$T/n2.out"
+check "node4 holds at most 16 unused challenges (16 of 17 issued)" \
+	[ "$(grep -o '"challenge":"' "$T/n2.out" | wc -l)" = 16 ]
+check "  ... the 17th: too-many-challenges" grep -q '"error":"too-many-challenges"' "$T/n2.out"
+check "  ... again: a 429" [ "$(curl_as node4 "https://$SRV/challenge")" = 429 ]
+check "  ... with a JSON error too-many-challenges" has_error too-many-challenges
+check "another node still gets its challenge and attests" attest node3 --token "$T/t3b"
 
 # ---- appraisal refusals ---------------------------------------------------
 check "evidence bound to another TLS key: refused" refused appraisal-failed attest node1 --bind-cert "$T/other.pem"
@@ -163,7 +186,9 @@ check "  ... the reason is report-data" grep -q 'reason report-data' "$T/err"
 check "a measurement not in the reference values: refused" \
 	refused appraisal-failed node node1 attest --node node1 --platform "$T/plat" --measurement "$M2" --rek "$T/node1.rek"
 check "  ... the reason is measurement-not-allowed" grep -q 'reason measurement-not-allowed' "$T/err"
-check "a TLS key other than the enrolled one: refused" refused wrong-tls-key \
+check "a TLS key other than the enrolled one (node2's): refused" refused wrong-tls-key \
+	node node2 attest --node node1 --platform "$T/plat" --measurement "$M1" --rek "$T/node1.rek"
+check "a key no node is enrolled with gets no challenge: refused" refused not-enrolled \
 	node other attest --node node1 --platform "$T/plat" --measurement "$M1" --rek "$T/node1.rek"
 check "a node that is not enrolled: refused" refused not-enrolled \
 	node other attest --node ghost --platform "$T/plat" --measurement "$M1" --rek "$T/other.rek"
@@ -291,7 +316,8 @@ check "events list both revocations" [ "$(sk events --wait 0 | jq '.events | len
 admin audit --limit 10000 >"$T/audit.json"
 for code in bad-policy wrong-node challenge-used challenge-unknown appraisal-failed wrong-tls-key \
 	not-enrolled wrong-stage token-key-mismatch token-invalid no-token too-large malformed \
-	no-client-cert bad-path bad-method admin-required node-revoked revoked measurement-revoked; do
+	no-client-cert bad-path bad-method admin-required node-revoked revoked measurement-revoked \
+	too-many-challenges; do
 	check "audit: a refusal $code" jq -e --arg c "$code" 'any(.[]; .outcome == $c)' "$T/audit.json" >/dev/null
 done
 check "audit: the admin's changes, by admin:alice" \
@@ -299,7 +325,7 @@ check "audit: the admin's changes, by admin:alice" \
 check "audit verify (over the API)" admin audit verify
 
 # ---- kill -9 during a burst of attestations --------------------------------
-CHX=$(netns_exec h2 curl -s --cacert "$T/ca.pem" "https://$SRV/challenge" | jq -r .challenge)
+CHX=$(netns_exec h2 curl -s --cacert "$T/ca.pem" --cert "$T/node1.pem" --key "$T/node1.key" "https://$SRV/challenge" | jq -r .challenge)
 for i in 1 2 3 4; do
 	attest node1 --count 400 >"$T/burst$i" 2>"$T/burst$i.err" &
 	eval "BP$i=\$!"
@@ -326,7 +352,7 @@ check "audit verify after the crash (the database file)" "$SEALNET" kbs audit ve
 
 # ---- expiry (token lifetime 3 s, challenge lifetime 2 s now) --------------
 check "node1 attests (short-lived token)" attest node1 --token "$T/t3"
-CH=$(netns_exec h2 curl -s --cacert "$T/ca.pem" "https://$SRV/challenge" | jq -r .challenge)
+CH=$(netns_exec h2 curl -s --cacert "$T/ca.pem" --cert "$T/node1.pem" --key "$T/node1.key" "https://$SRV/challenge" | jq -r .challenge)
 sleep 3.5
 check "expired challenge: refused (challenge-expired)" refused challenge-expired attest node1 --challenge "$CH"
 check "expired token: refused (token-expired)" refused token-expired node node1 fetch a/secret --token "$T/t3" --rek "$T/node1.rek"
