@@ -531,7 +531,8 @@ static void refuse(struct sn_appraisal *out, const char *why)
 
 int sn_kbst_verify(void *arg, const char *tok, size_t len,
 		   const uint8_t spki[SN_SHA256_LEN], uint32_t peer_id,
-		   const char *peer_name, struct sn_appraisal *out)
+		   const char *peer_name, enum sn_make_accept accept,
+		   struct sn_appraisal *out)
 {
 	struct sealnetd *d = arg;
 	struct sn_kbst *k = d->kbst;
@@ -575,9 +576,12 @@ int sn_kbst_verify(void *arg, const char *tok, size_t len,
 	if (d->wfd && d->wfd->wf &&
 	    sn_kbs_token_check_manifest(
 		    d->wfd->wf, &c, peer_name,
-		    d->cfg->kbs.make_accept ==
-			    SN_MAKE_ACCEPT_TOKEN_AND_EVIDENCE,
-		    why, sizeof(why))) {
+		    /* this session's mode, not the configuration's now:
+		     * adjust_accept may have changed it since the session
+		     * began, and only a session that takes evidence too
+		     * may accept a token without a manifest claim */
+		    accept == SN_MAKE_ACCEPT_TOKEN_AND_EVIDENCE, why,
+		    sizeof(why))) {
 		refuse(out, why);
 		return 0;
 	}
