@@ -24,6 +24,8 @@ struct kbs_config {
 	int request_timeout;	/* s */
 	int max_challenges;
 	int max_challenges_per_node; /* outstanding per node key */
+	/* audit rows of unauthenticated refusals, per source address */
+	int audit_refusal_burst, audit_refusal_rate; /* rows, rows/s */
 	int max_waiters; /* pending GET /events */
 	char metrics_listen[64]; /* "ADDR:PORT" of /metrics; "" = off */
 	int workers; /* event loops (threads) serving the API; 0 = CPUs */
@@ -85,7 +87,17 @@ struct kbs {
 	/* rollover.c: the token keys (current, next, retiring), shared by
 	 * every worker and locked: read them with kbs_signer() etc. */
 	struct kbs_keyring *kr;
+	struct kbs_alim *alim; /* audit_limit.c, shared (locked) */
 };
+/* --- audit_limit.c: audit rows of unauthenticated refusals, limited --- */
+struct kbs_alim;
+/* with k->base (the main loop writes the summary rows) */
+int kbs_alim_start(struct kbs *k);
+void kbs_alim_stop(struct kbs *k); /* writes the last summary */
+/* true: audit this refusal from addr; false: suppressed (counted) */
+bool kbs_alim_allow(struct kbs *k, const char *addr);
+/* refusal rows suppressed since start */
+uint64_t kbs_alim_suppressed(struct kbs *k);
 
 /* --- commit.c: group commit of issued tokens ------------------------- */
 

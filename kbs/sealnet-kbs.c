@@ -59,6 +59,8 @@ static void usage(FILE *f)
 		"                      \"max_challenges\" (4096), "
 		"\"max_event_waiters\" (1024),\n"
 		"                      \"max_challenges_per_node\" (4),\n"
+		"                      \"audit_refusal_burst\" (20), "
+		"\"audit_refusal_rate\" (1/s),\n"
 		"                      \"manifest\" (an initial import: the "
 		"imported manifest\n"
 		"                      is the one source of truth), "
@@ -167,7 +169,8 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	k.base = event_base_new();
-	if (!k.base || kbs_metrics_start(&k) || kbs_server_start(&k) ||
+	if (!k.base || kbs_metrics_start(&k) || kbs_alim_start(&k) ||
+	    kbs_server_start(&k) ||
 	    kbs_fed_start(&k) || kbs_workers_start(&k))
 		goto out;
 	sigs[0] = evsignal_new(k.base, SIGTERM, on_signal, k.base);
@@ -185,6 +188,7 @@ out:
 		if (sigs[i])
 			event_free(sigs[i]);
 	kbs_workers_stop(&k);
+	kbs_alim_stop(&k);
 	kbs_fed_stop(&k);
 	kbs_server_stop(&k);
 	kbs_metrics_stop(&k);

@@ -104,6 +104,7 @@ static int worker_new(struct kbs *m, struct kbs **out)
 	w->kr = m->kr;
 	w->ch = m->ch;
 	w->metrics = m->metrics;
+	w->alim = m->alim;
 	w->wfs = m->wfs;
 	w->wk = m->wk;
 	w->listen_fd = -1;

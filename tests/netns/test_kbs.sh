@@ -364,8 +364,28 @@ sqlite3 "$T/copy.db" "DROP TRIGGER audit_no_update; UPDATE audit SET detail='not
 "$SEALNET" kbs audit verify --db "$T/copy.db" >"$T/v.txt" && rc=0 || rc=$?
 check "an edited audit row is detected (exit 1, row 5)" [ "$rc" = 1 ] && grep -q 'BROKEN at row 5' "$T/v.txt"
 
+# ---- an unauthenticated flood does not grow the audit log -----------------
+# 1000 refused requests without a certificate on one kept-alive connection
+# (the attack: each was one audit row, without bound)
+R0=$(sqlite3 "$T/kbs.db" "SELECT count(*) FROM audit")
+S0=$(mval sealnet_kbs_audit_suppressed_total)
+netns_exec h2 curl -s --cacert "$T/ca.pem" $(for _ in $(seq 1000); do echo "https://$SRV/challenge"; done) |
+	grep -o '"error":"no-client-cert"' | wc -l >"$T/flood.n"
+R1=$(sqlite3 "$T/kbs.db" "SELECT count(*) FROM audit")
+S1=$(mval sealnet_kbs_audit_suppressed_total)
+echo "info: 1000 refused requests wrote $((R1 - R0)) audit rows; $((S1 - S0)) suppressed"
+check "flood: every request was answered no-client-cert" [ "$(cat "$T/flood.n")" = 1000 ]
+check "flood: at most 40 audit rows for 1000 refusals" [ "$((R1 - R0))" -le 40 ]
+check "flood: the suppressed ones are counted (metrics)" [ "$((S1 - S0 + R1 - R0))" -ge 1000 ]
+check "flood: an enrolled node's refusal is still audited at once" \
+	refused challenge-unknown attest node1 --challenge "$(head -c 32 /dev/urandom | basenc --base64url | tr -d =)"
+check "  ... its row is there" [ "$(sqlite3 "$T/kbs.db" "SELECT outcome FROM audit ORDER BY seq DESC LIMIT 1")" = challenge-unknown ]
+
 # ---- clean stop -------------------------------------------------------------
 kill -TERM "$KBS_PID"
 wait "$KBS_PID" && rc=0 || rc=$?
 check "SIGTERM: clean exit 0 (no leak reported)" [ "$rc" = 0 ]
+check "flood: a summary row counts the suppressed refusals" \
+	[ "$(sqlite3 "$T/kbs.db" "SELECT coalesce(sum(CAST(detail AS INTEGER)), 0) FROM audit WHERE action='audit-suppressed'")" -ge "$((S1 - S0))" ]
+check "flood: audit verify still passes (the database file)" "$SEALNET" kbs audit verify --db "$T/kbs.db"
 exit "$fails"
