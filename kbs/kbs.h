@@ -252,6 +252,11 @@ int kbs_keys_setup(struct kbs *k); /* after the signer is loaded */
  * pointer while another worker rolls over) */
 const struct sn_kbs_signer *kbs_signer(struct kbs *k);
 void kbs_keys_free(struct kbs *k); /* at exit, workers stopped */
+/* the keys an audit head may be signed with (NULL where none) */
+void kbs_keys_audit(struct kbs *k, const struct sn_kbs_signer *out[3]);
+/* the audit head's signer (sn_kbs_store_set_head_signer; arg: the
+ * worker's struct kbs): the current token key */
+const struct sn_kbs_signer *kbs_head_signer(void *arg);
 /* a token signed by the current key, or by the retiring one while its
  * tokens live (sn_kbs_token_verify's errors) */
 int kbs_token_verify(struct kbs *k, const char *tok, time_t now,

@@ -93,6 +93,8 @@ static int setup(struct kbs *k)
 		err = sn_kbs_signer_load(k->cfg.token_key, true, &k->signer);
 	if (!err)
 		err = kbs_keys_setup(k);
+	if (!err) /* every commit with audit rows signs the head */
+		sn_kbs_store_set_head_signer(k->st, kbs_head_signer, k);
 	if (!err)
 		err = sn_kbs_challenges_new(
 			(size_t)k->cfg.max_challenges,
@@ -170,8 +172,7 @@ int main(int argc, char **argv)
 	}
 	k.base = event_base_new();
 	if (!k.base || kbs_metrics_start(&k) || kbs_alim_start(&k) ||
-	    kbs_server_start(&k) ||
-	    kbs_fed_start(&k) || kbs_workers_start(&k))
+	    kbs_server_start(&k) || kbs_fed_start(&k) || kbs_workers_start(&k))
 		goto out;
 	sigs[0] = evsignal_new(k.base, SIGTERM, on_signal, k.base);
 	sigs[1] = evsignal_new(k.base, SIGINT, on_signal, k.base);

@@ -72,6 +72,10 @@ static const char *const migrations[] = {
 	" result TEXT NOT NULL DEFAULT '',"
 	" events_after INTEGER NOT NULL DEFAULT 0,"
 	" withdrawn INTEGER NOT NULL DEFAULT 0);",
+	/* 5: the signed audit head (audit.c): the head's ES256 signature by
+	 * the token key and its kid; NULL while unsigned */
+	("ALTER TABLE audit_head ADD COLUMN sig BLOB;"
+	 "ALTER TABLE audit_head ADD COLUMN kid TEXT;"),
 };
 
 _Static_assert(SN_ARRAY_SIZE(migrations) == SN_KBS_SCHEMA_VERSION,
@@ -104,11 +108,14 @@ int sn_kbs_begin(struct sn_kbs_store *s)
 
 int sn_kbs_commit(struct sn_kbs_store *s)
 {
-	return sn_kbs_exec(s, "COMMIT");
+	int err = sn_kbs_audit_head_sign_tx(s);
+
+	return err ? err : sn_kbs_exec(s, "COMMIT");
 }
 
 void sn_kbs_rollback(struct sn_kbs_store *s)
 {
+	s->head_dirty = false;
 	sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
 }
 

@@ -364,6 +364,36 @@ sqlite3 "$T/copy.db" "DROP TRIGGER audit_no_update; UPDATE audit SET detail='not
 "$SEALNET" kbs audit verify --db "$T/copy.db" >"$T/v.txt" && rc=0 || rc=$?
 check "an edited audit row is detected (exit 1, row 5)" [ "$rc" = 1 ] && grep -q 'BROKEN at row 5' "$T/v.txt"
 
+# ---- the signed head: a rewritten chain (hashes recomputed) is detected ----
+sk keys >"$T/jwks.json"
+check "audit verify --db --jwks: the chain and the head's signature" \
+	"$SEALNET" kbs audit verify --db "$T/kbs.db" --jwks "$T/jwks.json"
+admin audit head >"$T/head.json"
+check "audit head: seq, hash and an ES256 signature by the token key" \
+	[ "$(jq -r '.alg + " " + .kid + " " + (.sig | length | tostring)' "$T/head.json")" = "ES256 $(jq -r '.keys[0].kid' "$T/jwks.json") 86" ]
+sqlite3 "$T/kbs.db" ".backup '$T/rewritten.db'"
+python3 - "$T/rewritten.db" <<'PY'
+import hashlib, sqlite3, struct, sys
+db = sqlite3.connect(sys.argv[1])
+db.executescript("DROP TRIGGER audit_no_update; DROP TRIGGER audit_no_delete;")
+db.execute("UPDATE audit SET detail='nothing happened' WHERE seq=5")
+prev = bytes(32)
+for seq, at, *f in db.execute("SELECT seq, at, actor, action, subject, outcome, detail FROM audit ORDER BY seq").fetchall():
+    m = b"sealnet-kbs-audit-v1" + struct.pack(">Qq", seq, at)
+    for x in f:
+        x = x.encode()
+        m += struct.pack(">I", len(x)) + x
+    h = hashlib.sha256(m + prev).digest()
+    db.execute("UPDATE audit SET prev=?, hash=? WHERE seq=?", (prev, h, seq))
+    prev = h
+db.execute("UPDATE audit_head SET hash=? WHERE id=1", (prev,))
+db.commit()
+PY
+"$SEALNET" kbs audit verify --db "$T/rewritten.db" >"$T/v2.txt" && rc=0 || rc=$?
+check "a chain rewritten with recomputed hashes passes the unkeyed check (the weakness)" [ "$rc" = 0 ]
+"$SEALNET" kbs audit verify --db "$T/rewritten.db" --jwks "$T/jwks.json" >"$T/v3.txt" && rc=0 || rc=$?
+check "  ... and fails the signed head (exit 1)" [ "$rc" = 1 ] && grep -q 'signature does not verify' "$T/v3.txt"
+
 # ---- an unauthenticated flood does not grow the audit log -----------------
 # 1000 refused requests without a certificate on one kept-alive connection
 # (the attack: each was one audit row, without bound)
