@@ -411,6 +411,35 @@ check "flood: an enrolled node's refusal is still audited at once" \
 	refused challenge-unknown attest node1 --challenge "$(head -c 32 /dev/urandom | basenc --base64url | tr -d =)"
 check "  ... its row is there" [ "$(sqlite3 "$T/kbs.db" "SELECT outcome FROM audit ORDER BY seq DESC LIMIT 1")" = challenge-unknown ]
 
+# ---- a failed group commit: 503 internal for the whole batch --------------
+# fault injection from outside, no test-only code in the KBS: a trigger
+# makes every INSERT into tokens fail, so the commit of each batch fails
+sq() { sqlite3 -cmd ".timeout 5000" "$T/kbs.db" "$@"; }
+TK0=$(sq "SELECT count(*) FROM tokens")
+AT0=$(sq "SELECT count(*) FROM audit WHERE action='attest' AND outcome='ok'")
+IN0=$(sq "SELECT count(*) FROM audit WHERE action='attest' AND outcome='internal'")
+sq "CREATE TRIGGER test_fail_tokens BEFORE INSERT ON tokens BEGIN SELECT RAISE(ABORT, 'injected by test_kbs'); END;"
+P=()
+for i in 1 2 3 4 5 6; do
+	(rc=0; attest node1 >"$T/gc.$i.out" 2>&1 || rc=$?; echo $rc >"$T/gc.$i.rc") &
+	P+=($!)
+done
+wait "${P[@]}"
+bad=0
+for i in 1 2 3 4 5 6; do
+	[ "$(cat "$T/gc.$i.rc")" = 1 ] && grep -q 'refused (HTTP 503): internal:' "$T/gc.$i.out" ||
+		{ bad=$((bad + 1)); cat "$T/gc.$i.out"; }
+done
+check "failed commit: all 6 concurrent attestations answered 503 internal, no token" [ "$bad" = 0 ]
+check "  ... no token record committed" [ "$(sq "SELECT count(*) FROM tokens")" = "$TK0" ]
+check "  ... no 'attest ok' audit row committed" \
+	[ "$(sq "SELECT count(*) FROM audit WHERE action='attest' AND outcome='ok'")" = "$AT0" ]
+check "  ... each refusal audited (6 rows 'internal')" \
+	[ "$(sq "SELECT count(*) FROM audit WHERE action='attest' AND outcome='internal'")" = "$((IN0 + 6))" ]
+sq "DROP TRIGGER test_fail_tokens"
+check "after the fault: node1 attests again" attest node1
+check "  ... and the audit chain (and its signed head) verifies" admin audit verify
+
 # ---- clean stop -------------------------------------------------------------
 kill -TERM "$KBS_PID"
 wait "$KBS_PID" && rc=0 || rc=$?
