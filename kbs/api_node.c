@@ -237,7 +237,7 @@ void kbs_attest(struct kbs *k, struct evhttp_request *req)
 	char *body = NULL, *policy = NULL, *rj = NULL, actor[200], sum[600];
 	size_t len;
 	int64_t t0_ms = (int64_t)kbs_now_ms();
-	int err;
+	int err, ch_err;
 
 	if (kbs_peer_spki(req, spki)) {
 		kbs_refuse(
@@ -256,6 +256,11 @@ void kbs_attest(struct kbs *k, struct evhttp_request *req)
 			"\"evidence\" (base64url)} and nothing else");
 		goto out;
 	}
+	/* single use: burnt as soon as the body parses, whatever follows
+	 * (so a refusal below never leaves it counting against the node's
+	 * max_challenges_per_node); its verdict is reported in its place in
+	 * the order of the checks */
+	ch_err = sn_kbs_challenge_consume(k->ch, kbs_now_ms(), r.challenge);
 	err = sn_kbs_node_get(k->st, r.node, &n);
 	if (err) {
 		kbs_refuse(k, req, err == -ENOENT ? 403 : 503, "attest", r.node,
@@ -297,8 +302,7 @@ void kbs_attest(struct kbs *k, struct evhttp_request *req)
 			   "the manifest could not be read (database error?)");
 		goto out;
 	}
-	/* single use: consumed before appraisal, so a failure burns it too */
-	err = sn_kbs_challenge_consume(k->ch, kbs_now_ms(), r.challenge);
+	err = ch_err;
 	if (err) {
 		kbs_refuse(k, req, 403, "attest", r.node,
 			   err == -EALREADY  ? "challenge-used" :

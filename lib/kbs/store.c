@@ -73,9 +73,11 @@ static const char *const migrations[] = {
 	" events_after INTEGER NOT NULL DEFAULT 0,"
 	" withdrawn INTEGER NOT NULL DEFAULT 0);",
 	/* 5: the signed audit head (audit.c): the head's ES256 signature by
-	 * the token key and its kid; NULL while unsigned */
+	 * the token key and its kid; NULL while unsigned.  Nodes by key
+	 * (GET /challenge: sn_kbs_node_by_spki) */
 	("ALTER TABLE audit_head ADD COLUMN sig BLOB;"
-	 "ALTER TABLE audit_head ADD COLUMN kid TEXT;"),
+	 "ALTER TABLE audit_head ADD COLUMN kid TEXT;"
+	 "CREATE INDEX nodes_spki ON nodes (spki_sha256);"),
 };
 
 _Static_assert(SN_ARRAY_SIZE(migrations) == SN_KBS_SCHEMA_VERSION,

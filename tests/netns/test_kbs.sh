@@ -303,6 +303,12 @@ check "the waiting GET /events got the revocation" \
 echo "info: revocation event delivered $(( (t1 - t0) / 1000000 )) ms after the revoke command"
 check "  ... within 2 s" [ $(( (t1 - t0) / 1000000 )) -lt 2000 ]
 check "a revoked node cannot attest" refused node-revoked attest node2
+# every POST /attest burns its challenge, refused or not: a node refused
+# before the challenge check (here: revoked) does not pile up challenges
+# against max_challenges_per_node (16 here) and keeps being told why
+nr=0
+for _ in $(seq 20); do refused node-revoked attest node2 && nr=$((nr + 1)); done
+check "20 more attempts of the revoked node: 20 x node-revoked (not too-many-challenges)" [ "$nr" = 20 ]
 check "a revoked node's token is not honoured" refused revoked node node2 fetch b/secret --token "$T/t2" --rek "$T/node2.rek"
 check "node3 attests with the old release M3" \
 	node node3 attest --node node3 --platform "$T/plat" --measurement "$M3" --rek "$T/node3.rek" --token "$T/t3old"
