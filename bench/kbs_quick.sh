@@ -31,7 +31,7 @@ $SEALNET sim-tee init plat > plat.txt
 ARK=$(sed -n 's/.*sim_ark_spki_sha256"): \([0-9a-f]*\)$/\1/p' plat.txt)
 M=$(printf x | sha384sum | cut -c1-96)
 printf '{"backends":["sim"],"measurements":["%s"],"sim_ark_spki_sha256":["%s"]}\n' "$M" "$ARK" > pol.json
-printf '{"listen":"%s","database":"%s","domain":"d1","tls_cert":"server.pem","tls_key":"server.key","admin_ca":"adminca.pem","token_key":"token.key","max_challenges":100000}\n' "$SRV" "${DB:-kbs.db}" > kbs.json
+printf '{"listen":"%s","database":"%s","domain":"d1","tls_cert":"server.pem","tls_key":"server.key","admin_ca":"adminca.pem","token_key":"token.key","max_challenges":100000,"max_challenges_per_node":100000}\n' "$SRV" "${DB:-kbs.db}" > kbs.json
 ip netns exec "$(netns_name h1)" "$KBS" --config kbs.json > kbs.log 2>&1 &
 SN_NS_BGPIDS+=($!)
 sleep 1

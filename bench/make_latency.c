@@ -395,7 +395,8 @@ static struct fed_bench *fedb;
 
 static int fed_verify(void *arg, const char *tok, size_t len,
 		      const uint8_t spki[SN_SHA256_LEN], uint32_t peer_id,
-		      const char *peer_name, struct sn_appraisal *out)
+		      const char *peer_name, enum sn_make_accept accept,
+		      struct sn_appraisal *out)
 {
 	return fed_bench_verify(fedb, tok, len, spki, peer_id, peer_name, out);
 }

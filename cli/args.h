@@ -32,7 +32,7 @@
 #include <getopt.h>
 #include <stdio.h>
 
-#define SN_CLI_MAX_OPTS 24
+#define SN_CLI_MAX_OPTS 32
 
 struct sn_cli_opt {
 	const char *name; /* long name, without "--"; NULL ends the table */

@@ -73,6 +73,9 @@ static const struct sn_cli_opt opts[] = {
 		{"bind-cert", 0, "FILE",
 		 "attest: bind the evidence to this certificate's\nkey instead "
 		 "of --cert's (negative tests: the KBS\nmust refuse it)"},
+	[KO_JWKS] = {"jwks", 0, "FILE",
+		     "audit verify --db: also check the head's\nsignature "
+		     "with these keys (GET /keys's answer)"},
 	{0},
 };
 
@@ -93,8 +96,13 @@ static const struct sn_cli_spec spec = {
 		"                                       revocations, token "
 		"count\n"
 		"  audit [--after N] [--limit N]        the audit log\n"
-		"  audit verify [--db FILE]             check the audit hash "
+		"  audit verify [--db FILE [--jwks F]]  check the audit hash "
 		"chain\n"
+		"                                       and the head's "
+		"signature\n"
+		"  audit head                           the signed head (to "
+		"keep\n"
+		"                                       outside the KBS)\n"
 		"  import-manifest MANIFEST [SIGS]      the signed workflow "
 		"manifest:\n"
 		"                                       this domain's stages' "
@@ -353,11 +361,35 @@ out:
 	return rc;
 }
 
-static int verify_db(const char *path)
+/* the keys of a JWKS file (GET /keys's answer): 0, or 2 (said why) */
+static int load_jwks(const char *path, struct sn_kbs_signer **keys, size_t cap,
+		     size_t *n)
+{
+	uint8_t *txt = NULL;
+	size_t len = 0;
+	int err = sn_read_file(path, 1u << 20, &txt, &len);
+
+	if (!err)
+		err = sn_kbs_jwks_parse((const char *)txt, len, keys, cap, n);
+	free(txt);
+	if (err) {
+		fprintf(stderr,
+			"sealnet kbs: --jwks %s: not a readable JWKS of %s "
+			"keys (%s); save the KBS's GET /keys answer ('sealnet "
+			"kbs keys')\n",
+			path, SN_KBS_TOKEN_CRV, strerror(-err));
+		return 2;
+	}
+	return 0;
+}
+
+static int verify_db(const char *path, const char *jwks)
 {
 	struct sn_kbs_store *st;
 	struct sn_kbs_audit_report r;
+	struct sn_kbs_signer *keys[8] = {0};
 	char hex[2 * SN_SHA256_LEN + 1];
+	size_t n = 0;
 	int err;
 
 	if (access(path, R_OK)) {
@@ -365,10 +397,16 @@ static int verify_db(const char *path)
 			strerror(errno));
 		return 2;
 	}
-	if (sn_kbs_store_open(path, &st))
+	if (jwks && load_jwks(jwks, keys, 8, &n))
 		return 2;
-	err = sn_kbs_audit_verify(st, &r);
-	sn_kbs_store_close(st);
+	err = sn_kbs_store_open(path, &st) ? -EIO : 0;
+	if (!err) {
+		err = jwks ? sn_kbs_audit_verify_signed(st, keys, n, &r) :
+			     sn_kbs_audit_verify(st, &r);
+		sn_kbs_store_close(st);
+	}
+	for (size_t i = 0; i < n; i++)
+		sn_kbs_signer_free(keys[i]);
 	if (err)
 		return 2;
 	sn_hex_encode(r.head, sizeof(r.head), hex);
@@ -378,6 +416,12 @@ static int verify_db(const char *path)
 		return 1;
 	}
 	printf("audit chain ok: %lld rows, head %s\n", (long long)r.rows, hex);
+	if (jwks)
+		printf("audit head signature ok\n");
+	else
+		printf("audit head signature not checked (anyone who can "
+		       "write the file can recompute the chain): give --jwks "
+		       "FILE, the KBS's GET /keys answer\n");
 	return 0;
 }
 
@@ -391,7 +435,7 @@ static int audit(struct sn_cli_args *a, const struct kbs_cli *k)
 		int rc;
 
 		if (k->opt[KO_DB])
-			return verify_db(k->opt[KO_DB]);
+			return verify_db(k->opt[KO_DB], k->opt[KO_JWKS]);
 		rc = kbs_cli_call(k, "GET", "/admin/audit/verify", NULL, NULL,
 				  &r);
 		if (rc)
@@ -414,6 +458,8 @@ static int audit(struct sn_cli_args *a, const struct kbs_cli *k)
 		sn_kbs_response_clear(&r);
 		return rc;
 	}
+	if (k->n_args == 1 && !strcmp(k->args[0], "head"))
+		return get_print(k, "/admin/audit/head");
 	if (need(a, k, 0, -1, -1))
 		return 2;
 	snprintf(target, sizeof(target), "/admin/audit?after=%s&limit=%s",

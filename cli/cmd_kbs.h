@@ -33,6 +33,7 @@ enum {
 	KO_JSON,
 	KO_CHALLENGE,
 	KO_BIND_CERT,
+	KO_JWKS,
 	KO_N,
 };
 

@@ -18,8 +18,10 @@
  *     (sn_kbst_verify) against the cached JWKS: cnf = the peer's TLS key
  *     in this session, sub = the peer's name, neither sub nor the
  *     measurement revoked by the KBS's events; a kid not in the cache
- *     makes the helper run once more (at most every SN_KBST_REFETCH_S) to
- *     refetch the JWKS.
+ *     makes a helper fetch only the JWKS (GET /keys: no attestation, no
+ *     resources; at most every SN_KBST_REFETCH_S), which replaces the
+ *     cache once it parses (every kid its key's thumbprint); the peer's
+ *     next MAKE is checked against it.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -61,6 +63,8 @@ struct sn_kbst {
 	int accept_cfg; /* make_accept as configured */
 	char own_manifest[2 * SN_SHA384_LEN + 1]; /* our token's claim */
 	pid_t pid;
+	bool keys_only; /* the running helper fetches the JWKS only */
+	time_t last_keys;
 	int fd;
 	struct event *ev_read, *ev_next, *ev_kill;
 	struct evbuffer *out;
@@ -180,6 +184,27 @@ static int child_resources(struct sn_kbst *k, const char *token, char *why,
 	return 0;
 }
 
+/* a peer's token named an unknown kid: GET /keys only */
+static void __attribute__((noreturn)) child_keys(struct sn_kbst *k, int fd)
+{
+	struct sn_kbs_response keys = {0};
+	json_t *j;
+	char why[80];
+	int err = sn_kbs_request(&k->o, "GET", "/keys", NULL, NULL, 0, &keys);
+
+	if (err || keys.status != 200 || !keys.body) {
+		snprintf(why, sizeof(why), "GET /keys failed (HTTP %d)",
+			 keys.status);
+		j = json_pack("{ss}", "error", why);
+		err = err ? err : -EPROTO;
+	} else {
+		j = json_pack("{ss}", "jwks", keys.body);
+	}
+	if (j)
+		child_write(fd, j);
+	_exit(err ? 1 : 0);
+}
+
 static void __attribute__((noreturn)) child(struct sn_kbst *k, int fd)
 {
 	struct sn_kbs_attest_result r = {0};
@@ -188,6 +213,8 @@ static void __attribute__((noreturn)) child(struct sn_kbst *k, int fd)
 	json_t *j;
 	int err;
 
+	if (k->keys_only)
+		child_keys(k, fd);
 	err = sn_kbs_attest(&k->o, k->d->cfg->node, k->rek, k->d->mlog.digest,
 			    child_evidence, k->d, &r, why, sizeof(why));
 	if (!err &&
@@ -326,6 +353,34 @@ static void own_claims(struct sn_kbst *k, const char *tok)
 	adjust_accept(k, strcmp(was, k->own_manifest) != 0);
 }
 
+/* the JWKS alone (a keys-only helper): replaces the cache when it parses;
+ * the token and the renewal schedule stay as they are */
+static void apply_keys(struct sn_kbst *k, const char *s, size_t len)
+{
+	json_t *j = json_loadb(s, len, 0, NULL);
+	struct sn_kbs_signer *keys[SN_KBST_KEYS];
+	const char *jwks, *err;
+	size_t n = 0;
+
+	if (j && !json_unpack(j, "{ss}", "error", &err))
+		sn_warn("kbs: refetching the JWKS: %s", err);
+	else if (!j || json_unpack(j, "{ss}", "jwks", &jwks) ||
+		 sn_kbs_jwks_parse(jwks, strlen(jwks), keys, SN_KBST_KEYS, &n))
+		sn_warn("kbs: refetching the JWKS: malformed JWKS from the "
+			"KBS; keeping the %zu key(s) held",
+			k->n_keys);
+	else {
+		for (size_t i = 0; i < k->n_keys; i++)
+			sn_kbs_signer_free(k->keys[i]);
+		memcpy(k->keys, keys, n * sizeof(keys[0]));
+		k->n_keys = n;
+		if (k->token)
+			own_claims(k, k->token);
+		sn_info("kbs: JWKS refetched: %zu key(s) (no attestation)", n);
+	}
+	json_decref(j);
+}
+
 static void apply(struct sn_kbst *k, const char *s, size_t len)
 {
 	json_t *j = json_loadb(s, len, 0, NULL);
@@ -385,7 +440,15 @@ static void on_read(evutil_socket_t fd, short what, void *arg)
 	if (n > 0 && evbuffer_get_length(k->out) <= SN_KBST_OUT_MAX)
 		return;
 	reap(k, n > 0); /* EOF, error, or too much: done */
-	if (n > 0)
+	if (k->keys_only) {
+		k->keys_only = false;
+		if (n > 0)
+			sn_warn("kbs: refetching the JWKS: the answer is too "
+				"long");
+		else
+			apply_keys(k, (const char *)evbuffer_pullup(k->out, -1),
+				   evbuffer_get_length(k->out));
+	} else if (n > 0)
 		failed(k, "the helper's answer is too long");
 	else
 		apply(k, (const char *)evbuffer_pullup(k->out, -1),
@@ -399,23 +462,30 @@ static void on_kill(evutil_socket_t fd, short what, void *arg)
 
 	reap(k, true);
 	evbuffer_drain(k->out, evbuffer_get_length(k->out));
+	if (k->keys_only) {
+		k->keys_only = false;
+		sn_warn("kbs: refetching the JWKS: no answer within 30 s");
+		return;
+	}
 	failed(k, "no answer within 30 s (SN_KBST_HELPER_S)");
 }
 
-static void run_helper(evutil_socket_t fd_unused, short what, void *arg)
+/* fork the helper: attestation (keys_only false) or the JWKS only */
+static void fork_helper(struct sn_kbst *k, bool keys_only)
 {
-	struct sn_kbst *k = arg;
 	struct timeval tv = {.tv_sec = SN_KBST_HELPER_S};
 	int p[2];
 	pid_t pid;
 
-	if (k->pid > 0)
-		return; /* one at a time */
+	k->keys_only = keys_only;
 	if (pipe2(p, O_CLOEXEC)) {
-		failed(k, "pipe failed");
+		k->keys_only = false;
+		if (keys_only)
+			sn_warn("kbs: refetching the JWKS: pipe failed");
+		else
+			failed(k, "pipe failed");
 		return;
 	}
-	k->last_run = time(NULL);
 	/* the node's TLS context, kept across runs and loaded again when
 	 * the certificate, key or CA file changed; when it cannot be
 	 * loaded, the helper loads the files itself and says why */
@@ -426,7 +496,11 @@ static void run_helper(evutil_socket_t fd_unused, short what, void *arg)
 	if (pid < 0) {
 		close(p[0]);
 		close(p[1]);
-		failed(k, "fork failed");
+		k->keys_only = false;
+		if (keys_only)
+			sn_warn("kbs: refetching the JWKS: fork failed");
+		else
+			failed(k, "fork failed");
 		return;
 	}
 	if (pid == 0) {
@@ -441,10 +515,25 @@ static void run_helper(evutil_socket_t fd_unused, short what, void *arg)
 		event_new(k->d->base, k->fd, EV_READ | EV_PERSIST, on_read, k);
 	if (!k->ev_read || event_add(k->ev_read, NULL)) {
 		reap(k, true);
-		failed(k, "out of memory");
+		k->keys_only = false;
+		if (!keys_only)
+			failed(k, "out of memory");
 		return;
 	}
 	event_add(k->ev_kill, &tv);
+}
+
+static void run_helper(evutil_socket_t fd_unused, short what, void *arg)
+{
+	struct sn_kbst *k = arg;
+
+	if (k->pid > 0) {
+		/* one at a time: a JWKS refetch is running, attest after it */
+		schedule(k, 1);
+		return;
+	}
+	k->last_run = time(NULL);
+	fork_helper(k, false);
 }
 
 int sn_kbst_start(struct sealnetd *d)
@@ -539,7 +628,8 @@ static void refuse(struct sn_appraisal *out, const char *why)
 
 int sn_kbst_verify(void *arg, const char *tok, size_t len,
 		   const uint8_t spki[SN_SHA256_LEN], uint32_t peer_id,
-		   const char *peer_name, struct sn_appraisal *out)
+		   const char *peer_name, enum sn_make_accept accept,
+		   struct sn_appraisal *out)
 {
 	struct sealnetd *d = arg;
 	struct sn_kbst *k = d->kbst;
@@ -560,13 +650,15 @@ int sn_kbst_verify(void *arg, const char *tok, size_t len,
 	err = sn_kbs_token_check_peer(k->keys, k->n_keys, tok, len, time(NULL),
 				      spki, peer_name, &c, why, sizeof(why));
 	if (err == -EKEYREJECTED && !k->pid &&
-	    time(NULL) - k->last_run >= SN_KBST_REFETCH_S) {
-		/* a key we do not know (yet): refetch the JWKS once */
+	    time(NULL) - k->last_keys >= SN_KBST_REFETCH_S) {
+		/* a key we do not know (yet; a rollover): refetch the JWKS
+		 * only -- anyone can present a token with an unknown kid,
+		 * so it must not cost an attestation at the KBS */
 		sn_info("kbs: %s's token names a key not in the JWKS: "
 			"refetching it",
 			peer_name);
-		event_del(k->ev_next);
-		run_helper(-1, 0, k);
+		k->last_keys = time(NULL);
+		fork_helper(k, true);
 	}
 	if (err) {
 		refuse(out, why);
@@ -583,9 +675,12 @@ int sn_kbst_verify(void *arg, const char *tok, size_t len,
 	if (d->wfd && d->wfd->wf &&
 	    sn_kbs_token_check_manifest(
 		    d->wfd->wf, &c, peer_name,
-		    d->cfg->kbs.make_accept ==
-			    SN_MAKE_ACCEPT_TOKEN_AND_EVIDENCE,
-		    why, sizeof(why))) {
+		    /* this session's mode, not the configuration's now:
+		     * adjust_accept may have changed it since the session
+		     * began, and only a session that takes evidence too
+		     * may accept a token without a manifest claim */
+		    accept == SN_MAKE_ACCEPT_TOKEN_AND_EVIDENCE, why,
+		    sizeof(why))) {
 		refuse(out, why);
 		return 0;
 	}

@@ -10,6 +10,7 @@
 #include "sealnet/control.h"
 #include "sealnet/dataplane.h"
 #include "sealnet/evidence.h"
+#include "sealnet/make.h"
 #include "sealnet/prom.h"
 
 struct sn_monitor; /* a connected `sealnet monitor` */
@@ -168,7 +169,8 @@ int sn_kbst_accept(struct sealnetd *d);
 int sn_kbst_token(void *arg, char **out);
 int sn_kbst_verify(void *arg, const char *tok, size_t len,
 		   const uint8_t spki[SN_SHA256_LEN], uint32_t peer_id,
-		   const char *peer_name, struct sn_appraisal *out);
+		   const char *peer_name, enum sn_make_accept accept,
+		   struct sn_appraisal *out);
 /* the sealnet_kbs_* families (metrics.c); nothing without a KBS */
 void sn_kbsc_metrics(struct sealnetd *d, struct sn_prom *p);
 

@@ -285,10 +285,16 @@ static void send_text(struct evhttp_request *req, int err, char *txt)
 static void audit_verify(struct kbs *k, struct evhttp_request *req)
 {
 	struct sn_kbs_audit_report r;
+	const struct sn_kbs_signer *ks[3];
+	struct sn_kbs_signer *keys[3];
 	char hex[2 * SN_SHA256_LEN + 1], *txt = NULL;
 	json_t *o;
 
-	if (sn_kbs_audit_verify(k->st, &r)) {
+	kbs_keys_audit(k, ks);
+	for (int i = 0; i < 3; i++)
+		keys[i] = (struct sn_kbs_signer *)ks[i];
+	/* the chain, and the head signed by one of the token keys */
+	if (sn_kbs_audit_verify_signed(k->st, keys, 3, &r)) {
 		kbs_reply(req, 503, "{\"error\":\"internal\"}");
 		return;
 	}
@@ -299,6 +305,29 @@ static void audit_verify(struct kbs *k, struct evhttp_request *req)
 	txt = o ? json_dumps(o, JSON_COMPACT) : NULL;
 	json_decref(o);
 	send_text(req, txt ? 0 : -ENOMEM, txt);
+}
+
+/* the head and its signature, for an operator to keep outside the KBS */
+static void audit_head(struct kbs *k, struct evhttp_request *req)
+{
+	struct sn_kbs_audit_head h;
+	char hex[2 * SN_SHA256_LEN + 1], *sig = NULL, *txt = NULL;
+	json_t *o = NULL;
+	int err = sn_kbs_audit_head_get(k->st, &h);
+
+	if (!err && h.is_signed)
+		err = sn_kbs_b64url_encode(h.sig, sizeof(h.sig), &sig);
+	if (!err) {
+		sn_hex_encode(h.hash, sizeof(h.hash), hex);
+		o = json_pack("{s:I,s:s,s:s,s:s?,s:s?}", "seq",
+			      (json_int_t)h.seq, "hash", hex, "alg",
+			      SN_KBS_TOKEN_ALG, "kid",
+			      h.is_signed ? h.kid : NULL, "sig", sig);
+		txt = o ? json_dumps(o, JSON_COMPACT) : NULL;
+	}
+	json_decref(o);
+	free(sig);
+	send_text(req, txt ? 0 : err ? err : -ENOMEM, txt);
 }
 
 void kbs_admin(struct kbs *k, struct evhttp_request *req, const char *what)
@@ -343,6 +372,8 @@ void kbs_admin(struct kbs *k, struct evhttp_request *req, const char *what)
 			  txt);
 	} else if (m == EVHTTP_REQ_GET && !strcmp(what, "audit/verify"))
 		audit_verify(k, req);
+	else if (m == EVHTTP_REQ_GET && !strcmp(what, "audit/head"))
+		audit_head(k, req);
 	else
 		kbs_refuse(k, req, 404, "admin", what, "not-found", NULL,
 			   "no admin endpoint %s /admin/%s (docs/kbs-api.md)",

@@ -23,11 +23,45 @@
 
 void kbs_challenge(struct kbs *k, struct evhttp_request *req)
 {
-	uint8_t ch[SN_KBS_CHALLENGE_LEN];
-	char *b64 = NULL, *txt = NULL;
+	uint8_t ch[SN_KBS_CHALLENGE_LEN], spki[SN_SHA256_LEN];
+	char *b64 = NULL, *txt = NULL, id[SN_KBS_NAME_MAX];
 	json_t *o;
-	int err = sn_kbs_challenge_issue(k->ch, kbs_now_ms(), ch);
+	int err;
 
+	/* only enrolled nodes may hold challenges, a few each: anyone who
+	 * can reach the port could otherwise fill the table for everyone */
+	if (kbs_peer_spki(req, spki)) {
+		kbs_refuse(k, req, 401, "challenge", NULL, "no-client-cert",
+			   NULL,
+			   "a challenge is issued only over TLS with an "
+			   "enrolled node's client certificate (the key its "
+			   "evidence will bind)");
+		return;
+	}
+	err = sn_kbs_node_by_spki(k->st, spki, id);
+	if (err) {
+		kbs_refuse(
+			k, req, err == -ENOENT ? 403 : 503, "challenge", NULL,
+			err == -ENOENT ? "not-enrolled" : "internal", NULL,
+			err == -ENOENT ?
+				"no node is enrolled with this TLS client "
+				"key (an admin runs 'sealnet kbs enrol' with "
+				"its certificate)" :
+				"the node table could not be read "
+				"(database error?)");
+		return;
+	}
+	err = sn_kbs_challenge_issue_for(k->ch, kbs_now_ms(), spki, ch);
+	if (err == -EDQUOT) {
+		kbs_refuse(k, req, 429, "challenge", id, "too-many-challenges",
+			   NULL,
+			   "node %s already holds %d unused challenges; use "
+			   "one (POST /attest) or retry after %d s, when they "
+			   "expire",
+			   id, k->cfg.max_challenges_per_node,
+			   k->cfg.challenge_lifetime);
+		return;
+	}
 	if (err == -EBUSY) {
 		kbs_refuse(k, req, 503, "challenge", NULL, "busy", NULL,
 			   "%d challenges are outstanding; retry in a few "
@@ -203,7 +237,7 @@ void kbs_attest(struct kbs *k, struct evhttp_request *req)
 	char *body = NULL, *policy = NULL, *rj = NULL, actor[200], sum[600];
 	size_t len;
 	int64_t t0_ms = (int64_t)kbs_now_ms();
-	int err;
+	int err, ch_err;
 
 	if (kbs_peer_spki(req, spki)) {
 		kbs_refuse(
@@ -222,6 +256,11 @@ void kbs_attest(struct kbs *k, struct evhttp_request *req)
 			"\"evidence\" (base64url)} and nothing else");
 		goto out;
 	}
+	/* single use: burnt as soon as the body parses, whatever follows
+	 * (so a refusal below never leaves it counting against the node's
+	 * max_challenges_per_node); its verdict is reported in its place in
+	 * the order of the checks */
+	ch_err = sn_kbs_challenge_consume(k->ch, kbs_now_ms(), r.challenge);
 	err = sn_kbs_node_get(k->st, r.node, &n);
 	if (err) {
 		kbs_refuse(k, req, err == -ENOENT ? 403 : 503, "attest", r.node,
@@ -263,8 +302,7 @@ void kbs_attest(struct kbs *k, struct evhttp_request *req)
 			   "the manifest could not be read (database error?)");
 		goto out;
 	}
-	/* single use: consumed before appraisal, so a failure burns it too */
-	err = sn_kbs_challenge_consume(k->ch, kbs_now_ms(), r.challenge);
+	err = ch_err;
 	if (err) {
 		kbs_refuse(k, req, 403, "attest", r.node,
 			   err == -EALREADY  ? "challenge-used" :

@@ -105,6 +105,9 @@ static const char *const known[] = {
 	"request_timeout",
 	"max_challenges",
 	"max_event_waiters",
+	"max_challenges_per_node",
+	"audit_refusal_burst",
+	"audit_refusal_rate",
 	"workers",
 	"metrics_listen",
 	"manifest",
@@ -182,6 +185,12 @@ int kbs_config_load(const char *path, struct kbs_config *out)
 	    int_member(o, "max_challenges", 1, 1000000, 4096,
 		       &c.max_challenges) ||
 	    int_member(o, "max_event_waiters", 1, 100000, 1024, &c.max_waiters) ||
+	    int_member(o, "max_challenges_per_node", 1, 1000000, 4,
+		       &c.max_challenges_per_node) ||
+	    int_member(o, "audit_refusal_burst", 1, 1000000, 20,
+		       &c.audit_refusal_burst) ||
+	    int_member(o, "audit_refusal_rate", 1, 100000, 1,
+		       &c.audit_refusal_rate) ||
 	    int_member(o, "workers", 0, 64, 0, &c.workers) ||
 	    int_member(o, "peer_refresh_max_s", 1, 86400, 3600,
 		       &c.peer_refresh_max) ||

@@ -23,6 +23,9 @@ struct kbs_config {
 	int challenge_lifetime; /* s */
 	int request_timeout;	/* s */
 	int max_challenges;
+	int max_challenges_per_node; /* outstanding per node key */
+	/* audit rows of unauthenticated refusals, per source address */
+	int audit_refusal_burst, audit_refusal_rate; /* rows, rows/s */
 	int max_waiters; /* pending GET /events */
 	char metrics_listen[64]; /* "ADDR:PORT" of /metrics; "" = off */
 	int workers; /* event loops (threads) serving the API; 0 = CPUs */
@@ -86,7 +89,17 @@ struct kbs {
 	/* rollover.c: the token keys (current, next, retiring), shared by
 	 * every worker and locked: read them with kbs_signer() etc. */
 	struct kbs_keyring *kr;
+	struct kbs_alim *alim; /* audit_limit.c, shared (locked) */
 };
+/* --- audit_limit.c: audit rows of unauthenticated refusals, limited --- */
+struct kbs_alim;
+/* with k->base (the main loop writes the summary rows) */
+int kbs_alim_start(struct kbs *k);
+void kbs_alim_stop(struct kbs *k); /* writes the last summary */
+/* true: audit this refusal from addr; false: suppressed (counted) */
+bool kbs_alim_allow(struct kbs *k, const char *addr);
+/* refusal rows suppressed since start */
+uint64_t kbs_alim_suppressed(struct kbs *k);
 
 /* --- commit.c: group commit of issued tokens ------------------------- */
 
@@ -254,6 +267,11 @@ int kbs_keys_setup(struct kbs *k); /* after the signer is loaded */
  * pointer while another worker rolls over) */
 const struct sn_kbs_signer *kbs_signer(struct kbs *k);
 void kbs_keys_free(struct kbs *k); /* at exit, workers stopped */
+/* the keys an audit head may be signed with (NULL where none) */
+void kbs_keys_audit(struct kbs *k, const struct sn_kbs_signer *out[3]);
+/* the audit head's signer (sn_kbs_store_set_head_signer; arg: the
+ * worker's struct kbs): the current token key */
+const struct sn_kbs_signer *kbs_head_signer(void *arg);
 /* a token signed by the current key, or by the retiring one while its
  * tokens live (sn_kbs_token_verify's errors) */
 int kbs_token_verify(struct kbs *k, const char *tok, time_t now,

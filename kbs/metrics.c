@@ -137,6 +137,12 @@ static int page_locked(struct kbs *k, struct sn_prom *p)
 		sn_prom_u64(p, "sealnet_kbs_refusals_total", l,
 			    m->refusals_other);
 	}
+	sn_prom_family(p, "sealnet_kbs_audit_suppressed_total", "counter",
+		       "Refusals of unauthenticated clients answered but not "
+		       "written to the audit log (its rate limit; summarised "
+		       "in audit-suppressed rows).");
+	sn_prom_u64(p, "sealnet_kbs_audit_suppressed_total", NULL,
+		    kbs_alim_suppressed(k));
 	sn_prom_family(p, "sealnet_kbs_tls_connections_total", "counter",
 		       "Connections accepted on the API (each one TLS "
 		       "handshake; a kept-alive connection carries several "

@@ -132,6 +132,25 @@ const struct sn_kbs_signer *kbs_signer(struct kbs *k)
 	return ks.cur;
 }
 
+/* every key the audit head may be signed with: current, next, the one
+ * before (even past its token lifetime: the head signed just before a
+ * rollover); NULL where none */
+void kbs_keys_audit(struct kbs *k, const struct sn_kbs_signer *out[3])
+{
+	struct kbs_keyring *kr = k->kr;
+
+	pthread_mutex_lock(&kr->lock);
+	out[0] = kr->cur;
+	out[1] = kr->next;
+	out[2] = kr->prev;
+	pthread_mutex_unlock(&kr->lock);
+}
+
+const struct sn_kbs_signer *kbs_head_signer(void *arg)
+{
+	return kbs_signer(arg);
+}
+
 /* current, then next, then the retiring key while its tokens live */
 void kbs_keys(struct kbs *k, struct evhttp_request *req)
 {

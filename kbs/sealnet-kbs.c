@@ -58,6 +58,9 @@ static void usage(FILE *f)
 		"                      (s, 60), \"request_timeout\" (s, 10),\n"
 		"                      \"max_challenges\" (4096), "
 		"\"max_event_waiters\" (1024),\n"
+		"                      \"max_challenges_per_node\" (4),\n"
+		"                      \"audit_refusal_burst\" (20), "
+		"\"audit_refusal_rate\" (1/s),\n"
 		"                      \"manifest\" (an initial import: the "
 		"imported manifest\n"
 		"                      is the one source of truth), "
@@ -90,10 +93,15 @@ static int setup(struct kbs *k)
 		err = sn_kbs_signer_load(k->cfg.token_key, true, &k->signer);
 	if (!err)
 		err = kbs_keys_setup(k);
+	if (!err) /* every commit with audit rows signs the head */
+		sn_kbs_store_set_head_signer(k->st, kbs_head_signer, k);
 	if (!err)
 		err = sn_kbs_challenges_new(
 			(size_t)k->cfg.max_challenges,
 			(uint64_t)k->cfg.challenge_lifetime * 1000, &k->ch);
+	if (!err)
+		sn_kbs_challenges_set_per_key(
+			k->ch, (uint32_t)k->cfg.max_challenges_per_node);
 	if (!err)
 		err = kbs_manifest_setup(k);
 	return err;
@@ -163,8 +171,8 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	k.base = event_base_new();
-	if (!k.base || kbs_metrics_start(&k) || kbs_server_start(&k) ||
-	    kbs_fed_start(&k) || kbs_workers_start(&k))
+	if (!k.base || kbs_metrics_start(&k) || kbs_alim_start(&k) ||
+	    kbs_server_start(&k) || kbs_fed_start(&k) || kbs_workers_start(&k))
 		goto out;
 	sigs[0] = evsignal_new(k.base, SIGTERM, on_signal, k.base);
 	sigs[1] = evsignal_new(k.base, SIGINT, on_signal, k.base);
@@ -181,6 +189,7 @@ out:
 		if (sigs[i])
 			event_free(sigs[i]);
 	kbs_workers_stop(&k);
+	kbs_alim_stop(&k);
 	kbs_fed_stop(&k);
 	kbs_server_stop(&k);
 	kbs_metrics_stop(&k);

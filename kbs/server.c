@@ -143,6 +143,9 @@ void kbs_reply(struct evhttp_request *req, int status, const char *json)
 	case 413:
 		reason = "Payload Too Large";
 		break;
+	case 429:
+		reason = "Too Many Requests";
+		break;
 	case 503:
 		reason = "Service Unavailable";
 		break;
@@ -160,6 +163,25 @@ void kbs_reply(struct evhttp_request *req, int status, const char *json)
 	evbuffer_free(b);
 }
 
+/* a refusal of a client that is neither an admin nor an enrolled node's
+ * key, from a source address over its audit budget (audit_limit.c) */
+static bool audit_limited(struct kbs *k, struct evhttp_request *req)
+{
+	struct evhttp_connection *c = evhttp_request_get_connection(req);
+	uint8_t spki[SN_SHA256_LEN];
+	char id[SN_KBS_NAME_MAX];
+	const char *addr = "?";
+	ev_uint16_t port = 0;
+
+	if (kbs_is_admin(k, req) ||
+	    (!kbs_peer_spki(req, spki) &&
+	     sn_kbs_node_by_spki(k->st, spki, id) != -ENOENT))
+		return false;
+	if (c)
+		evhttp_connection_get_peer(c, (char **)&addr, &port);
+	return !kbs_alim_allow(k, addr ? addr : "?");
+}
+
 void kbs_refuse(struct kbs *k, struct evhttp_request *req, int status,
 		const char *action, const char *subject, const char *code,
 		const char *reasons_json, const char *fmt, ...)
@@ -172,6 +194,14 @@ void kbs_refuse(struct kbs *k, struct evhttp_request *req, int status,
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	kbs_actor(k, req, actor, sizeof(actor));
+	if (audit_limited(k, req)) {
+		/* answered, logged at debug level, counted; no audit row */
+		sn_dbg("refused %s %s for %s: %s: %s (not audited: rate "
+		       "limit)",
+		       action, subject ? subject : "", actor, code, msg);
+		kbs_metrics_refused(k, action, code);
+		goto answer;
+	}
 	{
 		const struct sn_kbs_audit_in a = {
 			.actor = actor,
@@ -189,6 +219,7 @@ void kbs_refuse(struct kbs *k, struct evhttp_request *req, int status,
 	sn_info("refused %s %s for %s: %s: %s", action, subject ? subject : "",
 		actor, code, msg);
 	kbs_metrics_refused(k, action, code);
+answer:
 	if (reasons_json)
 		r = json_loads(reasons_json, 0, NULL);
 	o = json_pack("{s:s,s:s}", "error", code, "message", msg);

@@ -110,12 +110,15 @@ static int worker_new(struct kbs *m, struct kbs **out)
 	w->kr = m->kr;
 	w->ch = m->ch;
 	w->metrics = m->metrics;
+	w->alim = m->alim;
 	w->wfs = m->wfs;
 	w->wk = m->wk;
 	w->listen_fd = -1;
 	w->notify_fd = -1;
 	LIST_INIT(&w->waiters);
 	err = sn_kbs_store_open(m->cfg.database, &w->st);
+	if (!err)
+		sn_kbs_store_set_head_signer(w->st, kbs_head_signer, w);
 	if (!err && !(w->base = event_base_new()))
 		err = -ENOMEM;
 	if (!err)

@@ -37,6 +37,8 @@
 #define SN_KBS_TOKEN_ALG "ES256"
 #define SN_KBS_TOKEN_CRV "P-256"
 #endif
+/* r || s of a token-key signature */
+#define SN_KBS_SIG_LEN (SN_KBS_TOKEN_ES384 ? 96 : 64)
 
 #define SN_KBS_NAME_MAX	     64	 /* node ids, stage names, domain id */
 #define SN_KBS_PATH_MAX	     200 /* resource paths */
@@ -67,7 +69,7 @@ int sn_kbs_b64url_decode_fixed(const char *in, uint8_t *out, size_t n);
 
 struct sn_kbs_store;
 
-#define SN_KBS_SCHEMA_VERSION 5
+#define SN_KBS_SCHEMA_VERSION 6
 
 /* Open (create) the database at path: WAL, synchronous=FULL, foreign keys,
  * migrations up to SN_KBS_SCHEMA_VERSION.  A database from a newer
@@ -100,6 +102,11 @@ int sn_kbs_enrol(struct sn_kbs_store *s, const struct sn_kbs_node *n,
 /* -ENOENT: not enrolled */
 int sn_kbs_node_get(struct sn_kbs_store *s, const char *id,
 		    struct sn_kbs_node *out);
+/* the id of a node enrolled with this TLS key (SHA-256 of its SPKI; the
+ * first by id when several are): 0, -ENOENT none, -EIO */
+int sn_kbs_node_by_spki(struct sn_kbs_store *s,
+			const uint8_t spki[SN_SHA256_LEN],
+			char id[SN_KBS_NAME_MAX]);
 /* policy_json: an appraisal policy (docs/attestation.md) */
 int sn_kbs_reference_set(struct sn_kbs_store *s, const char *stage,
 			 const char *policy_json,
@@ -226,6 +233,39 @@ struct sn_kbs_audit_report {
 /* Check the whole chain.  0 when the check ran (verdict in out->ok). */
 int sn_kbs_audit_verify(struct sn_kbs_store *s,
 			struct sn_kbs_audit_report *out);
+/*
+ * The signed head (docs/kbs-api.md "Signed audit head"): with a head
+ * signer set, every commit that appended audit rows also signs
+ *   "sealnet-kbs-audit-head-v1" || 0x00 || seq (u64 BE) || hash (32)
+ * of the new head with the key fn(arg) returns (the KBS: its current
+ * token key), stored with its kid in audit_head.  A commit whose
+ * signature fails is rolled back.  Without one (another writer), the head
+ * is left unsigned.
+ */
+struct sn_kbs_signer;
+void sn_kbs_store_set_head_signer(
+	struct sn_kbs_store *s,
+	const struct sn_kbs_signer *(*fn)(void *arg), void *arg);
+struct sn_kbs_audit_head {
+	int64_t seq; /* 0: empty log */
+	uint8_t hash[SN_SHA256_LEN];
+	bool is_signed;
+	char kid[48];
+	uint8_t sig[SN_KBS_SIG_LEN];
+};
+int sn_kbs_audit_head_get(struct sn_kbs_store *s,
+			  struct sn_kbs_audit_head *out);
+/* the bytes the head signature is over (out: 26 + 8 + 32) */
+#define SN_KBS_AUDIT_HEAD_MSG_LEN 66
+void sn_kbs_audit_head_msg(int64_t seq, const uint8_t hash[SN_SHA256_LEN],
+			   uint8_t out[SN_KBS_AUDIT_HEAD_MSG_LEN]);
+/* Check the chain (sn_kbs_audit_verify) and then that the head is signed
+ * by one of keys (by kid).  0 when the check ran: out->ok false with
+ * out->what "head: ..." when the chain is fine but the head is unsigned,
+ * signed by no key of keys, or its signature does not verify. */
+int sn_kbs_audit_verify_signed(struct sn_kbs_store *s,
+			       struct sn_kbs_signer *const *keys, size_t n,
+			       struct sn_kbs_audit_report *out);
 /* The canonical bytes of a row (exposed for tests and the docs). */
 struct sn_kbs_audit_row {
 	int64_t seq, at;
@@ -248,6 +288,15 @@ void sn_kbs_challenges_free(struct sn_kbs_challenges *c);
  * capacity unexpired challenges are outstanding. */
 int sn_kbs_challenge_issue(struct sn_kbs_challenges *c, uint64_t now_ms,
 			   uint8_t out[SN_KBS_CHALLENGE_LEN]);
+/* The same for a client key (SHA-256 of its SPKI): also -EDQUOT when
+ * per_key of that key's challenges are outstanding (unused, unexpired);
+ * the new one is refused, the outstanding ones stay valid. */
+int sn_kbs_challenge_issue_for(struct sn_kbs_challenges *c, uint64_t now_ms,
+			       const uint8_t key[SN_SHA256_LEN],
+			       uint8_t out[SN_KBS_CHALLENGE_LEN]);
+/* outstanding challenges per key at most (0, the default: no limit) */
+void sn_kbs_challenges_set_per_key(struct sn_kbs_challenges *c,
+				   uint32_t per_key);
 /* Use one: 0 (now used), -ENOENT never issued (or forgotten), -EALREADY
  * already used, -ETIMEDOUT expired. */
 int sn_kbs_challenge_consume(struct sn_kbs_challenges *c, uint64_t now_ms,
@@ -302,6 +351,13 @@ void sn_kbs_signer_free(struct sn_kbs_signer *k);
 const char *sn_kbs_signer_kid(const struct sn_kbs_signer *k);
 /* {"keys":[{...}]} (*out malloc'd) */
 int sn_kbs_jwks_json(const struct sn_kbs_signer *k, char **out);
+/* ECDSA with the token key's curve and digest over msg, r || s: 0, or
+ * -EINVAL for a verification-only key, -EIO */
+int sn_kbs_signer_sign_raw(const struct sn_kbs_signer *k, const uint8_t *msg,
+			   size_t len, uint8_t sig[SN_KBS_SIG_LEN]);
+/* 0, or -EBADMSG when sig is not k's over msg */
+int sn_kbs_signer_verify_raw(const struct sn_kbs_signer *k, const uint8_t *msg,
+			     size_t len, const uint8_t sig[SN_KBS_SIG_LEN]);
 
 struct sn_kbs_claims {
 	char iss[SN_KBS_NAME_MAX + 16]; /* "sealnet-kbs:<domain>" */

@@ -228,7 +228,8 @@ typedef int (*sn_make_token_fn)(void *arg, char **out);
 typedef int (*sn_make_token_verify_fn)(
 	void *arg, const char *tok, size_t len,
 	const uint8_t peer_spki_sha256[SN_SHA256_LEN], uint32_t peer_id,
-	const char *peer_name, struct sn_appraisal *out);
+	const char *peer_name, enum sn_make_accept accept,
+	struct sn_appraisal *out);
 
 struct sn_make_params {
 	uint32_t node_id;      /* this node, != 0 */

@@ -157,10 +157,12 @@ int sn_kbs_audit_append_tx(struct sn_kbs_store *s,
 	}
 	sn_kbs_stmt_done(s, st);
 	st = NULL;
+	/* unsigned until the commit signs it (sn_kbs_audit_head_sign_tx) */
+	s->head_dirty = true;
 	if (sn_kbs_stmt(s,
 			"INSERT INTO audit_head (id, seq, hash) VALUES"
 			" (1, ?1, ?2) ON CONFLICT(id) DO UPDATE SET"
-			" seq=?1, hash=?2",
+			" seq=?1, hash=?2, sig=NULL, kid=NULL",
 			&st) != SQLITE_OK) {
 		err = sn_kbs_db_err(s, "updating the audit head");
 		goto out;
@@ -249,7 +251,12 @@ static void fail(struct sn_kbs_audit_report *r, int64_t seq, const char *what)
 	snprintf(r->what, sizeof(r->what), "%s", what);
 }
 
-int sn_kbs_audit_verify(struct sn_kbs_store *s, struct sn_kbs_audit_report *out)
+static int check_head_sig(struct sn_kbs_store *s,
+			  struct sn_kbs_signer *const *keys, size_t n,
+			  int64_t last, struct sn_kbs_audit_report *r);
+
+static int verify(struct sn_kbs_store *s, struct sn_kbs_signer *const *keys,
+		  size_t n_keys, struct sn_kbs_audit_report *out)
 {
 	struct sn_kbs_audit_report r = {.ok = true};
 	uint8_t running[SN_SHA256_LEN] = {0}, head[SN_SHA256_LEN];
@@ -325,10 +332,162 @@ int sn_kbs_audit_verify(struct sn_kbs_store *s, struct sn_kbs_audit_report *out)
 		fail(&r, expect - 1, what);
 	}
 	memcpy(r.head, running, SN_SHA256_LEN);
+	if (keys && r.ok)
+		err = check_head_sig(s, keys, n_keys, expect - 1, &r);
 out:
 	sn_kbs_stmt_done(s, st);
 	sn_kbs_rollback(s);
 	if (!err)
 		*out = r;
 	return err;
+}
+
+int sn_kbs_audit_verify(struct sn_kbs_store *s, struct sn_kbs_audit_report *out)
+{
+	return verify(s, NULL, 0, out);
+}
+
+int sn_kbs_audit_verify_signed(struct sn_kbs_store *s,
+			       struct sn_kbs_signer *const *keys, size_t n,
+			       struct sn_kbs_audit_report *out)
+{
+	static struct sn_kbs_signer *const none[1];
+
+	/* no keys: every signed head fails ("no key"), not skipped */
+	return verify(s, keys ? keys : none, keys ? n : 0, out);
+}
+
+/* --- the signed head ------------------------------------------------------ */
+
+#define HEAD_LABEL "sealnet-kbs-audit-head-v1" /* 25 bytes, then 0x00 */
+
+void sn_kbs_audit_head_msg(int64_t seq, const uint8_t hash[SN_SHA256_LEN],
+			   uint8_t out[SN_KBS_AUDIT_HEAD_MSG_LEN])
+{
+	memcpy(out, HEAD_LABEL, sizeof(HEAD_LABEL)); /* with its NUL */
+	put_be(out + 26, (uint64_t)seq, 8);
+	memcpy(out + 34, hash, SN_SHA256_LEN);
+}
+
+void sn_kbs_store_set_head_signer(struct sn_kbs_store *s,
+				  const struct sn_kbs_signer *(*fn)(void *arg),
+				  void *arg)
+{
+	s->head_signer = fn;
+	s->head_arg = arg;
+}
+
+int sn_kbs_audit_head_get(struct sn_kbs_store *s, struct sn_kbs_audit_head *out)
+{
+	struct sn_kbs_audit_head h = {0};
+	sqlite3_stmt *st = NULL;
+	int rc, err = 0;
+
+	if (sqlite3_prepare_v2(s->db,
+			       "SELECT seq, hash, sig, kid FROM audit_head"
+			       " WHERE id=1",
+			       -1, &st, NULL) != SQLITE_OK)
+		return sn_kbs_db_err(s, "reading the audit head");
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		const char *kid = (const char *)sqlite3_column_text(st, 3);
+
+		h.seq = sqlite3_column_int64(st, 0);
+		if (sqlite3_column_bytes(st, 1) != SN_SHA256_LEN)
+			err = -EIO;
+		else
+			memcpy(h.hash, sqlite3_column_blob(st, 1),
+			       SN_SHA256_LEN);
+		if (!err && sqlite3_column_bytes(st, 2) == SN_KBS_SIG_LEN &&
+		    kid && strlen(kid) < sizeof(h.kid)) {
+			memcpy(h.sig, sqlite3_column_blob(st, 2),
+			       SN_KBS_SIG_LEN);
+			snprintf(h.kid, sizeof(h.kid), "%s", kid);
+			h.is_signed = true;
+		}
+	} else if (rc != SQLITE_DONE) {
+		err = sn_kbs_db_err(s, "reading the audit head");
+	}
+	sqlite3_finalize(st);
+	if (!err)
+		*out = h;
+	return err;
+}
+
+int sn_kbs_audit_head_sign_tx(struct sn_kbs_store *s)
+{
+	const struct sn_kbs_signer *k;
+	struct sn_kbs_audit_head h;
+	uint8_t msg[SN_KBS_AUDIT_HEAD_MSG_LEN], sig[SN_KBS_SIG_LEN];
+	sqlite3_stmt *st = NULL;
+	int err;
+
+	if (!s->head_dirty || !s->head_signer)
+		return 0;
+	k = s->head_signer(s->head_arg);
+	if (!k)
+		return -ENOKEY;
+	err = sn_kbs_audit_head_get(s, &h);
+	if (err)
+		return err;
+	sn_kbs_audit_head_msg(h.seq, h.hash, msg);
+	err = sn_kbs_signer_sign_raw(k, msg, sizeof(msg), sig);
+	if (err) {
+		sn_err("kbs: signing the audit head failed");
+		return err;
+	}
+	if (sqlite3_prepare_v2(s->db,
+			       "UPDATE audit_head SET sig=?1, kid=?2"
+			       " WHERE id=1",
+			       -1, &st, NULL) != SQLITE_OK)
+		return sn_kbs_db_err(s, "signing the audit head");
+	sqlite3_bind_blob(st, 1, sig, sizeof(sig), SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, sn_kbs_signer_kid(k), -1, SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		err = sn_kbs_db_err(s, "signing the audit head");
+	sqlite3_finalize(st);
+	if (!err)
+		s->head_dirty = false;
+	return err;
+}
+
+/* inside verify's read transaction: the head (row last) signed by one of
+ * keys */
+static int check_head_sig(struct sn_kbs_store *s,
+			  struct sn_kbs_signer *const *keys, size_t n,
+			  int64_t last, struct sn_kbs_audit_report *r)
+{
+	struct sn_kbs_audit_head h;
+	uint8_t msg[SN_KBS_AUDIT_HEAD_MSG_LEN];
+	const struct sn_kbs_signer *k = NULL;
+	char what[160];
+	int err = sn_kbs_audit_head_get(s, &h);
+
+	if (err)
+		return err;
+	if (!h.seq && !last)
+		return 0; /* an empty log: nothing to sign */
+	if (!h.is_signed) {
+		fail(r, last,
+		     "head: not signed (written by something else than the "
+		     "KBS, or the signature was removed)");
+		return 0;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (keys[i] && !strcmp(sn_kbs_signer_kid(keys[i]), h.kid))
+			k = keys[i];
+	if (!k) {
+		snprintf(what, sizeof(what),
+			 "head: signed by key %s, which is not among the keys "
+			 "given",
+			 h.kid);
+		fail(r, last, what);
+		return 0;
+	}
+	sn_kbs_audit_head_msg(h.seq, h.hash, msg);
+	if (sn_kbs_signer_verify_raw(k, msg, sizeof(msg), h.sig))
+		fail(r, last,
+		     "head: the signature does not verify (the chain was "
+		     "rewritten, or the head edited)");
+	return 0;
 }

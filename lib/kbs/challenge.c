@@ -17,6 +17,13 @@
  * Thread-safe (one mutex): sealnet-kbs's workers share one table, so a
  * challenge issued by one worker is consumed once, by whichever worker
  * gets the POST /attest.
+ *
+ * Per key (sn_kbs_challenge_issue_for): a challenge may be issued for a
+ * client key (the SPKI hash of the node's TLS certificate); at most
+ * per_key of one key's challenges are outstanding (unused, unexpired) at
+ * once, the next is refused (-EDQUOT) until one is used or expires.  The
+ * counts are in a small open-addressing table (linear probing, deletion
+ * by backward shift) keyed by the SPKI hash, O(1) per operation.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -31,8 +38,16 @@
 
 struct slot {
 	uint8_t v[SN_KBS_CHALLENGE_LEN];
-	uint64_t expires; /* ms */
+	uint8_t key[SN_SHA256_LEN]; /* the client key it was issued for */
+	uint64_t expires;	    /* ms */
 	bool used;
+	bool keyed; /* issued with a key: counted in keys[] while live */
+};
+
+/* outstanding challenges of one key */
+struct kcount {
+	uint8_t key[SN_SHA256_LEN];
+	uint32_t n; /* 0: free */
 };
 
 struct sn_kbs_challenges {
@@ -41,10 +56,13 @@ struct sn_kbs_challenges {
 	size_t cap;	 /* ring size: outstanding + remembered */
 	size_t capacity; /* unexpired, unused ones at most */
 	uint64_t lifetime;
-	uint64_t head;	   /* oldest remembered sequence number */
-	uint64_t exp_head; /* oldest not (known to be) expired */
-	uint64_t tail;	   /* next sequence number */
-	size_t live;	   /* unused in [exp_head, tail) */
+	uint64_t head;	     /* oldest remembered sequence number */
+	uint64_t exp_head;   /* oldest not (known to be) expired */
+	uint64_t tail;	     /* next sequence number */
+	size_t live;	     /* unused in [exp_head, tail) */
+	struct kcount *keys; /* kmask + 1 entries, a power of two */
+	size_t kmask;
+	uint32_t per_key; /* 0: no per-key limit */
 };
 
 int sn_kbs_challenges_new(size_t capacity, uint64_t lifetime_ms,
@@ -65,6 +83,15 @@ int sn_kbs_challenges_new(size_t capacity, uint64_t lifetime_ms,
 		free(c);
 		return -ENOMEM;
 	}
+	/* at most capacity keys have live challenges: keep it half empty */
+	for (c->kmask = 15; c->kmask + 1 < 2 * capacity;)
+		c->kmask = 2 * c->kmask + 1;
+	c->keys = calloc(c->kmask + 1, sizeof(*c->keys));
+	if (!c->keys) {
+		free(c->s);
+		free(c);
+		return -ENOMEM;
+	}
 	c->lifetime = lifetime_ms;
 	pthread_mutex_init(&c->lock, NULL);
 	*out = c;
@@ -77,6 +104,7 @@ void sn_kbs_challenges_free(struct sn_kbs_challenges *c)
 		return;
 	OPENSSL_cleanse(c->s, c->cap * sizeof(*c->s));
 	pthread_mutex_destroy(&c->lock);
+	free(c->keys);
 	free(c->s);
 	free(c);
 }
@@ -86,12 +114,66 @@ static struct slot *at(struct sn_kbs_challenges *c, uint64_t seq)
 	return &c->s[seq % c->cap];
 }
 
+void sn_kbs_challenges_set_per_key(struct sn_kbs_challenges *c,
+				   uint32_t per_key)
+{
+	pthread_mutex_lock(&c->lock);
+	c->per_key = per_key;
+	pthread_mutex_unlock(&c->lock);
+}
+
+/* the key's entry, or the free one where it would go (the hash is the
+ * first bytes of a SHA-256: uniform, no need to hash again) */
+static size_t kfind(const struct sn_kbs_challenges *c,
+		    const uint8_t key[SN_SHA256_LEN])
+{
+	uint64_t h = 0;
+	size_t i;
+
+	for (int j = 0; j < 8; j++)
+		h = h << 8 | key[j];
+	for (i = h & c->kmask; c->keys[i].n; i = (i + 1) & c->kmask)
+		if (!memcmp(c->keys[i].key, key, SN_SHA256_LEN))
+			break;
+	return i;
+}
+
+/* one of key's challenges is used or expired */
+static void kput(struct sn_kbs_challenges *c, const uint8_t key[SN_SHA256_LEN])
+{
+	size_t i = kfind(c, key), j, h;
+
+	if (!c->keys[i].n || --c->keys[i].n)
+		return;
+	/* free i; move later entries of the run back over the hole */
+	for (j = (i + 1) & c->kmask; c->keys[j].n; j = (j + 1) & c->kmask) {
+		h = 0;
+		for (int b = 0; b < 8; b++)
+			h = h << 8 | c->keys[j].key[b];
+		h &= c->kmask;
+		/* j's home h is cyclically in (i, j]: it stays */
+		if (i <= j ? (i < h && h <= j) : (i < h || h <= j))
+			continue;
+		c->keys[i] = c->keys[j];
+		c->keys[j].n = 0;
+		i = j;
+	}
+}
+
+/* a live (unused, unexpired) challenge stops being live */
+static void unlive(struct sn_kbs_challenges *c, struct slot *s)
+{
+	c->live--;
+	if (s->keyed)
+		kput(c, s->key);
+}
+
 /* move past what has expired, forget what is past its remembering time */
 static void advance(struct sn_kbs_challenges *c, uint64_t now)
 {
 	while (c->exp_head < c->tail && now >= at(c, c->exp_head)->expires) {
 		if (!at(c, c->exp_head)->used)
-			c->live--;
+			unlive(c, at(c, c->exp_head));
 		c->exp_head++;
 	}
 	while (c->head < c->exp_head &&
@@ -102,12 +184,18 @@ static void advance(struct sn_kbs_challenges *c, uint64_t now)
 }
 
 static int issue(struct sn_kbs_challenges *c, uint64_t now_ms,
-		 uint8_t out[SN_KBS_CHALLENGE_LEN])
+		 const uint8_t *key, uint8_t out[SN_KBS_CHALLENGE_LEN])
 {
 	struct slot *s;
 	uint64_t seq;
+	size_t ki = 0;
 
 	advance(c, now_ms);
+	if (key) {
+		ki = kfind(c, key);
+		if (c->per_key && c->keys[ki].n >= c->per_key)
+			return -EDQUOT;
+	}
 	if (c->live >= c->capacity || c->tail - c->head >= c->cap)
 		return -EBUSY;
 	seq = c->tail;
@@ -121,6 +209,13 @@ static int issue(struct sn_kbs_challenges *c, uint64_t now_ms,
 	if (seq > c->head && s->expires < at(c, seq - 1)->expires)
 		s->expires = at(c, seq - 1)->expires;
 	s->used = false;
+	s->keyed = key != NULL;
+	if (key) {
+		memcpy(s->key, key, SN_SHA256_LEN);
+		if (!c->keys[ki].n)
+			memcpy(c->keys[ki].key, key, SN_SHA256_LEN);
+		c->keys[ki].n++;
+	}
 	c->tail++;
 	c->live++;
 	memcpy(out, s->v, SN_KBS_CHALLENGE_LEN);
@@ -147,7 +242,7 @@ static int consume(struct sn_kbs_challenges *c, uint64_t now_ms,
 	s->used = true;
 	if (seq < c->exp_head || now_ms >= s->expires)
 		return -ETIMEDOUT;
-	c->live--;
+	unlive(c, s);
 	return 0;
 }
 
@@ -157,7 +252,19 @@ int sn_kbs_challenge_issue(struct sn_kbs_challenges *c, uint64_t now_ms,
 	int err;
 
 	pthread_mutex_lock(&c->lock);
-	err = issue(c, now_ms, out);
+	err = issue(c, now_ms, NULL, out);
+	pthread_mutex_unlock(&c->lock);
+	return err;
+}
+
+int sn_kbs_challenge_issue_for(struct sn_kbs_challenges *c, uint64_t now_ms,
+			       const uint8_t key[SN_SHA256_LEN],
+			       uint8_t out[SN_KBS_CHALLENGE_LEN])
+{
+	int err;
+
+	pthread_mutex_lock(&c->lock);
+	err = issue(c, now_ms, key, out);
 	pthread_mutex_unlock(&c->lock);
 	return err;
 }

@@ -21,6 +21,11 @@ struct sn_kbs_store {
 		sqlite3_stmt *st;
 	} stmt[SN_KBS_STMT_CACHE];
 	unsigned long stmt_prepared; /* statements compiled (tests) */
+	/* audit.c: the head's signer, and whether this transaction moved
+	 * the head (signed at its commit) */
+	const struct sn_kbs_signer *(*head_signer)(void *arg);
+	void *head_arg;
+	bool head_dirty;
 };
 
 /*
@@ -45,6 +50,8 @@ int sn_kbs_commit(struct sn_kbs_store *s);
 int sn_kbs_end(struct sn_kbs_store *s, int err,
 	       const struct sn_kbs_audit_in *a);
 void sn_kbs_rollback(struct sn_kbs_store *s);
+/* before COMMIT: sign the head when this transaction moved it */
+int sn_kbs_audit_head_sign_tx(struct sn_kbs_store *s);
 /* append inside an open transaction */
 int sn_kbs_audit_append_tx(struct sn_kbs_store *s,
 			   const struct sn_kbs_audit_in *a);

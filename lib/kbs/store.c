@@ -87,6 +87,12 @@ static const char *const migrations[] = {
 	" DEFAULT 0;"
 	"ALTER TABLE revocations ADD COLUMN withdrawal INTEGER NOT NULL"
 	" DEFAULT 0;",
+	/* 6: the signed audit head (audit.c): the head's ES256 signature by
+	 * the token key and its kid; NULL while unsigned.  Nodes by key
+	 * (GET /challenge: sn_kbs_node_by_spki) */
+	("ALTER TABLE audit_head ADD COLUMN sig BLOB;"
+	 "ALTER TABLE audit_head ADD COLUMN kid TEXT;"
+	 "CREATE INDEX nodes_spki ON nodes (spki_sha256);"),
 };
 
 _Static_assert(SN_ARRAY_SIZE(migrations) == SN_KBS_SCHEMA_VERSION,
@@ -175,11 +181,14 @@ int sn_kbs_begin(struct sn_kbs_store *s)
 
 int sn_kbs_commit(struct sn_kbs_store *s)
 {
-	return sn_kbs_exec(s, "COMMIT");
+	int err = sn_kbs_audit_head_sign_tx(s);
+
+	return err ? err : sn_kbs_exec(s, "COMMIT");
 }
 
 void sn_kbs_rollback(struct sn_kbs_store *s)
 {
+	s->head_dirty = false;
 	sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
 }
 
@@ -382,6 +391,34 @@ int sn_kbs_node_get(struct sn_kbs_store *s, const char *id,
 	sn_kbs_stmt_done(s, st);
 	if (!err)
 		*out = n;
+	return err;
+}
+
+int sn_kbs_node_by_spki(struct sn_kbs_store *s,
+			const uint8_t spki[SN_SHA256_LEN],
+			char id[SN_KBS_NAME_MAX])
+{
+	sqlite3_stmt *st = NULL;
+	char hex[2 * SN_SHA256_LEN + 1];
+	int err = -ENOENT, rc;
+
+	sn_hex_encode(spki, SN_SHA256_LEN, hex);
+	if (sqlite3_prepare_v2(s->db,
+			       "SELECT id FROM nodes WHERE spki_sha256=?1 "
+			       "ORDER BY id LIMIT 1",
+			       -1, &st, NULL) != SQLITE_OK)
+		return sn_kbs_db_err(s, "finding a node by its key");
+	sqlite3_bind_text(st, 1, hex, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		const char *v = (const char *)sqlite3_column_text(st, 0);
+
+		snprintf(id, SN_KBS_NAME_MAX, "%s", v ? v : "");
+		err = 0;
+	} else if (rc != SQLITE_DONE) {
+		err = sn_kbs_db_err(s, "finding a node by its key");
+	}
+	sqlite3_finalize(st);
 	return err;
 }
 

@@ -328,6 +328,39 @@ out:
 	return ok ? 0 : -EBADMSG;
 }
 
+int sn_kbs_signer_sign_raw(const struct sn_kbs_signer *k, const uint8_t *msg,
+			   size_t len, uint8_t sig[SN_KBS_SIG_LEN])
+{
+	uint8_t der[160];
+	size_t der_len = sizeof(der);
+	const uint8_t *dp = der;
+	ECDSA_SIG *s = NULL;
+	EVP_MD_CTX *md = NULL;
+	int err = -EIO;
+
+	if (!k->priv)
+		return -EINVAL;
+	md = EVP_MD_CTX_new();
+	if (!md || EVP_DigestSignInit(md, NULL, TOK_MD(), NULL, k->key) != 1 ||
+	    EVP_DigestSign(md, der, &der_len, msg, len) != 1)
+		goto out;
+	s = d2i_ECDSA_SIG(NULL, &dp, (long)der_len);
+	if (s && BN_bn2binpad(ECDSA_SIG_get0_r(s), sig, TOK_LEN) == TOK_LEN &&
+	    BN_bn2binpad(ECDSA_SIG_get0_s(s), sig + TOK_LEN, TOK_LEN) ==
+		    TOK_LEN)
+		err = 0;
+out:
+	ECDSA_SIG_free(s);
+	EVP_MD_CTX_free(md);
+	return err;
+}
+
+int sn_kbs_signer_verify_raw(const struct sn_kbs_signer *k, const uint8_t *msg,
+			     size_t len, const uint8_t sig[SN_KBS_SIG_LEN])
+{
+	return verify_sig(k, (const char *)msg, len, sig);
+}
+
 /* base64url part [b, e) decoded to JSON */
 static json_t *part_json(const char *b, const char *e)
 {

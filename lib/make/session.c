@@ -463,7 +463,7 @@ static void rx_token(struct sn_make_session *s, const struct sn_make_msg *m)
 	if (!err)
 		err = s->p.verify_token(s->p.token_arg, m->token.data,
 					m->token.len, spki, s->peer_id,
-					s->peer_name, a);
+					s->peer_name, own_accept(s), a);
 	if (err) {
 		free(a);
 		sn_make_fail(s, err, SN_MAKE_E_INTERNAL,

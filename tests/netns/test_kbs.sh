@@ -33,7 +33,7 @@ SRV="$K:8443"
 kbs_pki "$K"
 mk_ca rogueca "not the admin CA"
 mk_leaf rogue alice rogueca "extendedKeyUsage=clientAuth"
-for n in node1 node2 node3 other; do mk_self $n $n; done
+for n in node1 node2 node3 node4 other; do mk_self $n $n; done
 
 # ---- sim platform, reference values --------------------------------------
 "$SEALNET" sim-tee init "$T/plat" >"$T/plat.txt"
@@ -45,7 +45,7 @@ printf '{"backends":["sim"],"measurements":["%s","%s"],"sim_ark_spki_sha256":["%
 	"$M1" "$M3" "$ARK" >"$T/policy.json"
 
 lifetimes() { # TOKEN CHALLENGE: the members of test_kbs's configurations
-	printf '"token_lifetime": %s, "challenge_lifetime": %s, "request_timeout": 10, "metrics_listen": "%s:9478"' \
+	printf '"token_lifetime": %s, "challenge_lifetime": %s, "request_timeout": 10, "max_challenges_per_node": 16, "metrics_listen": "%s:9478"' \
 		"$1" "$2" "${SRV%:*}"
 }
 kbs_config "$T/kbs.json" "$SRV" d1 "$(lifetimes 300 60)"
@@ -128,11 +128,33 @@ check "fetch with the wrong rek: does not open (exit 1)" [ "$rc" = 1 ]
 check "node1 may not fetch a/node3-only" refused wrong-node node node1 fetch a/node3-only --token "$T/t1" --rek "$T/node1.rek"
 
 # ---- challenge refusals ---------------------------------------------------
-CH=$(netns_exec h2 curl -s --cacert "$T/ca.pem" "https://$SRV/challenge" | jq -r .challenge)
+CH=$(netns_exec h2 curl -s --cacert "$T/ca.pem" --cert "$T/node1.pem" --key "$T/node1.key" "https://$SRV/challenge" | jq -r .challenge)
 check "attest with a fetched challenge" attest node1 --challenge "$CH" --token "$T/t1b"
 check "replayed challenge: refused (challenge-used)" refused challenge-used attest node1 --challenge "$CH"
 check "unknown challenge: refused (challenge-unknown)" \
 	refused challenge-unknown attest node1 --challenge "$(head -c 32 /dev/urandom | basenc --base64url | tr -d =)"
+
+# ---- challenges only for enrolled nodes, a few each ------------------------
+# (the attack: anyone reaching the port filled the table, 4096 challenges,
+# so no node could attest until they expired)
+check "GET /challenge without a client certificate: 401" [ "$(curl_as "" "https://$SRV/challenge")" = 401 ]
+check "  ... no-client-cert" has_error no-client-cert
+check "GET /challenge with a key no node is enrolled with: 403" [ "$(curl_as other "https://$SRV/challenge")" = 403 ]
+check "  ... not-enrolled" has_error not-enrolled
+# 200 anonymous requests on one kept-alive connection: none gets a challenge
+netns_exec h2 curl -s --cacert "$T/ca.pem" $(for _ in $(seq 200); do echo "https://$SRV/challenge"; done) |
+	grep -o '"challenge":"' | wc -l >"$T/anon.n"
+check "an anonymous flood of 200 GET /challenge gets no challenge" [ "$(cat "$T/anon.n")" = 0 ]
+# node4 (max_challenges_per_node 16 in this config): the 17th unused one is refused
+check "admin: enrol node4 (stage A)" admin enrol node4 --stage A --node-cert "$T/node4.pem"
+netns_exec h2 curl -s --cacert "$T/ca.pem" --cert "$T/node4.pem" --key "$T/node4.key" \
+	$(for _ in $(seq 17); do echo "https://$SRV/challenge"; done) >"$T/n2.out"
+check "node4 holds at most 16 unused challenges (16 of 17 issued)" \
+	[ "$(grep -o '"challenge":"' "$T/n2.out" | wc -l)" = 16 ]
+check "  ... the 17th: too-many-challenges" grep -q '"error":"too-many-challenges"' "$T/n2.out"
+check "  ... again: a 429" [ "$(curl_as node4 "https://$SRV/challenge")" = 429 ]
+check "  ... with a JSON error too-many-challenges" has_error too-many-challenges
+check "another node still gets its challenge and attests" attest node3 --token "$T/t3b"
 
 # ---- appraisal refusals ---------------------------------------------------
 check "evidence bound to another TLS key: refused" refused appraisal-failed attest node1 --bind-cert "$T/other.pem"
@@ -140,7 +162,9 @@ check "  ... the reason is report-data" grep -q 'reason report-data' "$T/err"
 check "a measurement not in the reference values: refused" \
 	refused appraisal-failed node node1 attest --node node1 --platform "$T/plat" --measurement "$M2" --rek "$T/node1.rek"
 check "  ... the reason is measurement-not-allowed" grep -q 'reason measurement-not-allowed' "$T/err"
-check "a TLS key other than the enrolled one: refused" refused wrong-tls-key \
+check "a TLS key other than the enrolled one (node2's): refused" refused wrong-tls-key \
+	node node2 attest --node node1 --platform "$T/plat" --measurement "$M1" --rek "$T/node1.rek"
+check "a key no node is enrolled with gets no challenge: refused" refused not-enrolled \
 	node other attest --node node1 --platform "$T/plat" --measurement "$M1" --rek "$T/node1.rek"
 check "a node that is not enrolled: refused" refused not-enrolled \
 	node other attest --node ghost --platform "$T/plat" --measurement "$M1" --rek "$T/other.rek"
@@ -255,6 +279,12 @@ check "the waiting GET /events got the revocation" \
 echo "info: revocation event delivered $(( (t1 - t0) / 1000000 )) ms after the revoke command"
 check "  ... within 2 s" [ $(( (t1 - t0) / 1000000 )) -lt 2000 ]
 check "a revoked node cannot attest" refused node-revoked attest node2
+# every POST /attest burns its challenge, refused or not: a node refused
+# before the challenge check (here: revoked) does not pile up challenges
+# against max_challenges_per_node (16 here) and keeps being told why
+nr=0
+for _ in $(seq 20); do refused node-revoked attest node2 && nr=$((nr + 1)); done
+check "20 more attempts of the revoked node: 20 x node-revoked (not too-many-challenges)" [ "$nr" = 20 ]
 check "a revoked node's token is not honoured" refused revoked node node2 fetch b/secret --token "$T/t2" --rek "$T/node2.rek"
 check "node3 attests with the old release M3" \
 	node node3 attest --node node3 --platform "$T/plat" --measurement "$M3" --rek "$T/node3.rek" --token "$T/t3old"
@@ -268,7 +298,8 @@ check "events list both revocations" [ "$(sk events --wait 0 | jq '.events | len
 admin audit --limit 10000 >"$T/audit.json"
 for code in bad-policy wrong-node challenge-used challenge-unknown appraisal-failed wrong-tls-key \
 	not-enrolled wrong-stage token-key-mismatch token-invalid no-token too-large malformed \
-	no-client-cert bad-path bad-method admin-required node-revoked revoked measurement-revoked; do
+	no-client-cert bad-path bad-method admin-required node-revoked revoked measurement-revoked \
+	too-many-challenges; do
 	check "audit: a refusal $code" jq -e --arg c "$code" 'any(.[]; .outcome == $c)' "$T/audit.json" >/dev/null
 done
 check "audit: the admin's changes, by admin:alice" \
@@ -276,7 +307,7 @@ check "audit: the admin's changes, by admin:alice" \
 check "audit verify (over the API)" admin audit verify
 
 # ---- kill -9 during a burst of attestations --------------------------------
-CHX=$(netns_exec h2 curl -s --cacert "$T/ca.pem" "https://$SRV/challenge" | jq -r .challenge)
+CHX=$(netns_exec h2 curl -s --cacert "$T/ca.pem" --cert "$T/node1.pem" --key "$T/node1.key" "https://$SRV/challenge" | jq -r .challenge)
 for i in 1 2 3 4; do
 	attest node1 --count 400 >"$T/burst$i" 2>"$T/burst$i.err" &
 	eval "BP$i=\$!"
@@ -303,7 +334,7 @@ check "audit verify after the crash (the database file)" "$SEALNET" kbs audit ve
 
 # ---- expiry (token lifetime 3 s, challenge lifetime 2 s now) --------------
 check "node1 attests (short-lived token)" attest node1 --token "$T/t3"
-CH=$(netns_exec h2 curl -s --cacert "$T/ca.pem" "https://$SRV/challenge" | jq -r .challenge)
+CH=$(netns_exec h2 curl -s --cacert "$T/ca.pem" --cert "$T/node1.pem" --key "$T/node1.key" "https://$SRV/challenge" | jq -r .challenge)
 sleep 3.5
 check "expired challenge: refused (challenge-expired)" refused challenge-expired attest node1 --challenge "$CH"
 check "expired token: refused (token-expired)" refused token-expired node node1 fetch a/secret --token "$T/t3" --rek "$T/node1.rek"
@@ -315,8 +346,87 @@ sqlite3 "$T/copy.db" "DROP TRIGGER audit_no_update; UPDATE audit SET detail='not
 "$SEALNET" kbs audit verify --db "$T/copy.db" >"$T/v.txt" && rc=0 || rc=$?
 check "an edited audit row is detected (exit 1, row 5)" [ "$rc" = 1 ] && grep -q 'BROKEN at row 5' "$T/v.txt"
 
+# ---- the signed head: a rewritten chain (hashes recomputed) is detected ----
+sk keys >"$T/jwks.json"
+check "audit verify --db --jwks: the chain and the head's signature" \
+	"$SEALNET" kbs audit verify --db "$T/kbs.db" --jwks "$T/jwks.json"
+admin audit head >"$T/head.json"
+check "audit head: seq, hash and an ES256 signature by the token key" \
+	[ "$(jq -r '.alg + " " + .kid + " " + (.sig | length | tostring)' "$T/head.json")" = "ES256 $(jq -r '.keys[0].kid' "$T/jwks.json") 86" ]
+sqlite3 "$T/kbs.db" ".backup '$T/rewritten.db'"
+python3 - "$T/rewritten.db" <<'PY'
+import hashlib, sqlite3, struct, sys
+db = sqlite3.connect(sys.argv[1])
+db.executescript("DROP TRIGGER audit_no_update; DROP TRIGGER audit_no_delete;")
+db.execute("UPDATE audit SET detail='nothing happened' WHERE seq=5")
+prev = bytes(32)
+for seq, at, *f in db.execute("SELECT seq, at, actor, action, subject, outcome, detail FROM audit ORDER BY seq").fetchall():
+    m = b"sealnet-kbs-audit-v1" + struct.pack(">Qq", seq, at)
+    for x in f:
+        x = x.encode()
+        m += struct.pack(">I", len(x)) + x
+    h = hashlib.sha256(m + prev).digest()
+    db.execute("UPDATE audit SET prev=?, hash=? WHERE seq=?", (prev, h, seq))
+    prev = h
+db.execute("UPDATE audit_head SET hash=? WHERE id=1", (prev,))
+db.commit()
+PY
+"$SEALNET" kbs audit verify --db "$T/rewritten.db" >"$T/v2.txt" && rc=0 || rc=$?
+check "a chain rewritten with recomputed hashes passes the unkeyed check (the weakness)" [ "$rc" = 0 ]
+"$SEALNET" kbs audit verify --db "$T/rewritten.db" --jwks "$T/jwks.json" >"$T/v3.txt" && rc=0 || rc=$?
+check "  ... and fails the signed head (exit 1)" [ "$rc" = 1 ] && grep -q 'signature does not verify' "$T/v3.txt"
+
+# ---- an unauthenticated flood does not grow the audit log -----------------
+# 1000 refused requests without a certificate on one kept-alive connection
+# (the attack: each was one audit row, without bound)
+R0=$(sqlite3 "$T/kbs.db" "SELECT count(*) FROM audit")
+S0=$(mval sealnet_kbs_audit_suppressed_total)
+netns_exec h2 curl -s --cacert "$T/ca.pem" $(for _ in $(seq 1000); do echo "https://$SRV/challenge"; done) |
+	grep -o '"error":"no-client-cert"' | wc -l >"$T/flood.n"
+R1=$(sqlite3 "$T/kbs.db" "SELECT count(*) FROM audit")
+S1=$(mval sealnet_kbs_audit_suppressed_total)
+echo "info: 1000 refused requests wrote $((R1 - R0)) audit rows; $((S1 - S0)) suppressed"
+check "flood: every request was answered no-client-cert" [ "$(cat "$T/flood.n")" = 1000 ]
+check "flood: at most 40 audit rows for 1000 refusals" [ "$((R1 - R0))" -le 40 ]
+check "flood: the suppressed ones are counted (metrics)" [ "$((S1 - S0 + R1 - R0))" -ge 1000 ]
+check "flood: an enrolled node's refusal is still audited at once" \
+	refused challenge-unknown attest node1 --challenge "$(head -c 32 /dev/urandom | basenc --base64url | tr -d =)"
+check "  ... its row is there" [ "$(sqlite3 "$T/kbs.db" "SELECT outcome FROM audit ORDER BY seq DESC LIMIT 1")" = challenge-unknown ]
+
+# ---- a failed group commit: 503 internal for the whole batch --------------
+# fault injection from outside, no test-only code in the KBS: a trigger
+# makes every INSERT into tokens fail, so the commit of each batch fails
+sq() { sqlite3 -cmd ".timeout 5000" "$T/kbs.db" "$@"; }
+TK0=$(sq "SELECT count(*) FROM tokens")
+AT0=$(sq "SELECT count(*) FROM audit WHERE action='attest' AND outcome='ok'")
+IN0=$(sq "SELECT count(*) FROM audit WHERE action='attest' AND outcome='internal'")
+sq "CREATE TRIGGER test_fail_tokens BEFORE INSERT ON tokens BEGIN SELECT RAISE(ABORT, 'injected by test_kbs'); END;"
+P=()
+for i in 1 2 3 4 5 6; do
+	(rc=0; attest node1 >"$T/gc.$i.out" 2>&1 || rc=$?; echo $rc >"$T/gc.$i.rc") &
+	P+=($!)
+done
+wait "${P[@]}"
+bad=0
+for i in 1 2 3 4 5 6; do
+	[ "$(cat "$T/gc.$i.rc")" = 1 ] && grep -q 'refused (HTTP 503): internal:' "$T/gc.$i.out" ||
+		{ bad=$((bad + 1)); cat "$T/gc.$i.out"; }
+done
+check "failed commit: all 6 concurrent attestations answered 503 internal, no token" [ "$bad" = 0 ]
+check "  ... no token record committed" [ "$(sq "SELECT count(*) FROM tokens")" = "$TK0" ]
+check "  ... no 'attest ok' audit row committed" \
+	[ "$(sq "SELECT count(*) FROM audit WHERE action='attest' AND outcome='ok'")" = "$AT0" ]
+check "  ... each refusal audited (6 rows 'internal')" \
+	[ "$(sq "SELECT count(*) FROM audit WHERE action='attest' AND outcome='internal'")" = "$((IN0 + 6))" ]
+sq "DROP TRIGGER test_fail_tokens"
+check "after the fault: node1 attests again" attest node1
+check "  ... and the audit chain (and its signed head) verifies" admin audit verify
+
 # ---- clean stop -------------------------------------------------------------
 kill -TERM "$KBS_PID"
 wait "$KBS_PID" && rc=0 || rc=$?
 check "SIGTERM: clean exit 0 (no leak reported)" [ "$rc" = 0 ]
+check "flood: a summary row counts the suppressed refusals" \
+	[ "$(sqlite3 "$T/kbs.db" "SELECT coalesce(sum(CAST(detail AS INTEGER)), 0) FROM audit WHERE action='audit-suppressed'")" -ge "$((S1 - S0))" ]
+check "flood: audit verify still passes (the database file)" "$SEALNET" kbs audit verify --db "$T/kbs.db"
 exit "$fails"

@@ -40,7 +40,7 @@ ARK=$(sed -n 's/.*sim_ark_spki_sha256"): \([0-9a-f]*\)$/\1/p' "$T/plat.txt")
 M1=$(printf 'stage A image' | sha384sum | cut -c1-96)
 printf '{"backends":["sim"],"measurements":["%s"],"sim_ark_spki_sha256":["%s"]}\n' \
 	"$M1" "$ARK" >"$T/policy.json"
-kbs_config "$T/kbs.json" "$SRV" d1 '"workers": 2, "request_timeout": 10, "metrics_listen": "'"$K"':9478"'
+kbs_config "$T/kbs.json" "$SRV" d1 '"workers": 2, "request_timeout": 10, "max_challenges_per_node": 16, "metrics_listen": "'"$K"':9478"'
 kbs_start h1 "$T/kbs.json"
 
 sk() { netns_exec h2 "$SEALNET" kbs --server "$SRV" --ca "$T/ca.pem" "$@"; }
@@ -66,7 +66,7 @@ check "admin: set-reference A" admin set-reference A --policy "$T/policy.json"
 # close: both answered (a server closing after the first answers once)
 printf 'GET /challenge HTTP/1.1\r\nHost: kbs\r\n\r\nGET /challenge HTTP/1.1\r\nHost: kbs\r\nConnection: close\r\n\r\n' |
 	netns_exec h2 timeout 20 openssl s_client -quiet -connect "$SRV" -CAfile "$T/ca.pem" \
-		-verify_return_error >"$T/ka.out" 2>"$T/ka.err" || true
+		-cert "$T/node1.pem" -key "$T/node1.key" -verify_return_error >"$T/ka.out" 2>"$T/ka.err" || true
 check "keep-alive: two requests on one connection, two 200 answers" \
 	[ "$(grep -c '^HTTP/1.1 200' "$T/ka.out")" = 2 ]
 check "keep-alive: two different challenges" \
@@ -122,7 +122,7 @@ check "both workers served them (each >= 20 ms of CPU)" [ "$busy" = 2 ]
 check "metrics: the tokens counted across workers (>= 38)" [ "$(mval sealnet_kbs_tokens_issued_total)" -ge 38 ]
 
 # one challenge, presented on 10 connections at once: accepted once
-CH=$(netns_exec h2 curl -s --cacert "$T/ca.pem" "https://$SRV/challenge" | jq -r .challenge)
+CH=$(netns_exec h2 curl -s --cacert "$T/ca.pem" --cert "$T/node1.pem" --key "$T/node1.key" "https://$SRV/challenge" | jq -r .challenge)
 P=()
 for i in $(seq 10); do
 	(rc=0; attest node1 --challenge "$CH" >"$T/rep.$i.out" 2>&1 || rc=$?; echo $rc >"$T/rep.$i.rc") &

@@ -53,8 +53,8 @@ static void tamper(struct fx *f, const char *sql)
 	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
 	sqlite3_busy_timeout(db, 2000);
 	assert_int_equal(sqlite3_exec(db,
-				      "DROP TRIGGER audit_no_update;"
-				      "DROP TRIGGER audit_no_delete;",
+				      "DROP TRIGGER IF EXISTS audit_no_update;"
+				      "DROP TRIGGER IF EXISTS audit_no_delete;",
 				      NULL, NULL, &msg),
 			 SQLITE_OK);
 	if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK)
@@ -221,6 +221,167 @@ static void tail_drop_detected(void **state)
 	assert_non_null(strstr(r.what, "head"));
 }
 
+/* the rewrite an attacker with write access to the file can do: edit row
+ * `from`, then recompute prev and hash of it and every later row and the
+ * head's hash, so that the unkeyed chain verifies again */
+static void rewrite(struct fx *f, int64_t from, const char *detail)
+{
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	uint8_t running[32] = {0};
+	char sql[200];
+
+	tamper(f, "SELECT 1");
+	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+	sqlite3_busy_timeout(db, 2000);
+	snprintf(sql, sizeof(sql),
+		 "UPDATE audit SET detail='%s' WHERE seq=%lld", detail,
+		 (long long)from);
+	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db,
+					    "SELECT seq, at, actor, action, "
+					    "subject, outcome, detail, hash "
+					    "FROM audit ORDER BY seq",
+					    -1, &st, NULL),
+			 SQLITE_OK);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		struct sn_kbs_audit_row r = {
+			.seq = sqlite3_column_int64(st, 0),
+			.at = sqlite3_column_int64(st, 1),
+			.actor = (const char *)sqlite3_column_text(st, 2),
+			.action = (const char *)sqlite3_column_text(st, 3),
+			.subject = (const char *)sqlite3_column_text(st, 4),
+			.outcome = (const char *)sqlite3_column_text(st, 5),
+			.detail = (const char *)sqlite3_column_text(st, 6),
+		};
+		uint8_t h[32];
+		sqlite3_stmt *up;
+
+		memcpy(r.prev, running, 32);
+		assert_int_equal(sn_kbs_audit_row_hash(&r, h), 0);
+		if (r.seq >= from) {
+			assert_int_equal(
+				sqlite3_prepare_v2(db,
+						   "UPDATE audit SET prev=?1, "
+						   "hash=?2 WHERE seq=?3",
+						   -1, &up, NULL),
+				SQLITE_OK);
+			sqlite3_bind_blob(up, 1, r.prev, 32, SQLITE_TRANSIENT);
+			sqlite3_bind_blob(up, 2, h, 32, SQLITE_TRANSIENT);
+			sqlite3_bind_int64(up, 3, r.seq);
+			assert_int_equal(sqlite3_step(up), SQLITE_DONE);
+			sqlite3_finalize(up);
+		}
+		memcpy(running, h, 32);
+	}
+	sqlite3_finalize(st);
+	assert_int_equal(sqlite3_prepare_v2(db,
+					    "UPDATE audit_head SET hash=?1 "
+					    "WHERE id=1",
+					    -1, &st, NULL),
+			 SQLITE_OK);
+	sqlite3_bind_blob(st, 1, running, 32, SQLITE_TRANSIENT);
+	assert_int_equal(sqlite3_step(st), SQLITE_DONE);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+}
+
+static struct sn_kbs_signer *test_key(const char *name)
+{
+	struct sn_kbs_signer *k;
+	char p[64];
+
+	snprintf(p, sizeof(p), "/tmp/sn-kbs-audit-%s-%d.pem", name,
+		 (int)getpid());
+	unlink(p);
+	assert_int_equal(sn_kbs_signer_load(p, true, &k), 0);
+	unlink(p);
+	return k;
+}
+
+static const struct sn_kbs_signer *the_key;
+static const struct sn_kbs_signer *get_key(void *arg)
+{
+	return the_key;
+}
+
+/* the head signed at each commit: a rewrite with recomputed hashes passes
+ * the unkeyed chain check and fails the signature; an unsigned head, a
+ * head signed by another key fail too */
+static void signed_head(void **state)
+{
+	struct fx *f = *state;
+	struct sn_kbs_audit_report r;
+	struct sn_kbs_audit_head h;
+	struct sn_kbs_signer *k = test_key("k"), *other = test_key("o");
+	const struct sn_kbs_audit_in a = {"admin:test", "enrol", "n", "ok",
+					  "entry 6"};
+	uint8_t msg[SN_KBS_AUDIT_HEAD_MSG_LEN];
+
+	/* the 5 rows of setup were written without a signer: unsigned */
+	assert_int_equal(sn_kbs_audit_verify_signed(f->st, &k, 1, &r), 0);
+	assert_false(r.ok);
+	assert_non_null(strstr(r.what, "head: not signed"));
+	the_key = k;
+	sn_kbs_store_set_head_signer(f->st, get_key, NULL);
+	assert_int_equal(sn_kbs_audit_append(f->st, &a), 0);
+	assert_int_equal(sn_kbs_audit_verify_signed(f->st, &k, 1, &r), 0);
+	assert_true(r.ok);
+	assert_int_equal(r.rows, 6);
+	/* the head: seq, hash, kid, a signature over the documented bytes */
+	assert_int_equal(sn_kbs_audit_head_get(f->st, &h), 0);
+	assert_true(h.is_signed);
+	assert_int_equal(h.seq, 6);
+	assert_string_equal(h.kid, sn_kbs_signer_kid(k));
+	sn_kbs_audit_head_msg(h.seq, h.hash, msg);
+	assert_memory_equal(msg, "sealnet-kbs-audit-head-v1", 26);
+	assert_int_equal(sn_kbs_signer_verify_raw(k, msg, sizeof(msg), h.sig),
+			 0);
+	/* verified with another key only: refused */
+	assert_int_equal(sn_kbs_audit_verify_signed(f->st, &other, 1, &r), 0);
+	assert_false(r.ok);
+	assert_non_null(strstr(r.what, "not among the keys"));
+	/* the attack: row 2 rewritten, the chain recomputed */
+	rewrite(f, 2, "nothing happened");
+	verify(f, &r);
+	assert_true(r.ok); /* the unkeyed chain cannot tell */
+	assert_int_equal(sn_kbs_audit_verify_signed(f->st, &k, 1, &r), 0);
+	assert_false(r.ok);
+	assert_non_null(strstr(r.what, "signature does not verify"));
+	/* ... and re-signed by the attacker's key: not a key of this KBS */
+	the_key = other;
+	assert_int_equal(sn_kbs_audit_append(f->st, &a), 0);
+	assert_int_equal(sn_kbs_audit_verify_signed(f->st, &k, 1, &r), 0);
+	assert_false(r.ok);
+	assert_non_null(strstr(r.what, "not among the keys"));
+	/* ... or the signature removed */
+	tamper(f, "UPDATE audit_head SET sig=NULL, kid=NULL");
+	assert_int_equal(sn_kbs_audit_verify_signed(f->st, &k, 1, &r), 0);
+	assert_false(r.ok);
+	assert_non_null(strstr(r.what, "not signed"));
+	sn_kbs_store_set_head_signer(f->st, NULL, NULL);
+	sn_kbs_signer_free(k);
+	sn_kbs_signer_free(other);
+}
+
+/* a commit whose head cannot be signed is rolled back: no row without a
+ * signed head */
+static void unsigned_commit_refused(void **state)
+{
+	struct fx *f = *state;
+	struct sn_kbs_audit_report r;
+	const struct sn_kbs_audit_in a = {"admin:test", "enrol", "n", "ok",
+					  "entry 6"};
+
+	the_key = NULL;
+	sn_kbs_store_set_head_signer(f->st, get_key, NULL);
+	assert_int_equal(sn_kbs_audit_append(f->st, &a), -ENOKEY);
+	sn_kbs_store_set_head_signer(f->st, NULL, NULL);
+	verify(f, &r);
+	assert_true(r.ok);
+	assert_int_equal(r.rows, 5);
+}
+
 static void migrations_refuse_newer(void **state)
 {
 	struct fx *f = *state;
@@ -250,6 +411,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(tail_drop_detected, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(migrations_refuse_newer, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(signed_head, setup, teardown),
+		cmocka_unit_test_setup_teardown(unsigned_commit_refused, setup,
 						teardown),
 	};
 

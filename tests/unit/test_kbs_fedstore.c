@@ -90,6 +90,9 @@ static void test_migrate_from_v2(void **state)
 	    "ALTER TABLE revocations DROP COLUMN domain;"
 	    "ALTER TABLE manifest DROP COLUMN text;"
 	    "ALTER TABLE manifest DROP COLUMN signatures;"
+	    "ALTER TABLE audit_head DROP COLUMN sig;" /* 5 */
+	    "ALTER TABLE audit_head DROP COLUMN kid;"
+	    "DROP INDEX nodes_spki;"
 	    "INSERT INTO revocations (kind, value, reason, at) VALUES"
 	    " ('node', 'old1', 'before the upgrade', 1);"
 	    "UPDATE schema_version SET version=2",

@@ -177,6 +177,73 @@ static void b64url_strict(void **state)
 	free(o);
 }
 
+/* per client key: at most per_key unused, unexpired challenges; the next
+ * is refused (-EDQUOT), another key is not affected, a used or expired one
+ * frees its place; the whole table cannot be filled by one key */
+static void challenge_per_key(void **state)
+{
+	struct sn_kbs_challenges *c;
+	uint8_t a[32], b[32], x[32], y[32], k1[32] = {1}, k2[32] = {2};
+
+	assert_int_equal(sn_kbs_challenges_new(64, 1000, &c), 0);
+	sn_kbs_challenges_set_per_key(c, 2);
+	assert_int_equal(sn_kbs_challenge_issue_for(c, 0, k1, a), 0);
+	assert_int_equal(sn_kbs_challenge_issue_for(c, 0, k1, b), 0);
+	assert_int_equal(sn_kbs_challenge_issue_for(c, 0, k1, x), -EDQUOT);
+	/* 62 places left, but not for k1: a flood by one key stops here */
+	for (int i = 0; i < 100; i++)
+		assert_int_equal(sn_kbs_challenge_issue_for(c, 0, k1, x),
+				 -EDQUOT);
+	assert_int_equal(sn_kbs_challenge_issue_for(c, 0, k2, y), 0);
+	/* using one frees a place; the refused ones were never issued */
+	assert_int_equal(sn_kbs_challenge_consume(c, 1, a), 0);
+	assert_int_equal(sn_kbs_challenge_issue_for(c, 1, k1, x), 0);
+	assert_int_equal(sn_kbs_challenge_issue_for(c, 1, k1, a), -EDQUOT);
+	/* a failed consume (replay) frees nothing */
+	assert_int_equal(sn_kbs_challenge_consume(c, 2, b), 0);
+	assert_int_equal(sn_kbs_challenge_consume(c, 2, b), -EALREADY);
+	assert_int_equal(sn_kbs_challenge_issue_for(c, 2, k1, b), 0);
+	assert_int_equal(sn_kbs_challenge_issue_for(c, 2, k1, a), -EDQUOT);
+	/* expiry frees them: x (t=1) and b (t=2) expire at 1001, 1002 */
+	assert_int_equal(sn_kbs_challenge_issue_for(c, 1001, k1, a), 0);
+	assert_int_equal(sn_kbs_challenge_issue_for(c, 1001, k1, y), -EDQUOT);
+	assert_int_equal(sn_kbs_challenge_issue_for(c, 1002, k1, y), 0);
+	sn_kbs_challenges_free(c);
+}
+
+/* many keys, colliding in the count table, with deletions in any order:
+ * the counts stay exact (the backward-shift deletion keeps runs intact) */
+static void challenge_per_key_many(void **state)
+{
+	struct sn_kbs_challenges *c;
+	uint8_t key[40][32], ch[40][2][32], x[32];
+
+	assert_int_equal(sn_kbs_challenges_new(100, 1000000, &c), 0);
+	sn_kbs_challenges_set_per_key(c, 2);
+	memset(key, 0, sizeof(key));
+	for (int i = 0; i < 40; i++) {
+		/* the same home slot for groups of 8 keys: long runs */
+		key[i][0] = (uint8_t)(i / 8);
+		key[i][31] = (uint8_t)i;
+		for (int j = 0; j < 2; j++)
+			assert_int_equal(sn_kbs_challenge_issue_for(
+						 c, 0, key[i], ch[i][j]),
+					 0);
+		assert_int_equal(sn_kbs_challenge_issue_for(c, 0, key[i], x),
+				 -EDQUOT);
+	}
+	/* use both of every third key, then each such key has room again and
+	 * the others still have none */
+	for (int i = 0; i < 40; i += 3)
+		for (int j = 0; j < 2; j++)
+			assert_int_equal(
+				sn_kbs_challenge_consume(c, 1, ch[i][j]), 0);
+	for (int i = 0; i < 40; i++)
+		assert_int_equal(sn_kbs_challenge_issue_for(c, 1, key[i], x),
+				 i % 3 ? -EDQUOT : 0);
+	sn_kbs_challenges_free(c);
+}
+
 /* O(1) table: the sequence number in a challenge only names the slot; a
  * guessed challenge with a live sequence number is unknown, and the ring
  * wraps over many generations */
@@ -294,6 +361,8 @@ int main(void)
 		cmocka_unit_test(challenge_forged_and_wrap),
 		cmocka_unit_test(challenge_expiry),
 		cmocka_unit_test(challenge_capacity),
+		cmocka_unit_test(challenge_per_key),
+		cmocka_unit_test(challenge_per_key_many),
 		cmocka_unit_test(challenge_threads),
 		cmocka_unit_test(seal_roundtrip),
 		cmocka_unit_test(binding_layout),

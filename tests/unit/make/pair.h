@@ -133,6 +133,8 @@ struct pair_node {
 	 * token is checked against pair_tok.keys with sub = the peer's
 	 * HELLO name */
 	enum sn_make_accept accept;
+	/* the accept mode the last token check was told (its session's) */
+	enum sn_make_accept seen_accept;
 	const char *token;
 	SSL_CTX *ctx;
 	/* the workflow binding W (docs/protocol.md §3.2), NULL: none */
@@ -162,12 +164,15 @@ static inline int pair_token_get(void *arg, char **out)
 static inline int pair_token_verify(void *arg, const char *tok, size_t len,
 				    const uint8_t spki[SN_SHA256_LEN],
 				    uint32_t peer_id, const char *peer_name,
+				    enum sn_make_accept accept,
 				    struct sn_appraisal *out)
 {
 	struct sn_kbs_claims c;
+	struct pair_node *n = arg;
 	char why[160];
 	int err;
 
+	n->seen_accept = accept;
 	err = sn_kbs_token_check_peer(pair_tok.keys, pair_tok.n_keys, tok, len,
 				      pair_tok.now ? pair_tok.now : time(NULL),
 				      spki, peer_name, &c, why, sizeof(why));

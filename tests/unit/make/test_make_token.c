@@ -98,6 +98,11 @@ static void test_token_both_ways(void **state)
 	assert_true(ap->accepted);
 	assert_memory_equal(ap->claims.measurement, pair_env.meas,
 			    SN_MEASUREMENT_LEN);
+	/* the token check is told its session's mode (sealnetd decides on a
+	 * token without manifest claim by it, not by its configuration of
+	 * the moment) */
+	assert_int_equal(a.seen_accept, SN_MAKE_ACCEPT_TOKEN);
+	assert_int_equal(b.seen_accept, SN_MAKE_ACCEPT_TOKEN);
 	end(&a, &b, ta, tb);
 }
 
@@ -238,6 +243,7 @@ static void test_token_and_evidence(void **state)
 	assert_keys(&a, &b);
 	assert_non_null(a.last_ev);
 	assert_non_null(b.last_ev);
+	assert_int_equal(b.seen_accept, SN_MAKE_ACCEPT_TOKEN_AND_EVIDENCE);
 	end(&a, &b, ta, NULL);
 
 	memset(other, 0x22, sizeof(other));
