@@ -20,7 +20,8 @@
  * Keys come from the data plane's key operations (struct sn_dp_key_sink):
  * the engine owns its send counters; the BPF programs never seal or open
  * in this mode, so no (key, counter) pair is shared (wire-format.md §7).
- * Two threads: one sends, one receives.
+ * One thread runs both directions (engine.c: most work of one direction
+ * answers work of the other, so one thread saves the wake-ups).
  */
 #ifndef SEALNET_ENGINE_H
 #define SEALNET_ENGINE_H

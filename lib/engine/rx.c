@@ -32,17 +32,24 @@
 
 #define RX_BUF	SN_ENG_MAX_PKT
 #define RX_CMSG 256u
+#define ROOM	SN_ENG_AEAD_ROOM
+/* the datagram buffers: ROOM, then SN_ENG_BATCH x (RX_BUF, ROOM): the
+ * AEAD's scratch before and after each datagram (aead.c) */
+#define RX_STRIDE (RX_BUF + ROOM)
+#define RX_BUFS	  (ROOM + (size_t)SN_ENG_BATCH * RX_STRIDE)
 
-struct rx_ctx {
+struct sn_eng_rx {
 	struct sn_engine *e;
-	EVP_CIPHER *cipher;
-	EVP_CIPHER_CTX *cctx;
-	uint8_t *bufs; /* SN_ENG_BATCH x RX_BUF */
+	struct sn_eng_aead aead;
+	uint32_t key_gen; /* the installation whose key aead holds; 0 none */
+	uint8_t *bufs;	  /* datagram i at bufs + ROOM + i * RX_STRIDE */
 	struct mmsghdr msgs[SN_ENG_BATCH];
 	struct iovec iov[SN_ENG_BATCH];
 	struct sockaddr_in src[SN_ENG_BATCH];
 	char cmsg[SN_ENG_BATCH][RX_CMSG];
-	uint8_t out[SN_ENG_VNET_HLEN + 20 + SN_BUF_SIZE];
+	/* the opened packet at out + ROOM: vnet header, IPv4, L4 */
+	uint8_t out_room[ROOM + SN_ENG_VNET_HLEN + 20 + SN_BUF_SIZE + ROOM];
+	uint8_t *out;
 	/* consecutive TCP segments of one flow, written as one GSO packet */
 	struct {
 		uint8_t *buf; /* vnet header + IPv4 + TCP + payload */
@@ -95,8 +102,8 @@ static uint16_t ip_csum(const void *h)
 	return (uint16_t)~sn_eng_csum_fold(sn_eng_csum_add(0, h, 20));
 }
 
-static void tun_write(struct rx_ctx *t, struct sn_eng_peer *p, const uint8_t *b,
-		      size_t len, unsigned int n)
+static void tun_write(struct sn_eng_rx *t, struct sn_eng_peer *p,
+		      const uint8_t *b, size_t len, unsigned int n)
 {
 	if (write(t->e->tun_fd, b, len) < 0)
 		sn_eng_drop(t->e, p, SN_DROP_HELPER, n);
@@ -108,7 +115,7 @@ static void tun_write(struct rx_ctx *t, struct sn_eng_peer *p, const uint8_t *b,
  * segment size the first segment's payload).  Every segment was opened,
  * authenticated and replay-checked on its own before it was held.
  */
-static void co_flush(struct rx_ctx *t)
+static void co_flush(struct sn_eng_rx *t)
 {
 	uint8_t *ip = t->co.buf + SN_ENG_VNET_HLEN;
 
@@ -146,8 +153,8 @@ static void co_flush(struct rx_ctx *t)
 }
 
 /* may the TCP segment at ip (IPv4 20 + l4 bytes) join the held ones? */
-static bool co_joins(struct rx_ctx *t, struct sn_eng_peer *p, const uint8_t *ip,
-		     size_t l4, size_t thl, size_t pay)
+static bool co_joins(struct sn_eng_rx *t, struct sn_eng_peer *p,
+		     const uint8_t *ip, size_t l4, size_t thl, size_t pay)
 {
 	const uint8_t *h = t->co.buf + SN_ENG_VNET_HLEN;
 	uint32_t seq;
@@ -168,7 +175,7 @@ static bool co_joins(struct rx_ctx *t, struct sn_eng_peer *p, const uint8_t *ip,
 }
 
 /* the opened packet in t->out (vnet header, IPv4, l4 bytes) */
-static void deliver(struct rx_ctx *t, struct sn_eng_peer *p, size_t l4)
+static void deliver(struct sn_eng_rx *t, struct sn_eng_peer *p, size_t l4)
 {
 	uint8_t *ip = t->out + SN_ENG_VNET_HLEN;
 	size_t thl = l4 >= 20 ? (size_t)(ip[32] >> 4) * 4 : 0, pay;
@@ -212,23 +219,25 @@ struct meta {
 	uint8_t tos, ttl;
 };
 
-/* one sealed datagram d[0..len) */
-static void open_one(struct rx_ctx *t, const struct meta *m, const uint8_t *d,
+/* one sealed datagram d[0..len); the AEAD's scratch around it is the
+ * previous datagram's bytes (already opened) or the buffer's room */
+static void open_one(struct sn_eng_rx *t, const struct meta *m, uint8_t *d,
 		     size_t len)
 {
 	struct sn_engine *e = t->e;
 	struct sn_eng_peer *p = NULL;
 	struct sn_eng_slot *s = NULL;
-	uint8_t key[SN_KEY_LEN], aad[SN_HDR_LEN], nonce[SN_NONCE_LEN] = {0};
+	uint8_t key[SN_KEY_LEN], aad[SN_HDR_LEN];
 	uint8_t *ipo = t->out + SN_ENG_VNET_HLEN;
 	struct iphdr ip = {0};
 	struct virtio_net_hdr vh = {.flags = VIRTIO_NET_HDR_F_DATA_VALID};
 	uint32_t session, gen = 0;
 	uint16_t epoch, rsv;
-	uint64_t ctr, le;
+	uint8_t next_proto = d[1];
+	bool rekey = false;
+	uint64_t ctr;
 	size_t l4;
 	unsigned int reason = 0;
-	int n;
 
 	if (len < SN_HDR_LEN + SN_TAG_LEN + 1) {
 		sn_eng_drop(e, NULL, SN_DROP_MALFORMED, 1);
@@ -272,31 +281,34 @@ static void open_one(struct rx_ctx *t, const struct meta *m, const uint8_t *d,
 	if (!s)
 		reason = SN_DROP_NO_KEY;
 	else if (!(reason = replay_test(s, ctr))) {
-		memcpy(key, s->key, SN_KEY_LEN);
 		gen = s->gen;
+		/* a generation is never handed out twice: the key the
+		 * cipher holds is this installation's when gen matches */
+		rekey = gen != t->key_gen;
+		if (rekey)
+			memcpy(key, s->key, SN_KEY_LEN);
 	}
 	pthread_mutex_unlock(&p->lock);
 	if (reason) {
 		sn_eng_drop(e, p, reason, 1);
 		return;
 	}
+	if (rekey) {
+		t->key_gen = sn_eng_aead_key(&t->aead, key) ? 0 : gen;
+		OPENSSL_cleanse(key, sizeof(key));
+		if (!t->key_gen) {
+			sn_eng_drop(e, p, SN_DROP_HELPER, 1);
+			return;
+		}
+	}
 
 	memcpy(aad, d, SN_HDR_LEN);
 	aad[SN_HDR_CSUM_SLOT] = aad[SN_HDR_CSUM_SLOT + 1] = 0;
-	le = htole64(ctr);
-	memcpy(nonce + 4, &le, 8);
-	if (!EVP_DecryptInit_ex(t->cctx, NULL, NULL, key, nonce) ||
-	    !EVP_DecryptUpdate(t->cctx, NULL, &n, aad, SN_HDR_LEN) ||
-	    !EVP_DecryptUpdate(t->cctx, ipo + 20, &n, d + SN_HDR_LEN,
-			       (int)l4) ||
-	    !EVP_CIPHER_CTX_ctrl(t->cctx, EVP_CTRL_AEAD_SET_TAG, SN_TAG_LEN,
-				 (void *)(d + SN_HDR_LEN + l4)) ||
-	    EVP_DecryptFinal_ex(t->cctx, ipo + 20 + l4, &n) <= 0)
-		reason = SN_DROP_BAD_TAG;
-	OPENSSL_cleanse(key, sizeof(key));
-	if (reason) {
-		OPENSSL_cleanse(ipo + 20, l4);
-		sn_eng_drop(e, p, reason, 1);
+	/* the header is in the AEAD's scratch before the ciphertext: read
+	 * from aad and next_proto from here on */
+	if (sn_eng_open(&t->aead, ctr, aad, d + SN_HDR_LEN, ipo + 20, l4,
+			d + SN_HDR_LEN + l4)) {
+		sn_eng_drop(e, p, SN_DROP_BAD_TAG, 1);
 		return;
 	}
 
@@ -318,7 +330,7 @@ static void open_one(struct rx_ctx *t, const struct meta *m, const uint8_t *d,
 	ip.tot_len = htons((uint16_t)(20 + l4));
 	ip.frag_off = htons(0x4000);
 	ip.ttl = m->ttl;
-	ip.protocol = d[1];
+	ip.protocol = next_proto;
 	ip.saddr = m->saddr;
 	ip.daddr = m->daddr;
 	ip.check = ip_csum(&ip);
@@ -327,7 +339,7 @@ static void open_one(struct rx_ctx *t, const struct meta *m, const uint8_t *d,
 	deliver(t, p, l4);
 }
 
-static void handle(struct rx_ctx *t, struct mmsghdr *mm, uint8_t *buf)
+static void handle(struct sn_eng_rx *t, struct mmsghdr *mm, uint8_t *buf)
 {
 	struct msghdr *m = &mm->msg_hdr;
 	struct sockaddr_in *src = m->msg_name;
@@ -362,79 +374,68 @@ static void handle(struct rx_ctx *t, struct mmsghdr *mm, uint8_t *buf)
 		open_one(t, &md, buf + off, len - off < seg ? len - off : seg);
 }
 
-void *sn_eng_rx_main(void *arg)
+struct sn_eng_rx *sn_eng_rx_new(struct sn_engine *e)
 {
-	struct rx_ctx *t = calloc(1, sizeof(*t));
-	struct sn_engine *e = arg;
+	struct sn_eng_rx *t = calloc(1, sizeof(*t));
 
 	if (!t)
-		goto out;
+		return NULL;
 	t->e = e;
-	t->bufs = malloc((size_t)SN_ENG_BATCH * RX_BUF);
+	t->out = t->out_room + ROOM;
+	t->bufs = calloc(1, RX_BUFS);
 	t->co.buf = malloc(CO_CAP); /* NULL: no coalescing */
-	t->cipher = EVP_CIPHER_fetch(NULL, "ChaCha20-Poly1305", NULL);
-	t->cctx = EVP_CIPHER_CTX_new();
-	/* the cipher set once: passed again, OpenSSL frees and re-creates
-	 * the context's state (a malloc and free per datagram) */
-	if (!t->bufs || !t->cipher || !t->cctx ||
-	    !EVP_DecryptInit_ex(t->cctx, t->cipher, NULL, NULL, NULL)) {
-		sn_err("engine: receive path: out of memory or no "
-		       "ChaCha20-Poly1305 in OpenSSL");
-		goto out;
-	}
-	for (;;) {
-		int n;
-
-		for (unsigned int i = 0; i < SN_ENG_BATCH; i++) {
-			t->iov[i] = (struct iovec){t->bufs + (size_t)i * RX_BUF,
-						   RX_BUF};
-			t->msgs[i].msg_hdr = (struct msghdr){
-				.msg_name = &t->src[i],
-				.msg_namelen = sizeof(t->src[i]),
-				.msg_iov = &t->iov[i],
-				.msg_iovlen = 1,
-				.msg_control = t->cmsg[i],
-				.msg_controllen = RX_CMSG,
-			};
-		}
-		n = recvmmsg(e->udp_fd, t->msgs, SN_ENG_BATCH, MSG_DONTWAIT,
-			     NULL);
-		if (n > 0) {
-			for (int i = 0; i < n; i++)
-				handle(t, &t->msgs[i],
-				       t->bufs + (size_t)i * RX_BUF);
-			co_flush(t);
-			continue;
-		}
-		if (n < 0 && errno == EAGAIN) {
-			struct pollfd pf[2] = {
-				{.fd = e->udp_fd, .events = POLLIN},
-				{.fd = e->stop_fd, .events = POLLIN}};
-
-			if (poll(pf, 2, -1) < 0 && errno != EINTR)
-				break;
-			if (pf[1].revents)
-				break;
-			continue;
-		}
-		if (n < 0 && errno == EINTR)
-			continue;
-		sn_err("engine: receiving on the UDP socket failed: %s",
-		       strerror(errno));
-		break;
-	}
-out:
-	if (t) {
-		if (t->bufs)
-			OPENSSL_cleanse(t->bufs, (size_t)SN_ENG_BATCH * RX_BUF);
+	if (!t->bufs || sn_eng_aead_init(&t->aead)) {
 		free(t->bufs);
-		if (t->co.buf)
-			OPENSSL_cleanse(t->co.buf, CO_CAP);
 		free(t->co.buf);
-		EVP_CIPHER_CTX_free(t->cctx);
-		EVP_CIPHER_free(t->cipher);
-		OPENSSL_cleanse(t, sizeof(*t));
 		free(t);
+		return NULL;
 	}
-	return NULL;
+	return t;
+}
+
+void sn_eng_rx_free(struct sn_eng_rx *t)
+{
+	if (!t)
+		return;
+	OPENSSL_cleanse(t->bufs, RX_BUFS);
+	free(t->bufs);
+	if (t->co.buf)
+		OPENSSL_cleanse(t->co.buf, CO_CAP);
+	free(t->co.buf);
+	sn_eng_aead_free(&t->aead);
+	OPENSSL_cleanse(t, sizeof(*t));
+	free(t);
+}
+
+int sn_eng_rx_run(struct sn_eng_rx *t)
+{
+	int n, err;
+
+	for (unsigned int i = 0; i < SN_ENG_BATCH; i++) {
+		t->iov[i] = (struct iovec){
+			t->bufs + ROOM + (size_t)i * RX_STRIDE, RX_BUF};
+		t->msgs[i].msg_hdr = (struct msghdr){
+			.msg_name = &t->src[i],
+			.msg_namelen = sizeof(t->src[i]),
+			.msg_iov = &t->iov[i],
+			.msg_iovlen = 1,
+			.msg_control = t->cmsg[i],
+			.msg_controllen = RX_CMSG,
+		};
+	}
+	do
+		n = recvmmsg(t->e->udp_fd, t->msgs, SN_ENG_BATCH, MSG_DONTWAIT,
+			     NULL);
+	while (n < 0 && errno == EINTR);
+	if (n > 0) {
+		for (int i = 0; i < n; i++)
+			handle(t, &t->msgs[i], t->iov[i].iov_base);
+		co_flush(t);
+		return n;
+	}
+	if (n < 0 && errno == EAGAIN)
+		return -EAGAIN;
+	err = n < 0 ? errno : EIO;
+	sn_err("engine: receiving on the UDP socket failed: %s", strerror(err));
+	return -err;
 }
