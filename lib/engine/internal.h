@@ -119,6 +119,31 @@ int sn_eng_open(struct sn_eng_aead *a, uint64_t ctr,
 		size_t len, const uint8_t tag[SN_TAG_LEN]);
 
 /*
+ * coalesce.c: the receive path's TCP coalescer.  sn_eng_co_add takes one
+ * opened packet (virtio-net header, IPv4 header of 20 bytes, l4 bytes;
+ * owner: its sender) and holds it to join the next ones, or hands it to
+ * emit on its own; sn_eng_co_flush hands what is held to emit (several
+ * segments: one TSO packet).  buf (SN_ENG_CO_CAP bytes) NULL: every packet
+ * on its own.  tests/unit/test_engine_co.c.
+ */
+#define SN_ENG_CO_CAP (SN_ENG_VNET_HLEN + 65535u)
+struct sn_eng_co {
+	uint8_t *buf; /* vnet header + IPv4 + TCP + payload */
+	size_t len;   /* after the vnet header */
+	unsigned int n;
+	const void *owner;
+	uint32_t next_seq;
+	size_t thl, mss;
+	bool open; /* may take another segment */
+	void (*emit)(void *arg, const void *owner, const uint8_t *b, size_t len,
+		     unsigned int n);
+	void *arg;
+};
+void sn_eng_co_add(struct sn_eng_co *co, const void *owner, const uint8_t *pkt,
+		   size_t l4);
+void sn_eng_co_flush(struct sn_eng_co *co);
+
+/*
  * tx.c / rx.c: the two directions, run by the engine's one thread
  * (engine.c): *_new allocates a direction's buffers and cipher, *_run
  * handles what is ready without blocking (the TUN device: up to max

@@ -50,22 +50,8 @@ struct sn_eng_rx {
 	/* the opened packet at out + ROOM: vnet header, IPv4, L4 */
 	uint8_t out_room[ROOM + SN_ENG_VNET_HLEN + 20 + SN_BUF_SIZE + ROOM];
 	uint8_t *out;
-	/* consecutive TCP segments of one flow, written as one GSO packet */
-	struct {
-		uint8_t *buf; /* vnet header + IPv4 + TCP + payload */
-		size_t len;   /* after the vnet header */
-		unsigned int n;
-		struct sn_eng_peer *p;
-		uint32_t next_seq;
-		size_t thl, mss;
-		bool open; /* may take another segment */
-	} co;
+	struct sn_eng_co co; /* consecutive TCP segments, one write */
 };
-
-#define CO_CAP		  (SN_ENG_VNET_HLEN + 65535u)
-#define TCP_PSH		  0x08
-#define TCP_ACK		  0x10
-#define TCP_NOT_COALESCED 0xe7 /* CWR ECE URG RST SYN FIN */
 
 #define RW_MASK (SN_REPLAY_WORDS - 1)
 
@@ -102,116 +88,23 @@ static uint16_t ip_csum(const void *h)
 	return (uint16_t)~sn_eng_csum_fold(sn_eng_csum_add(0, h, 20));
 }
 
-static void tun_write(struct sn_eng_rx *t, struct sn_eng_peer *p,
-		      const uint8_t *b, size_t len, unsigned int n)
+/* the coalescer's output: one write to the device, n segments */
+static void tun_write(void *arg, const void *owner, const uint8_t *b,
+		      size_t len, unsigned int n)
 {
+	struct sn_eng_rx *t = arg;
+
 	if (write(t->e->tun_fd, b, len) < 0)
-		sn_eng_drop(t->e, p, SN_DROP_HELPER, n);
-}
-
-/*
- * Write the held segments: one as it is; several as one TSO packet (the
- * stack takes it as GRO would have built it: checksum offload pending,
- * segment size the first segment's payload).  Every segment was opened,
- * authenticated and replay-checked on its own before it was held.
- */
-static void co_flush(struct sn_eng_rx *t)
-{
-	uint8_t *ip = t->co.buf + SN_ENG_VNET_HLEN;
-
-	if (!t->co.n)
-		return;
-	if (t->co.n > 1) {
-		struct virtio_net_hdr vh = {
-			.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM,
-			.gso_type = VIRTIO_NET_HDR_GSO_TCPV4,
-			.hdr_len = (uint16_t)(20 + t->co.thl),
-			.gso_size = (uint16_t)t->co.mss,
-			.csum_start = 20,
-			.csum_offset = 16,
-		};
-		uint16_t tot = htons((uint16_t)t->co.len), w[2], c;
-		uint64_t sum;
-
-		memcpy(ip + 2, &tot, 2);
-		ip[10] = ip[11] = 0;
-		c = ip_csum(ip);
-		memcpy(ip + 10, &c, 2);
-		/* the pseudo-header sum, as a pending offload expects */
-		w[0] = htons(IPPROTO_TCP);
-		w[1] = htons((uint16_t)(t->co.len - 20));
-		sum = sn_eng_csum_add(sn_eng_csum_add(0, ip + 12, 8), w, 4);
-		c = sn_eng_csum_fold(sum);
-		memcpy(ip + 20 + 16, &c, 2);
-		memcpy(t->co.buf, &vh, sizeof(vh));
-	}
-	/* no wipe per write: the buffer is rewritten by the next segments
-	 * and wiped when the thread ends */
-	tun_write(t, t->co.p, t->co.buf, SN_ENG_VNET_HLEN + t->co.len, t->co.n);
-	t->co.n = 0;
-	t->co.len = 0;
-}
-
-/* may the TCP segment at ip (IPv4 20 + l4 bytes) join the held ones? */
-static bool co_joins(struct sn_eng_rx *t, struct sn_eng_peer *p,
-		     const uint8_t *ip, size_t l4, size_t thl, size_t pay)
-{
-	const uint8_t *h = t->co.buf + SN_ENG_VNET_HLEN;
-	uint32_t seq;
-
-	if (!t->co.n || !t->co.open || t->co.p != p || thl != t->co.thl ||
-	    pay > t->co.mss || t->co.len + pay > 65535 - 20)
-		return false;
-	memcpy(&seq, ip + 24, 4);
-	if (ntohl(seq) != t->co.next_seq)
-		return false;
-	/* IPv4: TOS, TTL, protocol, addresses; TCP: ports, ack, flags but
-	 * PSH, window, urgent pointer and every option byte the same */
-	return ip[1] == h[1] && ip[8] == h[8] && !memcmp(ip + 12, h + 12, 8) &&
-	       !memcmp(ip + 20, h + 20, 4) && !memcmp(ip + 28, h + 28, 5) &&
-	       ((ip[33] ^ h[33]) & ~TCP_PSH) == 0 &&
-	       !memcmp(ip + 34, h + 34, 2) &&
-	       !memcmp(ip + 38, h + 38, thl - 18) && l4 == thl + pay;
+		sn_eng_drop(t->e, (struct sn_eng_peer *)owner, SN_DROP_HELPER,
+			    n);
 }
 
 /* the opened packet in t->out (vnet header, IPv4, l4 bytes) */
 static void deliver(struct sn_eng_rx *t, struct sn_eng_peer *p, size_t l4)
 {
-	uint8_t *ip = t->out + SN_ENG_VNET_HLEN;
-	size_t thl = l4 >= 20 ? (size_t)(ip[32] >> 4) * 4 : 0, pay;
-	uint32_t seq;
-
 	atomic_fetch_add_explicit(&p->rx_packets, 1, memory_order_relaxed);
 	atomic_fetch_add_explicit(&p->rx_bytes, l4, memory_order_relaxed);
-	if (!t->co.buf || ip[9] != IPPROTO_TCP || thl < 20 || thl >= l4 ||
-	    (ip[33] & TCP_NOT_COALESCED) || !(ip[33] & TCP_ACK)) {
-		co_flush(t);
-		tun_write(t, p, t->out, SN_ENG_VNET_HLEN + 20 + l4, 1);
-		return;
-	}
-	pay = l4 - thl;
-	if (co_joins(t, p, ip, l4, thl, pay)) {
-		uint8_t *h = t->co.buf + SN_ENG_VNET_HLEN;
-
-		memcpy(h + t->co.len, ip + 20 + thl, pay);
-		t->co.len += pay;
-		t->co.n++;
-		t->co.next_seq += (uint32_t)pay;
-		h[33] |= ip[33] & TCP_PSH;
-		if (pay < t->co.mss || (ip[33] & TCP_PSH))
-			t->co.open = false;
-		return;
-	}
-	co_flush(t);
-	memcpy(t->co.buf, t->out, SN_ENG_VNET_HLEN + 20 + l4);
-	t->co.len = 20 + l4;
-	t->co.n = 1;
-	t->co.p = p;
-	t->co.thl = thl;
-	t->co.mss = pay;
-	memcpy(&seq, ip + 24, 4);
-	t->co.next_seq = ntohl(seq) + (uint32_t)pay;
-	t->co.open = !(ip[33] & TCP_PSH);
+	sn_eng_co_add(&t->co, p, t->out, l4);
 }
 
 struct meta {
@@ -383,7 +276,9 @@ struct sn_eng_rx *sn_eng_rx_new(struct sn_engine *e)
 	t->e = e;
 	t->out = t->out_room + ROOM;
 	t->bufs = calloc(1, RX_BUFS);
-	t->co.buf = malloc(CO_CAP); /* NULL: no coalescing */
+	t->co.buf = malloc(SN_ENG_CO_CAP); /* NULL: no coalescing */
+	t->co.emit = tun_write;
+	t->co.arg = t;
 	if (!t->bufs || sn_eng_aead_init(&t->aead)) {
 		free(t->bufs);
 		free(t->co.buf);
@@ -400,7 +295,7 @@ void sn_eng_rx_free(struct sn_eng_rx *t)
 	OPENSSL_cleanse(t->bufs, RX_BUFS);
 	free(t->bufs);
 	if (t->co.buf)
-		OPENSSL_cleanse(t->co.buf, CO_CAP);
+		OPENSSL_cleanse(t->co.buf, SN_ENG_CO_CAP);
 	free(t->co.buf);
 	sn_eng_aead_free(&t->aead);
 	OPENSSL_cleanse(t, sizeof(*t));
@@ -430,7 +325,7 @@ int sn_eng_rx_run(struct sn_eng_rx *t)
 	if (n > 0) {
 		for (int i = 0; i < n; i++)
 			handle(t, &t->msgs[i], t->iov[i].iov_base);
-		co_flush(t);
+		sn_eng_co_flush(&t->co);
 		return n;
 	}
 	if (n < 0 && errno == EAGAIN)
