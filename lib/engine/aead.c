@@ -51,21 +51,23 @@ void sn_eng_aead_free(struct sn_eng_aead *a)
 }
 
 /* Poly1305 over aad | pad | ct | pad | le64(aad) | le64(ct) (RFC 8439
- * §2.8), one-time key otk */
+ * §2.8), one-time key otk; three updates (each is a call through the
+ * provider layer): the padded AAD, the ciphertext, the pad and lengths */
 static int mac(struct sn_eng_aead *a, const uint8_t otk[32],
 	       const uint8_t aad[SN_HDR_LEN], const uint8_t *ct, size_t len,
 	       uint8_t tag[SN_TAG_LEN])
 {
-	static const uint8_t zero[16];
+	uint8_t head[32] = {0}, tail[32] = {0};
 	uint64_t lens[2] = {htole64(SN_HDR_LEN), htole64(len)};
-	size_t out;
+	size_t pad = (16 - len % 16) % 16, out;
 
+	_Static_assert(SN_HDR_LEN <= 32 && SN_HDR_LEN > 16, "AAD pad");
+	memcpy(head, aad, SN_HDR_LEN);
+	memcpy(tail + pad, lens, sizeof(lens));
 	if (!EVP_MAC_init(a->mctx, otk, 32, NULL) ||
-	    !EVP_MAC_update(a->mctx, aad, SN_HDR_LEN) ||
-	    !EVP_MAC_update(a->mctx, zero, (16 - SN_HDR_LEN % 16) % 16) ||
+	    !EVP_MAC_update(a->mctx, head, sizeof(head)) ||
 	    !EVP_MAC_update(a->mctx, ct, len) ||
-	    !EVP_MAC_update(a->mctx, zero, (16 - len % 16) % 16) ||
-	    !EVP_MAC_update(a->mctx, (uint8_t *)lens, sizeof(lens)) ||
+	    !EVP_MAC_update(a->mctx, tail, pad + sizeof(lens)) ||
 	    !EVP_MAC_final(a->mctx, tag, &out, SN_TAG_LEN) || out != SN_TAG_LEN)
 		return -EIO;
 	return 0;

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
  * The SIMD engine's set-up and key table: the TUN device, the UDP socket,
- * the threads, the key sink (sn_dp_key_sink), counters, measurement.  The
+ * the thread (both directions), the key sink (sn_dp_key_sink), counters, measurement.  The
  * send path is tx.c, the receive path rx.c.
  */
 #include <errno.h>
@@ -178,7 +178,7 @@ static int udp_open(struct sn_engine *e)
 	    bind(fd, (struct sockaddr *)&sa, sizeof(sa)))
 		goto fail;
 	/* best effort: room for bursts of 64 KB GRO segments.  The send
-	 * buffer stays the default: a full one blocks the send thread, the
+	 * buffer stays the default: a full one blocks the engine's send, the
 	 * device's queue fills and the stack's TCP backs off, instead of
 	 * sealed packets queueing here for longer than a rekey interval */
 	setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &buf, sizeof(buf));
