@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
  * The SIMD engine's set-up and key table: the TUN device, the UDP socket,
- * the thread (both directions), the key sink (sn_dp_key_sink), counters, measurement.  The
- * send path is tx.c, the receive path rx.c.
+ * the thread (both directions), the key sink (sn_dp_key_sink), counters,
+ * measurement.  The send path is tx.c, the receive path rx.c, the AEAD
+ * aead.c, the receive coalescer coalesce.c.
  */
 #include <errno.h>
 #include <fcntl.h>

@@ -10,14 +10,16 @@
  * the same installation (KEY_CHANGED) and the counter is tested again and
  * marked.  The inner packet is rebuilt from the outer header (source,
  * destination, TOS, TTL; protocol = next_proto, DF set) and written to
- * the TUN device, whose TC ingress program applies the ingress policy.
+ * the TUN device (in-order TCP segments of one flow joined into one write:
+ * coalesce.c), whose TC ingress program applies the ingress policy.  The
+ * AEAD (aead.c) uses the bytes around each datagram as scratch: the
+ * header is copied out before the open.
  */
 #include <endian.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/ip.h>
 #include <netinet/udp.h>
-#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
