@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
  * sealnetd and the SIMD engine ("dataplane": {"engine": "simd"}): the
- * engine runs as two threads of sealnetd (lib/engine/), so its keys never
+ * engine runs as a thread of sealnetd (lib/engine/), so its keys never
  * leave the process that derived them; the data plane hands it every key
  * operation (sn_dp_set_key_sink) and routes peers' traffic through its
  * TUN device (sn_dp_engine_attach).  Its binary (sealnetd itself) is in

@@ -2,7 +2,7 @@
 /*
  * The SIMD engine: a second data-plane engine with the same wire format
  * (docs/wire-format.md), which seals and opens in sealnetd's user space
- * with OpenSSL's ChaCha20-Poly1305 (its AVX2/AVX-512 code), for bulk
+ * with OpenSSL's ChaCha20 and Poly1305 (their AVX2/AVX-512 code), for bulk
  * throughput.  The BPF programs keep the policy (lib/dataplane/engine.c).
  *
  *   send:    peers' traffic is routed to a TUN device (IFF_VNET_HDR, TSO
@@ -20,7 +20,8 @@
  * Keys come from the data plane's key operations (struct sn_dp_key_sink):
  * the engine owns its send counters; the BPF programs never seal or open
  * in this mode, so no (key, counter) pair is shared (wire-format.md §7).
- * Two threads: one sends, one receives.
+ * One thread runs both directions (engine.c: most work of one direction
+ * answers work of the other, so one thread saves the wake-ups).
  */
 #ifndef SEALNET_ENGINE_H
 #define SEALNET_ENGINE_H
@@ -57,7 +58,7 @@ int sn_engine_add_peer(struct sn_engine *e, uint32_t peer_id, uint32_t addr,
 		       bool gso);
 /* The key sink to hand to sn_dp_set_key_sink. */
 void sn_engine_key_sink(struct sn_engine *e, struct sn_dp_key_sink *out);
-/* Bring the device up and start the send and receive threads. */
+/* Bring the device up and start the engine's thread. */
 int sn_engine_start(struct sn_engine *e);
 /* Stop the threads, close device and socket, wipe the keys. NULL fine. */
 void sn_engine_close(struct sn_engine *e);

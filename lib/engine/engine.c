@@ -1,14 +1,16 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
  * The SIMD engine's set-up and key table: the TUN device, the UDP socket,
- * the threads, the key sink (sn_dp_key_sink), counters, measurement.  The
- * send path is tx.c, the receive path rx.c.
+ * the thread (both directions), the key sink (sn_dp_key_sink), counters,
+ * measurement.  The send path is tx.c, the receive path rx.c, the AEAD
+ * aead.c, the receive coalescer coalesce.c.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <net/if.h>
 #include <netinet/in.h>
 #include <netinet/udp.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -177,7 +179,7 @@ static int udp_open(struct sn_engine *e)
 	    bind(fd, (struct sockaddr *)&sa, sizeof(sa)))
 		goto fail;
 	/* best effort: room for bursts of 64 KB GRO segments.  The send
-	 * buffer stays the default: a full one blocks the send thread, the
+	 * buffer stays the default: a full one blocks the engine's send, the
 	 * device's queue fills and the stack's TCP backs off, instead of
 	 * sealed packets queueing here for longer than a rekey interval */
 	setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &buf, sizeof(buf));
@@ -254,8 +256,7 @@ int sn_engine_ifindex(struct sn_engine *e)
 int sn_engine_add_peer(struct sn_engine *e, uint32_t peer_id, uint32_t addr,
 		       bool gso)
 {
-	if (!peer_id || peer_id >= SN_MAX_NODES || !addr || e->tx_started ||
-	    e->rx_started)
+	if (!peer_id || peer_id >= SN_MAX_NODES || !addr || e->started)
 		return -EINVAL;
 	if (!e->peers[peer_id].addr)
 		e->peer_ids[e->n_peers++] = peer_id;
@@ -395,6 +396,55 @@ void sn_engine_key_sink(struct sn_engine *e, struct sn_dp_key_sink *out)
 	};
 }
 
+/*
+ * The engine's one thread: both directions in one loop, each taking what
+ * is ready without blocking, and poll() only when neither had anything.
+ * One thread rather than one per direction because most work answers
+ * work of the other direction: the write of received TCP data to the
+ * device runs the inner TCP receive in the same call, whose ACK is then
+ * already queued on the device for the next read, and a received ACK
+ * releases the data the next read finds; with a thread per direction
+ * each of these is a wake-up of the other thread (an IPI on another CPU)
+ * and a poll() round (docs/performance.md, "SIMD engine, one thread").
+ * Sending reads at most TX_BURST packets per round so a busy send
+ * direction does not starve the receive one.
+ */
+#define TX_BURST 8u
+
+static void *engine_main(void *arg)
+{
+	struct sn_engine *e = arg;
+	struct sn_eng_tx *tx = sn_eng_tx_new(e);
+	struct sn_eng_rx *rx = sn_eng_rx_new(e);
+
+	if (!tx || !rx) {
+		sn_err("engine: out of memory or no ChaCha20 / Poly1305 in "
+		       "OpenSSL: the engine does not run");
+		goto out;
+	}
+	for (;;) {
+		int r = sn_eng_rx_run(rx), t = sn_eng_tx_run(tx, TX_BURST);
+		struct pollfd pf[3] = {{.fd = e->udp_fd, .events = POLLIN},
+				       {.fd = e->tun_fd, .events = POLLIN},
+				       {.fd = e->stop_fd, .events = POLLIN}};
+
+		if ((r < 0 && r != -EAGAIN) || (t < 0 && t != -EAGAIN))
+			break; /* logged by the direction */
+		if (r != -EAGAIN || t != -EAGAIN)
+			continue;
+		if (poll(pf, 3, -1) < 0 && errno != EINTR) {
+			sn_err("engine: poll failed: %s", strerror(errno));
+			break;
+		}
+		if (pf[2].revents)
+			break;
+	}
+out:
+	sn_eng_tx_free(tx);
+	sn_eng_rx_free(rx);
+	return NULL;
+}
+
 int sn_engine_start(struct sn_engine *e)
 {
 	int err = tun_up(e);
@@ -404,14 +454,10 @@ int sn_engine_start(struct sn_engine *e)
 		       strerror(-err));
 		return err;
 	}
-	err = -pthread_create(&e->tx_thread, NULL, sn_eng_tx_main, e);
+	err = -pthread_create(&e->thread, NULL, engine_main, e);
 	if (err)
 		return err;
-	e->tx_started = true;
-	err = -pthread_create(&e->rx_thread, NULL, sn_eng_rx_main, e);
-	if (err)
-		return err;
-	e->rx_started = true;
+	e->started = true;
 	return 0;
 }
 
@@ -423,10 +469,8 @@ void sn_engine_close(struct sn_engine *e)
 		return;
 	if (e->stop_fd >= 0 && write(e->stop_fd, &one, sizeof(one)) < 0)
 		sn_warn("engine: signalling the threads failed");
-	if (e->tx_started)
-		pthread_join(e->tx_thread, NULL);
-	if (e->rx_started)
-		pthread_join(e->rx_thread, NULL);
+	if (e->started)
+		pthread_join(e->thread, NULL);
 	if (e->tun_fd >= 0)
 		close(e->tun_fd);
 	if (e->udp_fd >= 0)

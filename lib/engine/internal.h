@@ -60,8 +60,8 @@ struct sn_engine {
 	uint32_t peer_ids[SN_MAX_NODES];
 	unsigned int n_peers;
 	struct sn_eng_peer *peers; /* SN_MAX_NODES, indexed by id */
-	pthread_t tx_thread, rx_thread;
-	bool tx_started, rx_started;
+	pthread_t thread;
+	bool started;
 	_Atomic uint64_t drops[SN_DROP_MAX];
 };
 
@@ -90,8 +90,73 @@ unsigned int sn_eng_tx_take(struct sn_engine *e, struct sn_eng_peer *p,
 uint64_t sn_eng_csum_add(uint64_t sum, const void *data, size_t len);
 uint16_t sn_eng_csum_fold(uint64_t sum);
 
-/* tx.c / rx.c: the threads */
-void *sn_eng_tx_main(void *arg);
-void *sn_eng_rx_main(void *arg);
+/*
+ * aead.c: the wire format's ChaCha20-Poly1305 in one ChaCha20 pass (the
+ * Poly1305 key block and the body together) and one Poly1305 pass.
+ * sn_eng_aead_key sets the key (kept in the cipher context until the next
+ * call: call it before each packet or batch, under the key it belongs to).
+ * seal: in[0..len) -> out[0..len) and tag; open: the same backwards, 0 or
+ * -EBADMSG (out wiped).  Both use scratch around the buffers: in[-64..0)
+ * is zeroed, out[-64..0) is clobbered (then wiped), in[len..) is read and
+ * out[len..) written up to the next multiple of 64 bytes.  The buffers
+ * must not overlap.  tests/unit/test_engine_aead.c.
+ */
+#define SN_ENG_AEAD_ROOM 64u /* scratch before and after (see above) */
+struct sn_eng_aead {
+	EVP_CIPHER *chacha;
+	EVP_CIPHER_CTX *cctx;
+	EVP_MAC *mac;
+	EVP_MAC_CTX *mctx;
+};
+int sn_eng_aead_init(struct sn_eng_aead *a);
+void sn_eng_aead_free(struct sn_eng_aead *a);
+int sn_eng_aead_key(struct sn_eng_aead *a, const uint8_t key[SN_KEY_LEN]);
+int sn_eng_seal(struct sn_eng_aead *a, uint64_t ctr,
+		const uint8_t aad[SN_HDR_LEN], uint8_t *in, uint8_t *out,
+		size_t len, uint8_t tag[SN_TAG_LEN]);
+int sn_eng_open(struct sn_eng_aead *a, uint64_t ctr,
+		const uint8_t aad[SN_HDR_LEN], uint8_t *in, uint8_t *out,
+		size_t len, const uint8_t tag[SN_TAG_LEN]);
+
+/*
+ * coalesce.c: the receive path's TCP coalescer.  sn_eng_co_add takes one
+ * opened packet (virtio-net header, IPv4 header of 20 bytes, l4 bytes;
+ * owner: its sender) and holds it to join the next ones, or hands it to
+ * emit on its own; sn_eng_co_flush hands what is held to emit (several
+ * segments: one TSO packet).  buf (SN_ENG_CO_CAP bytes) NULL: every packet
+ * on its own.  tests/unit/test_engine_co.c.
+ */
+#define SN_ENG_CO_CAP (SN_ENG_VNET_HLEN + 65535u)
+struct sn_eng_co {
+	uint8_t *buf; /* vnet header + IPv4 + TCP + payload */
+	size_t len;   /* after the vnet header */
+	unsigned int n;
+	const void *owner;
+	uint32_t next_seq;
+	size_t thl, mss;
+	bool open; /* may take another segment */
+	void (*emit)(void *arg, const void *owner, const uint8_t *b, size_t len,
+		     unsigned int n);
+	void *arg;
+};
+void sn_eng_co_add(struct sn_eng_co *co, const void *owner, const uint8_t *pkt,
+		   size_t l4);
+void sn_eng_co_flush(struct sn_eng_co *co);
+
+/*
+ * tx.c / rx.c: the two directions, run by the engine's one thread
+ * (engine.c): *_new allocates a direction's buffers and cipher, *_run
+ * handles what is ready without blocking (the TUN device: up to max
+ * packets; the socket: one recvmmsg batch) and returns how many it took,
+ * -EAGAIN for none, or a negative errno when the descriptor failed.
+ */
+struct sn_eng_tx;
+struct sn_eng_rx;
+struct sn_eng_tx *sn_eng_tx_new(struct sn_engine *e);
+void sn_eng_tx_free(struct sn_eng_tx *t);
+int sn_eng_tx_run(struct sn_eng_tx *t, unsigned int max);
+struct sn_eng_rx *sn_eng_rx_new(struct sn_engine *e);
+void sn_eng_rx_free(struct sn_eng_rx *t);
+int sn_eng_rx_run(struct sn_eng_rx *t);
 
 #endif

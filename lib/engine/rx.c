@@ -10,14 +10,16 @@
  * the same installation (KEY_CHANGED) and the counter is tested again and
  * marked.  The inner packet is rebuilt from the outer header (source,
  * destination, TOS, TTL; protocol = next_proto, DF set) and written to
- * the TUN device, whose TC ingress program applies the ingress policy.
+ * the TUN device (in-order TCP segments of one flow joined into one write:
+ * coalesce.c), whose TC ingress program applies the ingress policy.  The
+ * AEAD (aead.c) uses the bytes around each datagram as scratch: the
+ * header is copied out before the open.
  */
 #include <endian.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/ip.h>
 #include <netinet/udp.h>
-#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -32,33 +34,26 @@
 
 #define RX_BUF	SN_ENG_MAX_PKT
 #define RX_CMSG 256u
+#define ROOM	SN_ENG_AEAD_ROOM
+/* the datagram buffers: ROOM, then SN_ENG_BATCH x (RX_BUF, ROOM): the
+ * AEAD's scratch before and after each datagram (aead.c) */
+#define RX_STRIDE (RX_BUF + ROOM)
+#define RX_BUFS	  (ROOM + (size_t)SN_ENG_BATCH * RX_STRIDE)
 
-struct rx_ctx {
+struct sn_eng_rx {
 	struct sn_engine *e;
-	EVP_CIPHER *cipher;
-	EVP_CIPHER_CTX *cctx;
-	uint8_t *bufs; /* SN_ENG_BATCH x RX_BUF */
+	struct sn_eng_aead aead;
+	uint32_t key_gen; /* the installation whose key aead holds; 0 none */
+	uint8_t *bufs;	  /* datagram i at bufs + ROOM + i * RX_STRIDE */
 	struct mmsghdr msgs[SN_ENG_BATCH];
 	struct iovec iov[SN_ENG_BATCH];
 	struct sockaddr_in src[SN_ENG_BATCH];
 	char cmsg[SN_ENG_BATCH][RX_CMSG];
-	uint8_t out[SN_ENG_VNET_HLEN + 20 + SN_BUF_SIZE];
-	/* consecutive TCP segments of one flow, written as one GSO packet */
-	struct {
-		uint8_t *buf; /* vnet header + IPv4 + TCP + payload */
-		size_t len;   /* after the vnet header */
-		unsigned int n;
-		struct sn_eng_peer *p;
-		uint32_t next_seq;
-		size_t thl, mss;
-		bool open; /* may take another segment */
-	} co;
+	/* the opened packet at out + ROOM: vnet header, IPv4, L4 */
+	uint8_t out_room[ROOM + SN_ENG_VNET_HLEN + 20 + SN_BUF_SIZE + ROOM];
+	uint8_t *out;
+	struct sn_eng_co co; /* consecutive TCP segments, one write */
 };
-
-#define CO_CAP		  (SN_ENG_VNET_HLEN + 65535u)
-#define TCP_PSH		  0x08
-#define TCP_ACK		  0x10
-#define TCP_NOT_COALESCED 0xe7 /* CWR ECE URG RST SYN FIN */
 
 #define RW_MASK (SN_REPLAY_WORDS - 1)
 
@@ -95,116 +90,23 @@ static uint16_t ip_csum(const void *h)
 	return (uint16_t)~sn_eng_csum_fold(sn_eng_csum_add(0, h, 20));
 }
 
-static void tun_write(struct rx_ctx *t, struct sn_eng_peer *p, const uint8_t *b,
+/* the coalescer's output: one write to the device, n segments */
+static void tun_write(void *arg, const void *owner, const uint8_t *b,
 		      size_t len, unsigned int n)
 {
+	struct sn_eng_rx *t = arg;
+
 	if (write(t->e->tun_fd, b, len) < 0)
-		sn_eng_drop(t->e, p, SN_DROP_HELPER, n);
-}
-
-/*
- * Write the held segments: one as it is; several as one TSO packet (the
- * stack takes it as GRO would have built it: checksum offload pending,
- * segment size the first segment's payload).  Every segment was opened,
- * authenticated and replay-checked on its own before it was held.
- */
-static void co_flush(struct rx_ctx *t)
-{
-	uint8_t *ip = t->co.buf + SN_ENG_VNET_HLEN;
-
-	if (!t->co.n)
-		return;
-	if (t->co.n > 1) {
-		struct virtio_net_hdr vh = {
-			.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM,
-			.gso_type = VIRTIO_NET_HDR_GSO_TCPV4,
-			.hdr_len = (uint16_t)(20 + t->co.thl),
-			.gso_size = (uint16_t)t->co.mss,
-			.csum_start = 20,
-			.csum_offset = 16,
-		};
-		uint16_t tot = htons((uint16_t)t->co.len), w[2], c;
-		uint64_t sum;
-
-		memcpy(ip + 2, &tot, 2);
-		ip[10] = ip[11] = 0;
-		c = ip_csum(ip);
-		memcpy(ip + 10, &c, 2);
-		/* the pseudo-header sum, as a pending offload expects */
-		w[0] = htons(IPPROTO_TCP);
-		w[1] = htons((uint16_t)(t->co.len - 20));
-		sum = sn_eng_csum_add(sn_eng_csum_add(0, ip + 12, 8), w, 4);
-		c = sn_eng_csum_fold(sum);
-		memcpy(ip + 20 + 16, &c, 2);
-		memcpy(t->co.buf, &vh, sizeof(vh));
-	}
-	/* no wipe per write: the buffer is rewritten by the next segments
-	 * and wiped when the thread ends */
-	tun_write(t, t->co.p, t->co.buf, SN_ENG_VNET_HLEN + t->co.len, t->co.n);
-	t->co.n = 0;
-	t->co.len = 0;
-}
-
-/* may the TCP segment at ip (IPv4 20 + l4 bytes) join the held ones? */
-static bool co_joins(struct rx_ctx *t, struct sn_eng_peer *p, const uint8_t *ip,
-		     size_t l4, size_t thl, size_t pay)
-{
-	const uint8_t *h = t->co.buf + SN_ENG_VNET_HLEN;
-	uint32_t seq;
-
-	if (!t->co.n || !t->co.open || t->co.p != p || thl != t->co.thl ||
-	    pay > t->co.mss || t->co.len + pay > 65535 - 20)
-		return false;
-	memcpy(&seq, ip + 24, 4);
-	if (ntohl(seq) != t->co.next_seq)
-		return false;
-	/* IPv4: TOS, TTL, protocol, addresses; TCP: ports, ack, flags but
-	 * PSH, window, urgent pointer and every option byte the same */
-	return ip[1] == h[1] && ip[8] == h[8] && !memcmp(ip + 12, h + 12, 8) &&
-	       !memcmp(ip + 20, h + 20, 4) && !memcmp(ip + 28, h + 28, 5) &&
-	       ((ip[33] ^ h[33]) & ~TCP_PSH) == 0 &&
-	       !memcmp(ip + 34, h + 34, 2) &&
-	       !memcmp(ip + 38, h + 38, thl - 18) && l4 == thl + pay;
+		sn_eng_drop(t->e, (struct sn_eng_peer *)owner, SN_DROP_HELPER,
+			    n);
 }
 
 /* the opened packet in t->out (vnet header, IPv4, l4 bytes) */
-static void deliver(struct rx_ctx *t, struct sn_eng_peer *p, size_t l4)
+static void deliver(struct sn_eng_rx *t, struct sn_eng_peer *p, size_t l4)
 {
-	uint8_t *ip = t->out + SN_ENG_VNET_HLEN;
-	size_t thl = l4 >= 20 ? (size_t)(ip[32] >> 4) * 4 : 0, pay;
-	uint32_t seq;
-
 	atomic_fetch_add_explicit(&p->rx_packets, 1, memory_order_relaxed);
 	atomic_fetch_add_explicit(&p->rx_bytes, l4, memory_order_relaxed);
-	if (!t->co.buf || ip[9] != IPPROTO_TCP || thl < 20 || thl >= l4 ||
-	    (ip[33] & TCP_NOT_COALESCED) || !(ip[33] & TCP_ACK)) {
-		co_flush(t);
-		tun_write(t, p, t->out, SN_ENG_VNET_HLEN + 20 + l4, 1);
-		return;
-	}
-	pay = l4 - thl;
-	if (co_joins(t, p, ip, l4, thl, pay)) {
-		uint8_t *h = t->co.buf + SN_ENG_VNET_HLEN;
-
-		memcpy(h + t->co.len, ip + 20 + thl, pay);
-		t->co.len += pay;
-		t->co.n++;
-		t->co.next_seq += (uint32_t)pay;
-		h[33] |= ip[33] & TCP_PSH;
-		if (pay < t->co.mss || (ip[33] & TCP_PSH))
-			t->co.open = false;
-		return;
-	}
-	co_flush(t);
-	memcpy(t->co.buf, t->out, SN_ENG_VNET_HLEN + 20 + l4);
-	t->co.len = 20 + l4;
-	t->co.n = 1;
-	t->co.p = p;
-	t->co.thl = thl;
-	t->co.mss = pay;
-	memcpy(&seq, ip + 24, 4);
-	t->co.next_seq = ntohl(seq) + (uint32_t)pay;
-	t->co.open = !(ip[33] & TCP_PSH);
+	sn_eng_co_add(&t->co, p, t->out, l4);
 }
 
 struct meta {
@@ -212,23 +114,25 @@ struct meta {
 	uint8_t tos, ttl;
 };
 
-/* one sealed datagram d[0..len) */
-static void open_one(struct rx_ctx *t, const struct meta *m, const uint8_t *d,
+/* one sealed datagram d[0..len); the AEAD's scratch around it is the
+ * previous datagram's bytes (already opened) or the buffer's room */
+static void open_one(struct sn_eng_rx *t, const struct meta *m, uint8_t *d,
 		     size_t len)
 {
 	struct sn_engine *e = t->e;
 	struct sn_eng_peer *p = NULL;
 	struct sn_eng_slot *s = NULL;
-	uint8_t key[SN_KEY_LEN], aad[SN_HDR_LEN], nonce[SN_NONCE_LEN] = {0};
+	uint8_t key[SN_KEY_LEN], aad[SN_HDR_LEN];
 	uint8_t *ipo = t->out + SN_ENG_VNET_HLEN;
 	struct iphdr ip = {0};
 	struct virtio_net_hdr vh = {.flags = VIRTIO_NET_HDR_F_DATA_VALID};
 	uint32_t session, gen = 0;
 	uint16_t epoch, rsv;
-	uint64_t ctr, le;
+	uint8_t next_proto = d[1];
+	bool rekey = false;
+	uint64_t ctr;
 	size_t l4;
 	unsigned int reason = 0;
-	int n;
 
 	if (len < SN_HDR_LEN + SN_TAG_LEN + 1) {
 		sn_eng_drop(e, NULL, SN_DROP_MALFORMED, 1);
@@ -272,31 +176,34 @@ static void open_one(struct rx_ctx *t, const struct meta *m, const uint8_t *d,
 	if (!s)
 		reason = SN_DROP_NO_KEY;
 	else if (!(reason = replay_test(s, ctr))) {
-		memcpy(key, s->key, SN_KEY_LEN);
 		gen = s->gen;
+		/* a generation is never handed out twice: the key the
+		 * cipher holds is this installation's when gen matches */
+		rekey = gen != t->key_gen;
+		if (rekey)
+			memcpy(key, s->key, SN_KEY_LEN);
 	}
 	pthread_mutex_unlock(&p->lock);
 	if (reason) {
 		sn_eng_drop(e, p, reason, 1);
 		return;
 	}
+	if (rekey) {
+		t->key_gen = sn_eng_aead_key(&t->aead, key) ? 0 : gen;
+		OPENSSL_cleanse(key, sizeof(key));
+		if (!t->key_gen) {
+			sn_eng_drop(e, p, SN_DROP_HELPER, 1);
+			return;
+		}
+	}
 
 	memcpy(aad, d, SN_HDR_LEN);
 	aad[SN_HDR_CSUM_SLOT] = aad[SN_HDR_CSUM_SLOT + 1] = 0;
-	le = htole64(ctr);
-	memcpy(nonce + 4, &le, 8);
-	if (!EVP_DecryptInit_ex(t->cctx, NULL, NULL, key, nonce) ||
-	    !EVP_DecryptUpdate(t->cctx, NULL, &n, aad, SN_HDR_LEN) ||
-	    !EVP_DecryptUpdate(t->cctx, ipo + 20, &n, d + SN_HDR_LEN,
-			       (int)l4) ||
-	    !EVP_CIPHER_CTX_ctrl(t->cctx, EVP_CTRL_AEAD_SET_TAG, SN_TAG_LEN,
-				 (void *)(d + SN_HDR_LEN + l4)) ||
-	    EVP_DecryptFinal_ex(t->cctx, ipo + 20 + l4, &n) <= 0)
-		reason = SN_DROP_BAD_TAG;
-	OPENSSL_cleanse(key, sizeof(key));
-	if (reason) {
-		OPENSSL_cleanse(ipo + 20, l4);
-		sn_eng_drop(e, p, reason, 1);
+	/* the header is in the AEAD's scratch before the ciphertext: read
+	 * from aad and next_proto from here on */
+	if (sn_eng_open(&t->aead, ctr, aad, d + SN_HDR_LEN, ipo + 20, l4,
+			d + SN_HDR_LEN + l4)) {
+		sn_eng_drop(e, p, SN_DROP_BAD_TAG, 1);
 		return;
 	}
 
@@ -318,7 +225,7 @@ static void open_one(struct rx_ctx *t, const struct meta *m, const uint8_t *d,
 	ip.tot_len = htons((uint16_t)(20 + l4));
 	ip.frag_off = htons(0x4000);
 	ip.ttl = m->ttl;
-	ip.protocol = d[1];
+	ip.protocol = next_proto;
 	ip.saddr = m->saddr;
 	ip.daddr = m->daddr;
 	ip.check = ip_csum(&ip);
@@ -327,7 +234,7 @@ static void open_one(struct rx_ctx *t, const struct meta *m, const uint8_t *d,
 	deliver(t, p, l4);
 }
 
-static void handle(struct rx_ctx *t, struct mmsghdr *mm, uint8_t *buf)
+static void handle(struct sn_eng_rx *t, struct mmsghdr *mm, uint8_t *buf)
 {
 	struct msghdr *m = &mm->msg_hdr;
 	struct sockaddr_in *src = m->msg_name;
@@ -362,79 +269,70 @@ static void handle(struct rx_ctx *t, struct mmsghdr *mm, uint8_t *buf)
 		open_one(t, &md, buf + off, len - off < seg ? len - off : seg);
 }
 
-void *sn_eng_rx_main(void *arg)
+struct sn_eng_rx *sn_eng_rx_new(struct sn_engine *e)
 {
-	struct rx_ctx *t = calloc(1, sizeof(*t));
-	struct sn_engine *e = arg;
+	struct sn_eng_rx *t = calloc(1, sizeof(*t));
 
 	if (!t)
-		goto out;
+		return NULL;
 	t->e = e;
-	t->bufs = malloc((size_t)SN_ENG_BATCH * RX_BUF);
-	t->co.buf = malloc(CO_CAP); /* NULL: no coalescing */
-	t->cipher = EVP_CIPHER_fetch(NULL, "ChaCha20-Poly1305", NULL);
-	t->cctx = EVP_CIPHER_CTX_new();
-	/* the cipher set once: passed again, OpenSSL frees and re-creates
-	 * the context's state (a malloc and free per datagram) */
-	if (!t->bufs || !t->cipher || !t->cctx ||
-	    !EVP_DecryptInit_ex(t->cctx, t->cipher, NULL, NULL, NULL)) {
-		sn_err("engine: receive path: out of memory or no "
-		       "ChaCha20-Poly1305 in OpenSSL");
-		goto out;
-	}
-	for (;;) {
-		int n;
-
-		for (unsigned int i = 0; i < SN_ENG_BATCH; i++) {
-			t->iov[i] = (struct iovec){t->bufs + (size_t)i * RX_BUF,
-						   RX_BUF};
-			t->msgs[i].msg_hdr = (struct msghdr){
-				.msg_name = &t->src[i],
-				.msg_namelen = sizeof(t->src[i]),
-				.msg_iov = &t->iov[i],
-				.msg_iovlen = 1,
-				.msg_control = t->cmsg[i],
-				.msg_controllen = RX_CMSG,
-			};
-		}
-		n = recvmmsg(e->udp_fd, t->msgs, SN_ENG_BATCH, MSG_DONTWAIT,
-			     NULL);
-		if (n > 0) {
-			for (int i = 0; i < n; i++)
-				handle(t, &t->msgs[i],
-				       t->bufs + (size_t)i * RX_BUF);
-			co_flush(t);
-			continue;
-		}
-		if (n < 0 && errno == EAGAIN) {
-			struct pollfd pf[2] = {
-				{.fd = e->udp_fd, .events = POLLIN},
-				{.fd = e->stop_fd, .events = POLLIN}};
-
-			if (poll(pf, 2, -1) < 0 && errno != EINTR)
-				break;
-			if (pf[1].revents)
-				break;
-			continue;
-		}
-		if (n < 0 && errno == EINTR)
-			continue;
-		sn_err("engine: receiving on the UDP socket failed: %s",
-		       strerror(errno));
-		break;
-	}
-out:
-	if (t) {
-		if (t->bufs)
-			OPENSSL_cleanse(t->bufs, (size_t)SN_ENG_BATCH * RX_BUF);
+	t->out = t->out_room + ROOM;
+	t->bufs = calloc(1, RX_BUFS);
+	t->co.buf = malloc(SN_ENG_CO_CAP); /* NULL: no coalescing */
+	t->co.emit = tun_write;
+	t->co.arg = t;
+	if (!t->bufs || sn_eng_aead_init(&t->aead)) {
 		free(t->bufs);
-		if (t->co.buf)
-			OPENSSL_cleanse(t->co.buf, CO_CAP);
 		free(t->co.buf);
-		EVP_CIPHER_CTX_free(t->cctx);
-		EVP_CIPHER_free(t->cipher);
-		OPENSSL_cleanse(t, sizeof(*t));
 		free(t);
+		return NULL;
 	}
-	return NULL;
+	return t;
+}
+
+void sn_eng_rx_free(struct sn_eng_rx *t)
+{
+	if (!t)
+		return;
+	OPENSSL_cleanse(t->bufs, RX_BUFS);
+	free(t->bufs);
+	if (t->co.buf)
+		OPENSSL_cleanse(t->co.buf, SN_ENG_CO_CAP);
+	free(t->co.buf);
+	sn_eng_aead_free(&t->aead);
+	OPENSSL_cleanse(t, sizeof(*t));
+	free(t);
+}
+
+int sn_eng_rx_run(struct sn_eng_rx *t)
+{
+	int n, err;
+
+	for (unsigned int i = 0; i < SN_ENG_BATCH; i++) {
+		t->iov[i] = (struct iovec){
+			t->bufs + ROOM + (size_t)i * RX_STRIDE, RX_BUF};
+		t->msgs[i].msg_hdr = (struct msghdr){
+			.msg_name = &t->src[i],
+			.msg_namelen = sizeof(t->src[i]),
+			.msg_iov = &t->iov[i],
+			.msg_iovlen = 1,
+			.msg_control = t->cmsg[i],
+			.msg_controllen = RX_CMSG,
+		};
+	}
+	do
+		n = recvmmsg(t->e->udp_fd, t->msgs, SN_ENG_BATCH, MSG_DONTWAIT,
+			     NULL);
+	while (n < 0 && errno == EINTR);
+	if (n > 0) {
+		for (int i = 0; i < n; i++)
+			handle(t, &t->msgs[i], t->iov[i].iov_base);
+		sn_eng_co_flush(&t->co);
+		return n;
+	}
+	if (n < 0 && errno == EAGAIN)
+		return -EAGAIN;
+	err = n < 0 ? errno : EIO;
+	sn_err("engine: receiving on the UDP socket failed: %s", strerror(err));
+	return -err;
 }

@@ -38,12 +38,14 @@
 /* the packet after the 10-byte virtio-net header starts 8-byte aligned */
 #define IN_OFF 6u
 
-struct tx_ctx {
+#define ROOM   SN_ENG_AEAD_ROOM
+#define IN_CAP (IN_OFF + SN_ENG_VNET_HLEN + SN_ENG_MAX_PKT)
+
+struct sn_eng_tx {
 	struct sn_engine *e;
-	EVP_CIPHER *cipher;
-	EVP_CIPHER_CTX *cctx;
-	uint8_t *in;  /* vnet header + packet */
-	uint8_t *out; /* sealed segments, back to back */
+	struct sn_eng_aead aead;
+	uint8_t *in;  /* vnet header + packet; ROOM before and after */
+	uint8_t *out; /* sealed segments, back to back; ROOM around */
 	uint32_t seglen[MAX_SEGS];
 	struct mmsghdr msgs[MAX_MSGS];
 	struct iovec iov[MAX_MSGS];
@@ -62,28 +64,25 @@ static struct sn_eng_peer *peer_by_addr(struct sn_engine *e, uint32_t addr,
 	return NULL;
 }
 
-/* one segment: the L4 bytes src[0..len) (header and payload, contiguous)
- * -> sealed at dst, in one AEAD pass (one EVP update: OpenSSL's vector
- * ChaCha20 runs over the whole segment instead of a short call for the
- * header and a second one for the payload) */
-static int seal_one(struct tx_ctx *t, uint8_t *dst, const uint8_t hdr[20],
-		    const uint8_t *src, size_t len, uint64_t ctr)
+/* one segment: the L4 bytes src[0..len) (header and payload, contiguous;
+ * the 64 bytes before src are scratch) -> sealed at dst, in one AEAD pass
+ * (aead.c); the bytes the pass clobbers before dst (the previous sealed
+ * segment's tail) are put back */
+static int seal_one(struct sn_eng_tx *t, uint8_t *dst, const uint8_t hdr[20],
+		    uint8_t *src, size_t len, uint64_t ctr)
 {
-	uint8_t nonce[SN_NONCE_LEN] = {0};
-	uint64_t le = htole64(ctr), be = htobe64(ctr);
-	int n;
+	uint8_t aad[SN_HDR_LEN], tag[SN_TAG_LEN], save[ROOM - SN_HDR_LEN];
+	uint64_t be = htobe64(ctr);
+	int err;
 
-	memcpy(dst, hdr, SN_HDR_LEN);
-	memcpy(dst + 12, &be, 8);
-	memcpy(nonce + 4, &le, 8);
-	if (!EVP_EncryptInit_ex(t->cctx, NULL, NULL, NULL, nonce) ||
-	    !EVP_EncryptUpdate(t->cctx, NULL, &n, dst, SN_HDR_LEN) ||
-	    !EVP_EncryptUpdate(t->cctx, dst + SN_HDR_LEN, &n, src, (int)len) ||
-	    !EVP_EncryptFinal_ex(t->cctx, dst + SN_HDR_LEN + len, &n) ||
-	    !EVP_CIPHER_CTX_ctrl(t->cctx, EVP_CTRL_AEAD_GET_TAG, SN_TAG_LEN,
-				 dst + SN_HDR_LEN + len))
-		return -EIO;
-	return 0;
+	memcpy(aad, hdr, SN_HDR_LEN);
+	memcpy(aad + 12, &be, 8);
+	memcpy(save, dst - sizeof(save), sizeof(save));
+	err = sn_eng_seal(&t->aead, ctr, aad, src, dst + SN_HDR_LEN, len, tag);
+	memcpy(dst - sizeof(save), save, sizeof(save));
+	memcpy(dst, aad, SN_HDR_LEN);
+	memcpy(dst + SN_HDR_LEN + len, tag, SN_TAG_LEN);
+	return err;
 }
 
 static uint64_t pseudo_sum(const struct iphdr *ip, uint8_t proto, size_t len)
@@ -111,7 +110,7 @@ static int csum_complete(uint8_t *pkt, size_t len, unsigned int start,
 }
 
 /* send msgs[0..n), retrying when the socket buffer is full */
-static int send_all(struct tx_ctx *t, unsigned int n)
+static int send_all(struct sn_eng_tx *t, unsigned int n)
 {
 	unsigned int done = 0;
 
@@ -136,12 +135,12 @@ static int send_all(struct tx_ctx *t, unsigned int n)
 	return 0;
 }
 
-static void handle(struct tx_ctx *t, size_t n)
+static void handle(struct sn_eng_tx *t, size_t n)
 {
 	struct sn_engine *e = t->e;
 	struct virtio_net_hdr vh;
 	uint8_t *pkt = t->in + IN_OFF + SN_ENG_VNET_HLEN, hdr[SN_HDR_LEN] = {0};
-	struct iphdr *ip = (struct iphdr *)pkt;
+	struct iphdr *ip = (struct iphdr *)pkt, iph;
 	struct sn_eng_peer *p;
 	size_t len, l4len, hl, plen, mss, nseg, pos = 0;
 	uint8_t key[SN_KEY_LEN], *l4, gso, tmpl[60];
@@ -220,9 +219,7 @@ static void handle(struct tx_ctx *t, size_t n)
 		sn_eng_drop(e, p, reason, nseg);
 		return;
 	}
-	/* the context was set up with the cipher once (thread start): a
-	 * cipher passed again would free and re-create it per packet */
-	if (!EVP_EncryptInit_ex(t->cctx, NULL, NULL, key, NULL)) {
+	if (sn_eng_aead_key(&t->aead, key)) {
 		OPENSSL_cleanse(key, sizeof(key));
 		sn_eng_drop(e, p, SN_DROP_HELPER, nseg);
 		return;
@@ -236,7 +233,11 @@ static void handle(struct tx_ctx *t, size_t n)
 
 	/* the template L4 header: segment i's adjusted copy is written in
 	 * place just before its payload chunk, over bytes of segments
-	 * already sealed, so header and payload are sealed in one pass */
+	 * already sealed, so header and payload are sealed in one pass; the
+	 * AEAD's scratch before each segment takes the IPv4 header too, so
+	 * it is read from a copy from here on */
+	memcpy(&iph, pkt, sizeof(iph));
+	ip = &iph;
 	if (mss)
 		memcpy(tmpl, l4, hl); /* hl <= 60 here */
 	for (size_t i = 0; i < nseg; i++) {
@@ -350,61 +351,62 @@ fail:
 	sn_eng_drop(e, p, SN_DROP_HELPER, nseg);
 }
 
-void *sn_eng_tx_main(void *arg)
+struct sn_eng_tx *sn_eng_tx_new(struct sn_engine *e)
 {
-	struct tx_ctx *t = calloc(1, sizeof(*t));
-	struct sn_engine *e = arg;
+	struct sn_eng_tx *t = calloc(1, sizeof(*t));
 
 	if (!t)
-		goto out;
+		return NULL;
 	t->e = e;
-	t->in = malloc(IN_OFF + SN_ENG_VNET_HLEN + SN_ENG_MAX_PKT);
-	t->out = malloc(OUT_CAP);
-	t->cipher = EVP_CIPHER_fetch(NULL, "ChaCha20-Poly1305", NULL);
-	t->cctx = EVP_CIPHER_CTX_new();
-	if (!t->in || !t->out || !t->cipher || !t->cctx ||
-	    !EVP_EncryptInit_ex(t->cctx, t->cipher, NULL, NULL, NULL)) {
-		sn_err("engine: send path: out of memory or no "
-		       "ChaCha20-Poly1305 in OpenSSL");
-		goto out;
+	t->in = calloc(1, ROOM + IN_CAP + ROOM);
+	t->out = calloc(1, ROOM + OUT_CAP + ROOM);
+	if (!t->in || !t->out || sn_eng_aead_init(&t->aead)) {
+		free(t->in);
+		free(t->out);
+		free(t);
+		return NULL;
 	}
-	for (;;) {
-		ssize_t n = read(e->tun_fd, t->in + IN_OFF,
+	t->in += ROOM;
+	t->out += ROOM;
+	return t;
+}
+
+void sn_eng_tx_free(struct sn_eng_tx *t)
+{
+	if (!t)
+		return;
+	OPENSSL_cleanse(t->out - ROOM, ROOM + OUT_CAP + ROOM);
+	OPENSSL_cleanse(t->in - ROOM, ROOM + IN_CAP + ROOM);
+	free(t->in - ROOM);
+	free(t->out - ROOM);
+	sn_eng_aead_free(&t->aead);
+	free(t);
+}
+
+int sn_eng_tx_run(struct sn_eng_tx *t, unsigned int max)
+{
+	unsigned int done = 0;
+
+	while (done < max) {
+		ssize_t n = read(t->e->tun_fd, t->in + IN_OFF,
 				 SN_ENG_VNET_HLEN + SN_ENG_MAX_PKT);
 
 		if (n > 0) {
 			handle(t, (size_t)n);
-			continue;
-		}
-		if (n < 0 && errno == EAGAIN) {
-			struct pollfd pf[2] = {
-				{.fd = e->tun_fd, .events = POLLIN},
-				{.fd = e->stop_fd, .events = POLLIN}};
-
-			if (poll(pf, 2, -1) < 0 && errno != EINTR)
-				break;
-			if (pf[1].revents)
-				break;
+			done++;
 			continue;
 		}
 		if (n < 0 && errno == EINTR)
 			continue;
-		sn_err("engine: reading %s failed: %s", e->tun_name,
-		       n < 0 ? strerror(errno) : "end of file");
-		break;
+		if (n < 0 && errno == EAGAIN)
+			break;
+		{
+			int err = n < 0 ? errno : EIO;
+
+			sn_err("engine: reading %s failed: %s", t->e->tun_name,
+			       n < 0 ? strerror(err) : "end of file");
+			return -err;
+		}
 	}
-out:
-	if (t) {
-		if (t->out)
-			OPENSSL_cleanse(t->out, OUT_CAP);
-		if (t->in)
-			OPENSSL_cleanse(t->in, IN_OFF + SN_ENG_VNET_HLEN +
-						       SN_ENG_MAX_PKT);
-		free(t->in);
-		free(t->out);
-		EVP_CIPHER_CTX_free(t->cctx);
-		EVP_CIPHER_free(t->cipher);
-		free(t);
-	}
-	return NULL;
+	return done ? (int)done : -EAGAIN;
 }
