@@ -12,6 +12,10 @@
  * last; a
  * failed poll is retried with exponential backoff (1 s .. 30 s).  At start
  * N = 0, so every revocation the KBS ever recorded is applied again.
+ * An answer whose "epoch" differs from the one seen before, or whose
+ * "head" (the KBS's highest event ever) is below N, means the KBS's
+ * database was recreated or restored: that answer is dropped and N goes
+ * back to 0 (applying an event again changes nothing).
  *
  * An event of kind "node" whose value is a peer's name, or of kind
  * "measurement" whose value is the measurement the peer's last accepted
@@ -62,6 +66,7 @@ struct sn_kbsc {
 	size_t n_revoked;
 	uint64_t events, revocations, polls, failures;
 	char error[256];
+	char epoch[65]; /* the KBS's event epoch `after` counts in */
 };
 
 static int split_host_port(const char *s, char *host, size_t cap,
@@ -235,6 +240,40 @@ static void apply_event(struct sn_kbsc *k, json_t *ev)
 	}
 }
 
+/* the KBS's event sequence restarted (docs/kbs-api.md "GET /events"):
+ * follow it again from its first event; true then */
+static bool restarted(struct sn_kbsc *k, json_t *root)
+{
+	const char *ep = json_string_value(json_object_get(root, "epoch"));
+	json_t *h = json_object_get(root, "head"), *j;
+	bool other, rewound;
+
+	if (!ep || !*ep || strlen(ep) >= sizeof(k->epoch))
+		return false; /* a KBS that does not say */
+	other = k->epoch[0] && strcmp(k->epoch, ep);
+	rewound = json_is_integer(h) && json_integer_value(h) < k->after;
+	if (!other && !rewound) {
+		snprintf(k->epoch, sizeof(k->epoch), "%s", ep);
+		return false;
+	}
+	sn_warn("kbs %s:%u: its event sequence restarted (%s, its highest "
+		"event %lld, followed up to %lld): following it again from its "
+		"first event",
+		k->host, k->port,
+		other ? "another database" : "an older copy of its database",
+		(long long)json_integer_value(h), (long long)k->after);
+	j = json_pack("{ss ss sI sI}", "event", "kbs-events-reset", "epoch", ep,
+		      "head", (json_int_t)json_integer_value(h), "after",
+		      (json_int_t)k->after);
+	if (j) {
+		sn_audit(k->d, j);
+		json_decref(j);
+	}
+	snprintf(k->epoch, sizeof(k->epoch), "%s", ep);
+	k->after = 0;
+	return true;
+}
+
 static void schedule(struct sn_kbsc *k, unsigned int s)
 {
 	struct timeval tv = {.tv_sec = s};
@@ -297,6 +336,11 @@ static void on_answer(struct evhttp_request *req, void *arg)
 		json_decref(root);
 		poll_failed(k, "GET /events: the answer is not {events: [...], "
 			       "last: N}");
+		return;
+	}
+	if (restarted(k, root)) {
+		json_decref(root);
+		schedule(k, 0);
 		return;
 	}
 	json_array_foreach(evs, i, ev) apply_event(k, ev);

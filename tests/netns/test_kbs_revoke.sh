@@ -30,7 +30,7 @@ kbs_pki "$K"
 mk_ca otherca "another CA"
 mk_self h2tls h2
 kbs_config "$T/kbs.json" "$SRV" d1 '"request_timeout": 30'
-kbs_start h4 "$T/kbs.json"
+kbs_start h4 "$T/kbs.json" "$T/kbs.log" KPID
 sk() { netns_exec h4 "$SEALNET" kbs --server "$SRV" --ca "$T/ca.pem" "$@"; }
 admin() { sk --cert "$T/admin.pem" --key "$T/admin.key" "$@"; }
 check "sealnet-kbs answers in h4" sk keys
@@ -164,6 +164,22 @@ check "admin: revoke measurement of h3" admin revoke measurement "$M3" --reason 
 for _ in $(seq 200); do [ "$(dp_peer h1 h3 state)" = revoked ] && break; sleep 0.1; done
 check "h1 revokes h3, whose last appraisal showed that measurement" [ "$(dp_peer h1 h3 state)" = revoked ]
 check "with the measurement in the reason" grep -q "revoked by the KBS: measurement ${M3:0:16}" <<<"$(dp_peer h1 h3 reason)"
+
+# ---- the KBS on a fresh database: its event numbers start again -------------
+kill -TERM "$KPID"
+wait "$KPID" || true
+rm -f "$T/kbs.db" "$T/kbs.db-wal" "$T/kbs.db-shm"
+ip netns exec "$(netns_name h4)" "$KBS" --config "$T/kbs.json" >>"$T/kbs.log" 2>&1 &
+KPID=$!
+SN_NS_BGPIDS+=($!)
+for _ in $(seq 100); do sk keys >/dev/null 2>&1 && break; sleep 0.1; done
+check "the KBS restarted on a fresh database revokes node h1 (its event 1)" \
+	eval 'admin revoke node h1 --reason "after the reset" | jq -e ".seq == 1" >/dev/null'
+for _ in $(seq 150); do [ "$(dp_peer h3 h1 state)" = revoked ] && break; sleep 0.1; done
+check "h3 notices the new event sequence and revokes h1" \
+	grep -q "revoked by the KBS: node h1 (after the reset)" <<<"$(dp_peer h3 h1 reason)"
+check "  logged" grep -q "its event sequence restarted (another database" "$T/h3.log"
+check "  audited" grep -q '"event":"kbs-events-reset"' "$T/h3.state/audit.jsonl"
 
 # ---- the KBS's TLS certificate is verified against kbs.ca -----------------
 check "h2 stops" dp_stop h2
