@@ -4,7 +4,8 @@
 # start and present the token in MAKE instead of raw evidence; a KBS-less
 # node still makes with a node that accepts either; a node that requires a
 # token refuses the KBS-less one; tokens are renewed before they expire; a
-# revoked node's (still valid) token is no longer honoured.
+# revoked node's (still valid) token is no longer honoured; a replaced
+# node certificate and key are used at the next renewal.
 #
 #    h1 198.18.0.1  kbs, make_accept token-or-evidence
 #    h2 198.18.0.2  kbs, make_accept token
@@ -134,4 +135,17 @@ check "h2 cuts h1 off" dp_wait_peer h2 h1 revoked
 # revoked) -- and a token check would refuse it too (kbs_token.c)
 check "h2 refuses h1's new MAKE" wait_log h2 "peer h1: MAKE refused" 100
 check "h1 cannot renew its token (node-revoked)" wait_log h1 "node-revoked" 150
+
+# sealnetd keeps its KBS TLS context across helper runs and loads it again
+# when a file changed: h2's certificate and key replaced by a key pair the
+# KBS has not enrolled make its next renewal present the new key (refused:
+# wrong-tls-key at POST /attest, or not-enrolled at GET /challenge where
+# a challenge is issued to enrolled keys only); a context kept regardless
+# would renew with the old one
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+	-keyout "$T/h2new.key" -out "$T/h2new.pem" -days 1 -subj "/CN=h2" 2>/dev/null
+mv "$T/h2new.key" "$T/h2tls.key"
+mv "$T/h2new.pem" "$T/h2tls.pem"
+check "h2's next renewal uses its replaced TLS key (refused: not enrolled)" \
+	wait_log h2 "attestation failed: .*\(wrong-tls-key\|not-enrolled\)" 250
 exit "$fails"
