@@ -161,7 +161,7 @@ static __always_inline void sn_chacha20_init(struct sn_chacha20 *st,
  * round's three counter-free quarter rounds (pre[], computed once per
  * message by sn_chacha20_init): one quarter round of four there, about
  * 60 instructions fewer a block (of about 1,770; aead_ns chacha20 1400 B
- * 3,563 ns from 3,637 ns, medians of three, docs/performance.md).
+ * 3,488 ns from 3,630 ns, medians of six, docs/performance.md).
  * Measured (1400 bytes, 22 blocks): 4.7 us, from 5.4 us in C.  The
  * rounds are bound by the dependency chain of each quarter round (add,
  * xor, multiply, shift, four times) and by the multiplies, all on one
