@@ -151,6 +151,12 @@ netns_topology() {
 	sw=$(netns_name sw)
 	ip -n "$sw" link add br0 type bridge || netns_fail "cannot create bridge"
 	ip -n "$sw" link set br0 up
+	# a plain L2 switch: with br_netfilter loaded on the machine, every
+	# bridged packet would also walk iptables (a per-packet cost of the
+	# test bed, not of sealnet; docs/performance.md, 2026-12-03 profile)
+	for k in iptables ip6tables arptables; do
+		ip netns exec "$sw" sysctl -qw net.bridge.bridge-nf-call-$k=0 2>/dev/null || true
+	done
 	for i in $(seq 1 "$n"); do
 		netns_add "h$i"
 		ns=$(netns_name "h$i")
