@@ -37,7 +37,8 @@ netns_exec h2 python3 "$here/tcp_sink.py" serve "$H2" 6000 >"$DP_DIR/sink0" &
 sink0=$!
 netns_exec h2 python3 "$here/rx_clock.py" "$H2" 6001 3 >"$DP_DIR/clock" &
 clock=$!
-sleep 0.3
+netns_wait_listen h2 6000
+netns_wait_listen h2 6001
 netns_exec h1 python3 "$here/tcp_sink.py" send "$H2" 6000 4000000 KEPT 6 >"$DP_DIR/want0" &
 send0=$!
 netns_exec h1 timeout 12 python3 "$here/tcp_sink.py" send "$H2" 6001 400000 CUT 8 >/dev/null 2>&1 &
@@ -75,18 +76,24 @@ check "... dropped by h1's policy (POLICY_EGRESS $p0 -> $(dp_drops h1 POLICY_EGR
 # a reload that changes a peer: refused, the policy stays
 cp "$DP_DIR/h1.json" "$DP_DIR/h1.good"
 jq '.peers[0].address = "198.18.0.9"' "$DP_DIR/h1.good" >"$DP_DIR/h1.json"
+# each file is replaced only once sealnetd has answered the SIGHUP before
+refusals() { grep -c 'reload refused' "$DP_DIR/h1.log" || true; }
+refused() { # N: wait (up to 20 s) for the N-th refusal in h1's log
+	for _ in $(seq 200); do [ "$(refusals)" -ge "$1" ] && return 0; sleep 0.1; done
+	return 1
+}
+r0=$(refusals)
 kill -HUP "${DP_PID[h1]}"
-sleep 0.5
+refused $((r0 + 1)) || true
 echo '{ not json' >"$DP_DIR/h1.json"
-sleep 0.5
 kill -HUP "${DP_PID[h1]}"
-sleep 0.5
+refused $((r0 + 2)) || true
 cp "$DP_DIR/h1.good" "$DP_DIR/h1.json"
 check "a reload changing a peer is refused, naming why" grep -q 'changes more than "rules"' "$DP_DIR/h1.log"
 check "a file that does not parse is refused" grep -q 'reload refused: .*h1.json' "$DP_DIR/h1.log"
 netns_exec h2 python3 "$here/tcp_sink.py" serve "$H2" 6000 >"$DP_DIR/sink2" &
 sink2=$!
-sleep 0.3
+netns_wait_listen h2 6000
 want=$(netns_exec h1 python3 "$here/tcp_sink.py" send "$H2" 6000 200000 AFTER)
 wait $sink2 || true
 check "the running policy stayed: 6000 still carries data" [ -n "$want" -a "$want" = "$(cat "$DP_DIR/sink2")" ]
