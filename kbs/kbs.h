@@ -272,6 +272,9 @@ void kbs_keys_audit(struct kbs *k, const struct sn_kbs_signer *out[3]);
 /* the audit head's signer (sn_kbs_store_set_head_signer; arg: the
  * worker's struct kbs): the current token key */
 const struct sn_kbs_signer *kbs_head_signer(void *arg);
+/* the keys the head a commit extends must be signed with
+ * (sn_kbs_store_set_head_keys): kbs_keys_audit's */
+size_t kbs_head_keys(void *arg, const struct sn_kbs_signer **out, size_t cap);
 /* a token signed by the current key, or by the retiring one while its
  * tokens live (sn_kbs_token_verify's errors) */
 int kbs_token_verify(struct kbs *k, const char *tok, time_t now,

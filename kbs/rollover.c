@@ -151,6 +151,18 @@ const struct sn_kbs_signer *kbs_head_signer(void *arg)
 	return kbs_signer(arg);
 }
 
+size_t kbs_head_keys(void *arg, const struct sn_kbs_signer **out, size_t cap)
+{
+	const struct sn_kbs_signer *ks[3];
+	size_t n = 0;
+
+	kbs_keys_audit(arg, ks);
+	for (size_t i = 0; i < 3 && n < cap; i++)
+		if (ks[i])
+			out[n++] = ks[i];
+	return n;
+}
+
 /* current, then next, then the retiring key while its tokens live */
 void kbs_keys(struct kbs *k, struct evhttp_request *req)
 {

@@ -15,6 +15,7 @@
 #include <event2/event.h>
 
 #include "sealnet/log.h"
+#include "sealnet/util.h"
 #include "sealnet/workflow.h"
 #include "kbs.h"
 
@@ -22,6 +23,7 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: sealnet-kbs --config FILE [--check] [--verbose]\n"
+		"       sealnet-kbs --config FILE --adopt-audit-head\n"
 		"       sealnet-kbs --help | --version\n\n"
 		"The domain's attestation service and key broker.  Serves "
 		"HTTPS\n"
@@ -69,6 +71,12 @@ static void usage(FILE *f)
 		"\"token_key_next\" (rollover)}\n"
 		"      --check        load the configuration, keys and "
 		"database, then exit\n"
+		"      --adopt-audit-head  check the audit chain and, when "
+		"it is whole,\n"
+		"                     sign its head as this KBS's (an "
+		"unsigned head of\n"
+		"                     a schema-4 database; audited), then "
+		"exit\n"
 		"  -v, --verbose      log debug messages\n"
 		"  -h, --help         this text\n"
 		"      --version      print the version\n\n"
@@ -84,6 +92,36 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 	event_base_loopexit(arg, NULL);
 }
 
+/* --adopt-audit-head: a whole chain's head signed as ours (0), or 1 */
+static int adopt_head(struct kbs *k)
+{
+	struct sn_kbs_audit_report r;
+	char hex[2 * SN_SHA256_LEN + 1], detail[200];
+
+	if (sn_kbs_audit_verify(k->st, &r))
+		return 1;
+	if (!r.ok) {
+		fprintf(stderr,
+			"sealnet-kbs: the audit chain is broken at row %lld "
+			"(%s): not adopted\n",
+			(long long)r.bad_seq, r.what);
+		return 1;
+	}
+	sn_hex_encode(r.head, sizeof(r.head), hex);
+	snprintf(detail, sizeof(detail),
+		 "the head of %lld rows (hash %s) adopted and signed",
+		 (long long)r.rows, hex);
+	{
+		const struct sn_kbs_audit_in a = {"operator", "audit-adopt", "",
+						  "ok", detail};
+
+		if (sn_kbs_audit_adopt(k->st, &a))
+			return 1;
+	}
+	printf("sealnet-kbs: %s\n", detail);
+	return 0;
+}
+
 static int setup(struct kbs *k)
 {
 	int err;
@@ -93,8 +131,10 @@ static int setup(struct kbs *k)
 		err = sn_kbs_signer_load(k->cfg.token_key, true, &k->signer);
 	if (!err)
 		err = kbs_keys_setup(k);
-	if (!err) /* every commit with audit rows signs the head */
+	if (!err) { /* every commit with audit rows signs the head */
 		sn_kbs_store_set_head_signer(k->st, kbs_head_signer, k);
+		sn_kbs_store_set_head_keys(k->st, kbs_head_keys);
+	}
 	if (!err)
 		err = sn_kbs_challenges_new(
 			(size_t)k->cfg.max_challenges,
@@ -112,6 +152,7 @@ int main(int argc, char **argv)
 	static const struct option opts[] = {
 		{"config", required_argument, NULL, 'c'},
 		{"check", no_argument, NULL, 'C'},
+		{"adopt-audit-head", no_argument, NULL, 'A'},
 		{"verbose", no_argument, NULL, 'v'},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
@@ -120,7 +161,7 @@ int main(int argc, char **argv)
 	struct kbs k = {0};
 	struct event *sigs[2] = {NULL, NULL};
 	const char *config = NULL;
-	bool check = false;
+	bool check = false, adopt = false;
 	int c, rc = 1;
 
 	sn_log_set(sn_log_stderr, "sealnet-kbs");
@@ -132,6 +173,9 @@ int main(int argc, char **argv)
 			break;
 		case 'C':
 			check = true;
+			break;
+		case 'A':
+			adopt = true;
 			break;
 		case 'v':
 			sn_log_set_level(SN_LOG_DEBUG);
@@ -162,6 +206,10 @@ int main(int argc, char **argv)
 	k.listen_fd = k.notify_fd = -1;
 	if (kbs_config_load(config, &k.cfg) || setup(&k))
 		goto out;
+	if (adopt) {
+		rc = adopt_head(&k);
+		goto out;
+	}
 	if (check) {
 		printf("sealnet-kbs: configuration %s, database %s and token "
 		       "key "

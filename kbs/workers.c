@@ -117,8 +117,10 @@ static int worker_new(struct kbs *m, struct kbs **out)
 	w->notify_fd = -1;
 	LIST_INIT(&w->waiters);
 	err = sn_kbs_store_open(m->cfg.database, &w->st);
-	if (!err)
+	if (!err) {
 		sn_kbs_store_set_head_signer(w->st, kbs_head_signer, w);
+		sn_kbs_store_set_head_keys(w->st, kbs_head_keys);
+	}
 	if (!err && !(w->base = event_base_new()))
 		err = -ENOMEM;
 	if (!err)

@@ -246,6 +246,22 @@ struct sn_kbs_signer;
 void sn_kbs_store_set_head_signer(
 	struct sn_kbs_store *s,
 	const struct sn_kbs_signer *(*fn)(void *arg), void *arg);
+/* The keys a head this store extends must be signed with (the KBS: all
+ * its token keys).  With them set, a commit signs the new head only when
+ * the head it extends was signed by one of them (or the log was empty):
+ * a chain rewritten behind the KBS's back (its head unsigned, or signed
+ * by another key, or its signature not matching) is never signed over;
+ * the new head is left unsigned and the check keeps reporting it. */
+void sn_kbs_store_set_head_keys(struct sn_kbs_store *s,
+				size_t (*fn)(void *arg,
+					     const struct sn_kbs_signer **out,
+					     size_t cap));
+/* Append a (the adoption's audit row) and sign the new head whatever the
+ * head it extends (an unsigned head of a schema-4 database): an
+ * operator's decision after checking the chain (sealnet-kbs
+ * --adopt-audit-head). */
+int sn_kbs_audit_adopt(struct sn_kbs_store *s,
+		       const struct sn_kbs_audit_in *a);
 struct sn_kbs_audit_head {
 	int64_t seq; /* 0: empty log */
 	uint8_t hash[SN_SHA256_LEN];

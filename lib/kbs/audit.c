@@ -108,6 +108,8 @@ static char *field(const char *s)
 	return c;
 }
 
+static bool head_is_ours(struct sn_kbs_store *s);
+
 int sn_kbs_audit_append_tx(struct sn_kbs_store *s,
 			   const struct sn_kbs_audit_in *a)
 {
@@ -127,6 +129,9 @@ int sn_kbs_audit_append_tx(struct sn_kbs_store *s,
 	err = read_head(s, &seq, r.prev);
 	if (err)
 		goto out;
+	/* the first row of this transaction: is the head it extends ours? */
+	if (!s->head_dirty)
+		s->head_trusted = head_is_ours(s);
 	r.seq = seq + 1;
 	r.at = (int64_t)time(NULL);
 	r.actor = f[0];
@@ -369,6 +374,50 @@ void sn_kbs_audit_head_msg(int64_t seq, const uint8_t hash[SN_SHA256_LEN],
 	memcpy(out + 34, hash, SN_SHA256_LEN);
 }
 
+void sn_kbs_store_set_head_keys(struct sn_kbs_store *s,
+				size_t (*fn)(void *arg,
+					     const struct sn_kbs_signer **out,
+					     size_t cap))
+{
+	s->head_keys = fn;
+}
+
+/* the head as stored now: empty, or signed by one of the head keys (no
+ * head keys set: trusted, the library's plain behaviour) */
+static bool head_is_ours(struct sn_kbs_store *s)
+{
+	const struct sn_kbs_signer *keys[8];
+	struct sn_kbs_audit_head h;
+	uint8_t msg[SN_KBS_AUDIT_HEAD_MSG_LEN];
+	size_t n;
+
+	if (s->head_adopt || !s->head_keys)
+		return true;
+	if (sn_kbs_audit_head_get(s, &h))
+		return false;
+	if (!h.seq)
+		return true;
+	if (!h.is_signed)
+		return false;
+	n = s->head_keys(s->head_arg, keys, 8);
+	sn_kbs_audit_head_msg(h.seq, h.hash, msg);
+	for (size_t i = 0; i < n; i++)
+		if (keys[i] && !strcmp(sn_kbs_signer_kid(keys[i]), h.kid))
+			return !sn_kbs_signer_verify_raw(keys[i], msg,
+							 sizeof(msg), h.sig);
+	return false;
+}
+
+int sn_kbs_audit_adopt(struct sn_kbs_store *s, const struct sn_kbs_audit_in *a)
+{
+	int err;
+
+	s->head_adopt = true;
+	err = sn_kbs_audit_append(s, a);
+	s->head_adopt = false;
+	return err;
+}
+
 void sn_kbs_store_set_head_signer(struct sn_kbs_store *s,
 				  const struct sn_kbs_signer *(*fn)(void *arg),
 				  void *arg)
@@ -424,6 +473,17 @@ int sn_kbs_audit_head_sign_tx(struct sn_kbs_store *s)
 
 	if (!s->head_dirty || !s->head_signer)
 		return 0;
+	if (!s->head_trusted) {
+		/* never sign over a head we did not sign: the new head stays
+		 * unsigned (set so at append) and verify keeps reporting it */
+		sn_err("kbs: the audit head this commit extends is not signed "
+		       "by this KBS's keys (the log was written or rewritten "
+		       "by something else): the new head is left unsigned; "
+		       "check the chain ('sealnet kbs audit verify'), then "
+		       "'sealnet-kbs --adopt-audit-head' if it is right");
+		s->head_dirty = false;
+		return 0;
+	}
 	k = s->head_signer(s->head_arg);
 	if (!k)
 		return -ENOKEY;

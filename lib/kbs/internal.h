@@ -24,8 +24,12 @@ struct sn_kbs_store {
 	/* audit.c: the head's signer, and whether this transaction moved
 	 * the head (signed at its commit) */
 	const struct sn_kbs_signer *(*head_signer)(void *arg);
+	size_t (*head_keys)(void *arg, const struct sn_kbs_signer **out,
+			    size_t cap);
 	void *head_arg;
 	bool head_dirty;
+	bool head_trusted; /* the head this transaction extends was ours */
+	bool head_adopt;   /* sn_kbs_audit_adopt: extend it whatever it is */
 };
 
 /*

@@ -354,7 +354,8 @@ admin audit head >"$T/head.json"
 check "audit head: seq, hash and an ES256 signature by the token key" \
 	[ "$(jq -r '.alg + " " + .kid + " " + (.sig | length | tostring)' "$T/head.json")" = "ES256 $(jq -r '.keys[0].kid' "$T/jwks.json") 86" ]
 sqlite3 "$T/kbs.db" ".backup '$T/rewritten.db'"
-python3 - "$T/rewritten.db" <<'PY'
+rewrite_db() { # FILE: row 5 edited, every later hash and the head recomputed
+	python3 - "$1" <<'PY'
 import hashlib, sqlite3, struct, sys
 db = sqlite3.connect(sys.argv[1])
 db.executescript("DROP TRIGGER audit_no_update; DROP TRIGGER audit_no_delete;")
@@ -371,6 +372,8 @@ for seq, at, *f in db.execute("SELECT seq, at, actor, action, subject, outcome, 
 db.execute("UPDATE audit_head SET hash=? WHERE id=1", (prev,))
 db.commit()
 PY
+}
+rewrite_db "$T/rewritten.db"
 "$SEALNET" kbs audit verify --db "$T/rewritten.db" >"$T/v2.txt" && rc=0 || rc=$?
 check "a chain rewritten with recomputed hashes passes the unkeyed check (the weakness)" [ "$rc" = 0 ]
 "$SEALNET" kbs audit verify --db "$T/rewritten.db" --jwks "$T/jwks.json" >"$T/v3.txt" && rc=0 || rc=$?
@@ -429,4 +432,20 @@ check "SIGTERM: clean exit 0 (no leak reported)" [ "$rc" = 0 ]
 check "flood: a summary row counts the suppressed refusals" \
 	[ "$(sqlite3 "$T/kbs.db" "SELECT coalesce(sum(CAST(detail AS INTEGER)), 0) FROM audit WHERE action='audit-suppressed'")" -ge "$((S1 - S0))" ]
 check "flood: audit verify still passes (the database file)" "$SEALNET" kbs audit verify --db "$T/kbs.db"
+
+# ---- a chain rewritten under the running KBS is not signed over ----------
+kbs_start "$T/kbs.json"
+rewrite_db "$T/kbs.db"
+check "rewritten under the KBS: the next change is still accepted" \
+	admin enrol node4 --stage A --node-cert "$T/node4.pem"
+admin audit verify >"$T/v4.txt" && rc=0 || rc=$?
+check "  ... but the KBS did not sign over the rewritten head (verify: exit 1, head)" \
+	[ "$rc" = 1 ] && grep -q 'head: not signed' "$T/v4.txt"
+check "  ... and says so in its log" grep -q 'not signed by this KBS' "$T/kbs.log"
+kill -TERM "$KBS_PID"
+wait "$KBS_PID" || true
+check "--adopt-audit-head: an operator adopts the (whole) chain" \
+	ip netns exec "$(netns_name h1)" "$KBS" --config "$T/kbs.json" --adopt-audit-head
+check "  ... then it verifies with its signed head" \
+	"$SEALNET" kbs audit verify --db "$T/kbs.db" --jwks "$T/jwks.json"
 exit "$fails"
