@@ -434,7 +434,7 @@ check "flood: a summary row counts the suppressed refusals" \
 check "flood: audit verify still passes (the database file)" "$SEALNET" kbs audit verify --db "$T/kbs.db"
 
 # ---- a chain rewritten under the running KBS is not signed over ----------
-kbs_start "$T/kbs.json"
+kbs_start h1 "$T/kbs.json"
 rewrite_db "$T/kbs.db"
 check "rewritten under the KBS: the next change is still accepted" \
 	admin enrol node4 --stage A --node-cert "$T/node4.pem"
