@@ -200,3 +200,26 @@ dp_appraisal() {
 	done
 	echo "$a"
 }
+
+# udp_clock.py traffic that runs until a stop file (test_kbs_revoke,
+# test_kbs_fed_revoke).  udp_clock_flowing N H...: wait (up to 60 s)
+# until the receivers in H... (their stderr in $T/H.flowing) have
+# announced N flows of 50 datagrams in all; prints those files on failure.
+udp_clock_flowing() {
+	local want=$1 until=$((SECONDS + 60)) h n
+	shift
+	while [ "$SECONDS" -lt "$until" ]; do
+		n=0
+		for h in "$@"; do n=$((n + $(grep -c flowing "$T/$h.flowing" || true))); done
+		[ "$n" -ge "$want" ] && return 0
+		sleep 0.1
+	done
+	for h in "$@"; do cat "$T/$h.flowing"; done
+	return 1
+}
+# udp_clock_stop_after T0 SECS STOPFILE: let the traffic run until SECS
+# seconds after T0 (date +%s.%N), then create STOPFILE
+udp_clock_stop_after() {
+	while awk -v t="$1" -v s="$2" -v n="$(date +%s.%N)" 'BEGIN { exit !(n < t + s) }'; do sleep 0.2; done
+	touch "$3"
+}

@@ -161,18 +161,7 @@ for pr in h1:h3 h3:h1 h1:h4 h4:h1 h2:h4 h4:h2; do
 	netns_exec "${pr%:*}" python3 "$here/udp_clock.py" send "$(netns_addr "${pr#*:}")" 7001 10 120 "$STOP" &
 	SN_NS_BGPIDS+=($!)
 done
-flowing() { # each of the 6 flows delivered 50 datagrams (up to 60 s)
-	local until=$((SECONDS + 60)) h n
-	while [ "$SECONDS" -lt "$until" ]; do
-		n=0
-		for h in h1 h2 h3 h4; do n=$((n + $(grep -c flowing "$T/$h.flowing" || true))); done
-		[ "$n" -ge 6 ] && return 0
-		sleep 0.1
-	done
-	cat "$T"/h?.flowing
-	return 1
-}
-check "every cross-domain pair had traffic before the revocation (50 datagrams each way)" flowing
+check "every cross-domain pair had traffic before the revocation (50 datagrams each way)" udp_clock_flowing 6 h1 h2 h3 h4
 
 # ---- 1. hospital revokes its node h1 -----------------------------------------------------------
 t0=$(date +%s.%N)
@@ -217,8 +206,7 @@ check "metrics: hospital withdrawn" bash -c \
 
 # ---- the figures --------------------------------------------------------------------------------
 # the traffic runs on until 6 s after the withdrawal
-while awk -v t="$t2" -v n="$(date +%s.%N)" 'BEGIN { exit !(n < t + 6) }'; do sleep 0.2; done
-touch "$STOP"
+udp_clock_stop_after "$t2" 6 "$STOP"
 wait_rx() { for _ in $(seq 300); do [ -s "$T/h1.rx" ] && [ -s "$T/h2.rx" ] && [ -s "$T/h3.rx" ] && [ -s "$T/h4.rx" ] && return 0; sleep 0.1; done; return 1; }
 check "the receivers finished" wait_rx
 for f in h1 h2 h3 h4; do echo "   $f received: $(tr '\n' ';' <"$T/$f.rx")"; done

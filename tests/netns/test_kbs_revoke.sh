@@ -95,23 +95,11 @@ for h in h1 h2 h3; do
 		SN_NS_BGPIDS+=($!)
 	done
 done
-flowing() { # each receiver got 50 datagrams from each of its 2 peers (up to 60 s)
-	local until=$((SECONDS + 60)) h n
-	while [ "$SECONDS" -lt "$until" ]; do
-		n=0
-		for h in h1 h2 h3; do n=$((n + $(grep -c flowing "$T/$h.flowing" || true))); done
-		[ "$n" -ge 6 ] && return 0
-		sleep 0.1
-	done
-	cat "$T"/h?.flowing
-	return 1
-}
-check "every pair had traffic before the revocation (50 datagrams each way)" flowing
+check "every pair had traffic before the revocation (50 datagrams each way)" udp_clock_flowing 6 h1 h2 h3
 t0=$(date +%s.%N)
 check "admin: revoke node h2" admin revoke node h2 --reason "compromised (test)"
 # the traffic runs on until 10 s after the revoke command
-while awk -v t="$t0" -v n="$(date +%s.%N)" 'BEGIN { exit !(n < t + 10) }'; do sleep 0.2; done
-touch "$STOP"
+udp_clock_stop_after "$t0" 10 "$STOP"
 wait_rx() { for _ in $(seq 300); do [ -s "$T/h1.rx" ] && [ -s "$T/h2.rx" ] && [ -s "$T/h3.rx" ] && return 0; sleep 0.1; done; return 1; }
 check "the receivers finished" wait_rx
 sleep 0.3
