@@ -22,8 +22,15 @@
  * appraisal showed, revokes the peer (make_peers.c sn_make_revoke: its
  * sessions end, its keys leave the data plane, its MAKE is refused).
  * Revoked measurements are also remembered: a later MAKE whose appraisal
- * shows one gets no keys.  Every revocation applied is logged, sent to the
- * monitors and written to the audit log.
+ * shows one gets no keys.  A lift event ("op": "lift") removes the one
+ * revocation it names; a peer no longer covered by any revocation is
+ * re-admitted (sn_make_unrevoke: MAKE allowed again, dialled at once when
+ * we are its client).  The revocations held, the position and the epoch,
+ * the refusal of replayed, reordered or mismatched events and the full
+ * re-read after the KBS's sequence restarted are lib/kbs/revset.c's
+ * (docs/kbs-api.md "Following GET /events").  Every revocation and lift
+ * applied, and every event ignored, is logged and written to the audit
+ * log.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -42,13 +49,12 @@
 #include <openssl/x509v3.h>
 
 #include "sealnet/kbs.h"
+#include "sealnet/kbs_revset.h"
 #include "sealnet/log.h"
 #include "sealnet/util.h"
 #include "sealnetd.h"
 
-#define KBSC_BODY_MAX	 (4u << 20) /* 1000 events at most per answer */
-#define KBSC_REVOKED_MAX 65536	    /* remembered node ids + measurements */
-#define KBSC_KEY_MAX	 112	    /* "node:<id>" or "meas:<96 hex>" */
+#define KBSC_BODY_MAX (4u << 20) /* 1000 events at most per answer */
 
 struct sn_kbsc {
 	struct sealnetd *d;
@@ -60,13 +66,9 @@ struct sn_kbsc {
 	struct event *next; /* start the next poll (outside callbacks) */
 	unsigned int backoff_s;
 	bool connected;
-	int64_t after;
-	char (*revoked)[KBSC_KEY_MAX]; /* "node:<id>" / "meas:<hex>" */
-	char (*reasons)[160];
-	size_t n_revoked;
-	uint64_t events, revocations, polls, failures;
+	struct sn_kbs_revset *rs; /* revocations in force, position, epoch */
+	uint64_t events, revocations, lifts, ignored, polls, failures;
 	char error[256];
-	char epoch[65]; /* the KBS's event epoch `after` counts in */
 };
 
 static int split_host_port(const char *s, char *host, size_t cap,
@@ -100,56 +102,27 @@ static int split_host_port(const char *s, char *host, size_t cap,
 	return 0;
 }
 
-static bool remembered(struct sn_kbsc *k, const char *key, const char **why)
-{
-	for (size_t i = 0; i < k->n_revoked; i++)
-		if (!strcmp(k->revoked[i], key)) {
-			if (why)
-				*why = k->reasons[i];
-			return true;
-		}
-	return false;
-}
-
-static int remember(struct sn_kbsc *k, const char *key, const char *why)
-{
-	void *r, *w;
-
-	if (remembered(k, key, NULL))
-		return 0;
-	if (k->n_revoked >= KBSC_REVOKED_MAX)
-		return -ENOSPC;
-	r = realloc(k->revoked, (k->n_revoked + 1) * sizeof(*k->revoked));
-	if (!r)
-		return -ENOMEM;
-	k->revoked = r;
-	w = realloc(k->reasons, (k->n_revoked + 1) * sizeof(*k->reasons));
-	if (!w)
-		return -ENOMEM;
-	k->reasons = w;
-	snprintf(k->revoked[k->n_revoked], sizeof(*k->revoked), "%s", key);
-	snprintf(k->reasons[k->n_revoked], sizeof(*k->reasons), "%s", why);
-	k->n_revoked++;
-	return 0;
-}
-
 bool sn_kbsc_refused(struct sealnetd *d, const char *name, const uint8_t *meas,
 		     char *why, size_t cap)
 {
 	struct sn_kbsc *k = d->kbsc;
-	char key[KBSC_KEY_MAX];
-	const char *r;
+	char hex[2 * SN_MEASUREMENT_LEN + 1];
+	const char *r = NULL;
 
 	if (!k)
 		return false;
-	snprintf(key, sizeof(key), "node:%s", name);
-	if (!remembered(k, key, &r) && meas) {
-		memcpy(key, "meas:", 5);
-		sn_hex_encode(meas, SN_MEASUREMENT_LEN, key + 5);
+	if (sn_kbs_revset_revoked(k->rs, "node", name, &r)) {
+		snprintf(why, cap, "revoked by the KBS: node %.60s (%.60s)",
+			 name, r);
+		return true;
 	}
-	if (!remembered(k, key, &r))
+	if (!meas)
 		return false;
-	snprintf(why, cap, "%s", r);
+	sn_hex_encode(meas, SN_MEASUREMENT_LEN, hex);
+	if (!sn_kbs_revset_revoked(k->rs, "measurement", hex, &r))
+		return false;
+	snprintf(why, cap, "revoked by the KBS: measurement %.16s... (%.60s)",
+		 hex, r);
 	return true;
 }
 
@@ -168,42 +141,144 @@ static void audit_revocation(struct sealnetd *d, int64_t seq, const char *kind,
 	}
 }
 
+static void audit_event(struct sealnetd *d, const char *event,
+			const struct sn_kbs_rev_event *e, const char *outcome,
+			const char *peer)
+{
+	json_t *j = json_pack("{ss sI sI ss ss ss ss ss}", "event", event,
+			      "seq", (json_int_t)e->seq, "lifts",
+			      (json_int_t)e->lifts, "kind", e->kind, "value",
+			      e->value, "reason", e->reason, "outcome", outcome,
+			      "peer", peer ? peer : "");
+
+	if (j) {
+		sn_audit(d, j);
+		json_decref(j);
+	}
+}
+
+/* after a lift or a completed re-read: every peer refused because of the
+ * KBS that no revocation covers any more gets its MAKE back */
+static void reconsider(struct sn_kbsc *k, const struct sn_kbs_rev_event *e)
+{
+	struct sealnetd *d = k->d;
+
+	for (size_t i = 0; i < d->cfg->n_peers; i++) {
+		struct sn_peer_config *p = &d->cfg->peers[i];
+		uint8_t m[SN_MEASUREMENT_LEN];
+		char why[256];
+		bool has_m;
+
+		if (p->has_static_keys || !sn_make_peer_revoked(d, i))
+			continue;
+		has_m = !sn_make_peer_measurement(d, i, m);
+		if (sn_kbsc_refused(d, p->name, has_m ? m : NULL, why,
+				    sizeof(why)))
+			continue;
+		if (e)
+			snprintf(why, sizeof(why),
+				 "revocation %lld lifted by the KBS (event "
+				 "%lld: %.80s)",
+				 (long long)e->lifts, (long long)e->seq,
+				 e->reason);
+		else
+			snprintf(why, sizeof(why),
+				 "no longer revoked by the KBS (its "
+				 "revocations read again)");
+		sn_make_unrevoke(d, i, why);
+		k->lifts++;
+		if (e) {
+			audit_event(d, "kbs-lift", e, "re-admitted", p->name);
+		} else {
+			json_t *j = json_pack(
+				"{ss ss ss}", "event", "kbs-lift", "outcome",
+				"re-admitted-after-resync", "peer", p->name);
+
+			if (j) {
+				sn_audit(d, j);
+				json_decref(j);
+			}
+		}
+	}
+}
+
 /* one event of GET /events */
 static void apply_event(struct sn_kbsc *k, json_t *ev)
 {
 	struct sealnetd *d = k->d;
-	const char *kind = NULL, *value = NULL, *reason = "";
-	json_int_t seq = 0;
-	char key[KBSC_KEY_MAX], why[160];
+	struct sn_kbs_rev_event e;
+	char why[256];
 	bool applied = false;
+	int v;
 
-	if (json_unpack(ev, "{sI ss ss s?s}", "seq", &seq, "kind", &kind,
-			"value", &value, "reason", &reason)) {
-		sn_warn("kbs: an event that is not {seq, kind, value, reason}: "
-			"ignored");
+	if (sn_kbs_rev_event_parse(ev, &e)) {
+		json_int_t seq = json_integer_value(json_object_get(ev, "seq"));
+		json_t *j;
+
+		/* ignored, but the position moves past it (a later event
+		 * cannot be held up by one this node does not understand) */
+		sn_warn("kbs: event %lld is not {seq, kind: node|measurement, "
+			"value, reason, [op: revoke|lift, lifts < seq]}: "
+			"ignored",
+			(long long)seq);
+		k->ignored++;
+		j = json_pack("{ss sI ss}", "event", "kbs-event-ignored", "seq",
+			      seq, "outcome", "malformed");
+		if (j) {
+			sn_audit(d, j);
+			json_decref(j);
+		}
 		return;
 	}
 	k->events++;
-	if (!strcmp(kind, "node")) {
-		snprintf(key, sizeof(key), "node:%.60s", value);
-		snprintf(why, sizeof(why),
-			 "revoked by the KBS: node %.60s (%.60s)", value,
-			 reason);
-	} else if (!strcmp(kind, "measurement") && strlen(value) == 96) {
-		snprintf(key, sizeof(key), "meas:%s", value);
-		snprintf(why, sizeof(why),
-			 "revoked by the KBS: measurement %.16s... (%.60s)",
-			 value, reason);
-	} else {
-		sn_warn("kbs: event %lld of unknown kind \"%s\": ignored",
-			(long long)seq, kind);
+	v = sn_kbs_revset_apply(k->rs, &e);
+	if (v < 0) {
+		sn_err("kbs: cannot hold revocation %lld (%s %s): %s; its "
+		       "peers are cut off now but a later MAKE is not refused",
+		       (long long)e.seq, e.kind, e.value, strerror(-v));
+	} else if (v != SN_KBS_REV_REVOKED) {
+		const char *name = sn_kbs_rev_verdict_name(v);
+
+		if (v == SN_KBS_REV_LIFTED) {
+			sn_info("kbs: event %lld lifts revocation %lld (%s %s, "
+				"%s)",
+				(long long)e.seq, (long long)e.lifts, e.kind,
+				e.value, e.reason);
+			audit_event(d, "kbs-lift", &e, name, NULL);
+			reconsider(k, &e);
+		} else if (v == SN_KBS_REV_LIFTED_KEPT) {
+			sn_info("kbs: event %lld lifts revocation %lld (%s "
+				"%s): another revocation still holds it",
+				(long long)e.seq, (long long)e.lifts, e.kind,
+				e.value);
+			audit_event(d, "kbs-lift", &e, name, NULL);
+		} else if (v == SN_KBS_REV_LIFT_UNKNOWN) {
+			sn_info("kbs: event %lld lifts revocation %lld (%s "
+				"%s), not held here: nothing to lift",
+				(long long)e.seq, (long long)e.lifts, e.kind,
+				e.value);
+			audit_event(d, "kbs-lift", &e, name, NULL);
+		} else {
+			/* a replayed or reordered event, or a lift naming
+			 * another revocation: nothing changes */
+			sn_warn("kbs: event %lld (%s %s %s) ignored: %s "
+				"(position %lld)",
+				(long long)e.seq, e.lift ? "lift" : "revoke",
+				e.kind, e.value, name,
+				(long long)sn_kbs_revset_after(k->rs));
+			k->ignored++;
+			audit_event(d, "kbs-event-ignored", &e, name, NULL);
+		}
 		return;
 	}
-	if (remember(k, key, why))
-		sn_err("kbs: cannot remember revocation %lld (%s): out of "
-		       "memory "
-		       "or more than %u revocations",
-		       (long long)seq, key, KBSC_REVOKED_MAX);
+	if (!strcmp(e.kind, "node"))
+		snprintf(why, sizeof(why),
+			 "revoked by the KBS: node %.60s (%.60s)", e.value,
+			 e.reason);
+	else
+		snprintf(why, sizeof(why),
+			 "revoked by the KBS: measurement %.16s... (%.60s)",
+			 e.value, e.reason);
 	for (size_t i = 0; i < d->cfg->n_peers; i++) {
 		struct sn_peer_config *p = &d->cfg->peers[i];
 		uint8_t m[SN_MEASUREMENT_LEN];
@@ -212,65 +287,59 @@ static void apply_event(struct sn_kbsc *k, json_t *ev)
 
 		if (p->has_static_keys || sn_make_peer_revoked(d, i))
 			continue;
-		if (!strcmp(kind, "node")) {
-			hit = !strcmp(p->name, value);
+		if (!strcmp(e.kind, "node")) {
+			hit = !strcmp(p->name, e.value);
 		} else {
 			hit = !sn_make_peer_measurement(d, i, m);
 			if (hit) {
 				sn_hex_encode(m, sizeof(m), hex);
-				hit = !strcmp(hex, value);
+				hit = !strcmp(hex, e.value);
 			}
 		}
 		if (!hit)
 			continue;
 		sn_make_revoke(d, i, why);
-		audit_revocation(d, seq, kind, value, reason, p->name);
+		audit_revocation(d, e.seq, e.kind, e.value, e.reason, p->name);
 		k->revocations++;
 		applied = true;
 	}
-	if (!strcmp(kind, "node") && !strcmp(value, d->cfg->node))
+	if (!strcmp(e.kind, "node") && !strcmp(e.value, d->cfg->node))
 		sn_warn("kbs: this node (%s) is revoked (event %lld, %s): its "
 			"peers refuse it",
-			value, (long long)seq, reason);
+			e.value, (long long)e.seq, e.reason);
 	if (!applied) {
 		sn_info("kbs: revocation %lld (%s %s) noted: no current peer "
 			"is affected",
-			(long long)seq, kind, value);
-		audit_revocation(d, seq, kind, value, reason, NULL);
+			(long long)e.seq, e.kind, e.value);
+		audit_revocation(d, e.seq, e.kind, e.value, e.reason, NULL);
 	}
 }
 
 /* the KBS's event sequence restarted (docs/kbs-api.md "GET /events"):
- * follow it again from its first event; true then */
+ * follow it again from its first event; the revocations held stay in
+ * force until the full set was read again (revset.c); true then */
 static bool restarted(struct sn_kbsc *k, json_t *root)
 {
 	const char *ep = json_string_value(json_object_get(root, "epoch"));
 	json_t *h = json_object_get(root, "head"), *j;
-	bool other, rewound;
+	int64_t after = sn_kbs_revset_after(k->rs);
 
-	if (!ep || !*ep || strlen(ep) >= sizeof(k->epoch))
-		return false; /* a KBS that does not say */
-	other = k->epoch[0] && strcmp(k->epoch, ep);
-	rewound = json_is_integer(h) && json_integer_value(h) < k->after;
-	if (!other && !rewound) {
-		snprintf(k->epoch, sizeof(k->epoch), "%s", ep);
+	if (!sn_kbs_revset_answer_begin(k->rs, ep, json_is_integer(h),
+					json_integer_value(h)))
 		return false;
-	}
-	sn_warn("kbs %s:%u: its event sequence restarted (%s, its highest "
-		"event %lld, followed up to %lld): following it again from its "
-		"first event",
-		k->host, k->port,
-		other ? "another database" : "an older copy of its database",
-		(long long)json_integer_value(h), (long long)k->after);
+	sn_warn("kbs %s:%u: its event sequence restarted (its highest "
+		"event %lld, followed up to %lld): reading its revocations "
+		"again from its first event (those held stay in force until "
+		"then)",
+		k->host, k->port, (long long)json_integer_value(h),
+		(long long)after);
 	j = json_pack("{ss ss sI sI}", "event", "kbs-events-reset", "epoch", ep,
 		      "head", (json_int_t)json_integer_value(h), "after",
-		      (json_int_t)k->after);
+		      (json_int_t)after);
 	if (j) {
 		sn_audit(k->d, j);
 		json_decref(j);
 	}
-	snprintf(k->epoch, sizeof(k->epoch), "%s", ep);
-	k->after = 0;
 	return true;
 }
 
@@ -344,12 +413,24 @@ static void on_answer(struct evhttp_request *req, void *arg)
 		return;
 	}
 	json_array_foreach(evs, i, ev) apply_event(k, ev);
-	if (last > k->after)
-		k->after = last;
+	{
+		json_t *h = json_object_get(root, "head");
+		int dropped = sn_kbs_revset_answer_end(
+			k->rs, last, json_array_size(evs), json_is_integer(h),
+			json_integer_value(h));
+
+		if (dropped > 0) {
+			sn_warn("kbs %s:%u: revocations read again: %d no "
+				"longer listed by the KBS are dropped",
+				k->host, k->port, dropped);
+			reconsider(k, NULL);
+		}
+	}
 	json_decref(root);
 	if (!k->connected)
 		sn_info("kbs %s:%u: following revocations (after event %lld)",
-			k->host, k->port, (long long)k->after);
+			k->host, k->port,
+			(long long)sn_kbs_revset_after(k->rs));
 	k->connected = true;
 	k->error[0] = '\0';
 	k->backoff_s = 1;
@@ -401,7 +482,10 @@ static void poll_start(evutil_socket_t fd, short what, void *arg)
 	/* the first poll (and the first after a failure) is answered at
 	 * once: the backlog is applied and the link known to work */
 	snprintf(target, sizeof(target), "/events?after=%lld&wait=%u",
-		 (long long)k->after, k->connected ? k->d->cfg->kbs.poll_s : 0);
+		 (long long)sn_kbs_revset_after(k->rs),
+		 k->connected && !sn_kbs_revset_resyncing(k->rs) ?
+			 k->d->cfg->kbs.poll_s :
+			 0);
 	k->polls++;
 	if (evhttp_make_request(k->conn, req, EVHTTP_REQ_GET, target))
 		goto fail; /* the request is freed by evhttp on failure */
@@ -425,9 +509,14 @@ int sn_kbsc_start(struct sealnetd *d)
 		return -ENOMEM;
 	k->d = d;
 	k->backoff_s = 1;
+	if (sn_kbs_revset_new(&k->rs)) {
+		free(k);
+		return -ENOMEM;
+	}
 	if (split_host_port(c->server, k->host, sizeof(k->host), &k->port)) {
 		sn_err("kbs.url https://%s: expected https://HOST:PORT",
 		       c->server);
+		sn_kbs_revset_free(k->rs);
 		free(k);
 		return -EINVAL;
 	}
@@ -456,6 +545,7 @@ int sn_kbsc_start(struct sealnetd *d)
 	return 0;
 fail:
 	SSL_CTX_free(k->ctx);
+	sn_kbs_revset_free(k->rs);
 	free(k);
 	return -EINVAL;
 }
@@ -471,8 +561,7 @@ void sn_kbsc_stop(struct sealnetd *d)
 	if (k->next)
 		event_free(k->next);
 	SSL_CTX_free(k->ctx);
-	free(k->revoked);
-	free(k->reasons);
+	sn_kbs_revset_free(k->rs);
 	free(k);
 	d->kbsc = NULL;
 }
@@ -494,6 +583,15 @@ void sn_kbsc_metrics(struct sealnetd *d, struct sn_prom *p)
 		       "keys deleted, MAKE refused).");
 	sn_prom_u64(p, "sealnet_kbs_peer_revocations_total", NULL,
 		    k->revocations);
+	sn_prom_family(p, "sealnet_kbs_peer_lifts_total", "counter",
+		       "Peers re-admitted because the KBS lifted their "
+		       "revocation (MAKE allowed again).");
+	sn_prom_u64(p, "sealnet_kbs_peer_lifts_total", NULL, k->lifts);
+	sn_prom_family(p, "sealnet_kbs_events_ignored_total", "counter",
+		       "KBS events ignored: malformed, replayed or reordered "
+		       "(seq not above the position), or a lift naming "
+		       "another revocation.");
+	sn_prom_u64(p, "sealnet_kbs_events_ignored_total", NULL, k->ignored);
 	sn_prom_family(
 		p, "sealnet_kbs_poll_failures_total", "counter",
 		"GET /events polls that failed (connection, TLS, answer).");

@@ -861,8 +861,8 @@ void sn_make_tampered(struct sealnetd *d)
 
 /* The KBS revoked peer i (its node, or the measurement its last appraisal
  * showed): end every session with it, delete its keys from the data plane
- * and refuse its MAKE from now on (until sealnetd restarts and the KBS no
- * longer lists the revocation). */
+ * and refuse its MAKE from now on (until the KBS lifts the revocation:
+ * sn_make_unrevoke). */
 void sn_make_revoke(struct sealnetd *d, size_t i, const char *why)
 {
 	struct sn_mpeer *mp;
@@ -885,6 +885,30 @@ void sn_make_revoke(struct sealnetd *d, size_t i, const char *why)
 	sn_warn("peer %s: %s: sessions ended, keys deleted, its MAKE refused",
 		mp->pc->name, why);
 	broadcast(d, SN_CONTROL_EV_CUT_OFF, mp, why);
+}
+
+/* The KBS lifted the last revocation covering peer i (kbs_client.c):
+ * MAKE with it is allowed again.  Nothing is installed here: keys come
+ * only from a new MAKE, whose appraisal is checked against the KBS's
+ * revocations again (on_keys).  The client dials at once; the server
+ * waits for the peer's next redial (its backoff, at most 30 s). */
+void sn_make_unrevoke(struct sealnetd *d, size_t i, const char *why)
+{
+	struct sn_mpeer *mp;
+
+	if (!d->mpeers || i >= d->cfg->n_peers || !d->mpeers[i].revoked)
+		return;
+	mp = &d->mpeers[i];
+	mp->revoked = false;
+	mp->backoff_ms = SN_BACKOFF_FIRST_MS;
+	set_state(mp, "waiting", why);
+	sn_warn("peer %s: %s: its MAKE is allowed again%s", mp->pc->name, why,
+		mp->client ? ", dialling it" : " (it dials us)");
+	if (mp->client && mp->retry && !d->tampered) {
+		struct timeval now = {0};
+
+		event_add(mp->retry, &now);
+	}
 }
 
 /* the measurement peer i's last accepted appraisal showed: 0, or -ENOENT */

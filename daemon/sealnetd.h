@@ -129,6 +129,9 @@ void sn_make_peer_metrics(struct sealnetd *d, size_t i,
  * its keys, refuse its MAKE); the measurement of its last accepted
  * appraisal (-ENOENT: none yet) */
 void sn_make_revoke(struct sealnetd *d, size_t i, const char *why);
+/* the KBS lifted what revoked peer i: its MAKE is allowed again (dialled
+ * at once when we are its client); nothing when it is not revoked */
+void sn_make_unrevoke(struct sealnetd *d, size_t i, const char *why);
 int sn_make_peer_measurement(struct sealnetd *d, size_t i,
 			     uint8_t out[SN_MEASUREMENT_LEN]);
 bool sn_make_peer_revoked(struct sealnetd *d, size_t i);

@@ -281,11 +281,14 @@ int kbs_fed_accept(struct kbs *k, const char *expect_domain, const char *text,
 	v->not_after = b->not_after;
 	v->changed = !last || last->sequence != b->sequence;
 	v->readmitted = ps.readmit;
-	if (ps.readmit)
+	if (ps.readmit) {
 		sn_warn("federation: domain %s re-admitted with its bundle "
 			"sequence %llu: the revocations its withdrawal "
 			"made are lifted",
 			b->domain, (unsigned long long)b->sequence);
+		/* the lift events: GET /events waiters on every worker */
+		kbs_workers_notify(k);
+	}
 	if (v->changed)
 		sn_info("federation: accepted the bundle of domain %s, "
 			"sequence %llu, valid until %lld (%s)",

@@ -77,7 +77,7 @@ static void apply_event(struct kbs_peer *p, json_t *ev)
 {
 	struct kbs *k = p->f->k;
 	const struct sn_workflow *wf = kbs_fed_manifest(k);
-	const char *kind = NULL, *value = NULL, *reason = "", *code;
+	const char *kind = NULL, *value = NULL, *reason = "", *code, *op;
 	json_int_t seq = 0;
 	char detail[400], subject[160];
 	int64_t local = 0;
@@ -89,12 +89,40 @@ static void apply_event(struct kbs_peer *p, json_t *ev)
 		return;
 	}
 	if (json_object_get(ev, "domain")) {
-		/* another domain's revocation re-published by this peer:
-		 * followed at its source, never second-hand */
+		/* another domain's revocation (or lift) re-published by
+		 * this peer: followed at its source, never second-hand */
 		p->events_after = seq;
 		return;
 	}
 	snprintf(subject, sizeof(subject), "%.10s %.100s", kind, value);
+	op = json_string_value(json_object_get(ev, "op"));
+	if (op && strcmp(op, "revoke")) {
+		/* a peer's lift of its own revocation (or an op this KBS
+		 * does not know): never un-revokes anything here; what a
+		 * peer revoked stays until this KBS's admin acts
+		 * (docs/kbs-api.md "Peer domains") */
+		snprintf(detail, sizeof(detail),
+			 "domain %s event %lld: op \"%.20s\" on %s %.100s "
+			 "(%.100s): not followed, a peer's revocation "
+			 "re-published here is lifted only by a withdrawal's "
+			 "re-admission",
+			 p->domain, (long long)seq, op, kind, value, reason);
+		sn_warn("federation: %s", detail);
+		p->events_refused++;
+		kbs_metrics_refused(k, "peer-lift", "not-followed");
+		{
+			const struct sn_kbs_audit_in a = {
+				"federation", "peer-lift", subject,
+				"not-followed", detail};
+
+			if (sn_kbs_peer_events_skip(k->st, p->domain, seq, &a))
+				sn_err("federation: cannot record refused "
+				       "event %lld of domain %s",
+				       (long long)seq, p->domain);
+		}
+		p->events_after = seq;
+		return;
+	}
 	dom = wf ? sn_workflow_find_domain(wf, p->domain) : -1;
 	code = !wf     ? "no-manifest" :
 	       dom < 0 ? "domain-not-in-manifest" :

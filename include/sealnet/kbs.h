@@ -69,7 +69,7 @@ int sn_kbs_b64url_decode_fixed(const char *in, uint8_t *out, size_t n);
 
 struct sn_kbs_store;
 
-#define SN_KBS_SCHEMA_VERSION 6
+#define SN_KBS_SCHEMA_VERSION 7
 
 /* Open (create) the database at path: WAL, synchronous=FULL, foreign keys,
  * migrations up to SN_KBS_SCHEMA_VERSION.  A database from a newer

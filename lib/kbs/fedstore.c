@@ -15,6 +15,7 @@
 
 #include "sealnet/kbs_fed.h"
 #include "sealnet/log.h"
+#include "sealnet/util.h"
 #include "internal.h"
 
 void sn_kbs_peer_bundle_clear(struct sn_kbs_peer_bundle *b)
@@ -138,16 +139,23 @@ static int status_row(struct sn_kbs_store *s, const char *domain)
 }
 
 /* the re-admission completes: no longer pending, the revocations the
- * withdrawal made deleted (inside a transaction) */
+ * withdrawal made lifted: one lift event each (GET /events "op": "lift",
+ * in the order of the revocations), then deleted (inside a transaction) */
 static int readmitted(struct sn_kbs_store *s, const char *domain)
 {
 	static const char *const sql[] = {
 		"UPDATE peer_status SET readmit=0 WHERE domain=?1",
-		"DELETE FROM revocations WHERE domain=?1 AND withdrawal=1",
+		("INSERT INTO revocations (kind, value, reason, at, domain,"
+		 " lifts) SELECT kind, value, 'domain ' || domain ||"
+		 " ' re-admitted: its withdrawal is lifted', unixepoch(),"
+		 " domain, seq FROM revocations WHERE domain=?1 AND"
+		 " withdrawal=1 AND lifts=0 ORDER BY seq"),
+		("DELETE FROM revocations WHERE domain=?1 AND withdrawal=1"
+		 " AND lifts=0"),
 	};
 	int err = 0;
 
-	for (size_t i = 0; !err && i < 2; i++) {
+	for (size_t i = 0; !err && i < SN_ARRAY_SIZE(sql); i++) {
 		sqlite3_stmt *st = NULL;
 
 		if (sqlite3_prepare_v2(s->db, sql[i], -1, &st, NULL) !=
@@ -494,7 +502,7 @@ static int peer_has(struct sn_kbs_store *s, const char *domain,
 	if (sqlite3_prepare_v2(s->db,
 			       "SELECT 1 FROM revocations WHERE kind=?1 AND"
 			       " value=lower(?2) AND domain=?3 AND"
-			       " withdrawal=0",
+			       " withdrawal=0 AND lifts=0",
 			       -1, &st, NULL) != SQLITE_OK)
 		return sn_kbs_db_err(s, "looking up peer revocations");
 	sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);

@@ -93,6 +93,10 @@ static const char *const migrations[] = {
 	("ALTER TABLE audit_head ADD COLUMN sig BLOB;"
 	 "ALTER TABLE audit_head ADD COLUMN kid TEXT;"
 	 "CREATE INDEX nodes_spki ON nodes (spki_sha256);"),
+	/* 7: lift events (docs/kbs-api.md "GET /events"): a row whose lifts
+	 * is N > 0 is the event "revocation N is lifted" (that row is
+	 * deleted in the same transaction); 0 for a revocation */
+	"ALTER TABLE revocations ADD COLUMN lifts INTEGER NOT NULL DEFAULT 0;",
 };
 
 _Static_assert(SN_ARRAY_SIZE(migrations) == SN_KBS_SCHEMA_VERSION,
@@ -664,7 +668,7 @@ int sn_kbs_is_revoked(struct sn_kbs_store *s, const char *kind,
 {
 	return exists(s, "looking up revocations",
 		      "SELECT 1 FROM revocations WHERE kind=?1 AND"
-		      " value=lower(?2)",
+		      " value=lower(?2) AND lifts=0",
 		      kind, value);
 }
 
@@ -680,8 +684,9 @@ int sn_kbs_events_json(struct sn_kbs_store *s, int64_t after, int limit,
 	if (!arr)
 		return -ENOMEM;
 	if (sn_kbs_stmt(s,
-			"SELECT seq, kind, value, reason, at, domain FROM"
-			" revocations WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+			"SELECT seq, kind, value, reason, at, domain, lifts"
+			" FROM revocations WHERE seq > ?1 ORDER BY seq"
+			" LIMIT ?2",
 			&st) != SQLITE_OK) {
 		json_decref(arr);
 		return sn_kbs_db_err(s, "reading revocation events");
@@ -690,6 +695,7 @@ int sn_kbs_events_json(struct sn_kbs_store *s, int64_t after, int limit,
 	sqlite3_bind_int(st, 2, limit);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		const char *dom = (const char *)sqlite3_column_text(st, 5);
+		int64_t lifts = sqlite3_column_int64(st, 6);
 		json_t *ev;
 
 		l = sqlite3_column_int64(st, 0);
@@ -702,6 +708,13 @@ int sn_kbs_events_json(struct sn_kbs_store *s, int64_t after, int limit,
 		/* a peer domain's revocation re-published (fedstore.c) */
 		if (ev && dom && dom[0])
 			json_object_set_new(ev, "domain", json_string(dom));
+		/* "op": a revocation, or the lift of revocation `lifts` */
+		if (ev)
+			json_object_set_new(
+				ev, "op",
+				json_string(lifts ? "lift" : "revoke"));
+		if (ev && lifts)
+			json_object_set_new(ev, "lifts", json_integer(lifts));
 		json_array_append_new(arr, ev);
 	}
 	if (rc != SQLITE_DONE)
@@ -798,7 +811,7 @@ int sn_kbs_list_json(struct sn_kbs_store *s, char **out)
 		json_object_set_new(o, "resources", a);
 		err = rows_json(s,
 				"SELECT seq, kind, value, reason, at, domain"
-				" FROM revocations ORDER BY seq",
+				" FROM revocations WHERE lifts=0 ORDER BY seq",
 				vc, 6, &a);
 	}
 	if (!err) {

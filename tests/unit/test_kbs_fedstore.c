@@ -93,6 +93,7 @@ static void test_migrate_from_v2(void **state)
 	    "ALTER TABLE audit_head DROP COLUMN sig;" /* 5 */
 	    "ALTER TABLE audit_head DROP COLUMN kid;"
 	    "DROP INDEX nodes_spki;"
+	    "ALTER TABLE revocations DROP COLUMN lifts;" /* 7 */
 	    "INSERT INTO revocations (kind, value, reason, at) VALUES"
 	    " ('node', 'old1', 'before the upgrade', 1);"
 	    "UPDATE schema_version SET version=2",
@@ -309,7 +310,17 @@ static void events_of(struct fx *f, const char *dom, char *out, size_t cap)
 	{
 		const char *d = json_string_value(json_object_get(e, "domain"));
 
-		if (d && !strcmp(d, dom))
+		const char *op = json_string_value(json_object_get(e, "op"));
+
+		/* a revocation: "value"; a lift: "-value@lifts" */
+		assert_non_null(op);
+		if (d && !strcmp(d, dom) && !strcmp(op, "lift"))
+			snprintf(out + strlen(out), cap - strlen(out),
+				 "-%s@%lld ",
+				 json_string_value(json_object_get(e, "value")),
+				 (long long)json_integer_value(
+					 json_object_get(e, "lifts")));
+		else if (d && !strcmp(d, dom))
 			snprintf(
 				out + strlen(out), cap - strlen(out), "%s ",
 				json_string_value(json_object_get(e, "value")));
@@ -356,14 +367,35 @@ static void test_readmission(void **state)
 	assert_int_equal(sn_kbs_peer_bundle_put(f->st, &b, &A), -ETIME);
 	events_of(f, "lab", got, sizeof(got));
 	assert_string_equal(got, "l1 l1 l2 ");
-	/* issued after it: accepted, the withdrawal's revocations lifted,
-	 * lab's own revocation of l1 kept */
+	/* issued after it: accepted, the withdrawal's revocations (2, 3)
+	 * lifted: deleted, and one lift event each, after them; lab's own
+	 * revocation of l1 kept */
+	assert_int_equal(sn_kbs_is_revoked(f->st, "node", "l2"), 1);
 	b = mk("lab", 6, 'b', ps.withdrawn_at, 1LL << 40);
 	assert_int_equal(sn_kbs_peer_bundle_put(f->st, &b, &A), 0);
 	assert_int_equal(sn_kbs_peer_status_get(f->st, "lab", &ps), 0);
 	assert_false(ps.readmit || ps.withdrawn);
 	events_of(f, "lab", got, sizeof(got));
-	assert_string_equal(got, "l1 ");
+	assert_string_equal(got, "l1 -l1@2 -l2@3 ");
+	/* a lift event is not a revocation */
+	assert_int_equal(sn_kbs_is_revoked(f->st, "node", "l2"), 0);
+	assert_int_equal(sn_kbs_is_revoked(f->st, "node", "l1"), 1);
+	{
+		char e[SN_KBS_EPOCH_MAX];
+		int64_t head;
+
+		assert_int_equal(sn_kbs_events_head(f->st, e, &head), 0);
+		assert_int_equal(head, 5);
+	}
+	/* lab revokes l2 itself after the re-admission: recorded (the lift
+	 * row does not count as lab's revocation), after the lift */
+	assert_int_equal(sn_kbs_revoke_peer(f->st, "lab", 4, "node", "l2",
+					    "lab's own, later", &A, &seq),
+			 0);
+	assert_int_equal(seq, 6);
+	events_of(f, "lab", got, sizeof(got));
+	assert_string_equal(got, "l1 -l1@2 -l2@3 l2 ");
+	assert_int_equal(sn_kbs_is_revoked(f->st, "node", "l2"), 1);
 	/* for good: a bundle issued before the withdrawal stays refused */
 	b = mk("lab", 10, 'd', 100, 1LL << 40);
 	assert_int_equal(sn_kbs_peer_bundle_put(f->st, &b, &A), -ETIME);
@@ -405,10 +437,10 @@ static void test_event_epoch(void **state)
 
 		assert_int_equal(sn_kbs_peer_bundle_put(f->st, &b, &A), 0);
 	}
-	/* the head counts deleted (lifted) events too */
+	/* the head counts the lift event (3) */
 	assert_int_equal(sn_kbs_events_head(f->st, e2, &head), 0);
 	assert_string_equal(e1, e2);
-	assert_int_equal(head, 2);
+	assert_int_equal(head, 3);
 	/* first epoch: recorded, position kept */
 	assert_int_equal(
 		sn_kbs_peer_events_epoch(f->st, "lab", "aa", false, NULL), 0);
@@ -432,7 +464,7 @@ static void test_event_epoch(void **state)
 	assert_int_equal(sn_kbs_peer_status_get(f->st, "lab", &ps), 0);
 	assert_int_equal(ps.events_after, 2);
 	events_of(f, "lab", got, sizeof(got));
-	assert_string_equal(got, "l1 l2 ");
+	assert_string_equal(got, "l1 -l2@2 l2 ");
 	audit_rows(f->st);
 }
 
