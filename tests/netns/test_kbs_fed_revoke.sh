@@ -14,6 +14,14 @@
 #      /bundle): lab's KBS revokes h1 and h2, h3 and h4 cut h2 off.
 #      Printed: the time from the withdrawal bundle to the last datagram
 #      between h2 and h4.
+#   4. lab's admin re-admits hospital and hospital publishes a new bundle:
+#      lab's KBS lifts the withdrawal's revocations with lift events on its
+#      GET /events; h4 (still running, no restart) applies them: h2's MAKE
+#      succeeds again and h2 <-> h4 traffic flows.  Printed: the time from
+#      `readmit` to the first datagram between h2 and h4.  h1 stays refused
+#      (hospital's own revocation of h1 is not lifted by the re-admission).
+#   5. hospital revokes h2 after the lift: h4 cuts it off again (<= 5 s,
+#      printed): revoke / lift / revoke ends revoked.
 #
 #    h1 h2 (hospital) h3 h4 (lab)  UDP every 10 ms: h1<->h3, h1<->h4, h2<->h4
 #    h5 hospital KBS :8443, h6 lab KBS :8443        (all on br0)
@@ -235,6 +243,63 @@ done
 ms2=$(awk -v l="$L2" -v t="$t2" 'BEGIN { printf "%d", (l - t) * 1000 }')
 echo "info: hospital's withdrawal bundle written -> last packet between h2 (hospital) and h4 (lab): $ms2 ms (lab's KBS refetches at most every peer_refresh_max_s = 1 s)"
 check "h2 cut off from h4 within 5 s of the withdrawal ($ms2 ms)" [ "$ms2" -ge 0 -a "$ms2" -le 5000 ]
+
+# ---- 4. re-admission: lift events, MAKE again without restarting sealnetd ---------------------
+# new receivers and senders: h2 <-> h4 (re-admitted), h1 <-> h4 (h1 stays revoked)
+STOP2=$T/traffic2.stop
+for h in h1 h2 h4; do
+	netns_exec $h python3 "$here/udp_clock.py" recv "$(netns_addr $h)" 7001 60 "$STOP2" \
+		>"$T/$h.rx2" 2>"$T/$h.flowing2" &
+	SN_NS_BGPIDS+=($!)
+done
+for h in h1 h2 h4; do netns_wait_listen $h 7001 udp; done
+for pr in h2:h4 h4:h2 h1:h4 h4:h1; do
+	netns_exec "${pr%:*}" python3 "$here/udp_clock.py" send "$(netns_addr "${pr#*:}")" 7001 10 60 "$STOP2" &
+	SN_NS_BGPIDS+=($!)
+done
+t3=$(date +%s.%N)
+check "lab's KBS: readmit hospital" q skb readmit hospital --reason "back (test)"
+bundle hospital hosp 3
+check "lab's KBS: hospital fresh again with bundle 3 (re-admission complete)" wait_fresh skb hospital "fresh 3"
+check "lab's GET /events: lift events for h1 and h2 (op lift, naming the withdrawal's revocations)" \
+	q jq -e '[.events[] | select(.op == "lift" and .domain == "hospital") | .value] == ["h1","h2"]' \
+	<<<"$(skb events --wait 0)"
+check "h4 re-admits h2 without a restart (MAKE established again)" dp_wait_peer h4 h2 established
+t3m=$(date +%s.%N)
+check "h2 <-> h4 traffic flows again (50 datagrams each way)" bash -c \
+	"for _ in \$(seq 300); do grep -q flowing '$T/h4.flowing2' && grep -q flowing '$T/h2.flowing2' && exit 0; sleep 0.1; done; exit 1"
+check "  h4 logged the lift" grep -q "lifted by the KBS" "$T/h4.log"
+check "  h4 audited it (kbs-lift re-admitted h2)" grep -q . <<<"$(jq -c 'select(.event == "kbs-lift" and .outcome == "re-admitted" and .peer == "h2")' "$T/h4.state/audit.jsonl")"
+check "  and the lift of h1's withdrawal revocation, h1 kept by another (kbs-lift lifted-still-revoked)" \
+	grep -q . <<<"$(jq -c 'select(.event == "kbs-lift" and .outcome == "lifted-still-revoked" and .value == "h1")' "$T/h4.state/audit.jsonl")"
+check "h1 stays revoked at h4 (hospital's own revocation of h1 is not lifted)" [ "$(dp_peer h4 h1 state)" = revoked ]
+check "  its reason is that revocation" grep -q "compromised (test)" <<<"$(dp_peer h4 h1 reason)"
+check "h3 also re-admitted h2 (no restart)" dp_wait_peer h3 h2 established
+
+# ---- 5. hospital revokes h2 after the lift: cut off again ---------------------------------------
+t4=$(date +%s.%N)
+check "hospital's KBS: revoke node h2 (after the lift)" q ska revoke node h2 --reason "again (test)"
+check "h4 cuts h2 off again" dp_wait_peer h4 h2 revoked
+udp_clock_stop_after "$t4" 4 "$STOP2"
+wait_rx2() { for _ in $(seq 300); do [ -s "$T/h1.rx2" ] && [ -s "$T/h2.rx2" ] && [ -s "$T/h4.rx2" ] && return 0; sleep 0.1; done; return 1; }
+check "the receivers finished (2)" wait_rx2
+for f in h1 h2 h4; do echo "   $f received: $(tr '\n' ';' <"$T/$f.rx2")"; done
+first2() { awk -v s="$2" '$1 == s { print $3 }' "$T/$1.rx2"; }
+last2() { awk -v s="$2" '$1 == s { print $4 }' "$T/$1.rx2"; }
+F=$(first2 h4 "$A2")
+ms3=$(awk -v f="$F" -v t="$t3" 'BEGIN { printf "%d", (f - t) * 1000 }')
+echo "info: readmit on lab's KBS -> first datagram h2 -> h4: $ms3 ms (re-admission needs hospital's bundle 3, fetched within peer_refresh_max_s = 1 s; then h2, the dialling side, redials after its backoff; h4 re-admitted h2 $(awk -v a="$t3m" -v t="$t3" 'BEGIN { printf "%d", (a - t) * 1000 }') ms after readmit, as seen by polling)"
+check "h2 -> h4 and h4 -> h2 datagrams arrived after the readmit" \
+	awk -v a="$F" -v b="$(first2 h2 "$A4")" -v t="$t3" 'BEGIN { exit !(a > t && b > t) }'
+check "no datagram between h1 and h4 after the re-admission (h1 still revoked)" \
+	[ -z "$(first2 h4 "$A1")" -a -z "$(first2 h1 "$A4")" ]
+L3=0
+for x in "$(last2 h4 "$A2")" "$(last2 h2 "$A4")"; do
+	[ -n "$x" ] && L3=$(awk -v a="$L3" -v b="$x" 'BEGIN { print (b > a) ? b : a }')
+done
+ms4=$(awk -v l="$L3" -v t="$t4" 'BEGIN { printf "%d", (l - t) * 1000 }')
+echo "info: revoke of h2 after the lift -> last datagram between h2 and h4: $ms4 ms"
+check "h2 cut off from h4 within 5 s of the revoke after the lift ($ms4 ms)" [ "$ms4" -ge 0 -a "$ms4" -le 5000 ]
 
 check "lab's KBS audit chain verifies" q skb audit verify
 check "hospital's KBS stops cleanly" kstop hosp

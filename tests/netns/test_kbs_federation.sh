@@ -349,8 +349,12 @@ check "  import-bundle of lab afterwards: refused (withdrawn)" says 'refused.*wi
 check "withdraw of a domain the manifest does not name: refused" says not-a-peer ska withdraw nowhere
 
 # ---- re-admission ------------------------------------------------------------------------------
-labnodes() { evh | jq -c '[.events[] | select(.kind == "node" and .domain == "lab") | .value]'; }
+labnodes() { evh | jq -c '[.events[] | select(.kind == "node" and .domain == "lab" and .op == "revoke") | .value]'; }
+# the lift events of lab's nodes: "VALUE lifts SEQ-OF-THE-REVOCATION-LIFTED" each
+labnode_seqs() { evh | jq -c '[.events[] | select(.kind == "node" and .domain == "lab" and .op == "revoke") | .seq]'; }
+lablifts() { evh | jq -c '[.events[] | select(.domain == "lab" and .op == "lift") | "\(.value) lifts \(.lifts)"]'; }
 check "before: l1 (lab's own), l1 and l2 (withdrawal)" [ "$(labnodes)" = '["l1","l1","l2"]' ]
+read -r _ w1 w2 < <(labnode_seqs | jq -r 'map(tostring) | join(" ")')
 check "readmit a domain that never withdrew: refused (not-withdrawn)" says not-withdrawn ska readmit cloud
 check "sealnet kbs readmit lab" q ska readmit lab --reason "new contract"
 check "  audited (readmit ok)" audited readmit ok
@@ -362,6 +366,10 @@ check "lab's KBS serves sequence 16 (signed after the withdrawal): fetched, no r
 	wait_state "fresh 16 ok" 150
 check "  the withdrawal's revocations are lifted, lab's own revocation of l1 kept" \
 	retry eval '[ "$(labnodes)" = "[\"l1\"]" ]'
+check "  GET /events: one lift event each, naming the withdrawal's revocations ($w1, $w2), after them" \
+	[ "$(lablifts)" = "[\"l1 lifts $w1\",\"l2 lifts $w2\"]" ]
+check "  the lift events come after the revocations they lift" \
+	eval 'evh | jq -e "[.events[] | select(.op == \"lift\") | .seq > .lifts] | all and length == 2" >/dev/null'
 check "sealnet kbs list: revocations carry their domain" \
 	eval 'ska list | jq -e "any(.revocations[]; .value == \"l1\" and .domain == \"lab\")" >/dev/null'
 
@@ -373,7 +381,7 @@ for _ in $(seq 100); do skb keys >/dev/null 2>&1 && break; sleep 0.1; done
 check "lab (fresh database) revokes l1 again and l2: its events 1 and 2" \
 	eval 'skb revoke node l1 --reason again >/dev/null && skb revoke node l2 --reason "after the reset" | jq -e ".seq == 2" >/dev/null'
 check "hospital notices the new sequence and re-publishes l2" \
-	rep 'any(.events[]; .kind == "node" and .value == "l2" and .domain == "lab")'
+	rep 'any(.events[]; .op == "revoke" and .kind == "node" and .value == "l2" and .domain == "lab")'
 check "  audited (peer-events-reset)" audited peer-events-reset reset
 check "  l1, revoked by lab before, is not recorded twice" [ "$(labnodes)" = '["l1","l2"]' ]
 check "audit verify" q ska audit verify
