@@ -323,16 +323,21 @@ static bool restarted(struct sn_kbsc *k, json_t *root)
 	const char *ep = json_string_value(json_object_get(root, "epoch"));
 	json_t *h = json_object_get(root, "head"), *j;
 	int64_t after = sn_kbs_revset_after(k->rs);
+	char old[65];
+	bool other;
 
+	snprintf(old, sizeof(old), "%s", sn_kbs_revset_epoch(k->rs));
 	if (!sn_kbs_revset_answer_begin(k->rs, ep, json_is_integer(h),
 					json_integer_value(h)))
 		return false;
-	sn_warn("kbs %s:%u: its event sequence restarted (its highest "
+	other = old[0] && ep && strcmp(old, ep);
+	sn_warn("kbs %s:%u: its event sequence restarted (%s, its highest "
 		"event %lld, followed up to %lld): reading its revocations "
-		"again from its first event (those held stay in force until "
-		"then)",
-		k->host, k->port, (long long)json_integer_value(h),
-		(long long)after);
+		"again from its first event; those held stay in force until "
+		"then, and those it no longer lists are dropped after",
+		k->host, k->port,
+		other ? "another database" : "an older copy of its database",
+		(long long)json_integer_value(h), (long long)after);
 	j = json_pack("{ss ss sI sI}", "event", "kbs-events-reset", "epoch", ep,
 		      "head", (json_int_t)json_integer_value(h), "after",
 		      (json_int_t)after);
@@ -420,9 +425,18 @@ static void on_answer(struct evhttp_request *req, void *arg)
 			json_integer_value(h));
 
 		if (dropped > 0) {
-			sn_warn("kbs %s:%u: revocations read again: %d no "
+			json_t *j = json_pack("{ss si}", "event",
+					      "kbs-events-resynced", "dropped",
+					      dropped);
+
+			sn_warn("kbs %s:%u: revocations read again: %d held "
+				"from before the restart of its sequence and no "
 				"longer listed by the KBS are dropped",
 				k->host, k->port, dropped);
+			if (j) {
+				sn_audit(k->d, j);
+				json_decref(j);
+			}
 			reconsider(k, NULL);
 		}
 	}

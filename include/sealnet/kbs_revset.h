@@ -10,7 +10,7 @@
  * - an event whose seq is not above the position is ignored (a replayed
  *   or reordered event, an old lift replayed after a new revocation);
  * - a lift removes exactly the revocation whose seq it names, and only
- *   when that revocation has the same kind and value (a lift naming
+ *   when that revocation has the same kind, value and domain (a lift naming
  *   another revocation, a later one, or itself is malformed); another
  *   revocation of the same node or measurement still holds it;
  * - when the KBS's sequence restarted (another epoch, or a head below the
@@ -56,7 +56,7 @@ enum sn_kbs_rev_verdict {
 	SN_KBS_REV_LIFT_UNKNOWN, /* a lift of a revocation not held: nothing */
 	SN_KBS_REV_OLD,		 /* seq not above the position: ignored */
 	SN_KBS_REV_MISMATCH,	 /* a lift naming a revocation of another
-				  * kind/value: ignored */
+				  * kind/value/domain: ignored */
 };
 
 /* 0, or -EINVAL: not {seq >= 1, kind node|measurement, value, reason,
@@ -89,6 +89,8 @@ int sn_kbs_revset_answer_end(struct sn_kbs_revset *s, int64_t last,
 bool sn_kbs_revset_revoked(const struct sn_kbs_revset *s, const char *kind,
 			   const char *value, const char **reason);
 int64_t sn_kbs_revset_after(const struct sn_kbs_revset *s);
+/* the epoch the position counts in ("" before the first answer) */
+const char *sn_kbs_revset_epoch(const struct sn_kbs_revset *s);
 /* true while re-reading the full set (from 0, until the head) */
 bool sn_kbs_revset_resyncing(const struct sn_kbs_revset *s);
 size_t sn_kbs_revset_count(const struct sn_kbs_revset *s);

@@ -20,6 +20,7 @@ struct rev {
 	char kind[16];
 	char value[SN_KBS_REV_VALUE_MAX];
 	char reason[SN_KBS_REV_REASON_MAX];
+	char domain[64]; /* "" for the KBS's own domain */
 };
 
 struct sn_kbs_revset {
@@ -165,7 +166,10 @@ int sn_kbs_revset_apply(struct sn_kbs_revset *s,
 		s->after = e->seq;
 		if (i == s->n)
 			return SN_KBS_REV_LIFT_UNKNOWN;
-		if (!same(&s->r[i], e->kind, e->value))
+		/* the lift must name that very revocation: same node or
+		 * measurement, same domain */
+		if (!same(&s->r[i], e->kind, e->value) ||
+		    strcmp(s->r[i].domain, e->domain))
 			return SN_KBS_REV_MISMATCH;
 		s->r[i] = s->r[--s->n];
 		return sn_kbs_revset_revoked(s, e->kind, e->value, NULL) ?
@@ -191,6 +195,7 @@ int sn_kbs_revset_apply(struct sn_kbs_revset *s,
 	memcpy(r->kind, e->kind, sizeof(r->kind));
 	memcpy(r->value, e->value, sizeof(r->value));
 	memcpy(r->reason, e->reason, sizeof(r->reason));
+	memcpy(r->domain, e->domain, sizeof(r->domain));
 	s->after = e->seq;
 	return SN_KBS_REV_REVOKED;
 }
@@ -234,6 +239,11 @@ bool sn_kbs_revset_revoked(const struct sn_kbs_revset *s, const char *kind,
 int64_t sn_kbs_revset_after(const struct sn_kbs_revset *s)
 {
 	return s->after;
+}
+
+const char *sn_kbs_revset_epoch(const struct sn_kbs_revset *s)
+{
+	return s->epoch;
 }
 
 bool sn_kbs_revset_resyncing(const struct sn_kbs_revset *s)

@@ -12,6 +12,9 @@
 #
 # Printed: the time from the revoke command to the last datagram between
 # h2 and any peer that a receiver got (all on this machine's clock).
+# Then the KBS restarts on a fresh database: the nodes notice, read the
+# full set again, apply the new revocation and drop the ones it no longer
+# lists.
 set -eu
 here=$(dirname "$0")
 . "$here/dp.sh"
@@ -168,6 +171,17 @@ check "h3 notices the new event sequence and revokes h1" \
 	grep -q "revoked by the KBS: node h1 (after the reset)" <<<"$(dp_peer h3 h1 reason)"
 check "  logged" grep -q "its event sequence restarted (another database" "$T/h3.log"
 check "  audited" grep -q '"event":"kbs-events-reset"' "$T/h3.state/audit.jsonl"
+# the full set read again: what the fresh database no longer lists (h2's
+# revocation, h3's measurement) is dropped, as a restarted node would
+# (docs/kbs-api.md "Following GET /events"), h1's new one holds
+for _ in $(seq 100); do [ "$(dp_peer h3 h2 state)" != revoked ] && break; sleep 0.1; done
+check "  h3 drops h2's revocation, which the fresh database does not list (MAKE allowed again)" \
+	[ "$(dp_peer h3 h2 state)" != revoked ]
+check "  audited (kbs-events-resynced: 2 dropped)" \
+	grep -q . <<<"$(jq -c 'select(.event == "kbs-events-resynced" and .dropped == 2)' "$T/h3.state/audit.jsonl")"
+check "  audited (kbs-lift re-admitted-after-resync for h2)" \
+	grep -q . <<<"$(jq -c 'select(.event == "kbs-lift" and .outcome == "re-admitted-after-resync" and .peer == "h2")' "$T/h3.state/audit.jsonl")"
+check "  h1 stays revoked at h3 (the new database's event 1)" [ "$(dp_peer h3 h1 state)" = revoked ]
 
 # ---- the KBS's TLS certificate is verified against kbs.ca -----------------
 check "h2 stops" dp_stop h2

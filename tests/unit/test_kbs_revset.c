@@ -198,30 +198,41 @@ static void test_lift_exact(void **state)
 			 SN_KBS_REV_MISMATCH);
 	assert_true(revoked(s, "h1"));
 	assert_true(revoked(s, "h2"));
-	/* the withdrawal's revocation lifted, the domain's own stays */
+	/* a lift of h1's withdrawal revocation (3, domain hospital) that
+	 * says another domain, or none (the KBS's own): lifts nothing */
 	assert_int_equal(ev(s, "{\"seq\":5,\"op\":\"lift\",\"lifts\":3,"
+			       "\"kind\":\"node\",\"value\":\"h1\","
+			       "\"reason\":\"\",\"domain\":\"lab\"}"),
+			 SN_KBS_REV_MISMATCH);
+	assert_int_equal(ev(s, "{\"seq\":6,\"op\":\"lift\",\"lifts\":3,"
+			       "\"kind\":\"node\",\"value\":\"h1\","
+			       "\"reason\":\"\"}"),
+			 SN_KBS_REV_MISMATCH);
+	assert_true(revoked(s, "h1"));
+	/* the withdrawal's revocation lifted, the domain's own stays */
+	assert_int_equal(ev(s, "{\"seq\":7,\"op\":\"lift\",\"lifts\":3,"
 			       "\"kind\":\"node\",\"value\":\"h1\","
 			       "\"reason\":\"\",\"domain\":\"hospital\"}"),
 			 SN_KBS_REV_LIFTED_KEPT);
 	assert_true(revoked(s, "h1"));
 	/* lifting the same revocation twice: the second knows nothing */
-	assert_int_equal(ev(s, "{\"seq\":6,\"op\":\"lift\",\"lifts\":3,"
+	assert_int_equal(ev(s, "{\"seq\":8,\"op\":\"lift\",\"lifts\":3,"
 			       "\"kind\":\"node\",\"value\":\"h1\","
 			       "\"reason\":\"\"}"),
 			 SN_KBS_REV_LIFT_UNKNOWN);
 	assert_true(revoked(s, "h1"));
 	/* measurements: kind and value both match */
 	snprintf(txt, sizeof(txt),
-		 "{\"seq\":7,\"kind\":\"measurement\",\"value\":\"%s\","
+		 "{\"seq\":9,\"kind\":\"measurement\",\"value\":\"%s\","
 		 "\"reason\":\"\"}",
 		 M);
 	assert_int_equal(ev(s, txt), SN_KBS_REV_REVOKED);
-	assert_int_equal(ev(s, "{\"seq\":8,\"op\":\"lift\",\"lifts\":7,"
+	assert_int_equal(ev(s, "{\"seq\":10,\"op\":\"lift\",\"lifts\":9,"
 			       "\"kind\":\"node\",\"value\":\"h2\","
 			       "\"reason\":\"\"}"),
 			 SN_KBS_REV_MISMATCH);
 	snprintf(txt, sizeof(txt),
-		 "{\"seq\":9,\"op\":\"lift\",\"lifts\":7,\"kind\":"
+		 "{\"seq\":11,\"op\":\"lift\",\"lifts\":9,\"kind\":"
 		 "\"measurement\",\"value\":\"%s\",\"reason\":\"\"}",
 		 M);
 	assert_int_equal(ev(s, txt), SN_KBS_REV_LIFTED);
