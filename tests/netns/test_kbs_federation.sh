@@ -14,8 +14,9 @@
 # admin imports then (and stops following lab when a newer manifest drops
 # lab's KBS), without a restart.  Lab is re-admitted (only with a bundle
 # issued after its withdrawal; the withdrawal's revocations lifted, lab's
-# own kept), then its KBS restarts on a fresh database: hospital notices
-# the new event sequence and follows it from its start.
+# own kept, one lift event each); a hostile lab KBS's lift of its own
+# revocation is refused; then its KBS restarts on a fresh database:
+# hospital notices the new event sequence and follows it from its start.
 #
 #    h1 198.18.0.1 hospital KBS :8443 --+
 #    h2 198.18.0.2 lab KBS :8443 -------+-- br0
@@ -373,8 +374,26 @@ check "  the lift events come after the revocations they lift" \
 check "sealnet kbs list: revocations carry their domain" \
 	eval 'ska list | jq -e "any(.revocations[]; .value == \"l1\" and .domain == \"lab\")" >/dev/null'
 
-# ---- lab's KBS on a fresh database: its event numbers start again ----------------------------
+# ---- a hostile lab KBS lifts its own revocation of l1: not followed ---------------------------
+# (no KBS emits a peer-visible lift of its own revocation; a compromised
+# one could: kbs_forged_events.py serves it with lab's certificate and key)
+LE=$(skb events --wait 0 | jq -r .epoch)
+LH=$(skb events --wait 0 | jq -r .head)
+L1=$(skb events --wait 0 | jq -r '[.events[] | select(.op == "revoke" and .value == "l1")][0].seq')
 check "lab's KBS stops cleanly" stop lab
+ip netns exec "$(netns_name h2)" python3 "$here/kbs_forged_events.py" "$B" 8443 "$T/lchain.pem" "$T/lsrv.key" "$LE" \
+	"[{\"seq\":$((LH + 1)),\"op\":\"lift\",\"lifts\":$L1,\"kind\":\"node\",\"value\":\"l1\",\"reason\":\"forged\",\"at\":0}]" \
+	>>"$T/forged.log" 2>&1 &
+FPID=$!
+SN_NS_BGPIDS+=($!)
+check "hospital refuses lab's lift of its own revocation of l1 (audited peer-lift not-followed)" \
+	retry audited peer-lift not-followed
+check "  l1 stays revoked at hospital" [ "$(labnodes)" = '["l1"]' ]
+check "  nothing re-published (the lifts are still the re-admission's two)" [ "$(lablifts | jq length)" = 2 ]
+kill "$FPID"
+wait "$FPID" || true
+
+# ---- lab's KBS on a fresh database: its event numbers start again ----------------------------
 rm -f "$T/lab/kbs.db" "$T/lab/kbs.db-wal" "$T/lab/kbs.db-shm"
 start h2 lab
 for _ in $(seq 100); do skb keys >/dev/null 2>&1 && break; sleep 0.1; done
