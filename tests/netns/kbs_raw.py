@@ -14,6 +14,7 @@ prints "closed".  ATTACKS:
   chunked   POST /attest with a 2 MiB chunked body
   method    PATCH /keys
   pipeline  GET /keys, then a garbage request, on one connection
+  internal  GET /!framing (the KBS's internal path) sent by a client
 """
 import json
 import select
@@ -40,6 +41,8 @@ def attack(name):
                 b"0\r\n\r\n")
     if name == "method":
         return b"PATCH /keys HTTP/1.1\r\nHost: kbs\r\n\r\n"
+    if name == "internal":
+        return b"GET /!framing HTTP/1.1\r\nHost: kbs\r\n\r\n"
     if name == "pipeline":
         return (b"GET /keys HTTP/1.1\r\nHost: kbs\r\n\r\n"
                 b"GARBAGE\r\n\r\n")

@@ -9,7 +9,8 @@
 #
 # Attacks, each over TLS (tests/netns/kbs_raw.py): a 2 MiB body, 64 KiB
 # of headers, a garbage request line, a 2 MiB chunked body, an unknown
-# method, a garbage request pipelined after a good one; then a flood of
+# method, a garbage request pipelined after a good one, the KBS's internal
+# path sent by a client (an ordinary bad-path); then a flood of
 # garbage requests (N rows + an audit-suppressed row); the audit chain
 # verifies and a node still attests.  Before the framer (kbs/framing.c)
 # evhttp answered these itself (HTML 413/400/501 or nothing) and no audit
@@ -77,6 +78,8 @@ check "head64k: without a certificate the actor is anonymous@address" \
 attack garbage 400 bad-request --cert "$T/evil.pem" --key "$T/evil.key"
 attack chunked 411 length-required
 attack method 405 bad-method
+# the internal request that stands for a refused one cannot be sent
+attack internal 400 bad-path
 r0=$(rows)
 out=$(raw pipeline | tr '\n' ' ')
 check "pipeline: the good request is answered, then the garbage one refused" [ "$out" = "200 - 400 bad-request " ]
