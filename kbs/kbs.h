@@ -146,6 +146,17 @@ void kbs_metrics_connection(struct kbs *k);
 #define KBS_ATTEST_BODY_MAX (256u * 1024)
 #define KBS_ADMIN_BODY_MAX  (512u * 1024)
 
+/* --- framing.c: requests evhttp would refuse by itself, audited ------ */
+
+/* the path of the internal request that stands for a refused one */
+#define KBS_FRAMING_PATH "/!framing"
+/* frame what a new connection's TLS bufferevent reads: 0 or -errno */
+int kbs_framing_attach(struct kbs *k, struct bufferevent *tls);
+/* true: req (on the connection of ssl) stands for a request the framer
+ * refused; answered here */
+bool kbs_framing_refused(struct kbs *k, struct evhttp_request *req,
+			 SSL *ssl, const char *path);
+
 /* --- server.c: helpers for the handlers ---------------------------- */
 
 int kbs_server_start(struct kbs *k);

@@ -140,8 +140,17 @@ void kbs_reply(struct evhttp_request *req, int status, const char *json)
 	case 409:
 		reason = "Conflict";
 		break;
+	case 411:
+		reason = "Length Required";
+		break;
 	case 413:
 		reason = "Payload Too Large";
+		break;
+	case 417:
+		reason = "Expectation Failed";
+		break;
+	case 431:
+		reason = "Request Header Fields Too Large";
 		break;
 	case 429:
 		reason = "Too Many Requests";
@@ -308,6 +317,8 @@ static void route(struct evhttp_request *req, void *arg)
 	enum evhttp_cmd_type m = evhttp_request_get_command(req);
 	bool get = m == EVHTTP_REQ_GET, post = m == EVHTTP_REQ_POST;
 
+	if (path && kbs_framing_refused(k, req, req_ssl(req), path))
+		return;
 	if (!path || !path_chars_ok(path) || strlen(path) > 256) {
 		kbs_refuse(k, req, 400, "request", NULL, "bad-path", NULL,
 			   "the request path is empty, too long or has "
@@ -346,13 +357,20 @@ static struct bufferevent *bevcb(struct event_base *base, void *arg)
 {
 	struct kbs *k = arg;
 	SSL *ssl = SSL_new(k->ssl);
+	struct bufferevent *bev;
 
 	if (!ssl)
 		return NULL;
 	kbs_metrics_connection(k);
-	return bufferevent_openssl_socket_new(base, -1, ssl,
-					      BUFFEREVENT_SSL_ACCEPTING,
-					      BEV_OPT_CLOSE_ON_FREE);
+	bev = bufferevent_openssl_socket_new(base, -1, ssl,
+					     BUFFEREVENT_SSL_ACCEPTING,
+					     BEV_OPT_CLOSE_ON_FREE);
+	/* requests evhttp would refuse by itself, refused and audited (not
+	 * NULL on failure: evhttp would serve a plain-text connection) */
+	if (bev && kbs_framing_attach(k, bev))
+		sn_err("no memory to frame a new connection's requests: its "
+		       "malformed ones are refused by evhttp, not audited");
+	return bev;
 }
 
 /* any client certificate is let through the handshake (its possession is
