@@ -353,21 +353,54 @@ static void route(struct evhttp_request *req, void *arg)
 			   "no endpoint %s (see docs/kbs-api.md)", path);
 }
 
+/*
+ * A connection that cannot get its TLS bufferevent (no memory) must not be
+ * served at all: evhttp serves a NULL from bevcb as plain text on the TLS
+ * port.  It gets one end of a bufferevent pair instead, whose partner is
+ * gone: a pair takes no socket, so evhttp (2.1.12) fails to set it up and
+ * closes the socket at once, before a byte is read or answered (checked by
+ * hand with SSL_new forced to fail: a plain-text GET /keys got nothing; with
+ * NULL returned it got "200 OK").  Without even the pair, the process stops
+ * rather than serve plain text.
+ */
+static struct bufferevent *mute_bev(struct event_base *base)
+{
+	struct bufferevent *pair[2];
+
+	if (bufferevent_pair_new(base, 0, pair)) {
+		sn_err("no memory for a new connection's TLS state nor for "
+		       "refusing it; stopping rather than serve it in plain "
+		       "text");
+		abort();
+	}
+	bufferevent_free(pair[1]);
+	return pair[0];
+}
+
 static struct bufferevent *bevcb(struct event_base *base, void *arg)
 {
 	struct kbs *k = arg;
 	SSL *ssl = SSL_new(k->ssl);
 	struct bufferevent *bev;
 
-	if (!ssl)
-		return NULL;
+	if (!ssl) {
+		sn_err("no memory for a new connection's TLS state: the "
+		       "connection is closed unserved");
+		return mute_bev(base);
+	}
 	kbs_metrics_connection(k);
 	bev = bufferevent_openssl_socket_new(base, -1, ssl,
 					     BUFFEREVENT_SSL_ACCEPTING,
 					     BEV_OPT_CLOSE_ON_FREE);
+	if (!bev) {
+		sn_err("no memory for a new connection's TLS bufferevent: the "
+		       "connection is closed unserved");
+		SSL_free(ssl);
+		return mute_bev(base);
+	}
 	/* requests evhttp would refuse by itself, refused and audited (not
 	 * NULL on failure: evhttp would serve a plain-text connection) */
-	if (bev && kbs_framing_attach(k, bev))
+	if (kbs_framing_attach(k, bev))
 		sn_err("no memory to frame a new connection's requests: its "
 		       "malformed ones are refused by evhttp, not audited");
 	return bev;
