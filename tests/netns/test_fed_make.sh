@@ -279,9 +279,10 @@ touch "$T/roll-tx.stop"
 wait $TX
 touch "$T/roll-rx.stop"
 wait $RX
-# every datagram tried was sent and arrived, over more than 10 s
+# every datagram tried was sent and arrived (the stream began before the
+# KBS's restart and ended after the last check; at least 100 datagrams)
 read -r rsent rtried <"$T/roll-tx"
-all_arrived() { [ "$rsent" = "$rtried" ] && [ "$rsent" -ge 500 ] && [ "$(cat "$T/roll-rx")" = "$rsent" ]; }
+all_arrived() { [ "$rsent" = "$rtried" ] && [ "$rsent" -ge 100 ] && [ "$(cat "$T/roll-rx")" = "$rsent" ]; }
 check "no datagram lost across the rollover ($rsent of $rtried sent)" all_arrived
 [ "$(cat "$T/roll-rx")" = "$rsent" ] || echo "  received $(cat "$T/roll-rx")"
 check "  no refusal of h1 on h2 since the rollover began" \
