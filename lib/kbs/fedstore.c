@@ -64,8 +64,7 @@ int sn_kbs_peer_bundle_get(struct sn_kbs_store *s, const char *domain,
 	sqlite3_stmt *st = NULL;
 	int err = -ENOENT, rc;
 
-	if (sqlite3_prepare_v2(s->db, BUNDLE_COLS " WHERE domain=?1", -1, &st,
-			       NULL) != SQLITE_OK)
+	if (sn_kbs_stmt(s, BUNDLE_COLS " WHERE domain=?1", &st) != SQLITE_OK)
 		return sn_kbs_db_err(s, "reading a peer bundle");
 	sqlite3_bind_text(st, 1, domain, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
@@ -75,7 +74,7 @@ int sn_kbs_peer_bundle_get(struct sn_kbs_store *s, const char *domain,
 	} else if (rc != SQLITE_DONE) {
 		err = sn_kbs_db_err(s, "reading a peer bundle");
 	}
-	sqlite3_finalize(st);
+	sn_kbs_stmt_done(s, st);
 	if (!err)
 		*out = b;
 	return err;
@@ -89,8 +88,7 @@ int sn_kbs_peer_bundles(struct sn_kbs_store *s, struct sn_kbs_peer_bundle **out,
 	size_t cnt = 0;
 	int err = 0, rc;
 
-	if (sqlite3_prepare_v2(s->db, BUNDLE_COLS " ORDER BY domain", -1, &st,
-			       NULL) != SQLITE_OK)
+	if (sn_kbs_stmt(s, BUNDLE_COLS " ORDER BY domain", &st) != SQLITE_OK)
 		return sn_kbs_db_err(s, "listing peer bundles");
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		na = realloc(arr, (cnt + 1) * sizeof(*arr));
@@ -108,7 +106,7 @@ int sn_kbs_peer_bundles(struct sn_kbs_store *s, struct sn_kbs_peer_bundle **out,
 	}
 	if (!err && rc != SQLITE_DONE)
 		err = sn_kbs_db_err(s, "listing peer bundles");
-	sqlite3_finalize(st);
+	sn_kbs_stmt_done(s, st);
 	if (err) {
 		for (size_t i = 0; i < cnt; i++)
 			sn_kbs_peer_bundle_clear(&arr[i]);
@@ -120,22 +118,52 @@ int sn_kbs_peer_bundles(struct sn_kbs_store *s, struct sn_kbs_peer_bundle **out,
 	return 0;
 }
 
-/* the status row exists afterwards (inside a transaction) */
-static int status_row(struct sn_kbs_store *s, const char *domain)
+/* one statement with (domain[, text]) parameters, inside a transaction */
+static int run_status(struct sn_kbs_store *s, const char *what, const char *sql,
+		      const char *domain, const char *text)
 {
 	sqlite3_stmt *st = NULL;
 	int err = 0;
 
-	if (sqlite3_prepare_v2(s->db,
-			       "INSERT OR IGNORE INTO peer_status (domain)"
-			       " VALUES (?1)",
-			       -1, &st, NULL) != SQLITE_OK)
-		return sn_kbs_db_err(s, "recording a peer domain");
+	if (sn_kbs_stmt(s, sql, &st) != SQLITE_OK)
+		return sn_kbs_db_err(s, what);
 	sqlite3_bind_text(st, 1, domain, -1, SQLITE_STATIC);
+	if (text)
+		sqlite3_bind_text(st, 2, text, -1, SQLITE_STATIC);
 	if (sqlite3_step(st) != SQLITE_DONE)
-		err = sn_kbs_db_err(s, "recording a peer domain");
-	sqlite3_finalize(st);
+		err = sn_kbs_db_err(s, what);
+	sn_kbs_stmt_done(s, st);
 	return err;
+}
+
+/* one statement with (domain, n[, text]) parameters, inside a
+ * transaction */
+static int run_status_n(struct sn_kbs_store *s, const char *what,
+			const char *sql, const char *domain, int64_t n,
+			const char *text)
+{
+	sqlite3_stmt *st = NULL;
+	int err = 0;
+
+	if (sn_kbs_stmt(s, sql, &st) != SQLITE_OK)
+		return sn_kbs_db_err(s, what);
+	sqlite3_bind_text(st, 1, domain, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, n);
+	if (text)
+		sqlite3_bind_text(st, 3, text, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		err = sn_kbs_db_err(s, what);
+	sn_kbs_stmt_done(s, st);
+	return err;
+}
+
+/* the status row exists afterwards (inside a transaction) */
+static int status_row(struct sn_kbs_store *s, const char *domain)
+{
+	return run_status(s, "recording a peer domain",
+			  "INSERT OR IGNORE INTO peer_status (domain)"
+			  " VALUES (?1)",
+			  domain, NULL);
 }
 
 /* the re-admission completes: no longer pending, the revocations the
@@ -155,17 +183,9 @@ static int readmitted(struct sn_kbs_store *s, const char *domain)
 	};
 	int err = 0;
 
-	for (size_t i = 0; !err && i < SN_ARRAY_SIZE(sql); i++) {
-		sqlite3_stmt *st = NULL;
-
-		if (sqlite3_prepare_v2(s->db, sql[i], -1, &st, NULL) !=
-		    SQLITE_OK)
-			return sn_kbs_db_err(s, "re-admitting a peer domain");
-		sqlite3_bind_text(st, 1, domain, -1, SQLITE_STATIC);
-		if (sqlite3_step(st) != SQLITE_DONE)
-			err = sn_kbs_db_err(s, "re-admitting a peer domain");
-		sqlite3_finalize(st);
-	}
+	for (size_t i = 0; !err && i < SN_ARRAY_SIZE(sql); i++)
+		err = run_status(s, "re-admitting a peer domain", sql[i],
+				 domain, NULL);
 	return err;
 }
 
@@ -211,14 +231,15 @@ int sn_kbs_peer_bundle_put(struct sn_kbs_store *s,
 		err = -ETIME;
 	if (err)
 		goto out;
-	if (sqlite3_prepare_v2(
-		    s->db,
+	if (sn_kbs_stmt(
+		    s,
 		    "INSERT INTO peer_bundles (domain, sequence, not_before,"
-		    " not_after, digest, bundle, accepted_at) VALUES (?1, ?2,"
-		    " ?3, ?4, ?5, ?6, unixepoch()) ON CONFLICT(domain) DO"
-		    " UPDATE SET sequence=?2, not_before=?3, not_after=?4,"
-		    " digest=?5, bundle=?6, accepted_at=unixepoch()",
-		    -1, &st, NULL) != SQLITE_OK) {
+		    " not_after, digest, bundle, accepted_at) VALUES (?1,"
+		    " ?2, ?3, ?4, ?5, ?6, unixepoch()) ON CONFLICT(domain)"
+		    " DO UPDATE SET sequence=?2, not_before=?3,"
+		    " not_after=?4, digest=?5, bundle=?6,"
+		    " accepted_at=unixepoch()",
+		    &st) != SQLITE_OK) {
 		err = sn_kbs_db_err(s, "storing a peer bundle");
 		goto out;
 	}
@@ -235,7 +256,7 @@ int sn_kbs_peer_bundle_put(struct sn_kbs_store *s,
 	if (!err && ps.readmit)
 		err = readmitted(s, b->domain);
 out:
-	sqlite3_finalize(st);
+	sn_kbs_stmt_done(s, st);
 	err = sn_kbs_end(s, err, a);
 	return err == -EALREADY ? 0 : err;
 }
@@ -247,11 +268,11 @@ int sn_kbs_peer_status_get(struct sn_kbs_store *s, const char *domain,
 	sqlite3_stmt *st = NULL;
 	int err = 0, rc;
 
-	if (sqlite3_prepare_v2(s->db,
-			       "SELECT fetched_at, ok_at, result, events_after,"
-			       " withdrawn, events_epoch, withdrawn_at, readmit"
-			       " FROM peer_status WHERE domain=?1",
-			       -1, &st, NULL) != SQLITE_OK)
+	if (sn_kbs_stmt(s,
+			"SELECT fetched_at, ok_at, result, events_after,"
+			" withdrawn, events_epoch, withdrawn_at, readmit"
+			" FROM peer_status WHERE domain=?1",
+			&st) != SQLITE_OK)
 		return sn_kbs_db_err(s, "reading a peer's status");
 	sqlite3_bind_text(st, 1, domain, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
@@ -269,37 +290,18 @@ int sn_kbs_peer_status_get(struct sn_kbs_store *s, const char *domain,
 	} else if (rc != SQLITE_DONE) {
 		err = sn_kbs_db_err(s, "reading a peer's status");
 	}
-	sqlite3_finalize(st);
+	sn_kbs_stmt_done(s, st);
 	if (!err)
 		*out = r;
 	return err;
 }
 
-/* one statement with (domain[, text]) parameters, inside a transaction */
-static int run_status(struct sn_kbs_store *s, const char *what, const char *sql,
-		      const char *domain, const char *text)
-{
-	sqlite3_stmt *st = NULL;
-	int err = 0;
-
-	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
-		return sn_kbs_db_err(s, what);
-	sqlite3_bind_text(st, 1, domain, -1, SQLITE_STATIC);
-	if (text)
-		sqlite3_bind_text(st, 2, text, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) != SQLITE_DONE)
-		err = sn_kbs_db_err(s, what);
-	sqlite3_finalize(st);
-	return err;
-}
-
-/* one statement with (domain, int64, text) parameters, in a transaction
+/* one statement with (domain, n[, text]) parameters, in a transaction
  * with the status row and the audit entry */
 static int status_change(struct sn_kbs_store *s, const char *what,
 			 const char *sql, const char *domain, int64_t n,
 			 const char *text, const struct sn_kbs_audit_in *a)
 {
-	sqlite3_stmt *st = NULL;
 	int err;
 
 	if (sn_kbs_name_check(domain))
@@ -308,22 +310,9 @@ static int status_change(struct sn_kbs_store *s, const char *what,
 	if (err)
 		return err;
 	err = status_row(s, domain);
-	if (err)
-		goto out;
-	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
-		err = sn_kbs_db_err(s, what);
-		goto out;
-	}
-	sqlite3_bind_text(st, 1, domain, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, n);
-	if (text)
-		sqlite3_bind_text(st, 3, text, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) != SQLITE_DONE)
-		err = sn_kbs_db_err(s, what);
-out:
-	sqlite3_finalize(st);
-	err = sn_kbs_end(s, err, a);
-	return err;
+	if (!err)
+		err = run_status_n(s, what, sql, domain, n, text);
+	return sn_kbs_end(s, err, a);
 }
 
 int sn_kbs_peer_fetch_note(struct sn_kbs_store *s, const char *domain,
@@ -373,10 +362,10 @@ int sn_kbs_peer_bundles_json(struct sn_kbs_store *s, int64_t now, char **out)
 
 	if (!arr)
 		return -ENOMEM;
-	if (sqlite3_prepare_v2(s->db,
-			       "SELECT domain FROM peer_status UNION SELECT"
-			       " domain FROM peer_bundles ORDER BY 1",
-			       -1, &st, NULL) != SQLITE_OK) {
+	if (sn_kbs_stmt(s,
+			"SELECT domain FROM peer_status UNION SELECT"
+			" domain FROM peer_bundles ORDER BY 1",
+			&st) != SQLITE_OK) {
 		json_decref(arr);
 		return sn_kbs_db_err(s, "listing peer domains");
 	}
@@ -420,7 +409,7 @@ int sn_kbs_peer_bundles_json(struct sn_kbs_store *s, int64_t now, char **out)
 	}
 	if (!err && rc != SQLITE_DONE)
 		err = sn_kbs_db_err(s, "listing peer domains");
-	sqlite3_finalize(st);
+	sn_kbs_stmt_done(s, st);
 	txt = err ? NULL : json_dumps(arr, JSON_COMPACT);
 	json_decref(arr);
 	if (err)
@@ -454,11 +443,11 @@ static int insert_revocation(struct sn_kbs_store *s, const char *domain,
 	sqlite3_stmt *st = NULL;
 	int err = 0;
 
-	if (sqlite3_prepare_v2(s->db,
-			       "INSERT INTO revocations (kind, value, reason,"
-			       " at, domain, withdrawal) VALUES (?1, lower(?2),"
-			       " ?3, unixepoch(), ?4, ?5)",
-			       -1, &st, NULL) != SQLITE_OK)
+	if (sn_kbs_stmt(s,
+			"INSERT INTO revocations (kind, value, reason,"
+			" at, domain, withdrawal) VALUES (?1, lower(?2),"
+			" ?3, unixepoch(), ?4, ?5)",
+			&st) != SQLITE_OK)
 		return sn_kbs_db_err(s, "recording a peer revocation");
 	sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
@@ -469,26 +458,16 @@ static int insert_revocation(struct sn_kbs_store *s, const char *domain,
 		err = sn_kbs_db_err(s, "recording a peer revocation");
 	else
 		*seq = sqlite3_last_insert_rowid(s->db);
-	sqlite3_finalize(st);
+	sn_kbs_stmt_done(s, st);
 	return err;
 }
 
 static int set_after(struct sn_kbs_store *s, const char *domain, int64_t after)
 {
-	sqlite3_stmt *st = NULL;
-	int err = 0;
-
-	if (sqlite3_prepare_v2(s->db,
-			       "UPDATE peer_status SET events_after=?2 WHERE"
-			       " domain=?1",
-			       -1, &st, NULL) != SQLITE_OK)
-		return sn_kbs_db_err(s, "moving a peer's event position");
-	sqlite3_bind_text(st, 1, domain, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, after);
-	if (sqlite3_step(st) != SQLITE_DONE)
-		err = sn_kbs_db_err(s, "moving a peer's event position");
-	sqlite3_finalize(st);
-	return err;
+	return run_status_n(s, "moving a peer's event position",
+			    "UPDATE peer_status SET events_after=?2 WHERE"
+			    " domain=?1",
+			    domain, after, NULL);
 }
 
 /* 1 when domain's own revocation of kind/value is recorded (not one a
@@ -499,17 +478,17 @@ static int peer_has(struct sn_kbs_store *s, const char *domain,
 	sqlite3_stmt *st = NULL;
 	int rc;
 
-	if (sqlite3_prepare_v2(s->db,
-			       "SELECT 1 FROM revocations WHERE kind=?1 AND"
-			       " value=lower(?2) AND domain=?3 AND"
-			       " withdrawal=0 AND lifts=0",
-			       -1, &st, NULL) != SQLITE_OK)
+	if (sn_kbs_stmt(s,
+			"SELECT 1 FROM revocations WHERE kind=?1 AND"
+			" value=lower(?2) AND domain=?3 AND withdrawal=0 AND"
+			" lifts=0",
+			&st) != SQLITE_OK)
 		return sn_kbs_db_err(s, "looking up peer revocations");
 	sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, domain, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
+	sn_kbs_stmt_done(s, st);
 	if (rc == SQLITE_ROW)
 		return 1;
 	if (rc == SQLITE_DONE)
@@ -564,7 +543,6 @@ int sn_kbs_peer_withdraw(struct sn_kbs_store *s, const char *domain,
 			 const struct sn_kbs_audit_in *a, int64_t *first)
 {
 	struct sn_kbs_peer_status ps;
-	sqlite3_stmt *st = NULL;
 	int64_t id = 0, f = 0;
 	int err;
 
@@ -587,21 +565,12 @@ int sn_kbs_peer_withdraw(struct sn_kbs_store *s, const char *domain,
 		if (!f)
 			f = id;
 	}
-	if (!err) {
-		if (sqlite3_prepare_v2(s->db,
-				       "UPDATE peer_status SET withdrawn=1,"
-				       " withdrawn_at=unixepoch(), readmit=0"
-				       " WHERE domain=?1",
-				       -1, &st, NULL) != SQLITE_OK) {
-			err = sn_kbs_db_err(s, "withdrawing a peer domain");
-		} else {
-			sqlite3_bind_text(st, 1, domain, -1, SQLITE_STATIC);
-			if (sqlite3_step(st) != SQLITE_DONE)
-				err = sn_kbs_db_err(
-					s, "withdrawing a peer domain");
-			sqlite3_finalize(st);
-		}
-	}
+	if (!err)
+		err = run_status(s, "withdrawing a peer domain",
+				 "UPDATE peer_status SET withdrawn=1,"
+				 " withdrawn_at=unixepoch(), readmit=0"
+				 " WHERE domain=?1",
+				 domain, NULL);
 	err = sn_kbs_end(s, err, a);
 	if (err)
 		return err;
@@ -642,11 +611,11 @@ int sn_kbs_events_head(struct sn_kbs_store *s, char epoch[SN_KBS_EPOCH_MAX],
 
 	/* sqlite_sequence: the highest seq ever given (rows deleted at a
 	 * re-admission do not lower it) */
-	if (sqlite3_prepare_v2(s->db,
-			       "SELECT (SELECT epoch FROM instance WHERE id=1),"
-			       " coalesce((SELECT seq FROM sqlite_sequence"
-			       " WHERE name='revocations'), 0)",
-			       -1, &st, NULL) != SQLITE_OK)
+	if (sn_kbs_stmt(s,
+			"SELECT (SELECT epoch FROM instance WHERE id=1),"
+			" coalesce((SELECT seq FROM sqlite_sequence"
+			" WHERE name='revocations'), 0)",
+			&st) != SQLITE_OK)
 		return sn_kbs_db_err(s, "reading the event epoch");
 	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0)) {
 		snprintf(e, sizeof(e), "%s",
@@ -655,7 +624,7 @@ int sn_kbs_events_head(struct sn_kbs_store *s, char epoch[SN_KBS_EPOCH_MAX],
 	} else {
 		err = sn_kbs_db_err(s, "reading the event epoch");
 	}
-	sqlite3_finalize(st);
+	sn_kbs_stmt_done(s, st);
 	if (err)
 		return err;
 	memcpy(epoch, e, sizeof(e));

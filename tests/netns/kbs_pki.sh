@@ -1,5 +1,13 @@
-# tests/netns/kbs_pki.sh — test certificates for sealnet-kbs tests (source it).
+# tests/netns/kbs_pki.sh — the opening and test certificates of the
+# sealnet-kbs tests (source it after lib.sh or dp.sh).
 #
+#   kbs_test_init N [TOOL...]   the opening of a KBS test: SN_BUILD, SEALNET,
+#                               KBS (sealnet-kbs) set; openssl, curl, jq and
+#                               each TOOL present; then, with dp.sh sourced,
+#                               dp_test_begin N and T=$DP_DIR; else T a new
+#                               temp dir, netns_init, an EXIT trap that
+#                               removes every host and T (kept with SN_KEEP
+#                               set) whatever the outcome, netns_topology N
 #   mk_ca NAME CN               a P-256 CA: $T/NAME.key, $T/NAME.pem
 #   mk_leaf NAME CN CA EXT...   a P-256 leaf signed by $T/CA, with the
 #                               given x509 extensions
@@ -19,6 +27,25 @@
 #                               the test stops if it does not
 #
 # $T: the test's directory (set before calling); $KBS: sealnet-kbs.
+kbs_test_init() { # N [TOOL...]
+	local n=$1 c
+	shift
+	SN_BUILD=${SEALNET_BUILD:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/build/test}
+	SEALNET="$SN_BUILD/cli/sealnet"
+	KBS="$SN_BUILD/kbs/sealnet-kbs"
+	for c in openssl curl jq "$@"; do
+		command -v "$c" >/dev/null || netns_fail "needs $c (scripts/setup installs it)"
+	done
+	if [ -n "${DP_DIR:-}" ]; then
+		dp_test_begin "$n"
+		T=$DP_DIR
+		return 0
+	fi
+	T=$(mktemp -d "/tmp/sealnet-$(basename "$0" .sh).XXXXXX")
+	netns_init
+	trap 'rc=$?; netns_cleanup; [ -n "${SN_KEEP:-}" ] || rm -rf "$T"; netns_trap $rc' EXIT
+	netns_topology "$n"
+}
 mk_ca() { # NAME CN
 	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
 		-keyout "$T/$1.key" -out "$T/$1.pem" -days 2 -subj "/CN=$2" \

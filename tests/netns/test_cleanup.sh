@@ -16,8 +16,12 @@ leftovers() { # $1: the child's pid
 	return 0
 }
 
+# The child shell with SIGINT at its default: a shell started with SIGINT
+# ignored (a background job of a script, nohup: how the suite itself may
+# have been started) can set no trap for it, and its "hang" run would sit
+# out its sleep 300 instead of ending on SIGINT.
 child() { # $1: mode
-	bash -c '
+	env --default-signal=INT bash -c '
 		. "$1/lib.sh"
 		netns_init
 		netns_topology 2

@@ -38,7 +38,7 @@ netns_capture h2 "$DP_DIR/wire.pcap"
 # TCP through iperf3
 netns_exec h2 iperf3 -s -1 -p 5201 -J >"$DP_DIR/tcp-server.json" 2>&1 &
 srv=$!
-sleep 0.5
+netns_wait_listen h2 5201
 netns_exec h1 iperf3 -c "$H2" -p 5201 -n 64M -J >"$DP_DIR/tcp.json" || true
 sent=$(jq '.end.sum_sent.bytes // 0' "$DP_DIR/tcp.json")
 wait $srv || true
@@ -51,20 +51,41 @@ check "iperf3 TCP transferred data" [ "$sent" -gt 1000000 ]
 check "iperf3 TCP: the client sent (at least) 64 MiB" [ "$sent" -ge 67108864 ]
 check "iperf3 TCP: the server counted most of it" [ "$recv" -ge 33554432 ]
 
-# UDP through iperf3 (10 Mbit/s, no loss expected on a bridge)
+# UDP through iperf3 (10 Mbit/s, no loss expected on a bridge).  The
+# only loss allowed is one the kernel counts: the receiver's socket buffer
+# overrun (UDP RcvbufErrors in h2) when a loaded machine leaves iperf3's
+# server no CPU time for a while (2 MB buffers make that rare), or a full
+# per-CPU backlog (softnet_stat, machine-wide) when softirqs starve.  A
+# datagram the data plane lost is in no such count.
+udp_rcvbuf_errors() { # H: UDP RcvbufErrors in H's namespace
+	netns_exec "$1" awk '/^Udp:/ { if (!n++) for (i = 2; i <= NF; i++) f[$i] = i; else print $f["RcvbufErrors"] }' /proc/net/snmp
+}
+backlog_drops() { # the packets dropped for a full backlog, all CPUs
+	local s=0 d
+	while read -r _ d _; do s=$((s + 16#$d)); done </proc/net/softnet_stat
+	echo "$s"
+}
+drops_total() { # H: every drop counter of H's data plane, summed
+	dp_status "$1" | jq '[.drops[].count] | add'
+}
 netns_exec h2 iperf3 -s -1 -p 5201 >/dev/null 2>&1 &
-sleep 0.5
-netns_exec h1 iperf3 -c "$H2" -p 5201 -u -b 10M -t 2 -J >"$DP_DIR/udp.json" || true
+netns_wait_listen h2 5201
+ovr0=$(udp_rcvbuf_errors h2) bl0=$(backlog_drops) d1=$(drops_total h1) d2=$(drops_total h2)
+netns_exec h1 iperf3 -c "$H2" -p 5201 -u -b 10M -t 2 -w 2M -J >"$DP_DIR/udp.json" || true
+ovr=$(($(udp_rcvbuf_errors h2) - ovr0)) bl=$(($(backlog_drops) - bl0))
 lost=$(jq '.end.sum.lost_packets // -1' "$DP_DIR/udp.json")
 pk=$(jq '.end.sum.packets // 0' "$DP_DIR/udp.json")
-echo "iperf3 udp: $pk packets, $lost lost"
+echo "iperf3 udp: $pk packets, $lost lost; kernel drops meanwhile: $ovr socket buffer overruns in h2, $bl for a full backlog (machine-wide)"
 check "iperf3 UDP carried packets" [ "$pk" -gt 100 ]
-check "iperf3 UDP lost none" [ "$lost" = 0 ]
+check "iperf3 UDP lost none (but for kernel-counted drops: $lost <= $ovr + $bl)" \
+	[ "$lost" -ge 0 -a "$lost" -le "$((ovr + bl))" ]
+check "  no drop by either data plane meanwhile" \
+	[ "$(drops_total h1)" = "$d1" -a "$(drops_total h2)" = "$d2" ]
 
 # application data with a marker: the receiver's sha256 equals the sender's
 netns_exec h2 python3 "$here/tcp_sink.py" serve "$H2" 6000 >"$DP_DIR/sink.out" 2>&1 &
 sinkpid=$!
-sleep 0.5
+netns_wait_listen h2 6000
 want=$(netns_exec h1 python3 "$here/tcp_sink.py" send "$H2" 6000 16000000 SEALNET-SECRET-MARKER)
 wait $sinkpid || true
 got=$(cat "$DP_DIR/sink.out")

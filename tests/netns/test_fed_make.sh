@@ -22,14 +22,9 @@ set -eu
 here=$(dirname "$0")
 . "$here/dp.sh"
 . "$here/wf.sh"
-KBS="$SN_BUILD/kbs/sealnet-kbs"
-for c in openssl jq curl; do
-	command -v $c >/dev/null || netns_fail "needs $c (scripts/setup installs it)"
-done
-dp_test_begin 5
-K=$(netns_addr h5)
-T=$DP_DIR
 . "$here/kbs_pki.sh"
+kbs_test_init 5 python3
+K=$(netns_addr h5)
 kbs_pki "$K"
 for h in h1 h2 h3 h4; do
 	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
@@ -73,7 +68,7 @@ x=$(head -c 32 "$T/k2.xy" | b64url); y=$(tail -c 32 "$T/k2.xy" | b64url)
 kid=$(printf '{"crv":"P-256","kty":"EC","x":"%s","y":"%s"}' "$x" "$y" | openssl dgst -sha256 -binary | b64url)
 printf '{"keys":[{"kty":"EC","crv":"P-256","x":"%s","y":"%s","kid":"%s"}]}' "$x" "$y" "$kid" >"$T/k2-jwks.json"
 declare -A KPID
-kbs_start() { # D TOKEN-KEY
+dom_kbs_start() { # D TOKEN-KEY: D's sealnet-kbs in h5 (kbs_pki.sh's kbs_start)
 	local d=$1
 	cat >"$T/kbs-$d.json" <<JSON
 { "listen": "$K:$(port "$d")", "domain": "$d",
@@ -81,12 +76,7 @@ kbs_start() { # D TOKEN-KEY
   "database": "kbs-$d.db", "token_key": "$2", "request_timeout": 30,
   "token_lifetime": 12, "manifest": "w.json", "trust_dir": "trust-$d" }
 JSON
-	ip netns exec "$(netns_name h5)" "$KBS" --config "$T/kbs-$d.json" >>"$T/kbs-$d.log" 2>&1 &
-	KPID[$d]=$!
-	SN_NS_BGPIDS+=($!)
-	for _ in $(seq 100); do sk "$d" keys >/dev/null 2>&1 && return 0; sleep 0.1; done
-	cat "$T/kbs-$d.log" >&2
-	return 1
+	kbs_start h5 "$T/kbs-$d.json" "$T/kbs-$d.log" "KPID[$d]"
 }
 sk() { local d=$1; shift; netns_exec h5 "$SEALNET" kbs --server "$K:$(port "$d")" --ca "$T/ca.pem" "$@"; }
 admin() { local d=$1; shift; sk "$d" --cert "$T/admin.pem" --key "$T/admin.key" "$@"; }
@@ -96,7 +86,7 @@ import_bundle() { # D FILE: POST /admin/bundle to D's KBS
 		"https://$K:$(port "$1")/admin/bundle")" = 200 ] || { cat "$T/imp.out" >&2; return 1; }
 }
 for d in d1 d2 d3; do
-	check "sealnet-kbs of $d answers" kbs_start $d "token-$d.key"
+	check "sealnet-kbs of $d answers" dom_kbs_start $d "token-$d.key"
 	check "  $d imports the manifest" admin $d import-manifest "$W"
 done
 for h in h1 h2 h3 h4; do
@@ -177,33 +167,44 @@ check "  h1 accepted h2 on d2's token" wait_log h1 "federation: h2 (domain d2, s
 check "  HELLO v3: the session binds the workflow (no mismatch)" \
 	bash -c "! grep -q workflow-mismatch '$T/h1.log' '$T/h2.log'"
 
-udp_recv() { # ADDR PORT SECONDS: prints the number of datagrams received
+# udp_recv ADDR PORT SECONDS COUNT|STOPFILE: prints the number of distinct
+# datagrams received within SECONDS; ends as soon as COUNT have arrived,
+# or 1 s after STOPFILE exists (the sender has ended by then)
+udp_recv() {
 	python3 -c '
-import socket, sys, time
+import os, socket, sys, time
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 s.bind((sys.argv[1], int(sys.argv[2])))
-s.settimeout(0.2)
+s.settimeout(0.1)
 end = time.time() + float(sys.argv[3]); seen = set()
-while time.time() < end:
+want = int(sys.argv[4]) if sys.argv[4].isdigit() else 0
+while time.time() < end and not (want and len(seen) >= want):
+    if not want and os.path.exists(sys.argv[4]):
+        end = min(end, time.time() + 1)
+        want = -1
     try:
         seen.add(s.recv(64))
     except OSError:
         pass
 print(len(seen))' "$@"
 }
-udp_send() { # DST PORT SPORT COUNT INTERVAL_MS: prints the datagrams sent
+# udp_send DST PORT SPORT COUNT|STOPFILE INTERVAL_MS: COUNT datagrams, or
+# until STOPFILE exists; prints "SENT TRIED" (sendto failures: SENT < TRIED)
+udp_send() {
 	python3 -c '
-import socket, sys, time
+import os, socket, sys, time
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 s.bind(("", int(sys.argv[3])))
-ok = 0
-for i in range(int(sys.argv[4])):
+n = int(sys.argv[4]) if sys.argv[4].isdigit() else -1
+ok = i = 0
+while i != n and (n >= 0 or not os.path.exists(sys.argv[4])):
     try:
         s.sendto(b"%d" % i, (sys.argv[1], int(sys.argv[2]))); ok += 1
     except OSError:
         pass
+    i += 1
     time.sleep(float(sys.argv[5]) / 1000)
-print(ok)' "$@"
+print(ok, i)' "$@"
 }
 bound() { # H PORT: wait until a UDP socket is bound to PORT in H
 	for _ in $(seq 50); do
@@ -213,13 +214,13 @@ bound() { # H PORT: wait until a UDP socket is bound to PORT in H
 	return 1
 }
 flow_ok() { # FROM TO PORT: 50 datagrams, all arrive
-	netns_exec "$2" bash -c "$(declare -f udp_recv); udp_recv $(netns_addr "$2") $3 4" >"$T/rx" &
+	netns_exec "$2" bash -c "$(declare -f udp_recv); udp_recv $(netns_addr "$2") $3 10 50" >"$T/rx" &
 	local r=$!
 	bound "$2" "$3"
 	local n
 	n=$(netns_exec "$1" bash -c "$(declare -f udp_send); udp_send $(netns_addr "$2") $3 $3 50 10")
 	wait $r
-	[ "$n" = 50 ] && [ "$(cat "$T/rx")" = 50 ] || { echo "  sent $n, received $(cat "$T/rx")" >&2; return 1; }
+	[ "$n" = "50 50" ] && [ "$(cat "$T/rx")" = 50 ] || { echo "  sent $n, received $(cat "$T/rx")" >&2; return 1; }
 }
 check "token mode: udp h1 -> h2 :7001 arrives (50/50)" flow_ok h1 h2 7001
 
@@ -249,16 +250,18 @@ check "h3 (d3) refuses h4 in evidence mode: measurement not in the manifest's re
 check "  h4 is not established with h3" [ "$(dp_peer h3 h4 state)" != established ]
 
 # ---- rollover: d1's KBS switches to k2 ----------------------------------------------------
-netns_exec h2 bash -c "$(declare -f udp_recv); udp_recv $(netns_addr h2) 7001 30" >"$T/roll-rx" &
+# a UDP stream h1 -> h2 (one datagram every 20 ms) from before the switch
+# until the last check of the rollover
+netns_exec h2 bash -c "$(declare -f udp_recv); udp_recv $(netns_addr h2) 7001 200 $T/roll-rx.stop" >"$T/roll-rx" &
 RX=$!
 bound h2 7001
-netns_exec h1 bash -c "$(declare -f udp_send); udp_send $(netns_addr h2) 7001 7001 1200 20" >"$T/roll-tx" &
+netns_exec h1 bash -c "$(declare -f udp_send); udp_send $(netns_addr h2) 7001 7001 $T/roll-tx.stop 20" >"$T/roll-tx" &
 TX=$!
 n2=$(($(wc -l <"$T/h2.log") + 1))
-sleep 3
+sleep 1
 kill -TERM "${KPID[d1]}"
 wait "${KPID[d1]}" || true
-check "d1's KBS restarts with token key k2" kbs_start d1 k2.pem
+check "d1's KBS restarts with token key k2" dom_kbs_start d1 k2.pem
 check "  its JWKS is k2 now" [ "$(sk d1 keys | jq -r '.keys[0].kid')" = "$kid" ]
 check "h1 renews its token from d1's KBS (signed with k2)" \
 	wait_log h1 "kbs: token renewed" 200 "$(($(wc -l <"$T/h1.log") + 1))"
@@ -272,11 +275,16 @@ check "h2 verifies bundle 2 (at its next renewal)" wait_log h2 "bundle of domain
 n4=$(($(wc -l <"$T/h2.log") + 1))
 check "h2 accepts h1 on a k2 token (bundle 2's current key) in a new MAKE" \
 	wait_log h2 "federation: h1 (domain d1, stage A) accepted" 150 "$n4"
+touch "$T/roll-tx.stop"
 wait $TX
+touch "$T/roll-rx.stop"
 wait $RX
-all_arrived() { [ "$(cat "$T/roll-tx")" = 1200 ] && [ "$(cat "$T/roll-rx")" = 1200 ]; }
-check "no datagram lost across the rollover ($(cat "$T/roll-tx") sent)" all_arrived
-[ "$(cat "$T/roll-rx")" = 1200 ] || echo "  received $(cat "$T/roll-rx")"
+# every datagram tried was sent and arrived (the stream began before the
+# KBS's restart and ended after the last check; at least 100 datagrams)
+read -r rsent rtried <"$T/roll-tx"
+all_arrived() { [ "$rsent" = "$rtried" ] && [ "$rsent" -ge 100 ] && [ "$(cat "$T/roll-rx")" = "$rsent" ]; }
+check "no datagram lost across the rollover ($rsent of $rtried sent)" all_arrived
+[ "$(cat "$T/roll-rx")" = "$rsent" ] || echo "  received $(cat "$T/roll-rx")"
 check "  no refusal of h1 on h2 since the rollover began" \
 	bash -c "! tail -n +$n2 '$T/h2.log' | grep -q \"h1's token refused\""
 

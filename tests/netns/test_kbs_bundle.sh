@@ -15,20 +15,11 @@
 set -eu
 here=$(dirname "$0")
 . "$here/lib.sh"
-SN_BUILD=${SEALNET_BUILD:-$(cd "$here/../.." && pwd)/build/test}
-SEALNET="$SN_BUILD/cli/sealnet"
-KBS="$SN_BUILD/kbs/sealnet-kbs"
-T=$(mktemp -d /tmp/sealnet-kbsb.XXXXXX)
-for c in openssl curl jq; do
-	command -v $c >/dev/null || netns_fail "needs $c (scripts/setup installs it)"
-done
-netns_init
-trap 'rc=$?; netns_cleanup; rm -rf "$T"; netns_trap $rc' EXIT
-netns_topology 2
+. "$here/kbs_pki.sh"
+kbs_test_init 2
 K=$(netns_addr h1)
 SRV="$K:8443"
 
-. "$here/kbs_pki.sh"
 kbs_pki "$K"
 
 # ---- the manifest, signed by hospital and lab ------------------------------

@@ -28,17 +28,12 @@
 set -eu
 here=$(dirname "$0")
 . "$here/dp.sh"
-KBS="$SN_BUILD/kbs/sealnet-kbs"
-for c in openssl jq python3; do
-	command -v $c >/dev/null || netns_fail "needs $c (scripts/setup installs it)"
-done
-dp_test_begin 6
-T=$DP_DIR
+. "$here/kbs_pki.sh"
+kbs_test_init 6 python3
 A=$(netns_addr h5)
 B=$(netns_addr h6)
 
 # ---- PKI: one CA per domain, the servers send their chain ----------------------
-. "$here/kbs_pki.sh"
 mk_ca adminca "kbs admin CA"
 mk_leaf admin alice adminca "extendedKeyUsage=clientAuth"
 mk_ca hca "hospital CA"

@@ -24,21 +24,12 @@
 set -eu
 here=$(dirname "$0")
 . "$here/lib.sh"
-SN_BUILD=${SEALNET_BUILD:-$(cd "$here/../.." && pwd)/build/test}
-SEALNET="$SN_BUILD/cli/sealnet"
-KBS="$SN_BUILD/kbs/sealnet-kbs"
-T=$(mktemp -d /tmp/sealnet-kbsf.XXXXXX)
-for c in openssl curl jq; do
-	command -v $c >/dev/null || netns_fail "needs $c (scripts/setup installs it)"
-done
-netns_init
-trap 'rc=$?; netns_cleanup; [ -n "${SN_KEEP:-}" ] || rm -rf "$T"; netns_trap $rc' EXIT
-netns_topology 3
+. "$here/kbs_pki.sh"
+kbs_test_init 3
 A=$(netns_addr h1)
 B=$(netns_addr h2)
 C=$(netns_addr h3)
 
-. "$here/kbs_pki.sh"
 mk_ca adminca "kbs admin CA"
 mk_leaf admin alice adminca "extendedKeyUsage=clientAuth"
 for d in hca:hospital lca:lab otherca:other cca:cloud; do mk_ca "${d%%:*}" "${d#*:} CA"; done

@@ -13,16 +13,11 @@
 set -eu
 here=$(dirname "$0")
 . "$here/dp.sh"
-KBS="$SN_BUILD/kbs/sealnet-kbs"
-for c in openssl jq sqlite3 python3 basenc; do
-	command -v $c >/dev/null || netns_fail "needs $c (scripts/setup installs it)"
-done
-dp_test_begin 3
+. "$here/kbs_pki.sh"
+kbs_test_init 3 sqlite3 python3 basenc
 K=$(netns_addr h3)
 SRV="$K:8443"
-T=$DP_DIR
 
-. "$here/kbs_pki.sh"
 kbs_pki "$K"
 for h in h2 intr; do
 	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \

@@ -14,16 +14,11 @@
 set -eu
 here=$(dirname "$0")
 . "$here/dp.sh"
-KBS="$SN_BUILD/kbs/sealnet-kbs"
-for c in openssl jq; do
-	command -v $c >/dev/null || netns_fail "needs $c (scripts/setup installs it)"
-done
-dp_test_begin 4
+. "$here/kbs_pki.sh"
+kbs_test_init 4
 K=$(netns_addr h4)
 SRV="$K:8443"
-T=$DP_DIR
 
-. "$here/kbs_pki.sh"
 kbs_pki "$K"
 for h in h1 h2; do mk_self "${h}tls" "$h"; done # the nodes' TLS key pairs: KBS attestation and MAKE
 kbs_config "$T/kbs.json" "$SRV" d1 '"request_timeout": 30, "token_lifetime": 12'

@@ -18,17 +18,12 @@
 set -eu
 here=$(dirname "$0")
 . "$here/dp.sh"
-KBS="$SN_BUILD/kbs/sealnet-kbs"
-for c in openssl jq python3; do
-	command -v $c >/dev/null || netns_fail "needs $c (scripts/setup installs it)"
-done
-dp_test_begin 4
+. "$here/kbs_pki.sh"
+kbs_test_init 4 python3
 K=$(netns_addr h4)
 SRV="$K:8443"
-T=$DP_DIR
 
 # ---- the KBS in h4 -------------------------------------------------------
-. "$here/kbs_pki.sh"
 kbs_pki "$K"
 mk_ca otherca "another CA"
 mk_self h2tls h2

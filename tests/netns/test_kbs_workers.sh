@@ -17,22 +17,13 @@
 set -eu
 here=$(dirname "$0")
 . "$here/lib.sh"
-SN_BUILD=${SEALNET_BUILD:-$(cd "$here/../.." && pwd)/build/test}
-SEALNET="$SN_BUILD/cli/sealnet"
-KBS="$SN_BUILD/kbs/sealnet-kbs"
+. "$here/kbs_pki.sh"
+kbs_test_init 2
 LOAD="$SN_BUILD/bench/kbs_load"
-T=$(mktemp -d /tmp/sealnet-kbsw.XXXXXX)
-for c in openssl curl jq; do
-	command -v $c >/dev/null || netns_fail "needs $c (scripts/setup installs it)"
-done
-netns_init
-trap 'rc=$?; netns_cleanup; rm -rf "$T"; netns_trap $rc' EXIT
-netns_topology 2
 K=$(netns_addr h1)
 SRV="$K:8443"
 MURL="http://$K:9478/metrics"
 
-. "$here/kbs_pki.sh"
 kbs_pki "$K"
 for n in node1 node2; do mk_self $n $n; done
 "$SEALNET" sim-tee init "$T/plat" >"$T/plat.txt"

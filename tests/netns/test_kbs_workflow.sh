@@ -15,16 +15,11 @@ set -eu
 here=$(dirname "$0")
 . "$here/dp.sh"
 . "$here/wf.sh"
-KBS="$SN_BUILD/kbs/sealnet-kbs"
-for c in openssl jq; do
-	command -v $c >/dev/null || netns_fail "needs $c (scripts/setup installs it)"
-done
-dp_test_begin 3
+. "$here/kbs_pki.sh"
+kbs_test_init 3
 K=$(netns_addr h3)
 SRV="$K:8443"
-T=$DP_DIR
 
-. "$here/kbs_pki.sh"
 kbs_pki "$K"
 for h in h1 h2 hx; do mk_self "${h}tls" "$h"; done
 kbs_config "$T/kbs.json" "$SRV" d1 '"request_timeout": 30, "token_lifetime": 12'

@@ -95,8 +95,18 @@ netns_exec h4 timeout 1 bash -c "printf '\\x16\\x03\\x01\\xff\\xff' > /dev/tcp/$
 check "h2's daemon survives garbage on its MAKE port" kill -0 "${DP_PID[h2]}"
 grep -q "MAKE sessions in" "$DP_DIR/h2.log" && r=0 || r=1
 check "and rate-limits the flood of sessions from h1's address" [ "$r" = 0 ]
-sleep 11 # the rate-limit window, then h1's redial (backoff) gets through
-check "h1 and h2 are keyed again after the flood" dp_wait_peer h2 h1
+# once the rate-limit window (10 s) lets it, h1's next MAKE (a re-MAKE
+# every ~5 s, or its redial) gets through: a new session, keyed
+m0=$(dp_peer h2 h1 makes)
+remade() {
+	for _ in $(seq 300); do
+		[ "$(dp_peer h2 h1 makes)" -gt "$m0" ] && [ "$(dp_peer h2 h1 state)" = established ] && return 0
+		sleep 0.1
+	done
+	echo "  h2's peer h1: $(dp_peer h2 h1 makes) sessions keyed ($m0 when the flood ended), $(dp_peer h2 h1 state)" >&2
+	return 1
+}
+check "h1 and h2 are keyed again after the flood, in a new MAKE session" remade
 
 # h4 has no keys: its packets to h2 are dropped, never sent in clear
 before=$(dp_drops h4 NO_KEY)

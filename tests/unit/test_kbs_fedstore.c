@@ -7,7 +7,9 @@
  * SQL); the same bundle again changes nothing; fetch results give the states
  * fresh / stale / expired / withdrawn; re-published peer revocations carry
  * their domain on GET /events, are applied once (the peer's position), and a
- * withdrawal revokes every node of the domain once.
+ * withdrawal revokes every node of the domain once.  Every statement comes
+ * from the store's statement cache: a second round of every call compiles
+ * none again.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -27,6 +29,7 @@
 #include "kbs_fixture.h"
 #include "sealnet/kbs.h"
 #include "sealnet/kbs_fed.h"
+#include "../../lib/kbs/internal.h"
 
 static int setup(void **state)
 {
@@ -468,6 +471,86 @@ static void test_event_epoch(void **state)
 	audit_rows(f->st);
 }
 
+/* every fedstore call on domain dom, each path that runs a statement:
+ * bundle put (new, same, re-admission), get, list, JSON; fetch note,
+ * event skip, epoch; peer revocation (new, again); withdraw, readmit */
+static void fed_round(struct sn_kbs_store *s, const char *dom, int64_t now)
+{
+	const char *nodes[] = {"w1"};
+	struct sn_kbs_peer_bundle b = mk(dom, 5, 'a', 100, 1LL << 40), got;
+	struct sn_kbs_peer_bundle *all = NULL;
+	struct sn_kbs_peer_status ps;
+	char e[SN_KBS_EPOCH_MAX], *txt = NULL;
+	int64_t head, seq;
+	size_t n = 0;
+
+	assert_int_equal(sn_kbs_peer_bundle_put(s, &b, &A), 0);
+	assert_int_equal(sn_kbs_peer_bundle_put(s, &b, &A), 0);
+	assert_int_equal(sn_kbs_peer_bundle_get(s, dom, &got), 0);
+	assert_int_equal(got.sequence, 5);
+	sn_kbs_peer_bundle_clear(&got);
+	assert_int_equal(sn_kbs_peer_bundles(s, &all, &n), 0);
+	assert_true(n >= 1);
+	for (size_t i = 0; i < n; i++)
+		sn_kbs_peer_bundle_clear(&all[i]);
+	free(all);
+	assert_int_equal(sn_kbs_peer_fetch_note(s, dom, now, "ok", NULL), 0);
+	assert_int_equal(sn_kbs_peer_events_skip(s, dom, 1, NULL), 0);
+	assert_int_equal(sn_kbs_peer_events_epoch(s, dom, "aa", true, NULL), 0);
+	assert_int_equal(sn_kbs_peer_events_epoch(s, dom, "aa", false, NULL),
+			 0);
+	assert_int_equal(
+		sn_kbs_revoke_peer(s, dom, 2, "node", "v1", "x", &A, &seq), 0);
+	assert_int_equal(
+		sn_kbs_revoke_peer(s, dom, 3, "node", "v1", "x", &A, &seq),
+		-EALREADY);
+	assert_int_equal(
+		sn_kbs_peer_withdraw(s, dom, nodes, 1, "withdrawn", &A, &seq),
+		0);
+	assert_int_equal(sn_kbs_peer_readmit(s, dom, &A), 0);
+	b = mk(dom, 6, 'b', now + 1, 1LL << 40);
+	assert_int_equal(sn_kbs_peer_bundle_put(s, &b, &A), 0);
+	assert_int_equal(sn_kbs_peer_status_get(s, dom, &ps), 0);
+	assert_false(ps.readmit || ps.withdrawn);
+	assert_int_equal(ps.events_after, 3);
+	assert_int_equal(sn_kbs_peer_bundles_json(s, now, &txt), 0);
+	assert_non_null(strstr(txt, dom));
+	free(txt);
+	assert_int_equal(sn_kbs_events_head(s, e, &head), 0);
+}
+
+/* the store's cached statements on the federation tables */
+static int cached_peer_stmts(struct sn_kbs_store *s)
+{
+	int n = 0;
+
+	for (int i = 0; i < SN_KBS_STMT_CACHE; i++)
+		if (s->stmt[i].st && strstr(s->stmt[i].sql, "peer_"))
+			n++;
+	return n;
+}
+
+/* the statement cache (sn_kbs_stmt): after one round of every call, the
+ * 14 statements on peer_status / peer_bundles are cached, and a second
+ * round on another domain compiles no statement again and reads the
+ * database as it is now */
+static void test_stmt_cache(void **state)
+{
+	struct fx *f = *state;
+	int64_t now = (int64_t)time(NULL);
+	unsigned long before;
+	char got[200];
+
+	fed_round(f->st, "lab", now);
+	assert_int_equal(cached_peer_stmts(f->st), 14);
+	before = f->st->stmt_prepared;
+	fed_round(f->st, "lab2", now);
+	assert_int_equal(f->st->stmt_prepared, before);
+	events_of(f, "lab2", got, sizeof(got));
+	assert_string_equal(got, "v1 ");
+	audit_rows(f->st);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -481,6 +564,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_readmission, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_event_epoch, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_stmt_cache, setup,
 						teardown),
 	};
 

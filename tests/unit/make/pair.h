@@ -3,8 +3,8 @@
  * Two MAKE peers in one process: sn_make_sessions over an AF_UNIX
  * socketpair on one event_base, sim TEE backend (a platform in a temp dir,
  * an appraisal policy naming its ARK and one measurement, one shared
- * SSL_CTX).  The fixture of tests/unit/make/test_make_session.c and
- * bench/make_latency.c.
+ * SSL_CTX).  The fixture of tests/unit/make/test_make_{session,bind,token}.c
+ * (their group setup: pair_test_setup) and bench/make_latency.c.
  *
  * Header only (each user is one file).  Functions return 0 or a negative
  * errno (NULL for pointers): tests assert on it, the bench exits.
@@ -13,6 +13,7 @@
 #define SEALNET_TEST_MAKE_PAIR_H
 
 #include <errno.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -31,6 +32,7 @@
 
 #include "sealnet/evidence.h"
 #include "sealnet/kbs.h"
+#include "sealnet/log.h"
 #include "sealnet/make.h"
 #include "sealnet/util.h"
 
@@ -79,6 +81,21 @@ static inline int pair_env_init(const char *prefix)
 		return err;
 	pair_env.base = event_base_new();
 	return pair_env.base ? 0 : -ENOMEM;
+}
+
+/* A unit test's group setup: SIGPIPE ignored (as in sealnetd, a peer
+ * closing must not kill the process), the library's log on stderr at debug
+ * level with SEALNET_TEST_VERBOSE set, else silent; then pair_env_init. */
+static inline int pair_test_setup(const char *prefix)
+{
+	signal(SIGPIPE, SIG_IGN);
+	if (getenv("SEALNET_TEST_VERBOSE")) {
+		sn_log_set(sn_log_stderr, NULL);
+		sn_log_set_level(SN_LOG_DEBUG);
+	} else {
+		sn_log_set(NULL, NULL);
+	}
+	return pair_env_init(prefix);
 }
 
 /* Free what pair_env_init made and remove its temp dir (the platform's

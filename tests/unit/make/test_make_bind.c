@@ -166,17 +166,10 @@ static void test_codec_v3(void **state)
 
 static int setup(void **state)
 {
-	signal(SIGPIPE, SIG_IGN);
-	if (getenv("SEALNET_TEST_VERBOSE")) {
-		sn_log_set(sn_log_stderr, NULL);
-		sn_log_set_level(SN_LOG_DEBUG);
-	} else {
-		sn_log_set(NULL, NULL);
-	}
 	memset(digest_a, 0xa1, sizeof(digest_a));
 	memset(digest_b, 0xa1, sizeof(digest_b));
 	digest_b[47] ^= 1; /* one bit */
-	return pair_env_init("sealnet-make-bind") ? -1 : 0;
+	return pair_test_setup("sealnet-make-bind") ? -1 : 0;
 }
 
 static int teardown(void **state)

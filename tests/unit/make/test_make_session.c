@@ -513,16 +513,8 @@ static void test_timeout(void **state)
 
 static int setup(void **state)
 {
-	/* as in sealnetd: a peer closing must not kill the process */
-	signal(SIGPIPE, SIG_IGN);
-	if (getenv("SEALNET_TEST_VERBOSE")) {
-		sn_log_set(sn_log_stderr, NULL);
-		sn_log_set_level(SN_LOG_DEBUG);
-	} else {
-		sn_log_set(NULL, NULL);
-	}
 	memset(bad_meas, 0x66, sizeof(bad_meas));
-	return pair_env_init("sealnet-make") ? -1 : 0;
+	return pair_test_setup("sealnet-make") ? -1 : 0;
 }
 
 static int teardown(void **state)

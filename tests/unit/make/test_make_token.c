@@ -334,14 +334,7 @@ static int setup(void **state)
 {
 	char *j = NULL;
 
-	signal(SIGPIPE, SIG_IGN);
-	if (getenv("SEALNET_TEST_VERBOSE")) {
-		sn_log_set(sn_log_stderr, NULL);
-		sn_log_set_level(SN_LOG_DEBUG);
-	} else {
-		sn_log_set(NULL, NULL);
-	}
-	if (pair_env_init("sealnet-make-token") || pair_token_key(&kbs_key) ||
+	if (pair_test_setup("sealnet-make-token") || pair_token_key(&kbs_key) ||
 	    pair_token_key(&rogue_key) || sn_make_tls_ctx_new(&ctx_a) ||
 	    sn_make_tls_ctx_new(&ctx_b) || pair_ctx_spki(ctx_a, spki_a) ||
 	    pair_ctx_spki(ctx_b, spki_b))
