@@ -384,7 +384,7 @@ void sn_make_unrevoke(struct sealnetd *d, size_t i, const char *why)
 	mp = &d->mpeers[i];
 	mp->revoked = false;
 	mp->backoff_ms = SN_BACKOFF_FIRST_MS;
-	set_state(mp, "waiting", why);
+	sn_mp_set_state(mp, "waiting", why);
 	sn_warn("peer %s: %s: its MAKE is allowed again%s", mp->pc->name, why,
 		mp->client ? ", dialling it" : " (it dials us)");
 	if (mp->client && mp->retry && !d->tampered) {
