@@ -51,11 +51,11 @@ void sn_eng_aead_free(struct sn_eng_aead *a)
 }
 
 /* Poly1305 over aad | pad | ct | pad | le64(aad) | le64(ct) (RFC 8439
- * §2.8), one-time key otk; three updates (each is a call through the
- * provider layer): the padded AAD, the ciphertext, the pad and lengths */
-static int mac(struct sn_eng_aead *a, const uint8_t otk[32],
-	       const uint8_t aad[SN_HDR_LEN], const uint8_t *ct, size_t len,
-	       uint8_t tag[SN_TAG_LEN])
+ * §2.8), the MAC context keyed by pass() with the one-time key; three
+ * updates (each is a call through the provider layer): the padded AAD,
+ * the ciphertext, the pad and lengths */
+static int mac(struct sn_eng_aead *a, const uint8_t aad[SN_HDR_LEN],
+	       const uint8_t *ct, size_t len, uint8_t tag[SN_TAG_LEN])
 {
 	uint8_t head[32] = {0}, tail[32] = {0};
 	uint64_t lens[2] = {htole64(SN_HDR_LEN), htole64(len)};
@@ -64,8 +64,7 @@ static int mac(struct sn_eng_aead *a, const uint8_t otk[32],
 	_Static_assert(SN_HDR_LEN <= 32 && SN_HDR_LEN > 16, "AAD pad");
 	memcpy(head, aad, SN_HDR_LEN);
 	memcpy(tail + pad, lens, sizeof(lens));
-	if (!EVP_MAC_init(a->mctx, otk, 32, NULL) ||
-	    !EVP_MAC_update(a->mctx, head, sizeof(head)) ||
+	if (!EVP_MAC_update(a->mctx, head, sizeof(head)) ||
 	    !EVP_MAC_update(a->mctx, ct, len) ||
 	    !EVP_MAC_update(a->mctx, tail, pad + sizeof(lens)) ||
 	    !EVP_MAC_final(a->mctx, tag, &out, SN_TAG_LEN) || out != SN_TAG_LEN)
@@ -97,41 +96,44 @@ static int stream(struct sn_eng_aead *a, uint64_t ctr, const uint8_t *in,
 	return 0;
 }
 
-int sn_eng_seal(struct sn_eng_aead *a, uint64_t ctr,
-		const uint8_t aad[SN_HDR_LEN], uint8_t *in, uint8_t *out,
-		size_t len, uint8_t tag[SN_TAG_LEN])
+/* the pass both directions start with: the keystream over the zeroed
+ * block before in and over in (ciphertext or plaintext) to out, then the
+ * one-time Poly1305 key (out[-64..-32), RFC 8439 §2.6) into the MAC
+ * context and the whole keystream block wiped; the MAC then runs over ct
+ * (out when sealing, in when opening) */
+static int pass(struct sn_eng_aead *a, uint64_t ctr, uint8_t *in, uint8_t *out,
+		size_t len)
 {
-	uint8_t otk[32];
 	int err;
 
 	memset(in - 64, 0, 64);
 	err = stream(a, ctr, in, out, len);
-	if (err)
-		return err;
-	memcpy(otk, out - 64, 32);
+	if (!err && !EVP_MAC_init(a->mctx, out - 64, 32, NULL))
+		err = -EIO;
 	OPENSSL_cleanse(out - 64, 64);
-	err = mac(a, otk, aad, out, len, tag);
-	OPENSSL_cleanse(otk, sizeof(otk));
 	return err;
+}
+
+int sn_eng_seal(struct sn_eng_aead *a, uint64_t ctr,
+		const uint8_t aad[SN_HDR_LEN], uint8_t *in, uint8_t *out,
+		size_t len, uint8_t tag[SN_TAG_LEN])
+{
+	int err = pass(a, ctr, in, out, len);
+
+	return err ? err : mac(a, aad, out, len, tag);
 }
 
 int sn_eng_open(struct sn_eng_aead *a, uint64_t ctr,
 		const uint8_t aad[SN_HDR_LEN], uint8_t *in, uint8_t *out,
 		size_t len, const uint8_t tag[SN_TAG_LEN])
 {
-	uint8_t otk[32], want[SN_TAG_LEN];
-	int err;
-
+	uint8_t want[SN_TAG_LEN];
 	/* the tag may sit right after the ciphertext, in the bytes the
 	 * rounded pass reads: it is only read */
-	memset(in - 64, 0, 64);
-	err = stream(a, ctr, in, out, len);
-	if (err)
-		return err;
-	memcpy(otk, out - 64, 32);
-	OPENSSL_cleanse(out - 64, 64);
-	err = mac(a, otk, aad, in, len, want);
-	OPENSSL_cleanse(otk, sizeof(otk));
+	int err = pass(a, ctr, in, out, len);
+
+	if (!err)
+		err = mac(a, aad, in, len, want);
 	if (!err && CRYPTO_memcmp(want, tag, SN_TAG_LEN))
 		err = -EBADMSG;
 	if (err)
