@@ -705,6 +705,12 @@ int sn_config_parse(const char *json, size_t len, struct sn_node_config **out,
 	if ((err = parse_dataplane(&e, json_object_get(root, "dataplane"),
 				   &c->dp)))
 		goto out;
+	/* absent: spread for the BPF engine, whose open runs in the receive
+	 * softirq; not for the SIMD engine, which opens in its own thread,
+	 * where steering only adds an IPI per receive (docs/performance.md,
+	 * "The SIMD engine, round 3") */
+	if (!json_object_get(root, "spread_receive"))
+		c->dp.no_spread_receive = c->dp.engine_simd;
 	un = json_object_get(root, "unprotected");
 	if (un) {
 		static const char *const ua[] = { "egress", "ingress", NULL };

@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <openssl/core_dispatch.h>
 #include <openssl/evp.h>
 
 #include "sealnet/engine.h"
@@ -103,10 +104,19 @@ uint16_t sn_eng_csum_fold(uint64_t sum);
  */
 #define SN_ENG_AEAD_ROOM 64u /* scratch before and after (see above) */
 struct sn_eng_aead {
-	EVP_CIPHER *chacha;
-	EVP_CIPHER_CTX *cctx;
+	EVP_CIPHER *chacha; /* fetched: hold the provider */
 	EVP_MAC *mac;
-	EVP_MAC_CTX *mctx;
+	/* the implementations' own functions and contexts (aead.c) */
+	OSSL_FUNC_cipher_newctx_fn *c_new;
+	OSSL_FUNC_cipher_freectx_fn *c_free;
+	OSSL_FUNC_cipher_encrypt_init_fn *c_init;
+	OSSL_FUNC_cipher_update_fn *c_update;
+	OSSL_FUNC_mac_newctx_fn *m_new;
+	OSSL_FUNC_mac_freectx_fn *m_free;
+	OSSL_FUNC_mac_init_fn *m_init;
+	OSSL_FUNC_mac_update_fn *m_update;
+	OSSL_FUNC_mac_final_fn *m_final;
+	void *c_ctx, *m_ctx;
 };
 int sn_eng_aead_init(struct sn_eng_aead *a);
 void sn_eng_aead_free(struct sn_eng_aead *a);

@@ -176,12 +176,30 @@ static void dataplane_engine(void **state)
 
 	assert_int_equal(sn_config_parse(good, strlen(good), &c, err, sizeof(err)), 0);
 	assert_false(c->dp.engine_simd);
+	assert_false(c->dp.no_spread_receive);
 	sn_config_free(c);
 	c = NULL;
 	snprintf(buf, sizeof(buf), "%.*s\"dataplane\":{\"engine\":\"simd\"},%s",
 		 (int)(at - good), good, at);
 	assert_int_equal(sn_config_parse(buf, strlen(buf), &c, err, sizeof(err)), 0);
 	assert_true(c->dp.engine_simd);
+	/* receive spreading: by default only for the BPF engine; an
+	 * explicit setting wins either way */
+	assert_true(c->dp.no_spread_receive);
+	sn_config_free(c);
+	c = NULL;
+	snprintf(buf, sizeof(buf),
+		 "%.*s\"dataplane\":{\"engine\":\"simd\"},"
+		 "\"spread_receive\":true,%s",
+		 (int)(at - good), good, at);
+	assert_int_equal(sn_config_parse(buf, strlen(buf), &c, err, sizeof(err)), 0);
+	assert_false(c->dp.no_spread_receive);
+	sn_config_free(c);
+	c = NULL;
+	snprintf(buf, sizeof(buf), "%.*s\"spread_receive\":false,%s",
+		 (int)(at - good), good, at);
+	assert_int_equal(sn_config_parse(buf, strlen(buf), &c, err, sizeof(err)), 0);
+	assert_true(c->dp.no_spread_receive);
 	sn_config_free(c);
 	bad("\"peers\"", "\"dataplane\":{\"engine\":\"gpu\"},\"peers\"",
 	    "dataplane.engine: must be \"bpf\"");
