@@ -226,60 +226,6 @@ policy_for(struct kbs *k, const char *stage, const char *text)
 	return p;
 }
 
-/*
- * The evidence of r, parsed: the string form as it arrived; the object
- * form with the certificates cert_refs names, each resolved to the exact
- * DER this KBS accepted before under that SHA-256 (docs/kbs-api.md
- * "Certificates by reference").  0 and *ev; -ENOENT and *unknown (a JSON
- * array of the references not held); -EINVAL (does not parse: *ev NULL);
- * -ENOMEM.
- */
-static int evidence_of(struct kbs *k, const struct sn_kbs_attest_request *r,
-		       struct sn_evidence **ev, char **unknown)
-{
-	struct sn_cert_der c[SN_EVIDENCE_MAX_CERTS] = {0};
-	json_t *miss = NULL;
-	int err = 0;
-
-	*ev = NULL;
-	if (!r->evidence_obj)
-		return sn_evidence_parse(r->evidence, r->evidence_len, ev) ?
-			       -EINVAL :
-			       0;
-	for (size_t i = 0; i < r->n_cert_refs && err != -ENOMEM; i++) {
-		int e = sn_kbs_certref_get(k->certs, r->cert_refs[i], &c[i].der,
-					   &c[i].len);
-		char *s = NULL;
-
-		if (e == -ENOENT) {
-			if (!miss)
-				miss = json_array();
-			if (!miss ||
-			    sn_kbs_b64url_encode(r->cert_refs[i], SN_SHA256_LEN,
-						 &s) ||
-			    json_array_append_new(miss, json_string(s)))
-				e = -ENOMEM;
-			free(s);
-		}
-		if (e)
-			err = e;
-	}
-	if (err == -ENOENT) {
-		*unknown = json_dumps(miss, JSON_COMPACT);
-		if (!*unknown)
-			err = -ENOMEM;
-	} else if (!err) {
-		err = sn_evidence_from_json(r->evidence_obj, c, r->n_cert_refs,
-					    ev);
-		if (err && err != -ENOMEM)
-			err = -EINVAL;
-	}
-	for (size_t i = 0; i < r->n_cert_refs; i++)
-		free(c[i].der);
-	json_decref(miss);
-	return err;
-}
-
 void kbs_attest(struct kbs *k, struct evhttp_request *req)
 {
 	struct sn_kbs_attest_request r = {0};
@@ -386,7 +332,7 @@ void kbs_attest(struct kbs *k, struct evhttp_request *req)
 			   n.stage, n.stage);
 		goto out;
 	}
-	err = evidence_of(k, &r, &ev, &unknown);
+	err = sn_kbs_attest_evidence(k->certs, &r, &ev, &unknown);
 	if (err == -ENOENT) {
 		kbs_refuse(k, req, 409, "attest", r.node,
 			   "certificates-unknown", unknown,

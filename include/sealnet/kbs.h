@@ -484,6 +484,17 @@ int sn_kbs_certref_add(struct sn_kbs_certref *c, const uint8_t *der,
 int sn_kbs_certref_get(struct sn_kbs_certref *c, const uint8_t h[SN_SHA256_LEN],
 		       uint8_t **der, size_t *len);
 size_t sn_kbs_certref_count(struct sn_kbs_certref *c);
+/*
+ * The evidence of a POST /attest request, parsed: the string form as it
+ * arrived; the object form with the certificates its cert_refs name, each
+ * resolved in c to the exact DER with that SHA-256, in the order named
+ * (sn_evidence_from_json).  0 and *ev; -ENOENT and *unknown (malloc'd
+ * JSON array of the references c does not hold, base64url); -EINVAL (the
+ * evidence does not parse; *ev NULL); -ENOMEM.
+ */
+int sn_kbs_attest_evidence(struct sn_kbs_certref *c,
+			   const struct sn_kbs_attest_request *r,
+			   struct sn_evidence **ev, char **unknown);
 
 /* --- HTTPS client (CLI, tests) -------------------------------------- */
 

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
 #include <openssl/sha.h>
 
 #include "sealnet/kbs.h"
@@ -139,4 +140,53 @@ size_t sn_kbs_certref_count(struct sn_kbs_certref *c)
 		n += c->slot[i].der != NULL;
 	pthread_mutex_unlock(&c->lock);
 	return n;
+}
+
+int sn_kbs_attest_evidence(struct sn_kbs_certref *c,
+			   const struct sn_kbs_attest_request *r,
+			   struct sn_evidence **ev, char **unknown)
+{
+	struct sn_cert_der d[SN_EVIDENCE_MAX_CERTS] = {0};
+	json_t *miss = NULL;
+	int err = 0;
+
+	*ev = NULL;
+	if (!r->evidence_obj)
+		return sn_evidence_parse(r->evidence, r->evidence_len, ev) ?
+			       -EINVAL :
+			       0;
+	for (size_t i = 0; i < r->n_cert_refs && err != -ENOMEM; i++) {
+		int e = sn_kbs_certref_get(c, r->cert_refs[i], &d[i].der,
+					   &d[i].len);
+		char *s = NULL;
+
+		if (e == -ENOENT) {
+			if (!miss)
+				miss = json_array();
+			if (!miss ||
+			    sn_kbs_b64url_encode(r->cert_refs[i], SN_SHA256_LEN,
+						 &s) ||
+			    json_array_append_new(miss, json_string(s)))
+				e = -ENOMEM;
+			free(s);
+		}
+		if (e)
+			err = e;
+	}
+	if (err == -ENOENT) {
+		*unknown = json_dumps(miss, JSON_COMPACT);
+		if (!*unknown)
+			err = -ENOMEM;
+	} else if (!err) {
+		/* the certificates in the order named: the evidence a table
+		 * of exactly these entries gives */
+		err = sn_evidence_from_json(r->evidence_obj, d, r->n_cert_refs,
+					    ev);
+		if (err && err != -ENOMEM)
+			err = -EINVAL;
+	}
+	for (size_t i = 0; i < r->n_cert_refs; i++)
+		free(d[i].der);
+	json_decref(miss);
+	return err;
 }
