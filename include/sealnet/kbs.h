@@ -489,7 +489,8 @@ size_t sn_kbs_certref_count(struct sn_kbs_certref *c);
  * arrived; the object form with the certificates its cert_refs name, each
  * resolved in c to the exact DER with that SHA-256, in the order named
  * (sn_evidence_from_json).  0 and *ev; -ENOENT and *unknown (malloc'd
- * JSON array of the references c does not hold, base64url); -EINVAL (the
+ * JSON array of {"reason": "certificate-unknown", "detail": reference in
+ * base64url}, one per reference c does not hold); -EINVAL (the
  * evidence does not parse; *ev NULL); -ENOMEM.
  */
 int sn_kbs_attest_evidence(struct sn_kbs_certref *c,

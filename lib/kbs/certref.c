@@ -166,7 +166,10 @@ int sn_kbs_attest_evidence(struct sn_kbs_certref *c,
 			if (!miss ||
 			    sn_kbs_b64url_encode(r->cert_refs[i], SN_SHA256_LEN,
 						 &s) ||
-			    json_array_append_new(miss, json_string(s)))
+			    json_array_append_new(
+				    miss, json_pack("{s:s,s:s}", "reason",
+						    "certificate-unknown",
+						    "detail", s)))
 				e = -ENOMEM;
 			free(s);
 		}
