@@ -35,6 +35,7 @@ kbs_pki "$K"
 for n in node1 node2; do mk_self $n $n; done
 "$SEALNET" sim-tee init "$T/plat1" >"$T/plat1.txt"
 "$SEALNET" sim-tee init "$T/plat2" >"$T/plat2.txt"
+"$SEALNET" sim-tee init "$T/plat3" >"$T/plat3.txt" # a root nobody trusts
 ark() { sed -n 's/.*sim_ark_spki_sha256"): \([0-9a-f]*\)$/\1/p' "$1"; }
 ARK1=$(ark "$T/plat1.txt")
 ARK2=$(ark "$T/plat2.txt")
@@ -102,6 +103,9 @@ check "17 references -> 400 malformed" refused malformed node1 plat1 --cert-refs
 check "  ... each audited" [ "$(nrows malformed)" = "$((m0 + 4))" ]
 
 # ---- references never change a verdict ---------------------------------------
+check "a chain no policy trusts, in full -> 403 root-not-trusted" refused root-not-trusted node2 plat3
+check "  ... its certificates were not taken: by reference -> 409 certificates-unknown" \
+	refused certificates-unknown node2 plat3 --cert-refs auto
 check "node2 attests with platform 2 (its chain now held)" load node2 plat2 2
 refs2="$(ref "$T/plat2/vcek.pem"),$(ref "$T/plat2/ask.pem"),$(ref "$T/plat2/ark.pem")"
 check "platform 1's report naming platform 2's (held, trusted) certificates -> 403 appraisal-failed" \
