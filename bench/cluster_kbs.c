@@ -313,10 +313,10 @@ static const struct sn_workflow *att_wf;
 static atomic_size_t att_next, att_ok;
 
 static int evidence(void *arg, const uint8_t rd[SN_REPORT_DATA_LEN],
-		    uint8_t **ev, size_t *len)
+		    struct sn_evidence **ev)
 {
 	(void)arg;
-	return sn_evidence_produce(SN_TEE_SIM, plat, rd, meas48, NULL, ev, len);
+	return sn_evidence_produce_ev(SN_TEE_SIM, plat, rd, meas48, NULL, ev);
 }
 
 static void *attester(void *arg)

@@ -76,6 +76,11 @@ static const struct sn_cli_opt opts[] = {
 	[KO_JWKS] = {"jwks", 0, "FILE",
 		     "audit verify --db: also check the head's\nsignature "
 		     "with these keys (GET /keys's answer)"},
+	[KO_CERT_REFS] = {"cert-refs", 0, "auto|B64,...",
+			  "attest: the evidence as a JSON object, its\n"
+			  "certificates by reference: auto (their SHA-256),\n"
+			  "or these base64url strings as given (negative\n"
+			  "tests); no retry in full (docs/kbs-api.md)"},
 	{0},
 };
 

@@ -34,6 +34,7 @@ enum {
 	KO_CHALLENGE,
 	KO_BIND_CERT,
 	KO_JWKS,
+	KO_CERT_REFS,
 	KO_N,
 };
 

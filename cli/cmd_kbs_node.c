@@ -85,6 +85,28 @@ static int get_challenge(const struct kbs_cli *k, uint8_t ch[32])
 	return rc;
 }
 
+/* --cert-refs B64,...: body's cert_refs replaced by these strings, as
+ * given (they need not decode: the KBS must refuse what does not) */
+static int refs_as_given(const char *list, char **body)
+{
+	json_t *o = json_loads(*body, 0, NULL), *a = json_array();
+	char *copy = strdup(list), *save = NULL, *t, *nb = NULL;
+
+	for (t = copy ? strtok_r(copy, ",", &save) : NULL; t && a;
+	     t = strtok_r(NULL, ",", &save))
+		json_array_append_new(a, json_string(t));
+	if (o && a && !json_object_set(o, "cert_refs", a))
+		nb = json_dumps(o, JSON_COMPACT);
+	json_decref(o);
+	json_decref(a);
+	free(copy);
+	if (!nb)
+		return -ENOMEM;
+	free(*body);
+	*body = nb;
+	return 0;
+}
+
 /* one attestation: 0 and the answer's JSON, 1 refused, 2 failed */
 static int attest_once(const struct kbs_cli *k, const uint8_t spki[32],
 		       const uint8_t rek[32], const uint8_t *meas,
@@ -92,8 +114,9 @@ static int attest_once(const struct kbs_cli *k, const uint8_t spki[32],
 {
 	uint8_t ch[32], cb[SN_KBS_CB_LEN], rd[SN_REPORT_DATA_LEN];
 	static const uint8_t no_log[SN_SHA384_LEN];
-	uint8_t *ev = NULL;
-	size_t ev_len = 0;
+	struct sn_evidence *ev = NULL;
+	uint8_t *evs = NULL;
+	size_t evs_len = 0;
 	char *ch_s = NULL, *rek_s = NULL, *ev_s = NULL, *body = NULL;
 	struct sn_kbs_response r;
 	json_t *o;
@@ -104,24 +127,34 @@ static int attest_once(const struct kbs_cli *k, const uint8_t spki[32],
 	sn_kbs_channel_binding(ch, spki, rek, cb);
 	rc = 2;
 	if (sn_report_data_binding(cb, sizeof(cb), no_log, rd) ||
-	    sn_evidence_produce(SN_TEE_SIM, k->opt[KO_PLATFORM], rd, meas, NULL,
-				&ev, &ev_len)) {
+	    sn_evidence_produce_ev(SN_TEE_SIM, k->opt[KO_PLATFORM], rd, meas,
+				   NULL, &ev)) {
 		fprintf(stderr,
 			"sealnet kbs: could not produce sim evidence "
 			"with platform %s\n",
 			k->opt[KO_PLATFORM]);
 		goto out;
 	}
-	if (sn_kbs_b64url_encode(ch, 32, &ch_s) ||
-	    sn_kbs_b64url_encode(rek, 32, &rek_s) ||
-	    sn_kbs_b64url_encode(ev, ev_len, &ev_s))
-		goto out;
-	o = json_pack("{s:s,s:s,s:s,s:s}", "node", k->opt[KO_NODE], "challenge",
-		      ch_s, "rek", rek_s, "evidence", ev_s);
-	body = o ? json_dumps(o, JSON_COMPACT) : NULL;
-	json_decref(o);
-	if (!body)
-		goto out;
+	if (k->opt[KO_CERT_REFS]) {
+		if (sn_kbs_attest_body(k->opt[KO_NODE], ch, rek, ev, true,
+				       &body) ||
+		    (strcmp(k->opt[KO_CERT_REFS], "auto") &&
+		     refs_as_given(k->opt[KO_CERT_REFS], &body)))
+			goto out;
+	} else {
+		if (sn_evidence_serialize(ev, &evs, &evs_len) ||
+		    sn_kbs_b64url_encode(ch, 32, &ch_s) ||
+		    sn_kbs_b64url_encode(rek, 32, &rek_s) ||
+		    sn_kbs_b64url_encode(evs, evs_len, &ev_s))
+			goto out;
+		o = json_pack("{s:s,s:s,s:s,s:s}", "node", k->opt[KO_NODE],
+			      "challenge", ch_s, "rek", rek_s, "evidence",
+			      ev_s);
+		body = o ? json_dumps(o, JSON_COMPACT) : NULL;
+		json_decref(o);
+		if (!body)
+			goto out;
+	}
 	rc = kbs_cli_call(k, "POST", "/attest", NULL, body, &r);
 	if (!rc) {
 		*answer = json_loadb(r.body, r.len, 0, NULL);
@@ -135,7 +168,8 @@ static int attest_once(const struct kbs_cli *k, const uint8_t spki[32],
 		}
 	}
 out:
-	free(ev);
+	sn_evidence_free(ev);
+	free(evs);
 	free(ch_s);
 	free(rek_s);
 	free(ev_s);

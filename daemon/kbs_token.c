@@ -76,16 +76,16 @@ struct sn_kbst {
 /* --- the helper (child process) ------------------------------------------ */
 
 static int child_evidence(void *arg, const uint8_t rd[SN_REPORT_DATA_LEN],
-			  uint8_t **ev, size_t *len)
+			  struct sn_evidence **ev)
 {
 	struct sealnetd *d = arg;
 	enum sn_tee t;
 	int err = sn_tee_from_name(d->cfg->make.tee, &t);
 
 	if (!err)
-		err = sn_evidence_produce(t, d->cfg->make.sim_platform, rd,
-					  d->launch_measurement, &d->mlog, ev,
-					  len);
+		err = sn_evidence_produce_ev(t, d->cfg->make.sim_platform, rd,
+					     d->launch_measurement, &d->mlog,
+					     ev);
 	return err;
 }
 

@@ -231,6 +231,8 @@ void kbs_attest(struct kbs *k, struct evhttp_request *req)
 	struct sn_kbs_attest_request r = {0};
 	const struct sn_policy_appraisal *pol = NULL;
 	struct sn_appraisal *a = NULL;
+	struct sn_evidence *ev = NULL;
+	char *unknown = NULL;
 	struct sn_kbs_node n;
 	struct sn_kbs_manifest man = {0};
 	uint8_t spki[SN_SHA256_LEN], cb[SN_KBS_CB_LEN];
@@ -253,7 +255,10 @@ void kbs_attest(struct kbs *k, struct evhttp_request *req)
 			k, req, 400, "attest", NULL, "malformed", NULL,
 			"the body must be {\"node\", \"challenge\" (32 bytes "
 			"base64url), \"rek\" (32 bytes base64url), "
-			"\"evidence\" (base64url)} and nothing else");
+			"\"evidence\" (base64url, or the evidence's JSON "
+			"object), [\"cert_refs\" (1..16 distinct SHA-256, "
+			"32 bytes base64url each, with an object without "
+			"\"auxblob\")]} and nothing else (docs/kbs-api.md)");
 		goto out;
 	}
 	/* single use: burnt as soon as the body parses, whatever follows
@@ -327,6 +332,18 @@ void kbs_attest(struct kbs *k, struct evhttp_request *req)
 			   n.stage, n.stage);
 		goto out;
 	}
+	err = sn_kbs_attest_evidence(k->certs, &r, &ev, &unknown);
+	if (err == -ENOENT) {
+		kbs_refuse(k, req, 409, "attest", r.node,
+			   "certificates-unknown", unknown,
+			   "this KBS does not hold every certificate cert_refs "
+			   "names (reasons: the references it does not "
+			   "hold); attest again with the certificate table "
+			   "in full (\"auxblob\")");
+		goto out;
+	}
+	if (err && err != -EINVAL)
+		goto appraisal_err;
 	sn_kbs_channel_binding(r.challenge, spki, r.rek, cb);
 	a = calloc(1, sizeof(*a));
 	{
@@ -335,10 +352,11 @@ void kbs_attest(struct kbs *k, struct evhttp_request *req)
 			.cb_len = sizeof(cb),
 		};
 
-		err = a ? sn_appraise_bound(r.evidence, r.evidence_len, pol, 0,
-					    &b, a) :
-			  -ENOMEM;
+		/* evidence that does not parse (-EINVAL, ev NULL): the
+		 * appraisal says malformed, as for the string form */
+		err = a ? sn_appraise_bound_ev(ev, pol, 0, &b, a) : -ENOMEM;
 	}
+appraisal_err:
 	if (err) {
 		kbs_refuse(k, req, 503, "attest", r.node, "internal", NULL,
 			   "the appraisal could not run (%s)", strerror(-err));
@@ -362,9 +380,16 @@ void kbs_attest(struct kbs *k, struct evhttp_request *req)
 			goto out;
 		}
 	}
+	/* accepted: its certificates verified to a trusted root, so they
+	 * may be named by reference from now on */
+	for (size_t i = 0; !r.n_cert_refs && i < ev->n_certs; i++)
+		sn_kbs_certref_add(k->certs, ev->certs[i].der,
+				   ev->certs[i].len);
 	kbs_actor(k, req, actor, sizeof(actor));
 	issue(k, req, &n, &r, a, spki, man.digest, actor, t0_ms);
 out:
+	sn_evidence_free(ev);
+	free(unknown);
 	free(a);
 	free(rj);
 	free(policy);

@@ -66,6 +66,8 @@ struct kbs {
 	 * kr (NULL after) */
 	struct sn_kbs_signer *signer;
 	struct sn_kbs_challenges *ch;
+	/* certificates of accepted evidence, by SHA-256 (shared, locked) */
+	struct sn_kbs_certref *certs;
 	LIST_HEAD(, kbs_waiter) waiters;
 	int n_waiters;
 	struct kbs_metrics *metrics; /* metrics.c */
@@ -145,6 +147,9 @@ void kbs_metrics_connection(struct kbs *k);
 #define KBS_HTTP_HEADER_MAX 16384
 #define KBS_ATTEST_BODY_MAX (256u * 1024)
 #define KBS_ADMIN_BODY_MAX  (512u * 1024)
+/* certificates held for POST /attest's cert_refs: a few per chip (VCEK,
+ * ASK, ARK; ASK and ARK shared by all chips of a product) */
+#define KBS_CERTREF_CAP 1024
 
 /* --- framing.c: requests evhttp would refuse by itself, audited ------ */
 

@@ -142,6 +142,8 @@ static int setup(struct kbs *k)
 	if (!err)
 		sn_kbs_challenges_set_per_key(
 			k->ch, (uint32_t)k->cfg.max_challenges_per_node);
+	if (!err) /* certificates by reference (docs/kbs-api.md) */
+		err = sn_kbs_certref_new(KBS_CERTREF_CAP, &k->certs);
 	if (!err)
 		err = kbs_manifest_setup(k);
 	return err;
@@ -244,6 +246,7 @@ out:
 	if (k.base)
 		event_base_free(k.base);
 	sn_kbs_challenges_free(k.ch);
+	sn_kbs_certref_free(k.certs);
 	kbs_manifest_free(&k);
 	kbs_policy_cache_free(&k);
 	kbs_keys_free(&k);

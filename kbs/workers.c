@@ -109,6 +109,7 @@ static int worker_new(struct kbs *m, struct kbs **out)
 	w->admin_store = m->admin_store;
 	w->kr = m->kr;
 	w->ch = m->ch;
+	w->certs = m->certs;
 	w->metrics = m->metrics;
 	w->alim = m->alim;
 	w->wfs = m->wfs;

@@ -60,15 +60,14 @@ static double now_ms(void)
 }
 
 static int evidence(void *arg, const uint8_t rd[SN_REPORT_DATA_LEN],
-		    uint8_t **ev, size_t *len)
+		    struct sn_evidence **ev)
 {
 	if (gap_ms) {
 		struct timespec ts = {gap_ms / 1000, gap_ms % 1000 * 1000000L};
 
 		nanosleep(&ts, NULL);
 	}
-	return sn_evidence_produce(SN_TEE_SIM, platform, rd, meas, NULL, ev,
-				   len);
+	return sn_evidence_produce_ev(SN_TEE_SIM, platform, rd, meas, NULL, ev);
 }
 
 /* the KBS's token keys (GET /keys, once) and this node's TLS key */

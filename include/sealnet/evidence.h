@@ -162,6 +162,19 @@ int sn_evidence_add_certs(struct sn_evidence *ev, const uint8_t *buf,
 			  size_t len);
 int sn_evidence_add_cert_file(struct sn_evidence *ev, const char *path);
 
+/*
+ * The same JSON already parsed (a jansson object: sealnet-kbs's POST
+ * /attest carries it inside its body, docs/kbs-api.md), its members read
+ * as sn_evidence_parse reads them.  certs: the certificates given apart
+ * (DER; the object has no "auxblob" then), added in their order -- the
+ * evidence an auxblob of exactly these entries would give.  0 and *out,
+ * -EINVAL malformed.
+ */
+struct json_t;
+int sn_evidence_from_json(const struct json_t *obj,
+			  const struct sn_cert_der *certs, size_t n_certs,
+			  struct sn_evidence **out);
+
 /* Wire format: configfs-tsm-like JSON {provider,outblob,auxblob,mlog}.
  * *out is malloc'd (NUL-terminated, not counted in *len). */
 int sn_evidence_serialize(const struct sn_evidence *ev, uint8_t **out,
@@ -379,6 +392,13 @@ int sn_appraise_bound(const uint8_t *buf, size_t len,
 		      const struct sn_appraise_binding *binding,
 		      struct sn_appraisal *out);
 
+/* The same for evidence already parsed; ev NULL: evidence that did not
+ * parse (the appraisal holds reason malformed). */
+int sn_appraise_bound_ev(const struct sn_evidence *ev,
+			 const struct sn_policy_appraisal *policy, time_t at,
+			 const struct sn_appraise_binding *binding,
+			 struct sn_appraisal *out);
+
 /* Claims as a JSON object (malloc'd string). */
 int sn_claims_to_json(const struct sn_claims *c, char **out);
 /* "sim", "snp", "tdx" (anything else: "unknown").  The names used in the
@@ -425,6 +445,13 @@ int sn_evidence_produce(enum sn_tee tee, const char *platform_dir,
 			const uint8_t report_data[SN_REPORT_DATA_LEN],
 			const uint8_t measurement[SN_MEASUREMENT_LEN],
 			const struct sn_mlog *mlog, uint8_t **out, size_t *len);
+
+/* The same, not serialised (*out: sn_evidence_free). */
+int sn_evidence_produce_ev(enum sn_tee tee, const char *platform_dir,
+			   const uint8_t report_data[SN_REPORT_DATA_LEN],
+			   const uint8_t measurement[SN_MEASUREMENT_LEN],
+			   const struct sn_mlog *mlog,
+			   struct sn_evidence **out);
 
 /* Read a configfs-tsm report entry directory (provider, outblob and
  * optional auxblob files) after inblob was written.  Separate so tests can

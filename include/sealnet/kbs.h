@@ -440,20 +440,62 @@ int sn_kbs_token_check_manifest(const struct sn_workflow *wf,
 
 /* --- request parsing (the daemon; fuzzed) ---------------------------- */
 
-/* POST /attest: {"node", "challenge", "rek", "evidence"} and nothing
- * else; challenge and rek exactly 32 bytes of base64url, evidence
- * base64url of at most SN_EVIDENCE_MAX_INPUT bytes. */
+/* POST /attest: {"node", "challenge", "rek", "evidence", ["cert_refs"]}
+ * and nothing else (docs/kbs-api.md); challenge and rek exactly 32 bytes
+ * of base64url; evidence either base64url of at most
+ * SN_EVIDENCE_MAX_INPUT bytes of serialized evidence, or the evidence's
+ * configfs-tsm JSON object itself (members "provider", "outblob",
+ * "auxblob", "mlog", strings, "outblob" required); cert_refs only with
+ * an object that has no "auxblob" and is not TDX: 1..SN_EVIDENCE_MAX_CERTS
+ * distinct SHA-256 digests, each 32 bytes of base64url. */
+struct json_t;
 struct sn_kbs_attest_request {
 	char node[SN_KBS_NAME_MAX];
 	uint8_t challenge[SN_KBS_CHALLENGE_LEN];
 	uint8_t rek[SN_KBS_REK_LEN];
-	uint8_t *evidence; /* malloc'd; sn_kbs_attest_request_clear() */
+	uint8_t *evidence; /* the string form, decoded; malloc'd */
 	size_t evidence_len;
+	struct json_t *evidence_obj; /* or the object form (a reference) */
+	uint8_t cert_refs[SN_EVIDENCE_MAX_CERTS][SN_SHA256_LEN];
+	size_t n_cert_refs; /* 0: no "cert_refs" */
 };
 /* 0, or -EINVAL (malformed: the body is not exactly that) */
 int sn_kbs_attest_request_parse(const char *body, size_t len,
 				struct sn_kbs_attest_request *out);
 void sn_kbs_attest_request_clear(struct sn_kbs_attest_request *r);
+
+/* --- certificates by reference (certref.c) --------------------------- */
+
+/*
+ * The certificates of evidence the KBS accepted, by SHA-256 of their DER
+ * (docs/kbs-api.md "Certificates by reference"): at most cap entries
+ * (1..SN_KBS_CERTREF_CAP_MAX), each at most SN_KBS_CERTREF_DER_MAX bytes,
+ * the oldest replaced first; thread-safe.  add: 0 (also when held
+ * already), -E2BIG (empty or too large).  get: a malloc'd copy of the
+ * DER whose SHA-256 is h, or -ENOENT.
+ */
+#define SN_KBS_CERTREF_CAP_MAX 4096
+#define SN_KBS_CERTREF_DER_MAX 16384
+struct sn_kbs_certref;
+int sn_kbs_certref_new(size_t cap, struct sn_kbs_certref **out);
+void sn_kbs_certref_free(struct sn_kbs_certref *c);
+int sn_kbs_certref_add(struct sn_kbs_certref *c, const uint8_t *der,
+		       size_t len);
+int sn_kbs_certref_get(struct sn_kbs_certref *c, const uint8_t h[SN_SHA256_LEN],
+		       uint8_t **der, size_t *len);
+size_t sn_kbs_certref_count(struct sn_kbs_certref *c);
+/*
+ * The evidence of a POST /attest request, parsed: the string form as it
+ * arrived; the object form with the certificates its cert_refs name, each
+ * resolved in c to the exact DER with that SHA-256, in the order named
+ * (sn_evidence_from_json).  0 and *ev; -ENOENT and *unknown (malloc'd
+ * JSON array of {"reason": "certificate-unknown", "detail": reference in
+ * base64url}, one per reference c does not hold); -EINVAL (the
+ * evidence does not parse; *ev NULL); -ENOMEM.
+ */
+int sn_kbs_attest_evidence(struct sn_kbs_certref *c,
+			   const struct sn_kbs_attest_request *r,
+			   struct sn_evidence **ev, char **unknown);
 
 /* --- HTTPS client (CLI, tests) -------------------------------------- */
 
@@ -522,11 +564,20 @@ void sn_kbs_conn_close(struct sn_kbs_conn *c);
 
 /* --- a node's attestation (attest.c) ---------------------------------- */
 
-/* Produce evidence over report_data (e.g. sn_evidence_produce); *ev
- * malloc'd. */
+/* Produce evidence over report_data (e.g. sn_evidence_produce_ev); *ev:
+ * sn_evidence_free. */
 typedef int (*sn_kbs_evidence_fn)(void *arg,
 				  const uint8_t report_data[SN_REPORT_DATA_LEN],
-				  uint8_t **ev, size_t *len);
+				  struct sn_evidence **ev);
+/*
+ * The POST /attest body for ev bound to challenge ch and rek: the
+ * evidence as a JSON object; by_ref: its certificates as "cert_refs"
+ * (SHA-256 of each DER; not for TDX, whose quote carries its own), else
+ * in full ("auxblob").  *out malloc'd.
+ */
+int sn_kbs_attest_body(const char *node, const uint8_t ch[SN_KBS_CHALLENGE_LEN],
+		       const uint8_t rek[SN_KBS_REK_LEN],
+		       const struct sn_evidence *ev, bool by_ref, char **out);
 struct sn_kbs_attest_result {
 	char *token; /* malloc'd compact JWS */
 	int64_t expires_at;
@@ -535,7 +586,10 @@ struct sn_kbs_attest_result {
  * GET /challenge, evidence bound to it, to o->cert's key (the key of
  * o->ctx's certificate when the caller keeps a context: the key the
  * handshake proves), to rek and to mlog_digest (NULL: no log), POST
- * /attest as node, both on one TLS connection (sn_kbs_conn_*).  0 and *out; else
+ * /attest as node, both on one TLS connection (sn_kbs_conn_*); the
+ * evidence's certificates by reference, and when the KBS answers 409
+ * certificates-unknown, once more from a new challenge with them in
+ * full.  0 and *out; else
  * why says what failed (-EACCES: refused, the KBS's code and message).
  * Blocking, each request bounded by o->timeout_s.
  */

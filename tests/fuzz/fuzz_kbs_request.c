@@ -2,7 +2,10 @@
 /*
  * Fuzz the KBS's request parsers: the first byte picks one.
  *   0: POST /attest body (sn_kbs_attest_request_parse): what it accepts
- *      has the exact lengths promised
+ *      has the exact lengths promised (the string form: evidence of
+ *      1..SN_EVIDENCE_MAX_INPUT bytes; the object form: an object, at most
+ *      SN_EVIDENCE_MAX_CERTS distinct cert_refs and no auxblob with them),
+ *      and the object form goes on through sn_evidence_from_json
  *   1: a bearer token (sn_kbs_token_verify against a fixed key): nothing
  *      random verifies
  *   2: a sealed resource answer (sn_kbs_open): nothing random opens
@@ -11,6 +14,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <jansson.h>
 
 #include "sealnet/kbs.h"
 
@@ -51,10 +56,29 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		struct sn_kbs_attest_request r;
 
 		if (!sn_kbs_attest_request_parse(s, n, &r)) {
-			if (!r.evidence_len ||
-			    r.evidence_len > SN_EVIDENCE_MAX_INPUT ||
-			    sn_kbs_name_check(r.node))
+			struct sn_evidence *ev = NULL;
+
+			if (sn_kbs_name_check(r.node))
 				abort();
+			if (!r.evidence_obj &&
+			    (!r.evidence_len || r.n_cert_refs ||
+			     r.evidence_len > SN_EVIDENCE_MAX_INPUT))
+				abort();
+			if (r.evidence_obj &&
+			    (r.evidence || !json_is_object(r.evidence_obj) ||
+			     r.n_cert_refs > SN_EVIDENCE_MAX_CERTS ||
+			     (r.n_cert_refs &&
+			      json_object_get(r.evidence_obj, "auxblob"))))
+				abort();
+			for (size_t i = 0; i < r.n_cert_refs; i++)
+				for (size_t j = 0; j < i; j++)
+					if (!memcmp(r.cert_refs[i],
+						    r.cert_refs[j], 32))
+						abort();
+			if (r.evidence_obj &&
+			    !sn_evidence_from_json(r.evidence_obj, NULL, 0,
+						   &ev))
+				sn_evidence_free(ev);
 			sn_kbs_attest_request_clear(&r);
 		}
 		break;

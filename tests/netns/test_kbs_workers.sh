@@ -155,6 +155,11 @@ check "sealnet-kbs stops cleanly on SIGTERM (workers joined)" bash -c \
 # and sends the POST on a new one (2 connections for 1 attestation)
 jq '.request_timeout = 1' "$T/kbs.json" >"$T/kbs-t1.json"
 kbs_start h1 "$T/kbs-t1.json"
+# the restarted KBS holds no certificate: one attestation first (409
+# certificates-unknown, then in full), so the next names them by reference
+check "a first attestation after the restart" netns_exec h2 "$LOAD" --server "$SRV" \
+	--ca "$T/ca.pem" --cert "$T/node1.pem" --key "$T/node1.key" --node node1 \
+	--platform "$T/plat" --measurement "$M1" -c 1 -n 1
 c0=$(mval sealnet_kbs_tls_connections_total)
 check "an attestation pausing 2.5 s after its challenge (idle close at 1 s) succeeds" \
 	netns_exec h2 "$LOAD" --server "$SRV" --ca "$T/ca.pem" --cert "$T/node1.pem" \

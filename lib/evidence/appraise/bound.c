@@ -84,24 +84,23 @@ static void check_binding(const struct sn_appraise_binding *b,
 				 "runtime measurement log digest not allowed");
 }
 
-int sn_appraise_bound(const uint8_t *buf, size_t len,
-		      const struct sn_policy_appraisal *policy, time_t at,
-		      const struct sn_appraise_binding *binding,
-		      struct sn_appraisal *out)
+int sn_appraise_bound_ev(const struct sn_evidence *ev,
+			 const struct sn_policy_appraisal *policy, time_t at,
+			 const struct sn_appraise_binding *binding,
+			 struct sn_appraisal *out)
 {
 	uint8_t digest[SN_SHA384_LEN], expect[SN_REPORT_DATA_LEN];
-	struct sn_evidence *ev = NULL;
 	struct sn_appraisal *a;
 	struct sn_mlog log;
 	bool log_ok;
 	int err;
 
-	if (!buf || !binding || !binding->channel_binding || !out)
+	if (!binding || !binding->channel_binding || !out)
 		return -EINVAL;
 	a = calloc(1, sizeof(*a));
 	if (!a)
 		return -ENOMEM;
-	if (sn_evidence_parse(buf, len, &ev)) {
+	if (!ev) {
 		sn_appraisal_add(a, SN_R_MALFORMED,
 				 "evidence could not be parsed");
 		err = 0;
@@ -129,7 +128,23 @@ int sn_appraise_bound(const uint8_t *buf, size_t len,
 done:
 	*out = *a;
 cleanup:
-	sn_evidence_free(ev);
 	free(a);
+	return err;
+}
+
+int sn_appraise_bound(const uint8_t *buf, size_t len,
+		      const struct sn_policy_appraisal *policy, time_t at,
+		      const struct sn_appraise_binding *binding,
+		      struct sn_appraisal *out)
+{
+	struct sn_evidence *ev = NULL;
+	int err;
+
+	if (!buf || !binding || !binding->channel_binding || !out)
+		return -EINVAL;
+	if (sn_evidence_parse(buf, len, &ev))
+		ev = NULL;
+	err = sn_appraise_bound_ev(ev, policy, at, binding, out);
+	sn_evidence_free(ev);
 	return err;
 }

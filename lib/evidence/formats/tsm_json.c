@@ -61,16 +61,14 @@ static int blob(json_t *root, const char *key, uint8_t **out, size_t *len)
 	return 0;
 }
 
-int sn_tsm_json_parse(const char *json, size_t len, struct sn_evidence *ev)
+/* the members of a configfs-tsm JSON object into ev (zeroed) */
+static int tsm_root(json_t *root, struct sn_evidence *ev)
 {
 	uint8_t *outb = NULL, *aux = NULL, *mlog = NULL;
 	size_t outl, auxl, mlogl;
-	json_t *root, *prov;
+	json_t *prov;
 	int err;
 
-	root = sn_json_load_object(json, len, "configfs-tsm JSON");
-	if (!root)
-		return -EINVAL;
 	prov = json_object_get(root, "provider");
 	if (json_is_string(prov)) {
 		snprintf(ev->provider, sizeof(ev->provider), "%s",
@@ -101,8 +99,47 @@ out:
 	free(outb);
 	free(aux);
 	free(mlog);
+	return err;
+}
+
+int sn_tsm_json_parse(const char *json, size_t len, struct sn_evidence *ev)
+{
+	json_t *root = sn_json_load_object(json, len, "configfs-tsm JSON");
+	int err;
+
+	if (!root)
+		return -EINVAL;
+	err = tsm_root(root, ev);
 	json_decref(root);
 	return err;
+}
+
+int sn_evidence_from_json(const struct json_t *obj,
+			  const struct sn_cert_der *certs, size_t n_certs,
+			  struct sn_evidence **out)
+{
+	json_t *root = (json_t *)obj;
+	struct sn_evidence *ev = NULL;
+	int err;
+
+	if (!json_is_object(root) || n_certs > SN_EVIDENCE_MAX_CERTS ||
+	    (n_certs && json_object_get(root, "auxblob")))
+		return -EINVAL;
+	err = sn_evidence_new(&ev);
+	if (err)
+		return err;
+	ev->format = SN_FMT_TSM_JSON;
+	err = tsm_root(root, ev);
+	/* the certificates given apart, in their order: what an auxblob of
+	 * exactly these entries would have added */
+	for (size_t i = 0; !err && i < n_certs; i++)
+		err = sn_evidence_add_der(ev, certs[i].der, certs[i].len);
+	if (err) {
+		sn_evidence_free(ev);
+		return err;
+	}
+	*out = ev;
+	return 0;
 }
 
 static int set_b64(json_t *o, const char *key, const uint8_t *b, size_t len)

@@ -5,10 +5,10 @@
 
 #include "sealnet/evidence.h"
 
-int sn_evidence_produce(enum sn_tee tee, const char *platform_dir,
-			const uint8_t report_data[SN_REPORT_DATA_LEN],
-			const uint8_t measurement[SN_MEASUREMENT_LEN],
-			const struct sn_mlog *mlog, uint8_t **out, size_t *len)
+int sn_evidence_produce_ev(enum sn_tee tee, const char *platform_dir,
+			   const uint8_t report_data[SN_REPORT_DATA_LEN],
+			   const uint8_t measurement[SN_MEASUREMENT_LEN],
+			   const struct sn_mlog *mlog, struct sn_evidence **out)
 {
 	struct sn_evidence *ev = NULL;
 	uint8_t *log = NULL;
@@ -26,9 +26,26 @@ int sn_evidence_produce(enum sn_tee tee, const char *platform_dir,
 		err = sn_mlog_serialize(mlog, &log, &log_len);
 	if (!err && mlog)
 		err = sn_evidence_set_mlog(ev, log, log_len);
+	free(log);
+	if (err) {
+		sn_evidence_free(ev);
+		return err;
+	}
+	*out = ev;
+	return 0;
+}
+
+int sn_evidence_produce(enum sn_tee tee, const char *platform_dir,
+			const uint8_t report_data[SN_REPORT_DATA_LEN],
+			const uint8_t measurement[SN_MEASUREMENT_LEN],
+			const struct sn_mlog *mlog, uint8_t **out, size_t *len)
+{
+	struct sn_evidence *ev = NULL;
+	int err = sn_evidence_produce_ev(tee, platform_dir, report_data,
+					 measurement, mlog, &ev);
+
 	if (!err)
 		err = sn_evidence_serialize(ev, out, len);
-	free(log);
 	sn_evidence_free(ev);
 	return err;
 }
