@@ -38,9 +38,9 @@
 
 struct sn_eguard {
 	struct event *ev_notify, *ev_tick, *ev_events;
-	bool incident;	  /* found not sealnet's, not restored yet */
-	long since_ms;	  /* the finding or the last repair */
-	long check_us;	  /* cost of the last check */
+	bool incident; /* found not sealnet's, not restored yet */
+	long since_ms; /* the finding or the last repair */
+	long check_us; /* cost of the last check */
 	uint64_t checks;
 };
 

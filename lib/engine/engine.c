@@ -490,8 +490,7 @@ void sn_engine_close(struct sn_engine *e)
 	if (e->stop_fd >= 0)
 		close(e->stop_fd);
 	sn_eng_guard_free(e);
-	if (e->ev.fd >= 0 || e->ev.per_sec)
-		sn_eng_events_free(e);
+	sn_eng_events_free(e);
 	if (e->peers) {
 		for (unsigned int i = 0; i < SN_MAX_NODES; i++)
 			pthread_mutex_destroy(&e->peers[i].lock);

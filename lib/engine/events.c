@@ -7,9 +7,10 @@
  * one-second window, the number left out carried in the next event that
  * gets through; and, unlike there, the first drop of each reason in a
  * window gets its event even past per_sec (at most SN_DROP_MAX more), so
- * one notification per reason always reaches the monitor.  They are queued (up to SN_ENG_EV_RING; beyond, counted
- * as suppressed) for sealnetd, which reads them when the eventfd is
- * readable and sends them to `sealnet monitor` as the BPF engine's.
+ * one notification per reason always reaches the monitor.  They are queued (up
+ * to SN_ENG_EV_RING; beyond, counted as suppressed) for sealnetd, which reads
+ * them when the eventfd is readable and sends them to `sealnet monitor` as the
+ * BPF engine's.
  *
  * The flow: on egress the inner IPv4 packet the engine read from its
  * device (addresses, protocol, ports); on ingress the outer addresses of
@@ -32,17 +33,22 @@ int sn_eng_events_init(struct sn_engine *e, uint32_t per_sec)
 {
 	struct sn_eng_events *v = &e->ev;
 
-	v->per_sec = per_sec ? per_sec : 100;
-	pthread_mutex_init(&v->lock, NULL);
 	v->fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	return v->fd < 0 ? -errno : 0;
+	if (v->fd < 0)
+		return -errno;
+	pthread_mutex_init(&v->lock, NULL);
+	v->per_sec = per_sec ? per_sec : 100;
+	return 0;
 }
 
 void sn_eng_events_free(struct sn_engine *e)
 {
+	if (!e->ev.per_sec)
+		return;
 	if (e->ev.fd >= 0)
 		close(e->ev.fd);
 	e->ev.fd = -1;
+	e->ev.per_sec = 0;
 	pthread_mutex_destroy(&e->ev.lock);
 }
 
@@ -86,8 +92,8 @@ void sn_eng_event(struct sn_engine *e, struct sn_eng_peer *p,
 	uint64_t now = now_ns(), one = 1;
 	bool queued = false;
 
-	if (v->fd < 0)
-		return;
+	if (!v->per_sec || v->fd < 0)
+		return; /* not initialised (sn_eng_events_init) */
 	if (now - v->window_start > 1000000000ull) {
 		v->window_start = now;
 		v->count = 0;
@@ -128,8 +134,7 @@ int sn_engine_events_fd(struct sn_engine *e)
 	return e->ev.fd;
 }
 
-int sn_engine_events_consume(struct sn_engine *e, sn_dp_event_fn cb,
-			     void *arg)
+int sn_engine_events_consume(struct sn_engine *e, sn_dp_event_fn cb, void *arg)
 {
 	struct sn_eng_events *v = &e->ev;
 	struct sn_event batch[SN_ENG_EV_RING];

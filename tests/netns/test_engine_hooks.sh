@@ -181,4 +181,5 @@ m=$(count 7002 0 1e12)
 echo "   udp/7001 datagrams through in the 0.5 s after the tcx attach: $w"
 check "over the whole test: no forbidden datagram delivered but within that bound (7001: $n, 7002: $m)" \
 	[ "$n" = 0 -a "$m" = 0 ]
+echo "   engine guard on h1: $(grep -o 'device hooks verified (check: [0-9]* us' "$DP_DIR/h1.log" | head -1))"
 exit "$fails"
