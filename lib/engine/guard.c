@@ -15,9 +15,13 @@
  *    finds nothing in the common case), so a packet read after a change
  *    was made is never carried on the old verification.  A notification
  *    lost to a full socket buffer (ENOBUFS) counts as a change.
+ *  - tcx programs, which raise no notification: the engine asks the
+ *    kernel at most every SN_ENG_TCX_MS, before a packet crosses
+ *    (tcx_look);
  *  - sealnetd's periodic check (daemon/engine_guard.c): program ids of
  *    every clsact filter, tcx, netkit and XDP program on the device
- *    (sn_dp_engine_check); tcx attachments raise no notification.
+ *    (sn_dp_engine_check), for what neither of the above sees (an XDP
+ *    program attached through a BPF link).
  * Only sealnetd opens it, after such a check that found exactly sealnet's
  * programs and started after the last change the engine saw (seq).
  */
@@ -26,8 +30,10 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
+#include <bpf/bpf.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 
@@ -136,11 +142,60 @@ void sn_eng_guard_poll(struct sn_engine *e)
 	}
 }
 
+/*
+ * tcx (kernel >= 6.6) sends no notification: before a packet crosses, at
+ * most every SN_ENG_TCX_MS, ask the kernel whether any tcx program is on
+ * the device (two BPF_PROG_QUERY calls).  None may be: while one is, each
+ * look counts as a change, so no verification older than the look opens
+ * the gate; sealnetd is woken when one appears (its check then finds and
+ * reports it).
+ */
+#define ATTACH_TCX_INGRESS 46 /* BPF_TCX_INGRESS (uapi 6.1 predates it) */
+#define ATTACH_TCX_EGRESS  47 /* BPF_TCX_EGRESS */
+
+static bool tcx_present(const struct sn_engine *e)
+{
+	static const int type[2] = {ATTACH_TCX_EGRESS, ATTACH_TCX_INGRESS};
+
+	for (int d = 0; d < 2; d++) {
+		LIBBPF_OPTS(bpf_prog_query_opts, q);
+		int err = bpf_prog_query_opts(
+			e->ifindex, (enum bpf_attach_type)type[d], &q);
+
+		if (!err && q.prog_cnt)
+			return true;
+	}
+	return false; /* none, or no tcx in this kernel */
+}
+
+static void tcx_look(struct sn_engine *e)
+{
+	struct sn_eng_guard *g = &e->guard;
+	struct timespec ts;
+	uint64_t now, one = 1;
+	bool was;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	now = (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+	if (now - g->tcx_at < SN_ENG_TCX_MS)
+		return;
+	g->tcx_at = now;
+	was = g->tcx_seen;
+	g->tcx_seen = tcx_present(e);
+	if (!g->tcx_seen)
+		return;
+	atomic_fetch_add(&g->seq, 1);
+	if (!was && write(g->notify_fd, &one, sizeof(one)) < 0) {
+		/* counter full: the daemon has a wake-up pending anyway */
+	}
+}
+
 bool sn_eng_guard_pass(struct sn_engine *e, struct sn_eng_peer *p, uint64_t n)
 {
 	struct sn_eng_guard *g = &e->guard;
 
 	sn_eng_guard_poll(e);
+	tcx_look(e);
 	if (atomic_load_explicit(&g->ok_seq, memory_order_acquire) ==
 	    atomic_load_explicit(&g->seq, memory_order_relaxed))
 		return true;

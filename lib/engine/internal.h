@@ -61,7 +61,10 @@ struct sn_eng_guard {
 	int nl_fd;     /* NETLINK_ROUTE, RTNLGRP_TC + RTNLGRP_LINK */
 	int notify_fd; /* eventfd: readable after seq moved */
 	_Atomic uint64_t seq, ok_seq;
+	uint64_t tcx_at; /* engine thread: last tcx look, ms */
+	bool tcx_seen;	 /* ... found a tcx program */
 };
+#define SN_ENG_TCX_MS 10u /* tcx look at most this often */
 
 /*
  * events.c: drop events (struct sn_event, as the BPF programs' ring
