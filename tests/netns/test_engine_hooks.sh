@@ -50,7 +50,10 @@ FOREIGN="$SN_BUILD/tests/netns/foreign_prog"
 [ -x "$FOREIGN" ] || netns_fail "no $FOREIGN (build first)"
 
 r() { printf '{"peer":"%s","direction":"%s","protocol":"udp","port":%s}' "$1" "$2" "$3"; }
-dp_config h1 "h2" "$(r h2 egress 7000), $(r h2 egress 7002)"
+dp_config h1 "h2" "$(r h2 egress 7000), $(r h2 egress 7002)" '"metrics_listen": "127.0.0.1:9477",'
+metric() { # NAME: h1's sample of NAME
+	netns_exec h1 curl -s --max-time 5 http://127.0.0.1:9477/metrics | awk -v n="$1" '$1 == n { print $2 }'
+}
 dp_config h2 "h1" "$(r h1 ingress 7000), $(r h1 ingress 7001)"
 for h in h1 h2; do
 	jq '. + {dataplane: {engine: "simd"}}' "$DP_DIR/$h.json" >"$DP_DIR/$h.simd"
@@ -84,6 +87,7 @@ own_filter() { # H DIR: sealnet's filter (pref 1, handle 0x5e1) is on sn-H's DIR
 		grep -q '^filter protocol all pref 1 bpf chain 0 handle 0x5e1 .*sn_tun_'
 }
 check "h1's TUN hooks hold sealnet's programs" own_filter h1 egress
+check "metrics: sealnet_engine_hooks_ok 1" [ "$(metric sealnet_engine_hooks_ok)" = 1 ]
 check "h2's TUN hooks hold sealnet's programs" own_filter h2 ingress
 
 # one attack: NAME HOST FORBIDDEN-PORT DIR NOTIFIED(1: netlink, 0: period) CMD...
@@ -103,7 +107,10 @@ attack() {
 	quiet=$(plus "$t0" 0.02)
 	after=$t0
 	[ "$nl" = 1 ] || { quiet=$(plus "$t0" 0.02); after=$quiet; }
-	sleep 4.5
+	[ "$h" = h1 ] && sleep 0.3 && mid=$(metric sealnet_engine_hooks_ok)
+	sleep 4.2
+	[ "$h" = h1 ] && check "$name: metrics: sealnet_engine_hooks_ok $mid during, $(metric sealnet_engine_hooks_ok) after" \
+		[ "$mid" = 0 -a "$(metric sealnet_engine_hooks_ok)" = 1 ]
 	n=$(count "$fp" "$after" 1e12)
 	check "$name: forbidden udp/$fp not delivered ($n)" [ "$n" = 0 ]
 	n=$(count 7000 "$quiet" "$(plus "$t0" 0.9)")
