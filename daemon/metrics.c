@@ -167,8 +167,7 @@ static int build_page(struct sealnetd *d, struct sn_prom *p)
 			       "they do not (the engine then drops "
 			       "everything).");
 		sn_prom_u64(p, "sealnet_engine_hooks_ok", NULL, !incident);
-		sn_prom_family(p, "sealnet_engine_guard_check_seconds",
-			       "gauge",
+		sn_prom_family(p, "sealnet_engine_guard_check_seconds", "gauge",
 			       "Duration of the last check of the SIMD "
 			       "engine's device hooks.");
 		sn_prom_f64(p, "sealnet_engine_guard_check_seconds", NULL,

@@ -86,7 +86,7 @@ void sn_engine_teardown(struct sealnetd *d);
  * SN_ENGINE_GUARD_MS; sealnetd restores them SN_ENGINE_GUARD_HOLD_MS
  * after a finding.  incident: the hooks are not sealnet's now (the cost
  * of the last check in *check_us, may be NULL). */
-#define SN_ENGINE_GUARD_MS 200
+#define SN_ENGINE_GUARD_MS	200
 #define SN_ENGINE_GUARD_HOLD_MS 1000
 struct sn_eguard;
 int sn_engine_guard_start(struct sealnetd *d);

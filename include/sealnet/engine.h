@@ -90,8 +90,7 @@ bool sn_engine_guard_open(struct sn_engine *e);
  * lib/engine/events.c): events_fd is readable when some are queued;
  * consume hands each to cb and returns how many. */
 int sn_engine_events_fd(struct sn_engine *e);
-int sn_engine_events_consume(struct sn_engine *e, sn_dp_event_fn cb,
-			     void *arg);
+int sn_engine_events_consume(struct sn_engine *e, sn_dp_event_fn cb, void *arg);
 
 /* Extend the runtime measurement log with the engine's binary: SHA-384
  * of the executable that contains it (/proc/self/exe: sealnetd, which

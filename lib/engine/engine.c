@@ -433,10 +433,11 @@ static void *engine_main(void *arg)
 	}
 	for (;;) {
 		int r = sn_eng_rx_run(rx), t = sn_eng_tx_run(tx, TX_BURST);
-		struct pollfd pf[4] = {{.fd = e->udp_fd, .events = POLLIN},
-				       {.fd = e->tun_fd, .events = POLLIN},
-				       {.fd = e->stop_fd, .events = POLLIN},
-				       {.fd = e->guard.nl_fd, .events = POLLIN}};
+		struct pollfd pf[4] = {
+			{.fd = e->udp_fd, .events = POLLIN},
+			{.fd = e->tun_fd, .events = POLLIN},
+			{.fd = e->stop_fd, .events = POLLIN},
+			{.fd = e->guard.nl_fd, .events = POLLIN}};
 
 		if ((r < 0 && r != -EAGAIN) || (t < 0 && t != -EAGAIN))
 			break; /* logged by the direction */

@@ -116,8 +116,7 @@ void sn_eng_guard_poll(struct sn_engine *e);
 /* Before n packets (of peer p, may be NULL) cross the engine: true when
  * the hooks are verified and unchanged since; otherwise counts and
  * reports the drop (ENGINE_HOOKS) and returns false. */
-bool sn_eng_guard_pass(struct sn_engine *e, struct sn_eng_peer *p,
-		       uint64_t n);
+bool sn_eng_guard_pass(struct sn_engine *e, struct sn_eng_peer *p, uint64_t n);
 
 int sn_eng_events_init(struct sn_engine *e, uint32_t per_sec);
 void sn_eng_events_free(struct sn_engine *e);

@@ -392,7 +392,8 @@ int sn_eng_tx_run(struct sn_eng_tx *t, unsigned int max)
 				 SN_ENG_VNET_HLEN + SN_ENG_MAX_PKT);
 
 		if (n > 0) {
-			sn_eng_ev_egress(t->e, t->in + IN_OFF + SN_ENG_VNET_HLEN,
+			sn_eng_ev_egress(t->e,
+					 t->in + IN_OFF + SN_ENG_VNET_HLEN,
 					 n > SN_ENG_VNET_HLEN ?
 						 (size_t)n - SN_ENG_VNET_HLEN :
 						 0);
