@@ -24,6 +24,7 @@ int sn_engine_setup(struct sealnetd *d)
 		.mark = sn_dp_engine_mark(d->dp),
 		.link_mtu = sn_dp_link_mtu(d->dp),
 		.counter_limit = sn_dp_counter_limit(d->dp),
+		.events_per_sec = d->cfg->dp.events_per_sec,
 	};
 	struct sn_dp_key_sink sink;
 	char name[16];

@@ -157,6 +157,22 @@ static int build_page(struct sealnetd *d, struct sn_prom *p)
 		       "map.");
 	sn_prom_f64(p, "sealnet_watchdog_tick_seconds", NULL,
 		    (double)st->watchdog_tick_us / 1e6);
+	if (d->engine) {
+		long us = 0;
+		bool incident = sn_engine_guard_incident(d, &us);
+
+		sn_prom_family(p, "sealnet_engine_hooks_ok", "gauge",
+			       "1 while the SIMD engine's device hooks hold "
+			       "exactly sealnet's policy programs, 0 while "
+			       "they do not (the engine then drops "
+			       "everything).");
+		sn_prom_u64(p, "sealnet_engine_hooks_ok", NULL, !incident);
+		sn_prom_family(p, "sealnet_engine_guard_check_seconds", "gauge",
+			       "Duration of the last check of the SIMD "
+			       "engine's device hooks.");
+		sn_prom_f64(p, "sealnet_engine_guard_check_seconds", NULL,
+			    (double)us / 1e6);
+	}
 	sn_prom_family(p, "sealnet_drops_total", "counter",
 		       "Packets dropped by the data plane, by reason "
 		       "(include/sealnet/abi.h, docs/wire-format.md).");

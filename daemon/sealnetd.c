@@ -145,7 +145,7 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 	event_base_loopbreak(d->base);
 }
 
-static void on_drop(const struct sn_event *ev, void *arg)
+void sn_on_drop(const struct sn_event *ev, void *arg)
 {
 	struct sealnetd *d = arg;
 	char s[INET_ADDRSTRLEN], t[INET_ADDRSTRLEN];
@@ -175,7 +175,7 @@ static void on_events(evutil_socket_t fd, short what, void *arg)
 {
 	struct sealnetd *d = arg;
 
-	sn_dp_events_consume(d->dp, on_drop, d);
+	sn_dp_events_consume(d->dp, sn_on_drop, d);
 }
 
 /* Fail closed: every configured peer stays known to the data plane (so
@@ -535,6 +535,8 @@ int main(int argc, char **argv)
 	if (!d.ev_watch ||
 	    event_add(d.ev_watch, &(struct timeval){ .tv_sec = 1 }))
 		goto out;
+	if (sn_engine_guard_start(&d))
+		goto out;
 	if (sn_metrics_start(&d) || sn_kbst_start(&d) || sn_make_start(&d) ||
 	    sn_static_start(&d) || sn_kbsc_start(&d))
 		goto out;
@@ -571,6 +573,7 @@ out:
 		event_free(d.ev_sigterm);
 	if (d.ev_sighup)
 		event_free(d.ev_sighup);
+	sn_engine_guard_stop(&d);
 	sn_engine_teardown(&d);
 	if (rc == 0 && d.dp && !d.cfg->on_stop_detach) {
 		if (sn_dp_release(d.dp) == 0)

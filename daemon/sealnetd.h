@@ -59,6 +59,7 @@ struct sealnetd {
 	struct sn_kbsc *kbsc;		/* kbs_client.c, NULL: no KBS */
 	struct sn_kbst *kbst;		/* kbs_token.c, NULL: no token mode */
 	struct sn_fedn *fedn;		/* fed_peers.c: peer domains' bundles */
+	struct sn_eguard *eguard;	/* engine_guard.c; NULL: no engine */
 };
 
 /* status.c: a snapshot of the state in the control protocol's terms
@@ -78,6 +79,21 @@ void sn_status_snap_release(struct sn_status_snap *s);
  * plane is released or closed. */
 int sn_engine_setup(struct sealnetd *d);
 void sn_engine_teardown(struct sealnetd *d);
+
+/* engine_guard.c: the SIMD engine's gate and drop events (after the
+ * event base exists; stop before sn_engine_teardown).  The engine's
+ * device hooks are checked on every change the engine reports and every
+ * SN_ENGINE_GUARD_MS; sealnetd restores them SN_ENGINE_GUARD_HOLD_MS
+ * after a finding.  incident: the hooks are not sealnet's now (the cost
+ * of the last check in *check_us, may be NULL). */
+#define SN_ENGINE_GUARD_MS	200
+#define SN_ENGINE_GUARD_HOLD_MS 1000
+struct sn_eguard;
+int sn_engine_guard_start(struct sealnetd *d);
+void sn_engine_guard_stop(struct sealnetd *d);
+bool sn_engine_guard_incident(struct sealnetd *d, long *check_us);
+/* sealnetd.c: a drop event (BPF ring buffer or engine) to the monitors */
+void sn_on_drop(const struct sn_event *ev, void *arg);
 
 /* control_server.c: the control socket */
 int sn_ctl_start(struct sealnetd *d);

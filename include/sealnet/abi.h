@@ -84,7 +84,8 @@ _Static_assert(sizeof(struct sn_wire_hdr) == SN_HDR_LEN, "wire header");
 	X(ETHERTYPE, "VLAN-tagged or non-IP frame to or from a protected peer (or unprotected mode drop)") \
 	X(KEY_CHANGED, "key slot replaced while the packet was sealed or opened (rekey race)") \
 	X(RESERVED, "sealnet header reserved bits not zero")                 \
-	X(ENGINE_BYPASS, "packet to a protected peer that bypassed the SIMD engine")
+	X(ENGINE_BYPASS, "packet to a protected peer that bypassed the SIMD engine") \
+	X(ENGINE_HOOKS, "SIMD engine's device hooks not exactly sealnet's policy programs (fail closed)")
 
 enum sn_drop_reason {
 #define SN_X_ENUM(name, text) SN_DROP_##name,

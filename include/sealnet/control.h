@@ -132,7 +132,7 @@
  *   hello     {"event": "hello", "node"}: first line to a new monitor
  *     node       string  this node's name
  *   drop      a packet dropped by the data plane (rate-limited in the
- *             kernel)
+ *             kernel) or the SIMD engine (rate-limited there alike)
  *     ts_ns      int     kernel monotonic time of the drop, ns
  *     reason     string  the drop reason's name (as in "drops")
  *     text       string  its meaning
@@ -163,7 +163,9 @@
  *     make only:    session string  the new session's id (as in the
  *                                   status's "session")
  *   tampered  the watchdog found the data plane changed: keys revoked,
- *             foreign programs removed
+ *             foreign programs removed; or the SIMD engine's device hooks
+ *             are not sealnet's (reason starts "SIMD engine device"):
+ *             the engine drops everything until sealnetd restored them
  *     text       string  what happened
  *     reason     string  what the watchdog found (as "dataplane_reason")
  *   A monitor refused (more than 16 at once) gets an ERROR ANSWER line.

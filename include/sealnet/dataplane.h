@@ -238,6 +238,21 @@ uint32_t sn_dp_engine_mark(struct sn_dataplane *dp);
 uint16_t sn_dp_udp_port(struct sn_dataplane *dp);
 uint32_t sn_dp_link_mtu(struct sn_dataplane *dp);
 
+/*
+ * The SIMD engine's device hooks (lib/dataplane/engine_hooks.c), for the
+ * engine's gate (sn_engine_guard_*): sn_dp_engine_check looks at every
+ * clsact filter, tcx, netkit and XDP program on the device attached by
+ * sn_dp_engine_attach, as sn_dp_check_attached does on the interface:
+ * 0 when the only ones are sealnet's filters running the loaded
+ * sn_tun_egress / sn_tun_ingress (by program id), -EPERM otherwise (why
+ * names the device and what was found, or that the hooks could not be
+ * listed: the clsact qdisc is gone), -ENODEV without an attached device.
+ * sn_dp_engine_enforce puts sealnet's filters back and removes anything
+ * else from the device's hooks; 0 or negative errno.
+ */
+int sn_dp_engine_check(struct sn_dataplane *dp, char *why, size_t why_len);
+int sn_dp_engine_enforce(struct sn_dataplane *dp);
+
 /* Names and texts of drop reasons. */
 const char *sn_drop_name(unsigned int reason);
 const char *sn_drop_text(unsigned int reason);

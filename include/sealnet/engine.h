@@ -42,6 +42,7 @@ struct sn_engine_opts {
 	uint32_t mark;		/* SO_MARK of the UDP socket */
 	uint32_t link_mtu;	/* the protected interface's MTU */
 	uint64_t counter_limit; /* refuse to seal at this counter */
+	uint32_t events_per_sec; /* drop events a second; 0: 100 */
 };
 
 /* Create the device (down until sn_engine_start) and the socket. */
@@ -67,6 +68,29 @@ void sn_engine_close(struct sn_engine *e);
 void sn_engine_drop_counts(struct sn_engine *e, uint64_t counts[SN_DROP_MAX]);
 void sn_engine_peer_stats(struct sn_engine *e, uint32_t peer_id,
 			  struct sn_peer_stats *ps);
+
+/*
+ * The gate (lib/engine/guard.c; docs/sealnetd.md "SIMD engine guard"):
+ * the engine carries no packet, in either direction, unless the hooks of
+ * its device were verified (by sealnetd: sn_dp_engine_check) after the
+ * last change the engine saw on them.  It starts closed.
+ *  guard_fd:   readable when the engine saw a change (the gate closed);
+ *  guard_seq:  the changes seen so far (drains guard_fd): read it, then
+ *              check the hooks, then guard_set(seq) when they are exactly
+ *              sealnet's (the gate opens unless another change came since)
+ *              or guard_set(0) (closed);
+ *  guard_open: whether the gate is open now.
+ */
+int sn_engine_guard_fd(struct sn_engine *e);
+uint64_t sn_engine_guard_seq(struct sn_engine *e);
+void sn_engine_guard_set(struct sn_engine *e, uint64_t seq);
+bool sn_engine_guard_open(struct sn_engine *e);
+
+/* Drop events (struct sn_event, as the BPF ring buffer's; rate-limited,
+ * lib/engine/events.c): events_fd is readable when some are queued;
+ * consume hands each to cb and returns how many. */
+int sn_engine_events_fd(struct sn_engine *e);
+int sn_engine_events_consume(struct sn_engine *e, sn_dp_event_fn cb, void *arg);
 
 /* Extend the runtime measurement log with the engine's binary: SHA-384
  * of the executable that contains it (/proc/self/exe: sealnetd, which

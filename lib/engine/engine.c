@@ -203,6 +203,7 @@ int sn_engine_open(const struct sn_engine_opts *o, struct sn_engine **out)
 	if (!e)
 		return -ENOMEM;
 	e->tun_fd = e->udp_fd = e->stop_fd = -1;
+	e->guard.nl_fd = e->guard.notify_fd = e->ev.fd = -1;
 	e->self_id = o->self_id;
 	e->udp_port = o->udp_port;
 	e->mark = o->mark;
@@ -218,6 +219,14 @@ int sn_engine_open(const struct sn_engine_opts *o, struct sn_engine **out)
 	e->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (e->stop_fd < 0) {
 		err = -errno;
+		goto fail;
+	}
+	err = sn_eng_events_init(e, o->events_per_sec);
+	if (!err)
+		err = sn_eng_guard_init(e); /* before the device exists */
+	if (err) {
+		sn_err("engine: its event or rtnetlink sockets failed: %s",
+		       strerror(-err));
 		goto fail;
 	}
 	err = tun_create(e, o->tun_name);
@@ -424,20 +433,24 @@ static void *engine_main(void *arg)
 	}
 	for (;;) {
 		int r = sn_eng_rx_run(rx), t = sn_eng_tx_run(tx, TX_BURST);
-		struct pollfd pf[3] = {{.fd = e->udp_fd, .events = POLLIN},
-				       {.fd = e->tun_fd, .events = POLLIN},
-				       {.fd = e->stop_fd, .events = POLLIN}};
+		struct pollfd pf[4] = {
+			{.fd = e->udp_fd, .events = POLLIN},
+			{.fd = e->tun_fd, .events = POLLIN},
+			{.fd = e->stop_fd, .events = POLLIN},
+			{.fd = e->guard.nl_fd, .events = POLLIN}};
 
 		if ((r < 0 && r != -EAGAIN) || (t < 0 && t != -EAGAIN))
 			break; /* logged by the direction */
 		if (r != -EAGAIN || t != -EAGAIN)
 			continue;
-		if (poll(pf, 3, -1) < 0 && errno != EINTR) {
+		if (poll(pf, 4, -1) < 0 && errno != EINTR) {
 			sn_err("engine: poll failed: %s", strerror(errno));
 			break;
 		}
 		if (pf[2].revents)
 			break;
+		if (pf[3].revents)
+			sn_eng_guard_poll(e); /* changes seen while idle */
 	}
 out:
 	sn_eng_tx_free(tx);
@@ -477,6 +490,8 @@ void sn_engine_close(struct sn_engine *e)
 		close(e->udp_fd);
 	if (e->stop_fd >= 0)
 		close(e->stop_fd);
+	sn_eng_guard_free(e);
+	sn_eng_events_free(e);
 	if (e->peers) {
 		for (unsigned int i = 0; i < SN_MAX_NODES; i++)
 			pthread_mutex_destroy(&e->peers[i].lock);

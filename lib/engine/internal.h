@@ -49,6 +49,48 @@ struct sn_eng_peer {
 	_Atomic uint64_t tx_packets, tx_bytes, rx_packets, rx_bytes, drops;
 };
 
+/*
+ * guard.c: the engine carries a packet only while its TUN device's hooks
+ * are known to hold exactly sealnet's policy programs.  seq counts the
+ * changes the engine thread has seen on the device (rtnetlink TC and link
+ * notifications, or lost ones); ok_seq is the seq at which sealnetd last
+ * verified the hooks (sn_engine_guard_set), 0: not verified.  The gate is
+ * open while ok_seq == seq.  Only the engine thread writes seq; the
+ * daemon's thread writes ok_seq.
+ */
+struct sn_eng_guard {
+	int nl_fd;     /* NETLINK_ROUTE, RTNLGRP_TC + RTNLGRP_LINK */
+	int notify_fd; /* eventfd: readable after seq moved */
+	_Atomic uint64_t seq, ok_seq;
+	uint64_t tcx_at; /* engine thread: last tcx look, ms */
+	bool tcx_seen;	 /* ... found a tcx program */
+};
+#define SN_ENG_TCX_MS 10u /* tcx look at most this often */
+
+/*
+ * events.c: drop events (struct sn_event, as the BPF programs' ring
+ * buffer), rate-limited to per_sec a second like theirs, queued for
+ * sealnetd (sn_engine_events_consume).  The flow of the packet being
+ * handled is noted before each one (sn_eng_ev_egress / _ingress) and
+ * read only when an event is made.
+ */
+#define SN_ENG_EV_RING 64u
+struct sn_eng_events {
+	/* engine thread only */
+	uint32_t per_sec, count, suppressed;
+	uint64_t window_start;
+	uint64_t reasons; /* bit per reason with an event in this window */
+	uint8_t dir;
+	const uint8_t *pkt; /* egress: the IPv4 packet read from the device */
+	size_t len;
+	uint32_t saddr, daddr; /* ingress: outer addresses */
+	/* shared with the consumer, under lock */
+	pthread_mutex_t lock;
+	struct sn_event ring[SN_ENG_EV_RING];
+	unsigned int head, n;
+	int fd; /* eventfd: readable when the ring holds events */
+};
+
 struct sn_engine {
 	int tun_fd, udp_fd, stop_fd; /* stop_fd: eventfd, readable = stop */
 	int ifindex;
@@ -64,7 +106,40 @@ struct sn_engine {
 	pthread_t thread;
 	bool started;
 	_Atomic uint64_t drops[SN_DROP_MAX];
+	struct sn_eng_guard guard;
+	struct sn_eng_events ev;
 };
+
+int sn_eng_guard_init(struct sn_engine *e);
+void sn_eng_guard_free(struct sn_engine *e);
+/* Read the device's pending notifications (never blocks). */
+void sn_eng_guard_poll(struct sn_engine *e);
+/* Before n packets (of peer p, may be NULL) cross the engine: true when
+ * the hooks are verified and unchanged since; otherwise counts and
+ * reports the drop (ENGINE_HOOKS) and returns false. */
+bool sn_eng_guard_pass(struct sn_engine *e, struct sn_eng_peer *p, uint64_t n);
+
+int sn_eng_events_init(struct sn_engine *e, uint32_t per_sec);
+void sn_eng_events_free(struct sn_engine *e);
+/* one drop event (rate-limited) for the flow last noted */
+void sn_eng_event(struct sn_engine *e, struct sn_eng_peer *p,
+		  unsigned int reason);
+
+static inline void sn_eng_ev_egress(struct sn_engine *e, const uint8_t *pkt,
+				    size_t len)
+{
+	e->ev.dir = SN_DIR_EGRESS;
+	e->ev.pkt = pkt;
+	e->ev.len = len;
+}
+
+static inline void sn_eng_ev_ingress(struct sn_engine *e, uint32_t saddr,
+				     uint32_t daddr)
+{
+	e->ev.dir = SN_DIR_INGRESS;
+	e->ev.saddr = saddr;
+	e->ev.daddr = daddr;
+}
 
 static inline void sn_eng_drop(struct sn_engine *e, struct sn_eng_peer *p,
 			       unsigned int reason, uint64_t n)
@@ -72,6 +147,7 @@ static inline void sn_eng_drop(struct sn_engine *e, struct sn_eng_peer *p,
 	atomic_fetch_add_explicit(&e->drops[reason], n, memory_order_relaxed);
 	if (p)
 		atomic_fetch_add_explicit(&p->drops, n, memory_order_relaxed);
+	sn_eng_event(e, p, reason);
 }
 
 /*

@@ -96,6 +96,8 @@ static void tun_write(void *arg, const void *owner, const uint8_t *b,
 {
 	struct sn_eng_rx *t = arg;
 
+	if (!sn_eng_guard_pass(t->e, (struct sn_eng_peer *)owner, n))
+		return; /* guard.c: the device's hooks are not verified */
 	if (write(t->e->tun_fd, b, len) < 0)
 		sn_eng_drop(t->e, (struct sn_eng_peer *)owner, SN_DROP_HELPER,
 			    n);
@@ -265,6 +267,7 @@ static void handle(struct sn_eng_rx *t, struct mmsghdr *mm, uint8_t *buf)
 			md.ttl = (uint8_t)ttl;
 		}
 	}
+	sn_eng_ev_ingress(t->e, md.saddr, md.daddr); /* events.c */
 	for (size_t off = 0; off < len; off += seg)
 		open_one(t, &md, buf + off, len - off < seg ? len - off : seg);
 }

@@ -392,7 +392,13 @@ int sn_eng_tx_run(struct sn_eng_tx *t, unsigned int max)
 				 SN_ENG_VNET_HLEN + SN_ENG_MAX_PKT);
 
 		if (n > 0) {
-			handle(t, (size_t)n);
+			sn_eng_ev_egress(t->e,
+					 t->in + IN_OFF + SN_ENG_VNET_HLEN,
+					 n > SN_ENG_VNET_HLEN ?
+						 (size_t)n - SN_ENG_VNET_HLEN :
+						 0);
+			if (sn_eng_guard_pass(t->e, NULL, 1)) /* guard.c */
+				handle(t, (size_t)n);
 			done++;
 			continue;
 		}
