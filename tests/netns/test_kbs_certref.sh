@@ -16,21 +16,12 @@
 set -eu
 here=$(dirname "$0")
 . "$here/lib.sh"
-SN_BUILD=${SEALNET_BUILD:-$(cd "$here/../.." && pwd)/build/test}
-SEALNET="$SN_BUILD/cli/sealnet"
-KBS="$SN_BUILD/kbs/sealnet-kbs"
+. "$here/kbs_pki.sh"
+kbs_test_init 2 sqlite3
 LOAD="$SN_BUILD/bench/kbs_load"
-T=$(mktemp -d /tmp/sealnet-kbsref.XXXXXX)
-for c in openssl curl jq sqlite3; do
-	command -v $c >/dev/null || netns_fail "needs $c (scripts/setup installs it)"
-done
-netns_init
-trap 'rc=$?; netns_cleanup; rm -rf "$T"; netns_trap $rc' EXIT
-netns_topology 2
 K=$(netns_addr h1)
 SRV="$K:8443"
 
-. "$here/kbs_pki.sh"
 kbs_pki "$K"
 for n in node1 node2; do mk_self $n $n; done
 "$SEALNET" sim-tee init "$T/plat1" >"$T/plat1.txt"

@@ -18,22 +18,13 @@
 set -eu
 here=$(dirname "$0")
 . "$here/lib.sh"
-SN_BUILD=${SEALNET_BUILD:-$(cd "$here/../.." && pwd)/build/test}
-SEALNET="$SN_BUILD/cli/sealnet"
-KBS="$SN_BUILD/kbs/sealnet-kbs"
+. "$here/kbs_pki.sh"
+kbs_test_init 2 sqlite3 python3
 RAW="$here/kbs_raw.py"
-T=$(mktemp -d /tmp/sealnet-kbsfr.XXXXXX)
-for c in openssl curl jq sqlite3 python3; do
-	command -v $c >/dev/null || netns_fail "needs $c (scripts/setup installs it)"
-done
-netns_init
-trap 'rc=$?; netns_cleanup; rm -rf "$T"; netns_trap $rc' EXIT
-netns_topology 2
 K=$(netns_addr h1)
 A=$(netns_addr h2)
 SRV="$K:8443"
 
-. "$here/kbs_pki.sh"
 kbs_pki "$K"
 mk_self node1 node1
 mk_self evil evil
