@@ -73,6 +73,26 @@ static const char *authority(const struct sn_workflow *wf, size_t d,
 	return "malformed";
 }
 
+/* a peer's event this KBS does not follow: logged, counted, audited, and
+ * passed (the position moves past it, recorded with the audit row) */
+static void refuse_event(struct kbs_peer *p, json_int_t seq,
+			 const char *action, const char *subject,
+			 const char *code, const char *detail)
+{
+	struct kbs *k = p->f->k;
+	const struct sn_kbs_audit_in a = { "federation", action, subject, code,
+					   detail };
+
+	sn_warn("federation: %s", detail);
+	p->events_refused++;
+	kbs_metrics_refused(k, action, code);
+	if (sn_kbs_peer_events_skip(k->st, p->domain, seq, &a))
+		sn_err("federation: cannot record refused event %lld of domain "
+		       "%s",
+		       (long long)seq, p->domain);
+	p->events_after = seq;
+}
+
 static void apply_event(struct kbs_peer *p, json_t *ev)
 {
 	struct kbs *k = p->f->k;
@@ -107,20 +127,8 @@ static void apply_event(struct kbs_peer *p, json_t *ev)
 			 "re-published here is lifted only by a withdrawal's "
 			 "re-admission",
 			 p->domain, (long long)seq, op, kind, value, reason);
-		sn_warn("federation: %s", detail);
-		p->events_refused++;
-		kbs_metrics_refused(k, "peer-lift", "not-followed");
-		{
-			const struct sn_kbs_audit_in a = {
-				"federation", "peer-lift", subject,
-				"not-followed", detail};
-
-			if (sn_kbs_peer_events_skip(k->st, p->domain, seq, &a))
-				sn_err("federation: cannot record refused "
-				       "event %lld of domain %s",
-				       (long long)seq, p->domain);
-		}
-		p->events_after = seq;
+		refuse_event(p, seq, "peer-lift", subject, "not-followed",
+			     detail);
 		return;
 	}
 	dom = wf ? sn_workflow_find_domain(wf, p->domain) : -1;
@@ -143,20 +151,7 @@ static void apply_event(struct kbs_peer *p, json_t *ev)
 			 !strcmp(code, "shared-measurement") ?
 				 "a stage of another domain lists it too" :
 				 "malformed event");
-		sn_warn("federation: %s", detail);
-		p->events_refused++;
-		kbs_metrics_refused(k, "peer-revoke", code);
-		{
-			const struct sn_kbs_audit_in a = {
-				"federation", "peer-revoke", subject, code,
-				detail};
-
-			if (sn_kbs_peer_events_skip(k->st, p->domain, seq, &a))
-				sn_err("federation: cannot record refused "
-				       "event %lld of domain %s",
-				       (long long)seq, p->domain);
-		}
-		p->events_after = seq;
+		refuse_event(p, seq, "peer-revoke", subject, code, detail);
 		return;
 	}
 	snprintf(detail, sizeof(detail),
