@@ -475,25 +475,11 @@ static int set_after(struct sn_kbs_store *s, const char *domain, int64_t after)
 static int peer_has(struct sn_kbs_store *s, const char *domain,
 		    const char *kind, const char *value)
 {
-	sqlite3_stmt *st = NULL;
-	int rc;
-
-	if (sn_kbs_stmt(s,
-			"SELECT 1 FROM revocations WHERE kind=?1 AND"
-			" value=lower(?2) AND domain=?3 AND withdrawal=0 AND"
-			" lifts=0",
-			&st) != SQLITE_OK)
-		return sn_kbs_db_err(s, "looking up peer revocations");
-	sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, domain, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	sn_kbs_stmt_done(s, st);
-	if (rc == SQLITE_ROW)
-		return 1;
-	if (rc == SQLITE_DONE)
-		return 0;
-	return sn_kbs_db_err(s, "looking up peer revocations");
+	return sn_kbs_exists(s, "looking up peer revocations",
+			     "SELECT 1 FROM revocations WHERE kind=?1 AND"
+			     " value=lower(?2) AND domain=?3 AND withdrawal=0"
+			     " AND lifts=0",
+			     kind, value, domain);
 }
 
 int sn_kbs_revoke_peer(struct sn_kbs_store *s, const char *domain,

@@ -43,6 +43,10 @@ struct sn_kbs_store {
 int sn_kbs_stmt(struct sn_kbs_store *s, const char *sql, sqlite3_stmt **out);
 void sn_kbs_stmt_done(struct sn_kbs_store *s, sqlite3_stmt *st);
 
+/* 1 when sql (SELECT 1 ... with text parameters ?1 [?2 [?3]]: a2, a3 NULL
+ * when absent) finds a row, 0 when not, -EIO (logged for what) */
+int sn_kbs_exists(struct sn_kbs_store *s, const char *what, const char *sql,
+		  const char *a1, const char *a2, const char *a3);
 /* log sqlite's message for what and return -EIO */
 int sn_kbs_db_err(struct sn_kbs_store *s, const char *what);
 int sn_kbs_exec(struct sn_kbs_store *s, const char *sql);

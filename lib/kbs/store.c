@@ -593,9 +593,8 @@ int sn_kbs_token_record_many(struct sn_kbs_store *s,
 	return err;
 }
 
-/* 1: a row, 0: none */
-static int exists(struct sn_kbs_store *s, const char *what, const char *sql,
-		  const char *a1, const char *a2)
+int sn_kbs_exists(struct sn_kbs_store *s, const char *what, const char *sql,
+		  const char *a1, const char *a2, const char *a3)
 {
 	sqlite3_stmt *st = NULL;
 	int rc;
@@ -605,6 +604,8 @@ static int exists(struct sn_kbs_store *s, const char *what, const char *sql,
 	sqlite3_bind_text(st, 1, a1, -1, SQLITE_STATIC);
 	if (a2)
 		sqlite3_bind_text(st, 2, a2, -1, SQLITE_STATIC);
+	if (a3)
+		sqlite3_bind_text(st, 3, a3, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	sn_kbs_stmt_done(s, st);
 	if (rc == SQLITE_ROW)
@@ -616,8 +617,9 @@ static int exists(struct sn_kbs_store *s, const char *what, const char *sql,
 
 int sn_kbs_token_known(struct sn_kbs_store *s, const char *jti)
 {
-	int r = exists(s, "looking up a token",
-		       "SELECT 1 FROM tokens WHERE jti=?1", jti, NULL);
+	int r = sn_kbs_exists(s, "looking up a token",
+			      "SELECT 1 FROM tokens WHERE jti=?1", jti, NULL,
+			      NULL);
 
 	return r < 0 ? r : r ? 0 : -ENOENT;
 }
@@ -666,10 +668,10 @@ int sn_kbs_revoke(struct sn_kbs_store *s, const char *kind, const char *value,
 int sn_kbs_is_revoked(struct sn_kbs_store *s, const char *kind,
 		      const char *value)
 {
-	return exists(s, "looking up revocations",
-		      "SELECT 1 FROM revocations WHERE kind=?1 AND"
-		      " value=lower(?2) AND lifts=0",
-		      kind, value);
+	return sn_kbs_exists(s, "looking up revocations",
+			     "SELECT 1 FROM revocations WHERE kind=?1 AND"
+			     " value=lower(?2) AND lifts=0",
+			     kind, value, NULL);
 }
 
 int sn_kbs_events_json(struct sn_kbs_store *s, int64_t after, int limit,
