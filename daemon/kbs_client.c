@@ -239,25 +239,20 @@ static void apply_event(struct sn_kbsc *k, json_t *ev)
 	} else if (v != SN_KBS_REV_REVOKED) {
 		const char *name = sn_kbs_rev_verdict_name(v);
 
-		if (v == SN_KBS_REV_LIFTED) {
+		if (v == SN_KBS_REV_LIFTED || v == SN_KBS_REV_LIFTED_KEPT ||
+		    v == SN_KBS_REV_LIFT_UNKNOWN) {
 			sn_info("kbs: event %lld lifts revocation %lld (%s %s, "
-				"%s)",
+				"%s)%s",
 				(long long)e.seq, (long long)e.lifts, e.kind,
-				e.value, e.reason);
+				e.value, e.reason,
+				v == SN_KBS_REV_LIFTED_KEPT ?
+					": another revocation still holds it" :
+				v == SN_KBS_REV_LIFT_UNKNOWN ?
+					": not held here, nothing to lift" :
+					"");
 			audit_event(d, "kbs-lift", &e, name, NULL);
-			reconsider(k, &e);
-		} else if (v == SN_KBS_REV_LIFTED_KEPT) {
-			sn_info("kbs: event %lld lifts revocation %lld (%s "
-				"%s): another revocation still holds it",
-				(long long)e.seq, (long long)e.lifts, e.kind,
-				e.value);
-			audit_event(d, "kbs-lift", &e, name, NULL);
-		} else if (v == SN_KBS_REV_LIFT_UNKNOWN) {
-			sn_info("kbs: event %lld lifts revocation %lld (%s "
-				"%s), not held here: nothing to lift",
-				(long long)e.seq, (long long)e.lifts, e.kind,
-				e.value);
-			audit_event(d, "kbs-lift", &e, name, NULL);
+			if (v == SN_KBS_REV_LIFTED)
+				reconsider(k, &e);
 		} else {
 			/* a replayed or reordered event, or a lift naming
 			 * another revocation: nothing changes */
