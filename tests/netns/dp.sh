@@ -201,6 +201,19 @@ dp_appraisal() {
 	echo "$a"
 }
 
+# background `sealnet monitor` processes: a test appends each one's PID to
+# MONPIDS; stop_monitors kills and reaps them (pass it to dp_test_begin,
+# or set DP_EXTRA_CLEANUP=stop_monitors, so they go on every exit)
+MONPIDS=()
+stop_monitors() {
+	local p
+	for p in "${MONPIDS[@]}"; do
+		kill "$p" 2>/dev/null
+		wait "$p" 2>/dev/null
+	done
+	MONPIDS=()
+}
+
 # udp_clock.py traffic that runs until a stop file (test_kbs_revoke,
 # test_kbs_fed_revoke).  udp_clock_flowing N H...: wait (up to 60 s)
 # until the receivers in H... (their stderr in $T/H.flowing) have

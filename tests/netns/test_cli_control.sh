@@ -9,15 +9,6 @@
 set -eu
 here=$(dirname "$0")
 . "$here/dp.sh"
-MONPIDS=()
-stop_monitors() {
-	local p
-	for p in "${MONPIDS[@]}"; do
-		kill "$p" 2>/dev/null
-		wait "$p" 2>/dev/null
-	done
-	MONPIDS=()
-}
 dp_test_begin 2 stop_monitors
 H2=$(netns_addr h2)
 dp_config h1 "h2" '{"peer":"h2","direction":"egress","protocol":"tcp","port":6000}'

@@ -33,15 +33,6 @@ set -eu
 here=$(dirname "$0")
 . "$here/dp.sh"
 . "$here/engine.sh"
-MONPIDS=()
-stop_monitors() {
-	local p
-	for p in "${MONPIDS[@]}"; do
-		kill "$p" 2>/dev/null
-		wait "$p" 2>/dev/null
-	done
-	MONPIDS=()
-}
 engine_begin 3
 DP_EXTRA_CLEANUP=stop_monitors
 FLOW="python3 $here/hook_flow.py"
