@@ -235,7 +235,23 @@ int sn_tun_egress(struct __sk_buff *skb)
 		return sn_drop(cfg, &f, SN_DROP_FRAGMENT);
 	if (!sn_policy_egress(skb, cfg, &f))
 		return sn_drop(cfg, &f, SN_DROP_POLICY_EGRESS);
+	/* the tc core sets skb->tc_index from it (TC_H_MIN of the result's
+	 * classid, on TC_ACT_OK): sn_tun_filter lets the packet through */
+	skb->tc_classid = SN_TUN_PASSED;
 	return TC_ACT_OK;
+}
+
+/*
+ * The TUN device's own filter (TUNSETFILTEREBPF, run by the driver on
+ * every packet it queues for the engine): only what sn_tun_egress passed.
+ * A packet handed to the device without its egress hook running
+ * (PACKET_QDISC_BYPASS: dev_direct_xmit skips the qdisc, clsact and tcx;
+ * no hook changes, so the engine's gate stays open) is dropped here.
+ */
+SEC("socket")
+int sn_tun_filter(struct __sk_buff *skb)
+{
+	return skb->tc_index == SN_TUN_PASSED ? (int)skb->len : 0;
 }
 
 /* Packets the engine opened and wrote to the TUN device: the engine

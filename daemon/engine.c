@@ -48,6 +48,16 @@ int sn_engine_setup(struct sealnetd *d)
 	sn_engine_key_sink(d->engine, &sink);
 	sn_dp_set_key_sink(d->dp, &sink);
 	err = sn_dp_engine_attach(d->dp, sn_engine_ifindex(d->engine));
+	if (!err) {
+		/* only what sn_tun_egress passed reaches the engine (a packet
+		 * put on the device past its egress hook does not) */
+		err = sn_engine_tun_filter(d->engine,
+					   sn_dp_engine_filter_fd(d->dp));
+		if (err)
+			sn_err("engine: attaching sn_tun_filter to its device "
+			       "(TUNSETFILTEREBPF) failed: %s",
+			       strerror(-err));
+	}
 	if (!err)
 		err = sn_engine_start(d->engine);
 	return err;

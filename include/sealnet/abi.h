@@ -132,6 +132,13 @@ _Static_assert(sizeof(struct sn_config) == 48, "sn_config");
  * programs (sn_tun_egress/sn_tun_ingress) enforce the policy. */
 #define SN_CFG_ENGINE_SIMD (1u << 2)
 #define SN_ENGINE_MARK_DEFAULT 0x5e1a0002u
+/* skb->tc_index of a packet sn_tun_egress passed (it sets tc_classid;
+ * the tc core copies its minor to tc_index on TC_ACT_OK); the device's
+ * filter (sn_tun_filter, TUNSETFILTEREBPF) hands the engine nothing else:
+ * a packet put on the device past its egress hook (a packet socket with
+ * PACKET_QDISC_BYPASS: dev_direct_xmit runs no qdisc, clsact or tcx) has
+ * 0 there */
+#define SN_TUN_PASSED 0x5e1u
 
 /* ---- peers -------------------------------------------------------------- */
 

@@ -234,6 +234,10 @@ void sn_dp_set_key_sink(struct sn_dataplane *dp,
 #define SN_ENGINE_TABLE 51820u
 #define SN_ENGINE_RULE_PREF 5180u
 int sn_dp_engine_attach(struct sn_dataplane *dp, int tun_ifindex);
+/* The program fd of sn_tun_filter, for the engine's device
+ * (sn_engine_tun_filter): only packets sn_tun_egress passed reach the
+ * engine.  -ENODEV when not in engine mode. */
+int sn_dp_engine_filter_fd(struct sn_dataplane *dp);
 uint32_t sn_dp_engine_mark(struct sn_dataplane *dp);
 uint16_t sn_dp_udp_port(struct sn_dataplane *dp);
 uint32_t sn_dp_link_mtu(struct sn_dataplane *dp);

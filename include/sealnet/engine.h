@@ -48,6 +48,10 @@ struct sn_engine_opts {
 /* Create the device (down until sn_engine_start) and the socket. */
 int sn_engine_open(const struct sn_engine_opts *o, struct sn_engine **out);
 int sn_engine_ifindex(struct sn_engine *e);
+/* Attach the BPF socket filter prog_fd (sn_dp_engine_filter_fd) to the
+ * device (TUNSETFILTEREBPF): the driver queues for the engine only the
+ * packets it accepts.  0 or negative errno. */
+int sn_engine_tun_filter(struct sn_engine *e, int prog_fd);
 /* A peer: id and IPv4 address (network order). Before sn_engine_start.
  * gso: the peer runs the SIMD engine too (its configuration entry says
  * "engine": "simd"), so sealed segments go to it as UDP GSO

@@ -104,6 +104,13 @@ static void rules_del(struct sn_dataplane *dp)
 	sn_nl_rule(false, SN_ENGINE_RULE_PREF + 2, 0, SN_ENGINE_TABLE);
 }
 
+int sn_dp_engine_filter_fd(struct sn_dataplane *dp)
+{
+	if (!(dp->cfg.flags & SN_CFG_ENGINE_SIMD))
+		return -ENODEV;
+	return bpf_program__fd(dp->skel->progs.sn_tun_filter);
+}
+
 int sn_dp_engine_attach(struct sn_dataplane *dp, int tun_ifindex)
 {
 	bool created;

@@ -262,6 +262,13 @@ int sn_engine_ifindex(struct sn_engine *e)
 	return e->ifindex;
 }
 
+int sn_engine_tun_filter(struct sn_engine *e, int prog_fd)
+{
+	if (prog_fd < 0)
+		return -EBADF;
+	return ioctl(e->tun_fd, TUNSETFILTEREBPF, &prog_fd) ? -errno : 0;
+}
+
 int sn_engine_add_peer(struct sn_engine *e, uint32_t peer_id, uint32_t addr,
 		       bool gso)
 {
