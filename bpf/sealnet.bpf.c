@@ -246,12 +246,37 @@ int sn_tun_egress(struct __sk_buff *skb)
  * every packet it queues for the engine): only what sn_tun_egress passed.
  * A packet handed to the device without its egress hook running
  * (PACKET_QDISC_BYPASS: dev_direct_xmit skips the qdisc, clsact and tcx;
- * no hook changes, so the engine's gate stays open) is dropped here.
+ * no hook changes, so the engine's gate stays open), or while the hook is
+ * not sealnet's (deleted, replaced), is dropped here as ENGINE_HOOKS:
+ * counted and reported like the engine's own drops of that reason.
+ * (A socket filter has no direct packet access: the flow is read with
+ * bpf_skb_load_bytes, IPv4 only, best effort.)
  */
 SEC("socket")
 int sn_tun_filter(struct __sk_buff *skb)
 {
-	return skb->tc_index == SN_TUN_PASSED ? (int)skb->len : 0;
+	struct sn_flow f = {.dir = SN_DIR_EGRESS};
+	__u8 h[20];
+	__u16 ports[2];
+	__u32 *peer;
+
+	if (skb->tc_index == SN_TUN_PASSED)
+		return (int)skb->len;
+	if (!bpf_skb_load_bytes(skb, 0, h, sizeof(h)) && h[0] == 0x45) {
+		__builtin_memcpy(&f.saddr, h + 12, 4);
+		__builtin_memcpy(&f.daddr, h + 16, 4);
+		f.proto = h[9];
+		if ((f.proto == IPPROTO_TCP || f.proto == IPPROTO_UDP) &&
+		    !bpf_skb_load_bytes(skb, 20, ports, sizeof(ports))) {
+			f.sport = bpf_ntohs(ports[0]);
+			f.dport = bpf_ntohs(ports[1]);
+		}
+		peer = bpf_map_lookup_elem(&sn_peer_by_addr, &f.daddr);
+		if (peer)
+			f.peer = *peer;
+	}
+	sn_drop(sn_cfg(), &f, SN_DROP_ENGINE_HOOKS);
+	return 0;
 }
 
 /* Packets the engine opened and wrote to the TUN device: the engine

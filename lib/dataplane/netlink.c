@@ -86,7 +86,8 @@ static int nl_talk(struct nl_req *r, int (*parse)(struct nlmsghdr *, void *),
 	if (fd < 0)
 		return -errno;
 	r->nh.nlmsg_flags |= NLM_F_REQUEST;
-	if (r->nh.nlmsg_type != RTM_GETTFILTER) /* a dump ends with DONE */
+	if (r->nh.nlmsg_type != RTM_GETTFILTER &&
+	    r->nh.nlmsg_type != RTM_GETQDISC) /* a dump ends with DONE */
 		r->nh.nlmsg_flags |= NLM_F_ACK;
 	r->nh.nlmsg_seq = 1;
 	if (sendto(fd, r, r->nh.nlmsg_len, 0, (struct sockaddr *)&sa,
@@ -307,5 +308,56 @@ int sn_nl_tc_filter_del(int ifindex, const struct sn_tc_filter *f)
 		nl_put(&r, TCA_CHAIN, &f->chain, 4);
 	if (f->kind[0])
 		nl_put(&r, TCA_KIND, f->kind, (unsigned short)(strlen(f->kind) + 1));
+	return nl_talk(&r, NULL, NULL);
+}
+
+struct qdisc_walk {
+	int ifindex;
+	int (*cb)(const struct sn_tc_qdisc *q, void *arg);
+	void *arg;
+};
+
+static int parse_qdisc(struct nlmsghdr *h, void *arg)
+{
+	struct qdisc_walk *w = arg;
+	struct tcmsg *t = NLMSG_DATA(h);
+	struct rtattr *a = (void *)((char *)t + NLMSG_ALIGN(sizeof(*t)));
+	int len = (int)h->nlmsg_len - NLMSG_LENGTH(sizeof(*t));
+	struct sn_tc_qdisc q = {0};
+
+	if (h->nlmsg_type != RTM_NEWQDISC || len < 0 ||
+	    t->tcm_ifindex != w->ifindex)
+		return 0;
+	q.handle = t->tcm_handle;
+	q.parent = t->tcm_parent;
+	for (; RTA_OK(a, len); a = RTA_NEXT(a, len))
+		if (a->rta_type == TCA_KIND)
+			snprintf(q.kind, sizeof(q.kind), "%.*s",
+				 (int)RTA_PAYLOAD(a), (char *)RTA_DATA(a));
+	return w->cb(&q, w->arg);
+}
+
+int sn_nl_tc_qdiscs(int ifindex,
+		    int (*cb)(const struct sn_tc_qdisc *q, void *arg),
+		    void *arg)
+{
+	struct qdisc_walk w = {.ifindex = ifindex, .cb = cb, .arg = arg};
+	struct nl_req r;
+
+	nl_init(&r, RTM_GETQDISC, sizeof(r.tcm));
+	r.tcm.tcm_family = AF_UNSPEC;
+	r.tcm.tcm_ifindex = ifindex;
+	r.nh.nlmsg_flags = NLM_F_DUMP;
+	return nl_talk(&r, parse_qdisc, &w);
+}
+
+int sn_nl_qdisc_del_root(int ifindex)
+{
+	struct nl_req r;
+
+	nl_init(&r, RTM_DELQDISC, sizeof(r.tcm));
+	r.tcm.tcm_family = AF_UNSPEC;
+	r.tcm.tcm_ifindex = ifindex;
+	r.tcm.tcm_parent = TC_H_ROOT;
 	return nl_talk(&r, NULL, NULL);
 }

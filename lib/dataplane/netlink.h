@@ -46,4 +46,17 @@ int sn_nl_tc_filters(int ifindex, uint32_t parent,
 /* Delete f (handle 0: the whole classifier at f's prio). */
 int sn_nl_tc_filter_del(int ifindex, const struct sn_tc_filter *f);
 
+/* One qdisc as the kernel dumps it. */
+struct sn_tc_qdisc {
+	uint32_t handle; /* 0: made by the kernel (a default root qdisc) */
+	uint32_t parent; /* TC_H_ROOT, TC_H_CLSACT, a class */
+	char kind[16];	 /* "pfifo_fast", "clsact", "htb", ... */
+};
+/* Call cb for every qdisc on ifindex.  cb returns 0 to go on. */
+int sn_nl_tc_qdiscs(int ifindex,
+		    int (*cb)(const struct sn_tc_qdisc *q, void *arg),
+		    void *arg);
+/* Delete ifindex's root qdisc (the kernel puts its default back). */
+int sn_nl_qdisc_del_root(int ifindex);
+
 #endif
