@@ -20,6 +20,8 @@
 # socket can bind the sealnet port, and forged datagrams from h1's
 # address on another port, from an address that is no peer, and from
 # h1's own address and port are dropped and counted, none delivered;
+# a forged ICMP port unreachable for h1's socket for h2 (from h3) does
+# not stop h1's engine;
 # phase 2 (both restarted, rekey every second, a new MAKE session every
 # 4 s): TCP both ways across several rekeys, data checked, no sealed drop
 # (the counters of one super-packet are taken as one range per key).
@@ -152,6 +154,36 @@ for src in "$H1 51999" "198.18.0.77 51820" "$H1 51820"; do
 done
 check "nothing forged delivered (h1 -> h2 rx_packets $rx -> $(dp_peer h2 h1 rx_packets))" \
 	[ "$(dp_peer h2 h1 rx_packets)" = "$rx" ]
+
+echo "== forged ICMP port unreachable for h1's socket for h2"
+# h3 (no peer: ICMP from it passes h1's interface) sends h1 port
+# unreachable quoting a sealed datagram h1 -> h2: h1's connected socket
+# for h2 reports ECONNREFUSED once, on its next send or receive; h1's
+# engine skips it and goes on carrying (an engine that stopped on it
+# would be cut off by anyone who can send h1 an ICMP message)
+netns_exec h3 python3 - "$H1" "$H2" <<'PY'
+import socket, struct, sys
+h1, h2 = sys.argv[1], sys.argv[2]
+def csum(b):
+    s = sum(struct.unpack("!%dH" % (len(b) // 2), b))
+    while s >> 16:
+        s = (s & 0xFFFF) + (s >> 16)
+    return ~s & 0xFFFF
+inner = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + 8 + 40, 1, 0x4000, 64, 17, 0,
+                    socket.inet_aton(h1), socket.inet_aton(h2))
+inner = inner[:10] + struct.pack("!H", csum(inner)) + inner[12:]
+inner += struct.pack("!HHHH", 51820, 51820, 8 + 40, 0)
+icmp = struct.pack("!BBHI", 3, 3, 0, 0) + inner
+icmp = icmp[:2] + struct.pack("!H", csum(icmp)) + icmp[4:]
+s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
+for _ in range(3):
+    s.sendto(icmp, (h1, 0))
+PY
+sleep 0.3
+check "h1's engine still carries after it: TCP h1 -> h2 and back, 5 MB each, data checked" \
+	transfer h1 h2 6000 5000000 ic12 && transfer h2 h1 6001 5000000 ic21
+check "h1's engine logged no receive failure" \
+	[ -z "$(grep 'receiving on the UDP socket failed' "$DP_DIR/h1.log")" ]
 
 echo "== h2 declares h1 a BPF peer: one datagram per segment to it"
 stop_both
