@@ -10,10 +10,11 @@
 # runs inline in it: veth, bridge, the next host's IP/UDP receive;
 # tcp_sendmsg = a TCP send with its inline transmit, ...).  Figures are
 # CPU milliseconds per run (the sample periods of the cpu-clock event),
-# then the N (default 20) hottest kernel leaf symbols of the benchmark.
-# With --tids-only the samples of other processes are left out even when
-# their comm matches (others' sealnetd or stunnel on a shared machine).
-# Not a test.
+# then the N (default 20, --leaves=N) hottest kernel leaf symbols of the
+# benchmark.  A sample counts as ours only by thread id, so others'
+# sealnetd or stunnel on a shared machine are left out; softirq work that
+# ran on our threads' time is ours whoever it was for (e.g. another
+# engineer's BPF sealing), and ksoftirqd is anyone's.  Not a test.
 import collections
 import os
 import re
