@@ -9,11 +9,13 @@
 #include <fcntl.h>
 #include <net/if.h>
 #include <netinet/in.h>
+#include <arpa/inet.h>
 #include <netinet/udp.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
@@ -161,7 +163,9 @@ static int tun_up(struct sn_engine *e)
 	return err;
 }
 
-static int udp_open(struct sn_engine *e)
+/* a UDP socket on the sealnet port with the engine's options; reuse:
+ * SO_REUSEADDR before bind (a peer's socket beside the shared one) */
+static int udp_sock(struct sn_engine *e, bool reuse, int *out)
 {
 	struct sockaddr_in sa = {.sin_family = AF_INET,
 				 .sin_port = htons(e->udp_port)};
@@ -170,7 +174,9 @@ static int udp_open(struct sn_engine *e)
 
 	if (fd < 0)
 		return -errno;
-	if (setsockopt(fd, SOL_SOCKET, SO_MARK, &e->mark, sizeof(e->mark)) ||
+	if ((reuse &&
+	     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one))) ||
+	    setsockopt(fd, SOL_SOCKET, SO_MARK, &e->mark, sizeof(e->mark)) ||
 	    setsockopt(fd, IPPROTO_IP, IP_MTU_DISCOVER, &pmtu, sizeof(pmtu)) ||
 	    setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one)) ||
 	    setsockopt(fd, IPPROTO_IP, IP_RECVTOS, &one, sizeof(one)) ||
@@ -183,12 +189,104 @@ static int udp_open(struct sn_engine *e)
 	 * device's queue fills and the stack's TCP backs off, instead of
 	 * sealed packets queueing here for longer than a rekey interval */
 	setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &buf, sizeof(buf));
-	e->udp_fd = fd;
+	*out = fd;
 	return 0;
 fail:
 	err = -errno;
 	close(fd);
 	return err;
+}
+
+static int udp_open(struct sn_engine *e)
+{
+	return udp_sock(e, false, &e->udp_fd);
+}
+
+static void reuse_off(int fd)
+{
+	int zero = 0;
+
+	if (fd >= 0)
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &zero, sizeof(zero));
+}
+
+/*
+ * One socket per peer, bound to the sealnet port beside the shared one
+ * and connected to the peer's address and port (docs/sealnetd.md "SIMD
+ * engine sockets"): the kernel keeps the route of a connected socket, so
+ * sending to the peer skips the per-message output route lookup, and the
+ * peer's datagrams, which the kernel delivers to the socket whose four
+ * addresses and ports match, may skip the input route lookup (early
+ * demux).  What arrives on it gets the same checks as on the shared
+ * socket (rx.c): the connection only chooses the queue.  The shared
+ * socket still takes every other datagram to the port (another source
+ * port, another address) and carries the traffic of a peer whose socket
+ * could not be made.  The port is shared only while the peers' sockets
+ * are bound: SO_REUSEADDR is cleared on every socket afterwards, so no
+ * other program can bind the port beside the engine (EADDRINUSE, as with
+ * one socket).
+ */
+static void peer_socks_open(struct sn_engine *e)
+{
+	int one = 1, tos = 0, ttl = 64;
+
+	if (setsockopt(e->udp_fd, SOL_SOCKET, SO_REUSEADDR, &one,
+		       sizeof(one))) {
+		sn_warn("engine: sharing UDP port %u with the peers' sockets "
+			"failed (%s): every peer uses the one socket",
+			e->udp_port, strerror(errno));
+		return;
+	}
+	for (unsigned int i = 0; i < e->n_peers; i++) {
+		struct sn_eng_peer *p = &e->peers[e->peer_ids[i]];
+		struct sockaddr_in to = {.sin_family = AF_INET,
+					 .sin_port = htons(e->udp_port),
+					 .sin_addr.s_addr = p->addr};
+		int fd = -1, err = udp_sock(e, true, &fd);
+
+		if (!err &&
+		    (setsockopt(fd, IPPROTO_IP, IP_TOS, &tos, sizeof(tos)) ||
+		     setsockopt(fd, IPPROTO_IP, IP_TTL, &ttl, sizeof(ttl)) ||
+		     connect(fd, (struct sockaddr *)&to, sizeof(to))))
+			err = -errno;
+		if (err) {
+			char a[INET_ADDRSTRLEN];
+
+			if (fd >= 0)
+				close(fd);
+			inet_ntop(AF_INET, &p->addr, a, sizeof(a));
+			sn_warn("engine: a UDP socket of its own for peer %u "
+				"(%s) failed: %s; it uses the shared socket",
+				e->peer_ids[i], a, strerror(-err));
+			continue;
+		}
+		p->fd = fd;
+		p->fd_tos = tos;
+		p->fd_ttl = ttl;
+	}
+	reuse_off(e->udp_fd);
+	for (unsigned int i = 0; i < e->n_peers; i++)
+		reuse_off(e->peers[e->peer_ids[i]].fd);
+}
+
+/* the receive set: the shared socket and every peer's */
+static int rx_set_open(struct sn_engine *e)
+{
+	struct epoll_event ev = {.events = EPOLLIN, .data.fd = e->udp_fd};
+
+	e->ep_fd = epoll_create1(EPOLL_CLOEXEC);
+	if (e->ep_fd < 0 || epoll_ctl(e->ep_fd, EPOLL_CTL_ADD, e->udp_fd, &ev))
+		return -errno;
+	for (unsigned int i = 0; i < e->n_peers; i++) {
+		struct sn_eng_peer *p = &e->peers[e->peer_ids[i]];
+
+		if (p->fd < 0)
+			continue;
+		ev.data.fd = p->fd;
+		if (epoll_ctl(e->ep_fd, EPOLL_CTL_ADD, p->fd, &ev))
+			return -errno;
+	}
+	return 0;
 }
 
 int sn_engine_open(const struct sn_engine_opts *o, struct sn_engine **out)
@@ -202,7 +300,7 @@ int sn_engine_open(const struct sn_engine_opts *o, struct sn_engine **out)
 	e = calloc(1, sizeof(*e));
 	if (!e)
 		return -ENOMEM;
-	e->tun_fd = e->udp_fd = e->stop_fd = -1;
+	e->tun_fd = e->udp_fd = e->stop_fd = e->ep_fd = -1;
 	e->guard.nl_fd = e->guard.notify_fd = e->ev.fd = -1;
 	e->self_id = o->self_id;
 	e->udp_port = o->udp_port;
@@ -214,8 +312,10 @@ int sn_engine_open(const struct sn_engine_opts *o, struct sn_engine **out)
 		err = -ENOMEM;
 		goto fail;
 	}
-	for (unsigned int i = 0; i < SN_MAX_NODES; i++)
+	for (unsigned int i = 0; i < SN_MAX_NODES; i++) {
 		pthread_mutex_init(&e->peers[i].lock, NULL);
+		e->peers[i].fd = -1;
+	}
 	e->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (e->stop_fd < 0) {
 		err = -errno;
@@ -441,7 +541,7 @@ static void *engine_main(void *arg)
 	for (;;) {
 		int r = sn_eng_rx_run(rx), t = sn_eng_tx_run(tx, TX_BURST);
 		struct pollfd pf[4] = {
-			{.fd = e->udp_fd, .events = POLLIN},
+			{.fd = e->ep_fd, .events = POLLIN},
 			{.fd = e->tun_fd, .events = POLLIN},
 			{.fd = e->stop_fd, .events = POLLIN},
 			{.fd = e->guard.nl_fd, .events = POLLIN}};
@@ -474,6 +574,13 @@ int sn_engine_start(struct sn_engine *e)
 		       strerror(-err));
 		return err;
 	}
+	peer_socks_open(e);
+	err = rx_set_open(e);
+	if (err) {
+		sn_err("engine: its epoll set of UDP sockets failed: %s",
+		       strerror(-err));
+		return err;
+	}
 	err = -pthread_create(&e->thread, NULL, engine_main, e);
 	if (err)
 		return err;
@@ -495,13 +602,18 @@ void sn_engine_close(struct sn_engine *e)
 		close(e->tun_fd);
 	if (e->udp_fd >= 0)
 		close(e->udp_fd);
+	if (e->ep_fd >= 0)
+		close(e->ep_fd);
 	if (e->stop_fd >= 0)
 		close(e->stop_fd);
 	sn_eng_guard_free(e);
 	sn_eng_events_free(e);
 	if (e->peers) {
-		for (unsigned int i = 0; i < SN_MAX_NODES; i++)
+		for (unsigned int i = 0; i < SN_MAX_NODES; i++) {
 			pthread_mutex_destroy(&e->peers[i].lock);
+			if (e->peers[i].fd >= 0)
+				close(e->peers[i].fd);
+		}
 		OPENSSL_cleanse(e->peers, SN_MAX_NODES * sizeof(*e->peers));
 		free(e->peers);
 	}

@@ -25,6 +25,7 @@
 #define SN_ENG_MAX_PKT	 65536u
 #define SN_ENG_BATCH	 16u /* packets per read/write batch */
 #define SN_ENG_UDP_SEGS	 64u /* segments per UDP_SEGMENT send */
+#define SN_ENG_RX_FDS	 16u /* ready sockets taken per receive round */
 
 /* One key slot (docs/wire-format.md §7): written under the peer's lock by
  * the key sink; send takes key and counters under the same lock. */
@@ -43,6 +44,13 @@ struct sn_eng_slot {
 struct sn_eng_peer {
 	uint32_t addr; /* network order; 0: not a peer */
 	bool gso;      /* UDP_SEGMENT to it (sn_engine_add_peer) */
+	/* the peer's own UDP socket (engine.c, peer_socks_open): bound to
+	 * the sealnet port and connected to the peer's, so the kernel keeps
+	 * its routes; -1: the engine's shared socket.  fd_tos / fd_ttl: the
+	 * socket's IP_TOS / IP_TTL (engine thread only), sent without
+	 * ancillary data when a packet's are the same */
+	int fd;
+	int fd_tos, fd_ttl;
 	pthread_mutex_t lock;
 	unsigned int cur; /* tx slot */
 	struct sn_eng_slot tx[2], rx[2];
@@ -93,6 +101,9 @@ struct sn_eng_events {
 
 struct sn_engine {
 	int tun_fd, udp_fd, stop_fd; /* stop_fd: eventfd, readable = stop */
+	/* epoll set of the receiving sockets: udp_fd and every peer's fd
+	 * (rx.c reads the ready ones); the engine thread polls it */
+	int ep_fd;
 	int ifindex;
 	char tun_name[16];
 	uint32_t self_id, mark, link_mtu;

@@ -22,6 +22,7 @@
 #include <netinet/udp.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -307,9 +308,10 @@ void sn_eng_rx_free(struct sn_eng_rx *t)
 	free(t);
 }
 
-int sn_eng_rx_run(struct sn_eng_rx *t)
+/* one recvmmsg batch from fd: the count, -EAGAIN, or a negative errno */
+static int rx_batch(struct sn_eng_rx *t, int fd)
 {
-	int n, err;
+	int n;
 
 	for (unsigned int i = 0; i < SN_ENG_BATCH; i++) {
 		t->iov[i] = (struct iovec){
@@ -324,8 +326,7 @@ int sn_eng_rx_run(struct sn_eng_rx *t)
 		};
 	}
 	do
-		n = recvmmsg(t->e->udp_fd, t->msgs, SN_ENG_BATCH, MSG_DONTWAIT,
-			     NULL);
+		n = recvmmsg(fd, t->msgs, SN_ENG_BATCH, MSG_DONTWAIT, NULL);
 	while (n < 0 && errno == EINTR);
 	if (n > 0) {
 		for (int i = 0; i < n; i++)
@@ -333,9 +334,47 @@ int sn_eng_rx_run(struct sn_eng_rx *t)
 		sn_eng_co_flush(&t->co);
 		return n;
 	}
-	if (n < 0 && errno == EAGAIN)
-		return -EAGAIN;
-	err = n < 0 ? errno : EIO;
-	sn_err("engine: receiving on the UDP socket failed: %s", strerror(err));
-	return -err;
+	return n < 0 ? -errno : -EIO;
+}
+
+/*
+ * The sockets with datagrams waiting (the epoll set of engine.c: the
+ * shared socket and the peers' connected ones), one batch each.  Every
+ * datagram gets the same checks whichever socket it came on.  A peer's
+ * socket reports an ICMP error (port unreachable while the peer's engine
+ * restarts) once, as the result of a receive: it is skipped; any other
+ * failure stops the engine, as a failure of the shared socket always did.
+ */
+int sn_eng_rx_run(struct sn_eng_rx *t)
+{
+	struct epoll_event ev[SN_ENG_RX_FDS];
+	int nfd, total = 0;
+
+	do
+		nfd = epoll_wait(t->e->ep_fd, ev, SN_ENG_RX_FDS, 0);
+	while (nfd < 0 && errno == EINTR);
+	if (nfd < 0) {
+		int err = errno;
+
+		sn_err("engine: waiting on its UDP sockets failed: %s",
+		       strerror(err));
+		return -err;
+	}
+	for (int i = 0; i < nfd; i++) {
+		int fd = ev[i].data.fd, n = rx_batch(t, fd);
+
+		if (n > 0) {
+			total += n;
+			continue;
+		}
+		if (n == -EAGAIN ||
+		    (fd != t->e->udp_fd &&
+		     (n == -ECONNREFUSED || n == -EHOSTUNREACH ||
+		      n == -ENETUNREACH || n == -EHOSTDOWN)))
+			continue;
+		sn_err("engine: receiving on the UDP socket failed: %s",
+		       strerror(-n));
+		return n;
+	}
+	return total ? total : -EAGAIN;
 }

@@ -10,9 +10,11 @@
  * segment's checksum completed, each segment sealed with its own counter
  * (docs/wire-format.md §1-3), and the sealed segments go out through the
  * engine's UDP socket with UDP_SEGMENT (up to 64 segments per message) in
- * one sendmmsg.  The kernel builds the outer IPv4 and UDP headers: source
- * and destination as the inner packet's (the routes), TOS and TTL copied
- * (IP_TOS/IP_TTL), DF set (IP_PMTUDISC_DO), UDP checksum by the kernel.
+ * one sendmmsg: the peer's own connected socket when it has one (engine.c,
+ * peer_socks_open), else the shared one with the peer's address.  The kernel
+ * builds the outer IPv4 and UDP headers: source and destination as the inner
+ * packet's (the routes), TOS and TTL copied (IP_TOS/IP_TTL), DF set
+ * (IP_PMTUDISC_DO), UDP checksum by the kernel.
  */
 #include <endian.h>
 #include <errno.h>
@@ -109,26 +111,35 @@ static int csum_complete(uint8_t *pkt, size_t len, unsigned int start,
 	return 0;
 }
 
-/* send msgs[0..n), retrying when the socket buffer is full */
-static int send_all(struct sn_eng_tx *t, unsigned int n)
+/* an error a peer's connected socket reports once from an ICMP message
+ * (e.g. port unreachable while the peer's engine restarts): the datagram
+ * it failed was not sent, the next one may be */
+static bool icmp_error(int err)
 {
-	unsigned int done = 0;
+	return err == ECONNREFUSED || err == EHOSTUNREACH ||
+	       err == ENETUNREACH || err == EHOSTDOWN;
+}
+
+/* send msgs[0..n) on fd, retrying when the socket buffer is full */
+static int send_all(struct sn_eng_tx *t, int fd, unsigned int n)
+{
+	unsigned int done = 0, icmp = 0;
 
 	while (done < n) {
-		int r = sendmmsg(t->e->udp_fd, t->msgs + done, n - done, 0);
+		int r = sendmmsg(fd, t->msgs + done, n - done, 0);
 
 		if (r > 0) {
 			done += (unsigned int)r;
 			continue;
 		}
 		if (errno == EAGAIN || errno == ENOBUFS) {
-			struct pollfd p = {.fd = t->e->udp_fd,
-					   .events = POLLOUT};
+			struct pollfd p = {.fd = fd, .events = POLLOUT};
 
 			poll(&p, 1, 100);
 			continue;
 		}
-		if (errno == EINTR)
+		if (errno == EINTR ||
+		    (fd != t->e->udp_fd && icmp_error(errno) && icmp++ < 2))
 			continue;
 		return -errno;
 	}
@@ -287,13 +298,21 @@ static void handle(struct sn_eng_tx *t, size_t n)
 					      .sin_port = htons(e->udp_port),
 					      .sin_addr.s_addr = ip->daddr};
 		size_t i = 0, at = 0, max_k = p->gso ? SN_ENG_UDP_SEGS : 1;
-		int tos = ip->tos, ttl = ip->ttl;
+		int tos = ip->tos, ttl = ip->ttl, fd = e->udp_fd;
+		/* the peer's connected socket: no address, and TOS and TTL
+		 * as ancillary data only when they are not the socket's own
+		 * (any IP-level one makes the kernel look the route up) */
+		bool own = p->fd >= 0,
+		     ipc = !own || tos != p->fd_tos || ttl != p->fd_ttl;
+
+		if (own)
+			fd = p->fd;
 
 		while (i < nseg) {
 			size_t k = 0, sz = 0;
 			struct msghdr *m = &t->msgs[nmsg].msg_hdr;
-			struct cmsghdr *cm;
-			size_t clen = 2 * CMSG_SPACE(sizeof(int));
+			struct cmsghdr *cm = NULL;
+			size_t clen = ipc ? 2 * CMSG_SPACE(sizeof(int)) : 0;
 
 			while (i + k < nseg && k < max_k &&
 			       sz + t->seglen[i + k] <= UDP_PAYLOAD_MAX &&
@@ -304,29 +323,35 @@ static void handle(struct sn_eng_tx *t, size_t n)
 			}
 			t->iov[nmsg] = (struct iovec){t->out + at, sz};
 			memset(m, 0, sizeof(*m));
-			m->msg_name = dst;
-			m->msg_namelen = sizeof(*dst);
+			if (!own) {
+				m->msg_name = dst;
+				m->msg_namelen = sizeof(*dst);
+			}
 			m->msg_iov = &t->iov[nmsg];
 			m->msg_iovlen = 1;
-			m->msg_control = t->cmsg[nmsg];
 			if (k > 1)
 				clen += CMSG_SPACE(sizeof(uint16_t));
-			memset(t->cmsg[nmsg], 0, clen);
-			m->msg_controllen = clen;
-			cm = CMSG_FIRSTHDR(m);
-			cm->cmsg_level = IPPROTO_IP;
-			cm->cmsg_type = IP_TOS;
-			cm->cmsg_len = CMSG_LEN(sizeof(int));
-			memcpy(CMSG_DATA(cm), &tos, sizeof(int));
-			cm = CMSG_NXTHDR(m, cm);
-			cm->cmsg_level = IPPROTO_IP;
-			cm->cmsg_type = IP_TTL;
-			cm->cmsg_len = CMSG_LEN(sizeof(int));
-			memcpy(CMSG_DATA(cm), &ttl, sizeof(int));
+			if (clen) {
+				m->msg_control = t->cmsg[nmsg];
+				memset(t->cmsg[nmsg], 0, clen);
+				m->msg_controllen = clen;
+			}
+			if (ipc) {
+				cm = CMSG_FIRSTHDR(m);
+				cm->cmsg_level = IPPROTO_IP;
+				cm->cmsg_type = IP_TOS;
+				cm->cmsg_len = CMSG_LEN(sizeof(int));
+				memcpy(CMSG_DATA(cm), &tos, sizeof(int));
+				cm = CMSG_NXTHDR(m, cm);
+				cm->cmsg_level = IPPROTO_IP;
+				cm->cmsg_type = IP_TTL;
+				cm->cmsg_len = CMSG_LEN(sizeof(int));
+				memcpy(CMSG_DATA(cm), &ttl, sizeof(int));
+			}
 			if (k > 1) {
 				uint16_t g = (uint16_t)t->seglen[i];
 
-				cm = CMSG_NXTHDR(m, cm);
+				cm = cm ? CMSG_NXTHDR(m, cm) : CMSG_FIRSTHDR(m);
 				cm->cmsg_level = SOL_UDP;
 				cm->cmsg_type = UDP_SEGMENT;
 				cm->cmsg_len = CMSG_LEN(sizeof(uint16_t));
@@ -336,7 +361,7 @@ static void handle(struct sn_eng_tx *t, size_t n)
 			i += k;
 			at += sz;
 		}
-		if (send_all(t, nmsg)) {
+		if (send_all(t, fd, nmsg)) {
 			sn_eng_drop(e, p,
 				    errno == EMSGSIZE ? SN_DROP_TOO_BIG :
 							SN_DROP_HELPER,

@@ -7,6 +7,7 @@
 #
 #    h1 198.18.0.1 (simd) ---+
 #    h2 198.18.0.2 (simd) ---+-- br0 (namespace sw: capture on p1)
+#    h3 198.18.0.3 (none) ---+   (sends forged datagrams)
 #
 # Checks, phase 1 (rekey every 120 s):
 #  - sealed datagrams larger than the link MTU cross the bridge (the
@@ -15,6 +16,12 @@
 #    opens one datagram per packet: a super-datagram would be TOO_BIG);
 #  - TCP both ways with the data checked (sha256), iperf3 TCP both ways
 #    and UDP, and no sealed packet dropped on either side;
+# the peers' own sockets: h2 has a connected UDP socket for h1, no other
+# socket can bind the sealnet port, and forged datagrams from h1's
+# address on another port, from an address that is no peer, and from
+# h1's own address and port are dropped and counted, none delivered;
+# a forged ICMP port unreachable for h1's socket for h2 (from h3) does
+# not stop h1's engine;
 # phase 2 (both restarted, rekey every second, a new MAKE session every
 # 4 s): TCP both ways across several rekeys, data checked, no sealed drop
 # (the counters of one super-packet are taken as one range per key).
@@ -25,7 +32,7 @@ set -eu
 here=$(dirname "$0")
 . "$here/dp.sh"
 . "$here/engine.sh"
-engine_begin 2 "$@"
+engine_begin 3 "$@" # h3: no sealnet, sends forged datagrams
 MTU=$(netns_exec h1 cat /sys/class/net/eth0/mtu)
 
 r() { printf '{"peer":"%s","direction":"%s","protocol":"%s","port":%s}' "$1" "$2" "$3" "$4"; }
@@ -102,6 +109,81 @@ check_iperf_tcp "iperf3 TCP h2 -> h1 (reverse)" h1 h2 -t 3 -R
 check_iperf_udp "iperf3 UDP h1 -> h2" h1 h2 -u -b 50M -t 3
 check "no sealed packet dropped on h1 ($(drops_detail h1)) or h2 ($(drops_detail h2))" \
 	[ "$(sealed_drops h1)" = "$b1" -a "$(sealed_drops h2)" = "$b2" ]
+
+echo "== the peers' own sockets (engine.c: peer_socks_open)"
+# h2 has a UDP socket of its own for h1, connected to h1's sealnet port
+n=$(netns_exec h2 ss -Hun state established "( sport = :51820 and dst $H1:51820 )" | wc -l)
+check "h2 has one connected UDP socket for h1 ($n)" [ "$n" = 1 ]
+# nobody can bind the port beside the engine, reuse flags or not
+err=$(netns_exec h2 python3 -c '
+import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+try:
+    s.bind(("0.0.0.0", 51820)); print("bound")
+except OSError as e:
+    print(e.errno)
+')
+check "another socket cannot bind h2's sealnet port ($err)" [ "$err" = 98 ]
+# sealed-looking datagrams (session h1, epoch 0, a zero tag), sent by h3
+# with a forged source: h1's address on another port (the shared socket
+# takes it), an address that is no peer, and h1's own address and port
+# (h1's connected socket on h2 takes it): each is dropped and counted,
+# nothing is delivered
+forge() { # SRC SPORT
+	netns_exec h3 python3 - "$1" "$2" "$H2" <<'PY'
+import socket, struct, sys
+src, sport, dst = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+body = struct.pack("!BBHIHHQ", 1, 6, 0, 1, 0, 0, 7) + bytes(40 + 16)
+l4 = struct.pack("!HHHH", sport, 51820, 8 + len(body), 0) + body
+s, d = socket.inet_aton(src), socket.inet_aton(dst)
+hdr = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(l4), 1, 0x4000, 64, 17, 0, s, d)
+raw = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
+raw.sendto(hdr + l4, (dst, 0))
+PY
+}
+rx=$(dp_peer h2 h1 rx_packets)
+for src in "$H1 51999" "198.18.0.77 51820" "$H1 51820"; do
+	d0=$(sealed_drops h2)
+	# shellcheck disable=SC2086
+	forge $src
+	sleep 0.3
+	check "forged from $src: dropped on h2 ($d0 -> $(sealed_drops h2): $(drops_detail h2))" \
+		[ "$(sealed_drops h2)" = $((d0 + 1)) ]
+done
+check "nothing forged delivered (h1 -> h2 rx_packets $rx -> $(dp_peer h2 h1 rx_packets))" \
+	[ "$(dp_peer h2 h1 rx_packets)" = "$rx" ]
+
+echo "== forged ICMP port unreachable for h1's socket for h2"
+# h3 (no peer: ICMP from it passes h1's interface) sends h1 port
+# unreachable quoting a sealed datagram h1 -> h2: h1's connected socket
+# for h2 reports ECONNREFUSED once, on its next send or receive; h1's
+# engine skips it and goes on carrying (an engine that stopped on it
+# would be cut off by anyone who can send h1 an ICMP message)
+netns_exec h3 python3 - "$H1" "$H2" <<'PY'
+import socket, struct, sys
+h1, h2 = sys.argv[1], sys.argv[2]
+def csum(b):
+    s = sum(struct.unpack("!%dH" % (len(b) // 2), b))
+    while s >> 16:
+        s = (s & 0xFFFF) + (s >> 16)
+    return ~s & 0xFFFF
+inner = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + 8 + 40, 1, 0x4000, 64, 17, 0,
+                    socket.inet_aton(h1), socket.inet_aton(h2))
+inner = inner[:10] + struct.pack("!H", csum(inner)) + inner[12:]
+inner += struct.pack("!HHHH", 51820, 51820, 8 + 40, 0)
+icmp = struct.pack("!BBHI", 3, 3, 0, 0) + inner
+icmp = icmp[:2] + struct.pack("!H", csum(icmp)) + icmp[4:]
+s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
+for _ in range(3):
+    s.sendto(icmp, (h1, 0))
+PY
+sleep 0.3
+check "h1's engine still carries after it: TCP h1 -> h2 and back, 5 MB each, data checked" \
+	transfer h1 h2 6000 5000000 ic12 && transfer h2 h1 6001 5000000 ic21
+check "h1's engine logged no receive failure" \
+	[ -z "$(grep 'receiving on the UDP socket failed' "$DP_DIR/h1.log")" ]
 
 echo "== h2 declares h1 a BPF peer: one datagram per segment to it"
 stop_both
