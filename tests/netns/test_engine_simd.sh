@@ -70,14 +70,11 @@ stop_both() {
 # while FROM sends 20 MB to TO (data checked too)
 big_on_wire() { # PORT FROM TO TCP-PORT MARKER
 	local pc="$DP_DIR/big.$1.pcap" n
-	netns_bg sw tcpdump -i "$1" -U -n -s 128 -w "$pc" \
-		"udp port 51820 and greater $((MTU + 100))" 2>/dev/null
-	local cap=${SN_NS_BGPIDS[-1]}
-	sleep 1
+	netns_capture "sw:$1" "$pc" "udp port 51820 and greater $((MTU + 100))"
 	transfer "$2" "$3" "$4" 20000000 "$5" >/dev/null || echo "   (transfer failed)" >&2
-	sleep 0.5
-	kill "$cap" 2>/dev/null
-	wait "$cap" 2>/dev/null || true
+	# (the transfer ends when the receiver has every byte: nothing of it
+	# is still on the wire; the capture is written packet by packet)
+	netns_capture_stop
 	n=$(tcpdump -r "$pc" -n 2>/dev/null | wc -l)
 	echo "$n"
 }
