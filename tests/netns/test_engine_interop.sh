@@ -76,10 +76,10 @@ b1=$(sealed_drops h1)
 b2=$(sealed_drops h2)
 check "TCP h1 (bpf) -> h2 (simd), 40 MB, data checked" transfer h1 h2 6000 40000000 a2b
 check "TCP h2 (simd) -> h1 (bpf), 40 MB, data checked" transfer h2 h1 6001 40000000 b2a
-check_iperf_tcp "iperf3 TCP h1 -> h2" h1 h2 -t 3
-check_iperf_tcp "iperf3 TCP h2 -> h1 (reverse)" h1 h2 -t 3 -R
-check_iperf_udp "iperf3 UDP h1 -> h2" h1 h2 -u -b 50M -t 3
-check_iperf_udp "iperf3 UDP h2 -> h1" h1 h2 -u -b 50M -t 3 -R
+check_iperf_tcp "iperf3 TCP h1 -> h2" h1 h2 -t 2
+check_iperf_tcp "iperf3 TCP h2 -> h1 (reverse)" h1 h2 -t 2 -R
+check_iperf_udp "iperf3 UDP h1 -> h2" h1 h2 -u -b 50M -t 2
+check_iperf_udp "iperf3 UDP h2 -> h1" h1 h2 -u -b 50M -t 2 -R
 check "no sealed packet dropped on h1 ($(drops_detail h1)) or h2 ($(drops_detail h2))" \
 	[ "$(sealed_drops h1)" = "$b1" -a "$(sealed_drops h2)" = "$b2" ]
 
@@ -91,14 +91,14 @@ netns_wait_listen h1 7000
 netns_wait_listen h2 7001
 tx=$(dp_peer h2 h1 tx_packets)
 pe=$(dp_drops h2 POLICY_EGRESS)
-netns_exec h2 timeout 3 bash -c "echo x > /dev/tcp/$H1/7000" 2>/dev/null && ok=1 || ok=0
+netns_exec h2 timeout 1.5 bash -c "echo x > /dev/tcp/$H1/7000" 2>/dev/null && ok=1 || ok=0
 check "h2 -> h1 tcp/7000 (no egress rule on h2) fails" [ "$ok" = 0 ]
 check "dropped on the TUN egress hook: POLICY_EGRESS $pe -> $(dp_drops h2 POLICY_EGRESS)" \
 	[ "$(dp_drops h2 POLICY_EGRESS)" -gt "$pe" ]
 check "before the engine: its send count stays $tx ($(dp_peer h2 h1 tx_packets))" \
 	[ "$(dp_peer h2 h1 tx_packets)" = "$tx" ]
 pi=$(dp_drops h2 POLICY_INGRESS)
-netns_exec h1 timeout 3 bash -c "echo x > /dev/tcp/$H2/7001" 2>/dev/null && ok=1 || ok=0
+netns_exec h1 timeout 1.5 bash -c "echo x > /dev/tcp/$H2/7001" 2>/dev/null && ok=1 || ok=0
 check "h1 -> h2 tcp/7001 (no ingress rule on h2) fails" [ "$ok" = 0 ]
 check "dropped on the TUN ingress hook after opening: POLICY_INGRESS $pi -> $(dp_drops h2 POLICY_INGRESS)" \
 	[ "$(dp_drops h2 POLICY_INGRESS)" -gt "$pi" ]

@@ -94,9 +94,9 @@ else
 fi
 check "TCP h1 -> h2, 40 MB, data checked" transfer h1 h2 6000 40000000 a2b
 check "TCP h2 -> h1, 40 MB, data checked" transfer h2 h1 6001 40000000 b2a
-check_iperf_tcp "iperf3 TCP h1 -> h2" h1 h2 -t 3
-check_iperf_tcp "iperf3 TCP h2 -> h1 (reverse)" h1 h2 -t 3 -R
-check_iperf_udp "iperf3 UDP h1 -> h2" h1 h2 -u -b 50M -t 3
+check_iperf_tcp "iperf3 TCP h1 -> h2" h1 h2 -t 2
+check_iperf_tcp "iperf3 TCP h2 -> h1 (reverse)" h1 h2 -t 2 -R
+check_iperf_udp "iperf3 UDP h1 -> h2" h1 h2 -u -b 50M -t 2
 check "no sealed packet dropped on h1 ($(drops_detail h1)) or h2 ($(drops_detail h2))" \
 	[ "$(sealed_drops h1)" = "$b1" -a "$(sealed_drops h2)" = "$b2" ]
 
