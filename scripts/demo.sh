@@ -222,12 +222,25 @@ for h in $NODES; do
 		"$(grep -m1 -o 'kbs: token received[^,]*' "$DP_DIR/$h.log" | sed 's/kbs: //' || echo "NO TOKEN")" \
 		"$(node_accept "$h")"
 done
+# how X accepted Y in its newest MAKE session.  A session made before X's
+# own token came (slow attestation on a loaded machine) took token and
+# evidence (docs/protocol.md §3 step 5); the next one, within the session
+# lifetime (30 s), is in the flow's mode: wait for it
+accepted_by() { # X Y
+	local l
+	for _ in $(seq 400); do
+		l=$(grep -o "make: $2 (id [0-9]*): .* accepted ([a-z]*)" "$DP_DIR/$1.log" | tail -1 | sed 's/.*): //')
+		[[ $l == "token and evidence"* ]] || break
+		sleep 0.1
+	done
+	echo "$l"
+}
 for f in "${FLOWS[@]}"; do
 	read -r a b _ <<<"$f"
 	for p in "$a $b" "$b $a"; do
 		read -r x y <<<"$p"
 		printf '%s accepted %s (%s -> %s) by: %s\n' "$x" "$y" "${DOM[$y]}" "${DOM[$x]}" \
-			"$(grep -m1 -o "make: $y (id [0-9]*): .* accepted ([a-z]*)" "$DP_DIR/$x.log" | sed 's/.*): //')"
+			"$(accepted_by "$x" "$y")"
 	done
 done
 note "ingest -> align crosses domains by token (hospital's bundle at lab, lab's at hospital); align -> train by raw evidence, as the manifest's flows say"

@@ -233,6 +233,6 @@ udp_clock_flowing() {
 # udp_clock_stop_after T0 SECS STOPFILE: let the traffic run until SECS
 # seconds after T0 (date +%s.%N), then create STOPFILE
 udp_clock_stop_after() {
-	while awk -v t="$1" -v s="$2" -v n="$(date +%s.%N)" 'BEGIN { exit !(n < t + s) }'; do sleep 0.2; done
+	netns_sleep_until "$1" "$2"
 	touch "$3"
 }

@@ -15,12 +15,17 @@
 #   netns_bg H CMD...       same, in the background (killed at cleanup
 #                           if still running; an exited one is never
 #                           signalled, as its PID may have been reused)
-#   netns_capture H FILE [FILTER...]  tcpdump on H's eth0 into FILE
+#   netns_capture H[:DEV] FILE [FILTER...]  tcpdump on H's eth0 (or DEV)
+#                           into FILE, once it listens
 #   netns_capture_stop      stop all captures (flushes files)
 #   netns_wait_listen H PORT [udp]  wait until something in H listens on
 #                           TCP (or UDP) PORT, up to 30 s; exit the test if not
 #   netns_addr H [6]        H's IPv4 (or IPv6) address
 #   netns_name H            the real namespace name of H
+#   netns_sleep_until T0 SECS  return once SECS seconds have passed since
+#                           T0 (date +%s.%N); at once if they have
+#   netns_wait_pcap FILE N [SECS]  wait until the capture FILE holds N
+#                           packets (default up to 10 s); false if not
 #   netns_cleanup           kill every process in our namespaces, delete them
 #   netns_sweep             delete namespaces left by runs whose shell died
 #   check DESC CMD...       assertion: "ok: DESC" / "FAIL: DESC", counted in $fails
@@ -72,8 +77,12 @@ netns_sweep() {
 			[ "$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null)" != Z ]; then
 			continue
 		fi
-		ip netns pids "$ns" 2>/dev/null | xargs -r kill -9 2>/dev/null
-		ip netns del "$ns" 2>/dev/null
+		# best effort, never fatal (the tests run with set -e): a
+		# namespace listed just before its live owner deleted it and
+		# exited is gone by now, or another run sweeps it at once; a
+		# failure here ended the test at its start, silently (exit 1)
+		ip netns pids "$ns" 2>/dev/null | xargs -r kill -9 2>/dev/null || true
+		ip netns del "$ns" 2>/dev/null || true
 	done
 }
 
@@ -91,9 +100,10 @@ netns_bg() {
 }
 
 netns_capture() {
-	local h=$1 file=$2
+	local h=${1%%:*} dev=eth0 file=$2
+	[[ $1 == *:* ]] && dev=${1#*:}
 	shift 2
-	ip netns exec "$(netns_name "$h")" tcpdump -i eth0 -U --immediate-mode -n -s 0 -w "$file" "$@" \
+	ip netns exec "$(netns_name "$h")" tcpdump -i "$dev" -U --immediate-mode -n -s 0 -w "$file" "$@" \
 		>/dev/null 2>"$file.log" &
 	SN_NS_CAPPIDS+=($!)
 	# wait until tcpdump has opened the device
@@ -125,6 +135,21 @@ netns_capture_stop() {
 		wait "$p" 2>/dev/null
 	done
 	SN_NS_CAPPIDS=()
+}
+
+netns_sleep_until() {
+	while awk -v t="$1" -v s="$2" -v n="$(date +%s.%N)" 'BEGIN { exit !(n < t + s) }'; do
+		sleep 0.1
+	done
+}
+
+netns_wait_pcap() {
+	local i
+	for i in $(seq $((${3:-10} * 10))); do
+		[ "$(tcpdump -r "$1" -n 2>/dev/null | wc -l)" -ge "$2" ] && return 0
+		sleep 0.1
+	done
+	return 1
 }
 
 netns_wait_listen() {

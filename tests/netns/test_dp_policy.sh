@@ -34,7 +34,7 @@ dp_start h2
 
 # tcp from inside the cgroup: allowed
 netns_exec h2 python3 "$here/tcp_sink.py" serve "$H2" 7000 >"$DP_DIR/sink" &
-sleep 0.4
+netns_wait_listen h2 7000
 want=$(netns_exec h1 bash -c "echo \$\$ > '$cg/cgroup.procs' && exec python3 '$here/tcp_sink.py' send $H2 7000 300000 CGROUP" || true)
 sleep 0.2
 check "tcp -> h2:7000 from cgroup stage-a arrives intact" [ -n "$want" -a "$want" = "$(cat "$DP_DIR/sink")" ]
@@ -52,7 +52,7 @@ s.bind(('$H2', 7001)); s.settimeout(2)
 try: print(s.recv(100).decode())
 except socket.timeout: pass" >"$DP_DIR/udp" &
 	rpid=$!
-	sleep 0.3
+	netns_wait_listen h2 7001 udp
 }
 udp_send() { # $1 local port
 	netns_exec h1 python3 -c "

@@ -99,7 +99,7 @@ attack() {
 	after=$t0
 	[ "$nl" = 1 ] || { quiet=$(plus "$t0" 0.02); after=$quiet; }
 	[ "$h" = h1 ] && sleep 0.3 && mid=$(metric sealnet_engine_hooks_ok)
-	sleep 4.2
+	netns_sleep_until "$t0" 4.35
 	[ "$h" = h1 ] && check "$name: metrics: sealnet_engine_hooks_ok $mid during, $(metric sealnet_engine_hooks_ok) after" \
 		[ "$mid" = 0 -a "$(metric sealnet_engine_hooks_ok)" = 1 ]
 	n=$(count "$fp" "$after" 1e12)
@@ -131,12 +131,10 @@ check "h2's monitor: ENGINE_HOOKS drop events" grep -q '"reason":"ENGINE_HOOKS"'
 check "h1's log names the device" grep -q "sn-h1" "$DP_DIR/h1.log"
 
 echo "== 5: replayed and tampered sealed datagrams to h2 (h3 sends as h1)"
-netns_bg sw tcpdump -i p1 -U -n -w "$DP_DIR/h1.pcap" udp port 51820 2>/dev/null
-cap=${SN_NS_BGPIDS[-1]}
-sleep 1.5
-kill "$cap" 2>/dev/null
-wait "$cap" 2>/dev/null || true
-n=$($REPLAY extract "$DP_DIR/h1.pcap" 1 "$(date +%s)" 1 "$DP_DIR/seen.hex")
+netns_capture sw:p1 "$DP_DIR/h1.pcap" udp port 51820
+netns_wait_pcap "$DP_DIR/h1.pcap" 1 || true
+netns_capture_stop
+n=$($REPLAY extract "$DP_DIR/h1.pcap" 1 "$(date +%s.%N)" 1 "$DP_DIR/seen.hex")
 check "one sealed datagram of h1, already delivered to h2, captured ($n)" [ "$n" = 1 ]
 python3 - "$DP_DIR/seen.hex" <<'PY'
 import struct, sys
@@ -172,7 +170,12 @@ check "status: BAD_TAG $bt -> $(dp_drops h2 BAD_TAG)" [ "$(dp_drops h2 BAD_TAG)"
 check "status: UNKNOWN_SESSION $us -> $(dp_drops h2 UNKNOWN_SESSION)" \
 	[ "$(dp_drops h2 UNKNOWN_SESSION)" = $((us + 1)) ]
 echo "   h2 drops after: $(drops_detail h2)"
-sleep 0.5
+mon_has() { grep -q "\"reason\":\"$1\".*\"dir\":\"ingress\",\"src\":\"$H1\"" "$DP_DIR/mon.h2"; }
+# the monitor writes them shortly after the counters moved
+for _ in $(seq 50); do
+	mon_has REPLAY && mon_has BAD_TAG && mon_has UNKNOWN_SESSION && break
+	sleep 0.1
+done
 for rs in REPLAY BAD_TAG UNKNOWN_SESSION; do
 	check "h2's monitor: a $rs drop event, ingress, from h1's address" \
 		grep -q "\"reason\":\"$rs\".*\"dir\":\"ingress\",\"src\":\"$H1\"" "$DP_DIR/mon.h2"

@@ -65,13 +65,13 @@ echo "   h4 on h2: $(dp_peer h4 h2 reason)"
 # attested pairs carry traffic: h3 -> h2 and h1 -> h3
 netns_exec h2 python3 "$here/tcp_sink.py" serve "$H2" 6000 >"$DP_DIR/s32" &
 sink=$!
-sleep 0.3
+netns_wait_listen h2 6000
 want=$(netns_exec h3 python3 "$here/tcp_sink.py" send "$H2" 6000 300000 H3-TO-H2)
 wait $sink || true
 check "h3 -> h2 carries data intact" [ -n "$want" -a "$want" = "$(cat "$DP_DIR/s32")" ]
 netns_exec h3 python3 "$here/tcp_sink.py" serve "$H3" 6000 >"$DP_DIR/s13" &
 sink=$!
-sleep 0.3
+netns_wait_listen h3 6000
 want=$(netns_exec h1 python3 "$here/tcp_sink.py" send "$H3" 6000 300000 H1-TO-H3)
 wait $sink || true
 check "h1 -> h3 carries data intact" [ -n "$want" -a "$want" = "$(cat "$DP_DIR/s13")" ]
@@ -120,7 +120,7 @@ e0=$(grep -c "h2: sending with epoch" "$DP_DIR/h1.log" || true)
 d1=$(crypto_drops h1) d2=$(crypto_drops h2)
 netns_exec h2 python3 "$here/tcp_sink.py" serve "$H2" 6000 >"$DP_DIR/sink1" &
 sink=$!
-sleep 0.3
+netns_wait_listen h2 6000
 want=$(netns_exec h1 python3 "$here/tcp_sink.py" send "$H2" 6000 24000000 REKEY-STREAM 6)
 wait $sink || true
 e1=$(grep -c "h2: sending with epoch" "$DP_DIR/h1.log" || true)
@@ -134,7 +134,7 @@ check "no sealed packet dropped on either side (h1 $d1 -> $(crypto_drops h1), h2
 # kill -9 h2's sealnetd during a transfer, restart it
 netns_exec h2 python3 "$here/tcp_sink.py" serve "$H2" 6000 >"$DP_DIR/sink2" &
 sink=$!
-sleep 0.3
+netns_wait_listen h2 6000
 netns_exec h1 python3 "$here/tcp_sink.py" send "$H2" 6000 16000000 RESTART-STREAM 8 >"$DP_DIR/want2" 2>"$DP_DIR/send2.err" &
 sender=$!
 sleep 2

@@ -56,7 +56,7 @@ e0=$(dp_peer h2 h1 tx_epoch)
 d1=$(crypto_drops h1) d2=$(crypto_drops h2)
 netns_exec h2 python3 "$here/tcp_sink.py" serve "$H2" 6000 >"$DP_DIR/sink" &
 sink=$!
-sleep 0.3
+netns_wait_listen h2 6000
 netns_exec h1 python3 "$here/tcp_sink.py" send "$H2" 6000 8000000 TAKEOVER 6 >"$DP_DIR/want" &
 sender=$!
 for i in 0 1 2; do

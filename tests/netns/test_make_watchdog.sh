@@ -51,7 +51,7 @@ check "h1's audit log records it with the reason" \
 check "h2 cuts h1 off: no fresh MAKE from a tampered node" dp_wait_peer h2 h1 cut-off
 netns_exec h2 timeout 5 python3 "$here/tcp_sink.py" serve "$(netns_addr h2)" 6000 >/dev/null 2>&1 &
 sink=$!
-sleep 0.3
+netns_wait_listen h2 6000
 netns_exec h1 timeout 2 bash -c "echo x > /dev/tcp/$(netns_addr h2)/6000" 2>/dev/null && r=0 || r=1
 check "h1 -> h2:6000 (a listener there) no longer gets through" [ "$r" = 1 ]
 wait "$sink" 2>/dev/null || true

@@ -58,7 +58,7 @@ pol0=$(val sealnet_drops_total 'reason="POLICY_EGRESS"')
 rk0=$(val sealnet_rekeys_total 'peer="h2"')
 netns_exec h2 python3 "$here/tcp_sink.py" serve "$H2" 6000 >"$DP_DIR/sink" &
 sink=$!
-sleep 0.3
+netns_wait_listen h2 6000
 want=$(netns_exec h1 python3 "$here/tcp_sink.py" send "$H2" 6000 300000 METRICS)
 wait $sink || true
 check "300 kB h1 -> h2 arrive intact" [ -n "$want" -a "$want" = "$(cat "$DP_DIR/sink")" ]
