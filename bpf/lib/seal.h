@@ -267,7 +267,7 @@ static __always_inline int sn_seal(struct __sk_buff *skb,
 	    sn_ip_set_df(skb))
 		return sn_drop(cfg, f, SN_DROP_HELPER);
 
-	sn_steer(skb, cfg, p->saddr, p->daddr);
+	sn_steer(skb, cfg, p);
 	ps = bpf_map_lookup_elem(&sn_peer_stats, &f->peer);
 	if (ps) {
 		ps->tx_packets++;
