@@ -132,8 +132,8 @@ _Static_assert(sizeof(struct sn_config) == 48, "sn_config");
  * programs (sn_tun_egress/sn_tun_ingress) enforce the policy. */
 #define SN_CFG_ENGINE_SIMD (1u << 2)
 #define SN_ENGINE_MARK_DEFAULT 0x5e1a0002u
-/* Sealed packets carry a receive steering hint in skb->hash: the inner
- * socket's hash with its top bit set to the direction (bpf/lib/steer.h).
+/* Sealed packets carry a receive steering hint in skb->hash: a
+ * direction-symmetric hash of the inner 5-tuple (bpf/lib/steer.h).
  * Set by sealnetd on a device with one transmit and one receive queue
  * when it spreads receive work there (spread_receive). */
 #define SN_CFG_STEER (1u << 3)
