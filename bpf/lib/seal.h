@@ -20,6 +20,7 @@
 #include "lib/csum.h"
 #include "lib/drop.h"
 #include "lib/parse.h"
+#include "lib/steer.h"
 
 #define SN_CT_OFF (SN_UDP_HLEN + SN_HDR_LEN) /* 28: ciphertext in scratch */
 
@@ -266,6 +267,7 @@ static __always_inline int sn_seal(struct __sk_buff *skb,
 	    sn_ip_set_df(skb))
 		return sn_drop(cfg, f, SN_DROP_HELPER);
 
+	sn_steer(skb, cfg, p);
 	ps = bpf_map_lookup_elem(&sn_peer_stats, &f->peer);
 	if (ps) {
 		ps->tx_packets++;

@@ -139,6 +139,11 @@ _Static_assert(sizeof(struct sn_config) == 48, "sn_config");
  * PACKET_QDISC_BYPASS: dev_direct_xmit runs no qdisc, clsact or tcx) has
  * 0 there */
 #define SN_TUN_PASSED 0x5e1u
+/* Sealed packets carry a receive steering hint in skb->hash: a
+ * direction-symmetric hash of the inner 5-tuple (bpf/lib/steer.h).
+ * Set by sealnetd on a device with one transmit and one receive queue
+ * when it spreads receive work there (spread_receive). */
+#define SN_CFG_STEER (1u << 3)
 
 /* ---- peers -------------------------------------------------------------- */
 

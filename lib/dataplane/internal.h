@@ -81,6 +81,8 @@ void sn_dp_engine_detach(struct sn_dataplane *dp);
 /* rps.c: spread receive work of a single-queue device over all CPUs
  * (when no mask is set), and undo it. */
 int sn_dp_rps_spread(struct sn_dataplane *dp);
+/* one receive and one transmit queue (veth): the steering hint applies */
+bool sn_dp_rps_single_queue(const char *ifname);
 void sn_dp_rps_restore(struct sn_dataplane *dp);
 
 #endif

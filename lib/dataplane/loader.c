@@ -122,6 +122,9 @@ int sn_dp_open(const struct sn_dp_opts *o, struct sn_dataplane **out)
 		dp->cfg.engine_mark = o->engine_mark ? o->engine_mark :
 						       SN_ENGINE_MARK_DEFAULT;
 	}
+	if (!o->engine_simd && !o->no_spread_receive &&
+	    sn_dp_rps_single_queue(o->ifname))
+		dp->cfg.flags |= SN_CFG_STEER;
 	err = write_config(dp);
 	if (err)
 		goto fail;

@@ -20,7 +20,7 @@
 
 #include "internal.h"
 
-static int rx_queues(const char *ifname)
+static int queues(const char *ifname, const char *prefix)
 {
 	char path[128];
 	struct dirent *e;
@@ -32,7 +32,7 @@ static int rx_queues(const char *ifname)
 	if (!d)
 		return -errno;
 	while ((e = readdir(d)))
-		n += !strncmp(e->d_name, "rx-", 3);
+		n += !strncmp(e->d_name, prefix, 3);
 	closedir(d);
 	return n;
 }
@@ -89,7 +89,7 @@ static bool mask_is_zero(const char *s)
 int sn_dp_rps_spread(struct sn_dataplane *dp)
 {
 	char cur[256], all[256];
-	int n = rx_queues(dp->ifname), err;
+	int n = queues(dp->ifname, "rx-"), err;
 
 	if (n != 1)
 		return 0; /* RSS, or no sysfs: nothing to do */
@@ -111,6 +111,11 @@ int sn_dp_rps_spread(struct sn_dataplane *dp)
 	if (!err)
 		dp->rps_changed = true;
 	return err;
+}
+
+bool sn_dp_rps_single_queue(const char *ifname)
+{
+	return queues(ifname, "rx-") == 1 && queues(ifname, "tx-") == 1;
 }
 
 void sn_dp_rps_restore(struct sn_dataplane *dp)
