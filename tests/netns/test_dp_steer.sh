@@ -37,8 +37,12 @@ mkdir "$INST" || netns_fail "cannot create the tracefs instance $INST"
 echo 4096 >"$INST/buffer_size_kb"
 echo 1 >"$INST/events/net/netif_receive_skb/enable"
 
-dp_config h1 "h2" '{"peer":"h2","direction":"egress","protocol":"tcp","port":5201}'
-dp_config h2 "h1" '{"peer":"h1","direction":"ingress","protocol":"tcp","port":5201}'
+# a short static-key rotation: after the restart below, the peers' epochs
+# meet again within three intervals (docs/sealnetd.md "Static keys")
+dp_config h1 "h2" '{"peer":"h2","direction":"egress","protocol":"tcp","port":5201}' \
+	'"static_rekey_interval_s": 2,'
+dp_config h2 "h1" '{"peer":"h1","direction":"ingress","protocol":"tcp","port":5201}' \
+	'"static_rekey_interval_s": 2,'
 dp_start h1
 dp_start h2
 rps_zero() { netns_exec "$1" cat /sys/class/net/eth0/queues/rx-0/rps_cpus | grep -q '^[0,]*$'; }
