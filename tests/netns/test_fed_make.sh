@@ -238,7 +238,9 @@ check "d1's KBS gives h4 a token (its own reference values accept h4)" \
 # the refusal: in h3's status for h4, or in its log (a later dial's
 # connection error may have replaced the status reason by then)
 refused_measurement() {
-	for _ in $(seq 150); do
+	# up to 60 s: with another test beside it (netns_parallel) the
+	# refusing MAKE came after the 15 s this waited before (CI, 19:1x UTC)
+	for _ in $(seq 600); do
 		dp_peer h3 h4 reason | grep -q measurement && return 0
 		grep -q "peer h4: MAKE .*measurement" "$T/h3.log" && return 0
 		sleep 0.1
