@@ -9,6 +9,7 @@
 #                                    state_dir $DP_DIR/H.state are written)
 #   dp_start H                       start sealnetd on H, wait until ready
 #                                    (up to 60 s)
+#   dp_config_jq H FILTER [ARGS...]  rewrite H's config through jq, in place
 #   dp_status H                      `sealnet status --json` of H
 #   dp_drops H REASON                H's drop counter for REASON
 #   dp_stop H                        SIGTERM, wait (the data plane stays,
@@ -70,6 +71,17 @@ dp_start() {
 	done
 	cat "$DP_DIR/$h.log" >&2
 	netns_fail "sealnetd did not start on $h (not ready after 60 s, or exited)"
+}
+
+# dp_config_jq H FILTER [JQ-ARGS...]: rewrite H's config through a jq
+# filter, in place, mode 0600 (e.g. '. + {dataplane: {engine: "simd"}}')
+dp_config_jq() {
+	local h=$1 f=$2
+	shift 2
+	jq "$@" "$f" "$DP_DIR/$h.json" >"$DP_DIR/$h.jq" ||
+		netns_fail "jq '$f' on $h's configuration failed"
+	mv "$DP_DIR/$h.jq" "$DP_DIR/$h.json"
+	chmod 600 "$DP_DIR/$h.json"
 }
 
 dp_status() { "$SEALNET" status --json --socket "$DP_DIR/$1.sock"; }

@@ -83,10 +83,7 @@ dp_stop h1
 dp_stop h2
 dp_down h1
 dp_down h2
-for h in h1 h2; do
-	jq '. + {spread_receive: false}' "$DP_DIR/$h.json" >"$DP_DIR/$h.tmp" && mv "$DP_DIR/$h.tmp" "$DP_DIR/$h.json"
-	chmod 600 "$DP_DIR/$h.json"
-done
+for h in h1 h2; do dp_config_jq "$h" '. + {spread_receive: false}'; done
 dp_start h1
 dp_start h2
 check "spread_receive false: rps_cpus left at 0 on h2" rps_zero h2

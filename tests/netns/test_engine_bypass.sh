@@ -31,11 +31,7 @@ INJ="python3 $here/tun_inject.py"
 r() { printf '{"peer":"%s","direction":"%s","protocol":"udp","port":%s}' "$1" "$2" "$3"; }
 dp_config h1 "h2" "$(r h2 egress 7000)"
 dp_config h2 "h1" "$(r h1 ingress 7000), $(r h1 ingress 7001), $(r h1 ingress 7002)"
-for h in h1 h2; do
-	jq '. + {dataplane: {engine: "simd"}}' "$DP_DIR/$h.json" >"$DP_DIR/$h.simd"
-	mv "$DP_DIR/$h.simd" "$DP_DIR/$h.json"
-	chmod 600 "$DP_DIR/$h.json"
-done
+for h in h1 h2; do dp_config_jq "$h" '. + {dataplane: {engine: "simd"}}'; done
 dp_start h1
 dp_start h2
 

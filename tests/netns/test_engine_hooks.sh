@@ -46,11 +46,7 @@ metric() { # NAME: h1's sample of NAME
 	netns_exec h1 curl -s --max-time 5 http://127.0.0.1:9477/metrics | awk -v n="$1" '$1 == n { print $2 }'
 }
 dp_config h2 "h1" "$(r h1 ingress 7000), $(r h1 ingress 7001)"
-for h in h1 h2; do
-	jq '. + {dataplane: {engine: "simd"}}' "$DP_DIR/$h.json" >"$DP_DIR/$h.simd"
-	mv "$DP_DIR/$h.simd" "$DP_DIR/$h.json"
-	chmod 600 "$DP_DIR/$h.json"
-done
+for h in h1 h2; do dp_config_jq "$h" '. + {dataplane: {engine: "simd"}}'; done
 dp_start h1
 dp_start h2
 for h in h1 h2; do

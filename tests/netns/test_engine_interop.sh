@@ -43,8 +43,7 @@ dp_sim_platform
 phase_configs() { # PHASE EXTRA-MAKE-MEMBERS
 	dp_make_config h1 "h2" "$R1" "$2"
 	dp_make_config h2 "h1" "$R2" "$2"
-	jq '. + {dataplane: {engine: "simd"}}' "$DP_DIR/h2.json" >"$DP_DIR/h2.simd"
-	mv "$DP_DIR/h2.simd" "$DP_DIR/h2.json"
+	dp_config_jq h2 '. + {dataplane: {engine: "simd"}}'
 	cp "$DP_DIR/h1.json" "$DP_DIR/h1.$1"
 	cp "$DP_DIR/h2.json" "$DP_DIR/h2.$1"
 }
